@@ -1,0 +1,142 @@
+//! The journal: every write appended as JSON lines, once before the backend call and once
+//! after, so a crash between the two is visible.
+
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::core::{Env, Weights};
+
+/// Who is at the keys: `$USER@host`, and the SSH client's address when there is one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Who {
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl Who {
+    pub fn current() -> Who {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let from = std::env::var("SSH_CONNECTION")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string));
+        Who {
+            user: format!("{user}@{host}"),
+            from,
+        }
+    }
+}
+
+/// The candidate's signals at the moment of a decision; `None` is unknown, never 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CandidateSnapshot {
+    pub env: Option<Env>,
+    pub health: Option<String>,
+    pub error_rate: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub rps: Option<f64>,
+    pub stale: bool,
+}
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub ts: String,
+    /// `intent` (before the call), `result`, `failed`, `aborted`, `external`.
+    pub phase: String,
+    pub write: String,
+    pub who: Who,
+    /// `tui` or `cli`.
+    pub source: String,
+    pub action: String,
+    pub backend: String,
+    pub live: Env,
+    pub share_before: Option<u8>,
+    pub share_target: Option<u8>,
+    pub before: Option<Weights>,
+    pub target: Option<Weights>,
+    pub after: Option<Weights>,
+    pub share_after: Option<u8>,
+    pub verified: Option<bool>,
+    pub elapsed_ms: Option<u64>,
+    pub error: Option<String>,
+    pub candidate: CandidateSnapshot,
+}
+
+/// An append-only JSON-lines file.
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line and flushes it to the OS.
+    pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        f.write_all(line.as_bytes())
+    }
+
+    /// Reads every entry of a journal file (lines that do not parse are skipped).
+    pub fn read_all(path: &Path) -> std::io::Result<Vec<Entry>> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}
+
+/// Now, as RFC 3339 UTC with milliseconds.
+pub fn timestamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The default journal path for a cutover named `name`: under `$XDG_STATE_HOME/cutover`
+/// (or `~/.local/state/cutover`), else the current directory.
+pub fn default_path(name: &str) -> PathBuf {
+    let file = format!("{}.journal.jsonl", sanitize(name));
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")));
+    match base {
+        Some(b) => b.join("cutover").join(file),
+        None => PathBuf::from(file),
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

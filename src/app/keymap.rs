@@ -1,0 +1,294 @@
+//! Keys → actions. Every binding carries a description; the help overlay is generated
+//! from this table, and the config can rebind any action by name.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a key asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    StepForward,
+    StepBack,
+    /// Set the share to this percent (10…90).
+    Jump(u8),
+    Rollback,
+    Pause,
+    Smoke,
+    Help,
+    Log,
+    Quit,
+}
+
+impl Action {
+    /// Every action, in help order.
+    pub fn all() -> Vec<Action> {
+        let mut v = vec![Action::StepForward, Action::StepBack];
+        v.extend((1..=9).map(|d| Action::Jump(d * 10)));
+        v.extend([
+            Action::Rollback,
+            Action::Pause,
+            Action::Smoke,
+            Action::Help,
+            Action::Log,
+            Action::Quit,
+        ]);
+        v
+    }
+
+    /// The name used in the config's `[keys]` table.
+    pub fn name(self) -> String {
+        match self {
+            Action::StepForward => "step-forward".into(),
+            Action::StepBack => "step-back".into(),
+            Action::Jump(p) => format!("set-{p}"),
+            Action::Rollback => "rollback".into(),
+            Action::Pause => "pause".into(),
+            Action::Smoke => "smoke".into(),
+            Action::Help => "help".into(),
+            Action::Log => "log".into(),
+            Action::Quit => "quit".into(),
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Action> {
+        Action::all().into_iter().find(|a| a.name() == s)
+    }
+
+    /// True for actions that change traffic.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::StepForward | Action::StepBack | Action::Jump(_) | Action::Rollback
+        )
+    }
+}
+
+/// One key with its modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let lower = s.to_ascii_lowercase();
+        let (ctrl, rest) = match lower
+            .strip_prefix("ctrl-")
+            .or_else(|| lower.strip_prefix("c-"))
+        {
+            Some(r) => (true, &s[s.len() - r.len()..]),
+            None => (false, s),
+        };
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "right" => KeyCode::Right,
+            "left" => KeyCode::Left,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "space" => KeyCode::Char(' '),
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            _ if rest.chars().count() == 1 => {
+                let c = rest.chars().next().expect("one char");
+                KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+            }
+            _ => {
+                return Err(format!(
+                    "`{s}` is not a key; expected a character, right, left, up, down, space, enter, esc, tab, or ctrl-<char>"
+                ));
+            }
+        };
+        Ok(Key { code, ctrl })
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let code = match ev.code {
+            KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            c => c,
+        };
+        Key { code, ctrl }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        match self.code {
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The bindings, in help order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keymap {
+    bindings: Vec<(Action, Vec<Key>)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let k = |s: &str| Key::parse(s).expect("built-in key");
+        let mut bindings = vec![
+            (Action::StepForward, vec![k("right"), k("l"), k("+")]),
+            (Action::StepBack, vec![k("left"), k("h"), k("-")]),
+        ];
+        for d in 1..=9u8 {
+            let c = char::from(b'0' + d).to_string();
+            bindings.push((Action::Jump(d * 10), vec![k(&c)]));
+        }
+        bindings.extend([
+            (Action::Rollback, vec![k("r")]),
+            (Action::Pause, vec![k("p"), k("space")]),
+            (Action::Smoke, vec![k("s")]),
+            (Action::Help, vec![k("?")]),
+            (Action::Log, vec![k("L")]),
+            (Action::Quit, vec![k("q"), k("ctrl-c")]),
+        ]);
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with the actions named in `overrides` rebound.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
+        let mut map = Keymap::default();
+        for (name, keys) in overrides {
+            let Some(action) = Action::from_name(name) else {
+                let names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
+                return Err(format!(
+                    "keys.{name}: no such action; expected one of {}",
+                    names.join(", ")
+                ));
+            };
+            let keys = keys
+                .iter()
+                .map(|s| Key::parse(s).map_err(|e| format!("keys.{name}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if keys.is_empty() && matches!(action, Action::Rollback | Action::Quit) {
+                return Err(format!(
+                    "keys.{name} = []: expected at least one key for {name}"
+                ));
+            }
+            // A key moves to its new action.
+            for (_, ks) in map.bindings.iter_mut() {
+                ks.retain(|k| !keys.contains(k));
+            }
+            if let Some((_, ks)) = map.bindings.iter_mut().find(|(a, _)| *a == action) {
+                *ks = keys;
+            }
+        }
+        if map.keys(Action::Rollback).is_empty() {
+            return Err(
+                "keys: every key of rollback was rebound; expected rollback to keep a key".into(),
+            );
+        }
+        Ok(map)
+    }
+
+    pub fn action(&self, ev: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(ev);
+        self.bindings
+            .iter()
+            .find(|(_, ks)| ks.contains(&key))
+            .map(|(a, _)| *a)
+    }
+
+    pub fn keys(&self, action: Action) -> &[Key] {
+        self.bindings
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map(|(_, ks)| ks.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub fn bindings(&self) -> &[(Action, Vec<Key>)] {
+        &self.bindings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn default_bindings_table() {
+        let m = Keymap::default();
+        let none = KeyModifiers::NONE;
+        let cases = [
+            (ev(KeyCode::Right, none), Some(Action::StepForward)),
+            (ev(KeyCode::Char('l'), none), Some(Action::StepForward)),
+            (
+                ev(KeyCode::Char('+'), KeyModifiers::SHIFT),
+                Some(Action::StepForward),
+            ),
+            (ev(KeyCode::Char('-'), none), Some(Action::StepBack)),
+            (ev(KeyCode::Char('3'), none), Some(Action::Jump(30))),
+            (ev(KeyCode::Char('r'), none), Some(Action::Rollback)),
+            (ev(KeyCode::Char(' '), none), Some(Action::Pause)),
+            (
+                ev(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                Some(Action::Quit),
+            ),
+            (ev(KeyCode::Char('c'), none), None),
+            (ev(KeyCode::Char('0'), none), None),
+        ];
+        for (e, want) in cases {
+            assert_eq!(m.action(&e), want, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn overrides_move_keys_and_refuse_nonsense() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            "rollback".to_string(),
+            vec!["x".to_string(), "r".to_string()],
+        );
+        o.insert("smoke".to_string(), vec!["l".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            m.action(&ev(KeyCode::Char('x'), none)),
+            Some(Action::Rollback)
+        );
+        assert_eq!(m.action(&ev(KeyCode::Char('l'), none)), Some(Action::Smoke));
+        assert_eq!(m.keys(Action::StepForward).len(), 2);
+
+        let mut bad = BTreeMap::new();
+        bad.insert("launch".to_string(), vec!["x".to_string()]);
+        assert!(
+            Keymap::with_overrides(&bad)
+                .unwrap_err()
+                .contains("keys.launch")
+        );
+        let mut bad = BTreeMap::new();
+        bad.insert("rollback".to_string(), vec![]);
+        assert!(Keymap::with_overrides(&bad).is_err());
+        let mut bad = BTreeMap::new();
+        bad.insert("quit".to_string(), vec!["ctrl-alt-del".to_string()]);
+        assert!(
+            Keymap::with_overrides(&bad)
+                .unwrap_err()
+                .contains("not a key")
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The runner: owns the terminal, spawns the producers (keys, ticks, pollers, OS signals),
+//! feeds their events through `update` and executes the effects. It never awaits I/O on
+//! the loop: every backend or signal call runs in its own task.
+
+use super::Clock;
+use super::engine;
+use super::journal::{Journal, Who};
+use super::state::State;
+use super::update::{Effect, Event, update};
+use super::writer::spawn_writer;
+use crate::backends::Backend;
+use crate::signals::SignalSource;
+use crate::ui::{self, theme::Theme};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Everything the cockpit runs with.
+pub struct Setup {
+    pub state: State,
+    pub backend: Arc<dyn Backend>,
+    pub sources: Vec<Arc<dyn SignalSource>>,
+    pub journal: Arc<Journal>,
+    pub who: Who,
+    pub theme: Theme,
+    pub clock: Clock,
+    pub poll_interval: Duration,
+    pub poll_timeout: Duration,
+}
+
+/// How the cockpit ended.
+pub struct Outcome {
+    pub state: State,
+}
+
+/// Restores the terminal however the loop ends.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Spawns the tasks that produce events: ticks, backend and signal polls, OS signals.
+pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let clock = setup.clock;
+    let interval = setup.poll_interval;
+    let timeout = setup.poll_timeout;
+
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if t.send(Event::Tick { now: clock.now() }).await.is_err() {
+                break;
+            }
+        }
+    }));
+
+    let t = tx.clone();
+    let backend = setup.backend.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let started = clock.now();
+            let result = match tokio::time::timeout(timeout, backend.read()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "{} did not answer within {:.1} s",
+                    backend.target(),
+                    timeout.as_secs_f64()
+                )),
+            };
+            let ev = Event::BackendRead {
+                started,
+                now: clock.now(),
+                result,
+            };
+            if t.send(ev).await.is_err() {
+                break;
+            }
+        }
+    }));
+
+    for source in &setup.sources {
+        let t = tx.clone();
+        let source = source.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let result = match tokio::time::timeout(timeout, source.poll()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "{} did not answer within {:.1} s",
+                        source.name(),
+                        timeout.as_secs_f64()
+                    )),
+                };
+                if t.send(Event::Signals {
+                    now: clock.now(),
+                    result,
+                })
+                .await
+                .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        let reason = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP (terminal gone)",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = t
+            .send(Event::Shutdown {
+                now: clock.now(),
+                reason: reason.into(),
+            })
+            .await;
+    }));
+    tasks
+}
+
+/// Runs the effects of one update.
+pub fn run_effects(
+    setup: &Setup,
+    effects: Vec<Effect>,
+    writer: &mpsc::UnboundedSender<engine::WriteOrder>,
+    tx: &mpsc::Sender<Event>,
+    state: &State,
+) {
+    for effect in effects {
+        match effect {
+            Effect::Write(order) => {
+                if writer.send(order).is_err() {
+                    log::error!("writer stopped");
+                }
+            }
+            Effect::Smoke(env) => {
+                let Some(source) = setup.sources.first().cloned() else {
+                    continue;
+                };
+                let t = tx.clone();
+                let clock = setup.clock;
+                tokio::spawn(async move {
+                    let report = match tokio::time::timeout(
+                        Duration::from_secs(60),
+                        source.smoke(env),
+                    )
+                    .await
+                    {
+                        Ok(r) => r,
+                        Err(_) => crate::signals::SmokeReport {
+                            env,
+                            passed: false,
+                            summary: "timed out after 60 s".into(),
+                        },
+                    };
+                    let _ = t
+                        .send(Event::SmokeDone {
+                            now: clock.now(),
+                            report,
+                        })
+                        .await;
+                });
+            }
+            Effect::JournalExternal { before, after } => {
+                let cand = state.candidate();
+                let order = engine::WriteOrder {
+                    id: 0,
+                    share: after.share_of(cand).unwrap_or(0),
+                    live: state.live(),
+                    rollback: false,
+                    action: "external-change".into(),
+                    source: "backend".into(),
+                    before,
+                    candidate: state.candidate_snapshot(),
+                };
+                let mut e = engine::entry(&order, setup.backend.as_ref(), "external", &setup.who);
+                e.target = None;
+                e.share_target = None;
+                e.after = Some(after);
+                e.share_after = after.share_of(cand);
+                if let Err(err) = setup.journal.append(&e) {
+                    log::error!("journal: {err}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs the full-screen cockpit until quit, SIGTERM or SIGHUP. Traffic is left exactly as
+/// the backend has it.
+pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
+    let _ = tui_logger::init_logger(log::LevelFilter::Info);
+    tui_logger::set_default_level(log::LevelFilter::Info);
+    let (tx, mut rx) = mpsc::channel::<Event>(1024);
+    let writer = spawn_writer(
+        setup.backend.clone(),
+        setup.journal.clone(),
+        setup.who.clone(),
+        tx.clone(),
+        setup.clock,
+    );
+    let mut tasks = spawn_producers(&setup, &tx);
+
+    let mut terminal = ratatui::init();
+    let guard = TerminalGuard;
+    let clock = setup.clock;
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(Ok(ev)) = stream.next().await {
+            let ev = match ev {
+                TermEvent::Key(k) if k.kind != KeyEventKind::Release => Event::Key {
+                    key: k,
+                    now: clock.now(),
+                },
+                TermEvent::Resize(..) => Event::Resize,
+                _ => continue,
+            };
+            if t.send(ev).await.is_err() {
+                break;
+            }
+        }
+    }));
+
+    let mut state = setup.state.clone();
+    state.now = clock.now();
+    let mut result = Ok(());
+    if let Err(e) = terminal.draw(|f| ui::render(f, &state, &setup.theme)) {
+        result = Err(e);
+    }
+    while result.is_ok() {
+        let Some(ev) = rx.recv().await else { break };
+        let mut effects = update(&mut state, ev);
+        while let Ok(ev) = rx.try_recv() {
+            effects.extend(update(&mut state, ev));
+        }
+        run_effects(&setup, effects, &writer, &tx, &state);
+        if state.quit {
+            break;
+        }
+        if state.dirty {
+            state.dirty = false;
+            if let Err(e) = terminal.draw(|f| ui::render(f, &state, &setup.theme)) {
+                result = Err(e);
+            }
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    drop(guard);
+    result?;
+    Ok(Outcome { state })
+}

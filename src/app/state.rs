@@ -1,0 +1,236 @@
+//! Everything the screen shows, owned by the loop alone.
+
+use super::engine::WriteOrder;
+use super::journal::CandidateSnapshot;
+use super::keymap::Keymap;
+use crate::core::guardrail::any_breach;
+use crate::core::{
+    ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, Millis, RuleResult, Weights,
+};
+use chrono::{DateTime, FixedOffset};
+use std::collections::VecDeque;
+
+/// Lines kept in the event panel.
+pub const EVENT_LINES: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Good,
+    Warn,
+    Error,
+}
+
+/// One line of the event panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at: Millis,
+    pub level: Level,
+    pub text: String,
+}
+
+/// A write in flight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlight {
+    pub id: u64,
+    pub share: u8,
+    pub since: Millis,
+    pub rollback: bool,
+    pub action: String,
+}
+
+/// A write waiting for `y`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingConfirm {
+    pub share: u8,
+    pub reasons: Vec<ConfirmReason>,
+    pub action: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Log,
+}
+
+/// The last smoke run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SmokeState {
+    Running {
+        env: Env,
+        since: Millis,
+    },
+    Done {
+        env: Env,
+        passed: bool,
+        summary: String,
+        at: Millis,
+    },
+}
+
+/// The whole state of the cockpit.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub name: String,
+    pub backend_kind: String,
+    pub backend_target: String,
+    pub driver: String,
+    /// Wall-clock time at `now == 0`, for the header clock and event times.
+    pub start_wall: DateTime<FixedOffset>,
+    pub now: Millis,
+    pub poll_interval: Millis,
+    pub cutover: Cutover,
+    /// Whether `cutover.live` is known (from config or the backend's first read).
+    pub live_known: bool,
+    pub weights: Option<Weights>,
+    pub weights_at: Option<Millis>,
+    pub backend_error: Option<(String, Millis)>,
+    pub weight_scale: u32,
+    pub signals: EnvPair<EnvSignals>,
+    pub guardrails: Guardrails,
+    /// Writes issued and not yet done, oldest first.
+    pub writes: Vec<InFlight>,
+    /// When the last write finished: reads started before it are discarded.
+    pub last_write_done: Millis,
+    pub confirm: Option<PendingConfirm>,
+    pub overlay: Overlay,
+    pub events: VecDeque<LogLine>,
+    pub keymap: Keymap,
+    pub smoke: Option<SmokeState>,
+    /// While set, a share other than 0 read back with no write in flight is a pre-empted
+    /// write that landed late, and is rolled back again.
+    pub rollback_guard_until: Option<Millis>,
+    pub next_id: u64,
+    pub quit: bool,
+    pub dirty: bool,
+}
+
+impl State {
+    pub fn new(name: String, cutover: Cutover, start_wall: DateTime<FixedOffset>) -> State {
+        State {
+            name,
+            backend_kind: String::new(),
+            backend_target: String::new(),
+            driver: String::new(),
+            start_wall,
+            now: 0,
+            poll_interval: 1000,
+            cutover,
+            live_known: false,
+            weights: None,
+            weights_at: None,
+            backend_error: None,
+            weight_scale: 100,
+            signals: EnvPair::default(),
+            guardrails: Guardrails::default(),
+            writes: Vec::new(),
+            last_write_done: 0,
+            confirm: None,
+            overlay: Overlay::None,
+            events: VecDeque::new(),
+            keymap: Keymap::default(),
+            smoke: None,
+            rollback_guard_until: None,
+            next_id: 1,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// The newest write in flight.
+    pub fn writing(&self) -> Option<&InFlight> {
+        self.writes.last()
+    }
+
+    pub fn live(&self) -> Env {
+        self.cutover.live
+    }
+
+    pub fn candidate(&self) -> Env {
+        self.cutover.candidate()
+    }
+
+    /// The wall-clock time of `at`.
+    pub fn wall(&self, at: Millis) -> DateTime<FixedOffset> {
+        self.start_wall + chrono::Duration::milliseconds(at as i64)
+    }
+
+    pub fn guard_results(&self) -> Vec<RuleResult> {
+        self.guardrails.evaluate(
+            self.signals.get(self.candidate()),
+            self.now,
+            self.poll_interval,
+        )
+    }
+
+    pub fn breach(&self) -> bool {
+        any_breach(&self.guard_results())
+    }
+
+    /// The backend's weights are older than three polls.
+    pub fn weights_stale(&self) -> bool {
+        match self.weights_at {
+            Some(at) => self.now.saturating_sub(at) > self.poll_interval * 3,
+            None => true,
+        }
+    }
+
+    /// The share of traffic the candidate actually receives, from both envs' rps.
+    pub fn observed_share(&self) -> Option<f64> {
+        let rps = |env: Env| {
+            self.signals
+                .get(env)
+                .rps
+                .fresh_value(self.now, self.poll_interval)
+        };
+        crate::core::observed_share(rps(self.candidate())?, rps(self.live())?)
+    }
+
+    pub fn candidate_snapshot(&self) -> CandidateSnapshot {
+        let env = self.candidate();
+        let s = self.signals.get(env);
+        let i = self.poll_interval;
+        CandidateSnapshot {
+            env: Some(env),
+            health: Some(s.health(self.now, i).word().to_string()),
+            error_rate: s.error_rate.fresh_value(self.now, i),
+            p99_ms: s.p99_ms.fresh_value(self.now, i),
+            rps: s.rps.fresh_value(self.now, i),
+            stale: s.error_rate.is_stale(self.now, i),
+        }
+    }
+
+    pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        if self.events.len() == EVENT_LINES {
+            self.events.pop_front();
+        }
+        let text = text.into();
+        match level {
+            Level::Error => log::error!("{text}"),
+            Level::Warn => log::warn!("{text}"),
+            _ => log::info!("{text}"),
+        }
+        self.events.push_back(LogLine {
+            at: self.now,
+            level,
+            text,
+        });
+    }
+
+    /// A write order for `share`, numbered, with the current context.
+    pub fn order(&mut self, share: u8, rollback: bool, action: &str, source: &str) -> WriteOrder {
+        let id = self.next_id;
+        self.next_id += 1;
+        WriteOrder {
+            id,
+            share,
+            live: self.live(),
+            rollback,
+            action: action.into(),
+            source: source.into(),
+            before: self.weights,
+            candidate: self.candidate_snapshot(),
+        }
+    }
+}

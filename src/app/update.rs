@@ -1,0 +1,491 @@
+//! The pure reducer: `update(&mut State, Event) -> Vec<Effect>`. No I/O, no clock reads.
+
+use super::engine::{WriteOrder, WriteResult};
+use super::keymap::Action;
+use super::state::{InFlight, Level, Overlay, PendingConfirm, SmokeState, State};
+use crate::core::{Command, ConfirmReason, Decision, EnvPair, Millis, Refusal, Weights};
+use crate::signals::{EnvPoll, SmokeReport};
+use crossterm::event::{KeyCode, KeyEvent};
+
+/// How long after a pre-empted write its late landing is rolled back again.
+pub const ROLLBACK_GUARD_MS: Millis = 30_000;
+
+/// Everything that can happen to the cockpit.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Key {
+        key: KeyEvent,
+        now: Millis,
+    },
+    Tick {
+        now: Millis,
+    },
+    Resize,
+    /// A poll of the backend's weights, started at `started`.
+    BackendRead {
+        started: Millis,
+        now: Millis,
+        result: Result<Weights, String>,
+    },
+    Signals {
+        now: Millis,
+        result: Result<EnvPair<EnvPoll>, String>,
+    },
+    WriteDone {
+        id: u64,
+        now: Millis,
+        result: WriteResult,
+    },
+    /// A queued write replaced by a newer intent before it was sent.
+    WriteSuperseded {
+        id: u64,
+        by: u64,
+    },
+    SmokeDone {
+        now: Millis,
+        report: SmokeReport,
+    },
+    /// SIGTERM, SIGHUP: leave traffic as it is and restore the terminal.
+    Shutdown {
+        now: Millis,
+        reason: String,
+    },
+}
+
+/// What the runner must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Write(WriteOrder),
+    Smoke(crate::core::Env),
+    /// Journal a change of the backend's weights that this cutover did not make.
+    JournalExternal {
+        before: Option<Weights>,
+        after: Weights,
+    },
+}
+
+pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
+    s.dirty = true;
+    match ev {
+        Event::Tick { now } => {
+            advance(s, now);
+            Vec::new()
+        }
+        Event::Resize => Vec::new(),
+        Event::Key { key, now } => {
+            advance(s, now);
+            on_key(s, key)
+        }
+        Event::BackendRead {
+            started,
+            now,
+            result,
+        } => {
+            advance(s, now);
+            on_read(s, started, result)
+        }
+        Event::Signals { now, result } => {
+            advance(s, now);
+            on_signals(s, now, result);
+            Vec::new()
+        }
+        Event::WriteDone { id, now, result } => {
+            advance(s, now);
+            on_write_done(s, id, result)
+        }
+        Event::WriteSuperseded { id, by } => {
+            if let Some(pos) = s.writes.iter().position(|w| w.id == id) {
+                let w = s.writes.remove(pos);
+                s.log(
+                    Level::Info,
+                    format!(
+                        "{} → {} % superseded by a newer request (#{by})",
+                        w.action, w.share
+                    ),
+                );
+            }
+            Vec::new()
+        }
+        Event::SmokeDone { now, report } => {
+            advance(s, now);
+            let level = if report.passed {
+                Level::Good
+            } else {
+                Level::Error
+            };
+            let verdict = if report.passed { "PASSED" } else { "FAILED" };
+            s.log(
+                level,
+                format!("smoke {} {verdict}: {}", report.env, report.summary),
+            );
+            s.smoke = Some(SmokeState::Done {
+                env: report.env,
+                passed: report.passed,
+                summary: report.summary,
+                at: now,
+            });
+            Vec::new()
+        }
+        Event::Shutdown { now, reason } => {
+            advance(s, now);
+            s.log(
+                Level::Warn,
+                format!("{reason}: quitting, traffic left as the backend has it"),
+            );
+            s.quit = true;
+            Vec::new()
+        }
+    }
+}
+
+fn advance(s: &mut State, now: Millis) {
+    s.now = s.now.max(now);
+    if let Some(new_live) = s.cutover.tick(s.now) {
+        s.log(
+            Level::Good,
+            format!("rollback window over: cutover complete, {new_live} is now live"),
+        );
+    }
+    if s.rollback_guard_until.is_some_and(|t| s.now >= t) {
+        s.rollback_guard_until = None;
+    }
+}
+
+fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let action = s.keymap.action(&key);
+    // Rollback always works: no dialog or overlay swallows it.
+    if action == Some(Action::Rollback) {
+        s.confirm = None;
+        s.overlay = Overlay::None;
+        return rollback(s, "rollback");
+    }
+    if let Some(c) = s.confirm.take() {
+        return match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                issue(s, c.share, false, &c.action)
+            }
+            _ => {
+                s.log(
+                    Level::Info,
+                    format!("cancelled: {} to {} %", c.action, c.share),
+                );
+                Vec::new()
+            }
+        };
+    }
+    if s.overlay != Overlay::None {
+        match action {
+            Some(Action::Quit) => s.quit = true,
+            Some(Action::Log) if s.overlay == Overlay::Help => s.overlay = Overlay::Log,
+            Some(Action::Help) if s.overlay == Overlay::Log => s.overlay = Overlay::Help,
+            _ => s.overlay = Overlay::None,
+        }
+        return Vec::new();
+    }
+    match action {
+        None => {
+            s.dirty = false;
+            Vec::new()
+        }
+        Some(Action::Quit) => {
+            s.quit = true;
+            Vec::new()
+        }
+        Some(Action::Help) => {
+            s.overlay = Overlay::Help;
+            Vec::new()
+        }
+        Some(Action::Log) => {
+            s.overlay = Overlay::Log;
+            Vec::new()
+        }
+        Some(Action::Smoke) => {
+            if matches!(s.smoke, Some(SmokeState::Running { .. })) {
+                s.log(Level::Info, "smoke checks already running");
+                return Vec::new();
+            }
+            let env = s.candidate();
+            s.smoke = Some(SmokeState::Running { env, since: s.now });
+            s.log(Level::Info, format!("smoke checks against {env} started"));
+            vec![Effect::Smoke(env)]
+        }
+        Some(Action::Pause) => command(s, Command::TogglePause, "pause"),
+        Some(Action::StepForward) => command(s, Command::StepForward, "step"),
+        Some(Action::StepBack) => command(s, Command::StepBack, "back"),
+        Some(Action::Jump(p)) => command(s, Command::Jump(p), "set"),
+        Some(Action::Rollback) => unreachable!("handled above"),
+    }
+}
+
+fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
+    if !s.live_known && cmd != Command::TogglePause {
+        s.log(
+            Level::Warn,
+            "live env unknown: the backend splits traffic evenly; set `live` in the config",
+        );
+        return Vec::new();
+    }
+    let breach = s.breach();
+    match s.cutover.decide(cmd, breach) {
+        Decision::Apply { share, rollback } => issue(s, share, rollback, name),
+        Decision::Confirm { share, reasons } => {
+            let action = if share == 100 { "promote" } else { name };
+            s.confirm = Some(PendingConfirm {
+                share,
+                reasons,
+                action: action.into(),
+            });
+            Vec::new()
+        }
+        Decision::Pause(p) => {
+            s.cutover.paused = p;
+            let text = if p {
+                "paused: forward steps refused until resume; rollback still works"
+            } else {
+                "resumed"
+            };
+            s.log(Level::Info, text);
+            Vec::new()
+        }
+        Decision::Refused(r) => {
+            let text = match r {
+                Refusal::Paused => "paused: resume (p) before stepping forward".to_string(),
+                Refusal::AtEnd => format!("{} already at 100 %: nothing to step to", s.candidate()),
+                Refusal::AtZero => format!("{} already at 0 %", s.candidate()),
+                Refusal::ShareUnknown => {
+                    "share unknown: waiting for the backend to answer".to_string()
+                }
+                Refusal::AlreadyThere(p) => format!("{} already at {p} %", s.candidate()),
+            };
+            s.log(Level::Warn, text);
+            Vec::new()
+        }
+    }
+}
+
+fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
+    if !s.live_known {
+        s.log(
+            Level::Error,
+            "cannot roll back: live env unknown (the backend splits traffic evenly); set `live` in the config",
+        );
+        return Vec::new();
+    }
+    issue(s, 0, true, action)
+}
+
+fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
+    let from = s
+        .cutover
+        .base()
+        .map_or_else(|| "?".to_string(), |b| b.to_string());
+    let order = s.order(share, rollback, action, "tui");
+    s.cutover.requested(share);
+    s.writes.push(InFlight {
+        id: order.id,
+        share,
+        since: s.now,
+        rollback,
+        action: action.into(),
+    });
+    let cand = s.candidate();
+    let text = if rollback {
+        format!("ROLLBACK {cand} {from} → 0 % …")
+    } else {
+        format!("{action} {cand} {from} → {share} % …")
+    };
+    s.log(if rollback { Level::Warn } else { Level::Info }, text);
+    vec![Effect::Write(order)]
+}
+
+fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
+    let Some(pos) = s.writes.iter().position(|w| w.id == id) else {
+        return Vec::new();
+    };
+    let w = s.writes.remove(pos);
+    s.last_write_done = s.now;
+    let cand = s.candidate();
+    let mut failed = false;
+    match &result {
+        WriteResult::Verified { after, elapsed_ms } => {
+            let what = if w.rollback {
+                "ROLLBACK".to_string()
+            } else {
+                w.action.clone()
+            };
+            s.log(
+                Level::Good,
+                format!(
+                    "{what} → {} % applied in {elapsed_ms} ms, verified ({after})",
+                    w.share
+                ),
+            );
+        }
+        WriteResult::Unverified { after, .. } => {
+            failed = true;
+            let got = after
+                .share_of(cand)
+                .map_or_else(|| "no traffic".into(), |p| format!("{p} %"));
+            s.log(
+                Level::Error,
+                format!(
+                    "{} → {} % NOT verified: the backend reads {cand} {got} ({after})",
+                    w.action, w.share
+                ),
+            );
+        }
+        WriteResult::Failed { error, after } => {
+            failed = true;
+            let reread = match after {
+                Some(a) => format!("; backend re-read: {a}"),
+                None => "; backend could not be re-read".into(),
+            };
+            s.log(
+                Level::Error,
+                format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
+            );
+        }
+        WriteResult::Aborted => {
+            s.log(
+                Level::Warn,
+                format!(
+                    "{} → {} % cancelled: pre-empted by rollback",
+                    w.action, w.share
+                ),
+            );
+            s.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
+        }
+    }
+    if s.writes.is_empty() && failed {
+        s.cutover.clear_intent();
+    }
+    if let Some(after) = result.after() {
+        observe(s, after);
+    }
+    Vec::new()
+}
+
+fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> Vec<Effect> {
+    let w = match result {
+        Ok(w) => w,
+        Err(e) => {
+            if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
+                s.log(Level::Error, format!("backend: {e}"));
+            }
+            s.backend_error = Some((e, s.now));
+            return Vec::new();
+        }
+    };
+    if s.backend_error.take().is_some() {
+        s.log(Level::Good, "backend reachable again");
+    }
+    // A read that started before the last write finished may predate it.
+    if started < s.last_write_done {
+        return Vec::new();
+    }
+    if !s.live_known {
+        match w.majority() {
+            Some(live) => {
+                s.cutover.live = live;
+                s.live_known = true;
+                s.log(
+                    Level::Info,
+                    format!("live is {live}: it holds the traffic ({w})"),
+                );
+            }
+            None => {
+                s.weights = Some(w);
+                s.weights_at = Some(s.now);
+                return Vec::new();
+            }
+        }
+    }
+    let cand = s.candidate();
+    let new_share = w.share_of(cand);
+    if s.writes.is_empty() {
+        if s.rollback_guard_until.is_some() && new_share != Some(0) {
+            s.log(
+                Level::Warn,
+                format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
+            );
+            observe(s, w);
+            return rollback(s, "rollback");
+        }
+        if s.weights.is_some_and(|old| old != w) {
+            let before = s.weights;
+            let old = s
+                .cutover
+                .share
+                .map_or_else(|| "?".into(), |p| p.to_string());
+            let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+            s.log(
+                Level::Warn,
+                format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
+            );
+            observe(s, w);
+            return vec![Effect::JournalExternal { before, after: w }];
+        }
+    }
+    observe(s, w);
+    Vec::new()
+}
+
+fn observe(s: &mut State, w: Weights) {
+    s.weights = Some(w);
+    s.weights_at = Some(s.now);
+    let share = w.share_of(s.candidate());
+    let was_window = s.cutover.window_started.is_some();
+    s.cutover.observe(share, s.now);
+    if !was_window && s.cutover.window_started.is_some() {
+        let mins = s.cutover.window / 60_000;
+        s.log(
+            Level::Info,
+            format!(
+                "{} at 100 %: rollback window of {mins} min started; {} kept warm",
+                s.candidate(),
+                s.live()
+            ),
+        );
+    }
+}
+
+fn on_signals(s: &mut State, now: Millis, result: Result<EnvPair<EnvPoll>, String>) {
+    match result {
+        Ok(pair) => {
+            for env in crate::core::Env::ALL {
+                let p = pair.get(env).clone();
+                let sig = s.signals.get_mut(env);
+                sig.error_rate.push(p.error_rate, now);
+                sig.p99_ms.push(p.p99_ms, now);
+                sig.rps.push(p.rps, now);
+                if let Some(h) = p.health {
+                    sig.health = Some((h, now));
+                }
+                if p.version.is_some() {
+                    sig.version = p.version;
+                }
+                sig.last_error = None;
+            }
+        }
+        Err(e) => {
+            let first = s.signals.blue.last_error.is_none();
+            for env in crate::core::Env::ALL {
+                s.signals.get_mut(env).last_error = Some((e.clone(), now));
+            }
+            if first {
+                s.log(Level::Error, format!("signals: {e}"));
+            }
+        }
+    }
+}
+
+/// The reasons of a confirm, as words.
+pub fn reason_text(r: ConfirmReason) -> &'static str {
+    match r {
+        ConfirmReason::Promote => {
+            "sends ALL traffic to the candidate and starts the rollback window"
+        }
+        ConfirmReason::Jump => "jumps off the plan's order",
+        ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
+    }
+}

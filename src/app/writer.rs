@@ -1,0 +1,88 @@
+//! The writer: serializes backend writes. Latest intent wins (a newer step replaces a queued
+//! one), and a rollback pre-empts: it cancels a step in flight and goes out at once.
+
+use super::Clock;
+use super::engine::{self, WriteOrder, WriteResult};
+use super::journal::{Journal, Who};
+use super::update::Event;
+use crate::backends::Backend;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+struct Running {
+    order: WriteOrder,
+    task: JoinHandle<()>,
+}
+
+/// Starts the writer task; send it orders through the returned sender.
+pub fn spawn_writer(
+    backend: Arc<dyn Backend>,
+    journal: Arc<Journal>,
+    who: Who,
+    events: mpsc::Sender<Event>,
+    clock: Clock,
+) -> mpsc::UnboundedSender<WriteOrder> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<WriteOrder>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+    tokio::spawn(async move {
+        let mut running: Option<Running> = None;
+        let mut queued: Option<WriteOrder> = None;
+        let start = |order: WriteOrder| -> Running {
+            let (backend, journal, who, events, done_tx) = (
+                backend.clone(),
+                journal.clone(),
+                who.clone(),
+                events.clone(),
+                done_tx.clone(),
+            );
+            let o = order.clone();
+            let task = tokio::spawn(async move {
+                let result = engine::apply(backend.as_ref(), &journal, &who, &o).await;
+                let _ = events
+                    .send(Event::WriteDone {
+                        id: o.id,
+                        now: clock.now(),
+                        result,
+                    })
+                    .await;
+                let _ = done_tx.send(o.id);
+            });
+            Running { order, task }
+        };
+        loop {
+            tokio::select! {
+                order = rx.recv() => {
+                    let Some(order) = order else { break };
+                    match &mut running {
+                        Some(r) if order.rollback && !r.order.rollback && !r.task.is_finished() => {
+                            // Pre-empt: cancel the step in flight, drop anything queued.
+                            r.task.abort();
+                            let mut e = engine::entry(&r.order, backend.as_ref(), "aborted", &who);
+                            e.error = Some(format!("pre-empted by rollback #{}", order.id));
+                            let _ = journal.append(&e);
+                            let _ = events.send(Event::WriteDone { id: r.order.id, now: clock.now(), result: WriteResult::Aborted }).await;
+                            if let Some(q) = queued.take() {
+                                let _ = events.send(Event::WriteSuperseded { id: q.id, by: order.id }).await;
+                            }
+                            running = Some(start(order));
+                        }
+                        Some(_) => {
+                            if let Some(q) = queued.take() {
+                                let _ = events.send(Event::WriteSuperseded { id: q.id, by: order.id }).await;
+                            }
+                            queued = Some(order);
+                        }
+                        None => running = Some(start(order)),
+                    }
+                }
+                Some(id) = done_rx.recv() => {
+                    if running.as_ref().is_some_and(|r| r.order.id == id) {
+                        running = queued.take().map(start);
+                    }
+                }
+            }
+        }
+    });
+    tx
+}

@@ -1,0 +1,163 @@
+//! The simulator as a backend: in-process for `cutover demo`, or over HTTP against the
+//! control server of `cutover sim serve`.
+
+use super::{Backend, BackendError, Capabilities};
+use crate::core::Weights;
+use crate::sim::server::ControlStats;
+use crate::sim::{SimHandle, WEIGHT_SCALE};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// An HTTP client of a `sim serve` control server.
+#[derive(Clone)]
+pub struct SimClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SimClient {
+    /// `control` is `host:port` or a URL.
+    pub fn new(control: &str, timeout: Duration) -> SimClient {
+        let base = if control.starts_with("http://") || control.starts_with("https://") {
+            control.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{control}")
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(timeout)
+            .build()
+            .expect("a plain HTTP client builds");
+        SimClient { base, http }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn err(&self, e: reqwest::Error) -> BackendError {
+        if e.is_timeout() {
+            BackendError::Timeout {
+                target: self.base.clone(),
+                seconds: 0.0,
+            }
+        } else if e.is_decode() {
+            BackendError::Protocol {
+                target: self.base.clone(),
+                message: e.to_string(),
+            }
+        } else {
+            BackendError::Unreachable {
+                target: self.base.clone(),
+                message: root_cause(&e),
+            }
+        }
+    }
+
+    async fn check(&self, r: reqwest::Response) -> Result<reqwest::Response, BackendError> {
+        if r.status().is_success() {
+            return Ok(r);
+        }
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        Err(BackendError::Rejected {
+            target: self.base.clone(),
+            message: format!("HTTP {status}: {}", body.trim()),
+        })
+    }
+
+    pub async fn weights(&self) -> Result<Weights, BackendError> {
+        let r = self
+            .http
+            .get(format!("{}/control/weights", self.base))
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.check(r).await?.json().await.map_err(|e| self.err(e))
+    }
+
+    pub async fn set_weights(&self, w: Weights) -> Result<Weights, BackendError> {
+        let r = self
+            .http
+            .put(format!("{}/control/weights", self.base))
+            .json(&w)
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.check(r).await?.json().await.map_err(|e| self.err(e))
+    }
+
+    pub async fn stats(&self) -> Result<ControlStats, BackendError> {
+        let r = self
+            .http
+            .get(format!("{}/control/stats", self.base))
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.check(r).await?.json().await.map_err(|e| self.err(e))
+    }
+}
+
+/// The innermost message of an error chain: "Connection refused" rather than
+/// "error sending request".
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let msg = cur.to_string();
+    if msg == e.to_string() {
+        msg
+    } else {
+        format!("{e}: {msg}")
+    }
+}
+
+/// The simulator backend.
+#[derive(Clone)]
+pub enum SimBackend {
+    Local(SimHandle),
+    Remote(SimClient),
+}
+
+#[async_trait]
+impl Backend for SimBackend {
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    fn target(&self) -> String {
+        match self {
+            SimBackend::Local(h) => format!("in-process · {}", h.lock().scenario().name),
+            SimBackend::Remote(c) => c.base().trim_start_matches("http://").to_string(),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: true,
+            scale: WEIGHT_SCALE,
+        }
+    }
+
+    async fn read(&self) -> Result<Weights, BackendError> {
+        match self {
+            SimBackend::Local(h) => Ok(h.lock().weights()),
+            SimBackend::Remote(c) => c.weights().await,
+        }
+    }
+
+    async fn write(&self, weights: Weights) -> Result<(), BackendError> {
+        match self {
+            SimBackend::Local(h) => {
+                h.write_weights(weights).await;
+                Ok(())
+            }
+            SimBackend::Remote(c) => c.set_weights(weights).await.map(|_| ()),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The command line (clap types only).
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    about = "A full-screen terminal cockpit for one blue/green release",
+    after_help = "With no command, opens the cockpit on ./cutover.toml (or --config).\nFirst time? Try `cutover demo`."
+)]
+pub struct Cli {
+    /// The config file (default: ./cutover.toml).
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Theme: default, mono, deuteranopia, or a theme file. NO_COLOR is honoured.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// The journal file (default: the config's `journal`, else under $XDG_STATE_HOME/cutover).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The cockpit on the bundled simulator: nothing to install, nothing to configure.
+    Demo {
+        /// bad-release, happy, slow-start, or a scenario .toml file.
+        #[arg(long, default_value = "bad-release")]
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How long live is kept warm after promotion.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "15m")]
+        rollback_window: Duration,
+        /// How long each weight write takes to land (drill a slow backend).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+        write_delay: Duration,
+    },
+    /// The simulator as real HTTP servers.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// Print the traffic state and both envs' signals.
+    Status {
+        /// As JSON (unknown values are null).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the candidate's share (0-100).
+    Set {
+        #[arg(value_parser = clap::value_parser!(u8).range(0..=100))]
+        share: u8,
+        /// Confirm a promotion to 100 % or a move while a guardrail is breached.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Step forward to the next share in the plan.
+    Step {
+        /// Confirm a promotion to 100 % or a step while a guardrail is breached.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Step back to the previous share in the plan.
+    Back,
+    /// All traffic to live, now, in one backend call.
+    Rollback,
+    /// Check the config and that the backend and signal sources answer.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulator: one HTTP server per env (/, /health, /metrics) and a control
+    /// server. Prints the bound addresses as one JSON line.
+    Serve {
+        /// bad-release, happy, slow-start, or a scenario .toml file.
+        #[arg(long, default_value = "bad-release")]
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        control: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        blue: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        green: SocketAddr,
+        /// How long each weight write takes to land.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+        write_delay: Duration,
+        /// No built-in load: only real requests (e.g. through a load balancer).
+        #[arg(long)]
+        no_load: bool,
+        /// Answer real requests at once instead of sleeping their simulated latency.
+        #[arg(long)]
+        no_sleep: bool,
+    },
+}

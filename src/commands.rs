@@ -1,0 +1,637 @@
+//! What each command does. The TUI and the CLI share the engine, journal and verification.
+
+use crate::app::Clock;
+use crate::app::engine::{self, WriteOrder, WriteResult};
+use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
+use crate::app::runner::{self, Setup};
+use crate::app::state::{Level, State};
+use crate::backends::{Backend, SimBackend, SimClient};
+use crate::cli::{Cli, Command, SimCommand};
+use crate::config::{BackendConfig, Config, ConfigError};
+use crate::core::guardrail::any_breach;
+use crate::core::{
+    Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, Reading, RuleCheck,
+    Weights,
+};
+use crate::signals::{EnvPoll, SignalSource, SimSignals};
+use crate::sim::server::{self, ServeOptions};
+use crate::sim::{Scenario, SimHandle, Simulator};
+use crate::ui::theme::Theme;
+use anyhow::{Context, anyhow};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exit code for bad usage or config.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Demo {
+            ref scenario,
+            seed,
+            rollback_window,
+            write_delay,
+        }) => demo(&cli, scenario, seed, rollback_window, write_delay).await,
+        Some(Command::Sim {
+            command:
+                SimCommand::Serve {
+                    ref scenario,
+                    seed,
+                    control,
+                    blue,
+                    green,
+                    write_delay,
+                    no_load,
+                    no_sleep,
+                },
+        }) => {
+            let scenario = Scenario::load(scenario)
+                .map_err(|e| ConfigError::new("--scenario", e.to_string()))?;
+            let (bound, _, task) = server::start(ServeOptions {
+                scenario,
+                seed,
+                control,
+                blue,
+                green,
+                write_delay,
+                load: !no_load,
+                sleep: !no_sleep,
+            })
+            .await
+            .context("cannot start the simulator's servers")?;
+            println!("{}", serde_json::to_string(&bound)?);
+            tokio::select! {
+                _ = task => {}
+                _ = shutdown_signal() => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => cockpit(&cli).await,
+        Some(Command::Status { json }) => status(&cli, json).await,
+        Some(Command::Set { share, yes }) => write_cmd(&cli, WriteCmd::Set(share), yes).await,
+        Some(Command::Step { yes }) => write_cmd(&cli, WriteCmd::Step, yes).await,
+        Some(Command::Back) => write_cmd(&cli, WriteCmd::Back, false).await,
+        Some(Command::Rollback) => write_cmd(&cli, WriteCmd::Rollback, false).await,
+        Some(Command::Check) => check(&cli).await,
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cutover.toml"));
+    if cli.config.is_none() && !path.exists() {
+        return Err(ConfigError::new(
+            "cutover.toml",
+            "no cutover.toml in this directory; pass --config FILE, or try `cutover demo` for the simulator",
+        ));
+    }
+    Config::load(&path)
+}
+
+fn theme(cli: &Cli, config_theme: Option<&str>) -> Result<Theme, ConfigError> {
+    let name = cli.theme.as_deref().or(config_theme).unwrap_or("default");
+    let theme = Theme::load(name).map_err(|e| ConfigError::new("--theme", e))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(if no_color {
+        theme.without_colors()
+    } else {
+        theme
+    })
+}
+
+fn journal_for(cli: &Cli, config: Option<&Config>, name: &str) -> anyhow::Result<Arc<Journal>> {
+    let path = cli
+        .journal
+        .clone()
+        .or_else(|| config.and_then(|c| c.journal.clone()))
+        .unwrap_or_else(|| journal::default_path(name));
+    Ok(Arc::new(Journal::open(&path).with_context(|| {
+        format!("cannot open the journal {}", path.display())
+    })?))
+}
+
+/// Backend and signal sources for a config.
+fn connect(config: &Config) -> (Arc<dyn Backend>, Vec<Arc<dyn SignalSource>>) {
+    match &config.backend {
+        BackendConfig::Sim { control } => {
+            let write_timeout = Duration::from_secs(60);
+            let backend = SimBackend::Remote(SimClient::new(control, write_timeout));
+            let source = SimSignals::remote(SimClient::new(control, config.poll_timeout));
+            (Arc::new(backend), vec![Arc::new(source)])
+        }
+    }
+}
+
+fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
+    let live = config.live.unwrap_or(Env::Blue);
+    let cutover = Cutover::new(
+        live,
+        config.plan.clone(),
+        config.rollback_window.as_millis() as u64,
+    );
+    let mut s = State::new(
+        config.name.clone(),
+        cutover,
+        chrono::Local::now().fixed_offset(),
+    );
+    s.live_known = config.live.is_some();
+    s.backend_kind = backend.kind().into();
+    s.backend_target = backend.target();
+    s.weight_scale = backend.capabilities().scale;
+    s.driver = who.user.clone();
+    s.poll_interval = config.poll_interval.as_millis() as u64;
+    s.guardrails = config.guardrails.clone();
+    s.keymap = config.keymap.clone();
+    s.signals.blue.version = config.versions.0.clone();
+    s.signals.green.version = config.versions.1.clone();
+    s
+}
+
+async fn run_cockpit(
+    config: Config,
+    theme: Theme,
+    backend: Arc<dyn Backend>,
+    sources: Vec<Arc<dyn SignalSource>>,
+    journal: Arc<Journal>,
+) -> anyhow::Result<ExitCode> {
+    let who = Who::current();
+    let mut state = initial_state(&config, backend.as_ref(), &who);
+    state.log(
+        Level::Info,
+        format!("journal: {}", journal.path().display()),
+    );
+    let setup = Setup {
+        state,
+        backend,
+        sources,
+        journal,
+        who,
+        theme,
+        clock: Clock::start(),
+        poll_interval: config.poll_interval,
+        poll_timeout: config.poll_timeout,
+    };
+    let out = runner::run_tui(setup).await?;
+    let s = &out.state;
+    match s.weights {
+        Some(w) => println!(
+            "cutover: quit; traffic left as the backend has it: {} {} % ({w})",
+            s.candidate(),
+            w.share_of(s.candidate())
+                .map_or_else(|| "?".into(), |p| p.to_string())
+        ),
+        None => println!("cutover: quit; the backend's traffic state was never read"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    let theme = theme(cli, config.theme.as_deref())?;
+    let journal = journal_for(cli, Some(&config), &config.name)?;
+    let (backend, sources) = connect(&config);
+    run_cockpit(config, theme, backend, sources, journal).await
+}
+
+async fn demo(
+    cli: &Cli,
+    scenario: &str,
+    seed: Option<u64>,
+    window: Duration,
+    write_delay: Duration,
+) -> anyhow::Result<ExitCode> {
+    let scenario =
+        Scenario::load(scenario).map_err(|e| ConfigError::new("--scenario", e.to_string()))?;
+    if window.is_zero() {
+        return Err(ConfigError::new(
+            "--rollback-window",
+            "value \"0s\": expected a duration such as \"15m\"",
+        )
+        .into());
+    }
+    let theme = theme(cli, None)?;
+    let mut config = Config::parse(
+        "[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n",
+        "demo",
+    )?;
+    config.name = scenario.service.clone();
+    config.live = Some(scenario.live);
+    config.rollback_window = window;
+    let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
+    let handle = SimHandle::new(Simulator::new(scenario, seed));
+    handle.set_write_delay(write_delay);
+    let clock = handle.spawn_clock();
+    let backend: Arc<dyn Backend> = Arc::new(SimBackend::Local(handle.clone()));
+    let sources: Vec<Arc<dyn SignalSource>> = vec![Arc::new(SimSignals::Local(handle))];
+    let code = run_cockpit(config, theme, backend, sources, journal).await;
+    clock.abort();
+    code
+}
+
+/// One read of the backend and the signal sources, as a `status` would show.
+struct Snapshot {
+    weights: Result<Weights, String>,
+    live: Option<Env>,
+    signals: EnvPair<EnvSignals>,
+    poll_error: Option<String>,
+}
+
+async fn snapshot(
+    config: &Config,
+    backend: &dyn Backend,
+    sources: &[Arc<dyn SignalSource>],
+) -> Snapshot {
+    let timeout = config.poll_timeout;
+    let weights = match tokio::time::timeout(timeout, backend.read()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "{} did not answer within {:.1} s",
+            backend.target(),
+            timeout.as_secs_f64()
+        )),
+    };
+    let live = config
+        .live
+        .or_else(|| weights.as_ref().ok().and_then(Weights::majority));
+    let mut signals = EnvPair::<EnvSignals>::default();
+    let mut poll_error = None;
+    if let Some(source) = sources.first() {
+        match tokio::time::timeout(timeout, source.poll()).await {
+            Ok(Ok(pair)) => {
+                for env in Env::ALL {
+                    push_poll(signals.get_mut(env), pair.get(env).clone());
+                }
+            }
+            Ok(Err(e)) => poll_error = Some(e),
+            Err(_) => {
+                poll_error = Some(format!(
+                    "{} did not answer within {:.1} s",
+                    source.name(),
+                    timeout.as_secs_f64()
+                ))
+            }
+        }
+    }
+    Snapshot {
+        weights,
+        live,
+        signals,
+        poll_error,
+    }
+}
+
+fn push_poll(s: &mut EnvSignals, p: EnvPoll) {
+    s.error_rate.push(p.error_rate, 0);
+    s.p99_ms.push(p.p99_ms, 0);
+    s.rps.push(p.rps, 0);
+    if let Some(h) = p.health {
+        s.health = Some((h, 0));
+    }
+    s.version = p.version;
+}
+
+fn value(r: &crate::core::Series) -> Option<f64> {
+    r.latest.as_ref().and_then(|s| match &s.reading {
+        Reading::Value(v) => Some(*v),
+        _ => None,
+    })
+}
+
+fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
+    let s = signals.get(cand);
+    CandidateSnapshot {
+        env: Some(cand),
+        health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
+        error_rate: value(&s.error_rate),
+        p99_ms: value(&s.p99_ms),
+        rps: value(&s.rps),
+        stale: false,
+    }
+}
+
+async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    let (backend, sources) = connect(&config);
+    let snap = snapshot(&config, backend.as_ref(), &sources).await;
+    let cand = snap.live.map(Env::other);
+    let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
+    let guard = cand.map(|c| {
+        config.guardrails.evaluate(
+            snap.signals.get(c),
+            0,
+            config.poll_interval.as_millis() as u64,
+        )
+    });
+    let env_json = |env: Env| {
+        let s = snap.signals.get(env);
+        serde_json::json!({
+            "health": s.health.as_ref().map(|(h, _)| h.health.word()),
+            "error_rate": value(&s.error_rate),
+            "p99_ms": value(&s.p99_ms),
+            "rps": value(&s.rps),
+            "version": s.version,
+            "age_ms": s.error_rate.latest.as_ref().map(|_| 0),
+        })
+    };
+    let breaches: Vec<String> = guard
+        .iter()
+        .flatten()
+        .filter(|r| r.check == RuleCheck::Breach)
+        .map(|r| format!("{:?}", r.kind))
+        .collect();
+    let guard_status = match &guard {
+        None => None,
+        Some(g) if any_breach(g) => Some("breach"),
+        Some(g) if g.iter().all(|r| r.check == RuleCheck::Ok) => Some("ok"),
+        Some(_) => Some("no-data"),
+    };
+    let ok = snap.weights.is_ok() && snap.poll_error.is_none();
+    if json {
+        let v = serde_json::json!({
+            "name": config.name,
+            "backend": backend.kind(),
+            "target": backend.target(),
+            "live": snap.live,
+            "candidate": cand,
+            "share": share,
+            "weights": snap.weights.as_ref().ok(),
+            "envs": {"blue": env_json(Env::Blue), "green": env_json(Env::Green)},
+            "guardrails": {"status": guard_status, "breaches": breaches},
+            "errors": {
+                "backend": snap.weights.as_ref().err(),
+                "signals": snap.poll_error,
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{} · {} {}", config.name, backend.kind(), backend.target());
+        match (&snap.weights, snap.live, share) {
+            (Ok(w), Some(live), Some(share)) => println!(
+                "live {live} · candidate {} · share {share} % ({w})",
+                live.other()
+            ),
+            (Ok(w), _, _) => println!("traffic {w}: live unknown (set `live` in the config)"),
+            (Err(e), _, _) => println!("traffic UNKNOWN: {e}"),
+        }
+        for env in Env::ALL {
+            let s = snap.signals.get(env);
+            let f = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| {
+                v.map_or_else(|| "no data".to_string(), fmt)
+            };
+            println!(
+                "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
+                env.name(),
+                s.health
+                    .as_ref()
+                    .map_or("unknown", |(h, _)| h.health.word()),
+                f(value(&s.error_rate), &|v| format!("{:.2} %", v * 100.0)),
+                f(value(&s.p99_ms), &|v| format!("{v:.0} ms")),
+                f(value(&s.rps), &|v| format!("{v:.0}")),
+            );
+        }
+        if let Some(e) = &snap.poll_error {
+            println!("signals UNAVAILABLE: {e}");
+        }
+        match guard_status {
+            Some("breach") => println!("guardrails: BREACH {}", breaches.join(", ")),
+            Some(s) => println!("guardrails: {}", s.to_uppercase()),
+            None => {}
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum WriteCmd {
+    Set(u8),
+    Step,
+    Back,
+    Rollback,
+}
+
+async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    let journal = journal_for(cli, Some(&config), &config.name)?;
+    let (backend, sources) = connect(&config);
+    let who = Who::current();
+    let rollback = matches!(cmd, WriteCmd::Rollback);
+    // Rollback reads only what it must: no signal poll stands between it and the write.
+    let (before, live, candidate) = if rollback {
+        let before = tokio::time::timeout(config.poll_timeout, backend.read())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let live = config.live.or_else(|| before.and_then(|w| w.majority()));
+        (before, live, CandidateSnapshot::default())
+    } else {
+        let snap = snapshot(&config, backend.as_ref(), &sources).await;
+        let before = match snap.weights {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("cutover: cannot read the traffic state: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let cand = snap.live.map(Env::other);
+        (
+            Some(before),
+            snap.live,
+            cand.map(|c| snapshot_of(&snap.signals, c))
+                .unwrap_or_default(),
+        )
+    };
+    let Some(live) = live else {
+        eprintln!(
+            "cutover: live env unknown: the backend splits traffic evenly; set `live` in the config"
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let cand = live.other();
+    let mut cutover = Cutover::new(
+        live,
+        config.plan.clone(),
+        config.rollback_window.as_millis() as u64,
+    );
+    cutover.share = before.and_then(|w| w.share_of(cand));
+    let breach = candidate
+        .error_rate
+        .is_some_and(|e| config.guardrails.max_error_rate.is_some_and(|m| e > m))
+        || candidate
+            .p99_ms
+            .is_some_and(|p| config.guardrails.max_p99_ms.is_some_and(|m| p > m));
+    let (core_cmd, action) = match cmd {
+        WriteCmd::Set(0) => (CoreCommand::Jump(0), "set"),
+        WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
+        WriteCmd::Step => (CoreCommand::StepForward, "step"),
+        WriteCmd::Back => (CoreCommand::StepBack, "back"),
+        WriteCmd::Rollback => (CoreCommand::Rollback, "rollback"),
+    };
+    let share = match cutover.decide(core_cmd, breach) {
+        Decision::Apply { share, .. } => share,
+        Decision::Confirm { share, reasons } => {
+            // The CLI's explicit `set N` is its own confirmation of a jump; promotion and
+            // a breach still need --yes.
+            let needs: Vec<_> = reasons
+                .iter()
+                .filter(|r| **r != crate::core::ConfirmReason::Jump)
+                .map(|r| crate::app::update::reason_text(*r))
+                .collect();
+            if !needs.is_empty() && !yes {
+                eprintln!(
+                    "cutover: {action} to {share} % needs --yes: it {}",
+                    needs.join("; and ")
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            share
+        }
+        Decision::Refused(r) => {
+            eprintln!(
+                "cutover: nothing to do: {r:?} ({cand} at {} %)",
+                cutover.share.map_or_else(|| "?".into(), |s| s.to_string())
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Decision::Pause(_) => unreachable!("no pause from the CLI"),
+    };
+    let order = WriteOrder {
+        id: 1,
+        share,
+        live,
+        rollback,
+        action: if share == 100 {
+            "promote".into()
+        } else {
+            action.into()
+        },
+        source: "cli".into(),
+        before,
+        candidate,
+    };
+    let result = engine::apply(backend.as_ref(), &journal, &who, &order).await;
+    let from = before
+        .and_then(|w| w.share_of(cand))
+        .map_or_else(|| "?".into(), |s| s.to_string());
+    match result {
+        WriteResult::Verified { after, elapsed_ms } => {
+            println!("{cand} {from} → {share} %: applied in {elapsed_ms} ms, verified ({after})");
+            Ok(ExitCode::SUCCESS)
+        }
+        WriteResult::Unverified { after, .. } => {
+            eprintln!("cutover: {cand} → {share} % NOT verified: the backend reads {after}");
+            Ok(ExitCode::FAILURE)
+        }
+        WriteResult::Failed { error, after } => {
+            let reread = after.map_or_else(
+                || "could not be re-read".to_string(),
+                |a| format!("re-read: {a}"),
+            );
+            eprintln!("cutover: {cand} → {share} % FAILED: {error}; backend {reread}");
+            Ok(ExitCode::FAILURE)
+        }
+        WriteResult::Aborted => Err(anyhow!("write aborted")),
+    }
+}
+
+async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    println!(
+        "✓ config: {} ({} backend, plan {})",
+        config.name,
+        config.backend.kind(),
+        config.plan
+    );
+    let (backend, sources) = connect(&config);
+    let mut ok = true;
+    let t = std::time::Instant::now();
+    match tokio::time::timeout(config.poll_timeout, backend.read()).await {
+        Ok(Ok(w)) => println!(
+            "✓ backend {} {}: {w} ({} ms)",
+            backend.kind(),
+            backend.target(),
+            t.elapsed().as_millis()
+        ),
+        Ok(Err(e)) => {
+            ok = false;
+            println!("✕ backend: {e}");
+        }
+        Err(_) => {
+            ok = false;
+            println!(
+                "✕ backend {}: no answer within {:.1} s",
+                backend.target(),
+                config.poll_timeout.as_secs_f64()
+            );
+        }
+    }
+    for source in &sources {
+        let t = std::time::Instant::now();
+        match tokio::time::timeout(config.poll_timeout, source.poll()).await {
+            Ok(Ok(p)) => {
+                let h = |e: Env| {
+                    p.get(e)
+                        .health
+                        .as_ref()
+                        .map_or("unknown", |h| h.health.word())
+                };
+                println!(
+                    "✓ signals {}: blue {}, green {} ({} ms)",
+                    source.name(),
+                    h(Env::Blue),
+                    h(Env::Green),
+                    t.elapsed().as_millis()
+                );
+            }
+            Ok(Err(e)) => {
+                ok = false;
+                println!("✕ signals {}: {e}", source.name());
+            }
+            Err(_) => {
+                ok = false;
+                println!(
+                    "✕ signals {}: no answer within {:.1} s",
+                    source.name(),
+                    config.poll_timeout.as_secs_f64()
+                );
+            }
+        }
+    }
+    let journal = journal_for(cli, Some(&config), &config.name);
+    match journal {
+        Ok(j) => println!("✓ journal: {}", j.path().display()),
+        Err(e) => {
+            ok = false;
+            println!("✕ journal: {e:#}");
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,417 @@
+//! The cutover state machine: what each command means given the current share, the plan,
+//! pause and guardrails. Pure: the caller applies decisions and feeds back read-backs.
+
+use super::{Env, Millis, Plan};
+
+/// What the operator asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    StepForward,
+    StepBack,
+    /// Set the share to this percent (digits 1..9 → 10..90).
+    Jump(u8),
+    Rollback,
+    Promote,
+    TogglePause,
+}
+
+/// Why a write needs a confirmation first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmReason {
+    /// It sends all traffic to the candidate.
+    Promote,
+    /// A jump off the plan's order.
+    Jump,
+    /// The candidate is breaching a guardrail and this moves traffic towards it.
+    Breach,
+}
+
+/// Why a command does nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Paused,
+    AtEnd,
+    AtZero,
+    ShareUnknown,
+    AlreadyThere(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Write this share now.
+    Apply {
+        share: u8,
+        rollback: bool,
+    },
+    /// Ask the operator first.
+    Confirm {
+        share: u8,
+        reasons: Vec<ConfirmReason>,
+    },
+    /// Pause (true) or resume (false).
+    Pause(bool),
+    Refused(Refusal),
+}
+
+/// The cutover between `live` and its candidate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cutover {
+    /// The env that served all traffic when the cutover began: the rollback target.
+    pub live: Env,
+    pub plan: Plan,
+    /// The candidate's share as last read back from the backend; `None` when unknown.
+    pub share: Option<u8>,
+    /// The latest share asked for and not yet read back.
+    pub intent: Option<u8>,
+    pub paused: bool,
+    /// Length of the rollback window.
+    pub window: Millis,
+    /// When the candidate was first read back at 100 %.
+    pub window_started: Option<Millis>,
+}
+
+impl Cutover {
+    pub fn new(live: Env, plan: Plan, window: Millis) -> Cutover {
+        Cutover {
+            live,
+            plan,
+            share: None,
+            intent: None,
+            paused: false,
+            window,
+            window_started: None,
+        }
+    }
+
+    pub fn candidate(&self) -> Env {
+        self.live.other()
+    }
+
+    /// Where the next step starts from: the latest intent, else the read-back share.
+    pub fn base(&self) -> Option<u8> {
+        self.intent.or(self.share)
+    }
+
+    /// What `cmd` means now. `breach` says the candidate breaches a guardrail.
+    pub fn decide(&self, cmd: Command, breach: bool) -> Decision {
+        let forward = |share: u8, mut reasons: Vec<ConfirmReason>| {
+            if breach {
+                reasons.push(ConfirmReason::Breach);
+            }
+            if share == 100 && !reasons.contains(&ConfirmReason::Promote) {
+                reasons.insert(0, ConfirmReason::Promote);
+            }
+            if reasons.is_empty() {
+                Decision::Apply {
+                    share,
+                    rollback: false,
+                }
+            } else {
+                Decision::Confirm { share, reasons }
+            }
+        };
+        match cmd {
+            Command::Rollback => Decision::Apply {
+                share: 0,
+                rollback: true,
+            },
+            Command::TogglePause => Decision::Pause(!self.paused),
+            Command::StepBack => match self.base() {
+                None => Decision::Refused(Refusal::ShareUnknown),
+                Some(0) => Decision::Refused(Refusal::AtZero),
+                Some(base) => Decision::Apply {
+                    share: self.plan.prev_before(base),
+                    rollback: false,
+                },
+            },
+            Command::StepForward => match self.base() {
+                _ if self.paused => Decision::Refused(Refusal::Paused),
+                None => Decision::Refused(Refusal::ShareUnknown),
+                Some(base) => match self.plan.next_after(base) {
+                    None => Decision::Refused(Refusal::AtEnd),
+                    Some(next) => forward(next, Vec::new()),
+                },
+            },
+            Command::Promote => match self.base() {
+                _ if self.paused => Decision::Refused(Refusal::Paused),
+                Some(100) => Decision::Refused(Refusal::AlreadyThere(100)),
+                _ => forward(100, vec![ConfirmReason::Promote]),
+            },
+            Command::Jump(share) => {
+                let share = share.min(100);
+                match self.base() {
+                    Some(base) if base == share => Decision::Refused(Refusal::AlreadyThere(share)),
+                    Some(base) if share < base => Decision::Confirm {
+                        share,
+                        reasons: vec![ConfirmReason::Jump],
+                    },
+                    _ if self.paused => Decision::Refused(Refusal::Paused),
+                    _ => forward(share, vec![ConfirmReason::Jump]),
+                }
+            }
+        }
+    }
+
+    /// Records that a write of `share` was issued.
+    pub fn requested(&mut self, share: u8) {
+        self.intent = Some(share);
+    }
+
+    /// Forgets the intent (the write failed or was superseded and read back otherwise).
+    pub fn clear_intent(&mut self) {
+        self.intent = None;
+    }
+
+    /// Feeds a read-back of the candidate's share.
+    pub fn observe(&mut self, share: Option<u8>, now: Millis) {
+        self.share = share;
+        if share.is_some() && share == self.intent {
+            self.intent = None;
+        }
+        match share {
+            Some(100) => {
+                self.window_started.get_or_insert(now);
+            }
+            Some(_) => self.window_started = None,
+            None => {}
+        }
+    }
+
+    /// Time left in the rollback window.
+    pub fn window_remaining(&self, now: Millis) -> Option<Millis> {
+        self.window_started
+            .map(|start| (start + self.window).saturating_sub(now))
+    }
+
+    /// Advances the clock. When the rollback window has run out at 100 %, the cutover is
+    /// complete: the candidate becomes the new live and the new candidate's share is 0.
+    /// Returns the new live env then.
+    pub fn tick(&mut self, now: Millis) -> Option<Env> {
+        if self.share == Some(100) && self.intent.is_none() && self.window_remaining(now) == Some(0)
+        {
+            self.live = self.candidate();
+            self.share = Some(0);
+            self.window_started = None;
+            return Some(self.live);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ConfirmReason as R;
+    use Decision as D;
+
+    fn cutover(share: Option<u8>, intent: Option<u8>, paused: bool) -> Cutover {
+        let mut c = Cutover::new(Env::Blue, Plan::default(), 60_000);
+        c.share = share;
+        c.intent = intent;
+        c.paused = paused;
+        c
+    }
+
+    fn apply(share: u8) -> Decision {
+        D::Apply {
+            share,
+            rollback: false,
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let cases: Vec<((Option<u8>, Option<u8>, bool, bool), Command, Decision)> = vec![
+            (
+                (Some(0), None, false, false),
+                Command::StepForward,
+                apply(10),
+            ),
+            (
+                (Some(10), None, false, false),
+                Command::StepForward,
+                apply(50),
+            ),
+            (
+                (Some(10), Some(50), false, false),
+                Command::StepForward,
+                D::Confirm {
+                    share: 100,
+                    reasons: vec![R::Promote],
+                },
+            ),
+            (
+                (Some(50), None, false, false),
+                Command::StepForward,
+                D::Confirm {
+                    share: 100,
+                    reasons: vec![R::Promote],
+                },
+            ),
+            (
+                (Some(100), None, false, false),
+                Command::StepForward,
+                D::Refused(Refusal::AtEnd),
+            ),
+            (
+                (Some(10), None, true, false),
+                Command::StepForward,
+                D::Refused(Refusal::Paused),
+            ),
+            (
+                (None, None, false, false),
+                Command::StepForward,
+                D::Refused(Refusal::ShareUnknown),
+            ),
+            (
+                (Some(10), None, false, true),
+                Command::StepForward,
+                D::Confirm {
+                    share: 50,
+                    reasons: vec![R::Breach],
+                },
+            ),
+            (
+                (Some(50), None, false, true),
+                Command::StepForward,
+                D::Confirm {
+                    share: 100,
+                    reasons: vec![R::Promote, R::Breach],
+                },
+            ),
+            ((Some(50), None, false, false), Command::StepBack, apply(10)),
+            ((Some(30), None, false, false), Command::StepBack, apply(10)),
+            ((Some(10), None, true, false), Command::StepBack, apply(0)),
+            (
+                (Some(0), None, false, false),
+                Command::StepBack,
+                D::Refused(Refusal::AtZero),
+            ),
+            (
+                (None, None, false, false),
+                Command::StepBack,
+                D::Refused(Refusal::ShareUnknown),
+            ),
+            (
+                (Some(50), None, true, true),
+                Command::Rollback,
+                D::Apply {
+                    share: 0,
+                    rollback: true,
+                },
+            ),
+            (
+                (None, None, false, false),
+                Command::Rollback,
+                D::Apply {
+                    share: 0,
+                    rollback: true,
+                },
+            ),
+            (
+                (Some(10), None, false, false),
+                Command::Jump(30),
+                D::Confirm {
+                    share: 30,
+                    reasons: vec![R::Jump],
+                },
+            ),
+            (
+                (Some(50), None, true, false),
+                Command::Jump(20),
+                D::Confirm {
+                    share: 20,
+                    reasons: vec![R::Jump],
+                },
+            ),
+            (
+                (Some(10), None, true, false),
+                Command::Jump(20),
+                D::Refused(Refusal::Paused),
+            ),
+            (
+                (Some(30), None, false, false),
+                Command::Jump(30),
+                D::Refused(Refusal::AlreadyThere(30)),
+            ),
+            (
+                (Some(10), None, false, false),
+                Command::Promote,
+                D::Confirm {
+                    share: 100,
+                    reasons: vec![R::Promote],
+                },
+            ),
+            (
+                (Some(100), None, false, false),
+                Command::Promote,
+                D::Refused(Refusal::AlreadyThere(100)),
+            ),
+            (
+                (Some(10), None, true, false),
+                Command::Promote,
+                D::Refused(Refusal::Paused),
+            ),
+            (
+                (Some(10), None, false, false),
+                Command::TogglePause,
+                D::Pause(true),
+            ),
+            (
+                (Some(10), None, true, false),
+                Command::TogglePause,
+                D::Pause(false),
+            ),
+        ];
+        for ((share, intent, paused, breach), cmd, want) in cases {
+            let c = cutover(share, intent, paused);
+            assert_eq!(
+                c.decide(cmd, breach),
+                want,
+                "share {share:?} intent {intent:?} paused {paused} breach {breach} {cmd:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_directions() {
+        for live in Env::ALL {
+            let mut c = Cutover::new(live, Plan::default(), 1000);
+            assert_eq!(c.candidate(), live.other());
+            c.observe(Some(100), 0);
+            assert_eq!(c.tick(999), None);
+            assert_eq!(c.tick(1000), Some(live.other()), "window ran out");
+            assert_eq!(c.live, live.other());
+            assert_eq!(c.share, Some(0));
+            assert_eq!(c.candidate(), live);
+        }
+    }
+
+    #[test]
+    fn window_table() {
+        let mut c = Cutover::new(Env::Green, Plan::default(), 15 * 60_000);
+        c.observe(Some(50), 0);
+        assert_eq!(c.window_remaining(10), None, "no window before 100 %");
+        c.observe(Some(100), 1000);
+        c.observe(Some(100), 5000);
+        assert_eq!(
+            c.window_remaining(61_000),
+            Some(15 * 60_000 - 60_000),
+            "window starts at first read-back of 100"
+        );
+        c.observe(Some(0), 70_000);
+        assert_eq!(c.window_remaining(71_000), None, "rollback ends the window");
+        assert_eq!(c.live, Env::Green);
+    }
+
+    #[test]
+    fn read_back_clears_matching_intent_only() {
+        let mut c = cutover(Some(0), None, false);
+        c.requested(10);
+        c.observe(Some(0), 1);
+        assert_eq!(c.intent, Some(10), "older read-back keeps the intent");
+        c.observe(Some(10), 2);
+        assert_eq!(c.intent, None);
+        assert_eq!(c.base(), Some(10));
+    }
+}

@@ -1,0 +1,216 @@
+//! The pure domain: envs, weights, the plan, the cutover state machine, guardrails and
+//! signal samples. No I/O, no clock reads: time comes in as [`Millis`].
+
+pub mod cutover;
+pub mod guardrail;
+pub mod plan;
+pub mod signal;
+
+pub use cutover::{Command, ConfirmReason, Cutover, Decision, Refusal};
+pub use guardrail::{Guardrails, RuleCheck, RuleKind, RuleResult};
+pub use plan::{Plan, PlanError};
+pub use signal::{EnvSignals, Health, HealthSample, Reading, Sample, Series};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Milliseconds on the app's monotonic clock (0 = start of the process).
+pub type Millis = u64;
+
+/// One of the two environments. Colours are names, not roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Env {
+    Blue,
+    Green,
+}
+
+impl Env {
+    pub const ALL: [Env; 2] = [Env::Blue, Env::Green];
+
+    /// The other env.
+    pub fn other(self) -> Env {
+        match self {
+            Env::Blue => Env::Green,
+            Env::Green => Env::Blue,
+        }
+    }
+
+    /// Lower-case name, as in config and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Env::Blue => "blue",
+            Env::Green => "green",
+        }
+    }
+
+    /// Upper-case label, as on screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Env::Blue => "BLUE",
+            Env::Green => "GREEN",
+        }
+    }
+}
+
+impl fmt::Display for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Env {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "blue" => Ok(Env::Blue),
+            "green" => Ok(Env::Green),
+            other => Err(format!(
+                "`{other}` is not an env; expected `blue` or `green`"
+            )),
+        }
+    }
+}
+
+/// A value for each env.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvPair<T> {
+    pub blue: T,
+    pub green: T,
+}
+
+impl<T> EnvPair<T> {
+    pub fn new(blue: T, green: T) -> Self {
+        EnvPair { blue, green }
+    }
+    pub fn get(&self, env: Env) -> &T {
+        match env {
+            Env::Blue => &self.blue,
+            Env::Green => &self.green,
+        }
+    }
+    pub fn get_mut(&mut self, env: Env) -> &mut T {
+        match env {
+            Env::Blue => &mut self.blue,
+            Env::Green => &mut self.green,
+        }
+    }
+    pub fn map<U>(&self, mut f: impl FnMut(Env, &T) -> U) -> EnvPair<U> {
+        EnvPair {
+            blue: f(Env::Blue, &self.blue),
+            green: f(Env::Green, &self.green),
+        }
+    }
+}
+
+/// The traffic weights a backend holds for the two envs, on the backend's own scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    pub blue: u32,
+    pub green: u32,
+}
+
+impl Weights {
+    pub fn new(blue: u32, green: u32) -> Self {
+        Weights { blue, green }
+    }
+
+    pub fn get(&self, env: Env) -> u32 {
+        match env {
+            Env::Blue => self.blue,
+            Env::Green => self.green,
+        }
+    }
+
+    /// Weights that give `env` the share `share` percent on a scale of `scale`.
+    pub fn for_share(env: Env, share: u8, scale: u32) -> Weights {
+        let share = u32::from(share.min(100));
+        let cand = (share * scale + 50) / 100;
+        let live = scale - cand;
+        match env {
+            Env::Blue => Weights::new(cand, live),
+            Env::Green => Weights::new(live, cand),
+        }
+    }
+
+    /// The percent of traffic `env` receives, rounded; `None` when both weights are zero
+    /// (no traffic anywhere is not "0 %").
+    pub fn share_of(&self, env: Env) -> Option<u8> {
+        let total = u64::from(self.blue) + u64::from(self.green);
+        if total == 0 {
+            return None;
+        }
+        let w = u64::from(self.get(env));
+        Some(((w * 100 + total / 2) / total) as u8)
+    }
+
+    /// The exact fraction of traffic `env` receives, 0.0..=1.0.
+    pub fn fraction(&self, env: Env) -> Option<f64> {
+        let total = f64::from(self.blue) + f64::from(self.green);
+        (total > 0.0).then(|| f64::from(self.get(env)) / total)
+    }
+
+    /// The env that holds most of the traffic, if one does.
+    pub fn majority(&self) -> Option<Env> {
+        match self.blue.cmp(&self.green) {
+            std::cmp::Ordering::Greater => Some(Env::Blue),
+            std::cmp::Ordering::Less => Some(Env::Green),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+}
+
+impl fmt::Display for Weights {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blue {} / green {}", self.blue, self.green)
+    }
+}
+
+/// The share the candidate actually receives, from both envs' request rates.
+pub fn observed_share(candidate_rps: f64, live_rps: f64) -> Option<f64> {
+    let total = candidate_rps + live_rps;
+    (total > 0.0 && total.is_finite()).then(|| candidate_rps / total * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_for_share_table() {
+        let cases = [
+            (Env::Green, 0, 100, Weights::new(100, 0)),
+            (Env::Green, 10, 100, Weights::new(90, 10)),
+            (Env::Green, 100, 100, Weights::new(0, 100)),
+            (Env::Blue, 10, 100, Weights::new(10, 90)),
+            (Env::Green, 33, 256, Weights::new(172, 84)),
+            (Env::Green, 50, 999, Weights::new(499, 500)),
+        ];
+        for (env, share, scale, want) in cases {
+            assert_eq!(
+                Weights::for_share(env, share, scale),
+                want,
+                "{env} {share} {scale}"
+            );
+            assert_eq!(
+                want.share_of(env),
+                Some(share),
+                "round trip {env} {share} {scale}"
+            );
+        }
+    }
+
+    #[test]
+    fn share_of_no_traffic_is_unknown() {
+        assert_eq!(Weights::new(0, 0).share_of(Env::Green), None);
+        assert_eq!(Weights::new(0, 0).majority(), None);
+        assert_eq!(Weights::new(3, 1).majority(), Some(Env::Blue));
+    }
+
+    #[test]
+    fn observed_share_needs_traffic() {
+        assert_eq!(observed_share(0.0, 0.0), None);
+        assert_eq!(observed_share(10.0, 90.0), Some(10.0));
+        assert_eq!(observed_share(f64::NAN, 1.0), None);
+    }
+}

@@ -1,0 +1,234 @@
+//! `cutover sim serve`: the simulator as real HTTP servers on loopback, one per env
+//! (`/health`, `/`, `/metrics`) and a control server the `sim` backend drives.
+
+use super::{EnvStats, SimHandle, Simulator};
+use crate::core::{Env, EnvPair, Weights};
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Where the simulator's servers listen and how it behaves.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub scenario: super::Scenario,
+    pub seed: Option<u64>,
+    pub control: SocketAddr,
+    pub blue: SocketAddr,
+    pub green: SocketAddr,
+    pub write_delay: Duration,
+    /// Run the built-in load generator.
+    pub load: bool,
+    /// Sleep for each real request's simulated latency.
+    pub sleep: bool,
+}
+
+/// The addresses actually bound (ports 0 become real ports).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Bound {
+    pub control: SocketAddr,
+    pub blue: SocketAddr,
+    pub green: SocketAddr,
+}
+
+/// What `GET /control/stats` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ControlStats {
+    pub scenario: String,
+    pub service: String,
+    pub now_ms: u64,
+    pub live: Env,
+    pub weights: Weights,
+    pub envs: EnvPair<EnvStats>,
+    pub urls: EnvPair<String>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    sim: SimHandle,
+    bound: Bound,
+    sleep: bool,
+}
+
+#[derive(Clone)]
+struct EnvShared {
+    shared: Shared,
+    env: Env,
+}
+
+/// Binds all three servers and serves them until the returned handle is dropped or aborted.
+pub async fn start(
+    opts: ServeOptions,
+) -> std::io::Result<(Bound, SimHandle, tokio::task::JoinHandle<()>)> {
+    let mut sim = Simulator::new(opts.scenario.clone(), opts.seed);
+    sim.set_load(opts.load);
+    let handle = SimHandle::new(sim);
+    handle.set_write_delay(opts.write_delay);
+    let control = TcpListener::bind(opts.control).await?;
+    let blue = TcpListener::bind(opts.blue).await?;
+    let green = TcpListener::bind(opts.green).await?;
+    let bound = Bound {
+        control: control.local_addr()?,
+        blue: blue.local_addr()?,
+        green: green.local_addr()?,
+    };
+    let shared = Shared {
+        sim: handle.clone(),
+        bound: bound.clone(),
+        sleep: opts.sleep,
+    };
+    let clock = handle.spawn_clock();
+    let control_app = Router::new()
+        .route("/control/weights", get(get_weights).put(put_weights))
+        .route("/control/stats", get(get_stats))
+        .route("/control/write-delay", get(get_delay).put(put_delay))
+        .route("/metrics", get(control_metrics))
+        .with_state(shared.clone());
+    let env_app = |env| {
+        Router::new()
+            .route("/", get(env_request))
+            .route("/health", get(env_health))
+            .route("/metrics", get(env_metrics))
+            .fallback(get(env_request))
+            .with_state(EnvShared {
+                shared: shared.clone(),
+                env,
+            })
+    };
+    let servers = vec![
+        tokio::spawn(serve(control, control_app)),
+        tokio::spawn(serve(blue, env_app(Env::Blue))),
+        tokio::spawn(serve(green, env_app(Env::Green))),
+    ];
+    let all = tokio::spawn(async move {
+        for s in servers {
+            let _ = s.await;
+        }
+        clock.abort();
+    });
+    Ok((bound, handle, all))
+}
+
+async fn serve(listener: TcpListener, app: Router) {
+    if let Err(e) = axum::serve(listener, app).await {
+        log::error!("sim server stopped: {e}");
+    }
+}
+
+async fn get_weights(State(s): State<Shared>) -> Json<Weights> {
+    Json(s.sim.lock().weights())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, self.0).into_response()
+    }
+}
+
+async fn put_weights(
+    State(s): State<Shared>,
+    Json(w): Json<Weights>,
+) -> Result<Json<Weights>, BadRequest> {
+    if w.blue > super::WEIGHT_SCALE || w.green > super::WEIGHT_SCALE {
+        return Err(BadRequest(format!(
+            "weights {w}: expected each from 0 to {}",
+            super::WEIGHT_SCALE
+        )));
+    }
+    // Dropped with the connection if the client gives up: the write then never lands.
+    s.sim.write_weights(w).await;
+    Ok(Json(s.sim.lock().weights()))
+}
+
+async fn get_stats(State(s): State<Shared>) -> Json<ControlStats> {
+    let sim = s.sim.lock();
+    Json(ControlStats {
+        scenario: sim.scenario().name.clone(),
+        service: sim.scenario().service.clone(),
+        now_ms: sim.now_ms(),
+        live: sim.scenario().live,
+        weights: sim.weights(),
+        envs: EnvPair::new(sim.stats(Env::Blue), sim.stats(Env::Green)),
+        urls: EnvPair::new(
+            format!("http://{}", s.bound.blue),
+            format!("http://{}", s.bound.green),
+        ),
+    })
+}
+
+#[derive(Deserialize, Serialize)]
+struct Delay {
+    ms: u64,
+}
+
+async fn get_delay(State(s): State<Shared>) -> Json<Delay> {
+    Json(Delay {
+        ms: s.sim.write_delay().as_millis() as u64,
+    })
+}
+
+async fn put_delay(State(s): State<Shared>, Json(d): Json<Delay>) -> Json<Delay> {
+    s.sim.set_write_delay(Duration::from_millis(d.ms));
+    Json(d)
+}
+
+fn text(body: String) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+async fn control_metrics(State(s): State<Shared>) -> Response {
+    let w = s.sim.lock().weights();
+    text(format!(
+        "# TYPE cutover_sim_weight gauge\ncutover_sim_weight{{env=\"blue\"}} {}\ncutover_sim_weight{{env=\"green\"}} {}\n",
+        w.blue, w.green
+    ))
+}
+
+async fn env_metrics(State(s): State<EnvShared>) -> Response {
+    text(s.shared.sim.lock().metrics_text(s.env))
+}
+
+async fn env_health(State(s): State<EnvShared>) -> Response {
+    let sim = s.shared.sim.lock();
+    let version = sim.scenario().env(s.env).version.clone();
+    Json(serde_json::json!({"env": s.env, "status": "up", "version": version})).into_response()
+}
+
+#[derive(Deserialize)]
+struct RequestQuery {
+    /// `?sleep=0` answers at once but still records the simulated latency.
+    sleep: Option<u8>,
+}
+
+async fn env_request(State(s): State<EnvShared>, Query(q): Query<RequestQuery>) -> Response {
+    let (served, version) = {
+        let mut sim = s.shared.sim.lock();
+        let served = sim.serve(s.env);
+        (served, sim.scenario().env(s.env).version.clone())
+    };
+    if s.shared.sleep && q.sleep != Some(0) {
+        tokio::time::sleep(Duration::from_secs_f64(
+            (served.latency_ms / 1000.0).min(10.0),
+        ))
+        .await;
+    }
+    let status = StatusCode::from_u16(served.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (status, format!("{} {}\n", s.env, version)).into_response();
+    r.headers_mut()
+        .insert("x-cutover-env", HeaderValue::from_static(s.env.name()));
+    r
+}

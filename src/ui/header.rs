@@ -1,0 +1,48 @@
+//! The outer frame: header (name, backend, driver, clock) and key bar.
+
+use super::strings::keybar_label;
+use super::theme::Theme;
+use crate::app::state::State;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders};
+
+pub fn block<'a>(state: &State, theme: &Theme) -> Block<'a> {
+    let left = Line::from(vec![
+        Span::styled(" cutover", theme.title),
+        Span::styled(" · ", theme.border),
+        Span::styled(state.name.clone(), theme.title),
+        Span::styled(" · ", theme.border),
+        Span::styled(
+            format!("{} {}", state.backend_kind, state.backend_target),
+            theme.text,
+        ),
+        Span::styled(" · ", theme.border),
+        Span::styled(format!("driving: {} ", state.driver), theme.text),
+    ]);
+    let clock = state.wall(state.now).format("%H:%M:%S").to_string();
+    let right = Line::from(Span::styled(format!(" {clock} "), theme.title)).right_aligned();
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title_top(left)
+        .title_top(right)
+        .title_bottom(keybar(state, theme))
+}
+
+/// The key bar, generated from the keymap.
+pub fn keybar<'a>(state: &State, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::raw(" ")];
+    for (action, keys) in state.keymap.bindings() {
+        let (Some(label), Some(key)) = (keybar_label(*action), keys.first()) else {
+            continue;
+        };
+        let label_style = if *action == crate::app::keymap::Action::Rollback {
+            theme.rollback
+        } else {
+            theme.text
+        };
+        spans.push(Span::styled(key.to_string(), theme.key));
+        spans.push(Span::styled(format!(" {label}  "), label_style));
+    }
+    Line::from(spans)
+}

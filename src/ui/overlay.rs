@@ -1,0 +1,100 @@
+//! Popups: help (generated from the keymap), confirm, and the diagnostic log.
+
+use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe};
+use super::theme::Theme;
+use crate::app::state::State;
+use crate::app::update::reason_text;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    r
+}
+
+fn popup<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.title)
+        .title(Span::styled(format!(" {title} "), theme.title))
+        .style(theme.popup)
+}
+
+pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut lines = Vec::new();
+    for (action, keys) in state.keymap.bindings() {
+        let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<14}", k.join(" ")), theme.key),
+            Span::styled(describe(*action), theme.text),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled(format!(" {HELP_FOOTER}"), theme.dim));
+    let h = lines.len() as u16 + 2;
+    let rect = centered(area, 78, h);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup("keys", theme)), rect);
+}
+
+pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(c) = &state.confirm else { return };
+    let cand = state.candidate();
+    let from = state
+        .cutover
+        .base()
+        .map_or_else(|| "?".into(), |b| format!("{b} %"));
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!(" {} ", c.action), theme.title),
+            Span::styled(format!("{cand} "), theme.env(cand)),
+            Span::styled(format!("{from} → {} %?", c.share), theme.title),
+        ]),
+        Line::from(""),
+    ];
+    for r in &c.reasons {
+        let style = if *r == crate::core::ConfirmReason::Breach {
+            theme.breach
+        } else {
+            theme.text
+        };
+        lines.push(Line::styled(format!(" · {}", reason_text(*r)), style));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled(format!(" {CONFIRM_KEYS}"), theme.key));
+    let h = lines.len() as u16 + 2;
+    let rect = centered(area, 72, h);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(popup("confirm", theme)),
+        rect,
+    );
+}
+
+pub fn render_log(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, rect);
+    let widget = tui_logger::TuiLoggerWidget::default()
+        .block(popup("log · any key closes", theme))
+        .style(theme.text)
+        .style_error(theme.breach)
+        .style_warn(theme.warn)
+        .style_info(theme.text)
+        .output_target(false)
+        .output_file(false)
+        .output_line(false);
+    frame.render_widget(widget, rect);
+}

@@ -1,0 +1,43 @@
+//! User-visible words of the screen, in one place.
+
+use crate::app::keymap::Action;
+
+pub const TOO_SMALL: &str = "terminal too small";
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+pub const NO_DATA: &str = "no data";
+pub const UNKNOWN: &str = "—";
+pub const WINDOW_NOT_STARTED: &str = "rollback window: starts at 100 %";
+pub const CONFIRM_KEYS: &str = "y confirm   n/Esc cancel   r ROLLBACK";
+pub const HELP_FOOTER: &str = "any key closes · r rolls back from anywhere";
+
+/// What an action does, for the help overlay.
+pub fn describe(a: Action) -> String {
+    match a {
+        Action::StepForward => {
+            "step forward to the next share in the plan (confirm at 100 %)".into()
+        }
+        Action::StepBack => "step back to the previous share".into(),
+        Action::Jump(p) => format!("set the candidate's share to {p} % (asks to confirm)"),
+        Action::Rollback => "ROLLBACK: all traffic to live now, one call, no confirm".into(),
+        Action::Pause => "pause / resume: forward steps refused while paused".into(),
+        Action::Smoke => "run smoke checks against the candidate".into(),
+        Action::Help => "this help".into(),
+        Action::Log => "the full diagnostic log".into(),
+        Action::Quit => "quit (never changes traffic)".into(),
+    }
+}
+
+/// Short label for the key bar; `None` keeps the action off the bar.
+pub fn keybar_label(a: Action) -> Option<&'static str> {
+    match a {
+        Action::StepForward => Some("step"),
+        Action::StepBack => Some("back"),
+        Action::Pause => Some("pause"),
+        Action::Rollback => Some("ROLLBACK"),
+        Action::Smoke => Some("smoke"),
+        Action::Help => Some("help"),
+        Action::Quit => Some("quit"),
+        _ => None,
+    }
+}

@@ -1,0 +1,195 @@
+//! The traffic section: the split bar, the plan with the current step, set vs observed
+//! share, pause, the write in flight and the rollback-window countdown.
+
+use super::theme::Theme;
+use super::{age, clock, pct};
+use crate::app::state::{SmokeState, State};
+use crate::core::Env;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Observed share differing from the set share by more than this is flagged.
+const MISMATCH_PP: f64 = 5.0;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let lines = vec![
+        bar(state, theme, area.width as usize),
+        plan_line(state, theme),
+        window_line(state, theme),
+    ];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
+    let Some(w) = state.weights else {
+        let why = state
+            .backend_error
+            .as_ref()
+            .map_or_else(|| "waiting for the backend".to_string(), |(e, _)| e.clone());
+        return Line::from(vec![
+            Span::styled(" traffic UNKNOWN: ", theme.breach),
+            Span::styled(why, theme.text),
+        ]);
+    };
+    let (Some(blue), Some(green)) = (w.share_of(Env::Blue), w.share_of(Env::Green)) else {
+        return Line::from(Span::styled(
+            format!(" no traffic anywhere: both weights are 0 ({w})"),
+            theme.breach,
+        ));
+    };
+    let labels = 6 + 6 + 7 + 7 + 2;
+    let stale_tag = if state.weights_stale() {
+        format!(
+            "  STALE {}",
+            age(state.now.saturating_sub(state.weights_at.unwrap_or(0)))
+        )
+    } else {
+        String::new()
+    };
+    let room = width
+        .saturating_sub(labels + stale_tag.chars().count() + 1)
+        .max(10);
+    let frac = w.fraction(Env::Blue).unwrap_or(0.0);
+    let mut bw = (frac * room as f64).round() as usize;
+    if blue > 0 && bw == 0 {
+        bw = 1;
+    }
+    if green > 0 && bw == room {
+        bw = room - 1;
+    }
+    let gw = room - bw;
+    let mut spans = vec![
+        Span::styled(" BLUE ", theme.env(Env::Blue)),
+        Span::styled("█".repeat(bw), theme.bar(Env::Blue)),
+        Span::styled(format!(" {blue:>3} %  "), theme.env(Env::Blue)),
+        Span::styled("GREEN ", theme.env(Env::Green)),
+        Span::styled("█".repeat(gw), theme.bar(Env::Green)),
+        Span::styled(format!(" {green:>3} %"), theme.env(Env::Green)),
+    ];
+    if !stale_tag.is_empty() {
+        spans.push(Span::styled(stale_tag, theme.stale));
+    }
+    Line::from(spans)
+}
+
+fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
+    let c = &state.cutover;
+    let cur = c.share;
+    let mut steps: Vec<u8> = std::iter::once(0)
+        .chain(c.plan.steps().iter().copied())
+        .collect();
+    if let Some(s) = cur
+        && !steps.contains(&s)
+    {
+        steps.push(s);
+        steps.sort_unstable();
+    }
+    let mut spans = vec![Span::styled(" plan ", theme.dim)];
+    for (i, s) in steps.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" ── ", theme.dim));
+        }
+        if Some(*s) == cur {
+            spans.push(Span::styled(format!("[{s}]"), theme.env(state.candidate())));
+        } else if Some(*s) == c.intent {
+            spans.push(Span::styled(format!("→{s}"), theme.warn));
+        } else {
+            spans.push(Span::styled(s.to_string(), theme.text));
+        }
+    }
+    let cand = state.candidate();
+    spans.push(Span::styled("   set ", theme.dim));
+    spans.push(Span::styled(
+        cur.map_or_else(|| "?".to_string(), |s| format!("{s} %")),
+        theme.text,
+    ));
+    spans.push(Span::styled("  observed ", theme.dim));
+    match state.observed_share() {
+        Some(o) => {
+            let off = cur.is_some_and(|s| (o - f64::from(s)).abs() > MISMATCH_PP);
+            let style = if off { theme.warn } else { theme.text };
+            spans.push(Span::styled(format!("{} {cand}", pct(o)), style));
+            if off {
+                spans.push(Span::styled(" ≠ set", theme.warn));
+            }
+        }
+        None => spans.push(Span::styled(super::strings::NO_DATA, theme.dim)),
+    }
+    if let Some(w) = state.writing() {
+        let what = if w.rollback {
+            "ROLLING BACK"
+        } else {
+            "writing"
+        };
+        let style = if w.rollback {
+            theme.rollback
+        } else {
+            theme.warn
+        };
+        spans.push(Span::styled(
+            format!(
+                "   ⟳ {what} → {} % {}",
+                w.share,
+                age(state.now.saturating_sub(w.since))
+            ),
+            style,
+        ));
+    }
+    if c.paused {
+        spans.push(Span::styled("   ‖ PAUSED", theme.warn));
+    }
+    Line::from(spans)
+}
+
+fn window_line(state: &State, theme: &Theme) -> Line<'static> {
+    let c = &state.cutover;
+    let live = state.live();
+    let mut spans = match c.window_remaining(state.now) {
+        None => vec![Span::styled(
+            format!(" {}", super::strings::WINDOW_NOT_STARTED),
+            theme.dim,
+        )],
+        Some(left) => {
+            let warm = state
+                .signals
+                .get(live)
+                .health(state.now, state.poll_interval);
+            let warm_style = theme.health(warm);
+            vec![
+                Span::styled(" rollback window ", theme.text),
+                Span::styled(clock(left), theme.title),
+                Span::styled(" left · ", theme.text),
+                Span::styled(format!("{live} "), theme.env(live)),
+                Span::styled(format!("kept warm: {}", warm.word()), warm_style),
+            ]
+        }
+    };
+    match &state.smoke {
+        Some(SmokeState::Running { env, since }) => spans.push(Span::styled(
+            format!(
+                "   smoke {env}: running {}",
+                age(state.now.saturating_sub(*since))
+            ),
+            theme.warn,
+        )),
+        Some(SmokeState::Done {
+            env, passed, at, ..
+        }) => {
+            let (word, style) = if *passed {
+                ("✓ PASSED", theme.ok)
+            } else {
+                ("✕ FAILED", theme.breach)
+            };
+            spans.push(Span::styled(format!("   smoke {env}: "), theme.dim));
+            spans.push(Span::styled(word, style));
+            spans.push(Span::styled(
+                format!(" {} ago", age(state.now.saturating_sub(*at))),
+                theme.dim,
+            ));
+        }
+        None => {}
+    }
+    Line::from(spans)
+}
