@@ -21,7 +21,10 @@ impl Who {
     pub fn current() -> Who {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(user_from_passwd)
+            .unwrap_or_else(|| "unknown".into());
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let from = std::env::var("SSH_CONNECTION")
             .ok()
@@ -31,6 +34,18 @@ impl Who {
             from,
         }
     }
+}
+
+/// The login name of this process's uid, from `/etc/passwd`.
+fn user_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
 }
 
 /// The candidate's signals at the moment of a decision; `None` is unknown, never 0.

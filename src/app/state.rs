@@ -85,6 +85,8 @@ pub struct State {
     pub live_known: bool,
     pub weights: Option<Weights>,
     pub weights_at: Option<Millis>,
+    /// When the read-back share last changed: observed traffic lags a change.
+    pub share_changed_at: Millis,
     pub backend_error: Option<(String, Millis)>,
     pub weight_scale: u32,
     pub signals: EnvPair<EnvSignals>,
@@ -120,6 +122,7 @@ impl State {
             live_known: false,
             weights: None,
             weights_at: None,
+            share_changed_at: 0,
             backend_error: None,
             weight_scale: 100,
             signals: EnvPair::default(),

@@ -434,6 +434,9 @@ fn observe(s: &mut State, w: Weights) {
     s.weights = Some(w);
     s.weights_at = Some(s.now);
     let share = w.share_of(s.candidate());
+    if share != s.cutover.share {
+        s.share_changed_at = s.now;
+    }
     let was_window = s.cutover.window_started.is_some();
     s.cutover.observe(share, s.now);
     if !was_window && s.cutover.window_started.is_some() {
@@ -487,5 +490,166 @@ pub fn reason_text(r: ConfirmReason) -> &'static str {
         }
         ConfirmReason::Jump => "jumps off the plan's order",
         ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Cutover, Env, Plan};
+    use crossterm::event::KeyModifiers;
+
+    fn state(share: u8) -> State {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        s.live_known = true;
+        let w = Weights::for_share(Env::Green, share, 100);
+        update(&mut s, Event::BackendRead { started: 0, now: 0, result: Ok(w) });
+        s
+    }
+
+    fn key(s: &mut State, c: KeyCode) -> Vec<Effect> {
+        update(s, Event::Key { key: KeyEvent::new(c, KeyModifiers::NONE), now: s.now + 10 })
+    }
+
+    fn shares(effects: &[Effect]) -> Vec<(u8, bool)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Write(o) => Some((o.share, o.rollback)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn done(s: &mut State, effects: &[Effect], share: u8) {
+        for e in effects {
+            if let Effect::Write(o) = e {
+                let after = Weights::for_share(Env::Green, share, 100);
+                update(s, Event::WriteDone { id: o.id, now: s.now + 5, result: WriteResult::Verified { after, elapsed_ms: 5 } });
+            }
+        }
+    }
+
+    #[test]
+    fn step_step_confirm_promote_then_window() {
+        let mut s = state(0);
+        let e = key(&mut s, KeyCode::Right);
+        assert_eq!(shares(&e), vec![(10, false)]);
+        done(&mut s, &e, 10);
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 50);
+        let e = key(&mut s, KeyCode::Right);
+        assert!(e.is_empty(), "promotion waits for a confirm");
+        assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert_eq!(shares(&e), vec![(100, false)]);
+        done(&mut s, &e, 100);
+        assert!(s.cutover.window_remaining(s.now).is_some());
+    }
+
+    #[test]
+    fn rollback_works_during_confirm_help_and_pause() {
+        for setup in [KeyCode::Char('5'), KeyCode::Char('?'), KeyCode::Char('p')] {
+            let mut s = state(10);
+            key(&mut s, setup);
+            let e = key(&mut s, KeyCode::Char('r'));
+            assert_eq!(shares(&e), vec![(0, true)], "after {setup:?}");
+            assert!(s.confirm.is_none());
+        }
+    }
+
+    #[test]
+    fn confirm_cancelled_by_other_keys_and_pause_refuses_forward() {
+        let mut s = state(10);
+        key(&mut s, KeyCode::Char('7'));
+        assert!(s.confirm.is_some());
+        assert!(key(&mut s, KeyCode::Char('n')).is_empty());
+        assert!(s.confirm.is_none());
+        key(&mut s, KeyCode::Char(' '));
+        assert!(s.cutover.paused);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(s.events.back().unwrap().text.contains("paused"));
+        assert_eq!(shares(&key(&mut s, KeyCode::Left)), vec![(0, false)], "stepping back works paused");
+    }
+
+    #[test]
+    fn latest_intent_is_the_base_of_the_next_step() {
+        let mut s = state(0);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(50, false)], "no wait for the read-back");
+    }
+
+    #[test]
+    fn external_change_is_reported_and_journaled() {
+        let mut s = state(10);
+        let e = update(&mut s, Event::BackendRead { started: 100, now: 100, result: Ok(Weights::new(20, 80)) });
+        assert!(matches!(e.as_slice(), [Effect::JournalExternal { .. }]));
+        assert_eq!(s.cutover.share, Some(80));
+        assert!(s.events.back().unwrap().text.contains("external change"));
+    }
+
+    #[test]
+    fn a_read_older_than_the_last_write_is_ignored() {
+        let mut s = state(0);
+        s.now = 1000;
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 10);
+        let e = update(&mut s, Event::BackendRead { started: 900, now: 1100, result: Ok(Weights::new(100, 0)) });
+        assert!(e.is_empty());
+        assert_eq!(s.cutover.share, Some(10));
+    }
+
+    #[test]
+    fn a_preempted_write_landing_late_is_rolled_back_again() {
+        let mut s = state(10);
+        let step = key(&mut s, KeyCode::Right);
+        let rb = key(&mut s, KeyCode::Char('r'));
+        let Effect::Write(step) = &step[0] else { panic!() };
+        let now = s.now;
+        update(&mut s, Event::WriteDone { id: step.id, now: now + 1, result: WriteResult::Aborted });
+        done(&mut s, &rb, 0);
+        assert_eq!(s.cutover.share, Some(0));
+        // The step lands at the backend after all.
+        let now = s.now;
+        let e = update(&mut s, Event::BackendRead { started: now + 10, now: now + 20, result: Ok(Weights::new(50, 50)) });
+        assert_eq!(shares(&e), vec![(0, true)]);
+    }
+
+    #[test]
+    fn failed_write_says_so_and_keeps_the_backend_truth() {
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let Effect::Write(o) = &e[0] else { panic!() };
+        let now = s.now;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id: o.id,
+                now: now + 1,
+                result: WriteResult::Failed { error: "HTTP 500".into(), after: Some(Weights::new(90, 10)) },
+            },
+        );
+        assert_eq!(s.cutover.share, Some(10));
+        assert_eq!(s.cutover.intent, None);
+        assert!(s.events.back().unwrap().text.contains("FAILED: HTTP 500"));
+    }
+
+    #[test]
+    fn live_is_read_from_the_backend_when_not_configured() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        assert!(key(&mut s, KeyCode::Char('r')).is_empty(), "no rollback target before live is known");
+        update(&mut s, Event::BackendRead { started: 0, now: 1, result: Ok(Weights::new(0, 100)) });
+        assert!(s.live_known);
+        assert_eq!(s.live(), Env::Green);
+        assert_eq!(s.cutover.share, Some(0));
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
     }
 }

@@ -33,12 +33,24 @@ impl SimSignals {
     }
 }
 
+/// Fewer requests than this in the window make a rate or a p99 that means nothing: it is
+/// reported as no data, not as a number.
+pub const MIN_REQUESTS: u64 = 100;
+
 fn poll_from_stats(s: &EnvStats, health: HealthSample) -> EnvPoll {
-    let why = "no requests in the window";
+    let judged = |v: Option<f64>| {
+        if s.requests == 0 {
+            Reading::NoData("no requests in the window".into())
+        } else if s.requests < MIN_REQUESTS {
+            Reading::NoData(format!("{} requests: too few to judge", s.requests))
+        } else {
+            Reading::from_option(v, "no requests in the window")
+        }
+    };
     EnvPoll {
         health: Some(health),
-        error_rate: Reading::from_option(s.error_rate, why),
-        p99_ms: Reading::from_option(s.p99_ms, why),
+        error_rate: judged(s.error_rate),
+        p99_ms: judged(s.p99_ms),
         rps: Reading::Value(s.rps),
         version: Some(s.version.clone()),
     }

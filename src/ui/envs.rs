@@ -214,7 +214,7 @@ fn tail(theme: &Theme, guard: Option<&RuleResult>, stale: bool, age_ms: u64) -> 
             RuleCheck::NoData => "NO DATA",
             RuleCheck::Stale => "STALE",
         };
-        v.push(Span::styled(format!("{word:<7}"), theme.check(g.check)));
+        v.push(Span::styled(format!("{word:<8}"), theme.check(g.check)));
     }
     v.push(Span::styled(age(age_ms), theme.dim));
     v

@@ -114,14 +114,16 @@ pub fn pct(p: f64) -> String {
     }
 }
 
-/// Formats milliseconds as a short age: `850 ms`, `4 s`, `3 m`.
+/// Formats milliseconds as a short age: `<1s`, `4s`, `3m`, `2h`.
 pub fn age(ms: u64) -> String {
     if ms < 1000 {
-        format!("{ms} ms")
+        "<1s".into()
     } else if ms < 120_000 {
-        format!("{} s", ms / 1000)
+        format!("{}s", ms / 1000)
+    } else if ms < 7_200_000 {
+        format!("{}m", ms / 60_000)
     } else {
-        format!("{} m", ms / 60_000)
+        format!("{}h", ms / 3_600_000)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Popups: help (generated from the keymap), confirm, and the diagnostic log.
 
-use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe};
+use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe, describe_jumps};
+use crate::app::keymap::Action;
 use super::theme::Theme;
 use crate::app::state::State;
 use crate::app::update::reason_text;
@@ -29,7 +30,26 @@ fn popup<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 
 pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut lines = Vec::new();
+    let jumps: Vec<String> = state
+        .keymap
+        .bindings()
+        .iter()
+        .filter(|(a, _)| matches!(a, Action::Jump(_)))
+        .filter_map(|(_, ks)| ks.first().map(|k| k.to_string()))
+        .collect();
     for (action, keys) in state.keymap.bindings() {
+        if let Action::Jump(p) = action {
+            // One line for the digits when they are the default run 1…9.
+            if jumps.len() == 9 && jumps.iter().all(|k| k.len() == 1) && jumps.concat() == "123456789" {
+                if *p == 10 {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!(" {:<14}", "1 … 9"), theme.key),
+                        Span::styled(describe_jumps(), theme.text),
+                    ]));
+                }
+                continue;
+            }
+        }
         let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         lines.push(Line::from(vec![
             Span::styled(format!(" {:<14}", k.join(" ")), theme.key),

@@ -28,6 +28,10 @@ pub fn describe(a: Action) -> String {
     }
 }
 
+pub fn describe_jumps() -> String {
+    "set the candidate's share to 10 … 90 % (asks to confirm)".into()
+}
+
 /// Short label for the key bar; `None` keeps the action off the bar.
 pub fn keybar_label(a: Action) -> Option<&'static str> {
     match a {
