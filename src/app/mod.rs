@@ -2,6 +2,7 @@
 //! journal.
 
 pub mod engine;
+pub mod fixtures;
 pub mod journal;
 pub mod keymap;
 pub mod runner;

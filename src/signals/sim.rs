@@ -4,7 +4,7 @@
 use super::{EnvPoll, SignalSource, SmokeReport};
 use crate::backends::SimClient;
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading};
-use crate::sim::{EnvStats, SimHandle};
+use crate::sim::{EnvStats, SimHandle, Simulator};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -68,6 +68,22 @@ fn smoke_verdict(env: Env, errors: u32, worst_ms: f64, sent: u32) -> SmokeReport
     }
 }
 
+/// One poll of an in-process simulator.
+pub fn poll_local(sim: &Simulator) -> EnvPair<EnvPoll> {
+    EnvPair::new(Env::Blue, Env::Green).map(|_, &env| {
+        let s = sim.stats(env);
+        let health = HealthSample {
+            health: s.health,
+            up: 1,
+            total: 1,
+            latency_ms: s.p50_ms,
+            failures: 0,
+            detail: "simulated".into(),
+        };
+        poll_from_stats(&s, health)
+    })
+}
+
 #[async_trait]
 impl SignalSource for SimSignals {
     fn name(&self) -> String {
@@ -79,21 +95,7 @@ impl SignalSource for SimSignals {
 
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
         match self {
-            SimSignals::Local(h) => {
-                let sim = h.lock();
-                Ok(EnvPair::new(Env::Blue, Env::Green).map(|_, &env| {
-                    let s = sim.stats(env);
-                    let health = HealthSample {
-                        health: s.health,
-                        up: 1,
-                        total: 1,
-                        latency_ms: s.p50_ms,
-                        failures: 0,
-                        detail: "simulated".into(),
-                    };
-                    poll_from_stats(&s, health)
-                }))
-            }
+            SimSignals::Local(h) => Ok(poll_local(&h.lock())),
             SimSignals::Remote { client, failures } => {
                 let stats = client.stats().await.map_err(|e| e.to_string())?;
                 let mut out = Vec::new();

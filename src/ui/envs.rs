@@ -12,9 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 const LABEL_W: usize = 8;
-const VALUE_W: usize = 10;
+const VALUE_W: usize = 9;
 const TREND_W: usize = 2;
-const TAIL_W: usize = 16;
+const TAIL_W: usize = 13;
 const SPARK_MAX: usize = 30;
 const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -65,6 +65,15 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
             Span::styled(format!(" {:<w$}", "health", w = LABEL_W - 1), theme.dim),
             Span::styled("? unknown", theme.stale),
         ]),
+        Some((_, at)) if now.saturating_sub(*at) > interval * 3 => {
+            let mut spans = vec![
+                Span::styled(format!(" {:<w$}", "health", w = LABEL_W - 1), theme.dim),
+                Span::styled("? unknown", theme.stale),
+            ];
+            pad_to(&mut spans, w.saturating_sub(TAIL_W));
+            spans.extend(tail(theme, None, true, now.saturating_sub(*at)));
+            Line::from(spans)
+        }
         Some((h, at)) => {
             let status = sig.health(now, interval);
             let glyph = match status {
@@ -86,12 +95,11 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
             if h.failures > 0 {
                 spans.push(Span::styled(format!("  {} failed", h.failures), theme.warn));
             }
-            let stale = now.saturating_sub(*at) > interval * 3;
             pad_to(&mut spans, w.saturating_sub(TAIL_W));
             spans.extend(tail(
                 theme,
                 guard(RuleKind::HealthFailures),
-                stale,
+                false,
                 now.saturating_sub(*at),
             ));
             Line::from(spans)
@@ -228,7 +236,7 @@ fn guard_summary(results: &[RuleResult], theme: &Theme) -> Line<'static> {
             let v = r.value.unwrap_or(f64::NAN);
             match r.kind {
                 RuleKind::ErrorRate => {
-                    format!("errors {:.2} % > {:.2} %", v * 100.0, r.limit * 100.0)
+                    format!("errors {:.2} % > {} %", v * 100.0, short(r.limit * 100.0))
                 }
                 RuleKind::P99 => format!("p99 {} > {}", ms_text(v), ms_text(r.limit)),
                 RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
@@ -238,7 +246,7 @@ fn guard_summary(results: &[RuleResult], theme: &Theme) -> Line<'static> {
     if !breaches.is_empty() {
         return Line::from(vec![
             Span::styled(" guardrails ", theme.dim),
-            Span::styled(format!("✕ BREACH {}", breaches.join(", ")), theme.breach),
+            Span::styled(format!("✕ BREACH: {}", breaches.join(", ")), theme.breach),
         ]);
     }
     let (word, style) = if results.is_empty() {
@@ -254,6 +262,12 @@ fn guard_summary(results: &[RuleResult], theme: &Theme) -> Line<'static> {
         Span::styled(" guardrails ", theme.dim),
         Span::styled(word, style),
     ])
+}
+
+/// A number without trailing zeros: 1, 0.5, 2.25.
+fn short(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn pad_to(spans: &mut Vec<Span<'static>>, width: usize) {

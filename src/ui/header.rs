@@ -6,8 +6,8 @@ use crate::app::state::State;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
-pub fn block<'a>(state: &State, theme: &Theme) -> Block<'a> {
-    let left = Line::from(vec![
+pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
+    let mut left = vec![
         Span::styled(" cutover", theme.title),
         Span::styled(" · ", theme.border),
         Span::styled(state.name.clone(), theme.title),
@@ -18,7 +18,18 @@ pub fn block<'a>(state: &State, theme: &Theme) -> Block<'a> {
         ),
         Span::styled(" · ", theme.border),
         Span::styled(format!("driving: {} ", state.driver), theme.text),
-    ]);
+    ];
+    // Narrow terminals lose the product name, then the backend's target, never the driver.
+    let room = usize::from(width).saturating_sub(14);
+    let len = |v: &[Span]| v.iter().map(Span::width).sum::<usize>();
+    if len(&left) > room {
+        left.drain(0..2);
+        left[0] = Span::styled(format!(" {}", state.name), theme.title);
+    }
+    if len(&left) > room {
+        left[2] = Span::styled(state.backend_kind.clone(), theme.text);
+    }
+    let left = Line::from(left);
     let clock = state.wall(state.now).format("%H:%M:%S").to_string();
     let right = Line::from(Span::styled(format!(" {clock} "), theme.title)).right_aligned();
     Block::default()

@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         render_too_small(frame, area, theme);
         return;
     }
-    let outer = header::block(state, theme);
+    let outer = header::block(state, theme, area.width);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let [envs_area, sep1, traffic_area, sep2, events_area] = Layout::vertical([

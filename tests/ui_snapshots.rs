@@ -1,0 +1,157 @@
+//! The screen, rendered from states made by the real simulator and reducer on virtual time,
+//! at 120 × 32 and 80 × 24, plus colour and glyph checks on key cells.
+
+use crossterm::event::KeyCode;
+use cutover::app::State;
+use cutover::app::fixtures::{Step, run};
+use cutover::ui::{self, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::render(f, state, theme)).unwrap();
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    (0..b.area.height)
+        .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Cells where `word` starts, scanning rows.
+fn find(b: &Buffer, word: &str) -> Vec<(u16, u16)> {
+    let mut out = Vec::new();
+    for y in 0..b.area.height {
+        let row: Vec<&str> = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+        for x in 0..row.len() {
+            let s: String = row[x..].iter().take(word.chars().count()).copied().collect();
+            if s == word {
+                out.push((x as u16, y));
+            }
+        }
+    }
+    out
+}
+
+fn mid_cutover() -> State {
+    run("bad-release", 40, &[(5, Step::Key(KeyCode::Right))])
+}
+
+fn breach_at_half() -> State {
+    run(
+        "bad-release",
+        90,
+        &[(5, Step::Key(KeyCode::Right)), (30, Step::Key(KeyCode::Right)), (90, Step::Key(KeyCode::Right))],
+    )
+}
+
+#[test]
+fn mid_cutover_120x32() {
+    insta::assert_snapshot!(text(&draw(&mid_cutover(), &Theme::default(), 120, 32)));
+}
+
+#[test]
+fn mid_cutover_80x24() {
+    insta::assert_snapshot!(text(&draw(&mid_cutover(), &Theme::default(), 80, 24)));
+}
+
+#[test]
+fn breach_and_promote_confirm_120x32() {
+    let s = breach_at_half();
+    assert!(s.confirm.is_some(), "promotion asks to confirm");
+    insta::assert_snapshot!(text(&draw(&s, &Theme::default(), 120, 32)));
+}
+
+#[test]
+fn feeds_down_80x24() {
+    let s = run(
+        "bad-release",
+        30,
+        &[(5, Step::Key(KeyCode::Right)), (10, Step::BackendDown), (10, Step::SignalsDown)],
+    );
+    let t = draw(&s, &Theme::default(), 80, 24);
+    let screen = text(&t);
+    assert!(screen.contains("STALE"), "{screen}");
+    assert!(!screen.contains("0.00 %"), "unknown is never shown as zero:\n{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn promoted_window_countdown_120x32() {
+    let s = run(
+        "happy",
+        130,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (30, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Char('y'))),
+        ],
+    );
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(screen.contains("rollback window 13:50 left"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let s = run("happy", 3, &[(2, Step::Key(KeyCode::Char('?')))]);
+    insta::assert_snapshot!(text(&draw(&s, &Theme::default(), 80, 24)));
+}
+
+#[test]
+fn too_small_never_panics() {
+    let s = mid_cutover();
+    for (w, h) in [(1, 1), (10, 3), (59, 24), (80, 15), (60, 16), (200, 50), (59, 15)] {
+        let t = draw(&s, &Theme::default(), w, h);
+        let small = w < 60 || h < 16;
+        assert_eq!(text(&t).contains("terminal too small"), small && w >= 18 && h >= 1, "{w}×{h}");
+    }
+    insta::assert_snapshot!(text(&draw(&s, &Theme::default(), 50, 12)));
+}
+
+#[test]
+fn breach_is_red_bold_and_says_so() {
+    let s = breach_at_half();
+    let t = draw(&s, &Theme::default(), 120, 32);
+    let b = t.backend().buffer();
+    let hits = find(b, "BREACH");
+    assert!(!hits.is_empty(), "the word BREACH is on screen");
+    for (x, y) in hits {
+        assert_eq!(b[(x, y)].fg, Color::Red);
+        assert!(b[(x, y)].modifier.contains(Modifier::BOLD));
+    }
+}
+
+#[test]
+fn deuteranopia_breach_is_orange_and_mono_has_no_colour() {
+    let s = breach_at_half();
+    let t = draw(&s, &Theme::builtin("deuteranopia").unwrap(), 120, 32);
+    let b = t.backend().buffer();
+    let (x, y) = find(b, "BREACH")[0];
+    assert_eq!(b[(x, y)].fg, Color::Rgb(0xe6, 0x9f, 0x00));
+
+    let t = draw(&s, &Theme::builtin("mono").unwrap(), 120, 32);
+    let b = t.backend().buffer();
+    for cell in b.content() {
+        assert!(matches!(cell.fg, Color::Reset), "mono cell {cell:?}");
+    }
+    let (x, y) = find(b, "BREACH")[0];
+    assert!(b[(x, y)].modifier.contains(Modifier::REVERSED), "mono tells breach by reverse video");
+}
+
+#[test]
+fn env_panels_wear_their_colours_and_the_rollback_key_is_marked() {
+    let t = draw(&mid_cutover(), &Theme::default(), 120, 32);
+    let b = t.backend().buffer();
+    let (x, y) = find(b, "GREEN")[0];
+    assert_eq!(b[(x, y)].fg, Color::Rgb(0x3e, 0xc4, 0x6d));
+    let (x, y) = find(b, "ROLLBACK")[0];
+    assert_eq!(b[(x, y)].fg, Color::Red);
+}
