@@ -11,7 +11,7 @@ use crate::config::{BackendConfig, Config, ConfigError};
 use crate::core::guardrail::any_breach;
 use crate::core::{
     Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, Reading, RuleCheck,
-    Weights,
+    Weights, resolve_live,
 };
 use crate::signals::{EnvPoll, SignalSource, SimSignals};
 use crate::sim::server::{self, ServeOptions};
@@ -177,6 +177,20 @@ async fn run_cockpit(
 ) -> anyhow::Result<ExitCode> {
     let who = Who::current();
     let mut state = initial_state(&config, backend.as_ref(), &who);
+    // A cutover in progress per the journal keeps its live env, whatever the split.
+    match journaled(Some(&journal)) {
+        Some((env, age))
+            if age <= config.rollback_window.as_millis() as u64 && config.live.is_none() =>
+        {
+            state.cutover.live = env;
+            state.live_known = true;
+            state.log(
+                Level::Info,
+                format!("live is {env}: a cutover in progress per the journal"),
+            );
+        }
+        other => state.live_hint = other.map(|(env, _)| env),
+    }
     state.log(
         Level::Info,
         format!("journal: {}", journal.path().display()),
@@ -257,10 +271,18 @@ struct Snapshot {
     poll_error: Option<String>,
 }
 
+fn journaled(journal: Option<&Journal>) -> Option<(Env, u64)> {
+    journal
+        .and_then(Journal::last_live)
+        .map(|(env, age)| (env, age.as_millis() as u64))
+}
+
+/// One read; live resolved as [`resolve_live`] says.
 async fn snapshot(
     config: &Config,
     backend: &dyn Backend,
     sources: &[Arc<dyn SignalSource>],
+    journal: Option<&Journal>,
 ) -> Snapshot {
     let timeout = config.poll_timeout;
     let weights = match tokio::time::timeout(timeout, backend.read()).await {
@@ -271,9 +293,12 @@ async fn snapshot(
             timeout.as_secs_f64()
         )),
     };
-    let live = config
-        .live
-        .or_else(|| weights.as_ref().ok().and_then(Weights::majority));
+    let live = resolve_live(
+        config.live,
+        weights.as_ref().ok().copied(),
+        journaled(journal),
+        config.rollback_window.as_millis() as u64,
+    );
     let mut signals = EnvPair::<EnvSignals>::default();
     let mut poll_error = None;
     if let Some(source) = sources.first() {
@@ -333,7 +358,8 @@ fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let (backend, sources) = connect(&config);
-    let snap = snapshot(&config, backend.as_ref(), &sources).await;
+    let journal = journal_for(cli, Some(&config), &config.name).ok();
+    let snap = snapshot(&config, backend.as_ref(), &sources, journal.as_deref()).await;
     let cand = snap.live.map(Env::other);
     let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
     let guard = cand.map(|c| {
@@ -446,10 +472,15 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             .await
             .ok()
             .and_then(Result::ok);
-        let live = config.live.or_else(|| before.and_then(|w| w.majority()));
+        let live = resolve_live(
+            config.live,
+            before,
+            journaled(Some(&journal)),
+            config.rollback_window.as_millis() as u64,
+        );
         (before, live, CandidateSnapshot::default())
     } else {
-        let snap = snapshot(&config, backend.as_ref(), &sources).await;
+        let snap = snapshot(&config, backend.as_ref(), &sources, Some(&journal)).await;
         let before = match snap.weights {
             Ok(w) => w,
             Err(e) => {

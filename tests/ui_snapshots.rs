@@ -19,7 +19,13 @@ fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
 fn text(t: &Terminal<TestBackend>) -> String {
     let b = t.backend().buffer();
     (0..b.area.height)
-        .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -30,7 +36,11 @@ fn find(b: &Buffer, word: &str) -> Vec<(u16, u16)> {
     for y in 0..b.area.height {
         let row: Vec<&str> = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
         for x in 0..row.len() {
-            let s: String = row[x..].iter().take(word.chars().count()).copied().collect();
+            let s: String = row[x..]
+                .iter()
+                .take(word.chars().count())
+                .copied()
+                .collect();
             if s == word {
                 out.push((x as u16, y));
             }
@@ -47,7 +57,11 @@ fn breach_at_half() -> State {
     run(
         "bad-release",
         90,
-        &[(5, Step::Key(KeyCode::Right)), (30, Step::Key(KeyCode::Right)), (90, Step::Key(KeyCode::Right))],
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (30, Step::Key(KeyCode::Right)),
+            (90, Step::Key(KeyCode::Right)),
+        ],
     )
 }
 
@@ -73,12 +87,19 @@ fn feeds_down_80x24() {
     let s = run(
         "bad-release",
         30,
-        &[(5, Step::Key(KeyCode::Right)), (10, Step::BackendDown), (10, Step::SignalsDown)],
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (10, Step::BackendDown),
+            (10, Step::SignalsDown),
+        ],
     );
     let t = draw(&s, &Theme::default(), 80, 24);
     let screen = text(&t);
     assert!(screen.contains("STALE"), "{screen}");
-    assert!(!screen.contains("0.00 %"), "unknown is never shown as zero:\n{screen}");
+    assert!(
+        !screen.contains("0.00 %"),
+        "unknown is never shown as zero:\n{screen}"
+    );
     insta::assert_snapshot!(screen);
 }
 
@@ -108,10 +129,22 @@ fn help_overlay_80x24() {
 #[test]
 fn too_small_never_panics() {
     let s = mid_cutover();
-    for (w, h) in [(1, 1), (10, 3), (59, 24), (80, 15), (60, 16), (200, 50), (59, 15)] {
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (59, 24),
+        (80, 15),
+        (60, 16),
+        (200, 50),
+        (59, 15),
+    ] {
         let t = draw(&s, &Theme::default(), w, h);
         let small = w < 60 || h < 16;
-        assert_eq!(text(&t).contains("terminal too small"), small && w >= 18 && h >= 1, "{w}×{h}");
+        assert_eq!(
+            text(&t).contains("terminal too small"),
+            small && w >= 18 && h >= 1,
+            "{w}×{h}"
+        );
     }
     insta::assert_snapshot!(text(&draw(&s, &Theme::default(), 50, 12)));
 }
@@ -143,7 +176,10 @@ fn deuteranopia_breach_is_orange_and_mono_has_no_colour() {
         assert!(matches!(cell.fg, Color::Reset), "mono cell {cell:?}");
     }
     let (x, y) = find(b, "BREACH")[0];
-    assert!(b[(x, y)].modifier.contains(Modifier::REVERSED), "mono tells breach by reverse video");
+    assert!(
+        b[(x, y)].modifier.contains(Modifier::REVERSED),
+        "mono tells breach by reverse video"
+    );
 }
 
 #[test]

@@ -2,10 +2,10 @@
 //! real simulator and the real reducer on virtual time.
 #![doc(hidden)]
 
+use super::Effect;
+use super::engine::WriteResult;
 use super::state::State;
 use super::update::{Event, update};
-use super::engine::WriteResult;
-use super::Effect;
 use crate::core::{Cutover, Plan, Weights};
 use crate::signals::sim::poll_local;
 use crate::sim::{Scenario, Simulator, WEIGHT_SCALE};
@@ -43,12 +43,34 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
             sim.advance(1000);
         }
         if backend_up {
-            update(&mut s, Event::BackendRead { started: now, now, result: Ok(sim.weights()) });
+            update(
+                &mut s,
+                Event::BackendRead {
+                    started: now,
+                    now,
+                    result: Ok(sim.weights()),
+                },
+            );
         } else {
-            update(&mut s, Event::BackendRead { started: now, now, result: Err("cannot reach 127.0.0.1:7070: Connection refused (os error 111)".into()) });
+            update(
+                &mut s,
+                Event::BackendRead {
+                    started: now,
+                    now,
+                    result: Err(
+                        "cannot reach 127.0.0.1:7070: Connection refused (os error 111)".into(),
+                    ),
+                },
+            );
         }
         if signals_up {
-            update(&mut s, Event::Signals { now, result: Ok(poll_local(&sim)) });
+            update(
+                &mut s,
+                Event::Signals {
+                    now,
+                    result: Ok(poll_local(&sim)),
+                },
+            );
         }
         for (_, step) in script.iter().filter(|(t, _)| *t == sec) {
             match step {
@@ -60,8 +82,18 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                         if let Effect::Write(o) = e {
                             let w = Weights::for_share(o.live.other(), o.share, WEIGHT_SCALE);
                             sim.set_weights(w);
-                            let result = WriteResult::Verified { after: w, elapsed_ms: 3 };
-                            update(&mut s, Event::WriteDone { id: o.id, now: now + 4, result });
+                            let result = WriteResult::Verified {
+                                after: w,
+                                elapsed_ms: 3,
+                            };
+                            update(
+                                &mut s,
+                                Event::WriteDone {
+                                    id: o.id,
+                                    now: now + 4,
+                                    result,
+                                },
+                            );
                         }
                     }
                 }

@@ -116,6 +116,16 @@ impl Journal {
         f.write_all(line.as_bytes())
     }
 
+    /// The live env of the newest entry, and how long ago it was written.
+    pub fn last_live(&self) -> Option<(Env, std::time::Duration)> {
+        let last = Journal::read_all(&self.path).ok()?.pop()?;
+        let ts = chrono::DateTime::parse_from_rfc3339(&last.ts).ok()?;
+        let age = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
+            .to_std()
+            .unwrap_or_default();
+        Some((last.live, age))
+    }
+
     /// Reads every entry of a journal file (lines that do not parse are skipped).
     pub fn read_all(path: &Path) -> std::io::Result<Vec<Entry>> {
         let text = std::fs::read_to_string(path)?;

@@ -187,6 +187,24 @@ pub fn run_effects(
                         .await;
                 });
             }
+            Effect::JournalComplete { new_live } => {
+                let order = engine::WriteOrder {
+                    id: 0,
+                    share: 0,
+                    live: new_live,
+                    rollback: false,
+                    action: "complete".into(),
+                    source: "tui".into(),
+                    before: state.weights,
+                    candidate: state.candidate_snapshot(),
+                };
+                let mut e = engine::entry(&order, setup.backend.as_ref(), "complete", &setup.who);
+                e.target = None;
+                e.share_target = None;
+                if let Err(err) = setup.journal.append(&e) {
+                    log::error!("journal: {err}");
+                }
+            }
             Effect::JournalExternal { before, after } => {
                 let cand = state.candidate();
                 let order = engine::WriteOrder {

@@ -83,6 +83,8 @@ pub struct State {
     pub cutover: Cutover,
     /// Whether `cutover.live` is known (from config or the backend's first read).
     pub live_known: bool,
+    /// Live as the journal last recorded it, for a backend that splits traffic evenly.
+    pub live_hint: Option<Env>,
     pub weights: Option<Weights>,
     pub weights_at: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
@@ -120,6 +122,7 @@ impl State {
             poll_interval: 1000,
             cutover,
             live_known: false,
+            live_hint: None,
             weights: None,
             weights_at: None,
             share_changed_at: 0,

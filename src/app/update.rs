@@ -57,6 +57,10 @@ pub enum Event {
 pub enum Effect {
     Write(WriteOrder),
     Smoke(crate::core::Env),
+    /// Journal the end of the rollback window: `new_live` is live from now on.
+    JournalComplete {
+        new_live: crate::core::Env,
+    },
     /// Journal a change of the backend's weights that this cutover did not make.
     JournalExternal {
         before: Option<Weights>,
@@ -65,6 +69,15 @@ pub enum Effect {
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
+    let (live_before, known_before) = (s.live(), s.live_known);
+    let mut effects = reduce(s, ev);
+    if known_before && s.live() != live_before {
+        effects.push(Effect::JournalComplete { new_live: s.live() });
+    }
+    effects
+}
+
+fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
     s.dirty = true;
     match ev {
         Event::Tick { now } => {
@@ -394,9 +407,21 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
                 );
             }
             None => {
-                s.weights = Some(w);
-                s.weights_at = Some(s.now);
-                return Vec::new();
+                match s.live_hint {
+                    Some(live) => {
+                        s.cutover.live = live;
+                        s.live_known = true;
+                        s.log(
+                        Level::Info,
+                        format!("live is {live}: the backend splits evenly ({w}); the journal says so"),
+                    );
+                    }
+                    None => {
+                        s.weights = Some(w);
+                        s.weights_at = Some(s.now);
+                        return Vec::new();
+                    }
+                }
             }
         }
     }
@@ -507,12 +532,25 @@ mod tests {
         );
         s.live_known = true;
         let w = Weights::for_share(Env::Green, share, 100);
-        update(&mut s, Event::BackendRead { started: 0, now: 0, result: Ok(w) });
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 0,
+                result: Ok(w),
+            },
+        );
         s
     }
 
     fn key(s: &mut State, c: KeyCode) -> Vec<Effect> {
-        update(s, Event::Key { key: KeyEvent::new(c, KeyModifiers::NONE), now: s.now + 10 })
+        update(
+            s,
+            Event::Key {
+                key: KeyEvent::new(c, KeyModifiers::NONE),
+                now: s.now + 10,
+            },
+        )
     }
 
     fn shares(effects: &[Effect]) -> Vec<(u8, bool)> {
@@ -529,7 +567,17 @@ mod tests {
         for e in effects {
             if let Effect::Write(o) = e {
                 let after = Weights::for_share(Env::Green, share, 100);
-                update(s, Event::WriteDone { id: o.id, now: s.now + 5, result: WriteResult::Verified { after, elapsed_ms: 5 } });
+                update(
+                    s,
+                    Event::WriteDone {
+                        id: o.id,
+                        now: s.now + 5,
+                        result: WriteResult::Verified {
+                            after,
+                            elapsed_ms: 5,
+                        },
+                    },
+                );
             }
         }
     }
@@ -573,20 +621,35 @@ mod tests {
         assert!(s.cutover.paused);
         assert!(key(&mut s, KeyCode::Right).is_empty());
         assert!(s.events.back().unwrap().text.contains("paused"));
-        assert_eq!(shares(&key(&mut s, KeyCode::Left)), vec![(0, false)], "stepping back works paused");
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Left)),
+            vec![(0, false)],
+            "stepping back works paused"
+        );
     }
 
     #[test]
     fn latest_intent_is_the_base_of_the_next_step() {
         let mut s = state(0);
         assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
-        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(50, false)], "no wait for the read-back");
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Right)),
+            vec![(50, false)],
+            "no wait for the read-back"
+        );
     }
 
     #[test]
     fn external_change_is_reported_and_journaled() {
         let mut s = state(10);
-        let e = update(&mut s, Event::BackendRead { started: 100, now: 100, result: Ok(Weights::new(20, 80)) });
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 100,
+                now: 100,
+                result: Ok(Weights::new(20, 80)),
+            },
+        );
         assert!(matches!(e.as_slice(), [Effect::JournalExternal { .. }]));
         assert_eq!(s.cutover.share, Some(80));
         assert!(s.events.back().unwrap().text.contains("external change"));
@@ -598,7 +661,14 @@ mod tests {
         s.now = 1000;
         let e = key(&mut s, KeyCode::Right);
         done(&mut s, &e, 10);
-        let e = update(&mut s, Event::BackendRead { started: 900, now: 1100, result: Ok(Weights::new(100, 0)) });
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 900,
+                now: 1100,
+                result: Ok(Weights::new(100, 0)),
+            },
+        );
         assert!(e.is_empty());
         assert_eq!(s.cutover.share, Some(10));
     }
@@ -608,14 +678,30 @@ mod tests {
         let mut s = state(10);
         let step = key(&mut s, KeyCode::Right);
         let rb = key(&mut s, KeyCode::Char('r'));
-        let Effect::Write(step) = &step[0] else { panic!() };
+        let Effect::Write(step) = &step[0] else {
+            panic!()
+        };
         let now = s.now;
-        update(&mut s, Event::WriteDone { id: step.id, now: now + 1, result: WriteResult::Aborted });
+        update(
+            &mut s,
+            Event::WriteDone {
+                id: step.id,
+                now: now + 1,
+                result: WriteResult::Aborted,
+            },
+        );
         done(&mut s, &rb, 0);
         assert_eq!(s.cutover.share, Some(0));
         // The step lands at the backend after all.
         let now = s.now;
-        let e = update(&mut s, Event::BackendRead { started: now + 10, now: now + 20, result: Ok(Weights::new(50, 50)) });
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: now + 10,
+                now: now + 20,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
         assert_eq!(shares(&e), vec![(0, true)]);
     }
 
@@ -630,7 +716,10 @@ mod tests {
             Event::WriteDone {
                 id: o.id,
                 now: now + 1,
-                result: WriteResult::Failed { error: "HTTP 500".into(), after: Some(Weights::new(90, 10)) },
+                result: WriteResult::Failed {
+                    error: "HTTP 500".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
             },
         );
         assert_eq!(s.cutover.share, Some(10));
@@ -645,8 +734,18 @@ mod tests {
             Cutover::new(Env::Blue, Plan::default(), 60_000),
             chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
         );
-        assert!(key(&mut s, KeyCode::Char('r')).is_empty(), "no rollback target before live is known");
-        update(&mut s, Event::BackendRead { started: 0, now: 1, result: Ok(Weights::new(0, 100)) });
+        assert!(
+            key(&mut s, KeyCode::Char('r')).is_empty(),
+            "no rollback target before live is known"
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(0, 100)),
+            },
+        );
         assert!(s.live_known);
         assert_eq!(s.live(), Env::Green);
         assert_eq!(s.cutover.share, Some(0));

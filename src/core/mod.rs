@@ -166,6 +166,21 @@ impl fmt::Display for Weights {
     }
 }
 
+/// Which env is live: the configured one; else the journal's, while its newest entry is
+/// younger than the rollback window (a cutover in progress); else the env holding most of
+/// the traffic; else, on an even split, the journal's however old. `None`: nobody can tell.
+pub fn resolve_live(
+    configured: Option<Env>,
+    weights: Option<Weights>,
+    journaled: Option<(Env, Millis)>,
+    window: Millis,
+) -> Option<Env> {
+    configured
+        .or_else(|| journaled.filter(|(_, age)| *age <= window).map(|(e, _)| e))
+        .or_else(|| weights.and_then(|w| w.majority()))
+        .or_else(|| journaled.map(|(e, _)| e))
+}
+
 /// The share the candidate actually receives, from both envs' request rates.
 pub fn observed_share(candidate_rps: f64, live_rps: f64) -> Option<f64> {
     let total = candidate_rps + live_rps;
@@ -205,6 +220,28 @@ mod tests {
         assert_eq!(Weights::new(0, 0).share_of(Env::Green), None);
         assert_eq!(Weights::new(0, 0).majority(), None);
         assert_eq!(Weights::new(3, 1).majority(), Some(Env::Blue));
+    }
+
+    #[test]
+    fn resolve_live_table() {
+        use Env::{Blue, Green};
+        let w = |b, g| Some(Weights::new(b, g));
+        let cases = [
+            ((Some(Green), w(100, 0), Some((Blue, 0))), Some(Green)),
+            ((None, w(0, 100), Some((Blue, 10))), Some(Blue)),
+            ((None, w(0, 100), Some((Blue, 2000))), Some(Green)),
+            ((None, w(50, 50), Some((Blue, 2000))), Some(Blue)),
+            ((None, w(50, 50), None), None),
+            ((None, None, None), None),
+            ((None, w(90, 10), None), Some(Blue)),
+        ];
+        for ((configured, weights, journaled), want) in cases {
+            assert_eq!(
+                resolve_live(configured, weights, journaled, 1000),
+                want,
+                "{configured:?} {weights:?} {journaled:?}"
+            );
+        }
     }
 
     #[test]

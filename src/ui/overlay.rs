@@ -1,8 +1,8 @@
 //! Popups: help (generated from the keymap), confirm, and the diagnostic log.
 
 use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe, describe_jumps};
-use crate::app::keymap::Action;
 use super::theme::Theme;
+use crate::app::keymap::Action;
 use crate::app::state::State;
 use crate::app::update::reason_text;
 use ratatui::Frame;
@@ -40,7 +40,10 @@ pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     for (action, keys) in state.keymap.bindings() {
         if let Action::Jump(p) = action {
             // One line for the digits when they are the default run 1…9.
-            if jumps.len() == 9 && jumps.iter().all(|k| k.len() == 1) && jumps.concat() == "123456789" {
+            if jumps.len() == 9
+                && jumps.iter().all(|k| k.len() == 1)
+                && jumps.concat() == "123456789"
+            {
                 if *p == 10 {
                     lines.push(Line::from(vec![
                         Span::styled(format!(" {:<14}", "1 … 9"), theme.key),

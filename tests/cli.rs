@@ -1,0 +1,251 @@
+//! The command line against a real `cutover sim serve` over HTTP on loopback.
+
+mod common;
+
+use common::*;
+use cutover::app::journal::Journal;
+
+#[test]
+fn status_steps_promote_back_and_rollback_through_the_engine() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+
+    let s = status(&cfg);
+    assert_eq!(s["name"], "checkout-api");
+    assert_eq!(s["backend"], "sim");
+    assert_eq!(s["live"], "blue");
+    assert_eq!(s["candidate"], "green");
+    assert_eq!(s["share"], 0);
+    assert_eq!(s["weights"]["blue"], 100);
+    assert!(
+        s["envs"]["green"]["error_rate"].is_null(),
+        "no traffic is unknown, not 0: {s}"
+    );
+    assert_eq!(s["envs"]["green"]["health"], "up");
+
+    let o = cutover(&cfg, &["step"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("green 0 → 10 %") && stdout(&o).contains("verified"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(status(&cfg)["share"], 10);
+
+    let o = cutover(&cfg, &["set", "50"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["weights"]["green"], 50);
+
+    let o = cutover(&cfg, &["step"]);
+    assert_eq!(o.status.code(), Some(2), "promotion needs --yes");
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["share"], 50, "refused means untouched");
+
+    let o = cutover(&cfg, &["step", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["share"], 100);
+
+    let o = cutover(&cfg, &["back"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["share"], 50);
+
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = status(&cfg);
+    assert_eq!(s["share"], 0);
+    assert_eq!(s["weights"]["blue"], 100);
+
+    let entries = Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let actions: Vec<(&str, &str, Option<u8>)> = entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.phase.as_str(), e.share_after))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("step", "intent", None),
+            ("step", "result", Some(10)),
+            ("set", "intent", None),
+            ("set", "result", Some(50)),
+            ("promote", "intent", None),
+            ("promote", "result", Some(100)),
+            ("back", "intent", None),
+            ("back", "result", Some(50)),
+            ("rollback", "intent", None),
+            ("rollback", "result", Some(0)),
+        ]
+    );
+    for e in &entries {
+        assert_eq!(e.source, "cli");
+        assert!(e.who.user.contains('@'), "{:?}", e.who);
+        if e.phase == "result" {
+            assert_eq!(e.verified, Some(true));
+            assert!(e.elapsed_ms.is_some());
+        }
+    }
+}
+
+#[test]
+fn bad_config_names_key_value_and_expectation_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "plan = [10, 5, 100]\n[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:1\"\n",
+            vec!["`plan`", "[10, 5, 100]", "rising"],
+        ),
+        (
+            "poll-interval = \"soon\"\n[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:1\"\n",
+            vec!["poll-interval", "soon"],
+        ),
+        (
+            "[backend]\nkind = \"f5\"\n",
+            vec!["unknown variant `f5`", "expected", "sim"],
+        ),
+        (
+            "[backend]\nkind = \"sim\"\ncontrol = \"x\"\n[guardrails]\nmax-error-rate = 3\n",
+            vec!["guardrails.max-error-rate", "3", "fraction"],
+        ),
+    ];
+    for (text, wants) in cases {
+        let cfg = dir.path().join("bad.toml");
+        std::fs::write(&cfg, text).unwrap();
+        for cmd in [&["status"][..], &["check"][..], &["rollback"][..]] {
+            let o = cutover(&cfg, cmd);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{cmd:?} on {text:?}: {}",
+                stderr(&o)
+            );
+            for w in &wants {
+                assert!(
+                    stderr(&o).contains(w),
+                    "{cmd:?}: {:?} should contain {w:?}",
+                    stderr(&o)
+                );
+            }
+        }
+    }
+    let o = cutover(&dir.path().join("missing.toml"), &["status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing.toml") && stderr(&o).contains("cannot read"),
+        "{}",
+        stderr(&o)
+    );
+    let o = std::process::Command::new(bin())
+        .args(["demo", "--scenario", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no scenario named `nope`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn unreachable_backend_is_said_plainly_and_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "live = \"blue\"\n[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:{}\"\n",
+            closed_port()
+        ),
+    )
+    .unwrap();
+    let o = cutover(&cfg, &["status", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        s["share"].is_null() && s["weights"].is_null(),
+        "unknown, not 0: {s}"
+    );
+    assert!(
+        s["errors"]["backend"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{s}"
+    );
+    assert!(s["envs"]["green"]["error_rate"].is_null());
+
+    let o = cutover(&cfg, &["rollback"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("FAILED") && stderr(&o).contains("cannot reach"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("✕ backend"), "{}", stdout(&o));
+}
+
+#[test]
+fn check_passes_against_a_live_simulator() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    let o = cutover(&cfg, &["check"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("✓ config")
+            && out.contains("✓ backend")
+            && out.contains("✓ signals")
+            && out.contains("✓ journal"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn sim_serve_envs_answer_real_http() {
+    let sim = SimServe::start("bad-release", &["--no-sleep"]);
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("http://{}/", sim.green))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-cutover-env"], "green");
+    assert!(r.text().await.unwrap().starts_with("green v1.5.0"));
+    let r = http
+        .get(format!("http://{}/health", sim.blue))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let m = http
+        .get(format!("http://{}/metrics", sim.green))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("http_requests_total{env=\"green\",code=\"200\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("http_request_duration_seconds_bucket{env=\"green\",le=\"+Inf\"}"),
+        "{m}"
+    );
+    let r = http
+        .put(format!("http://{}/control/weights", sim.control))
+        .json(&serde_json::json!({"blue": 500, "green": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        400,
+        "weights above the scale are refused"
+    );
+}

@@ -1,0 +1,125 @@
+//! Helpers shared by the integration tests: the binary, a `sim serve` child process.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cutover"))
+}
+
+/// A `cutover sim serve` on loopback ports picked at run time; killed on drop.
+pub struct SimServe {
+    pub child: Child,
+    pub control: String,
+    pub blue: String,
+    pub green: String,
+}
+
+impl SimServe {
+    pub fn start(scenario: &str, extra: &[&str]) -> SimServe {
+        let mut child = Command::new(bin())
+            .args(["sim", "serve", "--scenario", scenario])
+            .args([
+                "--control",
+                "127.0.0.1:0",
+                "--blue",
+                "127.0.0.1:0",
+                "--green",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sim serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("sim serve prints its addresses");
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let s = |k: &str| v[k].as_str().unwrap().to_string();
+        SimServe {
+            child,
+            control: s("control"),
+            blue: s("blue"),
+            green: s("green"),
+        }
+    }
+
+    /// A config for this simulator in `dir`, with `extra` TOML prepended.
+    pub fn config(&self, dir: &Path, extra: &str) -> PathBuf {
+        let path = dir.join("cutover.toml");
+        let text = format!(
+            "{extra}\nname = \"checkout-api\"\njournal = \"{}\"\n\n[backend]\nkind = \"sim\"\ncontrol = \"{}\"\n",
+            dir.join("journal.jsonl").display(),
+            self.control
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for SimServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cutover --config CONFIG ARGS…` and returns its output.
+pub fn cutover(config: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("cutover runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `status --json` parsed.
+pub fn status(config: &Path) -> serde_json::Value {
+    let o = cutover(config, &["status", "--json"]);
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Is `tool` on the PATH? When it is not, the test says SKIPPED and why, unless
+/// CUTOVER_PEERS=required, when a missing peer fails the run.
+pub fn require(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CUTOVER_PEERS").as_deref() == Ok("required") {
+            panic!("{tool} is required (CUTOVER_PEERS=required) but not installed");
+        }
+        eprintln!("SKIPPED: {tool} is not installed");
+    }
+    found
+}
