@@ -1,0 +1,188 @@
+//! End to end: the binary in a real terminal (tmux), driven by keys like a person, against
+//! a `cutover sim serve` running `bad-release`.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private tmux server, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        Tmux {
+            socket: format!("cutover-e2e-{name}-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let o = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn start(&self, w: u16, h: u16, cmd: &str) {
+        self.run(&["new-session", "-d", "-s", "t", "-x", &w.to_string(), "-y", &h.to_string(), cmd]);
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn alternate_on(&self) -> bool {
+        self.run(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim() == "1"
+    }
+
+    /// Polls the screen until `pred` holds; panics with the screen after `secs`.
+    fn wait(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > end {
+                panic!("timed out after {secs} s waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn child_pid(&self) -> u32 {
+        let pane = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        let o = Command::new("pgrep").args(["-P", pane.trim()]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().lines().next().expect("the cockpit runs").parse().unwrap()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn cockpit_cmd(cfg: &std::path::Path) -> String {
+    format!("{} --config {}; echo EXITED:$?; sleep 600", bin().display(), cfg.display())
+}
+
+/// The candidate share in the traffic section's "set N %".
+fn set_share(screen: &str) -> Option<u8> {
+    let i = screen.find("set ")?;
+    screen[i + 4..].split_whitespace().next()?.parse().ok()
+}
+
+/// Green's error rate on the screen, in percent.
+fn green_errors(screen: &str) -> Option<f64> {
+    let line = screen.lines().find(|l| l.contains("errors"))?;
+    let right = line.split('│').nth(2)?;
+    right.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn bad_release_step_see_errors_rise_roll_back_quit() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("bad-release", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "poll-interval = \"500ms\"");
+    let t = Tmux::new("story");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+
+    let s = t.wait(20, "the cockpit at 0 %", |s| s.contains("CANDIDATE") && s.contains("[0]"));
+    assert!(s.contains("BLUE") && s.contains("GREEN") && s.contains("ROLLBACK"), "{s}");
+
+    t.keys(&["Right"]);
+    t.wait(20, "10 % verified", |s| s.contains("[10]") && s.contains("→ 10 % applied"));
+    t.keys(&["Right"]);
+    let s = t.wait(20, "50 % or a confirm", |s| s.contains("[50]") || s.contains("confirm"));
+    if s.contains("confirm") {
+        t.keys(&["y"]);
+    }
+    t.wait(20, "50 % verified", |s| s.contains("[50]") && s.contains("→ 50 % applied"));
+
+    // bad-release: green's errors climb past the 1 % guardrail at 50 %.
+    let s = t.wait(90, "green to breach", |s| s.contains("✕ BREACH: errors"));
+    assert!(green_errors(&s).is_some_and(|e| e > 1.0), "{s}");
+    let st = status(&cfg);
+    assert_eq!(st["share"], 50);
+    assert!(st["envs"]["green"]["error_rate"].as_f64().unwrap() > 0.01, "status agrees: {st}");
+    assert_eq!(st["guardrails"]["status"], "breach");
+
+    t.keys(&["r"]);
+    let s = t.wait(20, "rollback verified", |s| s.contains("[0]") && s.contains("ROLLBACK → 0 % applied"));
+    assert_eq!(set_share(&s), Some(0), "{s}");
+    assert!(s.contains("BLUE") && s.contains("100 %"), "{s}");
+    let st = status(&cfg);
+    assert_eq!(st["share"], 0, "screen and status agree: {st}");
+    assert_eq!(st["weights"]["blue"], 100);
+    assert_eq!(st["weights"]["green"], 0);
+
+    t.keys(&["q"]);
+    let s = t.wait(20, "the cockpit to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "{s}");
+    assert!(s.contains("traffic left as the backend has it: green 0 %"), "{s}");
+    assert!(!t.alternate_on(), "terminal restored: alternate screen off");
+    assert!(!s.contains("CANDIDATE"), "the cockpit is gone from the screen:\n{s}");
+    assert_eq!(status(&cfg)["share"], 0, "quit never changes traffic");
+
+    let journal = cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let tui: Vec<_> = journal.iter().filter(|e| e.source == "tui" && e.phase == "result").map(|e| e.share_after).collect();
+    assert_eq!(tui, vec![Some(10), Some(50), Some(0)]);
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_and_leave_traffic() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    assert!(cutover(&cfg, &["set", "30"]).status.success());
+    for signal in ["TERM", "HUP"] {
+        let t = Tmux::new(&signal.to_lowercase());
+        t.start(100, 30, &cockpit_cmd(&cfg));
+        t.wait(20, "the cockpit", |s| s.contains("[30]"));
+        assert!(t.alternate_on());
+        let pid = t.child_pid();
+        let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+        assert!(ok.success());
+        let s = t.wait(20, "exit after the signal", |s| s.contains("EXITED:"));
+        assert!(s.contains("EXITED:0"), "SIG{signal}: {s}");
+        assert!(!t.alternate_on(), "SIG{signal}: terminal restored");
+        assert_eq!(status(&cfg)["share"], 30, "SIG{signal}: traffic untouched");
+    }
+}
+
+#[test]
+fn tiny_terminal_says_so_and_rollback_still_works() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    assert!(cutover(&cfg, &["set", "20"]).status.success());
+    let t = Tmux::new("tiny");
+    t.start(50, 12, &cockpit_cmd(&cfg));
+    t.wait(20, "too small", |s| s.contains("terminal too small"));
+    std::thread::sleep(Duration::from_millis(1500));
+    t.keys(&["r"]);
+    let end = Instant::now() + Duration::from_secs(20);
+    while status(&cfg)["share"] != 0 {
+        assert!(Instant::now() < end, "rollback from a tiny terminal");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
