@@ -1,1 +1,48 @@
-fn main() {}
+//! Full-frame render time (DESIGN.md §10: < 1 ms at 200 × 50) and the reducer's cost per
+//! key press, on states made by the real simulator and reducer.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::app::fixtures::{Step, run};
+use cutover::app::update::{Event, update};
+use cutover::ui::{self, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+
+fn render(c: &mut Criterion) {
+    let state = run(
+        "bad-release",
+        120,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (40, Step::Key(KeyCode::Right)),
+        ],
+    );
+    let theme = Theme::default();
+    for (w, h) in [(200u16, 50u16), (120, 32), (80, 24)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        c.bench_function(&format!("render full frame {w}x{h}"), |b| {
+            b.iter(|| {
+                terminal
+                    .draw(|f| ui::render(f, black_box(&state), &theme))
+                    .unwrap();
+            })
+        });
+    }
+}
+
+fn key_to_effect(c: &mut Criterion) {
+    let base = run("happy", 30, &[]);
+    let key = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+    c.bench_function("key r → rollback effect (update)", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut s| black_box(update(&mut s, Event::Key { key, now: 31_000 })),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, render, key_to_effect);
+criterion_main!(benches);

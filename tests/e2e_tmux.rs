@@ -20,12 +20,27 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let o = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        let o = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     fn start(&self, w: u16, h: u16, cmd: &str) {
-        self.run(&["new-session", "-d", "-s", "t", "-x", &w.to_string(), "-y", &h.to_string(), cmd]);
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            cmd,
+        ]);
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -39,7 +54,9 @@ impl Tmux {
     }
 
     fn alternate_on(&self) -> bool {
-        self.run(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim() == "1"
+        self.run(&["display-message", "-p", "-t", "t", "#{alternate_on}"])
+            .trim()
+            == "1"
     }
 
     /// Polls the screen until `pred` holds; panics with the screen after `secs`.
@@ -59,8 +76,17 @@ impl Tmux {
 
     fn child_pid(&self) -> u32 {
         let pane = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
-        let o = Command::new("pgrep").args(["-P", pane.trim()]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().lines().next().expect("the cockpit runs").parse().unwrap()
+        let o = Command::new("pgrep")
+            .args(["-P", pane.trim()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .lines()
+            .next()
+            .expect("the cockpit runs")
+            .parse()
+            .unwrap()
     }
 }
 
@@ -71,7 +97,11 @@ impl Drop for Tmux {
 }
 
 fn cockpit_cmd(cfg: &std::path::Path) -> String {
-    format!("{} --config {}; echo EXITED:$?; sleep 600", bin().display(), cfg.display())
+    format!(
+        "{} --config {}; echo EXITED:$?; sleep 600",
+        bin().display(),
+        cfg.display()
+    )
 }
 
 /// The candidate share in the traffic section's "set N %".
@@ -98,28 +128,44 @@ fn bad_release_step_see_errors_rise_roll_back_quit() {
     let t = Tmux::new("story");
     t.start(120, 32, &cockpit_cmd(&cfg));
 
-    let s = t.wait(20, "the cockpit at 0 %", |s| s.contains("CANDIDATE") && s.contains("[0]"));
-    assert!(s.contains("BLUE") && s.contains("GREEN") && s.contains("ROLLBACK"), "{s}");
+    let s = t.wait(20, "the cockpit at 0 %", |s| {
+        s.contains("CANDIDATE") && s.contains("[0]")
+    });
+    assert!(
+        s.contains("BLUE") && s.contains("GREEN") && s.contains("ROLLBACK"),
+        "{s}"
+    );
 
     t.keys(&["Right"]);
-    t.wait(20, "10 % verified", |s| s.contains("[10]") && s.contains("→ 10 % applied"));
+    t.wait(20, "10 % verified", |s| {
+        s.contains("[10]") && s.contains("→ 10 % applied")
+    });
     t.keys(&["Right"]);
-    let s = t.wait(20, "50 % or a confirm", |s| s.contains("[50]") || s.contains("confirm"));
+    let s = t.wait(20, "50 % or a confirm", |s| {
+        s.contains("[50]") || s.contains("confirm")
+    });
     if s.contains("confirm") {
         t.keys(&["y"]);
     }
-    t.wait(20, "50 % verified", |s| s.contains("[50]") && s.contains("→ 50 % applied"));
+    t.wait(20, "50 % verified", |s| {
+        s.contains("[50]") && s.contains("→ 50 % applied")
+    });
 
     // bad-release: green's errors climb past the 1 % guardrail at 50 %.
     let s = t.wait(90, "green to breach", |s| s.contains("✕ BREACH: errors"));
     assert!(green_errors(&s).is_some_and(|e| e > 1.0), "{s}");
     let st = status(&cfg);
     assert_eq!(st["share"], 50);
-    assert!(st["envs"]["green"]["error_rate"].as_f64().unwrap() > 0.01, "status agrees: {st}");
+    assert!(
+        st["envs"]["green"]["error_rate"].as_f64().unwrap() > 0.01,
+        "status agrees: {st}"
+    );
     assert_eq!(st["guardrails"]["status"], "breach");
 
     t.keys(&["r"]);
-    let s = t.wait(20, "rollback verified", |s| s.contains("[0]") && s.contains("ROLLBACK → 0 % applied"));
+    let s = t.wait(20, "rollback verified", |s| {
+        s.contains("[0]") && s.contains("ROLLBACK → 0 % applied")
+    });
     assert_eq!(set_share(&s), Some(0), "{s}");
     assert!(s.contains("BLUE") && s.contains("100 %"), "{s}");
     let st = status(&cfg);
@@ -130,13 +176,24 @@ fn bad_release_step_see_errors_rise_roll_back_quit() {
     t.keys(&["q"]);
     let s = t.wait(20, "the cockpit to exit", |s| s.contains("EXITED:"));
     assert!(s.contains("EXITED:0"), "{s}");
-    assert!(s.contains("traffic left as the backend has it: green 0 %"), "{s}");
+    assert!(
+        s.contains("traffic left as the backend has it: green 0 %"),
+        "{s}"
+    );
     assert!(!t.alternate_on(), "terminal restored: alternate screen off");
-    assert!(!s.contains("CANDIDATE"), "the cockpit is gone from the screen:\n{s}");
+    assert!(
+        !s.contains("CANDIDATE"),
+        "the cockpit is gone from the screen:\n{s}"
+    );
     assert_eq!(status(&cfg)["share"], 0, "quit never changes traffic");
 
-    let journal = cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
-    let tui: Vec<_> = journal.iter().filter(|e| e.source == "tui" && e.phase == "result").map(|e| e.share_after).collect();
+    let journal =
+        cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let tui: Vec<_> = journal
+        .iter()
+        .filter(|e| e.source == "tui" && e.phase == "result")
+        .map(|e| e.share_after)
+        .collect();
     assert_eq!(tui, vec![Some(10), Some(50), Some(0)]);
 }
 
@@ -155,7 +212,10 @@ fn sigterm_and_sighup_restore_the_terminal_and_leave_traffic() {
         t.wait(20, "the cockpit", |s| s.contains("[30]"));
         assert!(t.alternate_on());
         let pid = t.child_pid();
-        let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
         assert!(ok.success());
         let s = t.wait(20, "exit after the signal", |s| s.contains("EXITED:"));
         assert!(s.contains("EXITED:0"), "SIG{signal}: {s}");

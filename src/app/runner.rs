@@ -45,6 +45,34 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Sends `log` records to tui-logger's buffer (the `L` panel). tui-logger's own
+/// `init_logger` wakes a thread every 10 ms, most of cutover's idle CPU; here the loop moves
+/// the records once per frame instead.
+struct PanelLogger;
+
+impl log::Log for PanelLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            tui_logger::Drain::new().log(record);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static PANEL_LOGGER: PanelLogger = PanelLogger;
+
+fn init_panel_logger() {
+    if log::set_logger(&PANEL_LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+    tui_logger::set_default_level(log::LevelFilter::Info);
+}
+
 /// Spawns the tasks that produce events: ticks, backend and signal polls, OS signals.
 pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
@@ -233,8 +261,7 @@ pub fn run_effects(
 /// Runs the full-screen cockpit until quit, SIGTERM or SIGHUP. Traffic is left exactly as
 /// the backend has it.
 pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
-    let _ = tui_logger::init_logger(log::LevelFilter::Info);
-    tui_logger::set_default_level(log::LevelFilter::Info);
+    init_panel_logger();
     let (tx, mut rx) = mpsc::channel::<Event>(1024);
     let writer = spawn_writer(
         setup.backend.clone(),
@@ -284,6 +311,7 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         }
         if state.dirty {
             state.dirty = false;
+            tui_logger::move_events();
             if let Err(e) = terminal.draw(|f| ui::render(f, &state, &setup.theme)) {
                 result = Err(e);
             }
