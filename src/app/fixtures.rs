@@ -68,7 +68,7 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                 &mut s,
                 Event::Signals {
                     now,
-                    result: Ok(poll_local(&sim)),
+                    result: Ok(Box::new(poll_local(&sim))),
                 },
             );
         }

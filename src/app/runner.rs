@@ -127,7 +127,7 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
             loop {
                 tick.tick().await;
                 let result = match tokio::time::timeout(timeout, source.poll()).await {
-                    Ok(r) => r,
+                    Ok(r) => r.map(Box::new),
                     Err(_) => Err(format!(
                         "{} did not answer within {:.1} s",
                         source.name(),

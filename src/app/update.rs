@@ -29,7 +29,7 @@ pub enum Event {
     },
     Signals {
         now: Millis,
-        result: Result<EnvPair<EnvPoll>, String>,
+        result: Result<Box<EnvPair<EnvPoll>>, String>,
     },
     WriteDone {
         id: u64,
@@ -477,7 +477,7 @@ fn observe(s: &mut State, w: Weights) {
     }
 }
 
-fn on_signals(s: &mut State, now: Millis, result: Result<EnvPair<EnvPoll>, String>) {
+fn on_signals(s: &mut State, now: Millis, result: Result<Box<EnvPair<EnvPoll>>, String>) {
     match result {
         Ok(pair) => {
             for env in crate::core::Env::ALL {

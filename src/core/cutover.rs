@@ -221,7 +221,8 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let cases: Vec<((Option<u8>, Option<u8>, bool, bool), Command, Decision)> = vec![
+        type Case = ((Option<u8>, Option<u8>, bool, bool), Command, Decision);
+        let cases: Vec<Case> = vec![
             (
                 (Some(0), None, false, false),
                 Command::StepForward,

@@ -60,8 +60,8 @@ impl Plan {
         self.0
             .iter()
             .copied()
-            .filter(|&s| s < share)
-            .last()
+            .rev()
+            .find(|&s| s < share)
             .unwrap_or(0)
     }
 }
@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn plan_validation_table() {
-        let cases: [(&[i64], Result<Vec<u8>, PlanError>); 6] = [
+        type Case<'a> = (&'a [i64], Result<Vec<u8>, PlanError>);
+        let cases: [Case; 6] = [
             (&[10, 50, 100], Ok(vec![10, 50, 100])),
             (&[100], Ok(vec![100])),
             (&[], Err(PlanError::Empty)),
