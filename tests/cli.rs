@@ -249,3 +249,49 @@ async fn sim_serve_envs_answer_real_http() {
         "weights above the scale are refused"
     );
 }
+
+#[test]
+fn green_live_goes_the_other_way_from_a_scenario_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        include_str!("../demo/scenarios/happy.toml").replace("live = \"blue\"", "live = \"green\"");
+    let scenario = dir.path().join("next-release.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let sim = SimServe::start(scenario.to_str().unwrap(), &["--no-sleep"]);
+    let cfg = sim.config(dir.path(), "");
+    let s = status(&cfg);
+    assert_eq!(
+        (
+            s["live"].as_str(),
+            s["candidate"].as_str(),
+            s["share"].as_u64()
+        ),
+        (Some("green"), Some("blue"), Some(0))
+    );
+    let o = cutover(&cfg, &["step"]);
+    assert!(stdout(&o).contains("blue 0 → 10 %"), "{}", stdout(&o));
+    let s = status(&cfg);
+    assert_eq!(
+        (
+            s["weights"]["blue"].as_u64(),
+            s["weights"]["green"].as_u64()
+        ),
+        (Some(10), Some(90))
+    );
+    assert!(cutover(&cfg, &["rollback"]).status.success());
+    assert_eq!(status(&cfg)["weights"]["green"], 100);
+}
+
+#[test]
+fn unknown_theme_is_a_usage_error() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "theme = \"neon\"");
+    let o = cutover(&cfg, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("theme `neon`") && stderr(&o).contains("deuteranopia"),
+        "{}",
+        stderr(&o)
+    );
+}

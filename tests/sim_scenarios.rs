@@ -143,3 +143,24 @@ fn metrics_text_counts_every_request() {
     );
     assert!(err > 0.0);
 }
+
+#[tokio::test]
+async fn smoke_passes_on_a_healthy_candidate_and_fails_on_a_broken_one() {
+    use cutover::signals::{SignalSource, SimSignals};
+    use cutover::sim::SimHandle;
+    let happy = SimHandle::new(sim("happy"));
+    let r = SimSignals::Local(happy).smoke(Env::Green).await;
+    assert!(r.passed, "{r:?}");
+    assert!(
+        r.summary.starts_with("50/50 ok") || r.summary.starts_with("49/50 ok"),
+        "{r:?}"
+    );
+
+    let mut bad = sim("bad-release");
+    share(&mut bad, 50);
+    bad.advance(60_000);
+    let r = SimSignals::Local(SimHandle::new(bad))
+        .smoke(Env::Green)
+        .await;
+    assert!(!r.passed, "{r:?}");
+}

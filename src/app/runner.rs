@@ -172,6 +172,41 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
     tasks
 }
 
+/// Journals something that is not a write of this cutover: the end of the rollback window
+/// (`complete`) or a change made behind its back (`external`).
+fn journal_event(
+    setup: &Setup,
+    state: &State,
+    phase: &str,
+    live: crate::core::Env,
+    before: Option<crate::core::Weights>,
+    after: Option<crate::core::Weights>,
+) {
+    let order = engine::WriteOrder {
+        id: 0,
+        share: 0,
+        live,
+        rollback: false,
+        action: phase.into(),
+        source: if phase == "external" {
+            "backend"
+        } else {
+            "tui"
+        }
+        .into(),
+        before,
+        candidate: state.candidate_snapshot(),
+    };
+    let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
+    e.target = None;
+    e.share_target = None;
+    e.after = after;
+    e.share_after = after.and_then(|w| w.share_of(live.other()));
+    if let Err(err) = setup.journal.append(&e) {
+        log::error!("journal: {err}");
+    }
+}
+
 /// Runs the effects of one update.
 pub fn run_effects(
     setup: &Setup,
@@ -216,43 +251,10 @@ pub fn run_effects(
                 });
             }
             Effect::JournalComplete { new_live } => {
-                let order = engine::WriteOrder {
-                    id: 0,
-                    share: 0,
-                    live: new_live,
-                    rollback: false,
-                    action: "complete".into(),
-                    source: "tui".into(),
-                    before: state.weights,
-                    candidate: state.candidate_snapshot(),
-                };
-                let mut e = engine::entry(&order, setup.backend.as_ref(), "complete", &setup.who);
-                e.target = None;
-                e.share_target = None;
-                if let Err(err) = setup.journal.append(&e) {
-                    log::error!("journal: {err}");
-                }
+                journal_event(setup, state, "complete", new_live, state.weights, None);
             }
             Effect::JournalExternal { before, after } => {
-                let cand = state.candidate();
-                let order = engine::WriteOrder {
-                    id: 0,
-                    share: after.share_of(cand).unwrap_or(0),
-                    live: state.live(),
-                    rollback: false,
-                    action: "external-change".into(),
-                    source: "backend".into(),
-                    before,
-                    candidate: state.candidate_snapshot(),
-                };
-                let mut e = engine::entry(&order, setup.backend.as_ref(), "external", &setup.who);
-                e.target = None;
-                e.share_target = None;
-                e.after = Some(after);
-                e.share_after = after.share_of(cand);
-                if let Err(err) = setup.journal.append(&e) {
-                    log::error!("journal: {err}");
-                }
+                journal_event(setup, state, "external", state.live(), before, Some(after));
             }
         }
     }

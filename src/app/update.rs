@@ -728,6 +728,30 @@ mod tests {
     }
 
     #[test]
+    fn rollback_works_with_every_feed_down() {
+        let mut s = state(50);
+        for t in 1..10u64 {
+            update(
+                &mut s,
+                Event::Signals {
+                    now: t * 1000,
+                    result: Err("timed out".into()),
+                },
+            );
+            update(
+                &mut s,
+                Event::BackendRead {
+                    started: t * 1000,
+                    now: t * 1000,
+                    result: Err("cannot reach".into()),
+                },
+            );
+        }
+        assert!(s.signals.green.error_rate.is_stale(s.now, s.poll_interval));
+        assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
+    }
+
+    #[test]
     fn live_is_read_from_the_backend_when_not_configured() {
         let mut s = State::new(
             "t".into(),

@@ -70,35 +70,32 @@ impl SimClient {
         })
     }
 
-    pub async fn weights(&self) -> Result<Weights, BackendError> {
-        let r = self
-            .http
-            .get(format!("{}/control/weights", self.base))
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
+    /// Sends `req` and decodes the JSON answer; failures become [`BackendError`]s.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, BackendError> {
+        let r = req.send().await.map_err(|e| self.err(e))?;
         self.check(r).await?.json().await.map_err(|e| self.err(e))
+    }
+
+    pub async fn weights(&self) -> Result<Weights, BackendError> {
+        self.call(self.http.get(format!("{}/control/weights", self.base)))
+            .await
     }
 
     pub async fn set_weights(&self, w: Weights) -> Result<Weights, BackendError> {
-        let r = self
-            .http
-            .put(format!("{}/control/weights", self.base))
-            .json(&w)
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
-        self.check(r).await?.json().await.map_err(|e| self.err(e))
+        self.call(
+            self.http
+                .put(format!("{}/control/weights", self.base))
+                .json(&w),
+        )
+        .await
     }
 
     pub async fn stats(&self) -> Result<ControlStats, BackendError> {
-        let r = self
-            .http
-            .get(format!("{}/control/stats", self.base))
-            .send()
+        self.call(self.http.get(format!("{}/control/stats", self.base)))
             .await
-            .map_err(|e| self.err(e))?;
-        self.check(r).await?.json().await.map_err(|e| self.err(e))
     }
 }
 
