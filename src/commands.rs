@@ -8,12 +8,15 @@ use crate::app::state::{Level, State};
 use crate::backends::{Backend, SimBackend, SimClient};
 use crate::cli::{Cli, Command, SimCommand};
 use crate::config::{BackendConfig, Config, ConfigError};
+use crate::core::Series;
 use crate::core::guardrail::any_breach;
+use crate::core::stats::two_proportion;
 use crate::core::{
     Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, Reading, RuleCheck,
     Weights, resolve_live,
 };
-use crate::signals::{EnvPoll, SignalSource, SimSignals};
+use crate::signals::sim::Provides;
+use crate::signals::{HealthPoller, PrometheusSource, SignalSource, SimSignals};
 use crate::sim::server::{self, ServeOptions};
 use crate::sim::{Scenario, SimHandle, Simulator};
 use crate::ui::theme::Theme;
@@ -131,16 +134,38 @@ fn journal_for(cli: &Cli, config: Option<&Config>, name: &str) -> anyhow::Result
     })?))
 }
 
-/// Backend and signal sources for a config.
-fn connect(config: &Config) -> (Arc<dyn Backend>, Vec<Arc<dyn SignalSource>>) {
-    match &config.backend {
+/// Backend and signal sources for a config: error rate, p99 and rps from Prometheus when it
+/// is configured, else from the backend; health from HTTP probes when configured, else from
+/// the backend.
+type Connected = (Arc<dyn Backend>, Vec<Arc<dyn SignalSource>>);
+
+fn connect(config: &Config) -> Result<Connected, ConfigError> {
+    let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
+    let probes = config.envs.map(|_, e| e.health.clone());
+    let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
+    let backend: Arc<dyn Backend> = match &config.backend {
         BackendConfig::Sim { control } => {
             let write_timeout = Duration::from_secs(60);
-            let backend = SimBackend::Remote(SimClient::new(control, write_timeout));
-            let source = SimSignals::remote(SimClient::new(control, config.poll_timeout));
-            (Arc::new(backend), vec![Arc::new(source)])
+            let provides = Provides {
+                metrics: config.prometheus.is_none(),
+                health: !has_probes,
+            };
+            sources.push(Arc::new(SimSignals::remote(
+                SimClient::new(control, config.poll_timeout),
+                provides,
+            )));
+            Arc::new(SimBackend::Remote(SimClient::new(control, write_timeout)))
         }
+    };
+    if has_probes {
+        sources.push(Arc::new(HealthPoller::new(probes)));
     }
+    if let Some(p) = &config.prometheus {
+        let source =
+            PrometheusSource::new(p.clone()).map_err(|e| ConfigError::new("prometheus", e))?;
+        sources.push(Arc::new(source));
+    }
+    Ok((backend, sources))
 }
 
 fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
@@ -163,8 +188,9 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.poll_interval = config.poll_interval.as_millis() as u64;
     s.guardrails = config.guardrails.clone();
     s.keymap = config.keymap.clone();
-    s.signals.blue.version = config.versions.0.clone();
-    s.signals.green.version = config.versions.1.clone();
+    s.signals.blue.version = config.envs.blue.version.clone();
+    s.signals.green.version = config.envs.green.version.clone();
+    s.metric_info = config.metrics.clone();
     s
 }
 
@@ -224,7 +250,7 @@ async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let theme = theme(cli, config.theme.as_deref())?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config);
+    let (backend, sources) = connect(&config)?;
     run_cockpit(config, theme, backend, sources, journal).await
 }
 
@@ -257,18 +283,19 @@ async fn demo(
     handle.set_write_delay(write_delay);
     let clock = handle.spawn_clock();
     let backend: Arc<dyn Backend> = Arc::new(SimBackend::Local(handle.clone()));
-    let sources: Vec<Arc<dyn SignalSource>> = vec![Arc::new(SimSignals::Local(handle))];
+    let sources: Vec<Arc<dyn SignalSource>> = vec![Arc::new(SimSignals::local(handle))];
     let code = run_cockpit(config, theme, backend, sources, journal).await;
     clock.abort();
     code
 }
 
-/// One read of the backend and the signal sources, as a `status` would show.
+/// One read of the backend and every signal source, as a `status` would show.
 struct Snapshot {
     weights: Result<Weights, String>,
     live: Option<Env>,
     signals: EnvPair<EnvSignals>,
-    poll_error: Option<String>,
+    poll_errors: Vec<String>,
+    clock: Clock,
 }
 
 fn journaled(journal: Option<&Journal>) -> Option<(Env, u64)> {
@@ -277,22 +304,38 @@ fn journaled(journal: Option<&Journal>) -> Option<(Env, u64)> {
         .map(|(env, age)| (env, age.as_millis() as u64))
 }
 
-/// One read; live resolved as [`resolve_live`] says.
+async fn timed<T>(
+    timeout: Duration,
+    what: &str,
+    f: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(timeout, f).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "{what} did not answer within {:.1} s",
+            timeout.as_secs_f64()
+        )),
+    }
+}
+
+/// One read; live resolved as [`resolve_live`] says. Sources are polled concurrently.
 async fn snapshot(
     config: &Config,
     backend: &dyn Backend,
     sources: &[Arc<dyn SignalSource>],
     journal: Option<&Journal>,
 ) -> Snapshot {
+    let clock = Clock::start();
     let timeout = config.poll_timeout;
-    let weights = match tokio::time::timeout(timeout, backend.read()).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!(
-            "{} did not answer within {:.1} s",
-            backend.target(),
-            timeout.as_secs_f64()
-        )),
-    };
+    let target = backend.target();
+    let read = timed(timeout, &target, async {
+        backend.read().await.map_err(|e| e.to_string())
+    });
+    let polls = futures::future::join_all(sources.iter().map(|s| async move {
+        let r = timed(timeout, &s.name(), s.poll()).await;
+        (s.name(), r, clock.now())
+    }));
+    let (weights, polls) = futures::join!(read, polls);
     let live = resolve_live(
         config.live,
         weights.as_ref().ok().copied(),
@@ -300,47 +343,30 @@ async fn snapshot(
         config.rollback_window.as_millis() as u64,
     );
     let mut signals = EnvPair::<EnvSignals>::default();
-    let mut poll_error = None;
-    if let Some(source) = sources.first() {
-        match tokio::time::timeout(timeout, source.poll()).await {
-            Ok(Ok(pair)) => {
-                for env in Env::ALL {
-                    push_poll(signals.get_mut(env), pair.get(env).clone());
-                }
+    signals.blue.version = config.envs.blue.version.clone();
+    signals.green.version = config.envs.green.version.clone();
+    let mut poll_errors = Vec::new();
+    for (name, r, at) in polls {
+        match r {
+            Ok(pair) => {
+                let EnvPair { blue, green } = pair;
+                blue.apply_to(&mut signals.blue, at);
+                green.apply_to(&mut signals.green, at);
             }
-            Ok(Err(e)) => poll_error = Some(e),
-            Err(_) => {
-                poll_error = Some(format!(
-                    "{} did not answer within {:.1} s",
-                    source.name(),
-                    timeout.as_secs_f64()
-                ))
-            }
+            Err(e) => poll_errors.push(format!("{name}: {e}")),
         }
     }
     Snapshot {
         weights,
         live,
         signals,
-        poll_error,
+        poll_errors,
+        clock,
     }
 }
 
-fn push_poll(s: &mut EnvSignals, p: EnvPoll) {
-    s.error_rate.push(p.error_rate, 0);
-    s.p99_ms.push(p.p99_ms, 0);
-    s.rps.push(p.rps, 0);
-    if let Some(h) = p.health {
-        s.health = Some((h, 0));
-    }
-    s.version = p.version;
-}
-
-fn value(r: &crate::core::Series) -> Option<f64> {
-    r.latest.as_ref().and_then(|s| match &s.reading {
-        Reading::Value(v) => Some(*v),
-        _ => None,
-    })
+fn value(r: &Series) -> Option<f64> {
+    r.value()
 }
 
 fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
@@ -355,36 +381,73 @@ fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
     }
 }
 
+/// One env as `status --json` shows it: values (`null` when unknown), their ages, and why a
+/// value is missing.
+fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
+    let series: [(&str, &Series); 5] = [
+        ("error_rate", &s.error_rate),
+        ("p99_ms", &s.p99_ms),
+        ("rps", &s.rps),
+        ("requests", &s.requests),
+        ("errors", &s.errors),
+    ];
+    let mut v = serde_json::json!({
+        "health": s.health.as_ref().map(|(h, _)| h.health.word()),
+        "version": s.version,
+    });
+    let mut ages = serde_json::Map::new();
+    let mut notes = serde_json::Map::new();
+    ages.insert(
+        "health".into(),
+        s.health
+            .as_ref()
+            .map(|(_, at)| now.saturating_sub(*at))
+            .into(),
+    );
+    for (name, series) in series {
+        v[name] = value(series).into();
+        ages.insert(name.into(), series.age(now).into());
+        match series.latest.as_ref().map(|x| &x.reading) {
+            Some(Reading::NoData(why)) | Some(Reading::Error(why)) => {
+                notes.insert(name.into(), why.clone().into());
+            }
+            _ => {}
+        }
+    }
+    let mut metrics = serde_json::Map::new();
+    for (name, series) in &s.metrics {
+        metrics.insert(name.clone(), value(series).into());
+        ages.insert(name.clone(), series.age(now).into());
+    }
+    v["metrics"] = metrics.into();
+    v["age_ms"] = ages.into();
+    v["notes"] = notes.into();
+    v
+}
+
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let (backend, sources) = connect(&config);
+    let (backend, sources) = connect(&config)?;
     let journal = journal_for(cli, Some(&config), &config.name).ok();
     let snap = snapshot(&config, backend.as_ref(), &sources, journal.as_deref()).await;
+    let now = snap.clock.now();
     let cand = snap.live.map(Env::other);
     let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
+    let interval = config.poll_interval.as_millis() as u64;
+    // One look cannot tell how long a breach has lasted: `for` is not applied here.
     let guard = cand.map(|c| {
         config.guardrails.evaluate(
             snap.signals.get(c),
-            0,
-            config.poll_interval.as_millis() as u64,
+            snap.signals.get(c.other()),
+            now,
+            interval,
         )
     });
-    let env_json = |env: Env| {
-        let s = snap.signals.get(env);
-        serde_json::json!({
-            "health": s.health.as_ref().map(|(h, _)| h.health.word()),
-            "error_rate": value(&s.error_rate),
-            "p99_ms": value(&s.p99_ms),
-            "rps": value(&s.rps),
-            "version": s.version,
-            "age_ms": s.error_rate.latest.as_ref().map(|_| 0),
-        })
-    };
     let breaches: Vec<String> = guard
         .iter()
         .flatten()
         .filter(|r| r.check == RuleCheck::Breach)
-        .map(|r| format!("{:?}", r.kind))
+        .map(|r| r.kind.name())
         .collect();
     let guard_status = match &guard {
         None => None,
@@ -392,7 +455,16 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         Some(g) if g.iter().all(|r| r.check == RuleCheck::Ok) => Some("ok"),
         Some(_) => Some("no-data"),
     };
-    let ok = snap.weights.is_ok() && snap.poll_error.is_none();
+    let vs_live = cand.and_then(|c| {
+        let (cs, ls) = (snap.signals.get(c), snap.signals.get(c.other()));
+        two_proportion(
+            value(&cs.errors)?,
+            value(&cs.requests)?,
+            value(&ls.errors)?,
+            value(&ls.requests)?,
+        )
+    });
+    let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
     if json {
         let v = serde_json::json!({
             "name": config.name,
@@ -402,11 +474,17 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             "candidate": cand,
             "share": share,
             "weights": snap.weights.as_ref().ok(),
-            "envs": {"blue": env_json(Env::Blue), "green": env_json(Env::Green)},
+            "envs": {
+                "blue": env_json(&snap.signals.blue, now),
+                "green": env_json(&snap.signals.green, now),
+            },
+            "vs_live": vs_live.map(|d| serde_json::json!({
+                "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
+            })),
             "guardrails": {"status": guard_status, "breaches": breaches},
             "errors": {
                 "backend": snap.weights.as_ref().err(),
-                "signals": snap.poll_error,
+                "signals": snap.poll_errors,
             },
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -422,8 +500,17 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         }
         for env in Env::ALL {
             let s = snap.signals.get(env);
-            let f = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| {
-                v.map_or_else(|| "no data".to_string(), fmt)
+            let f = |series: &Series, fmt: &dyn Fn(f64) -> String| match series
+                .latest
+                .as_ref()
+                .map(|x| &x.reading)
+            {
+                Some(Reading::Value(v)) => fmt(*v),
+                Some(Reading::NoData(why)) => {
+                    why.split(':').next().unwrap_or("no data").to_string()
+                }
+                Some(Reading::Error(_)) => "ERROR".to_string(),
+                None => "—".to_string(),
             };
             println!(
                 "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
@@ -431,12 +518,20 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                 s.health
                     .as_ref()
                     .map_or("unknown", |(h, _)| h.health.word()),
-                f(value(&s.error_rate), &|v| format!("{:.2} %", v * 100.0)),
-                f(value(&s.p99_ms), &|v| format!("{v:.0} ms")),
-                f(value(&s.rps), &|v| format!("{v:.0}")),
+                f(&s.error_rate, &|v| format!("{:.2} %", v * 100.0)),
+                f(&s.p99_ms, &|v| format!("{v:.0} ms")),
+                f(&s.rps, &|v| format!("{v:.0}")),
             );
         }
-        if let Some(e) = &snap.poll_error {
+        if let Some(d) = vs_live {
+            let verdict = if d.significant {
+                format!("significant, p = {:.3}", d.p_value)
+            } else {
+                "not significant".into()
+            };
+            println!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp);
+        }
+        for e in &snap.poll_errors {
             println!("signals UNAVAILABLE: {e}");
         }
         match guard_status {
@@ -463,11 +558,11 @@ enum WriteCmd {
 async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config);
+    let (backend, sources) = connect(&config)?;
     let who = Who::current();
     let rollback = matches!(cmd, WriteCmd::Rollback);
     // Rollback reads only what it must: no signal poll stands between it and the write.
-    let (before, live, candidate) = if rollback {
+    let (before, live, candidate, breach, stale) = if rollback {
         let before = tokio::time::timeout(config.poll_timeout, backend.read())
             .await
             .ok()
@@ -478,7 +573,7 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             journaled(Some(&journal)),
             config.rollback_window.as_millis() as u64,
         );
-        (before, live, CandidateSnapshot::default())
+        (before, live, CandidateSnapshot::default(), false, false)
     } else {
         let snap = snapshot(&config, backend.as_ref(), &sources, Some(&journal)).await;
         let before = match snap.weights {
@@ -489,11 +584,25 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             }
         };
         let cand = snap.live.map(Env::other);
+        let now = snap.clock.now();
+        let interval = config.poll_interval.as_millis() as u64;
+        let breach = cand.is_some_and(|c| {
+            any_breach(&config.guardrails.evaluate(
+                snap.signals.get(c),
+                snap.signals.get(c.other()),
+                now,
+                interval,
+            ))
+        });
+        // Signals that could not be read are as good as stale.
+        let stale = !snap.poll_errors.is_empty();
         (
             Some(before),
             snap.live,
             cand.map(|c| snapshot_of(&snap.signals, c))
                 .unwrap_or_default(),
+            breach,
+            stale,
         )
     };
     let Some(live) = live else {
@@ -509,12 +618,6 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         config.rollback_window.as_millis() as u64,
     );
     cutover.share = before.and_then(|w| w.share_of(cand));
-    let breach = candidate
-        .error_rate
-        .is_some_and(|e| config.guardrails.max_error_rate.is_some_and(|m| e > m))
-        || candidate
-            .p99_ms
-            .is_some_and(|p| config.guardrails.max_p99_ms.is_some_and(|m| p > m));
     let (core_cmd, action) = match cmd {
         WriteCmd::Set(0) => (CoreCommand::Jump(0), "set"),
         WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
@@ -522,7 +625,7 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         WriteCmd::Back => (CoreCommand::StepBack, "back"),
         WriteCmd::Rollback => (CoreCommand::Rollback, "rollback"),
     };
-    let share = match cutover.decide(core_cmd, breach) {
+    let share = match cutover.decide(core_cmd, breach, stale) {
         Decision::Apply { share, .. } => share,
         Decision::Confirm { share, reasons } => {
             // The CLI's explicit `set N` is its own confirmation of a jump; promotion and
@@ -597,7 +700,7 @@ async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
         config.backend.kind(),
         config.plan
     );
-    let (backend, sources) = connect(&config);
+    let (backend, sources) = connect(&config)?;
     let mut ok = true;
     let t = std::time::Instant::now();
     match tokio::time::timeout(config.poll_timeout, backend.read()).await {

@@ -2,7 +2,10 @@
 //! converted into runtime types. Every error names the key, the value and what was expected.
 
 use crate::app::keymap::Keymap;
-use crate::core::{Env, Guardrails, Plan};
+use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
+use crate::signals::health::Probe;
+use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ struct ConfigFile {
     envs: EnvsFile,
     #[serde(default)]
     guardrails: GuardrailsFile,
+    prometheus: Option<PrometheusFile>,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
 }
@@ -71,15 +75,92 @@ struct EnvsFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct EnvFile {
     version: Option<String>,
+    label: Option<String>,
+    /// URLs, or tables with expectations (see [`ProbeFile`]).
+    #[serde(default)]
+    health: Vec<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ProbeFile {
+    url: String,
+    expect_status: Option<u16>,
+    expect_body: Option<String>,
+    json_pointer: Option<String>,
+    json_value: Option<toml::Value>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    bearer_token_env: Option<String>,
+    bearer_token_file: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PrometheusFile {
+    url: String,
+    error_rate: Option<String>,
+    p99: Option<String>,
+    rps: Option<String>,
+    requests: Option<String>,
+    errors: Option<String>,
+    env_label: Option<String>,
+    window: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    bearer_token_env: Option<String>,
+    bearer_token_file: Option<PathBuf>,
+    basic_auth_user: Option<String>,
+    basic_auth_password_env: Option<String>,
+    basic_auth_password_file: Option<PathBuf>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    queries: Vec<QueryFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct QueryFile {
+    name: String,
+    query: String,
+    #[serde(default)]
+    unit: String,
+    bad: Option<String>,
+    max_change: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct GuardrailsFile {
     max_error_rate: Option<f64>,
+    max_error_rate_delta: Option<f64>,
     #[serde(default, with = "humantime_serde")]
     max_p99: Option<Duration>,
+    max_p99_ratio: Option<f64>,
     max_health_failures: Option<u32>,
+    #[serde(default, rename = "for", with = "humantime_serde")]
+    for_: Option<Duration>,
+    no_data: Option<String>,
+}
+
+/// An extra metric as the screen shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricInfo {
+    pub name: String,
+    pub unit: String,
+    pub bad: Bad,
+}
+
+/// One env's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvConfig {
+    pub version: Option<String>,
+    /// The env's value of the env label in queries (`{env}`).
+    pub label: String,
+    pub health: Vec<Probe>,
 }
 
 /// Which backend, with its settings.
@@ -111,7 +192,9 @@ pub struct Config {
     pub backend: BackendConfig,
     pub guardrails: Guardrails,
     pub keymap: Keymap,
-    pub versions: (Option<String>, Option<String>),
+    pub envs: EnvPair<EnvConfig>,
+    pub prometheus: Option<PrometheusSettings>,
+    pub metrics: Vec<MetricInfo>,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -178,25 +261,17 @@ impl Config {
                 BackendConfig::Sim { control: s.control }
             }
         };
-        let g = f.guardrails;
-        if let Some(e) = g.max_error_rate
-            && !(0.0..=1.0).contains(&e)
-        {
-            return Err(err(format!(
-                "key `guardrails.max-error-rate`: value {e}: expected a fraction from 0 to 1 (0.01 = 1 %)"
-            )));
-        }
-        let defaults = Guardrails::default();
-        let guardrails = Guardrails {
-            max_error_rate: g.max_error_rate.or(defaults.max_error_rate),
-            max_p99_ms: g
-                .max_p99
-                .map(|d| d.as_secs_f64() * 1000.0)
-                .or(defaults.max_p99_ms),
-            max_health_failures: g.max_health_failures.or(defaults.max_health_failures),
+        let timeout = poll_timeout;
+        let envs = EnvPair::new(
+            env_config(Env::Blue, f.envs.blue, timeout).map_err(err)?,
+            env_config(Env::Green, f.envs.green, timeout).map_err(err)?,
+        );
+        let (prometheus, metric_rules, metrics) = match f.prometheus {
+            None => (None, Vec::new(), Vec::new()),
+            Some(p) => prometheus_settings(p, &envs, timeout).map_err(err)?,
         };
+        let guardrails = guardrails(f.guardrails, metric_rules).map_err(err)?;
         let keymap = Keymap::with_overrides(&f.keys).map_err(err)?;
-        let version = |e: &Option<EnvFile>| e.as_ref().and_then(|e| e.version.clone());
         Ok(Config {
             name: f.name.unwrap_or_else(|| "cutover".into()),
             poll_interval,
@@ -209,9 +284,294 @@ impl Config {
             backend,
             guardrails,
             keymap,
-            versions: (version(&f.envs.blue), version(&f.envs.green)),
+            envs,
+            prometheus,
+            metrics,
         })
     }
+}
+
+fn guardrails(g: GuardrailsFile, metrics: Vec<MetricRule>) -> Result<Guardrails, String> {
+    for (key, v) in [
+        ("max-error-rate", g.max_error_rate),
+        ("max-error-rate-delta", g.max_error_rate_delta),
+    ] {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(format!(
+                "key `guardrails.{key}`: value {v}: expected a fraction from 0 to 1 (0.01 = 1 %)"
+            ));
+        }
+    }
+    if let Some(r) = g.max_p99_ratio
+        && !(r > 1.0 && r.is_finite())
+    {
+        return Err(format!(
+            "key `guardrails.max-p99-ratio`: value {r}: expected a ratio above 1 (1.5 = 50 % slower than live)"
+        ));
+    }
+    let no_data = match g.no_data.as_deref() {
+        None | Some("warn") => NoDataPolicy::Warn,
+        Some("breach") => NoDataPolicy::Breach,
+        Some(other) => {
+            return Err(format!(
+                "key `guardrails.no-data`: value {other:?}: expected \"warn\" or \"breach\""
+            ));
+        }
+    };
+    let d = Guardrails::default();
+    Ok(Guardrails {
+        max_error_rate: g.max_error_rate.or(d.max_error_rate),
+        max_error_rate_delta: g.max_error_rate_delta,
+        max_p99_ms: g.max_p99.map(|d| d.as_secs_f64() * 1000.0).or(d.max_p99_ms),
+        max_p99_ratio: g.max_p99_ratio,
+        max_health_failures: g.max_health_failures.or(d.max_health_failures),
+        metrics,
+        for_ms: g.for_.map_or(0, |d| d.as_millis() as u64),
+        no_data,
+    })
+}
+
+/// A secret from an environment variable or a file; never from the config itself.
+fn secret(
+    key: &str,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
+    match (env, file) {
+        (Some(_), Some(_)) => Err(format!("keys `{key}-env` and `{key}-file`: expected one of them, not both")),
+        (Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            _ => Err(format!(
+                "key `{key}-env`: value {var:?}: the environment variable is not set; expected it to hold the secret"
+            )),
+        },
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|v| Some(v.trim().to_string()))
+            .map_err(|e| format!("key `{key}-file`: value {:?}: {e}; expected a readable file holding the secret", path.display().to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
+fn header(
+    key: &str,
+    name: &str,
+    value: &str,
+    sensitive: bool,
+) -> Result<(HeaderName, HeaderValue), String> {
+    let n = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("key `{key}`: {name:?} is not a header name"))?;
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| format!("key `{key}`: the value of {name:?} is not a valid header value"))?;
+    v.set_sensitive(sensitive);
+    Ok((n, v))
+}
+
+fn env_config(env: Env, f: Option<EnvFile>, timeout: Duration) -> Result<EnvConfig, String> {
+    let f = f.unwrap_or_default();
+    let mut health = Vec::new();
+    for (i, entry) in f.health.into_iter().enumerate() {
+        let key = format!("envs.{env}.health[{i}]");
+        let p: ProbeFile = match entry {
+            toml::Value::String(url) => ProbeFile {
+                url,
+                expect_status: None,
+                expect_body: None,
+                json_pointer: None,
+                json_value: None,
+                headers: BTreeMap::new(),
+                bearer_token_env: None,
+                bearer_token_file: None,
+                timeout: None,
+            },
+            toml::Value::Table(t) => toml::Value::Table(t)
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("key `{key}`: {}", e.message()))?,
+            other => {
+                return Err(format!(
+                    "key `{key}`: value {other}: expected a URL or a table with `url`"
+                ));
+            }
+        };
+        if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+            return Err(format!(
+                "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
+                p.url
+            ));
+        }
+        let mut headers = Vec::new();
+        for (k, v) in &p.headers {
+            header(&format!("{key}.headers"), k, v, false)?;
+            headers.push((k.clone(), v.clone()));
+        }
+        if let Some(token) = secret(
+            &format!("{key}.bearer-token"),
+            &p.bearer_token_env,
+            &p.bearer_token_file,
+        )? {
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+        let expect_json = match (p.json_pointer, p.json_value) {
+            (None, None) => None,
+            (Some(ptr), Some(v)) => {
+                if !ptr.starts_with('/') {
+                    return Err(format!(
+                        "key `{key}.json-pointer`: value {ptr:?}: expected a JSON pointer such as \"/status\""
+                    ));
+                }
+                Some((
+                    ptr,
+                    serde_json::to_value(v).map_err(|e| format!("key `{key}.json-value`: {e}"))?,
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "key `{key}`: expected json-pointer and json-value together"
+                ));
+            }
+        };
+        health.push(Probe {
+            url: p.url,
+            expect_status: p.expect_status,
+            expect_body: p.expect_body,
+            expect_json,
+            headers,
+            timeout: p.timeout.unwrap_or(timeout),
+        });
+    }
+    Ok(EnvConfig {
+        version: f.version,
+        label: f.label.unwrap_or_else(|| env.name().to_string()),
+        health,
+    })
+}
+
+/// Standard base64 with padding (RFC 4648), for HTTP basic auth.
+fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+type PromParts = (Option<PrometheusSettings>, Vec<MetricRule>, Vec<MetricInfo>);
+
+fn prometheus_settings(
+    p: PrometheusFile,
+    envs: &EnvPair<EnvConfig>,
+    timeout: Duration,
+) -> Result<PromParts, String> {
+    if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+        return Err(format!(
+            "key `prometheus.url`: value {:?}: expected an http:// or https:// URL",
+            p.url
+        ));
+    }
+    let mut headers = HeaderMap::new();
+    for (k, v) in &p.headers {
+        let (n, v) = header("prometheus.headers", k, v, false)?;
+        headers.insert(n, v);
+    }
+    if let Some(token) = secret(
+        "prometheus.bearer-token",
+        &p.bearer_token_env,
+        &p.bearer_token_file,
+    )? {
+        let (_, v) = header(
+            "prometheus.bearer-token",
+            "authorization",
+            &format!("Bearer {token}"),
+            true,
+        )?;
+        headers.insert(AUTHORIZATION, v);
+    }
+    if let Some(user) = &p.basic_auth_user {
+        let pass = secret(
+            "prometheus.basic-auth-password",
+            &p.basic_auth_password_env,
+            &p.basic_auth_password_file,
+        )?
+        .unwrap_or_default();
+        let basic = format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()));
+        let (_, v) = header("prometheus.basic-auth-user", "authorization", &basic, true)?;
+        headers.insert(AUTHORIZATION, v);
+    }
+    let d = Templates::default();
+    let templates = Templates {
+        error_rate: p.error_rate.unwrap_or(d.error_rate),
+        p99: p.p99.unwrap_or(d.p99),
+        rps: p.rps.unwrap_or(d.rps),
+        requests: p.requests.unwrap_or(d.requests),
+        errors: p.errors.unwrap_or(d.errors),
+    };
+    let mut rules = Vec::new();
+    let mut infos = Vec::new();
+    let mut extra = Vec::new();
+    for (i, q) in p.queries.into_iter().enumerate() {
+        let key = format!("prometheus.queries[{i}]");
+        if q.name.trim().is_empty() || infos.iter().any(|m: &MetricInfo| m.name == q.name) {
+            return Err(format!(
+                "key `{key}.name`: value {:?}: expected a unique, non-empty name",
+                q.name
+            ));
+        }
+        let bad = match q.bad.as_deref() {
+            None | Some("down") => Bad::Down,
+            Some("up") => Bad::Up,
+            Some(other) => {
+                return Err(format!(
+                    "key `{key}.bad`: value {other:?}: expected \"down\" or \"up\""
+                ));
+            }
+        };
+        if let Some(c) = q.max_change {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(format!(
+                    "key `{key}.max-change`: value {c}: expected a fraction above 0 (0.2 = 20 %)"
+                ));
+            }
+            rules.push(MetricRule {
+                name: q.name.clone(),
+                bad,
+                max_change: c,
+            });
+        }
+        infos.push(MetricInfo {
+            name: q.name.clone(),
+            unit: q.unit,
+            bad,
+        });
+        extra.push(ExtraQuery {
+            name: q.name,
+            query: q.query,
+        });
+    }
+    let settings = PrometheusSettings {
+        url: p.url.trim_end_matches('/').to_string(),
+        templates,
+        extra,
+        labels: envs.map(|_, e| e.label.clone()),
+        env_label: p.env_label.unwrap_or_else(|| "env".into()),
+        window: p.window.unwrap_or_else(|| "1m".into()),
+        timeout: p.timeout.unwrap_or(timeout),
+        headers,
+    };
+    Ok((Some(settings), rules, infos))
 }
 
 #[cfg(test)]
@@ -282,6 +642,97 @@ mod tests {
             for w in wants {
                 assert!(e.contains(w), "error {e:?} should contain {w:?}");
             }
+        }
+    }
+
+    #[test]
+    fn base64_table() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn signals_config_health_prometheus_and_guardrails() {
+        let text = format!(
+            r#"
+[envs.blue]
+label = "prod-blue"
+health = ["http://127.0.0.1:1/health", {{ url = "http://127.0.0.1:1/ready", expect-status = 204, json-pointer = "/status", json-value = "up", headers = {{ Host = "app" }} }}]
+[prometheus]
+url = "http://127.0.0.1:9090/"
+window = "30s"
+headers = {{ X-Scope-OrgID = "team" }}
+[[prometheus.queries]]
+name = "orders/min"
+query = 'sum(rate(orders_total{{env="{{env}}"}}[1m])) * 60'
+unit = "/min"
+max-change = 0.2
+[guardrails]
+max-error-rate-delta = 0.005
+max-p99-ratio = 1.5
+for = "30s"
+no-data = "breach"
+{MIN}"#
+        );
+        let c = Config::parse(&text, "t").unwrap();
+        assert_eq!(c.envs.blue.label, "prod-blue");
+        assert_eq!(c.envs.green.label, "green");
+        assert_eq!(c.envs.blue.health.len(), 2);
+        assert_eq!(c.envs.blue.health[1].expect_status, Some(204));
+        assert_eq!(
+            c.envs.blue.health[1].expect_json,
+            Some(("/status".into(), serde_json::json!("up")))
+        );
+        let p = c.prometheus.unwrap();
+        assert_eq!(p.url, "http://127.0.0.1:9090");
+        assert_eq!(p.labels.blue, "prod-blue");
+        assert_eq!(p.window, "30s");
+        assert_eq!(p.extra[0].name, "orders/min");
+        assert_eq!(c.guardrails.for_ms, 30_000);
+        assert_eq!(c.guardrails.no_data, NoDataPolicy::Breach);
+        assert_eq!(c.guardrails.metrics[0].max_change, 0.2);
+        assert_eq!(c.metrics[0].unit, "/min");
+    }
+
+    #[test]
+    fn signal_config_errors_name_the_key() {
+        let cases = [
+            ("[envs.green]\nhealth = [42]\n", "envs.green.health[0]"),
+            (
+                "[envs.green]\nhealth = [\"ftp://x\"]\n",
+                "envs.green.health[0].url",
+            ),
+            (
+                "[envs.green]\nhealth = [{ url = \"http://x\", expect = 1 }]\n",
+                "unknown field `expect`",
+            ),
+            (
+                "[envs.green]\nhealth = [{ url = \"http://x\", bearer-token-env = \"CUTOVER_TEST_UNSET_VAR\" }]\n",
+                "CUTOVER_TEST_UNSET_VAR",
+            ),
+            ("[prometheus]\nurl = \"localhost:9090\"\n", "prometheus.url"),
+            (
+                "[prometheus]\nurl = \"http://x\"\n[[prometheus.queries]]\nname = \"a\"\nquery = \"q\"\nbad = \"sideways\"\n",
+                "prometheus.queries[0].bad",
+            ),
+            ("[guardrails]\nno-data = \"panic\"\n", "guardrails.no-data"),
+            (
+                "[guardrails]\nmax-p99-ratio = 0.5\n",
+                "guardrails.max-p99-ratio",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(&format!("{text}{MIN}"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e:?} should name {want:?}");
         }
     }
 

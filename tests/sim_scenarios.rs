@@ -149,7 +149,7 @@ async fn smoke_passes_on_a_healthy_candidate_and_fails_on_a_broken_one() {
     use cutover::signals::{SignalSource, SimSignals};
     use cutover::sim::SimHandle;
     let happy = SimHandle::new(sim("happy"));
-    let r = SimSignals::Local(happy).smoke(Env::Green).await;
+    let r = SimSignals::local(happy).smoke(Env::Green).await;
     assert!(r.passed, "{r:?}");
     assert!(
         r.summary.starts_with("50/50 ok") || r.summary.starts_with("49/50 ok"),
@@ -159,7 +159,7 @@ async fn smoke_passes_on_a_healthy_candidate_and_fails_on_a_broken_one() {
     let mut bad = sim("bad-release");
     share(&mut bad, 50);
     bad.advance(60_000);
-    let r = SimSignals::Local(SimHandle::new(bad))
+    let r = SimSignals::local(SimHandle::new(bad))
         .smoke(Env::Green)
         .await;
     assert!(!r.passed, "{r:?}");

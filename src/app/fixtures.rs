@@ -67,6 +67,7 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
             update(
                 &mut s,
                 Event::Signals {
+                    source: "simulator".into(),
                     now,
                     result: Ok(Box::new(poll_local(&sim))),
                 },

@@ -135,6 +135,7 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
                     )),
                 };
                 if t.send(Event::Signals {
+                    source: source.name(),
                     now: clock.now(),
                     result,
                 })

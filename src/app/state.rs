@@ -5,7 +5,8 @@ use super::journal::CandidateSnapshot;
 use super::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
-    ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, Millis, RuleResult, Weights,
+    BreachClock, ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, Millis, RuleResult,
+    Weights,
 };
 use chrono::{DateTime, FixedOffset};
 use std::collections::VecDeque;
@@ -93,6 +94,12 @@ pub struct State {
     pub weight_scale: u32,
     pub signals: EnvPair<EnvSignals>,
     pub guardrails: Guardrails,
+    pub guard: Vec<RuleResult>,
+    pub breach_clock: BreachClock,
+    /// Sources whose last poll failed: (source, error, since).
+    pub source_errors: Vec<(String, String, Millis)>,
+    /// Extra metrics as configured (name, unit, bad direction).
+    pub metric_info: Vec<crate::config::MetricInfo>,
     /// Writes issued and not yet done, oldest first.
     pub writes: Vec<InFlight>,
     /// When the last write finished: reads started before it are discarded.
@@ -130,6 +137,10 @@ impl State {
             weight_scale: 100,
             signals: EnvPair::default(),
             guardrails: Guardrails::default(),
+            guard: Vec::new(),
+            breach_clock: BreachClock::default(),
+            source_errors: Vec::new(),
+            metric_info: Vec::new(),
             writes: Vec::new(),
             last_write_done: 0,
             confirm: None,
@@ -162,16 +173,41 @@ impl State {
         self.start_wall + chrono::Duration::milliseconds(at as i64)
     }
 
-    pub fn guard_results(&self) -> Vec<RuleResult> {
-        self.guardrails.evaluate(
-            self.signals.get(self.candidate()),
+    /// The guardrails as last evaluated (on every event), `for` applied.
+    pub fn guard_results(&self) -> &[RuleResult] {
+        &self.guard
+    }
+
+    /// Re-evaluates the guardrails on the current signals.
+    pub fn refresh_guards(&mut self) {
+        let (cand, live) = (self.candidate(), self.live());
+        self.guard = self.guardrails.check(
+            self.signals.get(cand),
+            self.signals.get(live),
             self.now,
             self.poll_interval,
-        )
+            &mut self.breach_clock,
+        );
+    }
+
+    /// The candidate's data is stale: its newest sample is older than three polls, or it
+    /// has none yet.
+    pub fn candidate_stale(&self) -> bool {
+        let s = self.signals.get(self.candidate());
+        let newest = [
+            s.health.as_ref().map(|(_, at)| *at),
+            s.error_rate.latest.as_ref().map(|x| x.at),
+            s.p99_ms.latest.as_ref().map(|x| x.at),
+            s.rps.latest.as_ref().map(|x| x.at),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        newest.is_none_or(|at| self.now.saturating_sub(at) > self.poll_interval * 3)
     }
 
     pub fn breach(&self) -> bool {
-        any_breach(&self.guard_results())
+        any_breach(&self.guard)
     }
 
     /// The backend's weights are older than three polls.

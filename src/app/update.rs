@@ -28,6 +28,7 @@ pub enum Event {
         result: Result<Weights, String>,
     },
     Signals {
+        source: String,
         now: Millis,
         result: Result<Box<EnvPair<EnvPoll>>, String>,
     },
@@ -71,6 +72,7 @@ pub enum Effect {
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     let (live_before, known_before) = (s.live(), s.live_known);
     let mut effects = reduce(s, ev);
+    s.refresh_guards();
     if known_before && s.live() != live_before {
         effects.push(Effect::JournalComplete { new_live: s.live() });
     }
@@ -97,9 +99,13 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             advance(s, now);
             on_read(s, started, result)
         }
-        Event::Signals { now, result } => {
+        Event::Signals {
+            source,
+            now,
+            result,
+        } => {
             advance(s, now);
-            on_signals(s, now, result);
+            on_signals(s, source, now, result);
             Vec::new()
         }
         Event::WriteDone { id, now, result } => {
@@ -238,8 +244,8 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let breach = s.breach();
-    match s.cutover.decide(cmd, breach) {
+    let (breach, stale) = (s.breach(), s.candidate_stale());
+    match s.cutover.decide(cmd, breach, stale) {
         Decision::Apply { share, rollback } => issue(s, share, rollback, name),
         Decision::Confirm { share, reasons } => {
             let action = if share == 100 { "promote" } else { name };
@@ -477,31 +483,37 @@ fn observe(s: &mut State, w: Weights) {
     }
 }
 
-fn on_signals(s: &mut State, now: Millis, result: Result<Box<EnvPair<EnvPoll>>, String>) {
+fn on_signals(
+    s: &mut State,
+    source: String,
+    now: Millis,
+    result: Result<Box<EnvPair<EnvPoll>>, String>,
+) {
     match result {
         Ok(pair) => {
-            for env in crate::core::Env::ALL {
-                let p = pair.get(env).clone();
-                let sig = s.signals.get_mut(env);
-                sig.error_rate.push(p.error_rate, now);
-                sig.p99_ms.push(p.p99_ms, now);
-                sig.rps.push(p.rps, now);
-                if let Some(h) = p.health {
-                    sig.health = Some((h, now));
-                }
-                if p.version.is_some() {
-                    sig.version = p.version;
-                }
-                sig.last_error = None;
+            let EnvPair { blue, green } = *pair;
+            blue.apply_to(&mut s.signals.blue, now);
+            green.apply_to(&mut s.signals.green, now);
+            if let Some(pos) = s
+                .source_errors
+                .iter()
+                .position(|(src, _, _)| *src == source)
+            {
+                s.source_errors.remove(pos);
+                s.log(Level::Good, format!("{source} answers again"));
             }
         }
         Err(e) => {
-            let first = s.signals.blue.last_error.is_none();
-            for env in crate::core::Env::ALL {
-                s.signals.get_mut(env).last_error = Some((e.clone(), now));
-            }
-            if first {
-                s.log(Level::Error, format!("signals: {e}"));
+            match s
+                .source_errors
+                .iter_mut()
+                .find(|(src, _, _)| *src == source)
+            {
+                Some(entry) => entry.1 = e,
+                None => {
+                    s.log(Level::Error, format!("{source}: {e}"));
+                    s.source_errors.push((source, e, now));
+                }
             }
         }
     }
@@ -515,6 +527,7 @@ pub fn reason_text(r: ConfirmReason) -> &'static str {
         }
         ConfirmReason::Jump => "jumps off the plan's order",
         ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
+        ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
     }
 }
 
@@ -540,7 +553,41 @@ mod tests {
                 result: Ok(w),
             },
         );
+        fresh_signals(&mut s, 0);
         s
+    }
+
+    /// Healthy signals for both envs at `now`.
+    fn fresh_signals(s: &mut State, now: Millis) {
+        let poll = || crate::signals::EnvPoll {
+            error_rate: Some(crate::core::Reading::Value(0.001)),
+            p99_ms: Some(crate::core::Reading::Value(150.0)),
+            rps: Some(crate::core::Reading::Value(100.0)),
+            ..Default::default()
+        };
+        let result = Ok(Box::new(EnvPair::new(poll(), poll())));
+        update(
+            s,
+            Event::Signals {
+                source: "test".into(),
+                now,
+                result,
+            },
+        );
+    }
+
+    #[test]
+    fn stale_candidate_data_asks_before_a_step() {
+        let mut s = state(10);
+        s.now = 10_000;
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        let c = s.confirm.clone().expect("asks to confirm");
+        assert_eq!(c.reasons, vec![ConfirmReason::Stale]);
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Char('r'))),
+            vec![(0, true)],
+            "rollback never asks"
+        );
     }
 
     fn key(s: &mut State, c: KeyCode) -> Vec<Effect> {
@@ -734,6 +781,7 @@ mod tests {
             update(
                 &mut s,
                 Event::Signals {
+                    source: "prometheus".into(),
                     now: t * 1000,
                     result: Err("timed out".into()),
                 },
@@ -748,6 +796,15 @@ mod tests {
             );
         }
         assert!(s.signals.green.error_rate.is_stale(s.now, s.poll_interval));
+        assert_eq!(s.source_errors.len(), 1);
+        assert_eq!(
+            s.events
+                .iter()
+                .filter(|e| e.text.contains("prometheus: timed out"))
+                .count(),
+            1,
+            "a failing source is said once, not every poll"
+        );
         assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
     }
 
@@ -773,6 +830,7 @@ mod tests {
         assert!(s.live_known);
         assert_eq!(s.live(), Env::Green);
         assert_eq!(s.cutover.share, Some(0));
+        fresh_signals(&mut s, 1);
         assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
     }
 }

@@ -24,6 +24,8 @@ pub enum ConfirmReason {
     Jump,
     /// The candidate is breaching a guardrail and this moves traffic towards it.
     Breach,
+    /// The candidate's data is stale: this moves traffic towards it blind.
+    Stale,
 }
 
 /// Why a command does nothing.
@@ -92,11 +94,15 @@ impl Cutover {
         self.intent.or(self.share)
     }
 
-    /// What `cmd` means now. `breach` says the candidate breaches a guardrail.
-    pub fn decide(&self, cmd: Command, breach: bool) -> Decision {
+    /// What `cmd` means now. `breach` says the candidate breaches a guardrail, `stale` that
+    /// its data is stale: both make a move towards it ask first. Rollback never asks.
+    pub fn decide(&self, cmd: Command, breach: bool, stale: bool) -> Decision {
         let forward = |share: u8, mut reasons: Vec<ConfirmReason>| {
             if breach {
                 reasons.push(ConfirmReason::Breach);
+            }
+            if stale {
+                reasons.push(ConfirmReason::Stale);
             }
             if share == 100 && !reasons.contains(&ConfirmReason::Promote) {
                 reasons.insert(0, ConfirmReason::Promote);
@@ -367,11 +373,36 @@ mod tests {
         for ((share, intent, paused, breach), cmd, want) in cases {
             let c = cutover(share, intent, paused);
             assert_eq!(
-                c.decide(cmd, breach),
+                c.decide(cmd, breach, false),
                 want,
                 "share {share:?} intent {intent:?} paused {paused} breach {breach} {cmd:?}"
             );
         }
+    }
+
+    #[test]
+    fn stale_data_asks_before_moving_forward_never_before_rollback() {
+        let c = cutover(Some(10), None, false);
+        let want = D::Confirm {
+            share: 50,
+            reasons: vec![R::Stale],
+        };
+        assert_eq!(c.decide(Command::StepForward, false, true), want);
+        assert_eq!(c.decide(Command::StepBack, false, true), apply(0));
+        assert_eq!(
+            c.decide(Command::Rollback, true, true),
+            D::Apply {
+                share: 0,
+                rollback: true
+            }
+        );
+        assert_eq!(
+            c.decide(Command::Promote, false, true),
+            D::Confirm {
+                share: 100,
+                reasons: vec![R::Promote, R::Stale]
+            }
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@ pub mod cutover;
 pub mod guardrail;
 pub mod plan;
 pub mod signal;
+pub mod stats;
 
 pub use cutover::{Command, ConfirmReason, Cutover, Decision, Refusal};
-pub use guardrail::{Guardrails, RuleCheck, RuleKind, RuleResult};
+pub use guardrail::{
+    Bad, BreachClock, Guardrails, MetricRule, NoDataPolicy, RuleCheck, RuleKind, RuleResult,
+};
 pub use plan::{Plan, PlanError};
 pub use signal::{EnvSignals, Health, HealthSample, Reading, Sample, Series};
 

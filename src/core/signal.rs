@@ -150,13 +150,30 @@ pub struct EnvSignals {
     pub error_rate: Series,
     pub p99_ms: Series,
     pub rps: Series,
+    /// Requests and 5xx errors over the source's window, for the significance test.
+    pub requests: Series,
+    pub errors: Series,
+    /// Extra named queries ("business metrics"), in config order.
+    pub metrics: Vec<(String, Series)>,
     /// The version the env reports, when it does.
     pub version: Option<String>,
-    /// Why the last poll failed, when it did.
-    pub last_error: Option<(String, Millis)>,
 }
 
 impl EnvSignals {
+    /// The series of the named extra metric.
+    pub fn metric(&self, name: &str) -> Option<&Series> {
+        self.metrics.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    /// The series of the named extra metric, created on first use.
+    pub fn metric_mut(&mut self, name: &str) -> &mut Series {
+        if let Some(i) = self.metrics.iter().position(|(n, _)| n == name) {
+            return &mut self.metrics[i].1;
+        }
+        self.metrics.push((name.to_string(), Series::default()));
+        &mut self.metrics.last_mut().expect("just pushed").1
+    }
+
     /// Health, `Unknown` when never read or stale.
     pub fn health(&self, now: Millis, interval: Millis) -> Health {
         match &self.health {

@@ -15,8 +15,27 @@ pub const SMOKE_REQUESTS: u32 = 50;
 const SMOKE_MAX_ERRORS: u32 = 1;
 /// …and every request faster than this.
 const SMOKE_MAX_LATENCY_MS: f64 = 1000.0;
+/// Fewer requests than this in the window make a rate or a p99 that means nothing: it is
+/// reported as no data, not as a number.
+pub const MIN_REQUESTS: u64 = 100;
 
-pub enum SimSignals {
+/// Which signals the simulator source provides (others may come from Prometheus or HTTP
+/// health probes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Provides {
+    /// Error rate, p99, rps and the request counts.
+    pub metrics: bool,
+    pub health: bool,
+}
+
+impl Provides {
+    pub const ALL: Provides = Provides {
+        metrics: true,
+        health: true,
+    };
+}
+
+pub enum Mode {
     Local(SimHandle),
     Remote {
         client: SimClient,
@@ -24,48 +43,55 @@ pub enum SimSignals {
     },
 }
 
+pub struct SimSignals {
+    pub mode: Mode,
+    pub provides: Provides,
+}
+
 impl SimSignals {
-    pub fn remote(client: SimClient) -> SimSignals {
-        SimSignals::Remote {
-            client,
-            failures: Mutex::new(EnvPair::default()),
+    pub fn local(handle: SimHandle) -> SimSignals {
+        SimSignals {
+            mode: Mode::Local(handle),
+            provides: Provides::ALL,
+        }
+    }
+
+    pub fn remote(client: SimClient, provides: Provides) -> SimSignals {
+        SimSignals {
+            mode: Mode::Remote {
+                client,
+                failures: Mutex::new(EnvPair::default()),
+            },
+            provides,
         }
     }
 }
 
-/// Fewer requests than this in the window make a rate or a p99 that means nothing: it is
-/// reported as no data, not as a number.
-pub const MIN_REQUESTS: u64 = 100;
-
-fn poll_from_stats(s: &EnvStats, health: HealthSample) -> EnvPoll {
+fn poll_from_stats(s: &EnvStats, health: HealthSample, provides: Provides) -> EnvPoll {
     let judged = |v: Option<f64>| {
-        if s.requests == 0 {
+        Some(if s.requests == 0 {
             Reading::NoData("no requests in the window".into())
         } else if s.requests < MIN_REQUESTS {
             Reading::NoData(format!("{} requests: too few to judge", s.requests))
         } else {
             Reading::from_option(v, "no requests in the window")
-        }
+        })
     };
-    EnvPoll {
-        health: Some(health),
-        error_rate: judged(s.error_rate),
-        p99_ms: judged(s.p99_ms),
-        rps: Reading::Value(s.rps),
+    let mut p = EnvPoll {
         version: Some(s.version.clone()),
+        ..EnvPoll::default()
+    };
+    if provides.health {
+        p.health = Some(health);
     }
-}
-
-fn smoke_verdict(env: Env, errors: u32, worst_ms: f64, sent: u32) -> SmokeReport {
-    let passed = errors <= SMOKE_MAX_ERRORS && worst_ms <= SMOKE_MAX_LATENCY_MS;
-    SmokeReport {
-        env,
-        passed,
-        summary: format!(
-            "{ok}/{sent} ok, slowest {worst_ms:.0} ms (pass: ≤ {SMOKE_MAX_ERRORS} failures, all < {SMOKE_MAX_LATENCY_MS:.0} ms)",
-            ok = sent - errors
-        ),
+    if provides.metrics {
+        p.error_rate = judged(s.error_rate);
+        p.p99_ms = judged(s.p99_ms);
+        p.rps = Some(Reading::Value(s.rps));
+        p.requests = Some(Reading::Value(s.requests as f64));
+        p.errors = Some(Reading::Value(s.errors as f64));
     }
+    p
 }
 
 /// One poll of an in-process simulator.
@@ -80,25 +106,41 @@ pub fn poll_local(sim: &Simulator) -> EnvPair<EnvPoll> {
             failures: 0,
             detail: "simulated".into(),
         };
-        poll_from_stats(&s, health)
+        poll_from_stats(&s, health, Provides::ALL)
     })
+}
+
+fn smoke_verdict(env: Env, errors: u32, worst_ms: f64, sent: u32) -> SmokeReport {
+    let passed = errors <= SMOKE_MAX_ERRORS && worst_ms <= SMOKE_MAX_LATENCY_MS;
+    SmokeReport {
+        env,
+        passed,
+        summary: format!(
+            "{ok}/{sent} ok, slowest {worst_ms:.0} ms (pass: ≤ {SMOKE_MAX_ERRORS} failures, all < {SMOKE_MAX_LATENCY_MS:.0} ms)",
+            ok = sent - errors
+        ),
+    }
 }
 
 #[async_trait]
 impl SignalSource for SimSignals {
     fn name(&self) -> String {
-        match self {
-            SimSignals::Local(_) => "simulator".into(),
-            SimSignals::Remote { client, .. } => format!("sim {}", client.base()),
+        match &self.mode {
+            Mode::Local(_) => "simulator".into(),
+            Mode::Remote { client, .. } => format!("sim {}", client.base()),
         }
     }
 
+    fn can_smoke(&self) -> bool {
+        true
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
-        match self {
-            SimSignals::Local(h) => Ok(poll_local(&h.lock())),
-            SimSignals::Remote { client, failures } => {
+        match &self.mode {
+            Mode::Local(h) => Ok(poll_local(&h.lock())),
+            Mode::Remote { client, failures } => {
                 let stats = client.stats().await.map_err(|e| e.to_string())?;
-                let mut out = Vec::new();
+                let mut out = EnvPair::<EnvPoll>::default();
                 for env in Env::ALL {
                     let url = format!("{}/health", stats.urls.get(env));
                     let t = Instant::now();
@@ -123,18 +165,16 @@ impl SignalSource for SimSignals {
                         failures: fails,
                         detail,
                     };
-                    out.push(poll_from_stats(stats.envs.get(env), health));
+                    *out.get_mut(env) = poll_from_stats(stats.envs.get(env), health, self.provides);
                 }
-                let green = out.pop().expect("two envs");
-                let blue = out.pop().expect("two envs");
-                Ok(EnvPair::new(blue, green))
+                Ok(out)
             }
         }
     }
 
     async fn smoke(&self, env: Env) -> SmokeReport {
-        match self {
-            SimSignals::Local(h) => {
+        match &self.mode {
+            Mode::Local(h) => {
                 let mut sim = h.lock();
                 let (mut errors, mut worst) = (0, 0.0f64);
                 for _ in 0..SMOKE_REQUESTS {
@@ -144,7 +184,7 @@ impl SignalSource for SimSignals {
                 }
                 smoke_verdict(env, errors, worst, SMOKE_REQUESTS)
             }
-            SimSignals::Remote { client, .. } => {
+            Mode::Remote { client, .. } => {
                 let base = match client.stats().await {
                     Ok(s) => s.urls.get(env).clone(),
                     Err(e) => {

@@ -29,7 +29,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use theme::Theme;
 
-const ENVS_HEIGHT: Constraint = Constraint::Length(6);
 const SEPARATOR: Constraint = Constraint::Length(1);
 const TRAFFIC_HEIGHT: Constraint = Constraint::Length(3);
 const EVENTS_MIN: Constraint = Constraint::Min(1);
@@ -45,7 +44,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let [envs_area, sep1, traffic_area, sep2, events_area] = Layout::vertical([
-        ENVS_HEIGHT,
+        Constraint::Length(envs::height(state)),
         SEPARATOR,
         TRAFFIC_HEIGHT,
         SEPARATOR,

@@ -217,7 +217,7 @@ impl Theme {
         match c {
             RuleCheck::Ok => self.ok,
             RuleCheck::Breach => self.breach,
-            RuleCheck::NoData => self.warn,
+            RuleCheck::NoData | RuleCheck::Pending { .. } => self.warn,
             RuleCheck::Stale => self.stale,
         }
     }

@@ -1,0 +1,206 @@
+//! HTTP health probes: any number of URLs per env, each with a timeout, optional
+//! expectations (status, body substring, JSON field) and headers.
+
+use super::{EnvPoll, SignalSource};
+use crate::backends::sim::root_cause;
+use crate::core::{Env, EnvPair, Health, HealthSample};
+use async_trait::async_trait;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Bodies are read up to this many bytes.
+const MAX_BODY: usize = 64 * 1024;
+
+/// One health URL and what it must answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub url: String,
+    /// The status expected; `None`: any 2xx.
+    pub expect_status: Option<u16>,
+    /// A substring the body must contain.
+    pub expect_body: Option<String>,
+    /// A JSON pointer (`/status`) and the value it must hold.
+    pub expect_json: Option<(String, serde_json::Value)>,
+    /// Extra headers, e.g. `Host` or `Authorization` (values never logged).
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// The outcome of one probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub latency_ms: f64,
+    pub detail: String,
+}
+
+/// Polls every probe of both envs.
+pub struct HealthPoller {
+    probes: EnvPair<Vec<Probe>>,
+    http: reqwest::Client,
+    /// Consecutive failures per probe.
+    failures: Mutex<EnvPair<Vec<u32>>>,
+}
+
+impl HealthPoller {
+    pub fn new(probes: EnvPair<Vec<Probe>>) -> HealthPoller {
+        let failures = Mutex::new(probes.map(|_, p| vec![0; p.len()]));
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .expect("a plain HTTP client builds");
+        HealthPoller {
+            probes,
+            http,
+            failures,
+        }
+    }
+
+    /// Runs one probe.
+    pub async fn probe(&self, p: &Probe) -> ProbeResult {
+        let t = Instant::now();
+        let mut req = self.http.get(&p.url).timeout(p.timeout);
+        for (k, v) in &p.headers {
+            req = req.header(k, v);
+        }
+        let fail = |status, detail: String| ProbeResult {
+            ok: false,
+            status,
+            latency_ms: t.elapsed().as_secs_f64() * 1000.0,
+            detail: format!("{} → {detail}", p.url),
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return fail(
+                    None,
+                    format!("no answer within {:.1} s", p.timeout.as_secs_f64()),
+                );
+            }
+            Err(e) => return fail(None, root_cause(&e)),
+        };
+        let status = resp.status().as_u16();
+        let status_ok = match p.expect_status {
+            Some(want) => status == want,
+            None => resp.status().is_success(),
+        };
+        if !status_ok {
+            let want = p
+                .expect_status
+                .map_or_else(|| "2xx".to_string(), |s| s.to_string());
+            return fail(Some(status), format!("HTTP {status} (expected {want})"));
+        }
+        if p.expect_body.is_some() || p.expect_json.is_some() {
+            let body = match read_body(resp).await {
+                Ok(b) => b,
+                Err(e) if e.is_timeout() => {
+                    return fail(
+                        Some(status),
+                        format!("body not read within {:.1} s", p.timeout.as_secs_f64()),
+                    );
+                }
+                Err(e) => return fail(Some(status), format!("body: {}", root_cause(&e))),
+            };
+            if let Some(want) = &p.expect_body
+                && !body.contains(want.as_str())
+            {
+                return fail(Some(status), format!("body lacks {want:?}"));
+            }
+            if let Some((pointer, want)) = &p.expect_json {
+                let json: serde_json::Value = match serde_json::from_str(&body) {
+                    Ok(j) => j,
+                    Err(e) => return fail(Some(status), format!("body is not JSON: {e}")),
+                };
+                match json.pointer(pointer) {
+                    Some(got) if got == want => {}
+                    Some(got) => {
+                        return fail(
+                            Some(status),
+                            format!("{pointer} is {got} (expected {want})"),
+                        );
+                    }
+                    None => {
+                        return fail(Some(status), format!("{pointer} missing (expected {want})"));
+                    }
+                }
+            }
+        }
+        ProbeResult {
+            ok: true,
+            status: Some(status),
+            latency_ms: t.elapsed().as_secs_f64() * 1000.0,
+            detail: format!("{} → HTTP {status}", p.url),
+        }
+    }
+}
+
+async fn read_body(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= MAX_BODY {
+            buf.truncate(MAX_BODY);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// An env's health from its probes' results and consecutive failures.
+pub fn summarize(results: &[ProbeResult], failures: &[u32]) -> HealthSample {
+    let total = results.len() as u32;
+    let up = results.iter().filter(|r| r.ok).count() as u32;
+    let health = match (up, total) {
+        (_, 0) => Health::Unknown,
+        (u, t) if u == t => Health::Up,
+        (0, _) => Health::Down,
+        _ => Health::Degraded,
+    };
+    let latency_ms = results
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.latency_ms)
+        .reduce(f64::max);
+    let detail = results
+        .iter()
+        .find(|r| !r.ok)
+        .map_or_else(|| format!("{up}/{total} up"), |r| r.detail.clone());
+    HealthSample {
+        health,
+        up,
+        total,
+        latency_ms,
+        failures: failures.iter().copied().max().unwrap_or(0),
+        detail,
+    }
+}
+
+#[async_trait]
+impl SignalSource for HealthPoller {
+    fn name(&self) -> String {
+        "health probes".into()
+    }
+
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+        let mut out = EnvPair::<EnvPoll>::default();
+        for env in Env::ALL {
+            let probes = self.probes.get(env);
+            if probes.is_empty() {
+                continue;
+            }
+            let results = futures::future::join_all(probes.iter().map(|p| self.probe(p))).await;
+            let fails = {
+                let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+                let counts = f.get_mut(env);
+                for (n, r) in counts.iter_mut().zip(&results) {
+                    *n = if r.ok { 0 } else { *n + 1 };
+                }
+                counts.clone()
+            };
+            out.get_mut(env).health = Some(summarize(&results, &fails));
+        }
+        Ok(out)
+    }
+}
