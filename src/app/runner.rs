@@ -224,12 +224,19 @@ pub fn run_effects(
                 }
             }
             Effect::Smoke(env) => {
-                let Some(source) = setup.sources.first().cloned() else {
-                    continue;
-                };
+                let source = setup.sources.iter().find(|s| s.can_smoke()).cloned();
                 let t = tx.clone();
                 let clock = setup.clock;
                 tokio::spawn(async move {
+                    let Some(source) = source else {
+                        let report = crate::signals::SmokeReport {
+                            env,
+                            passed: false,
+                            summary: "no smoke checks for this backend".into(),
+                        };
+                        let _ = t.send(Event::SmokeDone { now: clock.now(), report }).await;
+                        return;
+                    };
                     let report = match tokio::time::timeout(
                         Duration::from_secs(60),
                         source.smoke(env),

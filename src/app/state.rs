@@ -11,6 +11,11 @@ use crate::core::{
 use chrono::{DateTime, FixedOffset};
 use std::collections::VecDeque;
 
+/// Observed share differing from the set share by more than this many points is flagged…
+pub const MISMATCH_PP: f64 = 5.0;
+/// …once the set share has stood this long (observed rates lag a change by their window).
+pub const MISMATCH_AFTER_MS: Millis = 30_000;
+
 /// Lines kept in the event panel.
 pub const EVENT_LINES: usize = 200;
 
@@ -90,6 +95,8 @@ pub struct State {
     pub weights_at: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
     pub share_changed_at: Millis,
+    /// Whether the lasting observed-vs-set mismatch has been reported.
+    pub mismatch_reported: bool,
     pub backend_error: Option<(String, Millis)>,
     pub weight_scale: u32,
     pub signals: EnvPair<EnvSignals>,
@@ -133,6 +140,7 @@ impl State {
             weights: None,
             weights_at: None,
             share_changed_at: 0,
+            mismatch_reported: false,
             backend_error: None,
             weight_scale: 100,
             signals: EnvPair::default(),
@@ -227,6 +235,17 @@ impl State {
                 .fresh_value(self.now, self.poll_interval)
         };
         crate::core::observed_share(rps(self.candidate())?, rps(self.live())?)
+    }
+
+    /// The observed share has differed from the set share by more than
+    /// [`MISMATCH_PP`] while the set share stood still for [`MISMATCH_AFTER_MS`]:
+    /// sticky sessions, DNS caching or a wrong selector.
+    pub fn observed_mismatch(&self) -> bool {
+        let settled = self.now.saturating_sub(self.share_changed_at) > MISMATCH_AFTER_MS;
+        match (self.observed_share(), self.cutover.share) {
+            (Some(o), Some(set)) => settled && (o - f64::from(set)).abs() > MISMATCH_PP,
+            _ => false,
+        }
     }
 
     pub fn candidate_snapshot(&self) -> CandidateSnapshot {

@@ -73,10 +73,31 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     let (live_before, known_before) = (s.live(), s.live_known);
     let mut effects = reduce(s, ev);
     s.refresh_guards();
+    report_mismatch(s);
     if known_before && s.live() != live_before {
         effects.push(Effect::JournalComplete { new_live: s.live() });
     }
     effects
+}
+
+/// Says once when the observed share stops matching the set share, and once when it
+/// matches again.
+fn report_mismatch(s: &mut State) {
+    let off = s.observed_mismatch();
+    if off == s.mismatch_reported {
+        return;
+    }
+    s.mismatch_reported = off;
+    let cand = s.candidate();
+    match (off, s.observed_share(), s.cutover.share) {
+        (true, Some(o), Some(set)) => s.log(
+            Level::Warn,
+            format!(
+                "{cand} receives {o:.1} % of requests but is set to {set} %: sticky sessions, DNS caching or a wrong selector?"
+            ),
+        ),
+        _ => s.log(Level::Good, format!("observed traffic matches the set share again")),
+    }
 }
 
 fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
@@ -574,6 +595,25 @@ mod tests {
                 result,
             },
         );
+    }
+
+    #[test]
+    fn a_lasting_observed_share_mismatch_is_said_once() {
+        let mut s = state(10);
+        let poll = |rps: f64| crate::signals::EnvPoll {
+            rps: Some(crate::core::Reading::Value(rps)),
+            ..Default::default()
+        };
+        for now in [5_000u64, 31_000, 32_000, 33_000] {
+            let result = Ok(Box::new(EnvPair::new(poll(198.0), poll(2.0))));
+            update(&mut s, Event::Signals { source: "t".into(), now, result });
+        }
+        let said = |s: &State| s.events.iter().filter(|e| e.text.contains("sticky sessions")).count();
+        assert_eq!(said(&s), 1);
+        let result = Ok(Box::new(EnvPair::new(poll(180.0), poll(20.0))));
+        update(&mut s, Event::Signals { source: "t".into(), now: 34_000, result });
+        assert!(!s.observed_mismatch());
+        assert!(s.events.back().unwrap().text.contains("matches the set share again"));
     }
 
     #[test]

@@ -10,10 +10,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-/// Observed share differing from the set share by more than this is flagged.
-const MISMATCH_PP: f64 = 5.0;
-/// …once the share has been set this long (observed rates lag a change by their window).
-const MISMATCH_AFTER_MS: u64 = 30_000;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let lines = vec![
@@ -110,8 +106,7 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
     spans.push(Span::styled("  observed ", theme.dim));
     match state.observed_share() {
         Some(o) => {
-            let settled = state.now.saturating_sub(state.share_changed_at) > MISMATCH_AFTER_MS;
-            let off = settled && cur.is_some_and(|s| (o - f64::from(s)).abs() > MISMATCH_PP);
+            let off = state.observed_mismatch();
             let style = if off { theme.warn } else { theme.text };
             spans.push(Span::styled(format!("{} {cand}", pct(o)), style));
             if off {
