@@ -7,14 +7,17 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use cutover::core::{Env, EnvPair, Health};
-use cutover::signals::health::{HealthPoller, Probe};
 use cutover::signals::SignalSource;
+use cutover::signals::health::{HealthPoller, Probe};
 use std::time::Duration;
 
 async fn server() -> String {
     let app = Router::new()
         .route("/ok", get(|| async { "ok" }))
-        .route("/500", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+        .route(
+            "/500",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+        )
         .route("/204", get(|| async { StatusCode::NO_CONTENT }))
         .route(
             "/hang",
@@ -23,13 +26,20 @@ async fn server() -> String {
                 "late"
             }),
         )
-        .route("/json-up", get(|| async { r#"{"status":"up","checks":{"db":"ok"}}"# }))
+        .route(
+            "/json-up",
+            get(|| async { r#"{"status":"up","checks":{"db":"ok"}}"# }),
+        )
         .route("/json-down", get(|| async { r#"{"status":"down"}"# }))
         .route("/not-json", get(|| async { "<html>" }))
         .route(
             "/host",
             get(|h: HeaderMap| async move {
-                if h.get("host").is_some_and(|v| v == "app.internal") { StatusCode::OK } else { StatusCode::NOT_FOUND }
+                if h.get("host").is_some_and(|v| v == "app.internal") {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                }
             }),
         )
         .route(
@@ -72,26 +82,89 @@ async fn probe_results_table() {
     let cases: Vec<(Probe, bool, &str)> = vec![
         (with("/ok", &|_| {}), true, "HTTP 200"),
         (with("/500", &|_| {}), false, "HTTP 500 (expected 2xx)"),
-        (with("/204", &|p| p.expect_status = Some(204)), true, "HTTP 204"),
-        (with("/ok", &|p| p.expect_status = Some(204)), false, "HTTP 200 (expected 204)"),
+        (
+            with("/204", &|p| p.expect_status = Some(204)),
+            true,
+            "HTTP 204",
+        ),
+        (
+            with("/ok", &|p| p.expect_status = Some(204)),
+            false,
+            "HTTP 200 (expected 204)",
+        ),
         (with("/hang", &|_| {}), false, "no answer within 0.3 s"),
-        (with("/ok", &|p| p.expect_body = Some("ok".into())), true, "HTTP 200"),
-        (with("/ok", &|p| p.expect_body = Some("ready".into())), false, "body lacks \"ready\""),
-        (with("/json-up", &|p| p.expect_json = Some(("/status".into(), serde_json::json!("up")))), true, "HTTP 200"),
-        (with("/json-up", &|p| p.expect_json = Some(("/checks/db".into(), serde_json::json!("ok")))), true, "HTTP 200"),
-        (with("/json-down", &|p| p.expect_json = Some(("/status".into(), serde_json::json!("up")))), false, "/status is \"down\" (expected \"up\")"),
-        (with("/json-up", &|p| p.expect_json = Some(("/version".into(), serde_json::json!("2")))), false, "/version missing"),
-        (with("/not-json", &|p| p.expect_json = Some(("/status".into(), serde_json::json!("up")))), false, "body is not JSON"),
+        (
+            with("/ok", &|p| p.expect_body = Some("ok".into())),
+            true,
+            "HTTP 200",
+        ),
+        (
+            with("/ok", &|p| p.expect_body = Some("ready".into())),
+            false,
+            "body lacks \"ready\"",
+        ),
+        (
+            with("/json-up", &|p| {
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+            }),
+            true,
+            "HTTP 200",
+        ),
+        (
+            with("/json-up", &|p| {
+                p.expect_json = Some(("/checks/db".into(), serde_json::json!("ok")))
+            }),
+            true,
+            "HTTP 200",
+        ),
+        (
+            with("/json-down", &|p| {
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+            }),
+            false,
+            "/status is \"down\" (expected \"up\")",
+        ),
+        (
+            with("/json-up", &|p| {
+                p.expect_json = Some(("/version".into(), serde_json::json!("2")))
+            }),
+            false,
+            "/version missing",
+        ),
+        (
+            with("/not-json", &|p| {
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+            }),
+            false,
+            "body is not JSON",
+        ),
         (with("/host", &|_| {}), false, "HTTP 404"),
-        (with("/host", &|p| p.headers = vec![("Host".into(), "app.internal".into())]), true, "HTTP 200"),
+        (
+            with("/host", &|p| {
+                p.headers = vec![("Host".into(), "app.internal".into())]
+            }),
+            true,
+            "HTTP 200",
+        ),
         (with("/token", &|_| {}), false, "HTTP 401"),
-        (with("/token", &|p| p.headers = vec![("Authorization".into(), "Bearer s3cret".into())]), true, "HTTP 200"),
+        (
+            with("/token", &|p| {
+                p.headers = vec![("Authorization".into(), "Bearer s3cret".into())]
+            }),
+            true,
+            "HTTP 200",
+        ),
         (probe(format!("{closed}/health")), false, "refused"),
     ];
     for (p, ok, detail) in cases {
         let r = poller.probe(&p).await;
         assert_eq!(r.ok, ok, "{}: {r:?}", p.url);
-        assert!(r.detail.contains(detail), "{}: {:?} should contain {detail:?}", p.url, r.detail);
+        assert!(
+            r.detail.contains(detail),
+            "{}: {:?} should contain {detail:?}",
+            p.url,
+            r.detail
+        );
     }
 }
 
@@ -99,19 +172,42 @@ async fn probe_results_table() {
 async fn env_health_up_degraded_down_and_consecutive_failures() {
     let base = server().await;
     let probes = EnvPair::new(
-        vec![probe(format!("{base}/ok")), probe(format!("{base}/json-up"))],
+        vec![
+            probe(format!("{base}/ok")),
+            probe(format!("{base}/json-up")),
+        ],
         vec![probe(format!("{base}/ok")), probe(format!("{base}/hang"))],
     );
     let poller = HealthPoller::new(probes);
     let first = poller.poll().await.unwrap();
     let h = |p: &EnvPair<cutover::signals::EnvPoll>, env| p.get(env).health.clone().unwrap();
-    assert_eq!((h(&first, Env::Blue).health, h(&first, Env::Blue).up, h(&first, Env::Blue).total), (Health::Up, 2, 2));
+    assert_eq!(
+        (
+            h(&first, Env::Blue).health,
+            h(&first, Env::Blue).up,
+            h(&first, Env::Blue).total
+        ),
+        (Health::Up, 2, 2)
+    );
     let g = h(&first, Env::Green);
-    assert_eq!((g.health, g.up, g.total, g.failures), (Health::Degraded, 1, 2, 1));
-    assert!(g.detail.contains("/hang") && g.detail.contains("no answer"), "{g:?}");
+    assert_eq!(
+        (g.health, g.up, g.total, g.failures),
+        (Health::Degraded, 1, 2, 1)
+    );
+    assert!(
+        g.detail.contains("/hang") && g.detail.contains("no answer"),
+        "{g:?}"
+    );
     let second = poller.poll().await.unwrap();
-    assert_eq!(h(&second, Env::Green).failures, 2, "consecutive failures count up");
-    assert!(first.get(Env::Green).error_rate.is_none(), "a health source provides health only");
+    assert_eq!(
+        h(&second, Env::Green).failures,
+        2,
+        "consecutive failures count up"
+    );
+    assert!(
+        first.get(Env::Green).error_rate.is_none(),
+        "a health source provides health only"
+    );
 
     let down = HealthPoller::new(EnvPair::new(Vec::new(), vec![probe(format!("{base}/500"))]));
     let p = down.poll().await.unwrap();

@@ -234,7 +234,12 @@ pub fn run_effects(
                             passed: false,
                             summary: "no smoke checks for this backend".into(),
                         };
-                        let _ = t.send(Event::SmokeDone { now: clock.now(), report }).await;
+                        let _ = t
+                            .send(Event::SmokeDone {
+                                now: clock.now(),
+                                report,
+                            })
+                            .await;
                         return;
                     };
                     let report = match tokio::time::timeout(

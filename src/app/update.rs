@@ -96,7 +96,7 @@ fn report_mismatch(s: &mut State) {
                 "{cand} receives {o:.1} % of requests but is set to {set} %: sticky sessions, DNS caching or a wrong selector?"
             ),
         ),
-        _ => s.log(Level::Good, format!("observed traffic matches the set share again")),
+        _ => s.log(Level::Good, "observed traffic matches the set share again".to_string()),
     }
 }
 
@@ -606,14 +606,39 @@ mod tests {
         };
         for now in [5_000u64, 31_000, 32_000, 33_000] {
             let result = Ok(Box::new(EnvPair::new(poll(198.0), poll(2.0))));
-            update(&mut s, Event::Signals { source: "t".into(), now, result });
+            update(
+                &mut s,
+                Event::Signals {
+                    source: "t".into(),
+                    now,
+                    result,
+                },
+            );
         }
-        let said = |s: &State| s.events.iter().filter(|e| e.text.contains("sticky sessions")).count();
+        let said = |s: &State| {
+            s.events
+                .iter()
+                .filter(|e| e.text.contains("sticky sessions"))
+                .count()
+        };
         assert_eq!(said(&s), 1);
         let result = Ok(Box::new(EnvPair::new(poll(180.0), poll(20.0))));
-        update(&mut s, Event::Signals { source: "t".into(), now: 34_000, result });
+        update(
+            &mut s,
+            Event::Signals {
+                source: "t".into(),
+                now: 34_000,
+                result,
+            },
+        );
         assert!(!s.observed_mismatch());
-        assert!(s.events.back().unwrap().text.contains("matches the set share again"));
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("matches the set share again")
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! `{envs}` is replaced by a regex of both labels, `{window}` by the rate window.
 
 use super::{EnvPoll, SignalSource};
-use crate::backends::sim::root_cause;
 use crate::core::{Env, EnvPair, Reading};
 use async_trait::async_trait;
 use prometheus_http_query::{Client, Error as PromError, response::Data};
@@ -167,6 +166,16 @@ fn reading(v: Option<f64>, scale: f64, missing: &str) -> Reading {
     }
 }
 
+/// The innermost cause of an error: "Connection refused (os error 111)", without the
+/// request's URL and query.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
@@ -199,7 +208,7 @@ impl From<PromError> for QueryError {
                     Some(r) if r.is_status() => {
                         format!("HTTP {}", r.status().map_or(0, |s| s.as_u16()))
                     }
-                    Some(r) => root_cause(r),
+                    Some(r) => innermost(r),
                     None => c.to_string(),
                 };
                 QueryError::Transport(msg)
@@ -235,7 +244,7 @@ impl SignalSource for PrometheusSource {
                 .iter()
                 .all(|r| matches!(r, Err(QueryError::Transport(_))))
         {
-            return Err(format!("{}: {e}", self.settings.url));
+            return Err(e.clone());
         }
         let pick = |r: &Result<EnvPair<Reading>, QueryError>, env: Env| match r {
             Ok(pair) => pair.get(env).clone(),

@@ -10,7 +10,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let lines = vec![
         bar(state, theme, area.width as usize),

@@ -61,7 +61,7 @@ impl SimServe {
     pub fn config(&self, dir: &Path, extra: &str) -> PathBuf {
         let path = dir.join("cutover.toml");
         let text = format!(
-            "{extra}\nname = \"checkout-api\"\njournal = \"{}\"\n\n[backend]\nkind = \"sim\"\ncontrol = \"{}\"\n",
+            "name = \"checkout-api\"\njournal = \"{}\"\n{extra}\n\n[backend]\nkind = \"sim\"\ncontrol = \"{}\"\n",
             dir.join("journal.jsonl").display(),
             self.control
         );
@@ -122,4 +122,78 @@ pub fn require(tool: &str) -> bool {
         eprintln!("SKIPPED: {tool} is not installed");
     }
     found
+}
+
+/// A real Prometheus on a loopback port picked at run time, scraping `targets` every
+/// second, with storage in a temp dir; killed on drop.
+pub struct Prometheus {
+    pub child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    pub fn start(targets: &[&str]) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        let cfg = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: [{}]\n",
+            list.join(", ")
+        );
+        std::fs::write(dir.path().join("prometheus.yml"), cfg).unwrap();
+        let port = closed_port();
+        let child = Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let p = Prometheus {
+            child,
+            url,
+            _dir: dir,
+        };
+        wait_until(60, "prometheus to be ready", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut s| {
+                use std::io::{Read, Write};
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = write!(s, "GET /-/ready HTTP/1.0\r\nHost: x\r\n\r\n");
+                let mut b = String::new();
+                let _ = s.read_to_string(&mut b);
+                b.starts_with("HTTP/1.0 200") || b.starts_with("HTTP/1.1 200")
+            })
+        });
+        p
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `pred` every 200 ms until it holds; panics after `secs`.
+pub fn wait_until(secs: u64, what: &str, mut pred: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    while !pred() {
+        if std::time::Instant::now() > end {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
