@@ -737,6 +737,18 @@ no-data = "breach"
     }
 
     #[test]
+    fn shipped_prometheus_config_parses() {
+        let text = include_str!("../demo/prometheus/cutover.toml");
+        let c = Config::parse(text, "demo/prometheus/cutover.toml").unwrap();
+        assert_eq!(c.prometheus.unwrap().url, "http://127.0.0.1:9090");
+        assert_eq!(
+            c.envs.green.health[0].expect_json,
+            Some(("/status".into(), serde_json::json!("up")))
+        );
+        assert_eq!(c.guardrails.for_ms, 10_000);
+    }
+
+    #[test]
     fn shipped_sample_config_parses() {
         let text = include_str!("../demo/sim/cutover.toml");
         let c = Config::parse(text, "demo/sim/cutover.toml").unwrap();

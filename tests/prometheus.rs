@@ -10,7 +10,7 @@ fn prom_config(sim: &SimServe, dir: &std::path::Path, prom: &str) -> std::path::
     sim.config(
         dir,
         &format!(
-            "poll-interval = \"500ms\"\n\n[prometheus]\nurl = \"{prom}\"\nwindow = \"10s\"\n\n[guardrails]\nmax-error-rate = 0.01\nmax-p99 = \"1s\"\n"
+            "poll-interval = \"500ms\"\n\n[prometheus]\nurl = \"{prom}\"\nwindow = \"10s\"\n\n[[prometheus.queries]]\nname = \"ok/s\"\nquery = 'sum by (env) (rate(http_requests_total{{env=~\"{{envs}}\",code=\"200\"}}[{{window}}]))'\nunit = \"/s\"\nbad = \"down\"\nmax-change = 0.9\n\n[guardrails]\nmax-error-rate = 0.01\nmax-p99 = \"1s\"\n"
         ),
     )
 }
@@ -94,6 +94,15 @@ fn bad_release_through_prometheus_rises_falls_and_survives_prometheus_dying() {
     assert_eq!(
         s["vs_live"]["significant"], true,
         "a real regression is called out: {s:#}"
+    );
+    let ok_rate = |env: &str| s["envs"][env]["metrics"]["ok/s"].as_f64();
+    assert!(
+        ok_rate("blue").is_some_and(|v| v > 10.0) && ok_rate("green").is_some_and(|v| v > 10.0),
+        "the business metric per env: {s:#}"
+    );
+    assert!(
+        !breaches.iter().any(|b| b == "ok/s"),
+        "ok/s per request as live's: {s:#}"
     );
 
     let o = cutover(&cfg, &["rollback"]);
@@ -185,6 +194,11 @@ fn cockpit_marks_values_stale_when_prometheus_dies_and_still_rolls_back() {
         s.lines()
             .any(|l| l.contains("p99") && l.split('│').nth(2).is_some_and(|g| g.contains(" ms")))
     });
+    assert!(
+        screen().contains("ok/s"),
+        "the business metric has its row:\n{}",
+        screen()
+    );
     prom.kill();
     let s = wait(30, "values marked STALE", &|s| {
         s.contains("STALE") && s.contains("⚠ prometheus")

@@ -23,7 +23,8 @@ pub enum Bad {
 }
 
 /// A guardrail on an extra named metric: the candidate may not move more than `max_change`
-/// (a fraction) from live's value in the bad direction.
+/// (a fraction) from live's value in the bad direction. Compared per request (each value
+/// divided by its env's rps) where rps is known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricRule {
     pub name: String,
@@ -225,7 +226,20 @@ impl Guardrails {
             push(RuleKind::HealthFailures, f64::from(limit), r);
         }
         for m in &self.metrics {
-            let get = |e: &EnvSignals| e.metric(&m.name).ok_or(RuleCheck::NoData).and_then(&fresh);
+            // Per request: a candidate at 10 % of the traffic has a tenth of the orders
+            // without anything being wrong.
+            let get = |e: &EnvSignals| {
+                let v = e
+                    .metric(&m.name)
+                    .ok_or(RuleCheck::NoData)
+                    .and_then(&fresh)?;
+                match fresh(&e.rps) {
+                    Ok(rps) if rps > 0.0 => Ok(v / rps),
+                    Ok(_) => Err(RuleCheck::NoData),
+                    Err(RuleCheck::NoData) => Ok(v),
+                    Err(c) => Err(c),
+                }
+            };
             let r = get(cand).and_then(|c| {
                 let l = get(live)?;
                 if l == 0.0 {
@@ -483,5 +497,48 @@ mod tests {
             checks(&g.check(&none, &live, 0, 1000, &mut BreachClock::default())),
             vec![RuleCheck::NoData]
         );
+    }
+}
+
+#[cfg(test)]
+mod per_request_tests {
+    use super::*;
+    use crate::core::Reading;
+
+    #[test]
+    fn metrics_are_compared_per_request() {
+        let g = Guardrails {
+            max_error_rate: None,
+            max_p99_ms: None,
+            max_health_failures: None,
+            metrics: vec![MetricRule {
+                name: "orders".into(),
+                bad: Bad::Down,
+                max_change: 0.2,
+            }],
+            ..Guardrails::default()
+        };
+        let env = |orders: f64, rps: f64| {
+            let mut s = EnvSignals::default();
+            s.metric_mut("orders").push(Reading::Value(orders), 0);
+            s.rps.push(Reading::Value(rps), 0);
+            s
+        };
+        let live = env(100.0, 100.0);
+        // A candidate at a tenth of the traffic with a tenth of the orders is fine.
+        let cases = [
+            (env(10.0, 10.0), RuleCheck::Ok),
+            (env(5.0, 10.0), RuleCheck::Breach),
+            (env(0.0, 0.0), RuleCheck::NoData),
+        ];
+        for (cand, want) in cases {
+            let r = g.evaluate(&cand, &live, 0, 1000);
+            assert_eq!(
+                r[0].check,
+                want,
+                "{:?}",
+                cand.metric("orders").and_then(Series::value)
+            );
+        }
     }
 }
