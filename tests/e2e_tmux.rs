@@ -151,8 +151,11 @@ fn bad_release_step_see_errors_rise_roll_back_quit() {
         s.contains("[50]") && s.contains("→ 50 % applied")
     });
 
-    // bad-release: green's errors climb past the 1 % guardrail at 50 %.
-    let s = t.wait(90, "green to breach", |s| s.contains("✕ BREACH: errors"));
+    // bad-release: green's errors climb past the 1 % guardrail at 50 % (and well past it,
+    // so that the separate `status` a moment later is not judging a value on the edge).
+    let s = t.wait(90, "green to breach", |s| {
+        s.contains("✕ BREACH: errors") && green_errors(s).is_some_and(|e| e > 3.0)
+    });
     assert!(green_errors(&s).is_some_and(|e| e > 1.0), "{s}");
     let st = status(&cfg);
     assert_eq!(st["share"], 50);

@@ -2,7 +2,7 @@
 //! breach counts only once it has lasted `for`; "no data" is its own state.
 
 use super::signal::{EnvSignals, Series};
-use super::stats::two_proportion;
+use super::stats::{two_proportion, wilson_lower};
 use super::{Health, Millis};
 
 /// What a rule without data (or with stale data) means.
@@ -159,11 +159,20 @@ impl Guardrails {
         };
         let fresh = |s: &Series| judge(s, now, interval);
         if let Some(limit) = self.max_error_rate {
-            push(
-                RuleKind::ErrorRate,
-                limit,
-                fresh(&cand.error_rate).map(|v| (v, over(v, limit))),
+            // With request and error counts, the rate breaches only when even the low end of
+            // its 95 % interval is over the limit: 2 errors in 197 requests is not "1 %".
+            let counts = (
+                cand.errors.fresh_value(now, interval),
+                cand.requests.fresh_value(now, interval),
             );
+            let r = fresh(&cand.error_rate).map(|v| match counts {
+                (Some(e), Some(n)) => match wilson_lower(e, n) {
+                    Some(low) => (v, over(low, limit)),
+                    None => (v, over(v, limit)),
+                },
+                _ => (v, over(v, limit)),
+            });
+            push(RuleKind::ErrorRate, limit, r);
         }
         if let Some(limit) = self.max_error_rate_delta {
             let r = fresh(&cand.error_rate).and_then(|c| {
@@ -378,6 +387,32 @@ mod tests {
                 checks(&r),
                 vec![we, wp, wh],
                 "{err:?} {p99:?} {fails} {at} {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn absolute_error_rate_needs_evidence_when_counts_are_known() {
+        let g = Guardrails {
+            max_p99_ms: None,
+            max_health_failures: None,
+            ..Guardrails::default()
+        };
+        let live = EnvSignals::default();
+        let with = |errors: f64, n: f64| {
+            let mut s = signals(Some(errors / n), None, 0, 0);
+            s.requests.push(Reading::Value(n), 0);
+            s.errors.push(Reading::Value(errors), 0);
+            s
+        };
+        for ((e, n), want) in [
+            ((2.0, 197.0), RuleCheck::Ok),
+            ((50.0, 1000.0), RuleCheck::Breach),
+        ] {
+            assert_eq!(
+                checks(&g.evaluate(&with(e, n), &live, 0, 1000)),
+                vec![want],
+                "{e}/{n}"
             );
         }
     }

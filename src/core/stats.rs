@@ -49,6 +49,20 @@ pub fn two_proportion(errors_c: f64, n_c: f64, errors_l: f64, n_l: f64) -> Optio
     })
 }
 
+/// The lower bound of the Wilson score interval (95 %) of an error rate: how low the true
+/// rate may plausibly be given `errors` in `n` requests.
+pub fn wilson_lower(errors: f64, n: f64) -> Option<f64> {
+    if !(n > 0.0 && errors >= 0.0 && errors <= n && n.is_finite()) {
+        return None;
+    }
+    let z = 1.959_964;
+    let p = errors / n;
+    let z2n = z * z / n;
+    let centre = p + z2n / 2.0;
+    let margin = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    Some(((centre - margin) / (1.0 + z2n)).max(0.0))
+}
+
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 via erf; error < 1.5e-7).
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2))
@@ -84,6 +98,24 @@ mod tests {
                 normal_cdf(x)
             );
         }
+    }
+
+    #[test]
+    fn wilson_lower_table() {
+        // (errors, requests) -> the lower bound is above 1 %?
+        let cases = [
+            ((2.0, 197.0), false),
+            ((50.0, 1000.0), true),
+            ((1.0, 40.0), false),
+            ((0.0, 1000.0), false),
+            ((30.0, 1000.0), true),
+        ];
+        for ((e, n), above) in cases {
+            let lb = wilson_lower(e, n).unwrap();
+            assert_eq!(lb > 0.01, above, "{e}/{n}: {lb}");
+            assert!(lb <= e / n + 1e-12);
+        }
+        assert_eq!(wilson_lower(1.0, 0.0), None);
     }
 
     #[test]
