@@ -5,6 +5,8 @@ use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
 use crate::app::runner::{self, Setup};
 use crate::app::state::{Level, State};
+use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
+use crate::backends::nginx::NginxBackend;
 use crate::backends::{Backend, SimBackend, SimClient};
 use crate::cli::{Cli, Command, SimCommand};
 use crate::config::{BackendConfig, Config, ConfigError};
@@ -156,6 +158,16 @@ fn connect(config: &Config) -> Result<Connected, ConfigError> {
             )));
             Arc::new(SimBackend::Remote(SimClient::new(control, write_timeout)))
         }
+        BackendConfig::Haproxy(h) => {
+            let backend = HaproxyBackend::new(h.clone());
+            if config.prometheus.is_none() {
+                let mut stats = HaproxyStats::new(backend.clone(), Duration::from_secs(30));
+                stats.provides_health = !has_probes;
+                sources.push(Arc::new(stats));
+            }
+            Arc::new(backend)
+        }
+        BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
     };
     if has_probes {
         sources.push(Arc::new(HealthPoller::new(probes)));

@@ -2,6 +2,8 @@
 //! converted into runtime types. Every error names the key, the value and what was expected.
 
 use crate::app::keymap::Keymap;
+use crate::backends::haproxy::{HaproxySettings, Socket};
+use crate::backends::nginx::NginxSettings;
 use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
 use crate::signals::health::Probe;
 use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
@@ -56,6 +58,34 @@ struct ConfigFile {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 enum BackendFile {
     Sim(SimFile),
+    Haproxy(HaproxyFile),
+    Nginx(NginxFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct HaproxyFile {
+    socket: String,
+    backend: String,
+    blue_server: String,
+    green_server: String,
+    weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NginxFile {
+    config: PathBuf,
+    upstream: String,
+    blue_server: String,
+    green_server: String,
+    test_command: Option<Vec<String>>,
+    reload_command: Option<Vec<String>>,
+    weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,13 +197,19 @@ pub struct EnvConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum BackendConfig {
     /// A `cutover sim serve` control server (`host:port` or URL).
-    Sim { control: String },
+    Sim {
+        control: String,
+    },
+    Haproxy(HaproxySettings),
+    Nginx(NginxSettings),
 }
 
 impl BackendConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             BackendConfig::Sim { .. } => "sim",
+            BackendConfig::Haproxy(_) => "haproxy",
+            BackendConfig::Nginx(_) => "nginx",
         }
     }
 }
@@ -259,6 +295,78 @@ impl Config {
                     ));
                 }
                 BackendConfig::Sim { control: s.control }
+            }
+            BackendFile::Haproxy(h) => {
+                let scale = h.weight_scale.unwrap_or(100);
+                if !(1..=256).contains(&scale) {
+                    return Err(err(format!(
+                        "key `backend.weight-scale`: value {scale}: expected 1 to 256 (HAProxy's weight range)"
+                    )));
+                }
+                for (key, v) in [
+                    ("socket", &h.socket),
+                    ("backend", &h.backend),
+                    ("blue-server", &h.blue_server),
+                    ("green-server", &h.green_server),
+                ] {
+                    if v.trim().is_empty() {
+                        return Err(err(format!(
+                            "key `backend.{key}`: value \"\": expected a name"
+                        )));
+                    }
+                }
+                if h.blue_server == h.green_server {
+                    return Err(err(format!(
+                        "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",
+                        h.blue_server
+                    )));
+                }
+                BackendConfig::Haproxy(HaproxySettings {
+                    socket: Socket::parse(&h.socket),
+                    backend: h.backend,
+                    servers: EnvPair::new(h.blue_server, h.green_server),
+                    scale,
+                    timeout: h.timeout.unwrap_or(poll_timeout),
+                })
+            }
+            BackendFile::Nginx(n) => {
+                let scale = n.weight_scale.unwrap_or(100);
+                if scale == 0 {
+                    return Err(err(
+                        "key `backend.weight-scale`: value 0: expected at least 1".into(),
+                    ));
+                }
+                if n.blue_server == n.green_server {
+                    return Err(err(format!(
+                        "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",
+                        n.blue_server
+                    )));
+                }
+                let cmd = |key: &str,
+                           v: Option<Vec<String>>,
+                           default: &[&str]|
+                 -> Result<Vec<String>, ConfigError> {
+                    let v = v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+                    if v.is_empty() || v[0].trim().is_empty() {
+                        return Err(err(format!(
+                            "key `backend.{key}`: value []: expected a command such as {default:?}"
+                        )));
+                    }
+                    Ok(v)
+                };
+                BackendConfig::Nginx(NginxSettings {
+                    config: n.config,
+                    upstream: n.upstream,
+                    servers: EnvPair::new(n.blue_server, n.green_server),
+                    test_command: cmd("test-command", n.test_command, &["nginx", "-t"])?,
+                    reload_command: cmd(
+                        "reload-command",
+                        n.reload_command,
+                        &["nginx", "-s", "reload"],
+                    )?,
+                    scale,
+                    timeout: n.timeout.unwrap_or(Duration::from_secs(30)),
+                })
             }
         };
         let timeout = poll_timeout;

@@ -1,6 +1,8 @@
 //! Traffic switches. One trait, one file per backend: reads, writes (verified by the
 //! engine's read-back) and capabilities.
 
+pub mod haproxy;
+pub mod nginx;
 pub mod sim;
 
 pub use sim::{SimBackend, SimClient};

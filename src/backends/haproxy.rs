@@ -1,0 +1,353 @@
+//! HAProxy through its runtime API (TCP or unix socket, `level admin`): server weights set
+//! with `set weight`, read back with `get weight`; per-server request, 5xx and status from
+//! `show stat` as a signal source.
+
+use super::{Backend, BackendError, Capabilities};
+use crate::core::{Env, EnvPair, Health, HealthSample, Reading, Weights};
+use crate::signals::{EnvPoll, SignalSource};
+use async_trait::async_trait;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Where the runtime API listens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Socket {
+    Tcp(String),
+    Unix(PathBuf),
+}
+
+impl Socket {
+    /// A path (containing `/`) is a unix socket, anything else `host:port`.
+    pub fn parse(s: &str) -> Socket {
+        let s = s.trim_start_matches("ipv4@").trim_start_matches("unix@");
+        if s.contains('/') {
+            Socket::Unix(PathBuf::from(s))
+        } else {
+            Socket::Tcp(s.to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Socket::Tcp(a) => f.write_str(a),
+            Socket::Unix(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The settings of an HAProxy backend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HaproxySettings {
+    pub socket: Socket,
+    /// The HAProxy `backend` section holding both servers.
+    pub backend: String,
+    pub servers: EnvPair<String>,
+    /// HAProxy weights run 0..=256; a share of 100 % is this weight.
+    pub scale: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct HaproxyBackend {
+    s: HaproxySettings,
+}
+
+impl HaproxyBackend {
+    pub fn new(s: HaproxySettings) -> HaproxyBackend {
+        HaproxyBackend { s }
+    }
+
+    fn err_unreachable(&self, e: impl std::fmt::Display) -> BackendError {
+        BackendError::Unreachable {
+            target: format!("HAProxy runtime API {}", self.s.socket),
+            message: e.to_string(),
+        }
+    }
+
+    /// Sends one line of commands (`;`-separated) and reads the answer to the end.
+    pub async fn command(&self, cmd: &str) -> Result<String, BackendError> {
+        let run = async {
+            match &self.s.socket {
+                Socket::Tcp(a) => {
+                    let s = tokio::net::TcpStream::connect(a)
+                        .await
+                        .map_err(|e| self.err_unreachable(e))?;
+                    exchange(s, cmd).await.map_err(|e| self.err_unreachable(e))
+                }
+                Socket::Unix(p) => {
+                    let s = tokio::net::UnixStream::connect(p)
+                        .await
+                        .map_err(|e| self.err_unreachable(e))?;
+                    exchange(s, cmd).await.map_err(|e| self.err_unreachable(e))
+                }
+            }
+        };
+        tokio::time::timeout(self.s.timeout, run)
+            .await
+            .map_err(|_| BackendError::Timeout {
+                target: format!("HAProxy runtime API {}", self.s.socket),
+                seconds: self.s.timeout.as_secs_f64(),
+            })?
+    }
+
+    fn path(&self, env: Env) -> String {
+        format!("{}/{}", self.s.backend, self.s.servers.get(env))
+    }
+
+    /// Turns HAProxy's terse answers into errors that say what to fix.
+    fn explain(&self, answer: &str, what: &str) -> BackendError {
+        let a = answer.trim();
+        let hint = if a.contains("No such backend") {
+            format!("check `backend = \"{}\"`", self.s.backend)
+        } else if a.contains("No such server") {
+            format!(
+                "check `blue-server = \"{}\"` and `green-server = \"{}\"` (servers of backend {})",
+                self.s.servers.blue, self.s.servers.green, self.s.backend
+            )
+        } else if a.contains("Permission denied") {
+            "the stats socket needs `level admin` to set weights".to_string()
+        } else {
+            "unexpected answer".to_string()
+        };
+        BackendError::Rejected {
+            target: format!("HAProxy {}", self.s.socket),
+            message: format!("{what}: HAProxy says {a:?}: {hint}"),
+        }
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    cmd: &str,
+) -> std::io::Result<String> {
+    s.write_all(format!("{cmd}\n").as_bytes()).await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+#[async_trait]
+impl Backend for HaproxyBackend {
+    fn kind(&self) -> &'static str {
+        "haproxy"
+    }
+
+    fn target(&self) -> String {
+        format!("{} backend {}", self.s.socket, self.s.backend)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: true,
+            scale: self.s.scale,
+        }
+    }
+
+    async fn read(&self) -> Result<Weights, BackendError> {
+        let cmd = format!(
+            "get weight {}; get weight {}",
+            self.path(Env::Blue),
+            self.path(Env::Green)
+        );
+        let answer = self.command(&cmd).await?;
+        let lines: Vec<&str> = answer.lines().filter(|l| !l.trim().is_empty()).collect();
+        let weight = |i: usize| -> Result<u32, BackendError> {
+            let line = lines.get(i).copied().unwrap_or("");
+            line.split_whitespace()
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| {
+                    self.explain(if line.is_empty() { &answer } else { line }, "get weight")
+                })
+        };
+        Ok(Weights::new(weight(0)?, weight(1)?))
+    }
+
+    async fn write(&self, w: Weights) -> Result<(), BackendError> {
+        // Raise before lowering, so there is never a moment with less capacity than both.
+        // Reading first also proves both servers exist: HAProxy runs `;`-separated commands
+        // one by one, so a bad second name would otherwise leave the first one changed.
+        let cur = self.read().await?;
+        let mut sets = [(Env::Blue, w.blue), (Env::Green, w.green)];
+        sets.sort_by_key(|(env, new)| i64::from(cur.get(*env)) - i64::from(*new));
+        let cmd = sets
+            .iter()
+            .map(|(env, weight)| format!("set weight {} {weight}", self.path(*env)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let answer = self.command(&cmd).await?;
+        match answer.lines().find(|l| !l.trim().is_empty()) {
+            None => Ok(()),
+            Some(line) => Err(self.explain(line, "set weight")),
+        }
+    }
+}
+
+/// Counters of one server at one time.
+#[derive(Clone, Copy, Debug)]
+struct Counters {
+    at: Instant,
+    total: f64,
+    errors: f64,
+}
+
+/// HAProxy's `show stat` as a signal source: request and 5xx counters per server turned
+/// into rates over a window, and the server's status as health. HAProxy reports no
+/// percentiles, so p99 is said to be unavailable.
+pub struct HaproxyStats {
+    backend: HaproxyBackend,
+    window: Duration,
+    /// Off when HTTP probes provide health.
+    pub provides_health: bool,
+    history: Mutex<EnvPair<VecDeque<Counters>>>,
+}
+
+impl HaproxyStats {
+    pub fn new(backend: HaproxyBackend, window: Duration) -> HaproxyStats {
+        HaproxyStats {
+            backend,
+            window,
+            provides_health: true,
+            history: Mutex::new(EnvPair::default()),
+        }
+    }
+}
+
+/// `show stat` CSV rows as maps from column name to value.
+pub fn parse_stat_csv(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut lines = text.lines();
+    let Some(header) = lines.find(|l| l.starts_with("# ")) else {
+        return Vec::new();
+    };
+    let cols: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
+    lines
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            cols.iter()
+                .map(|c| c.to_string())
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl SignalSource for HaproxyStats {
+    fn name(&self) -> String {
+        format!("haproxy stats {}", self.backend.s.socket)
+    }
+
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+        let answer = self
+            .backend
+            .command(&format!("show stat {} 4 -1", self.backend.s.backend))
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = parse_stat_csv(&answer);
+        if rows.is_empty() {
+            return Err(format!("show stat answered {:?}", answer.trim()));
+        }
+        let now = Instant::now();
+        let mut hist = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = EnvPair::<EnvPoll>::default();
+        for env in Env::ALL {
+            let name = self.backend.s.servers.get(env);
+            let Some(row) = rows.iter().find(|r| r.get("svname") == Some(name)) else {
+                continue;
+            };
+            let num = |k: &str| {
+                row.get(k)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            let status = row.get("status").map_or("", String::as_str);
+            let health = match status {
+                s if s.starts_with("UP") => Health::Up,
+                s if s.starts_with("DOWN") || s.starts_with("MAINT") => Health::Down,
+                _ => Health::Unknown,
+            };
+            let h = hist.get_mut(env);
+            h.push_back(Counters {
+                at: now,
+                total: num("stot"),
+                errors: num("hrsp_5xx"),
+            });
+            while h.len() > 2
+                && h.front()
+                    .is_some_and(|c| now.duration_since(c.at) > self.window)
+            {
+                h.pop_front();
+            }
+            let (first, last) = (h.front().copied(), h.back().copied());
+            let p = out.get_mut(env);
+            p.health = self.provides_health.then(|| HealthSample {
+                health,
+                up: u32::from(health == Health::Up),
+                total: 1,
+                latency_ms: None,
+                failures: 0,
+                detail: format!("{name}: {status} (HAProxy)"),
+            });
+            match (first, last) {
+                (Some(a), Some(b)) if b.at > a.at => {
+                    let secs = b.at.duration_since(a.at).as_secs_f64();
+                    let (n, e) = ((b.total - a.total).max(0.0), (b.errors - a.errors).max(0.0));
+                    p.requests = Some(Reading::Value(n));
+                    p.errors = Some(Reading::Value(e));
+                    p.rps = Some(Reading::Value(n / secs));
+                    p.error_rate = Some(if n > 0.0 {
+                        Reading::Value(e / n)
+                    } else {
+                        Reading::NoData("no requests in the window".into())
+                    });
+                }
+                _ => {
+                    let why = "first poll: rates need two".to_string();
+                    p.error_rate = Some(Reading::NoData(why.clone()));
+                    p.rps = Some(Reading::NoData(why));
+                }
+            }
+            p.p99_ms = Some(Reading::NoData(format!(
+                "HAProxy reports no percentiles (mean response time {} ms)",
+                num("rtime")
+            )));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_parse_table() {
+        assert_eq!(
+            Socket::parse("127.0.0.1:9999"),
+            Socket::Tcp("127.0.0.1:9999".into())
+        );
+        assert_eq!(
+            Socket::parse("ipv4@127.0.0.1:9999"),
+            Socket::Tcp("127.0.0.1:9999".into())
+        );
+        assert_eq!(
+            Socket::parse("/run/haproxy/admin.sock"),
+            Socket::Unix("/run/haproxy/admin.sock".into())
+        );
+    }
+
+    #[test]
+    fn stat_csv_by_header_name() {
+        let text = "# pxname,svname,qcur,stot,hrsp_5xx,status\napp,blue,0,120,3,UP\napp,green,0,7,0,MAINT\n\n";
+        let rows = parse_stat_csv(text);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["svname"], "blue");
+        assert_eq!(rows[0]["stot"], "120");
+        assert_eq!(rows[1]["status"], "MAINT");
+    }
+}

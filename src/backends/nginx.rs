@@ -1,0 +1,384 @@
+//! nginx (open source has no runtime weight API): the weights of two servers in a named
+//! `upstream` block of a named file are edited, the file written atomically (temp file and
+//! rename, the old one kept as a backup), validated with the test command and only then
+//! reloaded. If validation or reload fails, the file is restored and traffic is untouched.
+//! nginx has no weight 0: 0 % marks the server `down`.
+
+use super::{Backend, BackendError, Capabilities};
+use crate::core::{Env, EnvPair, Weights};
+use async_trait::async_trait;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NginxSettings {
+    /// The file holding the `upstream` block.
+    pub config: PathBuf,
+    pub upstream: String,
+    /// Each env's server address as written in the block (`10.0.2.15:8080`).
+    pub servers: EnvPair<String>,
+    /// Validates the whole configuration, e.g. `["nginx", "-t"]`.
+    pub test_command: Vec<String>,
+    /// Makes nginx load it, e.g. `["nginx", "-s", "reload"]`.
+    pub reload_command: Vec<String>,
+    pub scale: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct NginxBackend {
+    s: NginxSettings,
+}
+
+/// Where a `server` statement of the upstream sits in the text, and its parameters.
+#[derive(Clone, Debug, PartialEq)]
+struct ServerStmt {
+    /// Byte range of the whole statement, `server` to `;` inclusive.
+    start: usize,
+    end: usize,
+    addr: String,
+    params: Vec<String>,
+}
+
+impl ServerStmt {
+    fn weight(&self) -> u32 {
+        if self.params.iter().any(|p| p == "down") {
+            return 0;
+        }
+        self.params
+            .iter()
+            .find_map(|p| p.strip_prefix("weight=").and_then(|w| w.parse().ok()))
+            .unwrap_or(1)
+    }
+
+    fn with_weight(&self, w: u32) -> String {
+        let mut params: Vec<String> = self
+            .params
+            .iter()
+            .filter(|p| *p != "down" && !p.starts_with("weight="))
+            .cloned()
+            .collect();
+        if w == 0 {
+            params.push("down".into());
+        } else {
+            params.insert(0, format!("weight={w}"));
+        }
+        let mut out = format!("server {}", self.addr);
+        for p in params {
+            out.push(' ');
+            out.push_str(&p);
+        }
+        out.push(';');
+        out
+    }
+}
+
+/// Strips `#` comments, keeping byte offsets (comments become spaces).
+fn blank_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_comment = false;
+    for c in text.chars() {
+        if c == '#' {
+            in_comment = true;
+        }
+        if c == '\n' {
+            in_comment = false;
+        }
+        if in_comment {
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `server` statements of `upstream NAME { … }`.
+fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
+    let clean = blank_comments(text);
+    let bytes = clean.as_bytes();
+    let mut pos = 0;
+    let body = loop {
+        let Some(i) = clean[pos..].find("upstream") else {
+            return Err(format!("no `upstream {upstream}` block"));
+        };
+        let at = pos + i;
+        pos = at + "upstream".len();
+        let before_ok = at == 0
+            || bytes[at - 1].is_ascii_whitespace()
+            || bytes[at - 1] == b';'
+            || bytes[at - 1] == b'}'
+            || bytes[at - 1] == b'{';
+        let rest = &clean[pos..];
+        let name_start = rest.len() - rest.trim_start().len();
+        let name: String = rest[name_start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '{')
+            .collect();
+        if !before_ok || name != upstream {
+            continue;
+        }
+        let after = pos + name_start + name.len();
+        let Some(brace) = clean[after..].find('{') else {
+            return Err(format!("`upstream {upstream}` has no block"));
+        };
+        let open = after + brace + 1;
+        let Some(close) = clean[open..].find('}') else {
+            return Err(format!("`upstream {upstream}` is not closed"));
+        };
+        break (open, open + close);
+    };
+    let mut out = Vec::new();
+    let mut cur = body.0;
+    while cur < body.1 {
+        let Some(semi) = clean[cur..body.1].find(';') else {
+            break;
+        };
+        let stmt_end = cur + semi + 1;
+        let stmt = &clean[cur..stmt_end];
+        let lead = stmt.len() - stmt.trim_start().len();
+        let words: Vec<&str> = stmt
+            .trim()
+            .trim_end_matches(';')
+            .split_whitespace()
+            .collect();
+        if words.first() == Some(&"server") && words.len() >= 2 {
+            out.push(ServerStmt {
+                start: cur + lead,
+                end: stmt_end,
+                addr: words[1].to_string(),
+                params: words[2..].iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        cur = stmt_end;
+    }
+    Ok(out)
+}
+
+/// The weights of the two servers in `text`.
+fn read_weights(text: &str, upstream: &str, servers: &EnvPair<String>) -> Result<Weights, String> {
+    let stmts = find_servers(text, upstream)?;
+    let get = |env: Env| {
+        let addr = servers.get(env);
+        stmts
+            .iter()
+            .find(|s| &s.addr == addr)
+            .map(ServerStmt::weight)
+            .ok_or_else(|| {
+                let found: Vec<&str> = stmts.iter().map(|s| s.addr.as_str()).collect();
+                format!(
+                    "`upstream {upstream}` has no `server {addr}` ({env}-server); it has {}",
+                    if found.is_empty() {
+                        "no servers".into()
+                    } else {
+                        found.join(", ")
+                    }
+                )
+            })
+    };
+    Ok(Weights::new(get(Env::Blue)?, get(Env::Green)?))
+}
+
+/// `text` with the two servers' weights set to `w`, everything else untouched.
+fn write_weights(
+    text: &str,
+    upstream: &str,
+    servers: &EnvPair<String>,
+    w: Weights,
+) -> Result<String, String> {
+    read_weights(text, upstream, servers)?;
+    let mut stmts = find_servers(text, upstream)?;
+    stmts.sort_by_key(|s| std::cmp::Reverse(s.start));
+    let mut out = text.to_string();
+    for s in stmts {
+        let weight = if &s.addr == servers.get(Env::Blue) {
+            w.blue
+        } else if &s.addr == servers.get(Env::Green) {
+            w.green
+        } else {
+            continue;
+        };
+        out.replace_range(s.start..s.end, &s.with_weight(weight));
+    }
+    Ok(out)
+}
+
+impl NginxBackend {
+    pub fn new(s: NginxSettings) -> NginxBackend {
+        NginxBackend { s }
+    }
+
+    fn rejected(&self, message: String) -> BackendError {
+        BackendError::Rejected {
+            target: format!("nginx {}", self.s.config.display()),
+            message,
+        }
+    }
+
+    async fn run(&self, cmd: &[String]) -> Result<(), String> {
+        let (prog, args) = cmd.split_first().ok_or("empty command")?;
+        let run = tokio::process::Command::new(prog)
+            .args(args)
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(self.s.timeout, run)
+            .await
+            .map_err(|_| {
+                format!(
+                    "`{}` did not finish within {:.0} s",
+                    cmd.join(" "),
+                    self.s.timeout.as_secs_f64()
+                )
+            })?
+            .map_err(|e| format!("`{}`: {e}", cmd.join(" ")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let text = if text.is_empty() {
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        } else {
+            text
+        };
+        Err(format!(
+            "`{}` failed ({}): {text}",
+            cmd.join(" "),
+            out.status
+        ))
+    }
+
+    async fn put(&self, text: &str) -> std::io::Result<()> {
+        let tmp = self.s.config.with_extension("cutover.tmp");
+        tokio::fs::write(&tmp, text).await?;
+        tokio::fs::File::open(&tmp).await?.sync_all().await?;
+        tokio::fs::rename(&tmp, &self.s.config).await
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        let mut p = self.s.config.clone().into_os_string();
+        p.push(".cutover.bak");
+        PathBuf::from(p)
+    }
+}
+
+#[async_trait]
+impl Backend for NginxBackend {
+    fn kind(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn target(&self) -> String {
+        format!("{} upstream {}", self.s.config.display(), self.s.upstream)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: true,
+            scale: self.s.scale,
+        }
+    }
+
+    async fn read(&self) -> Result<Weights, BackendError> {
+        let text = tokio::fs::read_to_string(&self.s.config)
+            .await
+            .map_err(|e| BackendError::Unreachable {
+                target: format!("nginx {}", self.s.config.display()),
+                message: e.to_string(),
+            })?;
+        read_weights(&text, &self.s.upstream, &self.s.servers).map_err(|e| self.rejected(e))
+    }
+
+    async fn write(&self, w: Weights) -> Result<(), BackendError> {
+        let old = tokio::fs::read_to_string(&self.s.config)
+            .await
+            .map_err(|e| BackendError::Unreachable {
+                target: format!("nginx {}", self.s.config.display()),
+                message: e.to_string(),
+            })?;
+        let new = write_weights(&old, &self.s.upstream, &self.s.servers, w)
+            .map_err(|e| self.rejected(e))?;
+        let io = |e: std::io::Error| self.rejected(format!("cannot write the config: {e}"));
+        tokio::fs::write(self.backup_path(), &old)
+            .await
+            .map_err(io)?;
+        self.put(&new).await.map_err(io)?;
+        if let Err(e) = self.run(&self.s.test_command).await {
+            self.put(&old).await.map_err(io)?;
+            return Err(self.rejected(format!("{e}; the file was restored, traffic untouched")));
+        }
+        if let Err(e) = self.run(&self.s.reload_command).await {
+            self.put(&old).await.map_err(io)?;
+            return Err(self.rejected(format!("{e}; the file was restored")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "# managed by cutover\nupstream other { server 10.0.0.9:80; }\nupstream app {\n    zone app 64k;\n    server 127.0.0.1:8081 weight=90 max_fails=3; # blue\n    server 127.0.0.1:8082 down weight=5;\n    keepalive 8;\n}\n";
+
+    fn servers() -> EnvPair<String> {
+        EnvPair::new("127.0.0.1:8081".into(), "127.0.0.1:8082".into())
+    }
+
+    #[test]
+    fn reads_weights_down_and_defaults() {
+        assert_eq!(
+            read_weights(CONF, "app", &servers()).unwrap(),
+            Weights::new(90, 0)
+        );
+        let plain = "upstream app { server 127.0.0.1:8081; server 127.0.0.1:8082 weight=3; }";
+        assert_eq!(
+            read_weights(plain, "app", &servers()).unwrap(),
+            Weights::new(1, 3)
+        );
+    }
+
+    #[test]
+    fn writes_only_the_two_weights() {
+        let out = write_weights(CONF, "app", &servers(), Weights::new(50, 50)).unwrap();
+        assert!(
+            out.contains("server 127.0.0.1:8081 weight=50 max_fails=3; # blue"),
+            "{out}"
+        );
+        assert!(out.contains("server 127.0.0.1:8082 weight=50;"), "{out}");
+        assert!(out.contains("upstream other { server 10.0.0.9:80; }"));
+        assert!(out.contains("zone app 64k;") && out.contains("keepalive 8;"));
+        assert_eq!(
+            read_weights(&out, "app", &servers()).unwrap(),
+            Weights::new(50, 50)
+        );
+        let back = write_weights(&out, "app", &servers(), Weights::new(100, 0)).unwrap();
+        assert!(back.contains("server 127.0.0.1:8082 down;"), "{back}");
+        assert_eq!(
+            read_weights(&back, "app", &servers()).unwrap(),
+            Weights::new(100, 0)
+        );
+    }
+
+    #[test]
+    fn mismatches_are_explained() {
+        let e = read_weights(CONF, "shop", &servers()).unwrap_err();
+        assert!(e.contains("no `upstream shop` block"), "{e}");
+        let wrong = EnvPair::new("127.0.0.1:8081".to_string(), "127.0.0.1:9999".to_string());
+        let e = read_weights(CONF, "app", &wrong).unwrap_err();
+        assert!(
+            e.contains("no `server 127.0.0.1:9999` (green-server)") && e.contains("127.0.0.1:8082"),
+            "{e}"
+        );
+        let e = write_weights(
+            "# upstream app { server x; }",
+            "app",
+            &servers(),
+            Weights::new(1, 1),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("no `upstream app` block"),
+            "commented out is not there: {e}"
+        );
+    }
+}
