@@ -100,5 +100,9 @@ pub enum SimCommand {
         /// Answer real requests at once instead of sleeping their simulated latency.
         #[arg(long)]
         no_sleep: bool,
+        /// Send the scenario's load as real HTTP requests to this URL (a balancer in front
+        /// of the envs) instead of splitting it inside the simulator.
+        #[arg(long, value_name = "URL")]
+        load_through: Option<String>,
     },
 }

@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     write_delay,
                     no_load,
                     no_sleep,
+                    ref load_through,
                 },
         }) => {
             let scenario = Scenario::load(scenario)
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 write_delay,
                 load: !no_load,
                 sleep: !no_sleep,
+                load_through: load_through.clone(),
             })
             .await
             .context("cannot start the simulator's servers")?;

@@ -164,3 +164,19 @@ async fn smoke_passes_on_a_healthy_candidate_and_fails_on_a_broken_one() {
         .await;
     assert!(!r.passed, "{r:?}");
 }
+
+#[test]
+fn faults_follow_the_traffic_really_served_when_a_balancer_routes_it() {
+    // The simulator's own weights stay at blue 100 %; a balancer sends half the requests
+    // to green. The load-dependent fault follows what green really serves.
+    let mut s = sim("bad-release");
+    s.set_load(false);
+    for _ in 0..600 {
+        s.advance(100);
+        for i in 0..20 {
+            s.serve(if i % 2 == 0 { Env::Green } else { Env::Blue });
+        }
+    }
+    let e = s.stats(Env::Green).error_rate.unwrap();
+    assert!((0.03..0.08).contains(&e), "~5 % at a served half: {e}");
+}

@@ -313,7 +313,7 @@ impl SignalSource for HaproxyStats {
                 }
             }
             p.p99_ms = Some(Reading::NoData(format!(
-                "HAProxy reports no percentiles (mean response time {} ms)",
+                "n/a: HAProxy reports no percentiles (mean response time {} ms)",
                 num("rtime")
             )));
         }

@@ -229,10 +229,33 @@ impl Simulator {
         }
     }
 
+    /// The share of the last few seconds' requests that `env` served: with the load sent
+    /// through a real balancer, this is the share that counts, not the simulator's weights.
+    fn served_fraction(&self, env: Env) -> Option<f64> {
+        let now_s = self.now_ms / 1000;
+        let count = |e: Env| -> u64 {
+            self.envs
+                .get(e)
+                .ring
+                .iter()
+                .filter(|b| b.second != u64::MAX && b.second + 3 > now_s && b.second <= now_s)
+                .map(|b| b.count)
+                .sum()
+        };
+        let (mine, other) = (count(env), count(env.other()));
+        (mine + other >= 20).then(|| mine as f64 / (mine + other) as f64)
+    }
+
     fn update_faults(&mut self, dt_ms: u64) {
         let now = self.now_ms;
         for env in Env::ALL {
-            let frac = self.weights.fraction(env).unwrap_or(0.0) * 100.0;
+            let frac = if self.load {
+                self.weights.fraction(env)
+            } else {
+                self.served_fraction(env)
+            }
+            .unwrap_or(0.0)
+                * 100.0;
             let faults = &self.scenario.env(env).faults;
             let state = self.envs.get_mut(env);
             for (f, level) in faults.iter().zip(state.fault_levels.iter_mut()) {

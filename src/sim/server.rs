@@ -26,6 +26,9 @@ pub struct ServeOptions {
     pub load: bool,
     /// Sleep for each real request's simulated latency.
     pub sleep: bool,
+    /// Send the load as real HTTP requests to this URL (a load balancer in front of the
+    /// envs) instead of routing it inside the simulator.
+    pub load_through: Option<String>,
 }
 
 /// The addresses actually bound (ports 0 become real ports).
@@ -66,7 +69,8 @@ pub async fn start(
     opts: ServeOptions,
 ) -> std::io::Result<(Bound, SimHandle, tokio::task::JoinHandle<()>)> {
     let mut sim = Simulator::new(opts.scenario.clone(), opts.seed);
-    sim.set_load(opts.load);
+    sim.set_load(opts.load && opts.load_through.is_none());
+    let rps = opts.scenario.rps;
     let handle = SimHandle::new(sim);
     handle.set_write_delay(opts.write_delay);
     let control = TcpListener::bind(opts.control).await?;
@@ -105,13 +109,46 @@ pub async fn start(
         tokio::spawn(serve(blue, env_app(Env::Blue))),
         tokio::spawn(serve(green, env_app(Env::Green))),
     ];
+    let load = opts
+        .load_through
+        .clone()
+        .map(|url| tokio::spawn(load_through(url, rps)));
     let all = tokio::spawn(async move {
         for s in servers {
             let _ = s.await;
         }
         clock.abort();
+        if let Some(l) = load {
+            l.abort();
+        }
     });
     Ok((bound, handle, all))
+}
+
+/// Sends `rps` real requests a second to `url`, at most 64 at a time, forever.
+async fn load_through(url: String, rps: f64) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a plain HTTP client builds");
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut carry = 0.0;
+    loop {
+        tick.tick().await;
+        let want = rps / 10.0 + carry;
+        carry = want.fract();
+        for _ in 0..want as u64 {
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                break;
+            };
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move {
+                let _ = http.get(&url).send().await;
+                drop(permit);
+            });
+        }
+    }
 }
 
 async fn serve(listener: TcpListener, app: Router) {
