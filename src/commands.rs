@@ -5,6 +5,7 @@ use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
 use crate::app::runner::{self, Setup};
 use crate::app::state::{Level, State};
+use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::nginx::NginxBackend;
 use crate::backends::{Backend, SimBackend, SimClient};
@@ -143,7 +144,7 @@ fn journal_for(cli: &Cli, config: Option<&Config>, name: &str) -> anyhow::Result
 /// the backend.
 type Connected = (Arc<dyn Backend>, Vec<Arc<dyn SignalSource>>);
 
-fn connect(config: &Config) -> Result<Connected, ConfigError> {
+async fn connect(config: &Config) -> Result<Connected, ConfigError> {
     let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
     let probes = config.envs.map(|_, e| e.health.clone());
     let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
@@ -170,6 +171,13 @@ fn connect(config: &Config) -> Result<Connected, ConfigError> {
             Arc::new(backend)
         }
         BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
+        BackendConfig::Alb(a) => {
+            let backend = AlbBackend::connect(a.clone()).await;
+            if !has_probes {
+                sources.push(Arc::new(AlbHealth(backend.clone())));
+            }
+            Arc::new(backend)
+        }
     };
     if has_probes {
         sources.push(Arc::new(HealthPoller::new(probes)));
@@ -264,7 +272,7 @@ async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let theme = theme(cli, config.theme.as_deref())?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config)?;
+    let (backend, sources) = connect(&config).await?;
     run_cockpit(config, theme, backend, sources, journal).await
 }
 
@@ -441,7 +449,7 @@ fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
 
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let (backend, sources) = connect(&config)?;
+    let (backend, sources) = connect(&config).await?;
     let journal = journal_for(cli, Some(&config), &config.name).ok();
     let snap = snapshot(&config, backend.as_ref(), &sources, journal.as_deref()).await;
     let now = snap.clock.now();
@@ -572,7 +580,7 @@ enum WriteCmd {
 async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config)?;
+    let (backend, sources) = connect(&config).await?;
     let who = Who::current();
     let rollback = matches!(cmd, WriteCmd::Rollback);
     // Rollback reads only what it must: no signal poll stands between it and the write.
@@ -714,7 +722,7 @@ async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
         config.backend.kind(),
         config.plan
     );
-    let (backend, sources) = connect(&config)?;
+    let (backend, sources) = connect(&config).await?;
     let mut ok = true;
     let t = std::time::Instant::now();
     match tokio::time::timeout(config.poll_timeout, backend.read()).await {

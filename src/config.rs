@@ -2,6 +2,7 @@
 //! converted into runtime types. Every error names the key, the value and what was expected.
 
 use crate::app::keymap::Keymap;
+use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::nginx::NginxSettings;
 use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
@@ -60,6 +61,22 @@ enum BackendFile {
     Sim(SimFile),
     Haproxy(HaproxyFile),
     Nginx(NginxFile),
+    Alb(AlbFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AlbFile {
+    listener_arn: Option<String>,
+    rule_arn: Option<String>,
+    blue_target_group: String,
+    green_target_group: String,
+    region: Option<String>,
+    profile: Option<String>,
+    endpoint_url: Option<String>,
+    weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,6 +219,7 @@ pub enum BackendConfig {
     },
     Haproxy(HaproxySettings),
     Nginx(NginxSettings),
+    Alb(AlbSettings),
 }
 
 impl BackendConfig {
@@ -210,6 +228,7 @@ impl BackendConfig {
             BackendConfig::Sim { .. } => "sim",
             BackendConfig::Haproxy(_) => "haproxy",
             BackendConfig::Nginx(_) => "nginx",
+            BackendConfig::Alb(_) => "alb",
         }
     }
 }
@@ -327,6 +346,57 @@ impl Config {
                     servers: EnvPair::new(h.blue_server, h.green_server),
                     scale,
                     timeout: h.timeout.unwrap_or(poll_timeout),
+                })
+            }
+            BackendFile::Alb(a) => {
+                let target = match (a.listener_arn, a.rule_arn) {
+                    (Some(l), None) => AlbTarget::Listener(l),
+                    (None, Some(r)) => AlbTarget::Rule(r),
+                    _ => {
+                        return Err(err(
+                            "keys `backend.listener-arn` and `backend.rule-arn`: expected exactly one of them".into(),
+                        ));
+                    }
+                };
+                let arn = match &target {
+                    AlbTarget::Listener(x) | AlbTarget::Rule(x) => x.clone(),
+                };
+                for (key, v) in [
+                    (
+                        if matches!(target, AlbTarget::Listener(_)) {
+                            "listener-arn"
+                        } else {
+                            "rule-arn"
+                        },
+                        &arn,
+                    ),
+                    ("blue-target-group", &a.blue_target_group),
+                    ("green-target-group", &a.green_target_group),
+                ] {
+                    if !v.starts_with("arn:") {
+                        return Err(err(format!(
+                            "key `backend.{key}`: value {v:?}: expected an ARN (arn:aws:elasticloadbalancing:…)"
+                        )));
+                    }
+                }
+                if a.blue_target_group == a.green_target_group {
+                    return Err(err("keys `backend.blue-target-group` and `backend.green-target-group`: the same ARN; expected two target groups".into()));
+                }
+                let scale = a.weight_scale.unwrap_or(999);
+                if !(1..=999).contains(&scale) {
+                    return Err(err(format!(
+                        "key `backend.weight-scale`: value {scale}: expected 1 to 999 (ALB's weight range)"
+                    )));
+                }
+                BackendConfig::Alb(AlbSettings {
+                    target,
+                    groups: EnvPair::new(a.blue_target_group, a.green_target_group),
+                    region: a.region,
+                    profile: a.profile,
+                    endpoint_url: a.endpoint_url,
+                    scale,
+                    timeout: a.timeout.unwrap_or(Duration::from_secs(5)),
+                    static_credentials: None,
                 })
             }
             BackendFile::Nginx(n) => {

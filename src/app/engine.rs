@@ -93,7 +93,11 @@ pub async fn apply(
     let mut e = entry(order, backend, "intent", who);
     journal_append(journal, &e);
     let t = Instant::now();
-    let written = backend.write(target).await;
+    let written = if order.rollback {
+        backend.write_urgent(target).await
+    } else {
+        backend.write(target).await
+    };
     let result = match written {
         Ok(()) => match backend.read().await {
             Ok(after) => {

@@ -1,6 +1,7 @@
 //! Traffic switches. One trait, one file per backend: reads, writes (verified by the
 //! engine's read-back) and capabilities.
 
+pub mod alb;
 pub mod haproxy;
 pub mod nginx;
 pub mod sim;
@@ -44,4 +45,8 @@ pub trait Backend: Send + Sync {
     async fn read(&self) -> Result<Weights, BackendError>;
     /// Sets both weights in one call.
     async fn write(&self, weights: Weights) -> Result<(), BackendError>;
+    /// A rollback's write: the same call, retried harder where the backend retries.
+    async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
+        self.write(weights).await
+    }
 }

@@ -1,0 +1,425 @@
+//! An AWS Application Load Balancer: a forward action with a weighted `ForwardConfig` over a
+//! blue and a green target group, on a listener's default action or on one listener rule.
+//! One `ModifyListener` / `ModifyRule` call per change, so a rollback is atomic; read back
+//! after every write. Anything unexpected is refused with what was found: never a guess.
+
+use super::{Backend, BackendError, Capabilities};
+use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
+use crate::signals::{EnvPoll, SignalSource};
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+};
+use std::time::Duration;
+
+/// Attempts for a step; a rollback retries harder.
+const STEP_ATTEMPTS: u32 = 3;
+const ROLLBACK_ATTEMPTS: u32 = 8;
+
+/// What the forward action lives on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlbTarget {
+    Listener(String),
+    Rule(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlbSettings {
+    pub target: AlbTarget,
+    pub groups: EnvPair<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The ALB weight for 100 % (ALB weights run 0-999).
+    pub scale: u32,
+    pub timeout: Duration,
+    /// Static credentials, for tests against an emulator; never from the config file.
+    pub static_credentials: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct AlbBackend {
+    s: AlbSettings,
+    client: Client,
+    region: String,
+}
+
+/// The last path segments of an ARN, for the header.
+fn short_arn(arn: &str) -> String {
+    let tail = arn.rsplit(':').next().unwrap_or(arn);
+    let parts: Vec<&str> = tail.split('/').collect();
+    match parts.as_slice() {
+        [kind, "app", name, .., last] => format!("{kind} {name}/…/{last}"),
+        _ => tail.to_string(),
+    }
+}
+
+fn aws_error<E, R>(what: &str, target: &str, e: SdkError<E, R>) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let target = target.to_string();
+    match &e {
+        SdkError::TimeoutError(_) => BackendError::Timeout {
+            target,
+            seconds: 0.0,
+        },
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => BackendError::Unreachable {
+            target,
+            message: format!("{what}: {}", DisplayErrorContext(&e)),
+        },
+        _ => match (e.code(), e.message()) {
+            (Some(code), msg) => BackendError::Rejected {
+                target,
+                message: format!("{what}: AWS {code}: {}", msg.unwrap_or("")),
+            },
+            _ => BackendError::Protocol {
+                target,
+                message: format!("{what}: {}", DisplayErrorContext(&e)),
+            },
+        },
+    }
+}
+
+impl AlbBackend {
+    pub async fn connect(s: AlbSettings) -> AlbBackend {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(s.timeout)
+                    .operation_timeout(s.timeout * (ROLLBACK_ATTEMPTS + 1))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(STEP_ATTEMPTS));
+        if let Some(r) = &s.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(p) = &s.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &s.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        if let Some((id, secret)) = &s.static_credentials {
+            loader = loader.credentials_provider(
+                aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                    id, secret, None, None, "static",
+                ),
+            );
+        }
+        let sdk = loader.load().await;
+        let region = sdk
+            .region()
+            .map_or_else(|| "no region".to_string(), |r| r.to_string());
+        AlbBackend {
+            client: Client::new(&sdk),
+            s,
+            region,
+        }
+    }
+
+    fn where_(&self) -> String {
+        match &self.s.target {
+            AlbTarget::Listener(a) | AlbTarget::Rule(a) => a.clone(),
+        }
+    }
+
+    /// The actions holding the forward action: the listener's default actions or the rule's.
+    async fn actions(&self) -> Result<Vec<Action>, BackendError> {
+        let target = self.where_();
+        match &self.s.target {
+            AlbTarget::Listener(arn) => {
+                let out = self
+                    .client
+                    .describe_listeners()
+                    .listener_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeListeners", &target, e))?;
+                let l = out
+                    .listeners()
+                    .first()
+                    .ok_or_else(|| BackendError::Rejected {
+                        target: target.clone(),
+                        message: "DescribeListeners found no such listener".into(),
+                    })?;
+                Ok(l.default_actions().to_vec())
+            }
+            AlbTarget::Rule(arn) => {
+                let out = self
+                    .client
+                    .describe_rules()
+                    .rule_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeRules", &target, e))?;
+                let r = out.rules().first().ok_or_else(|| BackendError::Rejected {
+                    target: target.clone(),
+                    message: "DescribeRules found no such rule".into(),
+                })?;
+                Ok(r.actions().to_vec())
+            }
+        }
+    }
+
+    /// The index of the one forward action over exactly our two groups, and their weights.
+    fn inspect(&self, actions: &[Action]) -> Result<(usize, Weights), BackendError> {
+        let refuse = |message: String| BackendError::Rejected {
+            target: self.where_(),
+            message: format!("{message}; refusing to touch it"),
+        };
+        let forwards: Vec<usize> = actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.r#type() == Some(&ActionTypeEnum::Forward))
+            .map(|(i, _)| i)
+            .collect();
+        let types: Vec<String> = actions
+            .iter()
+            .map(|a| {
+                a.r#type()
+                    .map_or("?".to_string(), |t| t.as_str().to_string())
+            })
+            .collect();
+        let i = match forwards.as_slice() {
+            [i] => *i,
+            [] => {
+                return Err(refuse(format!(
+                    "found a `{}` action, not a forward to blue and green",
+                    types.join("`, `")
+                )));
+            }
+            _ => {
+                return Err(refuse(format!(
+                    "found {} forward actions; expected one",
+                    forwards.len()
+                )));
+            }
+        };
+        let a = &actions[i];
+        let Some(fc) = a.forward_config() else {
+            return Err(refuse(format!(
+                "found a plain forward to {} without ForwardConfig weights",
+                a.target_group_arn().unwrap_or("?")
+            )));
+        };
+        let mut w = EnvPair::new(None, None);
+        for tg in fc.target_groups() {
+            let arn = tg.target_group_arn().unwrap_or("");
+            let weight = tg.weight().unwrap_or(1).max(0) as u32;
+            match Env::ALL.into_iter().find(|e| self.s.groups.get(*e) == arn) {
+                Some(env) => *w.get_mut(env) = Some(weight),
+                None => {
+                    return Err(refuse(format!(
+                        "found a third target group {arn} in the forward action"
+                    )));
+                }
+            }
+        }
+        match (w.blue, w.green) {
+            (Some(b), Some(g)) => Ok((i, Weights::new(b, g))),
+            _ => {
+                let missing: Vec<&str> = Env::ALL
+                    .into_iter()
+                    .filter(|e| w.get(*e).is_none())
+                    .map(|e| self.s.groups.get(e).as_str())
+                    .collect();
+                Err(refuse(format!(
+                    "the forward action lacks target group {}",
+                    missing.join(" and ")
+                )))
+            }
+        }
+    }
+
+    async fn put(&self, w: Weights, attempts: u32) -> Result<(), BackendError> {
+        let mut actions = self.actions().await?;
+        let (i, _) = self.inspect(&actions)?;
+        let old = actions[i].forward_config().cloned();
+        let mut fc = ForwardActionConfig::builder();
+        for env in Env::ALL {
+            fc = fc.target_groups(
+                TargetGroupTuple::builder()
+                    .target_group_arn(self.s.groups.get(env))
+                    .weight(w.get(env) as i32)
+                    .build(),
+            );
+        }
+        // Keep the stickiness the forward action had.
+        fc = fc.set_target_group_stickiness_config(
+            old.and_then(|o| o.target_group_stickiness_config().cloned()),
+        );
+        let action = Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(fc.build())
+            .set_order(actions[i].order())
+            .build();
+        actions[i] = action;
+        let retry = aws_sdk_elasticloadbalancingv2::config::Builder::default()
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+        let target = self.where_();
+        match &self.s.target {
+            AlbTarget::Listener(arn) => {
+                self.client
+                    .modify_listener()
+                    .listener_arn(arn)
+                    .set_default_actions(Some(actions))
+                    .customize()
+                    .config_override(retry)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("ModifyListener", &target, e))?;
+            }
+            AlbTarget::Rule(arn) => {
+                self.client
+                    .modify_rule()
+                    .rule_arn(arn)
+                    .set_actions(Some(actions))
+                    .customize()
+                    .config_override(retry)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("ModifyRule", &target, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Healthy and total targets of a group, with the reasons of the unhealthy ones.
+    pub async fn target_health(&self, env: Env) -> Result<HealthSample, String> {
+        let arn = self.s.groups.get(env);
+        let out = self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTargetHealth", arn, e).to_string())?;
+        let descs = out.target_health_descriptions();
+        let total = descs.len() as u32;
+        let mut up = 0;
+        let mut reasons = Vec::new();
+        for d in descs {
+            let th = d.target_health();
+            let state = th.and_then(|t| t.state()).map_or("unknown", |s| s.as_str());
+            if state == "healthy" {
+                up += 1;
+            } else {
+                let id = d.target().and_then(|t| t.id()).unwrap_or("?");
+                let why = th
+                    .and_then(|t| t.reason())
+                    .map_or(state.to_string(), |r| r.as_str().to_string());
+                reasons.push(format!("{id}: {why}"));
+            }
+        }
+        let health = match (up, total) {
+            (_, 0) => Health::Down,
+            (u, t) if u == t => Health::Up,
+            (0, _) => Health::Down,
+            _ => Health::Degraded,
+        };
+        Ok(HealthSample {
+            health,
+            up,
+            total,
+            latency_ms: None,
+            failures: 0,
+            detail: if reasons.is_empty() {
+                format!("{up}/{total} healthy")
+            } else {
+                reasons.join(", ")
+            },
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for AlbBackend {
+    fn kind(&self) -> &'static str {
+        "alb"
+    }
+
+    fn target(&self) -> String {
+        format!("{} {}", self.region, short_arn(&self.where_()))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: true,
+            scale: self.s.scale,
+        }
+    }
+
+    async fn read(&self) -> Result<Weights, BackendError> {
+        let actions = self.actions().await?;
+        self.inspect(&actions).map(|(_, w)| w)
+    }
+
+    async fn write(&self, w: Weights) -> Result<(), BackendError> {
+        self.put(w, STEP_ATTEMPTS).await
+    }
+
+    async fn write_urgent(&self, w: Weights) -> Result<(), BackendError> {
+        self.put(w, ROLLBACK_ATTEMPTS).await
+    }
+}
+
+/// Target health of both groups as each env's health.
+pub struct AlbHealth(pub AlbBackend);
+
+#[async_trait]
+impl SignalSource for AlbHealth {
+    fn name(&self) -> String {
+        "alb target health".into()
+    }
+
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+        let (b, g) = futures::join!(
+            self.0.target_health(Env::Blue),
+            self.0.target_health(Env::Green)
+        );
+        if let (Err(e), Err(_)) = (&b, &g) {
+            return Err(e.clone());
+        }
+        let poll = |r: Result<HealthSample, String>| EnvPoll {
+            health: Some(r.unwrap_or_else(|e| HealthSample {
+                health: Health::Unknown,
+                up: 0,
+                total: 0,
+                latency_ms: None,
+                failures: 1,
+                detail: e,
+            })),
+            ..EnvPoll::default()
+        };
+        Ok(EnvPair::new(poll(b), poll(g)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_arns() {
+        assert_eq!(
+            short_arn(
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/checkout/431f920fad6ad17d/14f3599fa63c6929"
+            ),
+            "listener checkout/…/14f3599fa63c6929"
+        );
+        assert_eq!(
+            short_arn(
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/checkout/4/1/ec7b"
+            ),
+            "listener-rule checkout/…/ec7b"
+        );
+    }
+}

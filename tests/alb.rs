@@ -1,0 +1,366 @@
+//! The ALB backend against an AWS API emulator (moto) on loopback, set up by the same
+//! script a user runs: demo/alb/setup.py.
+
+mod common;
+
+use common::*;
+use cutover::app::engine::{self, WriteOrder, WriteResult};
+use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::backends::Backend;
+use cutover::backends::alb::{AlbBackend, AlbHealth, AlbSettings, AlbTarget};
+use cutover::core::{Env, EnvPair, Health, Weights};
+use cutover::signals::SignalSource;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto() -> Moto {
+    let port = closed_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server starts");
+    wait_until(60, "moto_server", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn setup(m: &Moto, dir: &std::path::Path) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/alb/setup.py");
+    let o = Command::new("python3")
+        .args([script, "--endpoint", &m.endpoint, "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "setup.py: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn settings(r: &serde_json::Value, target: AlbTarget, scale: u32) -> AlbSettings {
+    AlbSettings {
+        target,
+        groups: EnvPair::new(
+            r["blue"].as_str().unwrap().into(),
+            r["green"].as_str().unwrap().into(),
+        ),
+        region: Some("eu-west-1".into()),
+        profile: None,
+        endpoint_url: r["endpoint"].as_str().map(String::from),
+        scale,
+        timeout: Duration::from_secs(3),
+        static_credentials: Some(("testing".into(), "testing".into())),
+    }
+}
+
+fn order(id: u64, share: u8) -> WriteOrder {
+    WriteOrder {
+        id,
+        share,
+        live: Env::Blue,
+        rollback: share == 0,
+        action: "set".into(),
+        source: "test".into(),
+        before: None,
+        candidate: CandidateSnapshot::default(),
+    }
+}
+
+/// moto's server module, run by python3; SKIPPED (or a failure under
+/// CUTOVER_PEERS=required) when it is not installed.
+fn peers() -> bool {
+    if !require("python3") {
+        return false;
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import moto.server, boto3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var("CUTOVER_PEERS").as_deref() == Ok("required") {
+            panic!("moto[server] is required (CUTOVER_PEERS=required) but not installed");
+        }
+        eprintln!("SKIPPED: python3 cannot import moto.server (pip install 'moto[server]')");
+    }
+    ok
+}
+
+/// The stickiness of the forward action, read with the SDK directly.
+async fn stickiness(b: &AlbSettings, listener: &str) -> Option<(bool, i32)> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(b.endpoint_url.clone().unwrap())
+        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let c = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let l = c
+        .describe_listeners()
+        .listener_arns(listener)
+        .send()
+        .await
+        .unwrap();
+    let s = l.listeners()[0].default_actions()[0]
+        .forward_config()?
+        .target_group_stickiness_config()?
+        .clone();
+    Some((s.enabled()?, s.duration_seconds()?))
+}
+
+async fn drive(backend: &AlbBackend, journal: &Journal) {
+    for (i, share) in [0u8, 10, 50, 100, 0].into_iter().enumerate() {
+        let r = engine::apply(backend, journal, &Who::current(), &order(i as u64, share)).await;
+        let WriteResult::Verified { after, .. } = r else {
+            panic!("{share}: {r:?}")
+        };
+        assert_eq!(after, Weights::for_share(Env::Green, share, 999), "{share}");
+        assert_eq!(after.share_of(Env::Green), Some(share));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listener_and_rule_step_read_back_and_refuse_the_unexpected() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let r = setup(&m, dir.path());
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let listener = r["listener"].as_str().unwrap().to_string();
+
+    let lst = settings(&r, AlbTarget::Listener(listener.clone()), 999);
+    let backend = AlbBackend::connect(lst.clone()).await;
+    assert_eq!(backend.read().await.unwrap(), Weights::new(999, 0));
+    assert!(
+        backend.target().starts_with("eu-west-1 listener checkout/"),
+        "{}",
+        backend.target()
+    );
+    drive(&backend, &journal).await;
+    assert_eq!(
+        stickiness(&lst, &listener).await,
+        Some((true, 300)),
+        "stickiness kept"
+    );
+
+    let rule = AlbBackend::connect(settings(
+        &r,
+        AlbTarget::Rule(r["rule"].as_str().unwrap().into()),
+        999,
+    ))
+    .await;
+    drive(&rule, &journal).await;
+
+    // A change behind cutover's back (another client, another scale) is read on the next poll.
+    let other = AlbBackend::connect(settings(&r, AlbTarget::Listener(listener.clone()), 100)).await;
+    other.write(Weights::new(70, 30)).await.unwrap();
+    let w = backend.read().await.unwrap();
+    assert_eq!(
+        (w, w.share_of(Env::Green)),
+        (Weights::new(70, 30), Some(30))
+    );
+
+    // A listener whose default action is a redirect is refused and left untouched.
+    let redirect = AlbBackend::connect(settings(
+        &r,
+        AlbTarget::Listener(r["redirect_listener"].as_str().unwrap().into()),
+        999,
+    ))
+    .await;
+    let e = redirect.read().await.unwrap_err().to_string();
+    assert!(
+        e.contains("`redirect` action") && e.contains("refusing"),
+        "{e}"
+    );
+    let e = redirect
+        .write(Weights::new(999, 0))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("redirect"), "{e}");
+    assert!(
+        redirect
+            .read()
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("redirect"),
+        "untouched"
+    );
+
+    // Target health per group.
+    let p = AlbHealth(backend.clone()).poll().await.unwrap();
+    let h = p.blue.health.unwrap();
+    assert_eq!((h.health, h.up, h.total), (Health::Up, 1, 1));
+
+    // Bad ARNs give the AWS error code and message.
+    let gone = listener
+        .rsplit_once('/')
+        .map(|(a, _)| format!("{a}/0000000000000000"))
+        .unwrap();
+    let e = AlbBackend::connect(settings(&r, AlbTarget::Listener(gone), 999))
+        .await
+        .read()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("AWS ListenerNotFound") || e.contains("no such listener"),
+        "{e}"
+    );
+    let wrong_group = AlbSettings {
+        groups: EnvPair::new(
+            r["blue"].as_str().unwrap().into(),
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x/1".into(),
+        ),
+        ..lst.clone()
+    };
+    let e = AlbBackend::connect(wrong_group)
+        .await
+        .read()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("third target group") || e.contains("lacks target group"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_endpoint_is_a_clear_error_not_a_hang() {
+    let port = closed_port();
+    let s = AlbSettings {
+        target: AlbTarget::Listener(
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2".into(),
+        ),
+        groups: EnvPair::new("arn:a".into(), "arn:b".into()),
+        region: Some("eu-west-1".into()),
+        profile: None,
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+        scale: 999,
+        timeout: Duration::from_secs(2),
+        static_credentials: Some(("t".into(), "t".into())),
+    };
+    let t = Instant::now();
+    let e = AlbBackend::connect(s).await.read().await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(60), "bounded");
+    let e = e.to_string();
+    assert!(
+        e.contains("cannot reach") || e.contains("did not answer"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cli_check_status_and_rollback_against_the_emulator() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    setup(&m, dir.path());
+    let cfg = dir.path().join("cutover.toml");
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--journal")
+            .arg(dir.path().join("cli.jsonl"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["check"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("✓ backend alb eu-west-1 listener checkout/"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["set", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (s["share"].as_u64(), s["envs"]["green"]["health"].as_str()),
+        (Some(10), Some("up")),
+        "{s:#}"
+    );
+    let o = run(&["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("blue 999 / green 0"), "{}", stdout(&o));
+    let journal = std::fs::read_to_string(dir.path().join("cli.jsonl")).unwrap();
+    assert!(!journal.contains("testing"), "no credential in the journal");
+}
+
+#[test]
+fn alb_config_parses_and_refuses_nonsense() {
+    use cutover::config::{BackendConfig, Config};
+    let ok = "[backend]\nkind = \"alb\"\nrule-arn = \"arn:aws:elasticloadbalancing:eu-west-1:1:listener-rule/app/a/b/c/d\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\nprofile = \"prod\"\n";
+    let c = Config::parse(ok, "t").unwrap();
+    assert!(
+        matches!(c.backend, BackendConfig::Alb(ref a) if matches!(a.target, AlbTarget::Rule(_)) && a.scale == 999 && a.static_credentials.is_none())
+    );
+    for (text, want) in [
+        (
+            "[backend]\nkind = \"alb\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\n",
+            "exactly one of them",
+        ),
+        (
+            "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:l\"\nrule-arn = \"arn:r\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\n",
+            "exactly one of them",
+        ),
+        (
+            "[backend]\nkind = \"alb\"\nlistener-arn = \"listener/1\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\n",
+            "backend.listener-arn",
+        ),
+        (
+            "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:l\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:b\"\n",
+            "two target groups",
+        ),
+        (
+            "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:l\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\nweight-scale = 1000\n",
+            "backend.weight-scale",
+        ),
+        (
+            "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:l\"\nblue-target-group = \"arn:b\"\ngreen-target-group = \"arn:g\"\nsecret-key = \"x\"\n",
+            "unknown field `secret-key`",
+        ),
+    ] {
+        let e = Config::parse(text, "t").unwrap_err().to_string();
+        assert!(e.contains(want), "{e:?} should contain {want:?}");
+    }
+}
