@@ -441,3 +441,88 @@ fn backend_configs_parse_and_refuse_nonsense() {
         assert!(e.contains(want), "{e:?} should contain {want:?}");
     }
 }
+
+/// The cockpit driven by keys against HAProxy, with the simulator's load sent through it:
+/// digits with confirm, pause refusing forward steps, rollback, the journal.
+#[test]
+fn cockpit_keys_work_against_haproxy() {
+    if !require("haproxy") || !require("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (front, admin) = (closed_port(), closed_port());
+    let sim = SimServe::start(
+        "happy",
+        &[
+            "--no-sleep",
+            "--load-through",
+            &format!("http://127.0.0.1:{front}/"),
+        ],
+    );
+    let cfg_text = format!(
+        "global\n  stats socket ipv4@127.0.0.1:{admin} level admin\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\nfrontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\nbackend app\n  balance roundrobin\n  server blue {} weight 100\n  server green {} weight 0\n",
+        sim.blue, sim.green
+    );
+    std::fs::write(dir.path().join("haproxy.cfg"), cfg_text).unwrap();
+    let _haproxy = Proc(
+        Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(dir.path().join("haproxy.cfg"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(admin);
+    let cfg = d_config(
+        dir.path(),
+        &format!(
+            "poll-interval = \"500ms\"\n[backend]\nkind = \"haproxy\"\nsocket = \"127.0.0.1:{admin}\"\nbackend = \"app\"\nblue-server = \"blue\"\ngreen-server = \"green\"\n"
+        ),
+    );
+    let t = Tmux::new("haproxy");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    let s = t.wait(30, "the cockpit on HAProxy", |s| {
+        s.contains("haproxy 127.0.0.1") && s.contains("[0]")
+    });
+    assert!(s.contains("CANDIDATE"), "{s}");
+    // A digit asks to confirm.
+    t.keys(&["3"]);
+    t.wait(10, "the confirm", |s| {
+        s.contains("confirm") && s.contains("30 %?")
+    });
+    t.keys(&["y"]);
+    t.wait(20, "30 % applied", |s| {
+        s.contains("[30]") && s.contains("→ 30 % applied")
+    });
+    t.keys(&["p"]);
+    t.wait(10, "paused", |s| s.contains("‖ PAUSED"));
+    t.keys(&["Right"]);
+    t.wait(10, "the refusal", |s| {
+        s.contains("paused: resume (p) before stepping forward")
+    });
+    t.keys(&["r"]);
+    t.wait(20, "rollback applied", |s| {
+        s.contains("[0]") && s.contains("ROLLBACK → 0 % applied")
+    });
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+    let entries = Journal::read_all(&dir.path().join("cli.jsonl")).unwrap();
+    let results: Vec<(String, Option<u8>)> = entries
+        .iter()
+        .filter(|e| e.phase == "result")
+        .map(|e| (e.action.clone(), e.share_after))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("set".to_string(), Some(30)),
+            ("rollback".to_string(), Some(0))
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.backend.starts_with("haproxy 127.0.0.1"))
+    );
+}
