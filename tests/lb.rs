@@ -26,6 +26,20 @@ impl Drop for Proc {
     }
 }
 
+/// HAProxy in the foreground on `cfg`, written to `dir`.
+fn haproxy(dir: &std::path::Path, cfg: &str) -> Proc {
+    std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
+    Proc(
+        Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(dir.join("haproxy.cfg"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn wait_port(port: u16) {
     wait_until(30, &format!("port {port}"), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -120,16 +134,7 @@ frontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\n\
 backend app\n  balance roundrobin\n  option httpchk GET /health\n  server blue {} weight 100 check inter 500ms\n  server green {} weight 0 check inter 500ms\n",
         sim.blue, sim.green
     );
-    std::fs::write(dir.path().join("haproxy.cfg"), cfg).unwrap();
-    let _haproxy = Proc(
-        Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(dir.path().join("haproxy.cfg"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _haproxy = haproxy(dir.path(), &cfg);
     wait_port(front);
     wait_port(admin);
     let front = format!("127.0.0.1:{front}");
@@ -463,16 +468,7 @@ fn cockpit_keys_work_against_haproxy() {
         "global\n  stats socket ipv4@127.0.0.1:{admin} level admin\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\nfrontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\nbackend app\n  balance roundrobin\n  server blue {} weight 100\n  server green {} weight 0\n",
         sim.blue, sim.green
     );
-    std::fs::write(dir.path().join("haproxy.cfg"), cfg_text).unwrap();
-    let _haproxy = Proc(
-        Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(dir.path().join("haproxy.cfg"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _haproxy = haproxy(dir.path(), &cfg_text);
     wait_port(admin);
     let cfg = d_config(
         dir.path(),
