@@ -213,6 +213,7 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.signals.blue.version = config.envs.blue.version.clone();
     s.signals.green.version = config.envs.green.version.clone();
     s.metric_info = config.metrics.clone();
+    s.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
     s
 }
 
@@ -688,6 +689,7 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         source: "cli".into(),
         before,
         candidate,
+        reason: None,
     };
     let result = engine::apply(backend.as_ref(), &journal, &who, &order).await;
     let from = before

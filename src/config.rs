@@ -191,6 +191,7 @@ struct GuardrailsFile {
     #[serde(default, rename = "for", with = "humantime_serde")]
     for_: Option<Duration>,
     no_data: Option<String>,
+    auto_rollback: Option<String>,
 }
 
 /// An extra metric as the screen shows it.
@@ -250,6 +251,8 @@ pub struct Config {
     pub envs: EnvPair<EnvConfig>,
     pub prometheus: Option<PrometheusSettings>,
     pub metrics: Vec<MetricInfo>,
+    /// Roll back by itself after a breach has lasted this long (`None`: off).
+    pub auto_rollback: Option<Duration>,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -448,6 +451,17 @@ impl Config {
             None => (None, Vec::new(), Vec::new()),
             Some(p) => prometheus_settings(p, &envs, timeout).map_err(err)?,
         };
+        let auto_rollback = match f.guardrails.auto_rollback.as_deref() {
+            None | Some("off") => None,
+            Some(s) => match humantime::parse_duration(s) {
+                Ok(d) if !d.is_zero() => Some(d),
+                _ => {
+                    return Err(err(format!(
+                        "key `guardrails.auto-rollback`: value {s:?}: expected \"off\" or a duration of sustained breach such as \"30s\""
+                    )));
+                }
+            },
+        };
         let guardrails = guardrails(f.guardrails, metric_rules).map_err(err)?;
         let keymap = Keymap::with_overrides(&f.keys).map_err(err)?;
         Ok(Config {
@@ -465,6 +479,7 @@ impl Config {
             envs,
             prometheus,
             metrics,
+            auto_rollback,
         })
     }
 }

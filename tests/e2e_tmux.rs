@@ -152,3 +152,68 @@ fn tiny_terminal_says_so_and_rollback_still_works() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn auto_rollback_rolls_back_a_sustained_breach_unless_cancelled() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("bad-release", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        "poll-interval = \"500ms\"\n[guardrails]\nauto-rollback = \"4s\"\n",
+    );
+    let journal =
+        || cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+
+    // Auto-rollback: the countdown shows, then the rollback goes out through the normal path.
+    assert!(cutover(&cfg, &["set", "50"]).status.success());
+    let t = Tmux::new("auto");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    t.wait(90, "the countdown", |s| {
+        s.contains("AUTO-ROLLBACK in") && s.contains("c to cancel")
+    });
+    t.wait(30, "the auto-rollback applied", |s| {
+        s.contains("[0]") && s.contains("ROLLBACK → 0 % applied")
+    });
+    assert_eq!(status(&cfg)["share"], 0);
+    let auto = journal()
+        .into_iter()
+        .rfind(|e| e.action == "auto-rollback" && e.phase == "result")
+        .expect("journaled");
+    assert_eq!(auto.share_after, Some(0));
+    let reason = auto.reason.unwrap_or_default();
+    assert!(
+        reason.contains("error-rate") && reason.contains("4 s"),
+        "{reason}"
+    );
+    assert!(
+        auto.candidate.error_rate.is_some_and(|e| e > 0.01),
+        "the values that tripped it"
+    );
+
+    // With a cancel: held off while the breach lasts, and journaled. (The CLI asks for
+    // --yes: green's last window still breaches.)
+    assert!(cutover(&cfg, &["set", "50", "--yes"]).status.success());
+    t.wait(90, "the countdown again", |s| {
+        s.contains("[50]") && s.contains("AUTO-ROLLBACK in")
+    });
+    t.keys(&["c"]);
+    t.wait(10, "the cancel", |s| s.contains("auto-rollback cancelled"));
+    let cancelled_at = Instant::now();
+    // Past the 4 s the countdown had: the share stays where it is.
+    while cancelled_at.elapsed() < Duration::from_secs(6) {
+        assert_eq!(status(&cfg)["share"], 50, "cancelled: no rollback");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        journal()
+            .iter()
+            .any(|e| e.phase == "auto-rollback-cancelled" && e.reason.is_some())
+    );
+    t.keys(&["r"]);
+    t.wait(20, "manual rollback", |s| s.contains("[0]"));
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}

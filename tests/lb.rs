@@ -102,6 +102,7 @@ fn order(id: u64, share: u8) -> WriteOrder {
         source: "test".into(),
         before: None,
         candidate: CandidateSnapshot::default(),
+        reason: None,
     }
 }
 

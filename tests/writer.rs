@@ -27,6 +27,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         source: "test".into(),
         before: None,
         candidate: CandidateSnapshot::default(),
+        reason: None,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct WriteOrder {
     pub source: String,
     pub before: Option<Weights>,
     pub candidate: CandidateSnapshot,
+    /// Why, when cutover decided it itself (an auto-rollback and what tripped it).
+    pub reason: Option<String>,
 }
 
 /// How a write ended.
@@ -71,6 +73,7 @@ pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: &str, who: &Who) 
         verified: None,
         elapsed_ms: None,
         error: None,
+        reason: order.reason.clone(),
         candidate: order.candidate.clone(),
     }
 }

@@ -81,6 +81,9 @@ pub struct Entry {
     pub verified: Option<bool>,
     pub elapsed_ms: Option<u64>,
     pub error: Option<String>,
+    /// Why cutover acted on its own (auto-rollback), or why an operator overrode it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub candidate: CandidateSnapshot,
 }
 

@@ -15,6 +15,8 @@ pub enum Action {
     Rollback,
     Pause,
     Smoke,
+    /// Hold off the auto-rollback countdown until the breach clears and recurs.
+    CancelAuto,
     Help,
     Log,
     Quit,
@@ -29,6 +31,7 @@ impl Action {
             Action::Rollback,
             Action::Pause,
             Action::Smoke,
+            Action::CancelAuto,
             Action::Help,
             Action::Log,
             Action::Quit,
@@ -45,6 +48,7 @@ impl Action {
             Action::Rollback => "rollback".into(),
             Action::Pause => "pause".into(),
             Action::Smoke => "smoke".into(),
+            Action::CancelAuto => "cancel-auto-rollback".into(),
             Action::Help => "help".into(),
             Action::Log => "log".into(),
             Action::Quit => "quit".into(),
@@ -155,6 +159,7 @@ impl Default for Keymap {
             (Action::Rollback, vec![k("r")]),
             (Action::Pause, vec![k("p"), k("space")]),
             (Action::Smoke, vec![k("s")]),
+            (Action::CancelAuto, vec![k("c")]),
             (Action::Help, vec![k("?")]),
             (Action::Log, vec![k("L")]),
             (Action::Quit, vec![k("q"), k("ctrl-c")]),
@@ -248,7 +253,8 @@ mod tests {
                 ev(KeyCode::Char('c'), KeyModifiers::CONTROL),
                 Some(Action::Quit),
             ),
-            (ev(KeyCode::Char('c'), none), None),
+            (ev(KeyCode::Char('c'), none), Some(Action::CancelAuto)),
+            (ev(KeyCode::Char('x'), none), None),
             (ev(KeyCode::Char('0'), none), None),
         ];
         for (e, want) in cases {

@@ -182,6 +182,7 @@ fn journal_event(
     live: crate::core::Env,
     before: Option<crate::core::Weights>,
     after: Option<crate::core::Weights>,
+    reason: Option<String>,
 ) {
     let order = engine::WriteOrder {
         id: 0,
@@ -197,6 +198,7 @@ fn journal_event(
         .into(),
         before,
         candidate: state.candidate_snapshot(),
+        reason,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;
@@ -264,10 +266,37 @@ pub fn run_effects(
                 });
             }
             Effect::JournalComplete { new_live } => {
-                journal_event(setup, state, "complete", new_live, state.weights, None);
+                journal_event(
+                    setup,
+                    state,
+                    "complete",
+                    new_live,
+                    state.weights,
+                    None,
+                    None,
+                );
             }
             Effect::JournalExternal { before, after } => {
-                journal_event(setup, state, "external", state.live(), before, Some(after));
+                journal_event(
+                    setup,
+                    state,
+                    "external",
+                    state.live(),
+                    before,
+                    Some(after),
+                    None,
+                );
+            }
+            Effect::JournalNote { phase, reason } => {
+                journal_event(
+                    setup,
+                    state,
+                    &phase,
+                    state.live(),
+                    state.weights,
+                    state.weights,
+                    Some(reason),
+                );
             }
         }
     }

@@ -45,6 +45,15 @@ pub struct InFlight {
     pub action: String,
 }
 
+/// Auto-rollback: since when the breach has counted down, and whether the operator
+/// cancelled this breach's countdown.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AutoRollback {
+    pub since: Option<Millis>,
+    pub cancelled: bool,
+    pub fired: bool,
+}
+
 /// A write waiting for `y`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingConfirm {
@@ -107,6 +116,9 @@ pub struct State {
     pub source_errors: Vec<(String, String, Millis)>,
     /// Extra metrics as configured (name, unit, bad direction).
     pub metric_info: Vec<crate::config::MetricInfo>,
+    /// Roll back by itself after a breach lasting this long.
+    pub auto_rollback_ms: Option<Millis>,
+    pub auto: AutoRollback,
     /// Writes issued and not yet done, oldest first.
     pub writes: Vec<InFlight>,
     /// When the last write finished: reads started before it are discarded.
@@ -149,6 +161,8 @@ impl State {
             breach_clock: BreachClock::default(),
             source_errors: Vec::new(),
             metric_info: Vec::new(),
+            auto_rollback_ms: None,
+            auto: AutoRollback::default(),
             writes: Vec::new(),
             last_write_done: 0,
             confirm: None,
@@ -161,6 +175,12 @@ impl State {
             quit: false,
             dirty: true,
         }
+    }
+
+    /// Time left before an auto-rollback, while one is counting down.
+    pub fn auto_rollback_in(&self) -> Option<Millis> {
+        let (limit, since) = (self.auto_rollback_ms?, self.auto.since?);
+        (!self.auto.cancelled && !self.auto.fired).then(|| (since + limit).saturating_sub(self.now))
     }
 
     /// The newest write in flight.
@@ -292,6 +312,7 @@ impl State {
             source: source.into(),
             before: self.weights,
             candidate: self.candidate_snapshot(),
+            reason: None,
         }
     }
 }

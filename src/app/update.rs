@@ -62,6 +62,11 @@ pub enum Effect {
     JournalComplete {
         new_live: crate::core::Env,
     },
+    /// Journal a decision that is not a write (e.g. an auto-rollback cancelled).
+    JournalNote {
+        phase: String,
+        reason: String,
+    },
     /// Journal a change of the backend's weights that this cutover did not make.
     JournalExternal {
         before: Option<Weights>,
@@ -74,8 +79,55 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     let mut effects = reduce(s, ev);
     s.refresh_guards();
     report_mismatch(s);
+    effects.extend(auto_rollback(s));
     if known_before && s.live() != live_before {
         effects.push(Effect::JournalComplete { new_live: s.live() });
+    }
+    effects
+}
+
+/// Rolls back by itself once the candidate has breached a guardrail for
+/// `auto_rollback_ms`, unless the operator cancelled this breach's countdown. A cleared
+/// breach resets everything, so a recurrence counts down again.
+fn auto_rollback(s: &mut State) -> Vec<Effect> {
+    let Some(limit) = s.auto_rollback_ms else {
+        return Vec::new();
+    };
+    let breaching = s.live_known && s.breach() && s.cutover.share.is_some_and(|x| x > 0);
+    if !breaching {
+        s.auto = Default::default();
+        return Vec::new();
+    }
+    if s.auto.cancelled || s.auto.fired {
+        return Vec::new();
+    }
+    let since = *s.auto.since.get_or_insert(s.now);
+    if s.now.saturating_sub(since) < limit || s.writes.iter().any(|w| w.rollback) {
+        return Vec::new();
+    }
+    s.auto.fired = true;
+    let tripped: Vec<String> = s
+        .guard_results()
+        .iter()
+        .filter(|r| r.check == crate::core::RuleCheck::Breach)
+        .map(|r| {
+            let v = r
+                .value
+                .map_or_else(|| "no data".to_string(), |v| format!("{v:.4}"));
+            format!("{} = {v} (limit {})", r.kind.name(), r.limit)
+        })
+        .collect();
+    let reason = format!(
+        "guardrail breach for {} s: {}",
+        limit / 1000,
+        tripped.join(", ")
+    );
+    s.log(Level::Error, format!("AUTO-ROLLBACK: {reason}"));
+    let mut effects = issue(s, 0, true, "auto-rollback");
+    for e in effects.iter_mut() {
+        if let Effect::Write(o) = e {
+            o.reason = Some(reason.clone());
+        }
     }
     effects
 }
@@ -249,6 +301,25 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
             s.log(Level::Info, format!("smoke checks against {env} started"));
             vec![Effect::Smoke(env)]
         }
+        Some(Action::CancelAuto) => match s.auto_rollback_in() {
+            Some(left) => {
+                s.auto.cancelled = true;
+                let reason = format!(
+                    "auto-rollback cancelled by {} with {} s left; held off until the breach clears",
+                    s.driver,
+                    left.div_ceil(1000)
+                );
+                s.log(Level::Warn, reason.clone());
+                vec![Effect::JournalNote {
+                    phase: "auto-rollback-cancelled".into(),
+                    reason,
+                }]
+            }
+            None => {
+                s.log(Level::Info, "no auto-rollback is counting down");
+                Vec::new()
+            }
+        },
         Some(Action::Pause) => command(s, Command::TogglePause, "pause"),
         Some(Action::StepForward) => command(s, Command::StepForward, "step"),
         Some(Action::StepBack) => command(s, Command::StepBack, "back"),
@@ -639,6 +710,71 @@ mod tests {
                 .text
                 .contains("matches the set share again")
         );
+    }
+
+    /// Signals at `now` with green's error rate at `err`.
+    fn green_errors(s: &mut State, now: Millis, err: f64) -> Vec<Effect> {
+        let poll = |e: f64| crate::signals::EnvPoll {
+            error_rate: Some(crate::core::Reading::Value(e)),
+            p99_ms: Some(crate::core::Reading::Value(150.0)),
+            ..Default::default()
+        };
+        let result = Ok(Box::new(EnvPair::new(poll(0.001), poll(err))));
+        update(
+            s,
+            Event::Signals {
+                source: "t".into(),
+                now,
+                result,
+            },
+        )
+    }
+
+    #[test]
+    fn auto_rollback_fires_after_a_sustained_breach_with_its_reason() {
+        let mut s = state(50);
+        s.auto_rollback_ms = Some(10_000);
+        assert!(green_errors(&mut s, 1_000, 0.05).is_empty());
+        assert_eq!(s.auto_rollback_in(), Some(10_000));
+        assert!(green_errors(&mut s, 9_000, 0.05).is_empty());
+        assert_eq!(s.auto_rollback_in(), Some(2_000));
+        let e = green_errors(&mut s, 11_000, 0.05);
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert!(o.rollback && o.share == 0 && o.action == "auto-rollback");
+        let reason = o.reason.clone().unwrap();
+        assert!(
+            reason.contains("error-rate = 0.0500") && reason.contains("10 s"),
+            "{reason}"
+        );
+        assert!(green_errors(&mut s, 12_000, 0.05).is_empty(), "fires once");
+    }
+
+    #[test]
+    fn a_cancelled_auto_rollback_waits_for_the_breach_to_clear_and_recur() {
+        let mut s = state(50);
+        s.auto_rollback_ms = Some(10_000);
+        green_errors(&mut s, 1_000, 0.05);
+        s.now = 2_000;
+        let e = key(&mut s, KeyCode::Char('c'));
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalNote { phase, .. }] if phase == "auto-rollback-cancelled")
+        );
+        assert!(
+            green_errors(&mut s, 20_000, 0.05).is_empty(),
+            "held off while the breach lasts"
+        );
+        assert_eq!(s.auto_rollback_in(), None);
+        green_errors(&mut s, 21_000, 0.001);
+        green_errors(&mut s, 22_000, 0.05);
+        assert_eq!(
+            s.auto_rollback_in(),
+            Some(10_000),
+            "a recurrence counts down again"
+        );
+        let e = green_errors(&mut s, 32_000, 0.05);
+        assert!(matches!(e.as_slice(), [Effect::Write(o)] if o.rollback));
     }
 
     #[test]

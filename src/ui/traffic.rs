@@ -143,6 +143,20 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
 fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     let c = &state.cutover;
     let live = state.live();
+    if let Some(left) = state.auto_rollback_in() {
+        let key = state
+            .keymap
+            .keys(crate::app::keymap::Action::CancelAuto)
+            .first()
+            .map_or_else(|| "?".to_string(), |k| k.to_string());
+        return Line::from(vec![Span::styled(
+            format!(
+                " ⚠ AUTO-ROLLBACK in {} s — {key} to cancel",
+                left.div_ceil(1000)
+            ),
+            theme.rollback,
+        )]);
+    }
     let mut spans = match c.window_remaining(state.now) {
         None => vec![Span::styled(
             format!(" {}", super::strings::WINDOW_NOT_STARTED),
