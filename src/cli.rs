@@ -73,6 +73,21 @@ pub enum Command {
     Rollback,
     /// Check the config and that the backend and signal sources answer.
     Check,
+    /// The journal as an incident timeline, fit to paste into a post-mortem.
+    Journal {
+        /// Only what happened since: a duration (`2h`) or a time (`2026-11-23T14:00:00Z`).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TimelineFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TimelineFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

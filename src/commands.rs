@@ -9,7 +9,7 @@ use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::nginx::NginxBackend;
 use crate::backends::{Backend, SimBackend, SimClient};
-use crate::cli::{Cli, Command, SimCommand};
+use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
 use crate::config::{BackendConfig, Config, ConfigError};
 use crate::core::Series;
 use crate::core::guardrail::any_breach;
@@ -84,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Back) => write_cmd(&cli, WriteCmd::Back, false).await,
         Some(Command::Rollback) => write_cmd(&cli, WriteCmd::Rollback, false).await,
         Some(Command::Check) => check(&cli).await,
+        Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
     }
 }
 
@@ -792,4 +793,50 @@ async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `cutover journal`: the journal as a timeline.
+fn timeline(cli: &Cli, since: Option<&str>, format: TimelineFormat) -> anyhow::Result<ExitCode> {
+    let path = match &cli.journal {
+        Some(p) => p.clone(),
+        None => {
+            let config = load_config(cli)?;
+            config
+                .journal
+                .clone()
+                .unwrap_or_else(|| journal::default_path(&config.name))
+        }
+    };
+    let cutoff = match since {
+        None => None,
+        Some(s) => Some(match humantime::parse_duration(s) {
+            Ok(d) => chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or_default(),
+            Err(_) => chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ConfigError::new(
+                        "--since",
+                        format!("value {s:?}: expected a duration such as \"2h\" or a time such as \"2026-11-23T14:00:00Z\""),
+                    )
+                })?
+                .with_timezone(&chrono::Utc),
+        }),
+    };
+    let entries = Journal::read_all(&path)
+        .with_context(|| format!("cannot read the journal {}", path.display()))?;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| {
+            cutoff.is_none_or(|c| {
+                chrono::DateTime::parse_from_rfc3339(&e.ts)
+                    .is_ok_and(|t| t.with_timezone(&chrono::Utc) >= c)
+            })
+        })
+        .collect();
+    let items = crate::app::timeline::build(&entries);
+    match format {
+        TimelineFormat::Text => print!("{}", crate::app::timeline::text(&items)),
+        TimelineFormat::Markdown => print!("{}", crate::app::timeline::markdown(&items)),
+        TimelineFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }

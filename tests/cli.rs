@@ -295,3 +295,42 @@ fn unknown_theme_is_a_usage_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn journal_prints_a_timeline_in_text_markdown_and_json() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    for args in [&["step"][..], &["set", "50"][..], &["rollback"][..]] {
+        assert!(cutover(&cfg, args).status.success());
+    }
+    let o = cutover(&cfg, &["journal"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.contains("step green 0 % → 10 %: applied in") && text.contains("verified at 10 %"),
+        "{text}"
+    );
+    assert!(text.contains("rollback green 50 % → 0 %"), "{text}");
+    let md = stdout(&cutover(&cfg, &["journal", "--format", "markdown"]));
+    assert!(
+        md.starts_with("| time (UTC) | who |") && md.lines().count() == 5,
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &cutover(&cfg, &["journal", "--format", "json", "--since", "1h"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(json[0]["source"], "cli");
+    let none = cutover(&cfg, &["journal", "--since", "2999-01-01T00:00:00Z"]);
+    assert!(none.status.success() && stdout(&none).is_empty());
+    let bad = cutover(&cfg, &["journal", "--since", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--since") && stderr(&bad).contains("soon"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -7,6 +7,7 @@ pub mod journal;
 pub mod keymap;
 pub mod runner;
 pub mod state;
+pub mod timeline;
 pub mod update;
 pub mod writer;
 

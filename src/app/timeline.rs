@@ -1,0 +1,246 @@
+//! The journal as an incident timeline: intent and result of each write merged into one
+//! line, with who, the share before and after, the candidate's signals at that moment,
+//! auto-rollbacks and their trigger, external changes.
+
+use super::journal::{CandidateSnapshot, Entry};
+use serde::Serialize;
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Item {
+    pub ts: String,
+    pub who: String,
+    pub source: String,
+    pub what: String,
+    pub outcome: String,
+    pub candidate: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn pct(share: Option<u8>) -> String {
+    share.map_or_else(|| "?".to_string(), |s| format!("{s} %"))
+}
+
+fn signals(c: &CandidateSnapshot) -> String {
+    let Some(env) = c.env else {
+        return String::new();
+    };
+    let v = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or_else(|| "—".to_string(), f);
+    format!(
+        "{env}: health {}, errors {}, p99 {}, rps {}{}",
+        c.health.as_deref().unwrap_or("—"),
+        v(c.error_rate, &|e| format!("{:.2} %", e * 100.0)),
+        v(c.p99_ms, &|p| format!("{p:.0} ms")),
+        v(c.rps, &|r| format!("{r:.0}")),
+        if c.stale { " (stale)" } else { "" }
+    )
+}
+
+/// Merges the journal's lines into a timeline, oldest first.
+pub fn build(entries: &[Entry]) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::new();
+    let mut open: Vec<(String, usize)> = Vec::new();
+    for e in entries {
+        let who = match &e.who.from {
+            Some(f) => format!("{} ({f})", e.who.user),
+            None => e.who.user.clone(),
+        };
+        let cand = e.live.other();
+        let move_ = format!("{cand} {} → {}", pct(e.share_before), pct(e.share_target));
+        let base = |what: String, outcome: String| Item {
+            ts: e.ts.clone(),
+            who: who.clone(),
+            source: e.source.clone(),
+            what,
+            outcome,
+            candidate: signals(&e.candidate),
+            reason: e.reason.clone(),
+        };
+        match e.phase.as_str() {
+            "intent" => {
+                let what = if e.action == "auto-rollback" {
+                    format!("AUTO-ROLLBACK {move_}")
+                } else {
+                    format!("{} {move_}", e.action)
+                };
+                open.push((e.write.clone(), out.len()));
+                out.push(base(what, "PENDING: no result recorded".into()));
+            }
+            "result" | "failed" | "aborted" => {
+                let outcome = match e.phase.as_str() {
+                    "result" if e.verified == Some(true) => {
+                        format!(
+                            "applied in {} ms, verified at {}",
+                            e.elapsed_ms.unwrap_or(0),
+                            pct(e.share_after)
+                        )
+                    }
+                    "result" => format!("NOT verified: backend reads {}", pct(e.share_after)),
+                    "failed" => format!(
+                        "FAILED: {}; backend re-read {}",
+                        e.error.as_deref().unwrap_or("?"),
+                        pct(e.share_after)
+                    ),
+                    _ => format!("cancelled: {}", e.error.as_deref().unwrap_or("pre-empted")),
+                };
+                match open.iter().position(|(w, _)| *w == e.write) {
+                    Some(i) => {
+                        let (_, at) = open.remove(i);
+                        out[at].outcome = outcome;
+                    }
+                    None => out.push(base(format!("{} {move_}", e.action), outcome)),
+                }
+            }
+            "external" => out.push(base(
+                format!(
+                    "external change: {cand} {} → {}",
+                    pct(e.share_before),
+                    pct(e.share_after)
+                ),
+                "not made by cutover".into(),
+            )),
+            "complete" => out.push(base(
+                "rollback window over".into(),
+                format!("cutover complete: {} is live", e.live),
+            )),
+            other => out.push(base(other.replace('-', " "), String::new())),
+        }
+    }
+    out
+}
+
+/// As plain text, one line per item.
+pub fn text(items: &[Item]) -> String {
+    let mut s = String::new();
+    for i in items {
+        s.push_str(&format!(
+            "{}  {}  [{}]  {}: {}",
+            i.ts, i.who, i.source, i.what, i.outcome
+        ));
+        if let Some(r) = &i.reason {
+            s.push_str(&format!("  — {r}"));
+        }
+        if !i.candidate.is_empty() {
+            s.push_str(&format!("  ({})", i.candidate));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// As a Markdown table, fit to paste into a post-mortem.
+pub fn markdown(items: &[Item]) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut s = String::from(
+        "| time (UTC) | who | what | outcome | candidate's signals |\n|---|---|---|---|---|\n",
+    );
+    for i in items {
+        let what = match &i.reason {
+            Some(r) => format!("{} — {}", i.what, r),
+            None => i.what.clone(),
+        };
+        s.push_str(&format!(
+            "| {} | {} ({}) | {} | {} | {} |\n",
+            esc(&i.ts),
+            esc(&i.who),
+            esc(&i.source),
+            esc(&what),
+            esc(&i.outcome),
+            esc(&i.candidate)
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::journal::Who;
+    use crate::core::Env;
+
+    fn entry(
+        write: &str,
+        phase: &str,
+        action: &str,
+        before: u8,
+        target: u8,
+        after: Option<u8>,
+    ) -> Entry {
+        Entry {
+            ts: format!("2026-11-23T14:00:0{}Z", write.len()),
+            phase: phase.into(),
+            write: write.into(),
+            who: Who {
+                user: "alice@bastion".into(),
+                from: Some("10.0.0.5".into()),
+            },
+            source: "tui".into(),
+            action: action.into(),
+            backend: "sim".into(),
+            live: Env::Blue,
+            share_before: Some(before),
+            share_target: Some(target),
+            before: None,
+            target: None,
+            after: None,
+            share_after: after,
+            verified: (phase == "result").then_some(true),
+            elapsed_ms: Some(42),
+            error: (phase == "failed").then(|| "HTTP 500".to_string()),
+            reason: (action == "auto-rollback")
+                .then(|| "error-rate = 0.05 (limit 0.01)".to_string()),
+            candidate: CandidateSnapshot {
+                env: Some(Env::Green),
+                health: Some("up".into()),
+                error_rate: Some(0.05),
+                p99_ms: None,
+                rps: Some(50.0),
+                stale: false,
+            },
+        }
+    }
+
+    #[test]
+    fn intents_and_results_merge_and_a_crash_shows_as_pending() {
+        let entries = vec![
+            entry("1", "intent", "step", 0, 10, None),
+            entry("1", "result", "step", 0, 10, Some(10)),
+            entry("22", "intent", "set", 10, 50, None),
+            entry("22", "failed", "set", 10, 50, Some(10)),
+            entry("333", "intent", "auto-rollback", 50, 0, None),
+            entry("333", "result", "auto-rollback", 50, 0, Some(0)),
+            entry("4444", "external", "external", 0, 0, Some(30)),
+            entry("55555", "intent", "step", 30, 50, None),
+        ];
+        let items = build(&entries);
+        let lines: Vec<String> = items
+            .iter()
+            .map(|i| format!("{}: {}", i.what, i.outcome))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "step green 0 % → 10 %: applied in 42 ms, verified at 10 %",
+                "set green 10 % → 50 %: FAILED: HTTP 500; backend re-read 10 %",
+                "AUTO-ROLLBACK green 50 % → 0 %: applied in 42 ms, verified at 0 %",
+                "external change: green 0 % → 30 %: not made by cutover",
+                "step green 30 % → 50 %: PENDING: no result recorded",
+            ]
+        );
+        assert_eq!(
+            items[2].reason.as_deref(),
+            Some("error-rate = 0.05 (limit 0.01)")
+        );
+        let t = text(&items);
+        assert!(
+            t.contains("alice@bastion (10.0.0.5)") && t.contains("errors 5.00 %, p99 —"),
+            "{t}"
+        );
+        let md = markdown(&items);
+        assert!(
+            md.starts_with("| time (UTC) |") && md.lines().count() == 7,
+            "{md}"
+        );
+    }
+}
