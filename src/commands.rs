@@ -215,6 +215,8 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.signals.green.version = config.envs.green.version.clone();
     s.metric_info = config.metrics.clone();
     s.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
+    s.window_extend_ms = config.rollback_window_extend.as_millis() as u64;
+    s.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
     s
 }
 

@@ -42,6 +42,10 @@ struct ConfigFile {
     plan: Option<Vec<i64>>,
     #[serde(default, with = "humantime_serde")]
     rollback_window: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    rollback_window_extend: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    rollback_window_warn: Option<Duration>,
     live: Option<String>,
     journal: Option<PathBuf>,
     theme: Option<String>,
@@ -242,6 +246,10 @@ pub struct Config {
     pub poll_timeout: Duration,
     pub plan: Plan,
     pub rollback_window: Duration,
+    /// What `e` adds to a running rollback window.
+    pub rollback_window_extend: Duration,
+    /// How long before the window ends to warn.
+    pub rollback_window_warn: Duration,
     pub live: Option<Env>,
     pub journal: Option<PathBuf>,
     pub theme: Option<String>,
@@ -470,6 +478,12 @@ impl Config {
             poll_timeout,
             plan,
             rollback_window,
+            rollback_window_extend: f
+                .rollback_window_extend
+                .unwrap_or(Duration::from_secs(15 * 60)),
+            rollback_window_warn: f
+                .rollback_window_warn
+                .unwrap_or(Duration::from_secs(2 * 60)),
             live,
             journal: f.journal,
             theme: f.theme,

@@ -17,6 +17,8 @@ pub enum Action {
     Smoke,
     /// Hold off the auto-rollback countdown until the breach clears and recurs.
     CancelAuto,
+    /// Extend the running rollback window.
+    ExtendWindow,
     Help,
     Log,
     Quit,
@@ -32,6 +34,7 @@ impl Action {
             Action::Pause,
             Action::Smoke,
             Action::CancelAuto,
+            Action::ExtendWindow,
             Action::Help,
             Action::Log,
             Action::Quit,
@@ -49,6 +52,7 @@ impl Action {
             Action::Pause => "pause".into(),
             Action::Smoke => "smoke".into(),
             Action::CancelAuto => "cancel-auto-rollback".into(),
+            Action::ExtendWindow => "extend-window".into(),
             Action::Help => "help".into(),
             Action::Log => "log".into(),
             Action::Quit => "quit".into(),
@@ -160,6 +164,7 @@ impl Default for Keymap {
             (Action::Pause, vec![k("p"), k("space")]),
             (Action::Smoke, vec![k("s")]),
             (Action::CancelAuto, vec![k("c")]),
+            (Action::ExtendWindow, vec![k("e")]),
             (Action::Help, vec![k("?")]),
             (Action::Log, vec![k("L")]),
             (Action::Quit, vec![k("q"), k("ctrl-c")]),

@@ -119,6 +119,10 @@ pub struct State {
     /// Roll back by itself after a breach lasting this long.
     pub auto_rollback_ms: Option<Millis>,
     pub auto: AutoRollback,
+    pub window_extend_ms: Millis,
+    pub window_warn_ms: Millis,
+    /// Whether the coming end of the running window has been warned of.
+    pub window_warned: bool,
     /// Writes issued and not yet done, oldest first.
     pub writes: Vec<InFlight>,
     /// When the last write finished: reads started before it are discarded.
@@ -163,6 +167,9 @@ impl State {
             metric_info: Vec::new(),
             auto_rollback_ms: None,
             auto: AutoRollback::default(),
+            window_extend_ms: 15 * 60_000,
+            window_warn_ms: 2 * 60_000,
+            window_warned: false,
             writes: Vec::new(),
             last_write_done: 0,
             confirm: None,

@@ -80,10 +80,30 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     s.refresh_guards();
     report_mismatch(s);
     effects.extend(auto_rollback(s));
+    warn_window_end(s);
     if known_before && s.live() != live_before {
         effects.push(Effect::JournalComplete { new_live: s.live() });
     }
     effects
+}
+
+/// Warns once when the rollback window is about to end.
+fn warn_window_end(s: &mut State) {
+    match s.cutover.window_remaining(s.now) {
+        Some(left) if left <= s.window_warn_ms && left > 0 && !s.window_warned => {
+            s.window_warned = true;
+            s.log(
+                Level::Warn,
+                format!(
+                    "rollback window ends in {}: then {} is live and rollback is no longer instant (e extends)",
+                    crate::ui::clock(left),
+                    s.candidate()
+                ),
+            );
+        }
+        None => s.window_warned = false,
+        _ => {}
+    }
 }
 
 /// Rolls back by itself once the candidate has breached a guardrail for
@@ -317,6 +337,29 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
             None => {
                 s.log(Level::Info, "no auto-rollback is counting down");
+                Vec::new()
+            }
+        },
+        Some(Action::ExtendWindow) => match s.cutover.extend_window(s.window_extend_ms, s.now) {
+            Some(left) => {
+                s.window_warned = left <= s.window_warn_ms;
+                let reason = format!(
+                    "rollback window extended by {} min by {}; {} left",
+                    s.window_extend_ms / 60_000,
+                    s.driver,
+                    crate::ui::clock(left)
+                );
+                s.log(Level::Info, reason.clone());
+                vec![Effect::JournalNote {
+                    phase: "window-extended".into(),
+                    reason,
+                }]
+            }
+            None => {
+                s.log(
+                    Level::Info,
+                    "no rollback window is running (it starts at 100 %)",
+                );
                 Vec::new()
             }
         },
@@ -775,6 +818,37 @@ mod tests {
         );
         let e = green_errors(&mut s, 32_000, 0.05);
         assert!(matches!(e.as_slice(), [Effect::Write(o)] if o.rollback));
+    }
+
+    #[test]
+    fn the_window_end_is_warned_once_and_e_extends_it_with_a_journal_note() {
+        let mut s = state(100);
+        s.cutover.window = 10 * 60_000;
+        s.window_warn_ms = 2 * 60_000;
+        s.window_extend_ms = 15 * 60_000;
+        update(&mut s, Event::Tick { now: 7 * 60_000 });
+        update(
+            &mut s,
+            Event::Tick {
+                now: 8 * 60_000 + 1,
+            },
+        );
+        update(&mut s, Event::Tick { now: 9 * 60_000 });
+        let warned = |s: &State| {
+            s.events
+                .iter()
+                .filter(|e| e.text.contains("rollback window ends in"))
+                .count()
+        };
+        assert_eq!(warned(&s), 1);
+        let e = key(&mut s, KeyCode::Char('e'));
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalNote { phase, reason }] if phase == "window-extended" && reason.contains("16:00 left")),
+            "{e:?}"
+        );
+        assert_eq!(s.cutover.window_remaining(s.now), Some(16 * 60_000 - 10));
+        update(&mut s, Event::Tick { now: 24 * 60_000 });
+        assert_eq!(warned(&s), 2, "warned again before the extended end");
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct Cutover {
     pub window: Millis,
     /// When the candidate was first read back at 100 %.
     pub window_started: Option<Millis>,
+    /// Time added to the running window by the operator.
+    pub window_extended: Millis,
 }
 
 impl Cutover {
@@ -82,7 +84,16 @@ impl Cutover {
             paused: false,
             window,
             window_started: None,
+            window_extended: 0,
         }
+    }
+
+    /// Extends the running rollback window by `by`; returns the time left then, or `None`
+    /// when no window is running.
+    pub fn extend_window(&mut self, by: Millis, now: Millis) -> Option<Millis> {
+        self.window_started?;
+        self.window_extended += by;
+        self.window_remaining(now)
     }
 
     pub fn candidate(&self) -> Env {
@@ -178,7 +189,10 @@ impl Cutover {
             Some(100) => {
                 self.window_started.get_or_insert(now);
             }
-            Some(_) => self.window_started = None,
+            Some(_) => {
+                self.window_started = None;
+                self.window_extended = 0;
+            }
             None => {}
         }
     }
@@ -186,7 +200,7 @@ impl Cutover {
     /// Time left in the rollback window.
     pub fn window_remaining(&self, now: Millis) -> Option<Millis> {
         self.window_started
-            .map(|start| (start + self.window).saturating_sub(now))
+            .map(|start| (start + self.window + self.window_extended).saturating_sub(now))
     }
 
     /// Advances the clock. When the rollback window has run out at 100 %, the cutover is
@@ -198,6 +212,7 @@ impl Cutover {
             self.live = self.candidate();
             self.share = Some(0);
             self.window_started = None;
+            self.window_extended = 0;
             return Some(self.live);
         }
         None
@@ -434,6 +449,20 @@ mod tests {
         c.observe(Some(0), 70_000);
         assert_eq!(c.window_remaining(71_000), None, "rollback ends the window");
         assert_eq!(c.live, Env::Green);
+    }
+
+    #[test]
+    fn the_window_can_be_extended_while_it_runs() {
+        let mut c = Cutover::new(Env::Blue, Plan::default(), 60_000);
+        assert_eq!(c.extend_window(30_000, 0), None, "no window before 100 %");
+        c.observe(Some(100), 0);
+        assert_eq!(c.extend_window(30_000, 50_000), Some(40_000));
+        assert_eq!(c.tick(60_000), None, "extended past the original end");
+        assert_eq!(c.tick(90_000), Some(Env::Green));
+        assert_eq!(
+            c.window_extended, 0,
+            "a new window starts from the configured length"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn describe(a: Action) -> String {
         Action::Rollback => "ROLLBACK: all traffic to live now, one call, no confirm".into(),
         Action::Pause => "pause / resume: forward steps refused while paused".into(),
         Action::Smoke => "run smoke checks against the candidate".into(),
+        Action::ExtendWindow => "extend the running rollback window".into(),
         Action::CancelAuto => "cancel the auto-rollback countdown (until the breach recurs)".into(),
         Action::Help => "this help".into(),
         Action::Log => "the full diagnostic log".into(),

@@ -168,12 +168,17 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
                 .get(live)
                 .health(state.now, state.poll_interval);
             let warm_style = theme.health(warm);
+            let soon = left <= state.window_warn_ms;
             vec![
                 Span::styled(" rollback window ", theme.text),
-                Span::styled(clock(left), theme.title),
+                Span::styled(clock(left), if soon { theme.warn } else { theme.title }),
                 Span::styled(" left · ", theme.text),
                 Span::styled(format!("{live} "), theme.env(live)),
                 Span::styled(format!("kept warm: {}", warm.word()), warm_style),
+                Span::styled(
+                    if soon { " · ends soon, e extends" } else { "" },
+                    theme.warn,
+                ),
             ]
         }
     };
