@@ -257,6 +257,7 @@ async fn run_cockpit(
         clock: Clock::start(),
         poll_interval: config.poll_interval,
         poll_timeout: config.poll_timeout,
+        hooks: config.hooks.clone(),
     };
     let out = runner::run_tui(setup).await?;
     let s = &out.state;
@@ -695,6 +696,8 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         reason: None,
     };
     let result = engine::apply(backend.as_ref(), &journal, &who, &order).await;
+    // Told after the write, never before it.
+    notify_cli(&config, &who, &order, &result).await;
     let from = before
         .and_then(|w| w.share_of(cand))
         .map_or_else(|| "?".into(), |s| s.to_string());
@@ -841,4 +844,37 @@ fn timeline(cli: &Cli, since: Option<&str>, format: TimelineFormat) -> anyhow::R
         TimelineFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the webhooks about a write made from the command line; failures are said on stderr.
+async fn notify_cli(config: &Config, who: &Who, order: &WriteOrder, result: &WriteResult) {
+    if config.hooks.is_empty() {
+        return;
+    }
+    let cand = order.live.other();
+    let outcome = match result {
+        WriteResult::Verified { elapsed_ms, .. } => format!("applied in {elapsed_ms} ms, verified"),
+        WriteResult::Unverified { after, .. } => format!("NOT verified: backend reads {after}"),
+        WriteResult::Failed { error, .. } => format!("FAILED: {error}"),
+        WriteResult::Aborted => "cancelled".into(),
+    };
+    let notice = crate::app::notify::Notice {
+        event: "write".into(),
+        text: format!(
+            "{} {cand} → {} % from the CLI: {outcome}",
+            order.action, order.share
+        ),
+        cutover: config.name.clone(),
+        who: who.user.clone(),
+    };
+    let http = reqwest::Client::new();
+    let sends = config
+        .hooks
+        .iter()
+        .map(|h| async { (h.name.clone(), h.send(&http, &notice).await) });
+    for (name, r) in futures::future::join_all(sends).await {
+        if let Err(e) = r {
+            eprintln!("cutover: webhook {name} not told: {e}");
+        }
+    }
 }

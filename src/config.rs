@@ -2,6 +2,7 @@
 //! converted into runtime types. Every error names the key, the value and what was expected.
 
 use crate::app::keymap::Keymap;
+use crate::app::notify::Webhook;
 use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::nginx::NginxSettings;
@@ -55,6 +56,8 @@ struct ConfigFile {
     #[serde(default)]
     guardrails: GuardrailsFile,
     prometheus: Option<PrometheusFile>,
+    #[serde(default)]
+    notify: Vec<NotifyFile>,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
 }
@@ -174,6 +177,16 @@ struct PrometheusFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NotifyFile {
+    /// The environment variable holding the webhook URL (URLs carry secrets).
+    url_env: String,
+    format: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct QueryFile {
     name: String,
     query: String,
@@ -259,6 +272,7 @@ pub struct Config {
     pub envs: EnvPair<EnvConfig>,
     pub prometheus: Option<PrometheusSettings>,
     pub metrics: Vec<MetricInfo>,
+    pub hooks: Vec<Webhook>,
     /// Roll back by itself after a breach has lasted this long (`None`: off).
     pub auto_rollback: Option<Duration>,
 }
@@ -471,6 +485,37 @@ impl Config {
             },
         };
         let guardrails = guardrails(f.guardrails, metric_rules).map_err(err)?;
+        let mut hooks = Vec::new();
+        for (i, n) in f.notify.iter().enumerate() {
+            let key = format!("notify[{i}]");
+            let url = std::env::var(&n.url_env).ok().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+                err(format!(
+                    "key `{key}.url-env`: value {:?}: the environment variable is not set; expected it to hold the webhook URL",
+                    n.url_env
+                ))
+            })?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err(format!(
+                    "key `{key}.url-env`: ${} does not hold an http(s) URL",
+                    n.url_env
+                )));
+            }
+            let slack = match n.format.as_deref() {
+                None | Some("slack") => true,
+                Some("json") => false,
+                Some(other) => {
+                    return Err(err(format!(
+                        "key `{key}.format`: value {other:?}: expected \"slack\" or \"json\""
+                    )));
+                }
+            };
+            hooks.push(Webhook {
+                name: n.url_env.clone(),
+                url,
+                slack,
+                timeout: n.timeout.unwrap_or(Duration::from_secs(3)),
+            });
+        }
         let keymap = Keymap::with_overrides(&f.keys).map_err(err)?;
         Ok(Config {
             name: f.name.unwrap_or_else(|| "cutover".into()),
@@ -493,6 +538,7 @@ impl Config {
             envs,
             prometheus,
             metrics,
+            hooks,
             auto_rollback,
         })
     }

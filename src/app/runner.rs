@@ -5,6 +5,7 @@
 use super::Clock;
 use super::engine;
 use super::journal::{Journal, Who};
+use super::notify::{Notice, Webhook, spawn_notifier};
 use super::state::State;
 use super::update::{Effect, Event, update};
 use super::writer::spawn_writer;
@@ -29,6 +30,7 @@ pub struct Setup {
     pub clock: Clock,
     pub poll_interval: Duration,
     pub poll_timeout: Duration,
+    pub hooks: Vec<Webhook>,
 }
 
 /// How the cockpit ended.
@@ -215,11 +217,22 @@ pub fn run_effects(
     setup: &Setup,
     effects: Vec<Effect>,
     writer: &mpsc::UnboundedSender<engine::WriteOrder>,
+    notifier: &mpsc::UnboundedSender<Notice>,
     tx: &mpsc::Sender<Event>,
     state: &State,
 ) {
     for effect in effects {
         match effect {
+            Effect::Notify { event, text } => {
+                if !setup.hooks.is_empty() {
+                    let _ = notifier.send(Notice {
+                        event,
+                        text,
+                        cutover: state.name.clone(),
+                        who: setup.who.user.clone(),
+                    });
+                }
+            }
             Effect::Write(order) => {
                 if writer.send(order).is_err() {
                     log::error!("writer stopped");
@@ -314,6 +327,7 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         tx.clone(),
         setup.clock,
     );
+    let notifier = spawn_notifier(setup.hooks.clone(), tx.clone(), setup.clock);
     let mut tasks = spawn_producers(&setup, &tx);
 
     let mut terminal = ratatui::init();
@@ -349,7 +363,7 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         while let Ok(ev) = rx.try_recv() {
             effects.extend(update(&mut state, ev));
         }
-        run_effects(&setup, effects, &writer, &tx, &state);
+        run_effects(&setup, effects, &writer, &notifier, &tx, &state);
         if state.quit {
             break;
         }

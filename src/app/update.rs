@@ -46,6 +46,12 @@ pub enum Event {
         now: Millis,
         report: SmokeReport,
     },
+    /// A webhook could not be told.
+    NotifyFailed {
+        hook: String,
+        error: String,
+        now: Millis,
+    },
     /// SIGTERM, SIGHUP: leave traffic as it is and restore the terminal.
     Shutdown {
         now: Millis,
@@ -61,6 +67,11 @@ pub enum Effect {
     /// Journal the end of the rollback window: `new_live` is live from now on.
     JournalComplete {
         new_live: crate::core::Env,
+    },
+    /// Tell the webhooks.
+    Notify {
+        event: String,
+        text: String,
     },
     /// Journal a decision that is not a write (e.g. an auto-rollback cancelled).
     JournalNote {
@@ -144,6 +155,10 @@ fn auto_rollback(s: &mut State) -> Vec<Effect> {
     );
     s.log(Level::Error, format!("AUTO-ROLLBACK: {reason}"));
     let mut effects = issue(s, 0, true, "auto-rollback");
+    effects.push(Effect::Notify {
+        event: "auto-rollback".into(),
+        text: format!("AUTO-ROLLBACK of {}: {reason}", s.candidate()),
+    });
     for e in effects.iter_mut() {
         if let Effect::Write(o) = e {
             o.reason = Some(reason.clone());
@@ -236,6 +251,11 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
                 summary: report.summary,
                 at: now,
             });
+            Vec::new()
+        }
+        Event::NotifyFailed { hook, error, now } => {
+            advance(s, now);
+            s.log(Level::Warn, format!("webhook {hook} not told: {error}"));
             Vec::new()
         }
         Event::Shutdown { now, reason } => {
@@ -516,7 +536,18 @@ fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
     if let Some(after) = result.after() {
         observe(s, after);
     }
-    Vec::new()
+    if result == WriteResult::Aborted {
+        return Vec::new();
+    }
+    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    vec![Effect::Notify {
+        event: if w.action == "auto-rollback" {
+            "auto-rollback".into()
+        } else {
+            "write".into()
+        },
+        text: format!("{cand}: {text}"),
+    }]
 }
 
 fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> Vec<Effect> {
@@ -589,7 +620,14 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
                 format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
             );
             observe(s, w);
-            return vec![Effect::JournalExternal { before, after: w }];
+            let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+            return vec![
+                Effect::JournalExternal { before, after: w },
+                Effect::Notify {
+                    event: "external-change".into(),
+                    text,
+                },
+            ];
         }
     }
     observe(s, w);
@@ -782,9 +820,11 @@ mod tests {
         assert!(green_errors(&mut s, 9_000, 0.05).is_empty());
         assert_eq!(s.auto_rollback_in(), Some(2_000));
         let e = green_errors(&mut s, 11_000, 0.05);
-        let [Effect::Write(o)] = e.as_slice() else {
+        let [Effect::Write(o), Effect::Notify { event, text }] = e.as_slice() else {
             panic!("{e:?}")
         };
+        assert_eq!(event, "auto-rollback");
+        assert!(text.contains("AUTO-ROLLBACK of green"), "{text}");
         assert!(o.rollback && o.share == 0 && o.action == "auto-rollback");
         let reason = o.reason.clone().unwrap();
         assert!(
@@ -817,7 +857,7 @@ mod tests {
             "a recurrence counts down again"
         );
         let e = green_errors(&mut s, 32_000, 0.05);
-        assert!(matches!(e.as_slice(), [Effect::Write(o)] if o.rollback));
+        assert!(matches!(e.as_slice(), [Effect::Write(o), Effect::Notify { .. }] if o.rollback));
     }
 
     #[test]
@@ -972,7 +1012,10 @@ mod tests {
                 result: Ok(Weights::new(20, 80)),
             },
         );
-        assert!(matches!(e.as_slice(), [Effect::JournalExternal { .. }]));
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
+        ));
         assert_eq!(s.cutover.share, Some(80));
         assert!(s.events.back().unwrap().text.contains("external change"));
     }
