@@ -217,3 +217,48 @@ fn auto_rollback_rolls_back_a_sustained_breach_unless_cancelled() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn sighup_during_a_slow_write_restores_the_terminal_and_the_journal_tells_the_truth() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep", "--write-delay", "3s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    let t = Tmux::new("hup-write");
+    t.start(100, 30, &cockpit_cmd(&cfg));
+    t.wait(20, "the cockpit", |s| {
+        s.contains("[0]") && s.contains("CANDIDATE")
+    });
+    t.keys(&["Right"]);
+    t.wait(10, "the write in flight", |s| s.contains("writing → 10 %"));
+    let pid = t.child_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let s = t.wait(20, "exit after SIGHUP", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "{s}");
+    assert!(!t.alternate_on(), "terminal restored");
+    // Past the write's own delay, the backend holds one consistent state, and the journal
+    // says what cutover knows of it: pending (no result) or done with that state.
+    std::thread::sleep(Duration::from_millis(3500));
+    let share = status(&cfg)["share"].as_u64().unwrap();
+    let entries =
+        cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let step: Vec<_> = entries.iter().filter(|e| e.action == "step").collect();
+    assert_eq!(step[0].phase, "intent");
+    match step.get(1) {
+        None => assert!(share == 0 || share == 10, "pending write: {share}"),
+        Some(r) => assert_eq!(r.share_after.map(u64::from), Some(share), "{r:?}"),
+    }
+    let timeline = stdout(&cutover(&cfg, &["journal"]));
+    assert!(timeline.contains("step green 0 % → 10 %"), "{timeline}");
+    if step.len() == 1 {
+        assert!(timeline.contains("PENDING"), "{timeline}");
+    }
+}
