@@ -392,18 +392,14 @@ async fn snapshot(
     }
 }
 
-fn value(r: &Series) -> Option<f64> {
-    r.value()
-}
-
 fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
     let s = signals.get(cand);
     CandidateSnapshot {
         env: Some(cand),
         health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
-        error_rate: value(&s.error_rate),
-        p99_ms: value(&s.p99_ms),
-        rps: value(&s.rps),
+        error_rate: s.error_rate.value(),
+        p99_ms: s.p99_ms.value(),
+        rps: s.rps.value(),
         stale: false,
     }
 }
@@ -432,7 +428,7 @@ fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
             .into(),
     );
     for (name, series) in series {
-        v[name] = value(series).into();
+        v[name] = series.value().into();
         ages.insert(name.into(), series.age(now).into());
         match series.latest.as_ref().map(|x| &x.reading) {
             Some(Reading::NoData(why)) | Some(Reading::Error(why)) => {
@@ -443,7 +439,7 @@ fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
     }
     let mut metrics = serde_json::Map::new();
     for (name, series) in &s.metrics {
-        metrics.insert(name.clone(), value(series).into());
+        metrics.insert(name.clone(), series.value().into());
         ages.insert(name.clone(), series.age(now).into());
     }
     v["metrics"] = metrics.into();
@@ -485,10 +481,10 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let vs_live = cand.and_then(|c| {
         let (cs, ls) = (snap.signals.get(c), snap.signals.get(c.other()));
         two_proportion(
-            value(&cs.errors)?,
-            value(&cs.requests)?,
-            value(&ls.errors)?,
-            value(&ls.requests)?,
+            cs.errors.value()?,
+            cs.requests.value()?,
+            ls.errors.value()?,
+            ls.requests.value()?,
         )
     });
     let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
