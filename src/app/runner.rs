@@ -243,32 +243,18 @@ pub fn run_effects(
                 let t = tx.clone();
                 let clock = setup.clock;
                 tokio::spawn(async move {
-                    let Some(source) = source else {
-                        let report = crate::signals::SmokeReport {
-                            env,
-                            passed: false,
-                            summary: "no smoke checks for this backend".into(),
-                        };
-                        let _ = t
-                            .send(Event::SmokeDone {
-                                now: clock.now(),
-                                report,
-                            })
-                            .await;
-                        return;
+                    let failed = |summary: &str| crate::signals::SmokeReport {
+                        env,
+                        passed: false,
+                        summary: summary.into(),
                     };
-                    let report = match tokio::time::timeout(
-                        Duration::from_secs(60),
-                        source.smoke(env),
-                    )
-                    .await
-                    {
-                        Ok(r) => r,
-                        Err(_) => crate::signals::SmokeReport {
-                            env,
-                            passed: false,
-                            summary: "timed out after 60 s".into(),
-                        },
+                    let report = match source {
+                        None => failed("no smoke checks for this backend"),
+                        Some(source) => {
+                            tokio::time::timeout(Duration::from_secs(60), source.smoke(env))
+                                .await
+                                .unwrap_or_else(|_| failed("timed out after 60 s"))
+                        }
                     };
                     let _ = t
                         .send(Event::SmokeDone {

@@ -450,17 +450,7 @@ mod tests {
 
     #[test]
     fn metric_drop_vs_live() {
-        let g = Guardrails {
-            max_error_rate: None,
-            max_p99_ms: None,
-            max_health_failures: None,
-            metrics: vec![MetricRule {
-                name: "orders".into(),
-                bad: Bad::Down,
-                max_change: 0.2,
-            }],
-            ..Guardrails::default()
-        };
+        let g = orders_guard();
         let with = |v: f64| {
             let mut s = EnvSignals::default();
             s.metric_mut("orders").push(Reading::Value(v), 0);
@@ -533,16 +523,10 @@ mod tests {
             vec![RuleCheck::NoData]
         );
     }
-}
 
-#[cfg(test)]
-mod per_request_tests {
-    use super::*;
-    use crate::core::Reading;
-
-    #[test]
-    fn metrics_are_compared_per_request() {
-        let g = Guardrails {
+    /// Only a guard on "orders": no more than 20 % below live.
+    fn orders_guard() -> Guardrails {
+        Guardrails {
             max_error_rate: None,
             max_p99_ms: None,
             max_health_failures: None,
@@ -552,7 +536,12 @@ mod per_request_tests {
                 max_change: 0.2,
             }],
             ..Guardrails::default()
-        };
+        }
+    }
+
+    #[test]
+    fn metrics_are_compared_per_request() {
+        let g = orders_guard();
         let env = |orders: f64, rps: f64| {
             let mut s = EnvSignals::default();
             s.metric_mut("orders").push(Reading::Value(orders), 0);
