@@ -7,6 +7,7 @@ use crate::app::runner::{self, Setup};
 use crate::app::state::{Level, State};
 use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
+use crate::backends::kube::{KubeBackend, KubeHealth};
 use crate::backends::nginx::NginxBackend;
 use crate::backends::{Backend, SimBackend, SimClient};
 use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
@@ -179,6 +180,15 @@ async fn connect(config: &Config) -> Result<Connected, ConfigError> {
             }
             Arc::new(backend)
         }
+        BackendConfig::Kube(k) => {
+            let backend = KubeBackend::connect(k.clone())
+                .await
+                .map_err(|e| ConfigError::new("backend", e))?;
+            if !has_probes {
+                sources.push(Arc::new(KubeHealth(backend.clone())));
+            }
+            Arc::new(backend)
+        }
     };
     if has_probes {
         sources.push(Arc::new(HealthPoller::new(probes)));
@@ -193,11 +203,14 @@ async fn connect(config: &Config) -> Result<Connected, ConfigError> {
 
 fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     let live = config.live.unwrap_or(Env::Blue);
-    let cutover = Cutover::new(
+    let mut cutover = Cutover::new(
         live,
         config.plan.clone(),
         config.rollback_window.as_millis() as u64,
     );
+    if !backend.capabilities().weighted {
+        cutover = cutover.flip_only();
+    }
     let mut s = State::new(
         config.name.clone(),
         cutover,
@@ -640,6 +653,9 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         config.plan.clone(),
         config.rollback_window.as_millis() as u64,
     );
+    if !backend.capabilities().weighted {
+        cutover = cutover.flip_only();
+    }
     cutover.share = before.and_then(|w| w.share_of(cand));
     let (core_cmd, action) = match cmd {
         WriteCmd::Set(0) => (CoreCommand::Jump(0), "set"),
@@ -669,8 +685,8 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         }
         Decision::Refused(r) => {
             eprintln!(
-                "cutover: nothing to do: {r:?} ({cand} at {} %)",
-                cutover.share.map_or_else(|| "?".into(), |s| s.to_string())
+                "cutover: nothing to do: {}",
+                crate::app::update::refusal_text(r, cand, backend.kind())
             );
             return Ok(ExitCode::FAILURE);
         }

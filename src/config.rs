@@ -5,6 +5,7 @@ use crate::app::keymap::Keymap;
 use crate::app::notify::Webhook;
 use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
+use crate::backends::kube::{IstioDest, KubeKind, KubeSettings};
 use crate::backends::nginx::NginxSettings;
 use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
 use crate::signals::health::Probe;
@@ -69,6 +70,45 @@ enum BackendFile {
     Haproxy(HaproxyFile),
     Nginx(NginxFile),
     Alb(AlbFile),
+    KubeService(KubeFile),
+    KubeGateway(KubeFile),
+    KubeIngressNginx(KubeFile),
+    KubeIstio(KubeFile),
+}
+
+/// One table for the four Kubernetes kinds; each kind checks which keys it needs and
+/// refuses the ones it does not use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct KubeFile {
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    namespace: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    blue_deployment: Option<String>,
+    green_deployment: Option<String>,
+    // kube-service
+    service: Option<String>,
+    selector_key: Option<String>,
+    blue_value: Option<String>,
+    green_value: Option<String>,
+    // kube-gateway
+    http_route: Option<String>,
+    rule: Option<i64>,
+    blue_service: Option<String>,
+    green_service: Option<String>,
+    weight_scale: Option<u32>,
+    // kube-ingress-nginx
+    blue_ingress: Option<String>,
+    green_ingress: Option<String>,
+    // kube-istio
+    virtual_service: Option<String>,
+    route: Option<i64>,
+    blue_host: Option<String>,
+    green_host: Option<String>,
+    blue_subset: Option<String>,
+    green_subset: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,6 +278,7 @@ pub enum BackendConfig {
     Haproxy(HaproxySettings),
     Nginx(NginxSettings),
     Alb(AlbSettings),
+    Kube(KubeSettings),
 }
 
 impl BackendConfig {
@@ -247,6 +288,7 @@ impl BackendConfig {
             BackendConfig::Haproxy(_) => "haproxy",
             BackendConfig::Nginx(_) => "nginx",
             BackendConfig::Alb(_) => "alb",
+            BackendConfig::Kube(k) => k.kind.name(),
         }
     }
 }
@@ -424,6 +466,10 @@ impl Config {
                     static_credentials: None,
                 })
             }
+            BackendFile::KubeService(k) => kube_settings(origin, "kube-service", k)?,
+            BackendFile::KubeGateway(k) => kube_settings(origin, "kube-gateway", k)?,
+            BackendFile::KubeIngressNginx(k) => kube_settings(origin, "kube-ingress-nginx", k)?,
+            BackendFile::KubeIstio(k) => kube_settings(origin, "kube-istio", k)?,
             BackendFile::Nginx(n) => {
                 let scale = n.weight_scale.unwrap_or(100);
                 if scale == 0 {
@@ -825,6 +871,198 @@ fn prometheus_settings(
         headers,
     };
     Ok((Some(settings), rules, infos))
+}
+
+/// The settings of a `kube-*` backend: the keys its kind needs, and no others.
+fn kube_settings(origin: &str, kind: &str, k: KubeFile) -> Result<BackendConfig, ConfigError> {
+    let err = |m: String| ConfigError::new(origin, m);
+    let name = |key: &str, v: &Option<String>| -> Result<String, ConfigError> {
+        match v {
+            Some(v) if is_dns_name(v) => Ok(v.clone()),
+            Some(v) => Err(err(format!(
+                "key `backend.{key}`: value {v:?}: expected a Kubernetes object name (lower-case letters, digits, '-' and '.')"
+            ))),
+            None => Err(err(format!(
+                "key `backend.{key}`: missing: {kind} needs it"
+            ))),
+        }
+    };
+    let index = |key: &str, v: Option<i64>| -> Result<Option<usize>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(i) if (0..1000).contains(&i) => Ok(Some(i as usize)),
+            Some(i) => Err(err(format!(
+                "key `backend.{key}`: value {i}: expected a rule index from 0"
+            ))),
+        }
+    };
+    let two = |a: &str, b: &str, x: &str, y: &str| -> Result<(), ConfigError> {
+        if x == y {
+            Err(err(format!(
+                "keys `backend.{a}` and `backend.{b}`: both {x:?}: expected two different names"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    let used: &[&str] = match kind {
+        "kube-service" => &["service", "selector-key", "blue-value", "green-value"],
+        "kube-gateway" => &[
+            "http-route",
+            "rule",
+            "blue-service",
+            "green-service",
+            "weight-scale",
+        ],
+        "kube-ingress-nginx" => &["blue-ingress", "green-ingress"],
+        _ => &[
+            "virtual-service",
+            "route",
+            "blue-host",
+            "green-host",
+            "blue-subset",
+            "green-subset",
+        ],
+    };
+    let given: [(&str, bool); 17] = [
+        ("service", k.service.is_some()),
+        ("selector-key", k.selector_key.is_some()),
+        ("blue-value", k.blue_value.is_some()),
+        ("green-value", k.green_value.is_some()),
+        ("http-route", k.http_route.is_some()),
+        ("rule", k.rule.is_some()),
+        ("blue-service", k.blue_service.is_some()),
+        ("green-service", k.green_service.is_some()),
+        ("weight-scale", k.weight_scale.is_some()),
+        ("blue-ingress", k.blue_ingress.is_some()),
+        ("green-ingress", k.green_ingress.is_some()),
+        ("virtual-service", k.virtual_service.is_some()),
+        ("route", k.route.is_some()),
+        ("blue-host", k.blue_host.is_some()),
+        ("green-host", k.green_host.is_some()),
+        ("blue-subset", k.blue_subset.is_some()),
+        ("green-subset", k.green_subset.is_some()),
+    ];
+    if let Some((key, _)) = given.iter().find(|(key, set)| *set && !used.contains(key)) {
+        return Err(err(format!(
+            "key `backend.{key}`: not used by kind {kind:?}; expected one of: {}",
+            used.join(", ")
+        )));
+    }
+    let kind = match kind {
+        "kube-service" => {
+            let key = k.selector_key.unwrap_or_else(|| "version".into());
+            if key.trim().is_empty() {
+                return Err(err(
+                    "key `backend.selector-key`: value \"\": expected a label key such as \"version\"".into(),
+                ));
+            }
+            let values = EnvPair::new(
+                k.blue_value.unwrap_or_else(|| "blue".into()),
+                k.green_value.unwrap_or_else(|| "green".into()),
+            );
+            two("blue-value", "green-value", &values.blue, &values.green)?;
+            KubeKind::Service {
+                service: name("service", &k.service)?,
+                key,
+                values,
+            }
+        }
+        "kube-gateway" => {
+            let services = EnvPair::new(
+                name("blue-service", &k.blue_service)?,
+                name("green-service", &k.green_service)?,
+            );
+            two(
+                "blue-service",
+                "green-service",
+                &services.blue,
+                &services.green,
+            )?;
+            KubeKind::Gateway {
+                route: name("http-route", &k.http_route)?,
+                rule: index("rule", k.rule)?,
+                services,
+            }
+        }
+        "kube-ingress-nginx" => {
+            let ingresses = EnvPair::new(
+                name("blue-ingress", &k.blue_ingress)?,
+                name("green-ingress", &k.green_ingress)?,
+            );
+            two(
+                "blue-ingress",
+                "green-ingress",
+                &ingresses.blue,
+                &ingresses.green,
+            )?;
+            KubeKind::IngressNginx { ingresses }
+        }
+        _ => {
+            let dest = |env: &str, host: Option<String>, subset: Option<String>| {
+                if host.is_none() && subset.is_none() {
+                    return Err(err(format!(
+                        "keys `backend.{env}-host` and `backend.{env}-subset`: both missing: expected the {env} destination's host, subset or both"
+                    )));
+                }
+                Ok(IstioDest { host, subset })
+            };
+            let dests = EnvPair::new(
+                dest("blue", k.blue_host, k.blue_subset)?,
+                dest("green", k.green_host, k.green_subset)?,
+            );
+            if dests.blue == dests.green {
+                return Err(err(
+                    "keys `backend.blue-host`/`blue-subset` and `green-host`/`green-subset`: the same destination; expected two".into(),
+                ));
+            }
+            KubeKind::Istio {
+                virtual_service: name("virtual-service", &k.virtual_service)?,
+                route: index("route", k.route)?,
+                dests,
+            }
+        }
+    };
+    let scale = k.weight_scale.unwrap_or(100);
+    if scale == 0 {
+        return Err(err(
+            "key `backend.weight-scale`: value 0: expected at least 1 (HTTPRoute weights are proportional)".into(),
+        ));
+    }
+    if let Some(ns) = &k.namespace
+        && !is_dns_name(ns)
+    {
+        return Err(err(format!(
+            "key `backend.namespace`: value {ns:?}: expected a namespace name"
+        )));
+    }
+    for (key, v) in [
+        ("blue-deployment", &k.blue_deployment),
+        ("green-deployment", &k.green_deployment),
+    ] {
+        if v.is_some() {
+            name(key, v)?;
+        }
+    }
+    Ok(BackendConfig::Kube(KubeSettings {
+        kind,
+        kubeconfig: k.kubeconfig,
+        context: k.context,
+        namespace: k.namespace,
+        deployments: EnvPair::new(k.blue_deployment, k.green_deployment),
+        scale,
+        timeout: k.timeout.unwrap_or(Duration::from_secs(5)),
+    }))
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain).
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

@@ -99,7 +99,10 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = backend.changed() => {}
+            }
             let started = clock.now();
             let result = match tokio::time::timeout(timeout, backend.read()).await {
                 Ok(r) => r.map_err(|e| e.to_string()),

@@ -3,7 +3,7 @@
 use super::engine::{WriteOrder, WriteResult};
 use super::keymap::Action;
 use super::state::{InFlight, Level, Overlay, PendingConfirm, SmokeState, State};
-use crate::core::{Command, ConfirmReason, Decision, EnvPair, Millis, Refusal, Weights};
+use crate::core::{Command, ConfirmReason, Decision, Env, EnvPair, Millis, Refusal, Weights};
 use crate::signals::{EnvPoll, SmokeReport};
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -422,15 +422,7 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
             Vec::new()
         }
         Decision::Refused(r) => {
-            let text = match r {
-                Refusal::Paused => "paused: resume (p) before stepping forward".to_string(),
-                Refusal::AtEnd => format!("{} already at 100 %: nothing to step to", s.candidate()),
-                Refusal::AtZero => format!("{} already at 0 %", s.candidate()),
-                Refusal::ShareUnknown => {
-                    "share unknown: waiting for the backend to answer".to_string()
-                }
-                Refusal::AlreadyThere(p) => format!("{} already at {p} %", s.candidate()),
-            };
+            let text = refusal_text(r, s.candidate(), &s.backend_kind);
             s.log(Level::Warn, text);
             Vec::new()
         }
@@ -701,6 +693,20 @@ pub fn reason_text(r: ConfirmReason) -> &'static str {
         ConfirmReason::Jump => "jumps off the plan's order",
         ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
         ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
+    }
+}
+
+/// Why a command does nothing, said for the operator.
+pub fn refusal_text(r: Refusal, cand: Env, backend_kind: &str) -> String {
+    match r {
+        Refusal::Paused => "paused: resume (p) before stepping forward".to_string(),
+        Refusal::AtEnd => format!("{cand} already at 100 %: nothing to step to"),
+        Refusal::AtZero => format!("{cand} already at 0 %"),
+        Refusal::ShareUnknown => "share unknown: waiting for the backend to answer".to_string(),
+        Refusal::AlreadyThere(p) => format!("{cand} already at {p} %"),
+        Refusal::FlipOnly(p) => format!(
+            "{p} % refused: {backend_kind} switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod alb;
 pub mod haproxy;
+pub mod kube;
 pub mod nginx;
 pub mod sim;
 
@@ -48,5 +49,10 @@ pub trait Backend: Send + Sync {
     /// A rollback's write: the same call, retried harder where the backend retries.
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
+    }
+    /// Resolves when the backend saw its state change (a watch event), so it is read at
+    /// once instead of at the next poll. Backends without a watch never resolve.
+    async fn changed(&self) {
+        std::future::pending::<()>().await
     }
 }

@@ -36,6 +36,8 @@ pub enum Refusal {
     AtZero,
     ShareUnknown,
     AlreadyThere(u8),
+    /// The backend only flips (0 or 100 %); this share cannot be set.
+    FlipOnly(u8),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +74,8 @@ pub struct Cutover {
     pub window_started: Option<Millis>,
     /// Time added to the running window by the operator.
     pub window_extended: Millis,
+    /// The backend switches all traffic at once: the plan is just 100.
+    pub flip_only: bool,
 }
 
 impl Cutover {
@@ -85,7 +89,16 @@ impl Cutover {
             window,
             window_started: None,
             window_extended: 0,
+            flip_only: false,
         }
+    }
+
+    /// For a backend that can only flip: the plan becomes `[100]` and partial shares are
+    /// refused.
+    pub fn flip_only(mut self) -> Cutover {
+        self.flip_only = true;
+        self.plan = Plan::new(&[100]).expect("a one-step plan is valid");
+        self
     }
 
     /// Extends the running rollback window by `by`; returns the time left then, or `None`
@@ -157,6 +170,9 @@ impl Cutover {
             Command::Jump(share) => {
                 let share = share.min(100);
                 match self.base() {
+                    _ if self.flip_only && share > 0 && share < 100 => {
+                        Decision::Refused(Refusal::FlipOnly(share))
+                    }
                     Some(base) if base == share => Decision::Refused(Refusal::AlreadyThere(share)),
                     Some(base) if share < base => Decision::Confirm {
                         share,

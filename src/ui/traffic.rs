@@ -96,6 +96,12 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
             spans.push(Span::styled(s.to_string(), theme.text));
         }
     }
+    if c.flip_only {
+        spans.push(Span::styled(
+            format!("  (flip-only: {} has no partial steps)", state.backend_kind),
+            theme.dim,
+        ));
+    }
     let cand = state.candidate();
     spans.push(Span::styled("   set ", theme.dim));
     spans.push(Span::styled(

@@ -1,0 +1,548 @@
+//! Kubernetes: a Service selector flip, a Gateway API HTTPRoute, ingress-nginx canary
+//! annotations or an Istio VirtualService. Each write is one merge patch of one object,
+//! carrying the resourceVersion it was computed from; a 409 re-reads and tries again. The
+//! objects are read on every poll and watched, so an edit by someone else shows at once.
+
+pub mod routes;
+
+pub use routes::{IstioDest, KubeKind, Resource};
+
+use super::{Backend, BackendError, Capabilities};
+use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
+use crate::signals::{EnvPoll, SignalSource};
+use async_trait::async_trait;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Tries for a step when someone else keeps changing the object; a rollback tries harder.
+const STEP_ATTEMPTS: u32 = 3;
+const ROLLBACK_ATTEMPTS: u32 = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct KubeSettings {
+    pub kind: KubeKind,
+    /// A kubeconfig file; else `$KUBECONFIG`, `~/.kube/config`, then in-cluster.
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Else the context's namespace, else `default`.
+    pub namespace: Option<String>,
+    /// Each env's Deployment; found from the Service's selector when not named.
+    pub deployments: EnvPair<Option<String>>,
+    /// Weight for 100 % (HTTPRoute weights are proportional).
+    pub scale: u32,
+    pub timeout: Duration,
+}
+
+struct Inner {
+    s: KubeSettings,
+    client: kube::Client,
+    namespace: String,
+    changed: Notify,
+    watching: AtomicBool,
+    deployments: Mutex<Option<EnvPair<String>>>,
+}
+
+#[derive(Clone)]
+pub struct KubeBackend(Arc<Inner>);
+
+/// A failed call, or a 409 conflict to retry.
+enum CallError {
+    Conflict,
+    Other(BackendError),
+}
+
+fn api_resource(r: Resource) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural)
+}
+
+impl KubeBackend {
+    /// Loads the kubeconfig (or the in-cluster config) and builds a client. Nothing is
+    /// contacted yet.
+    pub async fn connect(s: KubeSettings) -> Result<KubeBackend, String> {
+        let options = KubeConfigOptions {
+            context: s.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = match (&s.kubeconfig, &s.context) {
+            (Some(path), _) => {
+                let kc = Kubeconfig::read_from(path)
+                    .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(kc, &options)
+                    .await
+                    .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+            }
+            (None, Some(ctx)) => kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| format!("kubeconfig context {ctx:?}: {e}"))?,
+            (None, None) => kube::Config::infer().await.map_err(|e| {
+                format!("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a pod: {e}")
+            })?,
+        };
+        let namespace = s
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let client = kube::Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
+        Ok(KubeBackend(Arc::new(Inner {
+            s,
+            client,
+            namespace,
+            changed: Notify::new(),
+            watching: AtomicBool::new(false),
+            deployments: Mutex::new(None),
+        })))
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.0.namespace
+    }
+
+    fn api(&self, r: Resource) -> Api<DynamicObject> {
+        Api::namespaced_with(self.0.client.clone(), &self.0.namespace, &api_resource(r))
+    }
+
+    fn error(&self, verb: &str, r: Resource, name: &str, e: kube::Error) -> CallError {
+        let ns = &self.0.namespace;
+        let target = self.target();
+        let what = format!("{verb} {} {ns}/{name}", r.qualified());
+        match e {
+            kube::Error::Api(st) => {
+                let msg = st.message.clone();
+                CallError::Other(match st.code {
+                    409 => return CallError::Conflict,
+                    403 => BackendError::Rejected {
+                        target,
+                        message: format!(
+                            "RBAC denied `{verb}` on {} {ns}/{name} (grant the verb in a Role bound to this user): {msg}",
+                            r.qualified()
+                        ),
+                    },
+                    401 => BackendError::Rejected {
+                        target,
+                        message: format!(
+                            "{what}: unauthorized, the kubeconfig's credentials were refused: {msg}"
+                        ),
+                    },
+                    404 => BackendError::Rejected {
+                        target,
+                        message: format!("{} {ns}/{name} not found ({what}): {msg}", r.kind),
+                    },
+                    code => BackendError::Rejected {
+                        target,
+                        message: format!("{what}: {code} {}: {msg}", st.reason),
+                    },
+                })
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                CallError::Other(BackendError::Unreachable {
+                    target,
+                    message: format!("{what}: {}", innermost(&e)),
+                })
+            }
+            other => CallError::Other(BackendError::Protocol {
+                target,
+                message: format!("{what}: {}", innermost(&other)),
+            }),
+        }
+    }
+
+    async fn timed<T>(
+        &self,
+        f: impl Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        match tokio::time::timeout(self.0.s.timeout, f).await {
+            Ok(r) => r,
+            Err(_) => Err(CallError::Other(BackendError::Timeout {
+                target: self.target(),
+                seconds: self.0.s.timeout.as_secs_f64(),
+            })),
+        }
+    }
+
+    async fn get(&self, r: Resource, name: &str) -> Result<Value, CallError> {
+        self.timed(async {
+            let o = self
+                .api(r)
+                .get(name)
+                .await
+                .map_err(|e| self.error("get", r, name, e))?;
+            serde_json::to_value(&o).map_err(|e| {
+                CallError::Other(BackendError::Protocol {
+                    target: self.target(),
+                    message: e.to_string(),
+                })
+            })
+        })
+        .await
+    }
+
+    async fn objects(&self) -> Result<Vec<Value>, CallError> {
+        let mut out = Vec::new();
+        for (r, name) in self.0.s.kind.objects() {
+            out.push(self.get(r, &name).await?);
+        }
+        Ok(out)
+    }
+
+    fn refuse(&self, message: String) -> BackendError {
+        BackendError::Rejected {
+            target: self.target(),
+            message: format!("{message}; refusing to touch it"),
+        }
+    }
+
+    async fn write_once(&self, w: Weights) -> Result<(), CallError> {
+        let objs = self.objects().await?;
+        let (i, patch) = self
+            .0
+            .s
+            .kind
+            .patch(&objs, w)
+            .map_err(|m| CallError::Other(self.refuse(m)))?;
+        let (r, name) = self.0.s.kind.objects().swap_remove(i);
+        self.timed(async {
+            self.api(r)
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| self.error("patch", r, &name, e))
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn write_tries(&self, w: Weights, attempts: u32) -> Result<(), BackendError> {
+        for attempt in 1..=attempts {
+            match self.write_once(w).await {
+                Ok(()) => return Ok(()),
+                Err(CallError::Other(e)) => return Err(e),
+                Err(CallError::Conflict) => {
+                    log::warn!(
+                        "{}: changed by someone else while writing (409 conflict), re-reading (try {attempt} of {attempts})",
+                        self.target()
+                    );
+                }
+            }
+        }
+        Err(BackendError::Rejected {
+            target: self.target(),
+            message: format!(
+                "conflict: the object changed under every one of {attempts} writes (409); someone else is editing it"
+            ),
+        })
+    }
+
+    /// Starts one watcher per object; each event wakes [`Backend::changed`].
+    fn start_watch(&self) {
+        for (r, name) in self.0.s.kind.objects() {
+            let api = self.api(r);
+            let inner = Arc::downgrade(&self.0);
+            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+            tokio::spawn(async move {
+                let mut events = watcher(api, config).default_backoff().boxed();
+                let mut failing = false;
+                while let Some(ev) = events.next().await {
+                    let Some(inner) = inner.upgrade() else { break };
+                    match ev {
+                        Ok(
+                            watcher::Event::Apply(_)
+                            | watcher::Event::Delete(_)
+                            | watcher::Event::InitDone,
+                        ) => {
+                            if failing {
+                                log::info!("watch of {} {name} is back", r.qualified());
+                                failing = false;
+                            }
+                            inner.changed.notify_one();
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            if !failing {
+                                log::warn!(
+                                    "watch of {} {name} failed, changes show at the next poll: {}",
+                                    r.qualified(),
+                                    innermost(&e)
+                                );
+                                failing = true;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Each env's Deployment name: from the config, else the Deployment whose pod
+    /// template matches the env's Service selector.
+    async fn deployments(&self) -> Result<EnvPair<String>, String> {
+        let named = &self.0.s.deployments;
+        if let (Some(b), Some(g)) = (&named.blue, &named.green) {
+            return Ok(EnvPair::new(b.clone(), g.clone()));
+        }
+        if let Some(found) = self.0.deployments.lock().expect("lock").clone() {
+            return Ok(found);
+        }
+        let objs = self.objects().await.map_err(|e| call_text(&e))?;
+        let services = self.0.s.kind.services(&objs);
+        let list = Api::<Deployment>::namespaced(self.0.client.clone(), &self.0.namespace)
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| call_text(&self.error("list", routes::DEPLOYMENT, "*", e)))?;
+        let mut found = Vec::new();
+        for env in [Env::Blue, Env::Green] {
+            if let Some(n) = named.get(env) {
+                found.push(n.clone());
+                continue;
+            }
+            let Some(svc) = services.get(env) else {
+                return Err(format!(
+                    "no Service to find {env}'s Deployment from; set key `backend.{env}-deployment`"
+                ));
+            };
+            let s = self
+                .get(routes::SERVICE, svc)
+                .await
+                .map_err(|e| call_text(&e))?;
+            let sel = s["spec"]["selector"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let sel = self.0.s.kind.pod_selector(env, &sel);
+            let hits: Vec<String> = list
+                .items
+                .iter()
+                .filter(|d| {
+                    let labels = d
+                        .spec
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.as_ref());
+                    !sel.is_empty()
+                        && sel.iter().all(|(k, v)| {
+                            labels.and_then(|l| l.get(k)).map(String::as_str) == v.as_str()
+                        })
+                })
+                .filter_map(|d| d.metadata.name.clone())
+                .collect();
+            let selector = sel
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(",");
+            match hits.as_slice() {
+                [one] => found.push(one.clone()),
+                [] => {
+                    return Err(format!(
+                        "no Deployment's pods match {env}'s selector {selector}; set key `backend.{env}-deployment`"
+                    ));
+                }
+                many => {
+                    return Err(format!(
+                        "Deployments {} all match {env}'s selector {selector}; set key `backend.{env}-deployment`",
+                        many.join(", ")
+                    ));
+                }
+            }
+        }
+        let pair = EnvPair::new(found[0].clone(), found[1].clone());
+        *self.0.deployments.lock().expect("lock") = Some(pair.clone());
+        Ok(pair)
+    }
+
+    async fn deployment_health(&self, name: &str) -> Result<HealthSample, String> {
+        let api = Api::<Deployment>::namespaced(self.0.client.clone(), &self.0.namespace);
+        let d = match tokio::time::timeout(self.0.s.timeout, api.get(name)).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                // A renamed Deployment is found again next time.
+                *self.0.deployments.lock().expect("lock") = None;
+                return Err(call_text(&self.error("get", routes::DEPLOYMENT, name, e)));
+            }
+            Err(_) => return Err(format!("Deployment {name}: no answer within the timeout")),
+        };
+        Ok(readiness(name, &d))
+    }
+}
+
+/// A Deployment's readiness as a health sample: up = ready replicas, total = desired.
+pub fn readiness(name: &str, d: &Deployment) -> HealthSample {
+    let desired = d.spec.replicas.unwrap_or(1).max(0) as u32;
+    let st = d.status.as_ref();
+    let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0).max(0) as u32;
+    let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0).max(0) as u32;
+    let observed = st.and_then(|s| s.observed_generation);
+    let rolling = observed.is_some_and(|o| Some(o) < d.metadata.generation) || updated < desired;
+    let health = if desired == 0 || ready == 0 {
+        Health::Down
+    } else if ready < desired {
+        Health::Degraded
+    } else {
+        Health::Up
+    };
+    let mut detail = if desired == 0 {
+        format!("Deployment {name} scaled to 0")
+    } else {
+        format!("Deployment {name}: {ready}/{desired} ready")
+    };
+    if rolling && desired > 0 {
+        detail.push_str(", rolling out");
+    }
+    HealthSample {
+        health,
+        up: ready,
+        total: desired,
+        latency_ms: None,
+        failures: 0,
+        detail,
+    }
+}
+
+fn call_text(e: &CallError) -> String {
+    match e {
+        CallError::Conflict => "conflict (409)".into(),
+        CallError::Other(e) => e.to_string(),
+    }
+}
+
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[async_trait]
+impl Backend for KubeBackend {
+    fn kind(&self) -> &'static str {
+        self.0.s.kind.name()
+    }
+
+    fn target(&self) -> String {
+        let objs = self.0.s.kind.objects();
+        let names: Vec<&str> = objs.iter().map(|(_, n)| n.as_str()).collect();
+        format!(
+            "{} {}/{}",
+            objs[0].0.kind,
+            self.0.namespace,
+            names.join("+")
+        )
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: self.0.s.kind.weighted(),
+            scale: if self.0.s.kind.weighted() {
+                self.0.s.scale
+            } else {
+                1
+            },
+        }
+    }
+
+    async fn read(&self) -> Result<Weights, BackendError> {
+        let objs = self.objects().await.map_err(|e| match e {
+            CallError::Other(e) => e,
+            CallError::Conflict => BackendError::Protocol {
+                target: self.target(),
+                message: "409 on a read".into(),
+            },
+        })?;
+        self.0.s.kind.read(&objs).map_err(|m| self.refuse(m))
+    }
+
+    async fn write(&self, weights: Weights) -> Result<(), BackendError> {
+        self.write_tries(weights, STEP_ATTEMPTS).await
+    }
+
+    async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
+        self.write_tries(weights, ROLLBACK_ATTEMPTS).await
+    }
+
+    async fn changed(&self) {
+        if !self.0.watching.swap(true, Ordering::SeqCst) {
+            self.start_watch();
+        }
+        self.0.changed.notified().await;
+    }
+}
+
+/// Health from each env's Deployment readiness.
+pub struct KubeHealth(pub KubeBackend);
+
+#[async_trait]
+impl SignalSource for KubeHealth {
+    fn name(&self) -> String {
+        "deployment readiness".into()
+    }
+
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+        let names = self.0.deployments().await?;
+        let (b, g) = futures::join!(
+            self.0.deployment_health(&names.blue),
+            self.0.deployment_health(&names.green)
+        );
+        if let (Err(e), Err(_)) = (&b, &g) {
+            return Err(e.clone());
+        }
+        let poll = |r: Result<HealthSample, String>| EnvPoll {
+            health: Some(r.unwrap_or_else(|e| HealthSample {
+                health: Health::Unknown,
+                up: 0,
+                total: 0,
+                latency_ms: None,
+                failures: 1,
+                detail: e,
+            })),
+            ..EnvPoll::default()
+        };
+        Ok(EnvPair::new(poll(b), poll(g)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(v: serde_json::Value) -> Deployment {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn readiness_words() {
+        let d = deployment(serde_json::json!({
+            "metadata": {"generation": 2},
+            "spec": {"replicas": 3, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 1, "updatedReplicas": 3, "observedGeneration": 2}
+        }));
+        let h = readiness("web-green", &d);
+        assert_eq!((h.health, h.up, h.total), (Health::Degraded, 1, 3));
+        assert_eq!(h.detail, "Deployment web-green: 1/3 ready");
+        let d = deployment(serde_json::json!({
+            "metadata": {"generation": 3},
+            "spec": {"replicas": 0, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 3}
+        }));
+        let h = readiness("web-blue", &d);
+        assert_eq!((h.health, h.up, h.total), (Health::Down, 0, 0));
+        assert_eq!(h.detail, "Deployment web-blue scaled to 0");
+        let d = deployment(serde_json::json!({
+            "metadata": {"generation": 5},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 2, "updatedReplicas": 1, "observedGeneration": 4}
+        }));
+        let h = readiness("web", &d);
+        assert_eq!(h.health, Health::Up);
+        assert!(h.detail.ends_with("rolling out"), "{}", h.detail);
+    }
+}

@@ -1,0 +1,556 @@
+//! The Kubernetes backends against a small API server on loopback (tests/common/kubeapi.rs)
+//! that the kube client talks to over real HTTP, loaded with the manifests a user applies
+//! (demo/k8s/*.yaml) and driven with the configs a user runs (demo/k8s/*.toml).
+
+mod common;
+#[path = "common/kubeapi.rs"]
+mod kubeapi;
+
+use common::*;
+use cutover::app::engine::{self, WriteOrder, WriteResult};
+use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::backends::Backend;
+use cutover::backends::kube::{KubeBackend, KubeHealth, KubeSettings};
+use cutover::config::{BackendConfig, Config};
+use cutover::core::{Env, Health, Weights};
+use cutover::signals::SignalSource;
+use kubeapi::KubeApi;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const NS: &str = "shop";
+const ROUTE: &str = "gateway.networking.k8s.io/v1";
+const ISTIO: &str = "networking.istio.io/v1";
+const NET: &str = "networking.k8s.io/v1";
+
+fn demo(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo/k8s")
+        .join(file)
+}
+
+/// An emulator loaded with the apps and `manifest`.
+fn cluster(manifest: &str) -> KubeApi {
+    let api = KubeApi::start();
+    api.load(&std::fs::read_to_string(demo("apps.yaml")).unwrap(), NS);
+    api.load(&std::fs::read_to_string(demo(manifest)).unwrap(), NS);
+    // The pods came up, as the Deployment controller would say.
+    for d in ["checkout-blue", "checkout-green"] {
+        api.edit(
+            "apps/v1",
+            "Deployment",
+            NS,
+            d,
+            json!({"status": {"readyReplicas": 2, "updatedReplicas": 2, "replicas": 2}}),
+        );
+    }
+    api
+}
+
+/// The settings of a demo config, pointed at the emulator.
+fn settings(api: &KubeApi, dir: &Path, toml: &str) -> KubeSettings {
+    let c = Config::load(&demo(toml)).unwrap();
+    let BackendConfig::Kube(mut k) = c.backend else {
+        panic!("{toml} is not a kube config")
+    };
+    k.kubeconfig = Some(api.kubeconfig(dir, NS));
+    k.timeout = Duration::from_secs(3);
+    k
+}
+
+/// A demo config for the CLI: the same file plus the emulator's kubeconfig and a journal.
+fn config_file(api: &KubeApi, dir: &Path, toml: &str) -> PathBuf {
+    let text = std::fs::read_to_string(demo(toml)).unwrap();
+    let path = dir.join(toml);
+    std::fs::write(
+        &path,
+        format!(
+            "journal = {:?}\n{text}\nkubeconfig = {:?}\ntimeout = \"3s\"\n",
+            dir.join("journal.jsonl"),
+            api.kubeconfig(dir, NS)
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn order(id: u64, share: u8) -> WriteOrder {
+    WriteOrder {
+        id,
+        share,
+        live: Env::Blue,
+        rollback: share == 0,
+        action: "set".into(),
+        source: "test".into(),
+        before: None,
+        candidate: CandidateSnapshot::default(),
+        reason: None,
+    }
+}
+
+async fn backend(api: &KubeApi, dir: &Path, toml: &str) -> KubeBackend {
+    KubeBackend::connect(settings(api, dir, toml))
+        .await
+        .unwrap()
+}
+
+/// The blue and green weights as they sit in the stored object, read without cutover.
+fn stored(api: &KubeApi, toml: &str) -> (u64, u64) {
+    let w = |v: &Value| v.as_u64().unwrap();
+    match toml {
+        "gateway.toml" => {
+            let r = api.get(ROUTE, "HTTPRoute", NS, "checkout");
+            let refs = &r["spec"]["rules"][1]["backendRefs"];
+            (w(&refs[0]["weight"]), w(&refs[1]["weight"]))
+        }
+        "istio.toml" => {
+            let v = api.get(ISTIO, "VirtualService", NS, "checkout");
+            let r = &v["spec"]["http"][1]["route"];
+            (w(&r[0]["weight"]), w(&r[1]["weight"]))
+        }
+        "ingress-nginx.toml" => {
+            let g = api.get(NET, "Ingress", NS, "checkout-green");
+            let cw: u64 = g["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (100 - cw, cw)
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// What must not change when the weights do.
+fn the_rest(api: &KubeApi, toml: &str) -> Value {
+    match toml {
+        "gateway.toml" => {
+            let mut r = api.get(ROUTE, "HTTPRoute", NS, "checkout");
+            r["spec"]["rules"][1]["backendRefs"][0]["weight"] = Value::Null;
+            r["spec"]["rules"][1]["backendRefs"][1]["weight"] = Value::Null;
+            r["spec"].clone()
+        }
+        "istio.toml" => {
+            let mut v = api.get(ISTIO, "VirtualService", NS, "checkout");
+            v["spec"]["http"][1]["route"][0]["weight"] = Value::Null;
+            v["spec"]["http"][1]["route"][1]["weight"] = Value::Null;
+            v["spec"].clone()
+        }
+        _ => {
+            let mut g = api.get(NET, "Ingress", NS, "checkout-green");
+            g["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] = Value::Null;
+            json!([
+                g["spec"],
+                g["metadata"]["annotations"],
+                api.get(NET, "Ingress", NS, "checkout-blue")["spec"]
+            ])
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weighted_kinds_step_with_read_back_and_leave_the_rest_alone() {
+    for (toml, manifest) in [
+        ("gateway.toml", "httproute.yaml"),
+        ("ingress-nginx.toml", "ingress.yaml"),
+        ("istio.toml", "virtualservice.yaml"),
+    ] {
+        let api = cluster(manifest);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+        let b = backend(&api, dir.path(), toml).await;
+        assert_eq!(
+            b.read().await.unwrap().share_of(Env::Green),
+            Some(0),
+            "{toml}"
+        );
+        let rest = the_rest(&api, toml);
+        for (i, share) in [10u8, 50, 100, 0].into_iter().enumerate() {
+            let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share)).await;
+            let WriteResult::Verified { after, .. } = r else {
+                panic!("{toml} {share}: {r:?}")
+            };
+            assert_eq!(after.share_of(Env::Green), Some(share), "{toml}");
+            let share = u64::from(share);
+            assert_eq!(stored(&api, toml), (100 - share, share), "{toml}");
+            assert_eq!(
+                the_rest(&api, toml),
+                rest,
+                "{toml}: only the weights change"
+            );
+        }
+        // Every write was a merge patch that named the resourceVersion it was based on.
+        let patches = api
+            .store()
+            .requests
+            .iter()
+            .filter(|r| r.starts_with("patch"))
+            .count();
+        assert_eq!(patches, 4, "{toml}: one patch per write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_flips_its_selector_and_refuses_splits() {
+    let api = cluster("apps.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let b = backend(&api, dir.path(), "service.toml").await;
+    assert!(!b.capabilities().weighted);
+    assert_eq!(b.read().await.unwrap(), Weights::new(1, 0));
+    let selector = || api.get("v1", "Service", NS, "checkout")["spec"]["selector"].clone();
+    for (i, share) in [100u8, 0].into_iter().enumerate() {
+        let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share)).await;
+        assert!(matches!(r, WriteResult::Verified { .. }), "{share}: {r:?}");
+        let want = if share == 100 { "green" } else { "blue" };
+        assert_eq!(selector(), json!({"app": "checkout", "version": want}));
+    }
+    let e = b.write(Weights::new(1, 1)).await.unwrap_err().to_string();
+    assert!(e.contains("can only flip its selector"), "{e}");
+    assert_eq!(
+        selector()["version"],
+        "blue",
+        "a refused split changes nothing"
+    );
+
+    // The CLI: no partial steps; promote and rollback work.
+    let cfg = config_file(&api, dir.path(), "service.toml");
+    let o = cutover(&cfg, &["set", "50"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("kube-service switches all traffic at once"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(selector()["version"], "blue");
+    let o = cutover(&cfg, &["step"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "promotion asks for --yes: {}",
+        stderr(&o)
+    );
+    let o = cutover(&cfg, &["step", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(selector()["version"], "green");
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(selector()["version"], "blue");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_by_someone_else_shows_through_the_watch() {
+    for (toml, manifest) in [
+        ("gateway.toml", "httproute.yaml"),
+        ("service.toml", "apps.yaml"),
+        ("ingress-nginx.toml", "ingress.yaml"),
+        ("istio.toml", "virtualservice.yaml"),
+    ] {
+        let api = cluster(manifest);
+        let dir = tempfile::tempdir().unwrap();
+        let b = backend(&api, dir.path(), toml).await;
+        // The first wake-up is the watch's initial list.
+        tokio::time::timeout(Duration::from_secs(10), b.changed())
+            .await
+            .unwrap_or_else(|_| panic!("{toml}: the watch starts"));
+        let reads = || {
+            api.store()
+                .requests
+                .iter()
+                .filter(|r| r.starts_with("get "))
+                .count()
+        };
+        let before = reads();
+        match toml {
+            "gateway.toml" => api.edit(
+                ROUTE,
+                "HTTPRoute",
+                NS,
+                "checkout",
+                json!({"spec": {"rules": [
+                    {"backendRefs": [{"name": "checkout-green", "port": 80}]},
+                    {"backendRefs": [{"name": "checkout-blue", "port": 80, "weight": 70},
+                                     {"name": "checkout-green", "port": 80, "weight": 30}]}
+                ]}}),
+            ),
+            "service.toml" => api.edit(
+                "v1",
+                "Service",
+                NS,
+                "checkout",
+                json!({"spec": {"selector": {"version": "green"}}}),
+            ),
+            "ingress-nginx.toml" => api.edit(
+                NET,
+                "Ingress",
+                NS,
+                "checkout-green",
+                json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "30"}}}),
+            ),
+            _ => {
+                let mut v = api.get(ISTIO, "VirtualService", NS, "checkout");
+                v["spec"]["http"][1]["route"][0]["weight"] = json!(70);
+                v["spec"]["http"][1]["route"][1]["weight"] = json!(30);
+                api.put(v);
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(10), b.changed())
+            .await
+            .unwrap_or_else(|_| panic!("{toml}: the watch reports the edit"));
+        // Woken by the watch stream, not by a poll: no request was made in between.
+        assert_eq!(reads(), before, "{toml}");
+        let want = if toml == "service.toml" { 100 } else { 30 };
+        assert_eq!(
+            b.read().await.unwrap().share_of(Env::Green),
+            Some(want),
+            "{toml}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let b = backend(&api, dir.path(), "gateway.toml").await;
+    api.deny("patch", "httproutes");
+    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10)).await;
+    let WriteResult::Failed { error, after } = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        error.contains("RBAC denied `patch` on httproutes.gateway.networking.k8s.io shop/checkout"),
+        "{error}"
+    );
+    assert!(
+        error.contains("cannot patch resource"),
+        "the server's words: {error}"
+    );
+    assert_eq!(
+        after,
+        Some(Weights::new(100, 0)),
+        "re-read after the failure"
+    );
+    assert_eq!(stored(&api, "gateway.toml"), (100, 0));
+    let entries = Journal::read_all(journal.path()).unwrap();
+    assert_eq!(entries.last().unwrap().phase, "failed");
+
+    // A denied read says so too, for Deployments as for the route.
+    api.deny("get", "httproutes");
+    let e = b.read().await.unwrap_err().to_string();
+    assert!(e.contains("RBAC denied `get` on httproutes"), "{e}");
+    api.deny("list", "deployments");
+    let e = KubeHealth(backend(&api, dir.path(), "gateway.toml").await)
+        .poll()
+        .await
+        .unwrap_err();
+    assert!(e.contains("RBAC denied"), "{e}");
+
+    // The CLI exits 1 and says the same.
+    api.allow_all();
+    api.deny("patch", "httproutes");
+    let cfg = config_file(&api, dir.path(), "gateway.toml");
+    let o = cutover(&cfg, &["set", "10"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("RBAC denied `patch`"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicts_are_reread_and_retried_and_a_rollback_tries_harder() {
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let b = backend(&api, dir.path(), "gateway.toml").await;
+    api.store().conflicts_to_inject = 2;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10)).await;
+    assert!(matches!(r, WriteResult::Verified { .. }), "{r:?}");
+    assert_eq!(stored(&api, "gateway.toml"), (90, 10));
+    // Someone else's change survived: each retry re-read before patching.
+    let labels = api.get(ROUTE, "HTTPRoute", NS, "checkout")["metadata"]["labels"].clone();
+    assert_eq!(labels["touched-by"], "someone-else");
+
+    api.store().conflicts_to_inject = 3;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(2, 50)).await;
+    let WriteResult::Failed { error, after } = r else {
+        panic!("{r:?}")
+    };
+    assert!(error.contains("conflict"), "{error}");
+    assert_eq!(after, Some(Weights::new(90, 10)));
+
+    api.store().conflicts_to_inject = 6;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(3, 0)).await;
+    assert!(matches!(r, WriteResult::Verified { .. }), "rollback: {r:?}");
+    assert_eq!(stored(&api, "gateway.toml"), (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_that_do_not_match_the_config_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A route whose split rule lost green.
+    let api = cluster("httproute.yaml");
+    let mut r = api.get(ROUTE, "HTTPRoute", NS, "checkout");
+    r["spec"]["rules"][1]["backendRefs"][1]["name"] = json!("checkout-canary");
+    api.put(r.clone());
+    let b = backend(&api, dir.path(), "gateway.toml").await;
+    let e = b.read().await.unwrap_err().to_string();
+    assert!(
+        e.contains("no rule whose backendRefs name both Services checkout-blue and checkout-green"),
+        "{e}"
+    );
+    assert!(e.contains("rule 1 → checkout-blue, checkout-canary"), "{e}");
+    let e = b.write(Weights::new(90, 10)).await.unwrap_err().to_string();
+    assert!(e.contains("refusing to touch it"), "{e}");
+    assert_eq!(
+        api.get(ROUTE, "HTTPRoute", NS, "checkout")["spec"],
+        r["spec"]
+    );
+
+    // A Service selecting something else.
+    let api = cluster("apps.yaml");
+    api.edit(
+        "v1",
+        "Service",
+        NS,
+        "checkout",
+        json!({"spec": {"selector": {"version": "canary"}}}),
+    );
+    let b = backend(&api, dir.path(), "service.toml").await;
+    let e = b.read().await.unwrap_err().to_string();
+    assert!(e.contains("version=canary, which is neither blue"), "{e}");
+
+    // No canary Ingress at all; a missing object.
+    let api = cluster("ingress.yaml");
+    api.edit(
+        NET,
+        "Ingress",
+        NS,
+        "checkout-green",
+        json!({"metadata": {"annotations": null}}),
+    );
+    let b = backend(&api, dir.path(), "ingress-nginx.toml").await;
+    let e = b.read().await.unwrap_err().to_string();
+    assert!(
+        e.contains("neither Ingress checkout-blue nor checkout-green"),
+        "{e}"
+    );
+    let api = cluster("apps.yaml");
+    let b = backend(&api, dir.path(), "istio.toml").await;
+    let e = b.read().await.unwrap_err().to_string();
+    assert!(e.contains("VirtualService shop/checkout not found"), "{e}");
+
+    // The CLI's check says it and exits 1.
+    let api = cluster("httproute.yaml");
+    api.put(r);
+    let cfg = config_file(&api, dir.path(), "gateway.toml");
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("✕ backend"), "{}", stdout(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deployment_readiness_is_each_envs_health() {
+    for (toml, manifest) in [
+        ("gateway.toml", "httproute.yaml"),
+        ("service.toml", "apps.yaml"),
+        ("ingress-nginx.toml", "ingress.yaml"),
+        ("istio.toml", "virtualservice.yaml"),
+    ] {
+        let api = cluster(manifest);
+        let dir = tempfile::tempdir().unwrap();
+        let ready = |name: &str, n: u64| {
+            api.edit(
+                "apps/v1",
+                "Deployment",
+                NS,
+                name,
+                json!({"status": {"readyReplicas": n, "updatedReplicas": 2, "replicas": 2}}),
+            )
+        };
+        ready("checkout-blue", 2);
+        ready("checkout-green", 1);
+        let h = KubeHealth(backend(&api, dir.path(), toml).await);
+        let p = h.poll().await.unwrap();
+        let blue = p.blue.health.clone().unwrap();
+        let green = p.green.health.clone().unwrap();
+        assert_eq!(
+            (blue.health, blue.up, blue.total),
+            (Health::Up, 2, 2),
+            "{toml}"
+        );
+        assert_eq!(
+            (green.health, green.up, green.total),
+            (Health::Degraded, 1, 2),
+            "{toml}"
+        );
+        assert_eq!(
+            green.detail, "Deployment checkout-green: 1/2 ready",
+            "{toml}"
+        );
+        // Blue scaled to zero: down, and said so.
+        api.edit(
+            "apps/v1",
+            "Deployment",
+            NS,
+            "checkout-blue",
+            json!({"spec": {"replicas": 0}, "status": {"readyReplicas": 0}}),
+        );
+        let p = h.poll().await.unwrap();
+        let blue = p.blue.health.unwrap();
+        assert_eq!((blue.health, blue.total), (Health::Down, 0), "{toml}");
+        assert_eq!(blue.detail, "Deployment checkout-blue scaled to 0");
+    }
+}
+
+#[test]
+fn cli_status_and_config_errors() {
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(&api, dir.path(), "gateway.toml");
+    let o = cutover(&cfg, &["set", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = status(&cfg);
+    assert_eq!(s["backend"], "kube-gateway", "{s}");
+    assert_eq!(s["share"], 10, "{s}");
+    assert_eq!(stored(&api, "gateway.toml"), (90, 10));
+
+    for (extra, words) in [
+        (
+            "service = \"x\"\n",
+            "key `backend.service`: not used by kind \"kube-gateway\"",
+        ),
+        ("namespace = \"Shop_1\"\n", "key `backend.namespace`"),
+    ] {
+        let text = std::fs::read_to_string(&cfg).unwrap() + extra;
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text.replace("namespace = \"shop\"\n", "")).unwrap();
+        let o = cutover(&bad, &["status"]);
+        assert_eq!(o.status.code(), Some(2), "{extra}");
+        assert!(stderr(&o).contains(words), "{}", stderr(&o));
+    }
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("http-route = \"checkout\"\n", "");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let o = cutover(&bad, &["status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("key `backend.http-route`: missing: kube-gateway needs it"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(bin())
+        .args(["--config"])
+        .arg(demo("gateway.toml"))
+        .arg("status")
+        .env("KUBECONFIG", dir.path().join("nope"))
+        .env("HOME", dir.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kubeconfig"), "{}", stderr(&o));
+}
