@@ -554,3 +554,63 @@ fn cli_status_and_config_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("kubeconfig"), "{}", stderr(&o));
 }
+
+/// The cockpit in tmux against the emulator, polling only every 30 s: a key step lands and
+/// is read back; an edit by someone else shows within seconds (so through the watch) and
+/// is journaled as external; a denied write is said on screen and traffic stays put.
+#[test]
+fn cockpit_steps_sees_external_edits_at_once_and_says_denials() {
+    if !require("tmux") {
+        return;
+    }
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(config_file(&api, dir.path(), "gateway.toml")).unwrap();
+    let cfg = dir.path().join("slow-poll.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "live = \"blue\"\n{}",
+            text.replace("poll-interval = \"1s\"", "poll-interval = \"30s\"")
+        ),
+    )
+    .unwrap();
+    let t = Tmux::new("kube");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    let s = t.wait(20, "the cockpit at 0 %", |s| s.contains("[0]"));
+    assert!(s.contains("kube-gateway"), "{s}");
+    assert!(s.contains("HTTPRoute shop/checkout"), "{s}");
+
+    t.keys(&["Right"]);
+    t.wait(20, "10 % verified", |s| {
+        s.contains("[10]") && s.contains("→ 10 % applied")
+    });
+    assert_eq!(stored(&api, "gateway.toml"), (90, 10));
+
+    let mut r = api.get(ROUTE, "HTTPRoute", NS, "checkout");
+    r["spec"]["rules"][1]["backendRefs"][0]["weight"] = json!(60);
+    r["spec"]["rules"][1]["backendRefs"][1]["weight"] = json!(40);
+    api.put(r);
+    // The poll interval is 30 s: seeing it within 10 s means the watch carried it.
+    t.wait(10, "the external edit", |s| {
+        s.contains("[40]") && s.contains("external change")
+    });
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"external\""), "{journal}");
+
+    api.deny("patch", "httproutes");
+    t.keys(&["Right"]);
+    let s = t.wait(20, "the denial", |s| s.contains("RBAC denied `patch`"));
+    assert!(s.contains("[40]"), "{s}");
+    assert_eq!(stored(&api, "gateway.toml"), (60, 40));
+
+    // Rollback still goes through once the permission is back.
+    api.allow_all();
+    t.keys(&["r"]);
+    t.wait(20, "rolled back", |s| {
+        s.contains("[0]") && s.contains("→ 0 % applied")
+    });
+    assert_eq!(stored(&api, "gateway.toml"), (100, 0));
+    t.keys(&["q"]);
+    t.wait(10, "exit", |s| s.contains("EXITED:0"));
+}

@@ -191,3 +191,75 @@ fn env_panels_wear_their_colours_and_the_rollback_key_is_marked() {
     let (x, y) = find(b, "ROLLBACK")[0];
     assert_eq!(b[(x, y)].fg, Color::Red);
 }
+
+#[test]
+fn flip_only_backend_shows_its_plan_and_refuses_partial_steps() {
+    use cutover::app::update::{Event, update};
+    let mut s = run("happy", 3, &[]);
+    s.cutover = s.cutover.clone().flip_only();
+    s.backend_kind = "kube-service".into();
+    let key =
+        crossterm::event::KeyEvent::new(KeyCode::Char('5'), crossterm::event::KeyModifiers::NONE);
+    let effects = update(&mut s, Event::Key { key, now: 3500 });
+    assert!(effects.is_empty(), "{effects:?}");
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(
+        screen.contains("plan 0 ── [0]") || screen.contains("plan [0] ── 100"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("flip-only: kube-service has no partial steps"),
+        "{screen}"
+    );
+    assert!(screen.contains("switches all traffic at once"), "{screen}");
+    // → goes straight to promotion, which asks to confirm.
+    let key = crossterm::event::KeyEvent::new(KeyCode::Right, crossterm::event::KeyModifiers::NONE);
+    update(&mut s, Event::Key { key, now: 3600 });
+    assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
+}
+
+#[test]
+fn live_scaled_to_zero_during_the_window_is_flagged() {
+    use cutover::app::update::{Event, update};
+    use cutover::core::{EnvPair, Health, HealthSample};
+    use cutover::signals::EnvPoll;
+    let mut s = run(
+        "happy",
+        70,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (30, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Char('y'))),
+        ],
+    );
+    let sample = |up, total, health, detail: &str| EnvPoll {
+        health: Some(HealthSample {
+            health,
+            up,
+            total,
+            latency_ms: None,
+            failures: 0,
+            detail: detail.into(),
+        }),
+        ..EnvPoll::default()
+    };
+    let poll = EnvPair::new(
+        sample(0, 0, Health::Down, "Deployment checkout-blue scaled to 0"),
+        sample(2, 2, Health::Up, "Deployment checkout-green: 2/2 ready"),
+    );
+    update(
+        &mut s,
+        Event::Signals {
+            source: "deployment readiness".into(),
+            now: 71_000,
+            result: Ok(Box::new(poll)),
+        },
+    );
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(screen.contains("blue ⚠ NOT WARM: scaled to 0"), "{screen}");
+    assert!(
+        screen.contains("blue is not warm while the rollback window is open"),
+        "{screen}"
+    );
+}

@@ -123,6 +123,8 @@ pub struct State {
     pub window_warn_ms: Millis,
     /// Whether the coming end of the running window has been warned of.
     pub window_warned: bool,
+    /// The live env was reported cold during the open window (warned once).
+    pub live_cold_warned: bool,
     /// Writes issued and not yet done, oldest first.
     pub writes: Vec<InFlight>,
     /// When the last write finished: reads started before it are discarded.
@@ -170,6 +172,7 @@ impl State {
             window_extend_ms: 15 * 60_000,
             window_warn_ms: 2 * 60_000,
             window_warned: false,
+            live_cold_warned: false,
             writes: Vec::new(),
             last_write_done: 0,
             confirm: None,

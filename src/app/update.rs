@@ -92,6 +92,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     report_mismatch(s);
     effects.extend(auto_rollback(s));
     warn_window_end(s);
+    warn_live_cold(s);
     if known_before && s.live() != live_before {
         effects.push(Effect::JournalComplete { new_live: s.live() });
     }
@@ -114,6 +115,34 @@ fn warn_window_end(s: &mut State) {
         }
         None => s.window_warned = false,
         _ => {}
+    }
+}
+
+/// Warns once when the live env has no ready capacity (scaled to zero, or no ready
+/// replicas) while the rollback window is open: a rollback would send traffic nowhere.
+fn warn_live_cold(s: &mut State) {
+    let open = s.cutover.window_remaining(s.now).is_some_and(|l| l > 0);
+    let live = s.live();
+    let cold = s.signals.get(live).health.as_ref().is_some_and(|(h, _)| {
+        h.up == 0 && h.failures == 0 && h.health == crate::core::Health::Down
+    });
+    if open && cold && !s.live_cold_warned {
+        s.live_cold_warned = true;
+        let detail = s
+            .signals
+            .get(live)
+            .health
+            .as_ref()
+            .map(|(h, _)| h.detail.clone())
+            .unwrap_or_default();
+        s.log(
+            Level::Warn,
+            format!(
+                "{live} is not warm while the rollback window is open ({detail}): a rollback now would send traffic to no ready pods"
+            ),
+        );
+    } else if !cold {
+        s.live_cold_warned = false;
     }
 }
 

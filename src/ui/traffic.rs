@@ -175,12 +175,25 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
                 .health(state.now, state.poll_interval);
             let warm_style = theme.health(warm);
             let soon = left <= state.window_warn_ms;
+            // Ready of desired, where the health source counts them (Deployments, probes).
+            let warmth = match &state.signals.get(live).health {
+                Some((h, _)) if h.total == 0 && h.health == crate::core::Health::Down => {
+                    "⚠ NOT WARM: scaled to 0".to_string()
+                }
+                Some((h, _)) if h.up == 0 && h.health == crate::core::Health::Down => {
+                    format!("⚠ NOT WARM: 0/{} ready", h.total)
+                }
+                Some((h, _)) if h.total > 0 => {
+                    format!("kept warm: {} {}/{}", warm.word(), h.up, h.total)
+                }
+                _ => format!("kept warm: {}", warm.word()),
+            };
             vec![
                 Span::styled(" rollback window ", theme.text),
                 Span::styled(clock(left), if soon { theme.warn } else { theme.title }),
                 Span::styled(" left · ", theme.text),
                 Span::styled(format!("{live} "), theme.env(live)),
-                Span::styled(format!("kept warm: {}", warm.word()), warm_style),
+                Span::styled(warmth, warm_style),
                 Span::styled(
                     if soon { " · ends soon, e extends" } else { "" },
                     theme.warn,
