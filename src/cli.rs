@@ -22,6 +22,9 @@ pub struct Cli {
     /// The journal file (default: the config's `journal`, else under $XDG_STATE_HOME/cutover).
     #[arg(long, global = true, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Never write, whatever the keys: watch only. Takes no driver lease.
+    #[arg(long, global = true)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

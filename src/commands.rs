@@ -3,13 +3,15 @@
 use crate::app::Clock;
 use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
+use crate::app::lease::{self, Me, Standing};
 use crate::app::runner::{self, Setup};
+use crate::app::state::Role;
 use crate::app::state::{Level, State};
 use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::kube::{KubeBackend, KubeHealth};
 use crate::backends::nginx::NginxBackend;
-use crate::backends::{Backend, SimBackend, SimClient};
+use crate::backends::{Backend, SimBackend, SimClient, Switch};
 use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
 use crate::config::{BackendConfig, Config, ConfigError};
 use crate::core::Series;
@@ -144,13 +146,13 @@ fn journal_for(cli: &Cli, config: Option<&Config>, name: &str) -> anyhow::Result
 /// Backend and signal sources for a config: error rate, p99 and rps from Prometheus when it
 /// is configured, else from the backend; health from HTTP probes when configured, else from
 /// the backend.
-type Connected = (Arc<dyn Backend>, Vec<Arc<dyn SignalSource>>);
+type Connected = (Arc<dyn Switch>, Vec<Arc<dyn SignalSource>>);
 
 async fn connect(config: &Config) -> Result<Connected, ConfigError> {
     let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
     let probes = config.envs.map(|_, e| e.health.clone());
     let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
-    let backend: Arc<dyn Backend> = match &config.backend {
+    let backend: Arc<dyn Switch> = match &config.backend {
         BackendConfig::Sim { control } => {
             let write_timeout = Duration::from_secs(60);
             let provides = Provides {
@@ -236,12 +238,48 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
 async fn run_cockpit(
     config: Config,
     theme: Theme,
-    backend: Arc<dyn Backend>,
+    switch: Arc<dyn Switch>,
+    read_only: bool,
     sources: Vec<Arc<dyn SignalSource>>,
     journal: Arc<Journal>,
 ) -> anyhow::Result<ExitCode> {
     let who = Who::current();
+    let backend: Arc<dyn Backend> = switch.clone();
+    // --read-only drops the write side here: nothing below can write.
+    let switch = (!read_only).then_some(switch);
+    let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
     let mut state = initial_state(&config, backend.as_ref(), &who);
+    state.lease_place = backend.lease_place();
+    let now = lease::wall_ms();
+    let standing = match &switch {
+        Some(sw) => {
+            tokio::time::timeout(config.poll_timeout, lease::acquire(sw.as_ref(), &me, now)).await
+        }
+        None => {
+            tokio::time::timeout(config.poll_timeout, lease::look(backend.as_ref(), &me, now)).await
+        }
+    };
+    match standing {
+        Ok(Ok(Standing::Mine(l))) => state.holder = Some(l),
+        Ok(Ok(Standing::Theirs(l))) => {
+            state.role = Role::Observer;
+            state.log(
+                Level::Warn,
+                format!(
+                    "{} drives this cutover since {}: observing (T takes over)",
+                    l.holder,
+                    crate::app::update::hhmm(l.since)
+                ),
+            );
+            state.holder = Some(l);
+        }
+        Ok(Ok(Standing::Free)) => {}
+        Ok(Err(e)) => state.log(Level::Warn, format!("driver lease: {e}")),
+        Err(_) => state.log(Level::Warn, "driver lease: the backend did not answer"),
+    }
+    if switch.is_none() {
+        state.role = Role::ReadOnly;
+    }
     // A cutover in progress per the journal keeps its live env, whatever the split.
     match journaled(Some(&journal)) {
         Some((env, age))
@@ -263,6 +301,8 @@ async fn run_cockpit(
     let setup = Setup {
         state,
         backend,
+        switch,
+        me,
         sources,
         journal,
         who,
@@ -291,7 +331,7 @@ async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     let theme = theme(cli, config.theme.as_deref())?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
     let (backend, sources) = connect(&config).await?;
-    run_cockpit(config, theme, backend, sources, journal).await
+    run_cockpit(config, theme, backend, cli.read_only, sources, journal).await
 }
 
 async fn demo(
@@ -322,9 +362,9 @@ async fn demo(
     let handle = SimHandle::new(Simulator::new(scenario, seed));
     handle.set_write_delay(write_delay);
     let clock = handle.spawn_clock();
-    let backend: Arc<dyn Backend> = Arc::new(SimBackend::Local(handle.clone()));
+    let backend: Arc<dyn Switch> = Arc::new(SimBackend::Local(handle.clone()));
     let sources: Vec<Arc<dyn SignalSource>> = vec![Arc::new(SimSignals::local(handle))];
-    let code = run_cockpit(config, theme, backend, sources, journal).await;
+    let code = run_cockpit(config, theme, backend, cli.read_only, sources, journal).await;
     clock.abort();
     code
 }
@@ -596,6 +636,58 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
     let journal = journal_for(cli, Some(&config), &config.name)?;
     let (backend, sources) = connect(&config).await?;
     let who = Who::current();
+    if cli.read_only {
+        eprintln!("cutover: --read-only: not writing");
+        return Ok(ExitCode::FAILURE);
+    }
+    // Writes go through the driver lease: refused while someone else drives.
+    let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
+    let held = match tokio::time::timeout(
+        config.poll_timeout,
+        lease::acquire(backend.as_ref(), &me, lease::wall_ms()),
+    )
+    .await
+    {
+        Ok(Ok(Standing::Theirs(l))) => {
+            eprintln!(
+                "cutover: not writing: {} drives this cutover since {} (lease at {}, renewed until {}); ask them, or take over in the cockpit with T",
+                l.holder,
+                crate::app::update::hhmm(l.since),
+                backend.lease_place(),
+                crate::app::update::hhmm(l.expires)
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            eprintln!(
+                "cutover: warning: the driver lease could not be taken ({e}); writing anyway"
+            );
+            false
+        }
+        Err(_) => {
+            eprintln!("cutover: warning: the driver lease did not answer; writing anyway");
+            false
+        }
+    };
+    let code = write_held(&config, &journal, &backend, &sources, &who, cmd, yes).await;
+    if held {
+        let _ =
+            tokio::time::timeout(config.poll_timeout, lease::release(backend.as_ref(), &me)).await;
+    }
+    code
+}
+
+/// A CLI write once the lease is ours.
+async fn write_held(
+    config: &Config,
+    journal: &Arc<Journal>,
+    backend: &Arc<dyn Switch>,
+    sources: &[Arc<dyn SignalSource>],
+    who: &Who,
+    cmd: WriteCmd,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
     let rollback = matches!(cmd, WriteCmd::Rollback);
     // Rollback reads only what it must: no signal poll stands between it and the write.
     let (before, live, candidate, breach, stale) = if rollback {
@@ -606,12 +698,12 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         let live = resolve_live(
             config.live,
             before,
-            journaled(Some(&journal)),
+            journaled(Some(journal)),
             config.rollback_window.as_millis() as u64,
         );
         (before, live, CandidateSnapshot::default(), false, false)
     } else {
-        let snap = snapshot(&config, backend.as_ref(), &sources, Some(&journal)).await;
+        let snap = snapshot(config, backend.as_ref(), sources, Some(journal)).await;
         let before = match snap.weights {
             Ok(w) => w,
             Err(e) => {
@@ -707,9 +799,9 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
         candidate,
         reason: None,
     };
-    let result = engine::apply(backend.as_ref(), &journal, &who, &order).await;
+    let result = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.
-    notify_cli(&config, &who, &order, &result).await;
+    notify_cli(config, who, &order, &result).await;
     let from = before
         .and_then(|w| w.share_of(cand))
         .map_or_else(|| "?".into(), |s| s.to_string());

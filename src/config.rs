@@ -48,6 +48,8 @@ struct ConfigFile {
     rollback_window_extend: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     rollback_window_warn: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    lease_ttl: Option<Duration>,
     live: Option<String>,
     journal: Option<PathBuf>,
     theme: Option<String>,
@@ -305,6 +307,8 @@ pub struct Config {
     pub rollback_window_extend: Duration,
     /// How long before the window ends to warn.
     pub rollback_window_warn: Duration,
+    /// How long a driver lease lives unless renewed (renewed every third of it).
+    pub lease_ttl: Duration,
     pub live: Option<Env>,
     pub journal: Option<PathBuf>,
     pub theme: Option<String>,
@@ -373,6 +377,13 @@ impl Config {
                 ))
             })?),
         };
+        let lease_ttl = f.lease_ttl.unwrap_or(Duration::from_secs(15));
+        if lease_ttl < Duration::from_secs(3) {
+            return Err(err(format!(
+                "key `lease-ttl`: value {:?}: expected at least \"3s\" (the lease is renewed every third of it)",
+                humantime::format_duration(lease_ttl).to_string()
+            )));
+        }
         let backend = match f.backend {
             BackendFile::Sim(s) => {
                 if s.control.trim().is_empty() {
@@ -575,6 +586,7 @@ impl Config {
             rollback_window_warn: f
                 .rollback_window_warn
                 .unwrap_or(Duration::from_secs(2 * 60)),
+            lease_ttl,
             live,
             journal: f.journal,
             theme: f.theme,

@@ -193,9 +193,19 @@ fn auto_rollback_rolls_back_a_sustained_breach_unless_cancelled() {
         "the values that tripped it"
     );
 
-    // With a cancel: held off while the breach lasts, and journaled. (The CLI asks for
-    // --yes: green's last window still breaches.)
-    assert!(cutover(&cfg, &["set", "50", "--yes"]).status.success());
+    // With a cancel: held off while the breach lasts, and journaled. The cockpit drives
+    // (the CLI is refused while it holds the lease); 5 asks to confirm the jump and the
+    // breach.
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "the cockpit holds the lease");
+    assert!(
+        stderr(&o).contains("drives this cutover since"),
+        "{}",
+        stderr(&o)
+    );
+    t.keys(&["5"]);
+    t.wait(10, "the confirm", |s| s.contains("confirm"));
+    t.keys(&["y"]);
     t.wait(90, "the countdown again", |s| {
         s.contains("[50]") && s.contains("AUTO-ROLLBACK in")
     });

@@ -7,9 +7,9 @@ mod common;
 use common::*;
 use cutover::app::engine::{self, WriteOrder, WriteResult};
 use cutover::app::journal::{CandidateSnapshot, Journal, Who};
-use cutover::backends::Backend;
 use cutover::backends::haproxy::{HaproxyBackend, HaproxySettings, HaproxyStats, Socket};
 use cutover::backends::nginx::{NginxBackend, NginxSettings};
+use cutover::backends::{Backend, Switch};
 use cutover::core::{Env, EnvPair, Weights};
 use cutover::signals::SignalSource;
 
@@ -106,7 +106,7 @@ fn order(id: u64, share: u8) -> WriteOrder {
     }
 }
 
-async fn apply(b: &dyn Backend, j: &Journal, id: u64, share: u8) -> WriteResult {
+async fn apply(b: &dyn Switch, j: &Journal, id: u64, share: u8) -> WriteResult {
     engine::apply(b, j, &Who::current(), &order(id, share)).await
 }
 

@@ -6,7 +6,7 @@ use cutover::app::engine::{WriteOrder, WriteResult};
 use cutover::app::journal::{CandidateSnapshot, Journal, Who};
 use cutover::app::update::Event;
 use cutover::app::writer::spawn_writer;
-use cutover::backends::{Backend, SimBackend};
+use cutover::backends::{SimBackend, Switch};
 use cutover::core::{Env, Weights};
 use cutover::sim::{Scenario, SimHandle, Simulator};
 use std::sync::Arc;
@@ -44,7 +44,7 @@ async fn next_done(rx: &mut mpsc::Receiver<Event>) -> (u64, WriteResult) {
     }
 }
 
-fn setup(delay: Duration) -> (SimHandle, Arc<dyn Backend>, Arc<Journal>, tempfile::TempDir) {
+fn setup(delay: Duration) -> (SimHandle, Arc<dyn Switch>, Arc<Journal>, tempfile::TempDir) {
     let handle = SimHandle::new(Simulator::new(Scenario::load("happy").unwrap(), None));
     handle.set_write_delay(delay);
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! verify, journal the result. On failure the state is re-read from the backend.
 
 use super::journal::{CandidateSnapshot, Entry, Journal, Who, timestamp};
-use crate::backends::Backend;
+use crate::backends::{Backend, Switch};
 use crate::core::{Env, Weights};
 use std::time::Instant;
 
@@ -86,7 +86,7 @@ fn journal_append(journal: &Journal, e: &Entry) {
 
 /// Performs `order` against `backend`: journal, write, read back, verify, journal.
 pub async fn apply(
-    backend: &dyn Backend,
+    backend: &dyn Switch,
     journal: &Journal,
     who: &Who,
     order: &WriteOrder,

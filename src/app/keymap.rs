@@ -19,6 +19,8 @@ pub enum Action {
     CancelAuto,
     /// Extend the running rollback window.
     ExtendWindow,
+    /// Take the driver lease from whoever holds it (asks to confirm).
+    TakeOver,
     Help,
     Log,
     Quit,
@@ -35,6 +37,7 @@ impl Action {
             Action::Smoke,
             Action::CancelAuto,
             Action::ExtendWindow,
+            Action::TakeOver,
             Action::Help,
             Action::Log,
             Action::Quit,
@@ -53,6 +56,7 @@ impl Action {
             Action::Smoke => "smoke".into(),
             Action::CancelAuto => "cancel-auto-rollback".into(),
             Action::ExtendWindow => "extend-window".into(),
+            Action::TakeOver => "take-over".into(),
             Action::Help => "help".into(),
             Action::Log => "log".into(),
             Action::Quit => "quit".into(),
@@ -165,6 +169,7 @@ impl Default for Keymap {
             (Action::Smoke, vec![k("s")]),
             (Action::CancelAuto, vec![k("c")]),
             (Action::ExtendWindow, vec![k("e")]),
+            (Action::TakeOver, vec![k("T")]),
             (Action::Help, vec![k("?")]),
             (Action::Log, vec![k("L")]),
             (Action::Quit, vec![k("q"), k("ctrl-c")]),

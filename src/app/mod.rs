@@ -5,6 +5,7 @@ pub mod engine;
 pub mod fixtures;
 pub mod journal;
 pub mod keymap;
+pub mod lease;
 pub mod notify;
 pub mod runner;
 pub mod state;

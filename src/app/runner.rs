@@ -5,11 +5,13 @@
 use super::Clock;
 use super::engine;
 use super::journal::{Journal, Who};
+use super::lease::{self, Me, Standing};
 use super::notify::{Notice, Webhook, spawn_notifier};
+use super::state::Role;
 use super::state::State;
 use super::update::{Effect, Event, update};
 use super::writer::spawn_writer;
-use crate::backends::Backend;
+use crate::backends::{Backend, Switch};
 use crate::signals::SignalSource;
 use crate::ui::{self, theme::Theme};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -23,6 +25,10 @@ use tokio::task::JoinHandle;
 pub struct Setup {
     pub state: State,
     pub backend: Arc<dyn Backend>,
+    /// The write side: `None` for `--read-only`, which can then never write.
+    pub switch: Option<Arc<dyn Switch>>,
+    /// This cutover, for the driver lease.
+    pub me: Me,
     pub sources: Vec<Arc<dyn SignalSource>>,
     pub journal: Arc<Journal>,
     pub who: Who,
@@ -219,7 +225,8 @@ fn journal_event(
 pub fn run_effects(
     setup: &Setup,
     effects: Vec<Effect>,
-    writer: &mpsc::UnboundedSender<engine::WriteOrder>,
+    writer: Option<&mpsc::UnboundedSender<engine::WriteOrder>>,
+    take_over: &mpsc::UnboundedSender<()>,
     notifier: &mpsc::UnboundedSender<Notice>,
     tx: &mpsc::Sender<Event>,
     state: &State,
@@ -236,10 +243,16 @@ pub fn run_effects(
                     });
                 }
             }
-            Effect::Write(order) => {
-                if writer.send(order).is_err() {
-                    log::error!("writer stopped");
+            Effect::Write(order) => match writer {
+                Some(w) => {
+                    if w.send(order).is_err() {
+                        log::error!("writer stopped");
+                    }
                 }
+                None => log::error!("read-only: write #{} not sent", order.id),
+            },
+            Effect::TakeOver => {
+                let _ = take_over.send(());
             }
             Effect::Smoke(env) => {
                 let source = setup.sources.iter().find(|s| s.can_smoke()).cloned();
@@ -309,15 +322,19 @@ pub fn run_effects(
 pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
     init_panel_logger();
     let (tx, mut rx) = mpsc::channel::<Event>(1024);
-    let writer = spawn_writer(
-        setup.backend.clone(),
-        setup.journal.clone(),
-        setup.who.clone(),
-        tx.clone(),
-        setup.clock,
-    );
+    let writer = setup.switch.clone().map(|sw| {
+        spawn_writer(
+            sw,
+            setup.journal.clone(),
+            setup.who.clone(),
+            tx.clone(),
+            setup.clock,
+        )
+    });
+    let (take_over, take_over_rx) = mpsc::unbounded_channel();
     let notifier = spawn_notifier(setup.hooks.clone(), tx.clone(), setup.clock);
     let mut tasks = spawn_producers(&setup, &tx);
+    tasks.push(spawn_lease(&setup, tx.clone(), take_over_rx));
 
     let mut terminal = ratatui::init();
     let guard = TerminalGuard;
@@ -352,7 +369,15 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         while let Ok(ev) = rx.try_recv() {
             effects.extend(update(&mut state, ev));
         }
-        run_effects(&setup, effects, &writer, &notifier, &tx, &state);
+        run_effects(
+            &setup,
+            effects,
+            writer.as_ref(),
+            &take_over,
+            &notifier,
+            &tx,
+            &state,
+        );
         if state.quit {
             break;
         }
@@ -368,6 +393,95 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         t.abort();
     }
     drop(guard);
+    // Quit, SIGTERM or SIGHUP: hand the lease back so the next driver need not wait.
+    if let Some(sw) = &setup.switch
+        && state.role == Role::Driver
+    {
+        match tokio::time::timeout(setup.poll_timeout, lease::release(sw.as_ref(), &setup.me)).await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("cutover: the driver lease was not released: {e}"),
+            Err(_) => eprintln!("cutover: the driver lease was not released: no answer"),
+        }
+    }
     result?;
     Ok(Outcome { state })
+}
+
+/// The lease task: a driver renews every third of the lease's life; an observer reads who
+/// drives; a take-over request takes the lease. Each result goes to the loop.
+fn spawn_lease(
+    setup: &Setup,
+    tx: mpsc::Sender<Event>,
+    mut take_over: mpsc::UnboundedReceiver<()>,
+) -> JoinHandle<()> {
+    let (backend, switch, me, clock) = (
+        setup.backend.clone(),
+        setup.switch.clone(),
+        setup.me.clone(),
+        setup.clock,
+    );
+    let timeout = setup.poll_timeout;
+    let mut driving = setup.state.role == Role::Driver;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis((me.ttl / 3).max(200)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let asked = tokio::select! {
+                _ = tick.tick() => false,
+                r = take_over.recv() => r.is_some(),
+            };
+            let now = lease::wall_ms();
+            let call = async {
+                match (&switch, asked, driving) {
+                    (Some(sw), true, _) => lease::take_over(sw.as_ref(), &me, now).await,
+                    (Some(sw), false, true) => lease::acquire(sw.as_ref(), &me, now)
+                        .await
+                        .map(|s| (s, None)),
+                    _ => lease::look(backend.as_ref(), &me, now)
+                        .await
+                        .map(|s| (s, None)),
+                }
+            };
+            let ev = match tokio::time::timeout(timeout, call).await {
+                Ok(Ok((standing, took_over))) => {
+                    let (role, holder) = match standing {
+                        Standing::Mine(l) => (Role::Driver, Some(l)),
+                        Standing::Theirs(l) => (Role::Observer, Some(l)),
+                        Standing::Free => (Role::Observer, None),
+                    };
+                    let role = if switch.is_none() {
+                        Role::ReadOnly
+                    } else {
+                        role
+                    };
+                    driving = role == Role::Driver;
+                    Event::Lease {
+                        now: clock.now(),
+                        role,
+                        holder,
+                        took_over,
+                        error: None,
+                    }
+                }
+                Ok(Err(e)) => Event::Lease {
+                    now: clock.now(),
+                    role: Role::Driver,
+                    holder: None,
+                    took_over: None,
+                    error: Some(e.to_string()),
+                },
+                Err(_) => Event::Lease {
+                    now: clock.now(),
+                    role: Role::Driver,
+                    holder: None,
+                    took_over: None,
+                    error: Some(format!("no answer within {:.1} s", timeout.as_secs_f64())),
+                },
+            };
+            if tx.send(ev).await.is_err() {
+                break;
+            }
+        }
+    })
 }

@@ -54,6 +54,17 @@ pub struct AutoRollback {
     pub fired: bool,
 }
 
+/// Whether this cutover may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Holds the driver lease.
+    Driver,
+    /// Someone else drives; write keys explain, T takes over.
+    Observer,
+    /// Started `--read-only`: holds no `Switch`, never writes.
+    ReadOnly,
+}
+
 /// A write waiting for `y`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingConfirm {
@@ -91,6 +102,17 @@ pub struct State {
     pub backend_kind: String,
     pub backend_target: String,
     pub driver: String,
+    /// Whether this cutover may write: it holds the driver lease, watches someone else
+    /// drive, or was started `--read-only`.
+    pub role: Role,
+    /// The lease holder as last read; `None` when nobody holds a live lease.
+    pub holder: Option<crate::core::Lease>,
+    /// Where the lease is kept, for messages.
+    pub lease_place: String,
+    /// A take-over waits for y.
+    pub takeover_confirm: bool,
+    /// The last lease error, said once.
+    pub lease_error: Option<String>,
     /// Wall-clock time at `now == 0`, for the header clock and event times.
     pub start_wall: DateTime<FixedOffset>,
     pub now: Millis,
@@ -149,6 +171,11 @@ impl State {
             backend_kind: String::new(),
             backend_target: String::new(),
             driver: String::new(),
+            role: Role::Driver,
+            holder: None,
+            lease_place: String::new(),
+            takeover_confirm: false,
+            lease_error: None,
             start_wall,
             now: 0,
             poll_interval: 1000,

@@ -2,7 +2,7 @@
 
 use super::engine::{WriteOrder, WriteResult};
 use super::keymap::Action;
-use super::state::{InFlight, Level, Overlay, PendingConfirm, SmokeState, State};
+use super::state::{InFlight, Level, Overlay, PendingConfirm, Role, SmokeState, State};
 use crate::core::{Command, ConfirmReason, Decision, Env, EnvPair, Millis, Refusal, Weights};
 use crate::signals::{EnvPoll, SmokeReport};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -13,6 +13,15 @@ pub const ROLLBACK_GUARD_MS: Millis = 30_000;
 /// Everything that can happen to the cockpit.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// The driver lease as the lease task last saw it.
+    Lease {
+        now: Millis,
+        role: Role,
+        holder: Option<crate::core::Lease>,
+        /// A live lease this cutover just took over, at the operator's request.
+        took_over: Option<crate::core::Lease>,
+        error: Option<String>,
+    },
     Key {
         key: KeyEvent,
         now: Millis,
@@ -78,6 +87,8 @@ pub enum Effect {
         phase: String,
         reason: String,
     },
+    /// Take the driver lease from whoever holds it (confirmed by the operator).
+    TakeOver,
     /// Journal a change of the backend's weights that this cutover did not make.
     JournalExternal {
         before: Option<Weights>,
@@ -153,7 +164,10 @@ fn auto_rollback(s: &mut State) -> Vec<Effect> {
     let Some(limit) = s.auto_rollback_ms else {
         return Vec::new();
     };
-    let breaching = s.live_known && s.breach() && s.cutover.share.is_some_and(|x| x > 0);
+    let breaching = s.role == Role::Driver
+        && s.live_known
+        && s.breach()
+        && s.cutover.share.is_some_and(|x| x > 0);
     if !breaching {
         s.auto = Default::default();
         return Vec::new();
@@ -287,6 +301,16 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             s.log(Level::Warn, format!("webhook {hook} not told: {error}"));
             Vec::new()
         }
+        Event::Lease {
+            now,
+            role,
+            holder,
+            took_over,
+            error,
+        } => {
+            advance(s, now);
+            on_lease(s, role, holder, took_over, error)
+        }
         Event::Shutdown { now, reason } => {
             advance(s, now);
             s.log(
@@ -296,6 +320,88 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             s.quit = true;
             Vec::new()
         }
+    }
+}
+
+fn on_lease(
+    s: &mut State,
+    role: Role,
+    holder: Option<crate::core::Lease>,
+    took_over: Option<crate::core::Lease>,
+    error: Option<String>,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if let Some(e) = error {
+        if s.lease_error.as_deref() != Some(e.as_str()) {
+            s.log(Level::Warn, format!("driver lease: {e}"));
+        }
+        s.lease_error = Some(e);
+        return effects;
+    }
+    s.lease_error = None;
+    let was = s.role;
+    s.role = role;
+    match (was, role) {
+        (Role::Observer, Role::Driver) => {
+            let reason = match &took_over {
+                Some(l) => format!(
+                    "{} took over the driver lease from {} (driving since {})",
+                    s.driver,
+                    l.holder,
+                    hhmm(l.since)
+                ),
+                None => format!("{} drives now: the driver lease was free", s.driver),
+            };
+            s.log(Level::Warn, reason.clone());
+            effects.push(Effect::JournalNote {
+                phase: "take-over".into(),
+                reason,
+            });
+        }
+        (Role::Driver, Role::Observer) => {
+            let who = holder
+                .as_ref()
+                .map_or_else(|| "someone".to_string(), |l| l.holder.clone());
+            s.log(
+                Level::Warn,
+                format!("{who} took over the driver lease: this cutover now observes"),
+            );
+            // Nothing of ours is still to be written.
+            s.confirm = None;
+        }
+        _ => {}
+    }
+    s.holder = holder;
+    effects
+}
+
+/// A lease time (unix ms) as local HH:MM:SS.
+pub fn hhmm(unix_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Why this cutover does not write, or `None` when it drives.
+pub fn not_driving(s: &State) -> Option<String> {
+    match s.role {
+        Role::Driver => None,
+        Role::ReadOnly => {
+            Some("read-only: this cutover never writes (started with --read-only)".to_string())
+        }
+        Role::Observer => Some(match &s.holder {
+            Some(l) => format!(
+                "observing: {} drives since {} (lease at {}); T takes over",
+                l.holder,
+                hhmm(l.since),
+                s.lease_place
+            ),
+            None => "observing: nobody holds the driver lease; T takes it".to_string(),
+        }),
     }
 }
 
@@ -314,6 +420,37 @@ fn advance(s: &mut State, now: Millis) {
 
 fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
     let action = s.keymap.action(&key);
+    if s.takeover_confirm {
+        s.takeover_confirm = false;
+        return match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                s.log(Level::Info, "taking over the driver lease …");
+                vec![Effect::TakeOver]
+            }
+            _ => {
+                s.log(Level::Info, "cancelled: take-over");
+                Vec::new()
+            }
+        };
+    }
+    // An observer's write keys say why they do nothing.
+    if action.is_some_and(Action::writes)
+        && let Some(why) = not_driving(s)
+    {
+        s.log(Level::Warn, why);
+        return Vec::new();
+    }
+    if action == Some(Action::TakeOver) {
+        match s.role {
+            Role::Driver => s.log(Level::Info, "this cutover already drives"),
+            Role::ReadOnly => {
+                let why = not_driving(s).unwrap_or_default();
+                s.log(Level::Warn, why);
+            }
+            Role::Observer => s.takeover_confirm = true,
+        }
+        return Vec::new();
+    }
     // Rollback always works: no dialog or overlay swallows it.
     if action == Some(Action::Rollback) {
         s.confirm = None;
@@ -348,6 +485,8 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
             s.dirty = false;
             Vec::new()
         }
+        // Handled above, before any dialog.
+        Some(Action::TakeOver) => Vec::new(),
         Some(Action::Quit) => {
             s.quit = true;
             Vec::new()
@@ -470,6 +609,11 @@ fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
 }
 
 fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
+    // The one place a write is ordered: only the driver orders any.
+    if let Some(why) = not_driving(s) {
+        s.log(Level::Warn, why);
+        return Vec::new();
+    }
     let from = s
         .cutover
         .base()
@@ -628,6 +772,24 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
             );
             observe(s, w);
             return rollback(s, "rollback");
+        }
+        if s.weights.is_some_and(|old| old != w) && s.role != Role::Driver {
+            // The driver's own writes, as they land: its journal has them.
+            let old = s
+                .cutover
+                .share
+                .map_or_else(|| "?".into(), |p| p.to_string());
+            let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+            let who = s
+                .holder
+                .as_ref()
+                .map_or_else(|| "the driver".to_string(), |l| l.holder.clone());
+            s.log(
+                Level::Info,
+                format!("{who}: {cand} {old} → {new} % ({w}), read back from the backend"),
+            );
+            observe(s, w);
+            return Vec::new();
         }
         if s.weights.is_some_and(|old| old != w) {
             let before = s.weights;

@@ -5,7 +5,7 @@ use super::Clock;
 use super::engine::{self, WriteOrder, WriteResult};
 use super::journal::{Journal, Who};
 use super::update::Event;
-use crate::backends::Backend;
+use crate::backends::Switch;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -17,7 +17,7 @@ struct Running {
 
 /// Starts the writer task; send it orders through the returned sender.
 pub fn spawn_writer(
-    backend: Arc<dyn Backend>,
+    backend: Arc<dyn Switch>,
     journal: Arc<Journal>,
     who: Who,
     events: mpsc::Sender<Event>,

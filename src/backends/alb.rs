@@ -3,8 +3,8 @@
 //! One `ModifyListener` / `ModifyRule` call per change, so a rollback is atomic; read back
 //! after every write. Anything unexpected is refused with what was found: never a guess.
 
-use super::{Backend, BackendError, Capabilities};
-use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
+use super::{Backend, BackendError, Capabilities, Switch};
+use crate::core::{Env, EnvPair, Health, HealthSample, Lease, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -20,6 +20,8 @@ use std::time::Duration;
 /// Attempts for a step; a rollback retries harder.
 const STEP_ATTEMPTS: u32 = 3;
 const ROLLBACK_ATTEMPTS: u32 = 8;
+/// The tag on the listener or rule that holds the driver lease.
+pub const LEASE_TAG: &str = "cutover:driver-lease";
 
 /// What the forward action lives on.
 #[derive(Clone, Debug, PartialEq)]
@@ -360,6 +362,70 @@ impl Backend for AlbBackend {
     async fn read(&self) -> Result<Weights, BackendError> {
         let actions = self.actions().await?;
         self.inspect(&actions).map(|(_, w)| w)
+    }
+
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        let target = self.where_();
+        let out = self
+            .client
+            .describe_tags()
+            .resource_arns(&target)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTags", &target, e))?;
+        Ok(out
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .find(|t| t.key() == Some(LEASE_TAG))
+            .and_then(|t| t.value())
+            .and_then(Lease::decode))
+    }
+
+    fn lease_place(&self) -> String {
+        format!("tag {LEASE_TAG} on {}", short_arn(&self.where_()))
+    }
+}
+
+#[async_trait]
+impl Switch for AlbBackend {
+    /// Tags have no compare-and-swap: read, compare, write. Two drivers starting in the
+    /// same instant could both win; the renewal a few seconds later finds out.
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        let cur = self.lease().await?;
+        if cur.as_ref().map(|l| l.token.as_str()) != expect {
+            return Ok(false);
+        }
+        let target = self.where_();
+        match new {
+            Some(l) => {
+                let tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key(LEASE_TAG)
+                    .value(l.encode())
+                    .build();
+                self.client
+                    .add_tags()
+                    .resource_arns(&target)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("AddTags", &target, e))?;
+            }
+            None => {
+                self.client
+                    .remove_tags()
+                    .resource_arns(&target)
+                    .tag_keys(LEASE_TAG)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("RemoveTags", &target, e))?;
+            }
+        }
+        Ok(true)
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {

@@ -2,7 +2,9 @@
 //! with `set weight`, read back with `get weight`; per-server request, 5xx and status from
 //! `show stat` as a signal source.
 
-use super::{Backend, BackendError, Capabilities};
+use super::file_lease::FileLease;
+use super::{Backend, BackendError, Capabilities, Switch};
+use crate::core::Lease;
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
@@ -99,6 +101,22 @@ impl HaproxyBackend {
         format!("{}/{}", self.s.backend, self.s.servers.get(env))
     }
 
+    /// The driver lease: beside a unix socket; for a TCP socket, in this machine's temp
+    /// directory, named by the address.
+    fn lease_file(&self) -> FileLease {
+        FileLease::new(match &self.s.socket {
+            Socket::Unix(p) => {
+                let mut p = p.clone().into_os_string();
+                p.push(".cutover-lease");
+                PathBuf::from(p)
+            }
+            Socket::Tcp(addr) => std::env::temp_dir().join(format!(
+                "cutover-haproxy-{}.lease",
+                addr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            )),
+        })
+    }
+
     /// Turns HAProxy's terse answers into errors that say what to fix.
     fn explain(&self, answer: &str, what: &str) -> BackendError {
         let a = answer.trim();
@@ -166,6 +184,25 @@ impl Backend for HaproxyBackend {
                 })
         };
         Ok(Weights::new(weight(0)?, weight(1)?))
+    }
+
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        self.lease_file().lease_read().await
+    }
+
+    fn lease_place(&self) -> String {
+        self.lease_file().place()
+    }
+}
+
+#[async_trait]
+impl Switch for HaproxyBackend {
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        self.lease_file().swap(expect, new).await
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {

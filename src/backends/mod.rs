@@ -2,6 +2,7 @@
 //! engine's read-back) and capabilities.
 
 pub mod alb;
+pub mod file_lease;
 pub mod haproxy;
 pub mod kube;
 pub mod nginx;
@@ -9,7 +10,7 @@ pub mod sim;
 
 pub use sim::{SimBackend, SimClient};
 
-use crate::core::Weights;
+use crate::core::{Lease, Weights};
 use async_trait::async_trait;
 
 /// What a backend can do.
@@ -34,7 +35,8 @@ pub enum BackendError {
     Timeout { target: String, seconds: f64 },
 }
 
-/// A traffic switch between blue and green.
+/// The read side of a traffic switch between blue and green: everything an observer or a
+/// `--read-only` cutover may do.
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// The config `kind`, e.g. `sim`.
@@ -44,15 +46,32 @@ pub trait Backend: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// The weights the backend holds now.
     async fn read(&self) -> Result<Weights, BackendError>;
+    /// Resolves when the backend saw its state change (a watch event), so it is read at
+    /// once instead of at the next poll. Backends without a watch never resolve.
+    async fn changed(&self) {
+        std::future::pending::<()>().await
+    }
+    /// The driver lease as stored beside the backend; `None` when nobody holds one.
+    async fn lease(&self) -> Result<Option<Lease>, BackendError>;
+    /// Where the lease is kept, for messages: "annotation cutover/driver-lease on …".
+    fn lease_place(&self) -> String;
+}
+
+/// The write side. Only a cutover that may write holds one: a `--read-only` cutover is
+/// never given a `Switch`, so no key and no code path can write through it.
+#[async_trait]
+pub trait Switch: Backend {
     /// Sets both weights in one call.
     async fn write(&self, weights: Weights) -> Result<(), BackendError>;
     /// A rollback's write: the same call, retried harder where the backend retries.
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
     }
-    /// Resolves when the backend saw its state change (a watch event), so it is read at
-    /// once instead of at the next poll. Backends without a watch never resolve.
-    async fn changed(&self) {
-        std::future::pending::<()>().await
-    }
+    /// Replaces the stored lease with `new` (or removes it) only if the stored one's token
+    /// is `expect` (`None`: no lease stored). `Ok(false)`: someone else's lease is there.
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError>;
 }

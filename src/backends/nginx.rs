@@ -4,7 +4,9 @@
 //! reloaded. If validation or reload fails, the file is restored and traffic is untouched.
 //! nginx has no weight 0: 0 % marks the server `down`.
 
-use super::{Backend, BackendError, Capabilities};
+use super::file_lease::FileLease;
+use super::{Backend, BackendError, Capabilities, Switch};
+use crate::core::Lease;
 use crate::core::{Env, EnvPair, Weights};
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -254,6 +256,13 @@ impl NginxBackend {
         tokio::fs::rename(&tmp, &self.s.config).await
     }
 
+    /// The driver lease, beside the config file.
+    fn lease_file(&self) -> FileLease {
+        let mut p = self.s.config.clone().into_os_string();
+        p.push(".cutover-lease");
+        FileLease::new(PathBuf::from(p))
+    }
+
     pub fn backup_path(&self) -> PathBuf {
         let mut p = self.s.config.clone().into_os_string();
         p.push(".cutover.bak");
@@ -286,6 +295,25 @@ impl Backend for NginxBackend {
                 message: e.to_string(),
             })?;
         read_weights(&text, &self.s.upstream, &self.s.servers).map_err(|e| self.rejected(e))
+    }
+
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        self.lease_file().lease_read().await
+    }
+
+    fn lease_place(&self) -> String {
+        self.lease_file().place()
+    }
+}
+
+#[async_trait]
+impl Switch for NginxBackend {
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        self.lease_file().swap(expect, new).await
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {

@@ -1,8 +1,8 @@
 //! The simulator as a backend: in-process for `cutover demo`, or over HTTP against the
 //! control server of `cutover sim serve`.
 
-use super::{Backend, BackendError, Capabilities};
-use crate::core::Weights;
+use super::{Backend, BackendError, Capabilities, Switch};
+use crate::core::{Lease, Weights};
 use crate::sim::server::ControlStats;
 use crate::sim::{SimHandle, WEIGHT_SCALE};
 use async_trait::async_trait;
@@ -93,6 +93,30 @@ impl SimClient {
         .await
     }
 
+    pub async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        let t: Option<String> = self
+            .call(self.http.get(format!("{}/control/lease", self.base)))
+            .await?;
+        Ok(t.as_deref().and_then(Lease::decode))
+    }
+
+    pub async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        let body = crate::sim::server::LeaseSwap {
+            expect: expect.map(String::from),
+            lease: new.map(Lease::encode),
+        };
+        self.call(
+            self.http
+                .put(format!("{}/control/lease", self.base))
+                .json(&body),
+        )
+        .await
+    }
+
     pub async fn stats(&self) -> Result<ControlStats, BackendError> {
         self.call(self.http.get(format!("{}/control/stats", self.base)))
             .await
@@ -148,6 +172,23 @@ impl Backend for SimBackend {
         }
     }
 
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        match self {
+            SimBackend::Local(h) => Ok(h.lease()),
+            SimBackend::Remote(c) => c.lease().await,
+        }
+    }
+
+    fn lease_place(&self) -> String {
+        match self {
+            SimBackend::Local(_) => "this process (the in-process simulator)".into(),
+            SimBackend::Remote(c) => format!("{}/control/lease", c.base()),
+        }
+    }
+}
+
+#[async_trait]
+impl Switch for SimBackend {
     async fn write(&self, weights: Weights) -> Result<(), BackendError> {
         match self {
             SimBackend::Local(h) => {
@@ -155,6 +196,17 @@ impl Backend for SimBackend {
                 Ok(())
             }
             SimBackend::Remote(c) => c.set_weights(weights).await.map(|_| ()),
+        }
+    }
+
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        match self {
+            SimBackend::Local(h) => Ok(h.swap_lease(expect, new.cloned())),
+            SimBackend::Remote(c) => c.swap_lease(expect, new).await,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod cutover;
 pub mod guardrail;
+pub mod lease;
 pub mod plan;
 pub mod signal;
 pub mod stats;
@@ -11,6 +12,7 @@ pub use cutover::{Command, ConfirmReason, Cutover, Decision, Refusal};
 pub use guardrail::{
     Bad, BreachClock, Guardrails, MetricRule, NoDataPolicy, RuleCheck, RuleKind, RuleResult,
 };
+pub use lease::Lease;
 pub use plan::{Plan, PlanError};
 pub use signal::{EnvSignals, Health, HealthSample, Reading, Sample, Series};
 

@@ -416,6 +416,7 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 pub struct SimHandle {
     inner: Arc<Mutex<Simulator>>,
     write_delay_ms: Arc<AtomicU64>,
+    lease: Arc<Mutex<Option<crate::core::Lease>>>,
 }
 
 impl SimHandle {
@@ -423,7 +424,23 @@ impl SimHandle {
         SimHandle {
             inner: Arc::new(Mutex::new(sim)),
             write_delay_ms: Arc::new(AtomicU64::new(0)),
+            lease: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// The driver lease held at this simulator.
+    pub fn lease(&self) -> Option<crate::core::Lease> {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Compare-and-swap of the lease by token; false when another lease is there.
+    pub fn swap_lease(&self, expect: Option<&str>, new: Option<crate::core::Lease>) -> bool {
+        let mut cur = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        if cur.as_ref().map(|l| l.token.as_str()) != expect {
+            return false;
+        }
+        *cur = new;
+        true
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Simulator> {

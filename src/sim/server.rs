@@ -91,6 +91,7 @@ pub async fn start(
         .route("/control/weights", get(get_weights).put(put_weights))
         .route("/control/stats", get(get_stats))
         .route("/control/write-delay", get(get_delay).put(put_delay))
+        .route("/control/lease", get(get_lease).put(put_lease))
         .route("/metrics", get(control_metrics))
         .with_state(shared.clone());
     let env_app = |env| {
@@ -169,6 +170,37 @@ impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
         (StatusCode::BAD_REQUEST, self.0).into_response()
     }
+}
+
+/// The lease as its one-line encoding, or null.
+async fn get_lease(State(s): State<Shared>) -> Json<Option<String>> {
+    Json(s.sim.lease().map(|l| l.encode()))
+}
+
+/// `PUT /control/lease` body.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct LeaseSwap {
+    /// The token of the lease expected to be there, or null for none.
+    pub expect: Option<String>,
+    /// The new lease (encoded), or null to release.
+    pub lease: Option<String>,
+}
+
+/// Compare-and-swap: 200 `true` when swapped, 409 with the current lease when another
+/// lease is there.
+async fn put_lease(
+    State(s): State<Shared>,
+    Json(b): Json<LeaseSwap>,
+) -> Result<Json<bool>, BadRequest> {
+    let new = match b.lease.as_deref() {
+        None => None,
+        Some(t) => Some(crate::core::Lease::decode(t).ok_or_else(|| {
+            BadRequest(format!(
+                "lease {t:?}: expected \"HOLDER SINCE EXPIRES TOKEN\""
+            ))
+        })?),
+    };
+    Ok(Json(s.sim.swap_lease(b.expect.as_deref(), new)))
 }
 
 async fn put_weights(

@@ -17,7 +17,27 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
             theme.text,
         ),
         Span::styled(" · ", theme.border),
-        Span::styled(format!("driving: {} ", state.driver), theme.text),
+        match state.role {
+            crate::app::state::Role::Driver => {
+                Span::styled(format!("driving: {} ", state.driver), theme.text)
+            }
+            role => {
+                let what = if role == crate::app::state::Role::ReadOnly {
+                    "READ-ONLY"
+                } else {
+                    "OBSERVING"
+                };
+                let who = match &state.holder {
+                    Some(l) => format!(
+                        "{} drives since {}",
+                        l.holder,
+                        crate::app::update::hhmm(l.since)
+                    ),
+                    None => "no driver".to_string(),
+                };
+                Span::styled(format!("{what} · {who} "), theme.warn)
+            }
+        },
     ];
     // Narrow terminals lose the product name, then the backend's target, never the driver.
     let room = usize::from(width).saturating_sub(14);

@@ -61,6 +61,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Overlay::Log => overlay::render_log(frame, area, theme),
         Overlay::None => {}
     }
+    if state.takeover_confirm {
+        overlay::render_takeover(frame, area, state, theme);
+    }
     if state.confirm.is_some() {
         overlay::render_confirm(frame, area, state, theme);
     }

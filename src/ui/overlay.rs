@@ -67,6 +67,38 @@ pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     frame.render_widget(Paragraph::new(lines).block(popup("keys", theme)), rect);
 }
 
+/// The take-over question: whose lease, since when.
+pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let who = match &state.holder {
+        Some(l) => format!(
+            " {} drives since {}; the lease runs to {}.",
+            l.holder,
+            crate::app::update::hhmm(l.since),
+            crate::app::update::hhmm(l.expires)
+        ),
+        None => " Nobody holds the driver lease now.".to_string(),
+    };
+    let lines = vec![
+        Line::styled(" Take over driving this cutover?", theme.title),
+        Line::from(""),
+        Line::styled(who, theme.text),
+        Line::styled(
+            " They become an observer at their next renewal; this is journaled.",
+            theme.text,
+        ),
+        Line::from(""),
+        Line::styled(" y take over   any other key cancels", theme.key),
+    ];
+    let rect = centered(area, 72, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(popup("take over", theme)),
+        rect,
+    );
+}
+
 pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(c) = &state.confirm else { return };
     let cand = state.candidate();

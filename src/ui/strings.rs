@@ -23,6 +23,7 @@ pub fn describe(a: Action) -> String {
         Action::Pause => "pause / resume: forward steps refused while paused".into(),
         Action::Smoke => "run smoke checks against the candidate".into(),
         Action::ExtendWindow => "extend the running rollback window".into(),
+        Action::TakeOver => "take the driver lease from whoever drives (asks to confirm)".into(),
         Action::CancelAuto => "cancel the auto-rollback countdown (until the breach recurs)".into(),
         Action::Help => "this help".into(),
         Action::Log => "the full diagnostic log".into(),

@@ -7,8 +7,8 @@ pub mod routes;
 
 pub use routes::{IstioDest, KubeKind, Resource};
 
-use super::{Backend, BackendError, Capabilities};
-use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
+use super::{Backend, BackendError, Capabilities, Switch};
+use crate::core::{Env, EnvPair, Health, HealthSample, Lease, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -27,6 +27,8 @@ use tokio::sync::Notify;
 /// Tries for a step when someone else keeps changing the object; a rollback tries harder.
 const STEP_ATTEMPTS: u32 = 3;
 const ROLLBACK_ATTEMPTS: u32 = 8;
+/// The annotation on the routing object that holds the driver lease.
+pub const LEASE_ANNOTATION: &str = "cutover/driver-lease";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct KubeSettings {
@@ -407,6 +409,16 @@ pub fn readiness(name: &str, d: &Deployment) -> HealthSample {
     }
 }
 
+fn call_error(b: &KubeBackend, e: CallError) -> BackendError {
+    match e {
+        CallError::Other(e) => e,
+        CallError::Conflict => BackendError::Protocol {
+            target: b.target(),
+            message: "409 on a read".into(),
+        },
+    }
+}
+
 fn call_text(e: &CallError) -> String {
     match e {
         CallError::Conflict => "conflict (409)".into(),
@@ -451,16 +463,36 @@ impl Backend for KubeBackend {
     }
 
     async fn read(&self) -> Result<Weights, BackendError> {
-        let objs = self.objects().await.map_err(|e| match e {
-            CallError::Other(e) => e,
-            CallError::Conflict => BackendError::Protocol {
-                target: self.target(),
-                message: "409 on a read".into(),
-            },
-        })?;
+        let objs = self.objects().await.map_err(|e| call_error(self, e))?;
         self.0.s.kind.read(&objs).map_err(|m| self.refuse(m))
     }
 
+    async fn changed(&self) {
+        if !self.0.watching.swap(true, Ordering::SeqCst) {
+            self.start_watch();
+        }
+        self.0.changed.notified().await;
+    }
+
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
+        Ok(obj["metadata"]["annotations"][LEASE_ANNOTATION]
+            .as_str()
+            .and_then(Lease::decode))
+    }
+
+    fn lease_place(&self) -> String {
+        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        format!(
+            "annotation {LEASE_ANNOTATION} on {} {}/{name}",
+            r.kind, self.0.namespace
+        )
+    }
+}
+
+#[async_trait]
+impl Switch for KubeBackend {
     async fn write(&self, weights: Weights) -> Result<(), BackendError> {
         self.write_tries(weights, STEP_ATTEMPTS).await
     }
@@ -469,11 +501,41 @@ impl Backend for KubeBackend {
         self.write_tries(weights, ROLLBACK_ATTEMPTS).await
     }
 
-    async fn changed(&self) {
-        if !self.0.watching.swap(true, Ordering::SeqCst) {
-            self.start_watch();
+    /// A true compare-and-swap: the patch carries the resourceVersion of the object the
+    /// lease was read from; a 409 reads again.
+    async fn swap_lease(
+        &self,
+        expect: Option<&str>,
+        new: Option<&Lease>,
+    ) -> Result<bool, BackendError> {
+        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        for _ in 0..5 {
+            let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
+            let cur = obj["metadata"]["annotations"][LEASE_ANNOTATION]
+                .as_str()
+                .and_then(Lease::decode);
+            if cur.as_ref().map(|l| l.token.as_str()) != expect {
+                return Ok(false);
+            }
+            let patch = serde_json::json!({"metadata": {
+                "resourceVersion": routes::rv(&obj),
+                "annotations": {LEASE_ANNOTATION: new.map(Lease::encode)},
+            }});
+            let sent = self
+                .timed(async {
+                    self.api(r)
+                        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await
+                        .map_err(|e| self.error("patch", r, &name, e))
+                })
+                .await;
+            match sent {
+                Ok(_) => return Ok(true),
+                Err(CallError::Conflict) => continue,
+                Err(CallError::Other(e)) => return Err(e),
+            }
         }
-        self.0.changed.notified().await;
+        Ok(false)
     }
 }
 

@@ -1,0 +1,185 @@
+//! Taking, renewing, handing over and releasing the driver lease through the backend. The
+//! lease decides who may write; the `Switch` decides who can.
+
+use crate::backends::{Backend, BackendError, Switch};
+use crate::core::{Lease, Millis};
+
+/// Unix time in ms, the lease's clock.
+pub fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A random token for this process.
+pub fn token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+        .collect()
+}
+
+/// Who this cutover is, for the lease.
+#[derive(Clone, Debug)]
+pub struct Me {
+    pub holder: String,
+    pub token: String,
+    pub ttl: Millis,
+}
+
+impl Me {
+    pub fn new(holder: &str, ttl: Millis) -> Me {
+        Me {
+            holder: holder.into(),
+            token: token(),
+            ttl,
+        }
+    }
+
+    fn lease(&self, now: i64) -> Lease {
+        Lease::new(&self.holder, &self.token, now, self.ttl)
+    }
+
+    pub fn owns(&self, l: &Lease) -> bool {
+        l.token == self.token
+    }
+}
+
+/// Where the lease stands after a call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Standing {
+    /// This cutover holds it (until `expires`).
+    Mine(Lease),
+    /// Someone else holds a live lease.
+    Theirs(Lease),
+    /// Nobody holds a live one.
+    Free,
+}
+
+/// The lease as stored, seen from `me` at `now`.
+pub async fn look(b: &dyn Backend, me: &Me, now: i64) -> Result<Standing, BackendError> {
+    Ok(match b.lease().await? {
+        Some(l) if me.owns(&l) => Standing::Mine(l),
+        Some(l) if !l.expired(now) => Standing::Theirs(l),
+        _ => Standing::Free,
+    })
+}
+
+/// Takes the lease if it is free, expired or already ours (renewing it); otherwise says
+/// who holds it.
+pub async fn acquire(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
+    for _ in 0..3 {
+        let cur = b.lease().await?;
+        let new = match &cur {
+            Some(l) if me.owns(l) => l.renewed(now, me.ttl),
+            Some(l) if !l.expired(now) => return Ok(Standing::Theirs(l.clone())),
+            _ => me.lease(now),
+        };
+        if b.swap_lease(cur.as_ref().map(|l| l.token.as_str()), Some(&new))
+            .await?
+        {
+            return Ok(Standing::Mine(new));
+        }
+    }
+    look(b, me, now).await
+}
+
+/// Renews our lease; `Theirs` or `Free` when it was taken from us meanwhile.
+pub async fn renew(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
+    match b.lease().await? {
+        Some(l) if me.owns(&l) => {
+            let new = l.renewed(now, me.ttl);
+            if b.swap_lease(Some(&me.token), Some(&new)).await? {
+                Ok(Standing::Mine(new))
+            } else {
+                look(b, me, now).await
+            }
+        }
+        Some(l) if !l.expired(now) => Ok(Standing::Theirs(l)),
+        // Lapsed (we were too slow to renew) or removed: take it again if nobody has.
+        _ => acquire(b, me, now).await,
+    }
+}
+
+/// Takes the lease whoever holds it: a deliberate take-over, confirmed by the operator.
+/// Returns the lease taken over, if there was a live one.
+pub async fn take_over(
+    b: &dyn Switch,
+    me: &Me,
+    now: i64,
+) -> Result<(Standing, Option<Lease>), BackendError> {
+    for _ in 0..3 {
+        let cur = b.lease().await?;
+        let new = me.lease(now);
+        if b.swap_lease(cur.as_ref().map(|l| l.token.as_str()), Some(&new))
+            .await?
+        {
+            let previous = cur.filter(|l| !me.owns(l) && !l.expired(now));
+            return Ok((Standing::Mine(new), previous));
+        }
+    }
+    Ok((look(b, me, now).await?, None))
+}
+
+/// Gives the lease back if we hold it.
+pub async fn release(b: &dyn Switch, me: &Me) -> Result<bool, BackendError> {
+    match b.lease().await? {
+        Some(l) if me.owns(&l) => b.swap_lease(Some(&me.token), None).await,
+        _ => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::SimBackend;
+    use crate::sim::{Scenario, SimHandle, Simulator};
+
+    fn sim() -> SimBackend {
+        let s = Scenario::load("happy").unwrap();
+        SimBackend::Local(SimHandle::new(Simulator::new(s, None)))
+    }
+
+    #[tokio::test]
+    async fn one_driver_renews_releases_and_expires() {
+        let b = sim();
+        let alice = Me::new("alice@h", 15_000);
+        let bob = Me::new("bob@h", 15_000);
+        let Standing::Mine(l) = acquire(&b, &alice, 1_000).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!((l.since, l.expires), (1_000, 16_000));
+        assert_eq!(
+            acquire(&b, &bob, 2_000).await.unwrap(),
+            Standing::Theirs(l.clone())
+        );
+        let Standing::Mine(r) = renew(&b, &alice, 10_000).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.since, r.expires), (1_000, 25_000));
+        // Alice dies: at 25 s her lease lapses and Bob gets it.
+        assert!(matches!(
+            acquire(&b, &bob, 24_999).await.unwrap(),
+            Standing::Theirs(_)
+        ));
+        assert!(matches!(
+            acquire(&b, &bob, 25_000).await.unwrap(),
+            Standing::Mine(_)
+        ));
+        // Alice comes back: she sees Bob's lease, cannot release it.
+        assert!(matches!(
+            renew(&b, &alice, 26_000).await.unwrap(),
+            Standing::Theirs(_)
+        ));
+        assert!(!release(&b, &alice).await.unwrap());
+        // She takes over, deliberately: Bob's next renewal finds out.
+        let (s, prev) = take_over(&b, &alice, 27_000).await.unwrap();
+        assert!(matches!(s, Standing::Mine(_)));
+        assert_eq!(prev.map(|l| l.holder), Some("bob@h".to_string()));
+        assert!(matches!(
+            renew(&b, &bob, 28_000).await.unwrap(),
+            Standing::Theirs(_)
+        ));
+        assert!(release(&b, &alice).await.unwrap());
+        assert_eq!(look(&b, &bob, 29_000).await.unwrap(), Standing::Free);
+    }
+}
