@@ -365,3 +365,42 @@ fn alb_config_parses_and_refuses_nonsense() {
         assert!(e.contains(want), "{e:?} should contain {want:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_driver_lease_is_a_tag_on_the_listener() {
+    use cutover::app::lease::{self, Me, Standing};
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let r = setup(&m, dir.path());
+    let listener = r["listener"].as_str().unwrap().to_string();
+    let b = AlbBackend::connect(settings(&r, AlbTarget::Listener(listener.clone()), 999)).await;
+    let (alice, bob) = (Me::new("alice@h", 15_000), Me::new("bob@h", 15_000));
+    let Standing::Mine(l) = lease::acquire(&b, &alice, 1_000).await.unwrap() else {
+        panic!("alice drives")
+    };
+    assert_eq!(
+        b.lease().await.unwrap(),
+        Some(l.clone()),
+        "read back from the tag"
+    );
+    assert!(
+        b.lease_place()
+            .starts_with("tag cutover:driver-lease on listener")
+    );
+    assert_eq!(
+        lease::acquire(&b, &bob, 2_000).await.unwrap(),
+        Standing::Theirs(l)
+    );
+    assert!(
+        matches!(
+            lease::acquire(&b, &bob, 16_000).await.unwrap(),
+            Standing::Mine(_)
+        ),
+        "lapsed"
+    );
+    assert!(lease::release(&b, &bob).await.unwrap());
+    assert_eq!(b.lease().await.unwrap(), None);
+}

@@ -272,3 +272,128 @@ fn sighup_during_a_slow_write_restores_the_terminal_and_the_journal_tells_the_tr
         assert!(timeline.contains("PENDING"), "{timeline}");
     }
 }
+
+/// Two cockpits on one `sim serve`, in two tmux panes: the first drives, the second
+/// observes (its keys and the CLI cannot write; it sees the driver's steps land). The
+/// driver quits: the lease is released. A new driver is SIGKILLed: its lease expires by
+/// itself and the next cutover takes it. The observer takes over with a confirm, journaled.
+#[test]
+fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        "poll-interval = \"500ms\"\nlease-ttl = \"3s\"\n",
+    );
+    let lease = || -> Option<String> {
+        serde_json::from_str(&http_get(&sim.control, "/control/lease")).unwrap()
+    };
+
+    let driver = Tmux::new("driver");
+    driver.start(120, 32, &cockpit_cmd(&cfg));
+    driver.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    let held = lease().expect("the driver holds the lease");
+    let me = cutover::app::journal::Who::current().user;
+    assert!(held.starts_with(&me), "{held} is not {me}'s");
+
+    let observer = Tmux::new("observer");
+    observer.start(120, 32, &cockpit_cmd(&cfg));
+    let s = observer.wait(20, "the observer", |s| s.contains("OBSERVING"));
+    assert!(s.contains("drives since"), "{s}");
+
+    // The observer's write keys say why they do nothing; the CLI is refused.
+    observer.keys(&["Right"]);
+    observer.wait(10, "the explanation", |s| {
+        s.contains("observing: ") && s.contains("T takes over")
+    });
+    observer.keys(&["r"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(status(&cfg)["share"], 0, "the observer wrote nothing");
+    let o = cutover(&cfg, &["set", "10"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("drives this cutover since"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cutover(&cfg, &["--read-only", "rollback"]);
+    assert_eq!(o.status.code(), Some(1));
+
+    // The driver steps; the observer sees it land.
+    driver.keys(&["Right"]);
+    driver.wait(20, "10 % at the driver", |s| s.contains("[10]"));
+    observer.wait(20, "10 % at the observer", |s| {
+        s.contains("[10]") && s.contains("read back from the backend")
+    });
+
+    // The driver quits: the lease is released at once, not left to expire.
+    driver.keys(&["q"]);
+    driver.wait(20, "the driver exits", |s| s.contains("EXITED:0"));
+    assert_eq!(lease(), None, "released on quit");
+    observer.wait(20, "no driver", |s| s.contains("no driver"));
+
+    // A new driver dies with SIGKILL: nobody releases, the lease lapses by itself.
+    let second = Tmux::new("second");
+    second.start(120, 32, &cockpit_cmd(&cfg));
+    second.wait(20, "the second driver", |s| s.contains("driving: "));
+    assert!(lease().is_some());
+    let pid = second.child_pid();
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let killed = Instant::now();
+    wait_until(15, "the lease to lapse", || {
+        lease().is_some_and(|l| {
+            cutover::core::Lease::decode(&l)
+                .is_some_and(|l| l.expired(chrono::Utc::now().timestamp_millis()))
+        })
+    });
+    assert!(killed.elapsed() < Duration::from_secs(10));
+    // The next cutover takes the lapsed lease without asking.
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lease(), None, "the CLI releases after its write");
+
+    // A third driver; the observer takes over with T and a confirm.
+    let third = Tmux::new("third");
+    third.start(120, 32, &cockpit_cmd(&cfg));
+    third.wait(20, "the third driver", |s| s.contains("driving: "));
+    observer.wait(20, "a driver again", |s| s.contains("drives since"));
+    observer.keys(&["T"]);
+    observer.wait(10, "the take-over question", |s| {
+        s.contains("Take over driving")
+    });
+    observer.keys(&["y"]);
+    observer.wait(20, "driving", |s| {
+        s.contains("driving: ") && s.contains("took over the driver lease from")
+    });
+    third.wait(20, "the third sees it", |s| {
+        s.contains("OBSERVING") && s.contains("now observes")
+    });
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"take-over\""), "{journal}");
+    // The new driver writes.
+    observer.keys(&["r"]);
+    observer.wait(20, "rolled back", |s| {
+        s.contains("[0]") && s.contains("ROLLBACK → 0 % applied")
+    });
+    observer.keys(&["q"]);
+    third.keys(&["q"]);
+    observer.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
+
+/// A minimal HTTP GET over a TCP socket: the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+}

@@ -614,3 +614,54 @@ fn cockpit_steps_sees_external_edits_at_once_and_says_denials() {
     t.keys(&["q"]);
     t.wait(10, "exit", |s| s.contains("EXITED:0"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_driver_lease_is_an_annotation_swapped_with_resource_versions() {
+    use cutover::app::lease::{self, Me, Standing};
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&api, dir.path(), "gateway.toml").await;
+    let (alice, bob) = (Me::new("alice@h", 15_000), Me::new("bob@h", 15_000));
+    let Standing::Mine(l) = lease::acquire(&b, &alice, 1_000).await.unwrap() else {
+        panic!("alice drives")
+    };
+    let stored = api.get(ROUTE, "HTTPRoute", NS, "checkout")["metadata"]["annotations"]
+        ["cutover/driver-lease"]
+        .clone();
+    assert_eq!(stored, json!(l.encode()));
+    assert!(
+        b.lease_place()
+            .contains("annotation cutover/driver-lease on HTTPRoute shop/checkout")
+    );
+    // Someone edits the route meanwhile: the renewal's stale resourceVersion gets a 409,
+    // is re-read and goes through.
+    api.store().conflicts_to_inject = 1;
+    assert!(matches!(
+        lease::acquire(&b, &alice, 2_000).await.unwrap(),
+        Standing::Mine(_)
+    ));
+    assert!(matches!(
+        lease::acquire(&b, &bob, 3_000).await.unwrap(),
+        Standing::Theirs(_)
+    ));
+    // The weights are untouched by lease writes.
+    assert_eq!(stored_weights(&api), (100, 0));
+    assert!(lease::release(&b, &alice).await.unwrap());
+    assert_eq!(
+        api.get(ROUTE, "HTTPRoute", NS, "checkout")["metadata"]["annotations"]
+            .get("cutover/driver-lease"),
+        None,
+        "released: the annotation is gone"
+    );
+    // Denied: said plainly.
+    api.deny("patch", "httproutes");
+    let e = lease::acquire(&b, &bob, 4_000)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("RBAC denied `patch`"), "{e}");
+}
+
+fn stored_weights(api: &KubeApi) -> (u64, u64) {
+    stored(api, "gateway.toml")
+}

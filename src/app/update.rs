@@ -1218,6 +1218,76 @@ mod tests {
     }
 
     #[test]
+    fn an_observer_explains_writes_away_sees_the_drivers_and_can_take_over() {
+        let bob = crate::core::Lease::new("bob@h", "tok", 0, 15_000);
+        let lease = |s: &mut State, role, holder, took_over| {
+            let now = s.now + 1;
+            update(
+                s,
+                Event::Lease {
+                    now,
+                    role,
+                    holder,
+                    took_over,
+                    error: None,
+                },
+            )
+        };
+        let mut s = state(10);
+        s.driver = "alice@h".into();
+        let e = lease(&mut s, Role::Observer, Some(bob.clone()), None);
+        assert!(e.is_empty());
+        assert!(s.events.back().unwrap().text.contains("bob@h took over"));
+        for c in [
+            KeyCode::Right,
+            KeyCode::Left,
+            KeyCode::Char('5'),
+            KeyCode::Char('r'),
+        ] {
+            assert!(key(&mut s, c).is_empty(), "{c:?} writes nothing");
+            let t = &s.events.back().unwrap().text;
+            assert!(t.contains("observing: bob@h drives since"), "{t}");
+        }
+        // The driver's step lands: seen, not journaled as external.
+        let t = s.now + 1;
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: t,
+                now: t,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .starts_with("bob@h: green 10 → 50 %")
+        );
+        // Take over: a confirm, then the effect; the result is journaled.
+        assert!(key(&mut s, KeyCode::Char('T')).is_empty());
+        assert!(s.takeover_confirm);
+        assert_eq!(key(&mut s, KeyCode::Char('y')), vec![Effect::TakeOver]);
+        let e = lease(&mut s, Role::Driver, None, Some(bob));
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::JournalNote { phase, reason }] if phase == "take-over" && reason.contains("from bob@h")
+        ));
+        assert!(matches!(
+            key(&mut s, KeyCode::Char('r')).as_slice(),
+            [Effect::Write(_)]
+        ));
+        // Read-only never writes, whatever the keys.
+        s.role = Role::ReadOnly;
+        assert!(key(&mut s, KeyCode::Char('r')).is_empty());
+        assert!(key(&mut s, KeyCode::Char('T')).is_empty());
+        assert!(!s.takeover_confirm);
+        assert!(s.events.back().unwrap().text.contains("read-only"));
+    }
+
+    #[test]
     fn a_read_older_than_the_last_write_is_ignored() {
         let mut s = state(0);
         s.now = 1000;
