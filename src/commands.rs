@@ -298,11 +298,15 @@ async fn run_cockpit(
         Level::Info,
         format!("journal: {}", journal.path().display()),
     );
+    state.smoke_available = !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
+    let smoke = (!config.smoke.is_empty())
+        .then(|| Arc::new(crate::signals::smoke::HttpSmoke::new(config.smoke.clone())));
     let setup = Setup {
         state,
         backend,
         switch,
         me,
+        smoke,
         sources,
         journal,
         who,

@@ -10,6 +10,7 @@ use crate::backends::nginx::NginxSettings;
 use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
 use crate::signals::health::Probe;
 use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
+use crate::signals::smoke::SmokeCheck;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -61,6 +62,8 @@ struct ConfigFile {
     prometheus: Option<PrometheusFile>,
     #[serde(default)]
     notify: Vec<NotifyFile>,
+    #[serde(default)]
+    smoke: Vec<toml::Value>,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
 }
@@ -172,6 +175,8 @@ struct EnvsFile {
 struct EnvFile {
     version: Option<String>,
     label: Option<String>,
+    /// The env's own base URL, for smoke checks given by `path`.
+    address: Option<String>,
     /// URLs, or tables with expectations (see [`ProbeFile`]).
     #[serde(default)]
     health: Vec<toml::Value>,
@@ -265,6 +270,7 @@ pub struct MetricInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnvConfig {
     pub version: Option<String>,
+    pub address: Option<String>,
     /// The env's value of the env label in queries (`{env}`).
     pub label: String,
     pub health: Vec<Probe>,
@@ -319,6 +325,8 @@ pub struct Config {
     pub prometheus: Option<PrometheusSettings>,
     pub metrics: Vec<MetricInfo>,
     pub hooks: Vec<Webhook>,
+    /// `[[smoke]]` checks, run against the candidate with `s` and before the first step.
+    pub smoke: Vec<SmokeCheck>,
     /// Roll back by itself after a breach has lasted this long (`None`: off).
     pub auto_rollback: Option<Duration>,
 }
@@ -542,6 +550,13 @@ impl Config {
             },
         };
         let guardrails = guardrails(f.guardrails, metric_rules).map_err(err)?;
+        let smoke = f
+            .smoke
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| smoke_check(i, t, &envs, timeout))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
         let mut hooks = Vec::new();
         for (i, n) in f.notify.iter().enumerate() {
             let key = format!("notify[{i}]");
@@ -597,6 +612,7 @@ impl Config {
             prometheus,
             metrics,
             hooks,
+            smoke,
             auto_rollback,
         })
     }
@@ -679,6 +695,140 @@ fn header(
     Ok((n, v))
 }
 
+/// One `[[smoke]]` table: `name`, `path` (under each env's `address`) or `url` (with
+/// `{env}`), `method`, `max-latency`, and the probe keys (status, body, JSON, headers).
+fn smoke_check(
+    i: usize,
+    t: toml::Value,
+    envs: &EnvPair<EnvConfig>,
+    timeout: Duration,
+) -> Result<SmokeCheck, String> {
+    let key = format!("smoke[{i}]");
+    let toml::Value::Table(mut t) = t else {
+        return Err(format!("key `{key}`: expected a table"));
+    };
+    let mut take = |k: &str| t.remove(k);
+    let text = |k: &str, v: Option<toml::Value>| -> Result<Option<String>, String> {
+        match v {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("key `{key}.{k}`: value {other}: expected a string")),
+        }
+    };
+    let name = text("name", take("name"))?.unwrap_or_else(|| format!("check {}", i + 1));
+    let path = text("path", take("path"))?;
+    let url = text("url", take("url"))?;
+    let method = text("method", take("method"))?.unwrap_or_else(|| "GET".into());
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).map_err(|_| {
+        format!("key `{key}.method`: value {method:?}: expected an HTTP method such as \"GET\"")
+    })?;
+    let max_latency = match text("max-latency", take("max-latency"))? {
+        None => None,
+        Some(d) => Some(humantime::parse_duration(&d).map_err(|_| {
+            format!("key `{key}.max-latency`: value {d:?}: expected a duration such as \"500ms\"")
+        })?),
+    };
+    let urls = match (path, url) {
+        (Some(p), None) => {
+            if !p.starts_with('/') {
+                return Err(format!(
+                    "key `{key}.path`: value {p:?}: expected a path such as \"/api/cart\""
+                ));
+            }
+            let at = |env: Env| -> Result<String, String> {
+                envs.get(env)
+                    .address
+                    .as_ref()
+                    .map(|a| format!("{a}{p}"))
+                    .ok_or_else(|| {
+                        format!(
+                            "key `{key}.path` needs `envs.{env}.address`, the env's own base URL"
+                        )
+                    })
+            };
+            EnvPair::new(at(Env::Blue)?, at(Env::Green)?)
+        }
+        (None, Some(u)) => EnvPair::new(
+            u.replace("{env}", &envs.blue.label),
+            u.replace("{env}", &envs.green.label),
+        ),
+        _ => {
+            return Err(format!(
+                "keys `{key}.path` and `{key}.url`: expected exactly one of them"
+            ));
+        }
+    };
+    t.insert("url".into(), toml::Value::String(urls.blue.clone()));
+    let file: ProbeFile = toml::Value::Table(t)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("key `{key}`: {}", e.message()))?;
+    let mut blue = probe_of(&key, file, timeout)?;
+    blue.method = method;
+    let mut green = blue.clone();
+    green.url = urls.green;
+    if !(green.url.starts_with("http://") || green.url.starts_with("https://")) {
+        return Err(format!(
+            "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
+            green.url
+        ));
+    }
+    Ok(SmokeCheck {
+        name,
+        probes: EnvPair::new(blue, green),
+        max_latency,
+    })
+}
+
+/// A probe (health or smoke) from its table, checked.
+fn probe_of(key: &str, p: ProbeFile, timeout: Duration) -> Result<Probe, String> {
+    if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+        return Err(format!(
+            "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
+            p.url
+        ));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in &p.headers {
+        header(&format!("{key}.headers"), k, v, false)?;
+        headers.push((k.clone(), v.clone()));
+    }
+    if let Some(token) = secret(
+        &format!("{key}.bearer-token"),
+        &p.bearer_token_env,
+        &p.bearer_token_file,
+    )? {
+        headers.push(("Authorization".into(), format!("Bearer {token}")));
+    }
+    let expect_json = match (p.json_pointer, p.json_value) {
+        (None, None) => None,
+        (Some(ptr), Some(v)) => {
+            if !ptr.starts_with('/') {
+                return Err(format!(
+                    "key `{key}.json-pointer`: value {ptr:?}: expected a JSON pointer such as \"/status\""
+                ));
+            }
+            Some((
+                ptr,
+                serde_json::to_value(v).map_err(|e| format!("key `{key}.json-value`: {e}"))?,
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "key `{key}`: expected json-pointer and json-value together"
+            ));
+        }
+    };
+    Ok(Probe {
+        url: p.url,
+        expect_status: p.expect_status,
+        expect_body: p.expect_body,
+        expect_json,
+        headers,
+        timeout: p.timeout.unwrap_or(timeout),
+        method: reqwest::Method::GET,
+    })
+}
+
 fn env_config(env: Env, f: Option<EnvFile>, timeout: Duration) -> Result<EnvConfig, String> {
     let f = f.unwrap_or_default();
     let mut health = Vec::new();
@@ -705,54 +855,18 @@ fn env_config(env: Env, f: Option<EnvFile>, timeout: Duration) -> Result<EnvConf
                 ));
             }
         };
-        if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
-            return Err(format!(
-                "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
-                p.url
-            ));
-        }
-        let mut headers = Vec::new();
-        for (k, v) in &p.headers {
-            header(&format!("{key}.headers"), k, v, false)?;
-            headers.push((k.clone(), v.clone()));
-        }
-        if let Some(token) = secret(
-            &format!("{key}.bearer-token"),
-            &p.bearer_token_env,
-            &p.bearer_token_file,
-        )? {
-            headers.push(("Authorization".into(), format!("Bearer {token}")));
-        }
-        let expect_json = match (p.json_pointer, p.json_value) {
-            (None, None) => None,
-            (Some(ptr), Some(v)) => {
-                if !ptr.starts_with('/') {
-                    return Err(format!(
-                        "key `{key}.json-pointer`: value {ptr:?}: expected a JSON pointer such as \"/status\""
-                    ));
-                }
-                Some((
-                    ptr,
-                    serde_json::to_value(v).map_err(|e| format!("key `{key}.json-value`: {e}"))?,
-                ))
-            }
-            _ => {
-                return Err(format!(
-                    "key `{key}`: expected json-pointer and json-value together"
-                ));
-            }
-        };
-        health.push(Probe {
-            url: p.url,
-            expect_status: p.expect_status,
-            expect_body: p.expect_body,
-            expect_json,
-            headers,
-            timeout: p.timeout.unwrap_or(timeout),
-        });
+        health.push(probe_of(&key, p, timeout)?);
+    }
+    if let Some(a) = &f.address
+        && !(a.starts_with("http://") || a.starts_with("https://"))
+    {
+        return Err(format!(
+            "key `envs.{env}.address`: value {a:?}: expected the env's own base URL, e.g. \"http://10.0.2.16:8080\""
+        ));
     }
     Ok(EnvConfig {
         version: f.version,
+        address: f.address.map(|a| a.trim_end_matches('/').to_string()),
         label: f.label.unwrap_or_else(|| env.name().to_string()),
         health,
     })

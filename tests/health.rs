@@ -66,6 +66,7 @@ fn probe(url: String) -> Probe {
         expect_json: None,
         headers: Vec::new(),
         timeout: Duration::from_millis(300),
+        method: reqwest::Method::GET,
     }
 }
 

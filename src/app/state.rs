@@ -54,6 +54,9 @@ pub struct AutoRollback {
     pub fired: bool,
 }
 
+/// A passed smoke run counts for the pre-flight for this long.
+pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
+
 /// Whether this cutover may write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -111,6 +114,10 @@ pub struct State {
     pub lease_place: String,
     /// A take-over waits for y.
     pub takeover_confirm: bool,
+    /// Smoke checks can run (`[[smoke]]` or a source that smokes).
+    pub smoke_available: bool,
+    /// A first step waiting for its pre-flight smoke checks.
+    pub preflight_pending: Option<(crate::core::Command, String)>,
     /// The last lease error, said once.
     pub lease_error: Option<String>,
     /// Wall-clock time at `now == 0`, for the header clock and event times.
@@ -175,6 +182,8 @@ impl State {
             holder: None,
             lease_place: String::new(),
             takeover_confirm: false,
+            smoke_available: false,
+            preflight_pending: None,
             lease_error: None,
             start_wall,
             now: 0,
@@ -257,6 +266,38 @@ impl State {
 
     /// The candidate's data is stale: its newest sample is older than three polls, or it
     /// has none yet.
+    /// The pre-flight checklist before the first step away from 0: each item's words and
+    /// whether it holds (`None`: not applicable).
+    pub fn preflight(&self) -> Vec<(String, Option<bool>)> {
+        use crate::core::Health;
+        let (cand, live) = (self.candidate(), self.live());
+        let health = |env| self.signals.get(env).health(self.now, self.poll_interval);
+        let smoke = if !self.smoke_available {
+            None
+        } else {
+            Some(matches!(
+                &self.smoke,
+                Some(SmokeState::Done { env, passed: true, at, .. })
+                    if *env == cand && self.now.saturating_sub(*at) <= PREFLIGHT_SMOKE_FRESH
+            ))
+        };
+        vec![
+            (format!("{cand} healthy"), Some(health(cand) == Health::Up)),
+            ("smoke passed".into(), smoke),
+            (format!("{live} warm"), Some(health(live) == Health::Up)),
+            ("data fresh".into(), Some(!self.candidate_stale())),
+        ]
+    }
+
+    /// The pre-flight items that fail.
+    pub fn preflight_failures(&self) -> Vec<String> {
+        self.preflight()
+            .into_iter()
+            .filter(|(_, ok)| *ok == Some(false))
+            .map(|(name, _)| name)
+            .collect()
+    }
+
     pub fn candidate_stale(&self) -> bool {
         let s = self.signals.get(self.candidate());
         let newest = [

@@ -294,7 +294,10 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
                 summary: report.summary,
                 at: now,
             });
-            Vec::new()
+            match s.preflight_pending.take() {
+                Some((cmd, name)) if report.env == s.candidate() => command(s, cmd, &name),
+                _ => Vec::new(),
+            }
         }
         Event::NotifyFailed { hook, error, now } => {
             advance(s, now);
@@ -460,7 +463,23 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
     if let Some(c) = s.confirm.take() {
         return match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                issue(s, c.share, false, &c.action)
+                let mut effects = Vec::new();
+                if c.reasons.contains(&ConfirmReason::Preflight) {
+                    let reason = format!(
+                        "{} overrode a failed pre-flight to step {} to {} %: {} failed",
+                        s.driver,
+                        s.candidate(),
+                        c.share,
+                        s.preflight_failures().join(", ")
+                    );
+                    s.log(Level::Warn, reason.clone());
+                    effects.push(Effect::JournalNote {
+                        phase: "preflight-override".into(),
+                        reason,
+                    });
+                }
+                effects.extend(issue(s, c.share, false, &c.action));
+                effects
             }
             _ => {
                 s.log(
@@ -568,7 +587,54 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
         return Vec::new();
     }
     let (breach, stale) = (s.breach(), s.candidate_stale());
-    match s.cutover.decide(cmd, breach, stale) {
+    let mut decision = s.cutover.decide(cmd, breach, stale);
+    // The first step away from 0 passes the pre-flight: smoke first, then the checklist.
+    let first = s.cutover.base() == Some(0);
+    let target = match &decision {
+        Decision::Apply {
+            share,
+            rollback: false,
+        }
+        | Decision::Confirm { share, .. } => Some(*share),
+        _ => None,
+    };
+    if first && target.is_some_and(|t| t > 0) {
+        let cand = s.candidate();
+        let smoked = matches!(
+            &s.smoke,
+            Some(SmokeState::Done { env, at, .. })
+                if *env == cand && s.now.saturating_sub(*at) <= super::state::PREFLIGHT_SMOKE_FRESH
+        );
+        if s.smoke_available && !smoked {
+            s.preflight_pending = Some((cmd, name.to_string()));
+            if matches!(s.smoke, Some(SmokeState::Running { .. })) {
+                return Vec::new();
+            }
+            s.smoke = Some(SmokeState::Running {
+                env: cand,
+                since: s.now,
+            });
+            s.log(
+                Level::Info,
+                format!("pre-flight: smoke checks against {cand} before the first step …"),
+            );
+            return vec![Effect::Smoke(cand)];
+        }
+        if !s.preflight_failures().is_empty() {
+            decision = match decision {
+                Decision::Apply { share, .. } => Decision::Confirm {
+                    share,
+                    reasons: vec![ConfirmReason::Preflight],
+                },
+                Decision::Confirm { share, mut reasons } => {
+                    reasons.insert(0, ConfirmReason::Preflight);
+                    Decision::Confirm { share, reasons }
+                }
+                other => other,
+            };
+        }
+    }
+    match decision {
         Decision::Apply { share, rollback } => issue(s, share, rollback, name),
         Decision::Confirm { share, reasons } => {
             let action = if share == 100 { "promote" } else { name };
@@ -581,6 +647,7 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
         }
         Decision::Pause(p) => {
             s.cutover.paused = p;
+            s.preflight_pending = None;
             let text = if p {
                 "paused: forward steps refused until resume; rollback still works"
             } else {
@@ -598,6 +665,7 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
 }
 
 fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
+    s.preflight_pending = None;
     if !s.live_known {
         s.log(
             Level::Error,
@@ -884,6 +952,7 @@ pub fn reason_text(r: ConfirmReason) -> &'static str {
         ConfirmReason::Jump => "jumps off the plan's order",
         ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
         ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
+        ConfirmReason::Preflight => "PRE-FLIGHT failed: stepping on is a journaled override",
     }
 }
 
@@ -933,6 +1002,14 @@ mod tests {
             error_rate: Some(crate::core::Reading::Value(0.001)),
             p99_ms: Some(crate::core::Reading::Value(150.0)),
             rps: Some(crate::core::Reading::Value(100.0)),
+            health: Some(crate::core::HealthSample {
+                health: crate::core::Health::Up,
+                up: 1,
+                total: 1,
+                latency_ms: None,
+                failures: 0,
+                detail: String::new(),
+            }),
             ..Default::default()
         };
         let result = Ok(Box::new(EnvPair::new(poll(), poll())));
@@ -1285,6 +1362,58 @@ mod tests {
         assert!(key(&mut s, KeyCode::Char('T')).is_empty());
         assert!(!s.takeover_confirm);
         assert!(s.events.back().unwrap().text.contains("read-only"));
+    }
+
+    #[test]
+    fn the_first_step_runs_smoke_first_then_steps_or_asks_for_an_override() {
+        let smoke_done = |s: &mut State, passed: bool| {
+            let now = s.now + 5;
+            update(
+                s,
+                Event::SmokeDone {
+                    now,
+                    report: SmokeReport {
+                        env: Env::Green,
+                        passed,
+                        summary: if passed {
+                            "2/2 checks passed"
+                        } else {
+                            "1 of 2 checks failed: x"
+                        }
+                        .into(),
+                    },
+                },
+            )
+        };
+        // Passed: the step goes out by itself.
+        let mut s = state(0);
+        s.smoke_available = true;
+        assert_eq!(key(&mut s, KeyCode::Right), vec![Effect::Smoke(Env::Green)]);
+        assert!(matches!(smoke_done(&mut s, true).as_slice(), [Effect::Write(o)] if o.share == 10));
+        // Failed: a confirm naming the pre-flight; y overrides, journaled.
+        let mut s = state(0);
+        s.smoke_available = true;
+        key(&mut s, KeyCode::Right);
+        assert!(smoke_done(&mut s, false).is_empty());
+        let c = s.confirm.clone().expect("asks");
+        assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
+        assert_eq!(s.preflight_failures(), vec!["smoke passed".to_string()]);
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::JournalNote { phase, reason }, Effect::Write(_)]
+                if phase == "preflight-override" && reason.contains("smoke passed failed")
+        ));
+        // A rollback while the smoke runs drops the pending step.
+        let mut s = state(0);
+        s.smoke_available = true;
+        key(&mut s, KeyCode::Right);
+        key(&mut s, KeyCode::Char('r'));
+        assert!(s.preflight_pending.is_none());
+        assert!(
+            smoke_done(&mut s, true).is_empty(),
+            "no step after the rollback"
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum ConfirmReason {
     Breach,
     /// The candidate's data is stale: this moves traffic towards it blind.
     Stale,
+    /// The first step away from 0 with a failed pre-flight check: an explicit override.
+    Preflight,
 }
 
 /// Why a command does nothing.

@@ -24,6 +24,8 @@ pub struct Probe {
     /// Extra headers, e.g. `Host` or `Authorization` (values never logged).
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
+    /// GET for health; smoke checks may use any method.
+    pub method: reqwest::Method,
 }
 
 /// The outcome of one probe.
@@ -61,7 +63,10 @@ impl HealthPoller {
     /// Runs one probe.
     pub async fn probe(&self, p: &Probe) -> ProbeResult {
         let t = Instant::now();
-        let mut req = self.http.get(&p.url).timeout(p.timeout);
+        let mut req = self
+            .http
+            .request(p.method.clone(), &p.url)
+            .timeout(p.timeout);
         for (k, v) in &p.headers {
             req = req.header(k, v);
         }

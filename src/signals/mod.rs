@@ -5,6 +5,7 @@
 pub mod health;
 pub mod prometheus;
 pub mod sim;
+pub mod smoke;
 
 pub use health::HealthPoller;
 pub use prometheus::PrometheusSource;

@@ -121,6 +121,20 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             theme.text
         };
         lines.push(Line::styled(format!(" · {}", reason_text(*r)), style));
+        if *r == crate::core::ConfirmReason::Preflight {
+            for item in state.preflight_failures() {
+                let detail = match &state.smoke {
+                    Some(crate::app::state::SmokeState::Done { summary, .. })
+                        if item == "smoke passed" =>
+                    {
+                        format!(": {summary}")
+                    }
+                    _ => String::new(),
+                };
+                let text: String = format!("   ✕ {item}{detail}").chars().take(68).collect();
+                lines.push(Line::styled(text, theme.breach));
+            }
+        }
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(format!(" {CONFIRM_KEYS}"), theme.key));

@@ -164,6 +164,19 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         )]);
     }
     let mut spans = match c.window_remaining(state.now) {
+        // At 0 %: the pre-flight checklist for the first step.
+        None if c.share == Some(0) && state.live_known => {
+            let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
+            for (name, ok) in state.preflight() {
+                let (glyph, style) = match ok {
+                    Some(true) => ("✓", theme.ok),
+                    Some(false) => ("✕", theme.breach),
+                    None => ("–", theme.dim),
+                };
+                v.push(Span::styled(format!(" {glyph} {name} "), style));
+            }
+            v
+        }
         None => vec![Span::styled(
             format!(" {}", super::strings::WINDOW_NOT_STARTED),
             theme.dim,

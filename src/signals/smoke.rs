@@ -1,0 +1,64 @@
+//! `[[smoke]]` checks: HTTP requests against the candidate's own address, each with the
+//! status, body or JSON field it must answer and a latency limit. Run with `s` and before
+//! the first step away from 0.
+
+use super::SmokeReport;
+use super::health::{HealthPoller, Probe};
+use crate::core::{Env, EnvPair};
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmokeCheck {
+    pub name: String,
+    /// The request for each env (URL per env; method, headers and expectations shared).
+    pub probes: EnvPair<Probe>,
+    pub max_latency: Option<Duration>,
+}
+
+/// Runs the checks one after another, each bounded by its timeout.
+pub struct HttpSmoke {
+    checks: Vec<SmokeCheck>,
+    poller: HealthPoller,
+}
+
+impl HttpSmoke {
+    pub fn new(checks: Vec<SmokeCheck>) -> HttpSmoke {
+        HttpSmoke {
+            checks,
+            poller: HealthPoller::new(EnvPair::new(Vec::new(), Vec::new())),
+        }
+    }
+
+    pub async fn run(&self, env: Env) -> SmokeReport {
+        let mut failed = Vec::new();
+        for c in &self.checks {
+            let r = self.poller.probe(c.probes.get(env)).await;
+            if !r.ok {
+                failed.push(format!("{}: {}", c.name, r.detail));
+            } else if let Some(max) = c.max_latency
+                && r.latency_ms > max.as_secs_f64() * 1000.0
+            {
+                failed.push(format!(
+                    "{}: {:.0} ms > max {} ms",
+                    c.name,
+                    r.latency_ms,
+                    max.as_millis()
+                ));
+            }
+        }
+        let n = self.checks.len();
+        SmokeReport {
+            env,
+            passed: failed.is_empty(),
+            summary: if failed.is_empty() {
+                format!("{n}/{n} checks passed")
+            } else {
+                format!(
+                    "{} of {n} checks failed: {}",
+                    failed.len(),
+                    failed.join("; ")
+                )
+            },
+        }
+    }
+}

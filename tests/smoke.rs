@@ -1,0 +1,150 @@
+//! The smoke gate: `[[smoke]]` HTTP checks against each env's own address on a real
+//! `cutover sim serve`, and the pre-flight before the first step in the cockpit (tmux).
+
+mod common;
+
+use common::*;
+use cutover::config::Config;
+use cutover::core::Env;
+use cutover::signals::smoke::HttpSmoke;
+
+fn smoke_config(sim: &SimServe, checks: &str) -> String {
+    format!(
+        "poll-interval = \"500ms\"\n[envs.blue]\naddress = \"http://{}\"\n[envs.green]\naddress = \"http://{}\"\n{checks}",
+        sim.blue, sim.green
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_pass_and_fail_against_the_candidates_own_address() {
+    let sim = SimServe::start("happy", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        &smoke_config(
+            &sim,
+            r#"
+[[smoke]]
+name = "home"
+path = "/?sleep=0"
+expect-body = "v1."
+[[smoke]]
+name = "teapot"
+path = "/health"
+expect-status = 418
+[[smoke]]
+name = "fast"
+method = "get"
+path = "/"
+max-latency = "1ms"
+[[smoke]]
+name = "by-label"
+url = "http://127.0.0.1:1/{env}/never"
+timeout = "1s"
+"#,
+        ),
+    );
+    let config = Config::load(&cfg).unwrap();
+    assert_eq!(config.smoke.len(), 4);
+    assert_eq!(
+        config.smoke[3].probes.green.url,
+        "http://127.0.0.1:1/green/never"
+    );
+    let report = HttpSmoke::new(config.smoke[..3].to_vec())
+        .run(Env::Green)
+        .await;
+    assert!(!report.passed);
+    let s = &report.summary;
+    assert!(s.starts_with("2 of 3 checks failed"), "{s}");
+    assert!(
+        s.contains(&format!(
+            "teapot: http://{}/health → HTTP 200 (expected 418)",
+            sim.green
+        )),
+        "{s}"
+    );
+    assert!(s.contains("fast: ") && s.contains("> max 1 ms"), "{s}");
+    assert!(!s.contains("home"), "home passed: {s}");
+    let report = HttpSmoke::new(config.smoke[..1].to_vec())
+        .run(Env::Blue)
+        .await;
+    assert!(report.passed, "{}", report.summary);
+    assert_eq!(report.summary, "1/1 checks passed");
+    let report = HttpSmoke::new(config.smoke[3..].to_vec())
+        .run(Env::Green)
+        .await;
+    assert!(
+        !report.passed && report.summary.contains("by-label"),
+        "{}",
+        report.summary
+    );
+
+    // Bad smoke config: the key, the value and what was expected; exit 2.
+    for (checks, words) in [
+        (
+            "[[smoke]]\npath = \"health\"\n",
+            "key `smoke[0].path`: value \"health\"",
+        ),
+        ("[[smoke]]\nname = \"x\"\n", "expected exactly one of them"),
+        (
+            "[[smoke]]\npath = \"/\"\nexpect-stauts = 200\n",
+            "unknown field `expect-stauts`",
+        ),
+        (
+            "[[smoke]]\npath = \"/\"\nmax-latency = \"fast\"\n",
+            "key `smoke[0].max-latency`",
+        ),
+    ] {
+        let bad = sim.config(dir.path(), &smoke_config(&sim, checks));
+        let o = cutover(&bad, &["check"]);
+        assert_eq!(o.status.code(), Some(2), "{checks}");
+        assert!(stderr(&o).contains(words), "{checks}: {}", stderr(&o));
+    }
+}
+
+/// A failing smoke check stops the first step with the pre-flight checklist; stepping on
+/// is an explicit override, journaled.
+#[test]
+fn a_failed_preflight_asks_for_an_override_that_is_journaled() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        &smoke_config(
+            &sim,
+            "[[smoke]]\nname = \"home\"\npath = \"/\"\n[[smoke]]\nname = \"teapot\"\npath = \"/health\"\nexpect-status = 418\n",
+        ),
+    );
+    let t = Tmux::new("smoke");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    let s = t.wait(20, "the checklist", |s| {
+        s.contains("pre-flight") && s.contains("✓ green healthy")
+    });
+    assert!(s.contains("✕ smoke passed"), "not run yet: {s}");
+    t.keys(&["Right"]);
+    let s = t.wait(20, "the override question", |s| s.contains("PRE-FLIGHT"));
+    assert!(
+        s.contains("✕ smoke passed: 1 of 2 checks failed: teapot"),
+        "{s}"
+    );
+    assert!(s.contains("y confirm"), "{s}");
+    assert_eq!(
+        status(&cfg)["share"],
+        0,
+        "nothing written before the override"
+    );
+    t.keys(&["y"]);
+    t.wait(20, "10 % applied", |s| {
+        s.contains("[10]") && s.contains("→ 10 % applied")
+    });
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"preflight-override\""), "{journal}");
+    assert!(journal.contains("smoke passed failed"), "{journal}");
+    t.keys(&["r"]);
+    t.wait(20, "rolled back", |s| s.contains("[0]"));
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
