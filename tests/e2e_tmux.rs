@@ -273,10 +273,11 @@ fn sighup_during_a_slow_write_restores_the_terminal_and_the_journal_tells_the_tr
     }
 }
 
-/// Two cockpits on one `sim serve`, in two tmux panes: the first drives, the second
-/// observes (its keys and the CLI cannot write; it sees the driver's steps land). The
-/// driver quits: the lease is released. A new driver is SIGKILLed: its lease expires by
-/// itself and the next cutover takes it. The observer takes over with a confirm, journaled.
+/// Two cockpits on one `sim serve`, in two panes of one tmux window: the top one drives,
+/// the bottom one observes (its keys and the CLI cannot write; it sees the driver's steps
+/// land). The driver quits: the lease is released. A new driver in the top pane is
+/// SIGKILLed: its lease lapses by itself and the next cutover takes it. The observer takes
+/// over with a confirm, journaled.
 #[test]
 fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     if !require("tmux") {
@@ -291,27 +292,26 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     let lease = || -> Option<String> {
         serde_json::from_str(&http_get(&sim.control, "/control/lease")).unwrap()
     };
-
-    let driver = Tmux::new("driver");
-    driver.start(120, 32, &cockpit_cmd(&cfg));
-    driver.wait(20, "the driver", |s| {
+    let (top, bottom) = ("t.0", "t.1");
+    let t = Tmux::new("pair");
+    t.start(120, 65, &cockpit_cmd(&cfg));
+    t.wait_on(top, 20, "the driver", |s| {
         s.contains("driving: ") && s.contains("[0]")
     });
     let held = lease().expect("the driver holds the lease");
     let me = cutover::app::journal::Who::current().user;
     assert!(held.starts_with(&me), "{held} is not {me}'s");
 
-    let observer = Tmux::new("observer");
-    observer.start(120, 32, &cockpit_cmd(&cfg));
-    let s = observer.wait(20, "the observer", |s| s.contains("OBSERVING"));
+    t.split(32, &cockpit_cmd(&cfg));
+    let s = t.wait_on(bottom, 20, "the observer", |s| s.contains("OBSERVING"));
     assert!(s.contains("drives since"), "{s}");
 
     // The observer's write keys say why they do nothing; the CLI is refused.
-    observer.keys(&["Right"]);
-    observer.wait(10, "the explanation", |s| {
+    t.keys_to(bottom, &["Right"]);
+    t.wait_on(bottom, 10, "the explanation", |s| {
         s.contains("observing: ") && s.contains("T takes over")
     });
-    observer.keys(&["r"]);
+    t.keys_to(bottom, &["r"]);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(status(&cfg)["share"], 0, "the observer wrote nothing");
     let o = cutover(&cfg, &["set", "10"]);
@@ -325,24 +325,23 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     assert_eq!(o.status.code(), Some(1));
 
     // The driver steps; the observer sees it land.
-    driver.keys(&["Right"]);
-    driver.wait(20, "10 % at the driver", |s| s.contains("[10]"));
-    observer.wait(20, "10 % at the observer", |s| {
+    t.keys_to(top, &["Right"]);
+    t.wait_on(top, 20, "10 % at the driver", |s| s.contains("[10]"));
+    t.wait_on(bottom, 20, "10 % at the observer", |s| {
         s.contains("[10]") && s.contains("read back from the backend")
     });
 
     // The driver quits: the lease is released at once, not left to expire.
-    driver.keys(&["q"]);
-    driver.wait(20, "the driver exits", |s| s.contains("EXITED:0"));
+    t.keys_to(top, &["q"]);
+    t.wait_on(top, 20, "the driver exits", |s| s.contains("EXITED:0"));
     assert_eq!(lease(), None, "released on quit");
-    observer.wait(20, "no driver", |s| s.contains("no driver"));
+    t.wait_on(bottom, 20, "no driver", |s| s.contains("no driver"));
 
-    // A new driver dies with SIGKILL: nobody releases, the lease lapses by itself.
-    let second = Tmux::new("second");
-    second.start(120, 32, &cockpit_cmd(&cfg));
-    second.wait(20, "the second driver", |s| s.contains("driving: "));
+    // A new driver in the top pane dies with SIGKILL: the lease lapses by itself.
+    t.respawn(top, &cockpit_cmd(&cfg));
+    t.wait_on(top, 20, "the second driver", |s| s.contains("driving: "));
     assert!(lease().is_some());
-    let pid = second.child_pid();
+    let pid = t.pane_child_pid(top);
     Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
@@ -360,32 +359,31 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(lease(), None, "the CLI releases after its write");
 
-    // A third driver; the observer takes over with T and a confirm.
-    let third = Tmux::new("third");
-    third.start(120, 32, &cockpit_cmd(&cfg));
-    third.wait(20, "the third driver", |s| s.contains("driving: "));
-    observer.wait(20, "a driver again", |s| s.contains("drives since"));
-    observer.keys(&["T"]);
-    observer.wait(10, "the take-over question", |s| {
+    // A third driver on top; the observer below takes over with T and a confirm.
+    t.respawn(top, &cockpit_cmd(&cfg));
+    t.wait_on(top, 20, "the third driver", |s| s.contains("driving: "));
+    t.wait_on(bottom, 20, "a driver again", |s| s.contains("drives since"));
+    t.keys_to(bottom, &["T"]);
+    t.wait_on(bottom, 10, "the take-over question", |s| {
         s.contains("Take over driving")
     });
-    observer.keys(&["y"]);
-    observer.wait(20, "driving", |s| {
+    t.keys_to(bottom, &["y"]);
+    t.wait_on(bottom, 20, "driving", |s| {
         s.contains("driving: ") && s.contains("took over the driver lease from")
     });
-    third.wait(20, "the third sees it", |s| {
+    t.wait_on(top, 20, "the old driver observes", |s| {
         s.contains("OBSERVING") && s.contains("now observes")
     });
     let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
     assert!(journal.contains("\"take-over\""), "{journal}");
     // The new driver writes.
-    observer.keys(&["r"]);
-    observer.wait(20, "rolled back", |s| {
+    t.keys_to(bottom, &["r"]);
+    t.wait_on(bottom, 20, "rolled back", |s| {
         s.contains("[0]") && s.contains("ROLLBACK → 0 % applied")
     });
-    observer.keys(&["q"]);
-    third.keys(&["q"]);
-    observer.wait(20, "exit", |s| s.contains("EXITED:0"));
+    t.keys_to(top, &["q"]);
+    t.keys_to(bottom, &["q"]);
+    t.wait_on(bottom, 20, "exit", |s| s.contains("EXITED:0"));
 }
 
 /// A minimal HTTP GET over a TCP socket: the body.

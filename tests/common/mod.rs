@@ -235,13 +235,76 @@ impl Tmux {
     }
 
     pub fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
+        self.keys_to("t", keys);
+    }
+
+    pub fn screen(&self) -> String {
+        self.screen_of("t")
+    }
+
+    /// Splits the window: a second pane (`t.1`) below the first (`t.0`), running `cmd`.
+    pub fn split(&self, rows: u16, cmd: &str) {
+        self.run(&[
+            "split-window",
+            "-v",
+            "-t",
+            "t.0",
+            "-l",
+            &rows.to_string(),
+            cmd,
+        ]);
+    }
+
+    /// Kills what runs in `pane` and starts `cmd` there instead.
+    pub fn respawn(&self, pane: &str, cmd: &str) {
+        self.run(&["respawn-pane", "-k", "-t", pane, cmd]);
+    }
+
+    pub fn keys_to(&self, pane: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", pane];
         args.extend_from_slice(keys);
         self.run(&args);
     }
 
-    pub fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
+    pub fn screen_of(&self, pane: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", pane])
+    }
+
+    /// Polls `pane` until `pred` holds; panics with the screen after `secs`.
+    pub fn wait_on(
+        &self,
+        pane: &str,
+        secs: u64,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen_of(pane);
+            if pred(&s) {
+                return s;
+            }
+            if std::time::Instant::now() > end {
+                panic!("timed out after {secs} s waiting for {what} in pane {pane}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The pid of the program running in `pane` (the child of its shell).
+    pub fn pane_child_pid(&self, pane: &str) -> u32 {
+        let shell = self.run(&["display-message", "-p", "-t", pane, "#{pane_pid}"]);
+        let o = Command::new("pgrep")
+            .args(["-P", shell.trim()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .expect("the cockpit runs")
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     pub fn alternate_on(&self) -> bool {
@@ -252,32 +315,11 @@ impl Tmux {
 
     /// Polls the screen until `pred` holds; panics with the screen after `secs`.
     pub fn wait(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let end = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if std::time::Instant::now() > end {
-                panic!("timed out after {secs} s waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.wait_on("t", secs, what, pred)
     }
 
     pub fn child_pid(&self) -> u32 {
-        let pane = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
-        let o = Command::new("pgrep")
-            .args(["-P", pane.trim()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .lines()
-            .next()
-            .expect("the cockpit runs")
-            .parse()
-            .unwrap()
+        self.pane_child_pid("t")
     }
 }
 
