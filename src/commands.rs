@@ -545,6 +545,11 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         )
     });
     let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
+    // Who drives: the lease as stored beside the backend (a lapsed one is nobody).
+    let driver = match tokio::time::timeout(config.poll_timeout, backend.lease()).await {
+        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => Some(l),
+        _ => None,
+    };
     if json {
         let v = serde_json::json!({
             "name": config.name,
@@ -562,6 +567,11 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                 "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
             })),
             "guardrails": {"status": guard_status, "breaches": breaches},
+            "driver": driver.as_ref().map(|l| serde_json::json!({
+                "holder": l.holder,
+                "since": chrono::DateTime::from_timestamp_millis(l.since).map(|t| t.to_rfc3339()),
+                "expires": chrono::DateTime::from_timestamp_millis(l.expires).map(|t| t.to_rfc3339()),
+            })),
             "errors": {
                 "backend": snap.weights.as_ref().err(),
                 "signals": snap.poll_errors,
@@ -570,6 +580,15 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{} · {} {}", config.name, backend.kind(), backend.target());
+        match &driver {
+            Some(l) => println!(
+                "driven by {} since {} ({})",
+                l.holder,
+                crate::app::update::hhmm(l.since),
+                backend.lease_place()
+            ),
+            None => println!("no driver holds the lease"),
+        }
         match (&snap.weights, snap.live, share) {
             (Ok(w), Some(live), Some(share)) => println!(
                 "live {live} · candidate {} · share {share} % ({w})",

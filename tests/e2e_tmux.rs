@@ -323,6 +323,8 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     );
     let o = cutover(&cfg, &["--read-only", "rollback"]);
     assert_eq!(o.status.code(), Some(1));
+    let driver = &status(&cfg)["driver"];
+    assert_eq!(driver["holder"].as_str(), Some(me.as_str()), "{driver}");
 
     // The driver steps; the observer sees it land.
     t.keys_to(top, &["Right"]);
@@ -335,6 +337,7 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     t.keys_to(top, &["q"]);
     t.wait_on(top, 20, "the driver exits", |s| s.contains("EXITED:0"));
     assert_eq!(lease(), None, "released on quit");
+    assert!(status(&cfg)["driver"].is_null());
     t.wait_on(bottom, 20, "no driver", |s| s.contains("no driver"));
 
     // A new driver in the top pane dies with SIGKILL: the lease lapses by itself.
