@@ -104,7 +104,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     effects.extend(auto_rollback(s));
     warn_window_end(s);
     warn_live_cold(s);
-    if known_before && s.live() != live_before {
+    // The driver journals the end of the window; an observer only shows it.
+    if known_before && s.live() != live_before && s.role == Role::Driver {
         effects.push(Effect::JournalComplete { new_live: s.live() });
     }
     effects
