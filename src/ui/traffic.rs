@@ -168,6 +168,11 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         None if c.share == Some(0) && state.live_known => {
             let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
             for (name, ok) in state.preflight() {
+                // Not run yet is not a failure: it runs before the first step.
+                if name == "smoke passed" && ok == Some(false) && state.smoke.is_none() {
+                    v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
+                    continue;
+                }
                 let (glyph, style) = match ok {
                     Some(true) => ("✓", theme.ok),
                     Some(false) => ("✕", theme.breach),
