@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use cutover::app::engine::{self, WriteOrder, WriteResult};
-use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::app::engine::{self, WriteResult};
+use cutover::app::journal::{Journal, Who};
 use cutover::backends::alb::{AlbBackend, AlbHealth, AlbSettings, AlbTarget};
 use cutover::backends::{Backend, Switch};
 use cutover::core::{Env, EnvPair, Health, Weights};
@@ -77,20 +77,6 @@ fn settings(r: &serde_json::Value, target: AlbTarget, scale: u32) -> AlbSettings
         scale,
         timeout: Duration::from_secs(3),
         static_credentials: Some(("testing".into(), "testing".into())),
-    }
-}
-
-fn order(id: u64, share: u8) -> WriteOrder {
-    WriteOrder {
-        id,
-        share,
-        live: Env::Blue,
-        rollback: share == 0,
-        action: "set".into(),
-        source: "test".into(),
-        before: None,
-        candidate: CandidateSnapshot::default(),
-        reason: None,
     }
 }
 

@@ -7,8 +7,8 @@ mod common;
 mod kubeapi;
 
 use common::*;
-use cutover::app::engine::{self, WriteOrder, WriteResult};
-use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::app::engine::{self, WriteResult};
+use cutover::app::journal::{Journal, Who};
 use cutover::backends::kube::{KubeBackend, KubeHealth, KubeSettings};
 use cutover::backends::{Backend, Switch};
 use cutover::config::{BackendConfig, Config};
@@ -74,20 +74,6 @@ fn config_file(api: &KubeApi, dir: &Path, toml: &str) -> PathBuf {
     )
     .unwrap();
     path
-}
-
-fn order(id: u64, share: u8) -> WriteOrder {
-    WriteOrder {
-        id,
-        share,
-        live: Env::Blue,
-        rollback: share == 0,
-        action: "set".into(),
-        source: "test".into(),
-        before: None,
-        candidate: CandidateSnapshot::default(),
-        reason: None,
-    }
 }
 
 async fn backend(api: &KubeApi, dir: &Path, toml: &str) -> KubeBackend {

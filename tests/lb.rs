@@ -5,12 +5,12 @@
 mod common;
 
 use common::*;
-use cutover::app::engine::{self, WriteOrder, WriteResult};
-use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::app::engine::{self, WriteResult};
+use cutover::app::journal::{Journal, Who};
 use cutover::backends::haproxy::{HaproxyBackend, HaproxySettings, HaproxyStats, Socket};
 use cutover::backends::nginx::{NginxBackend, NginxSettings};
 use cutover::backends::{Backend, Switch};
-use cutover::core::{Env, EnvPair, Weights};
+use cutover::core::{EnvPair, Weights};
 use cutover::signals::SignalSource;
 
 use std::process::{Child, Command, Stdio};
@@ -86,24 +86,6 @@ async fn split_settles(front: &str, n: usize, share: u8, tol: f64) -> (usize, us
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("green never got {share} % ± {tol}: last batch {last:?}");
-}
-
-fn order(id: u64, share: u8) -> WriteOrder {
-    WriteOrder {
-        id,
-        share,
-        live: Env::Blue,
-        rollback: share == 0,
-        action: if share == 0 {
-            "rollback".into()
-        } else {
-            "set".into()
-        },
-        source: "test".into(),
-        before: None,
-        candidate: CandidateSnapshot::default(),
-        reason: None,
-    }
 }
 
 async fn apply(b: &dyn Switch, j: &Journal, id: u64, share: u8) -> WriteResult {

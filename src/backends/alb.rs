@@ -451,21 +451,7 @@ impl SignalSource for AlbHealth {
             self.0.target_health(Env::Blue),
             self.0.target_health(Env::Green)
         );
-        if let (Err(e), Err(_)) = (&b, &g) {
-            return Err(e.clone());
-        }
-        let poll = |r: Result<HealthSample, String>| EnvPoll {
-            health: Some(r.unwrap_or_else(|e| HealthSample {
-                health: Health::Unknown,
-                up: 0,
-                total: 0,
-                latency_ms: None,
-                failures: 1,
-                detail: e,
-            })),
-            ..EnvPoll::default()
-        };
-        Ok(EnvPair::new(poll(b), poll(g)))
+        crate::signals::health_pair(b, g)
     }
 }
 

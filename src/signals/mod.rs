@@ -81,3 +81,26 @@ pub trait SignalSource: Send + Sync {
         }
     }
 }
+
+/// Both envs' health from a backend's own per-env reading (target health, Deployment
+/// readiness): one env failing is that env's `unknown`; both failing is the source's error.
+pub fn health_pair(
+    blue: Result<crate::core::HealthSample, String>,
+    green: Result<crate::core::HealthSample, String>,
+) -> Result<EnvPair<EnvPoll>, String> {
+    if let (Err(e), Err(_)) = (&blue, &green) {
+        return Err(e.clone());
+    }
+    let poll = |r: Result<crate::core::HealthSample, String>| EnvPoll {
+        health: Some(r.unwrap_or_else(|e| crate::core::HealthSample {
+            health: crate::core::Health::Unknown,
+            up: 0,
+            total: 0,
+            latency_ms: None,
+            failures: 1,
+            detail: e,
+        })),
+        ..EnvPoll::default()
+    };
+    Ok(EnvPair::new(poll(blue), poll(green)))
+}

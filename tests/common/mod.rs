@@ -337,3 +337,18 @@ pub fn cockpit_cmd(cfg: &Path) -> String {
         cfg.display()
     )
 }
+
+/// A write order from the tests: live blue, green to `share` (0 is a rollback).
+pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
+    cutover::app::engine::WriteOrder {
+        id,
+        share,
+        live: cutover::core::Env::Blue,
+        rollback: share == 0,
+        action: if share == 0 { "rollback" } else { "set" }.into(),
+        source: "test".into(),
+        before: None,
+        candidate: cutover::app::journal::CandidateSnapshot::default(),
+        reason: None,
+    }
+}

@@ -148,12 +148,12 @@ impl KubeBackend {
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 CallError::Other(BackendError::Unreachable {
                     target,
-                    message: format!("{what}: {}", innermost(&e)),
+                    message: format!("{what}: {}", crate::backends::sim::root_cause(&e)),
                 })
             }
             other => CallError::Other(BackendError::Protocol {
                 target,
-                message: format!("{what}: {}", innermost(&other)),
+                message: format!("{what}: {}", crate::backends::sim::root_cause(&other)),
             }),
         }
     }
@@ -272,7 +272,7 @@ impl KubeBackend {
                                 log::warn!(
                                     "watch of {} {name} failed, changes show at the next poll: {}",
                                     r.qualified(),
-                                    innermost(&e)
+                                    crate::backends::sim::root_cause(&e)
                                 );
                                 failing = true;
                             }
@@ -426,14 +426,6 @@ fn call_text(e: &CallError) -> String {
     }
 }
 
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 #[async_trait]
 impl Backend for KubeBackend {
     fn kind(&self) -> &'static str {
@@ -554,21 +546,7 @@ impl SignalSource for KubeHealth {
             self.0.deployment_health(&names.blue),
             self.0.deployment_health(&names.green)
         );
-        if let (Err(e), Err(_)) = (&b, &g) {
-            return Err(e.clone());
-        }
-        let poll = |r: Result<HealthSample, String>| EnvPoll {
-            health: Some(r.unwrap_or_else(|e| HealthSample {
-                health: Health::Unknown,
-                up: 0,
-                total: 0,
-                latency_ms: None,
-                failures: 1,
-                detail: e,
-            })),
-            ..EnvPoll::default()
-        };
-        Ok(EnvPair::new(poll(b), poll(g)))
+        crate::signals::health_pair(b, g)
     }
 }
 

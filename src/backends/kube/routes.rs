@@ -353,6 +353,74 @@ fn weight_of(obj: &Value, path: &[&str], i: usize, list: &str, j: usize) -> u32 
         .map_or(1, |w| w as u32)
 }
 
+/// How to name a list's entries (HTTPRoute rules, VirtualService http routes) when
+/// choosing the one to drive.
+struct Choice {
+    /// "HTTPRoute checkout".
+    object: String,
+    entry: &'static str,
+    entries: &'static str,
+    /// The config key that picks an entry by index.
+    key: &'static str,
+    /// What no entry has: "has no rule whose backendRefs name both …".
+    none: String,
+    /// What a matching entry sends to: "both checkout-blue and checkout-green".
+    both: String,
+}
+
+/// The entry to drive: the configured index if it matches, else the only entry that
+/// matches; every other case is refused saying what was found.
+fn choose(
+    list: &[Value],
+    want: Option<usize>,
+    c: &Choice,
+    hit: impl Fn(&Value) -> bool,
+    describe: impl Fn(&Value) -> String,
+) -> Result<usize, String> {
+    if let Some(i) = want {
+        let e = list.get(i).ok_or_else(|| {
+            format!(
+                "{} has {} {}; key `{}` is {i}",
+                c.object,
+                list.len(),
+                c.entries,
+                c.key
+            )
+        })?;
+        if !hit(e) {
+            return Err(format!(
+                "{} {} {i} sends to {}, not to {}",
+                c.object,
+                c.entry,
+                describe(e),
+                c.both
+            ));
+        }
+        return Ok(i);
+    }
+    let hits: Vec<usize> = (0..list.len()).filter(|&i| hit(&list[i])).collect();
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        [] => {
+            let found: Vec<String> = list
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("{} {i} → {}", c.entry, describe(e)))
+                .collect();
+            Err(format!(
+                "{} {} (found: {})",
+                c.object,
+                c.none,
+                found.join("; ")
+            ))
+        }
+        many => Err(format!(
+            "{}: {} {many:?} all send to {}; set key `{}` to the one to drive",
+            c.object, c.entries, c.both, c.key
+        )),
+    }
+}
+
 /// The rule index and the indexes of the blue and green backendRefs in it.
 fn gateway_rule(
     route: &Value,
@@ -386,52 +454,24 @@ fn gateway_rule(
                     .join(", ")
             })
     };
-    let i = match want {
-        Some(i) => {
-            let rule = rules.get(i).ok_or_else(|| {
-                format!(
-                    "HTTPRoute {name} has {} rule(s); key `backend.rule` is {i}",
-                    rules.len()
-                )
-            })?;
-            if find(rule).is_none() {
-                return Err(format!(
-                    "HTTPRoute {name} rule {i} sends to {}, not to both {} and {}",
-                    names(rule),
-                    services.blue,
-                    services.green
-                ));
-            }
-            i
-        }
-        None => {
-            let hits: Vec<usize> = (0..rules.len())
-                .filter(|&i| find(&rules[i]).is_some())
-                .collect();
-            match hits.as_slice() {
-                [i] => *i,
-                [] => {
-                    let found: Vec<String> = rules
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| format!("rule {i} → {}", names(r)))
-                        .collect();
-                    return Err(format!(
-                        "HTTPRoute {name} has no rule whose backendRefs name both Services {} and {} (found: {})",
-                        services.blue,
-                        services.green,
-                        found.join("; ")
-                    ));
-                }
-                many => {
-                    return Err(format!(
-                        "HTTPRoute {name}: rules {many:?} all send to {} and {}; set key `backend.rule` to the one to drive",
-                        services.blue, services.green
-                    ));
-                }
-            }
-        }
-    };
+    let both = format!("both {} and {}", services.blue, services.green);
+    let i = choose(
+        rules,
+        want,
+        &Choice {
+            object: format!("HTTPRoute {name}"),
+            entry: "rule",
+            entries: "rules",
+            key: "backend.rule",
+            none: format!(
+                "has no rule whose backendRefs name both Services {} and {}",
+                services.blue, services.green
+            ),
+            both,
+        },
+        |r| find(r).is_some(),
+        names,
+    )?;
     let refs = find(&rules[i]).expect("checked above");
     let all = rules[i]["backendRefs"].as_array().map_or(0, Vec::len);
     if all != 2 {
@@ -481,51 +521,25 @@ fn istio_route(
                 .join(", ")
         })
     };
-    let i = match want {
-        Some(i) => {
-            let h = http.get(i).ok_or_else(|| {
-                format!(
-                    "VirtualService {name} has {} http route(s); key `backend.route` is {i}",
-                    http.len()
-                )
-            })?;
-            if find(h).is_none() {
-                return Err(format!(
-                    "VirtualService {name} http route {i} goes to {}, not to both {} and {}",
-                    describe(h),
-                    dests.blue.describe(),
-                    dests.green.describe()
-                ));
-            }
-            i
-        }
-        None => {
-            let hits: Vec<usize> = (0..http.len())
-                .filter(|&i| find(&http[i]).is_some())
-                .collect();
-            match hits.as_slice() {
-                [i] => *i,
-                [] => {
-                    let found: Vec<String> = http
-                        .iter()
-                        .enumerate()
-                        .map(|(i, h)| format!("route {i} → {}", describe(h)))
-                        .collect();
-                    return Err(format!(
-                        "VirtualService {name} has no http route with both destinations {} and {} (found: {})",
-                        dests.blue.describe(),
-                        dests.green.describe(),
-                        found.join("; ")
-                    ));
-                }
-                many => {
-                    return Err(format!(
-                        "VirtualService {name}: http routes {many:?} all go to blue and green; set key `backend.route` to the one to drive"
-                    ));
-                }
-            }
-        }
-    };
+    let both = format!(
+        "both {} and {}",
+        dests.blue.describe(),
+        dests.green.describe()
+    );
+    let i = choose(
+        http,
+        want,
+        &Choice {
+            object: format!("VirtualService {name}"),
+            entry: "http route",
+            entries: "http routes",
+            key: "backend.route",
+            none: format!("has no http route with {both} destinations"),
+            both,
+        },
+        |h| find(h).is_some(),
+        describe,
+    )?;
     let idx = find(&http[i]).expect("checked above");
     let n = http[i]["route"].as_array().map_or(0, Vec::len);
     if n != 2 || idx.blue == idx.green {
