@@ -72,8 +72,14 @@ pub enum Command {
     },
     /// Step back to the previous share in the plan.
     Back,
-    /// All traffic to live, now, in one backend call.
-    Rollback,
+    /// All traffic to the rollback target, now, in one backend call. Never gated by the
+    /// driver lease. The target is `live` in the config, else the cutover record at the
+    /// backend, else the env holding all the traffic; with a split and no record, pass --to.
+    Rollback {
+        /// Send all traffic to this env (blue or green), whatever the record says.
+        #[arg(long)]
+        to: Option<crate::core::Env>,
+    },
     /// Check the config and that the backend and signal sources answer.
     Check,
     /// The journal as an incident timeline, fit to paste into a post-mortem.

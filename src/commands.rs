@@ -18,15 +18,15 @@ use crate::core::Series;
 use crate::core::guardrail::any_breach;
 use crate::core::stats::two_proportion;
 use crate::core::{
-    Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, Reading, RuleCheck,
-    Weights, resolve_live,
+    Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, LiveFrom, Reading, Record,
+    RuleCheck, Weights, resolve_live,
 };
 use crate::signals::sim::Provides;
 use crate::signals::{HealthPoller, PrometheusSource, SignalSource, SimSignals};
 use crate::sim::server::{self, ServeOptions};
 use crate::sim::{Scenario, SimHandle, Simulator};
 use crate::ui::theme::Theme;
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -85,7 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Set { share, yes }) => write_cmd(&cli, WriteCmd::Set(share), yes).await,
         Some(Command::Step { yes }) => write_cmd(&cli, WriteCmd::Step, yes).await,
         Some(Command::Back) => write_cmd(&cli, WriteCmd::Back, false).await,
-        Some(Command::Rollback) => write_cmd(&cli, WriteCmd::Rollback, false).await,
+        Some(Command::Rollback { to }) => write_cmd(&cli, WriteCmd::Rollback(to), false).await,
         Some(Command::Check) => check(&cli).await,
         Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
     }
@@ -219,6 +219,7 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
         chrono::Local::now().fixed_offset(),
     );
     s.live_known = config.live.is_some();
+    s.live_from = config.live.map(|_| LiveFrom::Config);
     s.backend_kind = backend.kind().into();
     s.backend_target = backend.target();
     s.weight_scale = backend.capabilities().scale;
@@ -273,26 +274,56 @@ async fn run_cockpit(
             );
             state.holder = Some(l);
         }
-        Ok(Ok(Standing::Free)) => {}
-        Ok(Err(e)) => state.log(Level::Warn, format!("driver lease: {e}")),
-        Err(_) => state.log(Level::Warn, "driver lease: the backend did not answer"),
+        Ok(Ok(Standing::Free)) => state.role = Role::Observer,
+        // Fail closed: no lease held, no forward write; the lease task keeps trying.
+        Ok(Err(e)) => {
+            state.role = Role::Observer;
+            state.lease_error = Some(e.to_string());
+            state.log(
+                Level::Error,
+                format!("driver lease: {e}: forward steps refused until it can be taken; r still rolls back"),
+            );
+        }
+        Err(_) => {
+            state.role = Role::Observer;
+            state.lease_error = Some("the lease store did not answer".into());
+            state.log(
+                Level::Error,
+                "driver lease: the lease store did not answer: forward steps refused until it does; r still rolls back",
+            );
+        }
     }
     if switch.is_none() {
         state.role = Role::ReadOnly;
     }
-    // A cutover in progress per the journal keeps its live env, whatever the split.
-    match journaled(Some(&journal)) {
-        Some((env, age))
-            if age <= config.rollback_window.as_millis() as u64 && config.live.is_none() =>
-        {
-            state.cutover.live = env;
-            state.live_known = true;
-            state.log(
-                Level::Info,
-                format!("live is {env}: a cutover in progress per the journal"),
+    // Who is live: the config, else the cutover record at the backend, else the env holding
+    // all the traffic (the first read says). A split with no record waits: nothing guesses.
+    match tokio::time::timeout(config.poll_timeout, backend.record()).await {
+        Ok(r) => {
+            crate::app::update::update(
+                &mut state,
+                crate::app::Event::RecordRead {
+                    now: 0,
+                    result: r.map_err(|e| e.to_string()),
+                },
             );
         }
-        other => state.live_hint = other.map(|(env, _)| env),
+        Err(_) => state.log(Level::Error, "cutover record: the backend did not answer"),
+    }
+    // A write this journal began and never ended: said first thing.
+    if let Some(e) = journal.pending() {
+        state.log(
+            Level::Warn,
+            format!(
+                "the journal has a write with no outcome: {} {} → {} % by {} at {} (write {}); the backend's reading below is the truth",
+                e.action,
+                e.live.other(),
+                e.share_target.map_or("?".into(), |p| p.to_string()),
+                e.who.user,
+                e.ts,
+                e.write
+            ),
+        );
     }
     state.log(
         Level::Info,
@@ -318,6 +349,25 @@ async fn run_cockpit(
     };
     let out = runner::run_tui(setup).await?;
     let s = &out.state;
+    for w in &s.writes {
+        println!(
+            "cutover: quit with a write IN FLIGHT: {} {} → {} % (outcome unknown: it may still land; `cutover status` shows where it stands)",
+            w.action,
+            s.candidate(),
+            w.share
+        );
+    }
+    for w in &s.unknown {
+        println!(
+            "cutover: a write's outcome is still UNKNOWN: {} {} → {} %",
+            w.action,
+            s.candidate(),
+            w.share
+        );
+    }
+    if let Some(t) = &s.not_journaled {
+        println!("cutover: {t}");
+    }
     match s.weights {
         Some(w) => println!(
             "cutover: quit; traffic left as the backend has it: {} {} % ({w})",
@@ -376,16 +426,11 @@ async fn demo(
 /// One read of the backend and every signal source, as a `status` would show.
 struct Snapshot {
     weights: Result<Weights, String>,
-    live: Option<Env>,
+    record: Result<Option<Record>, String>,
+    live: Option<(Env, LiveFrom)>,
     signals: EnvPair<EnvSignals>,
     poll_errors: Vec<String>,
     clock: Clock,
-}
-
-fn journaled(journal: Option<&Journal>) -> Option<(Env, u64)> {
-    journal
-        .and_then(Journal::last_live)
-        .map(|(env, age)| (env, age.as_millis() as u64))
 }
 
 async fn timed<T>(
@@ -402,29 +447,33 @@ async fn timed<T>(
     }
 }
 
-/// One read; live resolved as [`resolve_live`] says. Sources are polled concurrently.
+/// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
+/// a split's majority). The backend, the record and the sources are read concurrently.
 async fn snapshot(
     config: &Config,
     backend: &dyn Backend,
     sources: &[Arc<dyn SignalSource>],
-    journal: Option<&Journal>,
 ) -> Snapshot {
     let clock = Clock::start();
     let timeout = config.poll_timeout;
     let target = backend.target();
+    let place = backend.place(crate::backends::Slot::Record);
     let read = timed(timeout, &target, async {
         backend.read().await.map_err(|e| e.to_string())
+    });
+    let record = timed(timeout, &place, async {
+        backend.record().await.map_err(|e| e.to_string())
     });
     let polls = futures::future::join_all(sources.iter().map(|s| async move {
         let r = timed(timeout, &s.name(), s.poll()).await;
         (s.name(), r, clock.now())
     }));
-    let (weights, polls) = futures::join!(read, polls);
+    let (weights, record, polls) = futures::join!(read, record, polls);
     let live = resolve_live(
         config.live,
+        record.as_ref().ok().and_then(Option::as_ref),
         weights.as_ref().ok().copied(),
-        journaled(journal),
-        config.rollback_window.as_millis() as u64,
+        lease::wall_ms(),
     );
     let mut signals = EnvPair::<EnvSignals>::default();
     signals.blue.version = config.envs.blue.version.clone();
@@ -442,6 +491,7 @@ async fn snapshot(
     }
     Snapshot {
         weights,
+        record,
         live,
         signals,
         poll_errors,
@@ -508,10 +558,9 @@ fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let (backend, sources) = connect(&config).await?;
-    let journal = journal_for(cli, Some(&config), &config.name).ok();
-    let snap = snapshot(&config, backend.as_ref(), &sources, journal.as_deref()).await;
+    let snap = snapshot(&config, backend.as_ref(), &sources).await;
     let now = snap.clock.now();
-    let cand = snap.live.map(Env::other);
+    let cand = snap.live.map(|(l, _)| l.other());
     let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
     let interval = config.poll_interval.as_millis() as u64;
     // One look cannot tell how long a breach has lasted: `for` is not applied here.
@@ -555,7 +604,32 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             "name": config.name,
             "backend": backend.kind(),
             "target": backend.target(),
-            "live": snap.live,
+            "live": snap.live.map(|(l, _)| l),
+            "live_from": snap.live.map(|(_, f)| match f {
+                LiveFrom::Config => "config",
+                LiveFrom::Record => "record",
+                LiveFrom::AllTraffic => "all-traffic",
+                LiveFrom::Chosen => "chosen",
+            }),
+            "record": match &snap.record {
+                Ok(Some(r)) => serde_json::json!({
+                    "live": r.live,
+                    "candidate": r.candidate(),
+                    "started_by": r.by,
+                    "started": chrono::DateTime::from_timestamp_millis(r.at).map(|t| t.to_rfc3339()),
+                    "share": r.pos,
+                    "in_flight": r.flight.as_ref().map(|f| serde_json::json!({
+                        "write": f.id, "share": f.share,
+                        "since": chrono::DateTime::from_timestamp_millis(f.since).map(|t| t.to_rfc3339()),
+                    })),
+                    "last_write": r.last.as_ref().map(|l| serde_json::json!({
+                        "by": l.who, "action": l.action,
+                        "at": chrono::DateTime::from_timestamp_millis(l.at).map(|t| t.to_rfc3339()),
+                    })),
+                    "window_end": r.end.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
+                }),
+                _ => serde_json::Value::Null,
+            },
             "candidate": cand,
             "share": share,
             "weights": snap.weights.as_ref().ok(),
@@ -574,6 +648,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             })),
             "errors": {
                 "backend": snap.weights.as_ref().err(),
+                "record": snap.record.as_ref().err(),
                 "signals": snap.poll_errors,
             },
         });
@@ -590,12 +665,36 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             None => println!("no driver holds the lease"),
         }
         match (&snap.weights, snap.live, share) {
-            (Ok(w), Some(live), Some(share)) => println!(
-                "live {live} · candidate {} · share {share} % ({w})",
+            (Ok(w), Some((live, from)), Some(share)) => println!(
+                "live {live} ({}) · candidate {} · share {share} % ({w})",
+                from.words(),
                 live.other()
             ),
-            (Ok(w), _, _) => println!("traffic {w}: live unknown (set `live` in the config)"),
+            (Ok(w), _, _) => println!(
+                "traffic {w}: live UNKNOWN: split and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)"
+            ),
             (Err(e), _, _) => println!("traffic UNKNOWN: {e}"),
+        }
+        match &snap.record {
+            Ok(Some(r)) => {
+                println!(
+                    "cutover record: {} → {} started by {} at {}",
+                    r.live,
+                    r.candidate(),
+                    r.by,
+                    crate::app::update::hhmm(r.at)
+                );
+                if let Some(f) = &r.flight {
+                    println!(
+                        "  write IN FLIGHT: {} → {} % since {} (outcome unknown until the backend reads so)",
+                        r.candidate(),
+                        f.share,
+                        crate::app::update::hhmm(f.since)
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(e) => println!("cutover record UNREADABLE: {e}"),
         }
         for env in Env::ALL {
             let s = snap.signals.get(env);
@@ -651,29 +750,47 @@ enum WriteCmd {
     Set(u8),
     Step,
     Back,
-    Rollback,
+    /// All traffic to the rollback target, or to the env given with `--to`.
+    Rollback(Option<Env>),
 }
 
 async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config).await?;
-    let who = Who::current();
     if cli.read_only {
         eprintln!("cutover: --read-only: not writing");
         return Ok(ExitCode::FAILURE);
     }
-    // Writes go through the driver lease: refused while someone else drives.
+    let journal = match journal_for(cli, Some(&config), &config.name) {
+        Ok(j) => Some(j),
+        // Fail closed forward, open for a rollback: it goes ahead and says so.
+        Err(e) if matches!(cmd, WriteCmd::Rollback(_)) => {
+            eprintln!("cutover: ROLLBACK NOT JOURNALED: {e:#}");
+            None
+        }
+        Err(e) => {
+            eprintln!("cutover: not writing: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (backend, sources) = connect(&config).await?;
+    let who = Who::current();
+    if let WriteCmd::Rollback(to) = cmd {
+        // Never gated: no lease round trip before the write.
+        return rollback_cli(&config, journal.as_ref(), &backend, &who, to).await;
+    }
+    let journal = journal.expect("a forward write has its journal");
+    // Forward writes go through the driver lease, and fail closed without it.
     let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
-    let held = match tokio::time::timeout(
+    match tokio::time::timeout(
         config.poll_timeout,
         lease::acquire(backend.as_ref(), &me, lease::wall_ms()),
     )
     .await
     {
+        Ok(Ok(Standing::Mine(_))) => {}
         Ok(Ok(Standing::Theirs(l))) => {
             eprintln!(
-                "cutover: not writing: {} drives this cutover since {} (lease at {}, renewed until {}); ask them, or take over in the cockpit with T",
+                "cutover: not writing: {} drives this cutover since {} (lease at {}, renewed until {}); ask them, or take over in the cockpit with T. `cutover rollback` is never refused.",
                 l.holder,
                 crate::app::update::hhmm(l.since),
                 backend.lease_place(),
@@ -681,27 +798,174 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             );
             return Ok(ExitCode::FAILURE);
         }
-        Ok(Ok(_)) => true,
+        Ok(Ok(Standing::Free)) => {
+            eprintln!("cutover: not writing: the driver lease could not be taken");
+            return Ok(ExitCode::FAILURE);
+        }
         Ok(Err(e)) => {
             eprintln!(
-                "cutover: warning: the driver lease could not be taken ({e}); writing anyway"
+                "cutover: not writing: the driver lease could not be taken at {}: {e}. `cutover rollback` still works.",
+                backend.lease_place()
             );
-            false
+            return Ok(ExitCode::FAILURE);
         }
         Err(_) => {
-            eprintln!("cutover: warning: the driver lease did not answer; writing anyway");
-            false
+            eprintln!(
+                "cutover: not writing: the driver lease at {} did not answer within {:.1} s. `cutover rollback` still works.",
+                backend.lease_place(),
+                config.poll_timeout.as_secs_f64()
+            );
+            return Ok(ExitCode::FAILURE);
         }
-    };
-    let code = write_held(&config, &journal, &backend, &sources, &who, cmd, yes).await;
-    if held {
-        let _ =
-            tokio::time::timeout(config.poll_timeout, lease::release(backend.as_ref(), &me)).await;
     }
+    let code = write_held(&config, &journal, &backend, &sources, &who, cmd, yes).await;
+    let _ = tokio::time::timeout(config.poll_timeout, lease::release(backend.as_ref(), &me)).await;
     code
 }
 
-/// A CLI write once the lease is ours.
+/// `cutover rollback`: reads only what names the target (weights and record, at once),
+/// says where traffic goes, then writes. Exit 0 only when verified and journaled.
+async fn rollback_cli(
+    config: &Config,
+    journal: Option<&Arc<Journal>>,
+    backend: &Arc<dyn Switch>,
+    who: &Who,
+    to: Option<Env>,
+) -> anyhow::Result<ExitCode> {
+    let (read, record, lease) = futures::join!(
+        tokio::time::timeout(config.poll_timeout, backend.read()),
+        tokio::time::timeout(config.poll_timeout, backend.record()),
+        tokio::time::timeout(config.poll_timeout, backend.lease()),
+    );
+    let before = read.ok().and_then(Result::ok);
+    let record = match record {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            eprintln!("cutover: warning: the cutover record could not be read: {e}");
+            None
+        }
+        Err(_) => {
+            eprintln!("cutover: warning: the cutover record did not answer");
+            None
+        }
+    };
+    let driver = match lease {
+        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) && l.holder != who.user => Some(l.holder),
+        _ => None,
+    };
+    let resolved = match to {
+        Some(env) => Some((env, "--to")),
+        None => resolve_live(config.live, record.as_ref(), before, lease::wall_ms())
+            .map(|(e, from)| (e, from.words())),
+    };
+    let Some((live, from)) = resolved else {
+        let state = match before {
+            Some(w) => format!("traffic is split ({w})"),
+            None => "the backend's traffic state could not be read".to_string(),
+        };
+        eprintln!(
+            "cutover: not rolling back: {state} and no cutover record names the live env; pass --to blue or --to green to say where ALL traffic goes"
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    if let Some(r) = &record
+        && to.is_some_and(|t| t != r.live)
+    {
+        eprintln!(
+            "cutover: warning: the cutover record says {} is live; --to {} overrides it",
+            r.live, live
+        );
+    }
+    let cand = live.other();
+    if before.and_then(|w| w.share_of(cand)) == Some(0) && to.is_none() {
+        println!(
+            "nothing to roll back: {live} already holds all the traffic ({}; live per {from}). Going back to {cand} is a new cutover the other way: `cutover rollback --to {cand}`",
+            before.map(|w| w.to_string()).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("rolling back: all traffic to {live} (rollback target per {from})");
+    let order = WriteOrder {
+        id: 1,
+        share: 0,
+        live,
+        rollback: true,
+        action: "rollback".into(),
+        source: "cli".into(),
+        before,
+        candidate: CandidateSnapshot::default(),
+        reason: None,
+        driver: driver.clone(),
+        window_ms: config.rollback_window.as_millis() as u64,
+    };
+    let done = match journal {
+        Some(j) => engine::apply(backend.as_ref(), j, who, &order).await,
+        None => {
+            let j = Journal::unwritable();
+            engine::apply(backend.as_ref(), &j, who, &order).await
+        }
+    };
+    notify_cli(config, who, &order, &done.result).await;
+    let mut code = report_write(&order, before, &done.result);
+    if let Some(d) = &driver {
+        println!("{d} drives this cutover: they will see this rollback within one poll");
+    }
+    if let Some(e) = &done.journal_error {
+        eprintln!("cutover: ROLLBACK NOT JOURNALED: {e}");
+        code = ExitCode::FAILURE;
+    }
+    if let Some(e) = &done.record_error {
+        eprintln!("cutover: warning: the cutover record was not updated: {e}");
+    }
+    Ok(code)
+}
+
+/// Prints how a CLI write ended; the exit code says it.
+fn report_write(order: &WriteOrder, before: Option<Weights>, result: &WriteResult) -> ExitCode {
+    let cand = order.live.other();
+    let share = order.share;
+    let from = before
+        .and_then(|w| w.share_of(cand))
+        .map_or_else(|| "?".into(), |s| s.to_string());
+    match result {
+        WriteResult::Verified { after, elapsed_ms } => {
+            println!("{cand} {from} → {share} %: applied in {elapsed_ms} ms, verified ({after})");
+            ExitCode::SUCCESS
+        }
+        WriteResult::Unverified { after, .. } => {
+            eprintln!("cutover: {cand} → {share} % NOT verified: the backend reads {after}");
+            ExitCode::FAILURE
+        }
+        WriteResult::Failed { error, after } => {
+            let reread = after.map_or_else(
+                || "could not be re-read".to_string(),
+                |a| format!("re-read: {a}"),
+            );
+            eprintln!("cutover: {cand} → {share} % FAILED: {error}; backend {reread}");
+            ExitCode::FAILURE
+        }
+        WriteResult::Unknown { error, after } => {
+            let reread = after.map_or_else(
+                || "could not be re-read".to_string(),
+                |a| format!("reads {a} for now"),
+            );
+            eprintln!(
+                "cutover: {cand} → {share} %: outcome UNKNOWN, it may still land: {error}; backend {reread}. Run `cutover status` to see where it stands."
+            );
+            ExitCode::FAILURE
+        }
+        WriteResult::Refused { reason } => {
+            eprintln!("cutover: {cand} → {share} % {reason}; traffic untouched");
+            ExitCode::FAILURE
+        }
+        WriteResult::Aborted => {
+            eprintln!("cutover: {cand} → {share} % cancelled");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A CLI forward write once the lease is ours.
 async fn write_held(
     config: &Config,
     journal: &Arc<Journal>,
@@ -711,58 +975,32 @@ async fn write_held(
     cmd: WriteCmd,
     yes: bool,
 ) -> anyhow::Result<ExitCode> {
-    let rollback = matches!(cmd, WriteCmd::Rollback);
-    // Rollback reads only what it must: no signal poll stands between it and the write.
-    let (before, live, candidate, breach, stale) = if rollback {
-        let before = tokio::time::timeout(config.poll_timeout, backend.read())
-            .await
-            .ok()
-            .and_then(Result::ok);
-        let live = resolve_live(
-            config.live,
-            before,
-            journaled(Some(journal)),
-            config.rollback_window.as_millis() as u64,
-        );
-        (before, live, CandidateSnapshot::default(), false, false)
-    } else {
-        let snap = snapshot(config, backend.as_ref(), sources, Some(journal)).await;
-        let before = match snap.weights {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("cutover: cannot read the traffic state: {e}");
-                return Ok(ExitCode::FAILURE);
-            }
-        };
-        let cand = snap.live.map(Env::other);
-        let now = snap.clock.now();
-        let interval = config.poll_interval.as_millis() as u64;
-        let breach = cand.is_some_and(|c| {
-            any_breach(&config.guardrails.evaluate(
-                snap.signals.get(c),
-                snap.signals.get(c.other()),
-                now,
-                interval,
-            ))
-        });
-        // Signals that could not be read are as good as stale.
-        let stale = !snap.poll_errors.is_empty();
-        (
-            Some(before),
-            snap.live,
-            cand.map(|c| snapshot_of(&snap.signals, c))
-                .unwrap_or_default(),
-            breach,
-            stale,
-        )
+    let snap = snapshot(config, backend.as_ref(), sources).await;
+    let before = match snap.weights {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cutover: cannot read the traffic state: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
     };
-    let Some(live) = live else {
+    let Some((live, _)) = snap.live else {
         eprintln!(
-            "cutover: live env unknown: the backend splits traffic evenly; set `live` in the config"
+            "cutover: live env unknown: traffic is split ({before}) and no cutover record names the live env; set `live` in the config"
         );
         return Ok(ExitCode::FAILURE);
     };
     let cand = live.other();
+    let now = snap.clock.now();
+    let interval = config.poll_interval.as_millis() as u64;
+    let breach = any_breach(&config.guardrails.evaluate(
+        snap.signals.get(cand),
+        snap.signals.get(live),
+        now,
+        interval,
+    ));
+    // Signals that could not be read are as good as stale.
+    let stale = !snap.poll_errors.is_empty();
+    let candidate = snapshot_of(&snap.signals, cand);
     let mut cutover = Cutover::new(
         live,
         config.plan.clone(),
@@ -771,13 +1009,12 @@ async fn write_held(
     if !backend.capabilities().weighted {
         cutover = cutover.flip_only();
     }
-    cutover.share = before.and_then(|w| w.share_of(cand));
+    cutover.share = before.share_of(cand);
     let (core_cmd, action) = match cmd {
-        WriteCmd::Set(0) => (CoreCommand::Jump(0), "set"),
         WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
         WriteCmd::Step => (CoreCommand::StepForward, "step"),
         WriteCmd::Back => (CoreCommand::StepBack, "back"),
-        WriteCmd::Rollback => (CoreCommand::Rollback, "rollback"),
+        WriteCmd::Rollback(_) => unreachable!("rollback_cli"),
     };
     let share = match cutover.decide(core_cmd, breach, stale) {
         Decision::Apply { share, .. } => share,
@@ -811,42 +1048,30 @@ async fn write_held(
         id: 1,
         share,
         live,
-        rollback,
+        rollback: false,
         action: if share == 100 {
             "promote".into()
         } else {
             action.into()
         },
         source: "cli".into(),
-        before,
+        before: Some(before),
         candidate,
         reason: None,
+        driver: None,
+        window_ms: config.rollback_window.as_millis() as u64,
     };
-    let result = engine::apply(backend.as_ref(), journal, who, &order).await;
+    let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.
-    notify_cli(config, who, &order, &result).await;
-    let from = before
-        .and_then(|w| w.share_of(cand))
-        .map_or_else(|| "?".into(), |s| s.to_string());
-    match result {
-        WriteResult::Verified { after, elapsed_ms } => {
-            println!("{cand} {from} → {share} %: applied in {elapsed_ms} ms, verified ({after})");
-            Ok(ExitCode::SUCCESS)
-        }
-        WriteResult::Unverified { after, .. } => {
-            eprintln!("cutover: {cand} → {share} % NOT verified: the backend reads {after}");
-            Ok(ExitCode::FAILURE)
-        }
-        WriteResult::Failed { error, after } => {
-            let reread = after.map_or_else(
-                || "could not be re-read".to_string(),
-                |a| format!("re-read: {a}"),
-            );
-            eprintln!("cutover: {cand} → {share} % FAILED: {error}; backend {reread}");
-            Ok(ExitCode::FAILURE)
-        }
-        WriteResult::Aborted => Err(anyhow!("write aborted")),
+    notify_cli(config, who, &order, &done.result).await;
+    let code = report_write(&order, Some(before), &done.result);
+    if let Some(e) = &done.journal_error {
+        eprintln!("cutover: warning: the result was not journaled: {e}");
     }
+    if let Some(e) = &done.record_error {
+        eprintln!("cutover: warning: the cutover record was not updated: {e}");
+    }
+    Ok(code)
 }
 
 async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
@@ -983,6 +1208,8 @@ async fn notify_cli(config: &Config, who: &Who, order: &WriteOrder, result: &Wri
         WriteResult::Verified { elapsed_ms, .. } => format!("applied in {elapsed_ms} ms, verified"),
         WriteResult::Unverified { after, .. } => format!("NOT verified: backend reads {after}"),
         WriteResult::Failed { error, .. } => format!("FAILED: {error}"),
+        WriteResult::Unknown { error, .. } => format!("outcome UNKNOWN: {error}"),
+        WriteResult::Refused { reason } => format!("REFUSED: {reason}"),
         WriteResult::Aborted => "cancelled".into(),
     };
     let notice = crate::app::notify::Notice {

@@ -125,7 +125,9 @@ async fn stickiness(b: &AlbSettings, listener: &str) -> Option<(bool, i32)> {
 
 async fn drive(backend: &AlbBackend, journal: &Journal) {
     for (i, share) in [0u8, 10, 50, 100, 0].into_iter().enumerate() {
-        let r = engine::apply(backend, journal, &Who::current(), &order(i as u64, share)).await;
+        let r = engine::apply(backend, journal, &Who::current(), &order(i as u64, share))
+            .await
+            .result;
         let WriteResult::Verified { after, .. } = r else {
             panic!("{share}: {r:?}")
         };

@@ -154,7 +154,9 @@ async fn weighted_kinds_step_with_read_back_and_leave_the_rest_alone() {
         );
         let rest = the_rest(&api, toml);
         for (i, share) in [10u8, 50, 100, 0].into_iter().enumerate() {
-            let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share)).await;
+            let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share))
+                .await
+                .result;
             let WriteResult::Verified { after, .. } = r else {
                 panic!("{toml} {share}: {r:?}")
             };
@@ -188,7 +190,9 @@ async fn service_flips_its_selector_and_refuses_splits() {
     assert_eq!(b.read().await.unwrap(), Weights::new(1, 0));
     let selector = || api.get("v1", "Service", NS, "checkout")["spec"]["selector"].clone();
     for (i, share) in [100u8, 0].into_iter().enumerate() {
-        let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share)).await;
+        let r = engine::apply(&b, &journal, &Who::current(), &order(i as u64, share))
+            .await
+            .result;
         assert!(matches!(r, WriteResult::Verified { .. }), "{share}: {r:?}");
         let want = if share == 100 { "green" } else { "blue" };
         assert_eq!(selector(), json!({"app": "checkout", "version": want}));
@@ -303,7 +307,9 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
     let b = backend(&api, dir.path(), "gateway.toml").await;
     api.deny("patch", "httproutes");
-    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10)).await;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10))
+        .await
+        .result;
     let WriteResult::Failed { error, after } = r else {
         panic!("{r:?}")
     };
@@ -351,7 +357,9 @@ async fn conflicts_are_reread_and_retried_and_a_rollback_tries_harder() {
     let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
     let b = backend(&api, dir.path(), "gateway.toml").await;
     api.store().conflicts_to_inject = 2;
-    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10)).await;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10))
+        .await
+        .result;
     assert!(matches!(r, WriteResult::Verified { .. }), "{r:?}");
     assert_eq!(stored(&api, "gateway.toml"), (90, 10));
     // Someone else's change survived: each retry re-read before patching.
@@ -359,7 +367,9 @@ async fn conflicts_are_reread_and_retried_and_a_rollback_tries_harder() {
     assert_eq!(labels["touched-by"], "someone-else");
 
     api.store().conflicts_to_inject = 3;
-    let r = engine::apply(&b, &journal, &Who::current(), &order(2, 50)).await;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(2, 50))
+        .await
+        .result;
     let WriteResult::Failed { error, after } = r else {
         panic!("{r:?}")
     };
@@ -367,7 +377,9 @@ async fn conflicts_are_reread_and_retried_and_a_rollback_tries_harder() {
     assert_eq!(after, Some(Weights::new(90, 10)));
 
     api.store().conflicts_to_inject = 6;
-    let r = engine::apply(&b, &journal, &Who::current(), &order(3, 0)).await;
+    let r = engine::apply(&b, &journal, &Who::current(), &order(3, 0))
+        .await
+        .result;
     assert!(matches!(r, WriteResult::Verified { .. }), "rollback: {r:?}");
     assert_eq!(stored(&api, "gateway.toml"), (100, 0));
 }

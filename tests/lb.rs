@@ -89,7 +89,9 @@ async fn split_settles(front: &str, n: usize, share: u8, tol: f64) -> (usize, us
 }
 
 async fn apply(b: &dyn Switch, j: &Journal, id: u64, share: u8) -> WriteResult {
-    engine::apply(b, j, &Who::current(), &order(id, share)).await
+    engine::apply(b, j, &Who::current(), &order(id, share))
+        .await
+        .result
 }
 
 fn haproxy_settings(admin: u16, servers: (&str, &str), backend: &str) -> HaproxySettings {

@@ -28,6 +28,8 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         before: None,
         candidate: CandidateSnapshot::default(),
         reason: None,
+        driver: None,
+        window_ms: 60_000,
     }
 }
 

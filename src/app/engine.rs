@@ -2,6 +2,8 @@
 //! verify, journal the result. On failure the state is re-read from the backend.
 
 use super::journal::{CandidateSnapshot, Entry, Journal, Who, timestamp};
+use super::lease::wall_ms;
+use super::record::{self, Intent};
 use crate::backends::{Backend, Switch};
 use crate::core::{Env, Weights};
 use std::time::Instant;
@@ -21,6 +23,11 @@ pub struct WriteOrder {
     pub candidate: CandidateSnapshot,
     /// Why, when cutover decided it itself (an auto-rollback and what tripped it).
     pub reason: Option<String>,
+    /// Who held the driver lease when this was ordered, when it was someone else (an
+    /// observer's or the CLI's rollback).
+    pub driver: Option<String>,
+    /// The rollback window's length: a verified promotion records its end.
+    pub window_ms: u64,
 }
 
 /// How a write ended.
@@ -35,6 +42,14 @@ pub enum WriteResult {
         error: String,
         after: Option<Weights>,
     },
+    /// Sent and not answered (a timeout, a hung reload): it may still land. `after` is the
+    /// state re-read, when it could be.
+    Unknown {
+        error: String,
+        after: Option<Weights>,
+    },
+    /// Refused before the backend call (no journal line, no record): traffic untouched.
+    Refused { reason: String },
     /// Cancelled before it finished, because a rollback pre-empted it.
     Aborted,
 }
@@ -45,10 +60,20 @@ impl WriteResult {
             WriteResult::Verified { after, .. } | WriteResult::Unverified { after, .. } => {
                 Some(*after)
             }
-            WriteResult::Failed { after, .. } => *after,
-            WriteResult::Aborted => None,
+            WriteResult::Failed { after, .. } | WriteResult::Unknown { after, .. } => *after,
+            WriteResult::Refused { .. } | WriteResult::Aborted => None,
         }
     }
+}
+
+/// A write's result, and what could not be done around it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub result: WriteResult,
+    /// The journal could not be written (a rollback goes ahead all the same).
+    pub journal_error: Option<String>,
+    /// The cutover record could not be updated after the write.
+    pub record_error: Option<String>,
 }
 
 /// A journal entry for `order` in `phase`.
@@ -58,7 +83,7 @@ pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: &str, who: &Who) 
     Entry {
         ts: timestamp(),
         phase: phase.into(),
-        write: format!("{}-{}", std::process::id(), order.id),
+        write: write_id(order),
         who: who.clone(),
         source: order.source.clone(),
         action: order.action.clone(),
@@ -74,30 +99,78 @@ pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: &str, who: &Who) 
         elapsed_ms: None,
         error: None,
         reason: order.reason.clone(),
+        driver: order.driver.clone(),
         candidate: order.candidate.clone(),
     }
 }
 
-fn journal_append(journal: &Journal, e: &Entry) {
-    if let Err(err) = journal.append(e) {
-        log::error!("journal {}: {err}", journal.path().display());
-    }
+/// The journal's id of a write: this process and its number.
+pub fn write_id(order: &WriteOrder) -> String {
+    format!("{}-{}", std::process::id(), order.id)
 }
 
-/// Performs `order` against `backend`: journal, write, read back, verify, journal.
+/// Performs `order` against `backend`. The intent is journaled (and fsynced) first, and for
+/// a forward write the cutover record marks it in flight: if either cannot be written the
+/// forward write is refused and traffic is untouched. A rollback goes ahead whatever, and
+/// says what it could not do. Then write, read back, verify, journal the result, and update
+/// the record.
 pub async fn apply(
     backend: &dyn Switch,
     journal: &Journal,
     who: &Who,
     order: &WriteOrder,
-) -> WriteResult {
+) -> Applied {
     let cand = order.live.other();
     let target = Weights::for_share(cand, order.share, backend.capabilities().scale);
+    let mut out = Applied {
+        result: WriteResult::Aborted,
+        journal_error: None,
+        record_error: None,
+    };
     let mut e = entry(order, backend, "intent", who);
-    journal_append(journal, &e);
+    if let Err(err) = journal.append(&e) {
+        let msg = format!("journal {}: {err}", journal.path().display());
+        if !order.rollback {
+            out.result = WriteResult::Refused {
+                reason: format!("not written: the intent could not be journaled ({msg})"),
+            };
+            return out;
+        }
+        out.journal_error = Some(msg);
+    }
+    let id = write_id(order);
+    let intent = |now| Intent {
+        live: order.live,
+        who: &who.user,
+        action: &order.action,
+        id: &id,
+        share: order.share,
+        now,
+    };
+    if !order.rollback
+        && let Err(err) = record::begin(backend, &intent(wall_ms())).await
+    {
+        let reason = format!("not written: {err}");
+        e.ts = timestamp();
+        e.phase = "refused".into();
+        e.error = Some(reason.clone());
+        journal_append(journal, &e, &mut out);
+        out.result = WriteResult::Refused { reason };
+        return out;
+    }
     let t = Instant::now();
     let written = if order.rollback {
-        backend.write_urgent(target).await
+        // The record names who rolled back, sent alongside the write, never before it: a
+        // rollback waits for nothing. Its failure is said, not a reason to stop.
+        let mark = intent(wall_ms());
+        let (written, marked) = futures::join!(
+            backend.write_urgent(target),
+            record::finish(backend, &mark, true, None, None)
+        );
+        if let Err(err) = marked {
+            out.record_error = Some(err);
+        }
+        written
     } else {
         backend.write(target).await
     };
@@ -111,10 +184,14 @@ pub async fn apply(
                     WriteResult::Unverified { after, elapsed_ms }
                 }
             }
-            Err(err) => WriteResult::Failed {
+            Err(err) => WriteResult::Unknown {
                 error: format!("written, but the read-back failed: {err}"),
                 after: None,
             },
+        },
+        Err(err) if err.outcome_unknown() => WriteResult::Unknown {
+            error: format!("outcome unknown, it may still land: {err}"),
+            after: backend.read().await.ok(),
         },
         Err(err) => WriteResult::Failed {
             error: err.to_string(),
@@ -139,8 +216,32 @@ pub async fn apply(
             e.verified = Some(false);
             e.error = Some(error.clone());
         }
-        WriteResult::Aborted => {}
+        WriteResult::Unknown { error, .. } => {
+            e.phase = "unknown".into();
+            e.error = Some(error.clone());
+        }
+        WriteResult::Refused { .. } | WriteResult::Aborted => {}
     }
-    journal_append(journal, &e);
-    result
+    journal_append(journal, &e, &mut out);
+    // The record: nothing in flight any more unless the outcome is unknown.
+    if !matches!(result, WriteResult::Unknown { .. }) || order.rollback {
+        let now = wall_ms();
+        let landed = result.after().and_then(|w| w.share_of(cand));
+        let end = now.saturating_add(i64::try_from(order.window_ms).unwrap_or(i64::MAX));
+        if let Err(err) =
+            record::finish(backend, &intent(now), order.rollback, landed, Some(end)).await
+        {
+            out.record_error.get_or_insert(err);
+        }
+    }
+    out.result = result;
+    out
+}
+
+fn journal_append(journal: &Journal, e: &Entry, out: &mut Applied) {
+    if let Err(err) = journal.append(e) {
+        log::error!("journal {}: {err}", journal.path().display());
+        out.journal_error
+            .get_or_insert_with(|| format!("journal {}: {err}", journal.path().display()));
+    }
 }

@@ -93,6 +93,8 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                                     id: o.id,
                                     now: now + 4,
                                     result,
+                                    journal_error: None,
+                                    record_error: None,
                                 },
                             );
                         }

@@ -63,7 +63,9 @@ pub struct CandidateSnapshot {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub ts: String,
-    /// `intent` (before the call), `result`, `failed`, `aborted`, `external`.
+    /// `intent` (before the call, fsynced), `result`, `failed`, `unknown` (sent, not
+    /// answered: may still land), `refused` (not sent), `aborted`, `external`, `late` (an
+    /// unknown write seen landing), `complete`, and notes such as `take-over`.
     pub phase: String,
     pub write: String,
     pub who: Who,
@@ -84,13 +86,18 @@ pub struct Entry {
     /// Why cutover acted on its own (auto-rollback), or why an operator overrode it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Who drove (held the lease) when someone else wrote: an observer's or the CLI's
+    /// rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
     pub candidate: CandidateSnapshot,
 }
 
 /// An append-only JSON-lines file.
 pub struct Journal {
     path: PathBuf,
-    file: Mutex<File>,
+    /// `None`: the journal could not be opened; every append fails and says so.
+    file: Mutex<Option<File>>,
 }
 
 impl Journal {
@@ -103,30 +110,59 @@ impl Journal {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Journal {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new(Some(file)),
         })
+    }
+
+    /// A journal that could not be opened: a rollback still runs with it, and every
+    /// append says the line was not written.
+    pub fn unwritable() -> Journal {
+        Journal {
+            path: PathBuf::from("(no journal)"),
+            file: Mutex::new(None),
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Appends one line and flushes it to the OS.
+    /// Appends one line and fsyncs it: once this returns, the line survives a crash.
     pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(line.as_bytes())
+        let f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let f = f
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("the journal could not be opened"))?;
+        (&*f).write_all(line.as_bytes())?;
+        f.sync_data()
     }
 
-    /// The live env of the newest entry, and how long ago it was written.
-    pub fn last_live(&self) -> Option<(Env, std::time::Duration)> {
-        let last = Journal::read_all(&self.path).ok()?.pop()?;
-        let ts = chrono::DateTime::parse_from_rfc3339(&last.ts).ok()?;
-        let age = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
-            .to_std()
-            .unwrap_or_default();
-        Some((last.live, age))
+    /// The newest write that was begun (`intent`) and never ended in this journal: a crash
+    /// or a kill mid-write. Reads only the journal's last 256 KiB.
+    pub fn pending(&self) -> Option<Entry> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = File::open(&self.path).ok()?;
+        if !f.metadata().ok()?.is_file() {
+            return None;
+        }
+        let len = f.metadata().ok()?.len();
+        f.seek(SeekFrom::Start(len.saturating_sub(256 * 1024)))
+            .ok()?;
+        let mut bytes = Vec::new();
+        f.take(256 * 1024).read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let entries: Vec<Entry> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let last = entries.iter().rposition(|e| e.phase == "intent")?;
+        let open = &entries[last];
+        let ended = entries[last + 1..]
+            .iter()
+            .any(|e| e.write == open.write && e.phase != "intent");
+        (!ended).then(|| open.clone())
     }
 
     /// Reads every entry of a journal file (lines that do not parse are skipped).

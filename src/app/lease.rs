@@ -1,7 +1,7 @@
 //! Taking, renewing, handing over and releasing the driver lease through the backend. The
 //! lease decides who may write; the `Switch` decides who can.
 
-use crate::backends::{Backend, BackendError, Switch};
+use crate::backends::{Backend, BackendError, Slot, Switch};
 use crate::core::{Lease, Millis};
 
 /// Unix time in ms, the lease's clock.
@@ -18,12 +18,19 @@ pub fn token() -> String {
         .collect()
 }
 
+/// Whether process `pid` of this host still runs.
+pub fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Who this cutover is, for the lease.
 #[derive(Clone, Debug)]
 pub struct Me {
     pub holder: String,
     pub token: String,
     pub ttl: Millis,
+    /// This process, named in the lease so that a crash frees it at once on this host.
+    pub pid: u32,
 }
 
 impl Me {
@@ -32,15 +39,26 @@ impl Me {
             holder: holder.into(),
             token: token(),
             ttl,
+            pid: std::process::id(),
         }
     }
 
     fn lease(&self, now: i64) -> Lease {
-        Lease::new(&self.holder, &self.token, now, self.ttl)
+        Lease::with_pid(&self.holder, &self.token, now, self.ttl, Some(self.pid))
     }
 
     pub fn owns(&self, l: &Lease) -> bool {
         l.token == self.token
+    }
+
+    fn host(&self) -> &str {
+        self.holder.rsplit_once('@').map_or("", |(_, h)| h)
+    }
+
+    /// Someone else's lease that still binds: not lapsed, and not left by a dead process
+    /// of this host (the same person restarting after a crash).
+    fn binds(&self, l: &Lease, now: i64) -> bool {
+        !self.owns(l) && !l.free_for(self.host(), now, process_alive)
     }
 }
 
@@ -55,11 +73,18 @@ pub enum Standing {
     Free,
 }
 
+/// The stored text and the lease it holds (garbage is no lease, and may be replaced).
+async fn stored(b: &dyn Backend) -> Result<(Option<String>, Option<Lease>), BackendError> {
+    let raw = b.load(Slot::Lease).await?;
+    let lease = raw.as_deref().and_then(Lease::decode);
+    Ok((raw, lease))
+}
+
 /// The lease as stored, seen from `me` at `now`.
 pub async fn look(b: &dyn Backend, me: &Me, now: i64) -> Result<Standing, BackendError> {
-    Ok(match b.lease().await? {
+    Ok(match stored(b).await?.1 {
         Some(l) if me.owns(&l) => Standing::Mine(l),
-        Some(l) if !l.expired(now) => Standing::Theirs(l),
+        Some(l) if me.binds(&l, now) => Standing::Theirs(l),
         _ => Standing::Free,
     })
 }
@@ -68,13 +93,13 @@ pub async fn look(b: &dyn Backend, me: &Me, now: i64) -> Result<Standing, Backen
 /// who holds it.
 pub async fn acquire(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
     for _ in 0..3 {
-        let cur = b.lease().await?;
+        let (raw, cur) = stored(b).await?;
         let new = match &cur {
             Some(l) if me.owns(l) => l.renewed(now, me.ttl),
-            Some(l) if !l.expired(now) => return Ok(Standing::Theirs(l.clone())),
+            Some(l) if me.binds(l, now) => return Ok(Standing::Theirs(l.clone())),
             _ => me.lease(now),
         };
-        if b.swap_lease(cur.as_ref().map(|l| l.token.as_str()), Some(&new))
+        if b.swap(Slot::Lease, raw.as_deref(), Some(&new.encode()))
             .await?
         {
             return Ok(Standing::Mine(new));
@@ -85,16 +110,19 @@ pub async fn acquire(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, Back
 
 /// Renews our lease; `Theirs` or `Free` when it was taken from us meanwhile.
 pub async fn renew(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
-    match b.lease().await? {
+    let (raw, cur) = stored(b).await?;
+    match cur {
         Some(l) if me.owns(&l) => {
             let new = l.renewed(now, me.ttl);
-            if b.swap_lease(Some(&me.token), Some(&new)).await? {
+            if b.swap(Slot::Lease, raw.as_deref(), Some(&new.encode()))
+                .await?
+            {
                 Ok(Standing::Mine(new))
             } else {
                 look(b, me, now).await
             }
         }
-        Some(l) if !l.expired(now) => Ok(Standing::Theirs(l)),
+        Some(l) if me.binds(&l, now) => Ok(Standing::Theirs(l)),
         // Lapsed (we were too slow to renew) or removed: take it again if nobody has.
         _ => acquire(b, me, now).await,
     }
@@ -108,12 +136,12 @@ pub async fn take_over(
     now: i64,
 ) -> Result<(Standing, Option<Lease>), BackendError> {
     for _ in 0..3 {
-        let cur = b.lease().await?;
+        let (raw, cur) = stored(b).await?;
         let new = me.lease(now);
-        if b.swap_lease(cur.as_ref().map(|l| l.token.as_str()), Some(&new))
+        if b.swap(Slot::Lease, raw.as_deref(), Some(&new.encode()))
             .await?
         {
-            let previous = cur.filter(|l| !me.owns(l) && !l.expired(now));
+            let previous = cur.filter(|l| me.binds(l, now));
             return Ok((Standing::Mine(new), previous));
         }
     }
@@ -122,8 +150,8 @@ pub async fn take_over(
 
 /// Gives the lease back if we hold it.
 pub async fn release(b: &dyn Switch, me: &Me) -> Result<bool, BackendError> {
-    match b.lease().await? {
-        Some(l) if me.owns(&l) => b.swap_lease(Some(&me.token), None).await,
+    match stored(b).await? {
+        (raw, Some(l)) if me.owns(&l) => b.swap(Slot::Lease, raw.as_deref(), None).await,
         _ => Ok(false),
     }
 }
@@ -142,8 +170,9 @@ mod tests {
     #[tokio::test]
     async fn one_driver_renews_releases_and_expires() {
         let b = sim();
-        let alice = Me::new("alice@h", 15_000);
-        let bob = Me::new("bob@h", 15_000);
+        // Two hosts: neither can see the other's process, only time frees a lease.
+        let alice = Me::new("alice@h1", 15_000);
+        let bob = Me::new("bob@h2", 15_000);
         let Standing::Mine(l) = acquire(&b, &alice, 1_000).await.unwrap() else {
             panic!()
         };
@@ -174,12 +203,35 @@ mod tests {
         // She takes over, deliberately: Bob's next renewal finds out.
         let (s, prev) = take_over(&b, &alice, 27_000).await.unwrap();
         assert!(matches!(s, Standing::Mine(_)));
-        assert_eq!(prev.map(|l| l.holder), Some("bob@h".to_string()));
+        assert_eq!(prev.map(|l| l.holder), Some("bob@h2".to_string()));
         assert!(matches!(
             renew(&b, &bob, 28_000).await.unwrap(),
             Standing::Theirs(_)
         ));
         assert!(release(&b, &alice).await.unwrap());
         assert_eq!(look(&b, &bob, 29_000).await.unwrap(), Standing::Free);
+    }
+
+    #[tokio::test]
+    async fn a_crashed_process_on_this_host_leaves_the_seat_free() {
+        let b = sim();
+        let mut dead = Me::new("alice@bastion", 60_000);
+        dead.pid = u32::MAX; // no such process
+        let again = Me::new("alice@bastion", 60_000);
+        assert!(matches!(
+            acquire(&b, &dead, 1_000).await.unwrap(),
+            Standing::Mine(_)
+        ));
+        // Long before it lapses, the restarted cutover of the same host takes it.
+        assert!(matches!(
+            acquire(&b, &again, 2_000).await.unwrap(),
+            Standing::Mine(_)
+        ));
+        // A live process of this host still binds.
+        let other = Me::new("bob@bastion", 60_000);
+        assert!(matches!(
+            acquire(&b, &other, 3_000).await.unwrap(),
+            Standing::Theirs(_)
+        ));
     }
 }

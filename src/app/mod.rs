@@ -7,6 +7,7 @@ pub mod journal;
 pub mod keymap;
 pub mod lease;
 pub mod notify;
+pub mod record;
 pub mod runner;
 pub mod state;
 pub mod timeline;

@@ -9,7 +9,7 @@ use super::lease::{self, Me, Standing};
 use super::notify::{Notice, Webhook, spawn_notifier};
 use super::state::Role;
 use super::state::State;
-use super::update::{Effect, Event, update};
+use super::update::{Effect, Event, RecordOp, update};
 use super::writer::spawn_writer;
 use crate::backends::{Backend, Switch};
 use crate::signals::SignalSource;
@@ -112,7 +112,13 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
                 () = backend.changed() => {}
             }
             let started = clock.now();
-            let result = match tokio::time::timeout(timeout, backend.read()).await {
+            // The weights and the cutover record together: who made a change is named in
+            // the record by the time the change is seen.
+            let (read, record) = futures::join!(
+                tokio::time::timeout(timeout, backend.read()),
+                tokio::time::timeout(timeout, backend.record())
+            );
+            let result = match read {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err(format!(
                     "{} did not answer within {:.1} s",
@@ -120,9 +126,27 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
                     timeout.as_secs_f64()
                 )),
             };
+            let record = match record {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "{} did not answer within {:.1} s",
+                    backend.place(crate::backends::Slot::Record),
+                    timeout.as_secs_f64()
+                )),
+            };
+            let now = clock.now();
+            if t.send(Event::RecordRead {
+                now,
+                result: record,
+            })
+            .await
+            .is_err()
+            {
+                break;
+            }
             let ev = Event::BackendRead {
                 started,
-                now: clock.now(),
+                now,
                 result,
             };
             if t.send(ev).await.is_err() {
@@ -197,6 +221,12 @@ fn journal_event(
     after: Option<crate::core::Weights>,
     reason: Option<String>,
 ) {
+    // The signals of the env that matters now: the new live one when a window completes.
+    let snapshot = if phase == "complete" {
+        state.snapshot_of(live)
+    } else {
+        state.candidate_snapshot()
+    };
     let order = engine::WriteOrder {
         id: 0,
         share: 0,
@@ -210,8 +240,10 @@ fn journal_event(
         }
         .into(),
         before,
-        candidate: state.candidate_snapshot(),
+        candidate: snapshot,
         reason,
+        driver: None,
+        window_ms: 0,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;
@@ -221,6 +253,37 @@ fn journal_event(
     if let Err(err) = setup.journal.append(&e) {
         log::error!("journal: {err}");
     }
+}
+
+/// Runs a change of the cutover record in its own task; a failure comes back as an event.
+fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
+    let Some(sw) = setup.switch.clone() else {
+        return;
+    };
+    let (t, clock, timeout) = (tx.clone(), setup.clock, setup.poll_timeout);
+    tokio::spawn(async move {
+        let run = async {
+            match &op {
+                RecordOp::Complete { old_live } => {
+                    super::record::complete(sw.as_ref(), *old_live).await
+                }
+                RecordOp::WindowEnd { live, end } => {
+                    super::record::set_end(sw.as_ref(), *live, *end).await
+                }
+            }
+        };
+        let result = match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(_) => "no answer".to_string(),
+        };
+        let _ = t
+            .send(Event::RecordRead {
+                now: clock.now(),
+                result: Err(format!("not updated ({op:?}): {result}")),
+            })
+            .await;
+    });
 }
 
 /// Runs the effects of one update.
@@ -294,6 +357,22 @@ pub fn run_effects(
                         })
                         .await;
                 });
+            }
+            Effect::Record(op) => record_op(setup, op, tx),
+            Effect::JournalLate {
+                write,
+                after,
+                reason,
+            } => {
+                journal_event(
+                    setup,
+                    state,
+                    "late",
+                    state.live(),
+                    None,
+                    Some(after),
+                    Some(format!("write {}-{write}: {reason}", std::process::id())),
+                );
             }
             Effect::JournalComplete { new_live } => {
                 journal_event(
@@ -408,6 +487,24 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         t.abort();
     }
     drop(guard);
+    // Quitting with a write in flight: said in the journal (and in the farewell).
+    for w in &state.writes {
+        journal_event(
+            &setup,
+            &state,
+            "quit-in-flight",
+            state.live(),
+            state.weights,
+            None,
+            Some(format!(
+                "quit with {} → {} % in flight (write {}-{}): outcome unknown, it may still land",
+                w.action,
+                w.share,
+                std::process::id(),
+                w.id
+            )),
+        );
+    }
     // Quit, SIGTERM or SIGHUP: hand the lease back so the next driver need not wait.
     if let Some(sw) = &setup.switch
         && state.role == Role::Driver
@@ -437,7 +534,8 @@ fn spawn_lease(
         setup.clock,
     );
     let timeout = setup.poll_timeout;
-    let mut driving = setup.state.role == Role::Driver;
+    // A cutover that could not reach the lease store at start keeps trying to take it.
+    let mut driving = setup.state.role == Role::Driver || setup.state.lease_error.is_some();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis((me.ttl / 3).max(200)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -5,8 +5,8 @@ use super::journal::CandidateSnapshot;
 use super::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
-    BreachClock, ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, Millis, RuleResult,
-    Weights,
+    BreachClock, ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, LiveFrom, Millis,
+    Record, RuleResult, Weights,
 };
 use chrono::{DateTime, FixedOffset};
 use std::collections::VecDeque;
@@ -43,6 +43,14 @@ pub struct InFlight {
     pub since: Millis,
     pub rollback: bool,
     pub action: String,
+}
+
+/// A failed write kept on screen until a later write succeeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Banner {
+    pub rollback: bool,
+    pub at: Millis,
+    pub text: String,
 }
 
 /// Auto-rollback: since when the breach has counted down, and whether the operator
@@ -125,10 +133,29 @@ pub struct State {
     pub now: Millis,
     pub poll_interval: Millis,
     pub cutover: Cutover,
-    /// Whether `cutover.live` is known (from config or the backend's first read).
+    /// Whether `cutover.live` is known: from config, the cutover record, or the env
+    /// holding all the traffic. Never guessed from a split.
     pub live_known: bool,
-    /// Live as the journal last recorded it, for a backend that splits traffic evenly.
-    pub live_hint: Option<Env>,
+    /// Where the rollback target came from.
+    pub live_from: Option<LiveFrom>,
+    /// The cutover record as last read at the backend.
+    pub record: Option<Record>,
+    /// Why the record could not be read, while it cannot.
+    pub record_error: Option<String>,
+    /// A rollback waits for the operator to say where all traffic goes (b / g): traffic is
+    /// split and nothing records who was live.
+    pub ask_target: bool,
+    /// The rollback window ran out but the candidate is failing: it holds at 0:00 until a
+    /// rollback or an explicit `y`. The words say why.
+    pub window_held: Option<String>,
+    /// The window closed: when, and the env that was live before.
+    pub completed: Option<(Millis, Env)>,
+    /// The last write that failed, until a later one succeeds: shown as a banner.
+    pub failed: Option<Banner>,
+    /// A write went out without its journal line: a banner that stays.
+    pub not_journaled: Option<String>,
+    /// Writes whose outcome is unknown (sent, not answered): watched until they land.
+    pub unknown: Vec<InFlight>,
     pub weights: Option<Weights>,
     pub weights_at: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
@@ -190,7 +217,15 @@ impl State {
             poll_interval: 1000,
             cutover,
             live_known: false,
-            live_hint: None,
+            live_from: None,
+            record: None,
+            record_error: None,
+            ask_target: false,
+            window_held: None,
+            completed: None,
+            failed: None,
+            not_journaled: None,
+            unknown: Vec::new(),
             weights: None,
             weights_at: None,
             share_changed_at: 0,
@@ -264,8 +299,33 @@ impl State {
         );
     }
 
-    /// The candidate's data is stale: its newest sample is older than three polls, or it
-    /// has none yet.
+    /// Unix ms at `at` on the app clock.
+    pub fn wall_ms(&self, at: Millis) -> i64 {
+        self.wall(at).timestamp_millis()
+    }
+
+    /// Why the candidate cannot be trusted now: breaching, stale, or no data at all.
+    /// `None` when it is judged and fine.
+    pub fn candidate_failing(&self) -> Option<String> {
+        let cand = self.candidate();
+        if self.breach() {
+            let tripped: Vec<String> = self
+                .guard
+                .iter()
+                .filter(|r| r.check == crate::core::RuleCheck::Breach)
+                .map(|r| match r.value {
+                    Some(v) => format!("{} {v:.4} > {}", r.kind.name(), r.limit),
+                    None => r.kind.name(),
+                })
+                .collect();
+            return Some(format!("{cand} breaches {}", tripped.join(", ")));
+        }
+        if self.candidate_stale() {
+            return Some(format!("{cand}'s data is stale or missing"));
+        }
+        None
+    }
+
     /// The pre-flight checklist before the first step away from 0: each item's words and
     /// whether it holds (`None`: not applicable).
     pub fn preflight(&self) -> Vec<(String, Option<bool>)> {
@@ -347,7 +407,11 @@ impl State {
     }
 
     pub fn candidate_snapshot(&self) -> CandidateSnapshot {
-        let env = self.candidate();
+        self.snapshot_of(self.candidate())
+    }
+
+    /// `env`'s signals now, for the journal.
+    pub fn snapshot_of(&self, env: Env) -> CandidateSnapshot {
         let s = self.signals.get(env);
         let i = self.poll_interval;
         CandidateSnapshot {
@@ -391,6 +455,11 @@ impl State {
             before: self.weights,
             candidate: self.candidate_snapshot(),
             reason: None,
+            driver: match self.role {
+                Role::Driver => None,
+                _ => self.holder.as_ref().map(|l| l.holder.clone()),
+            },
+            window_ms: self.cutover.window,
         }
     }
 }

@@ -190,6 +190,7 @@ mod tests {
             error: (phase == "failed").then(|| "HTTP 500".to_string()),
             reason: (action == "auto-rollback")
                 .then(|| "error-rate = 0.05 (limit 0.01)".to_string()),
+            driver: None,
             candidate: CandidateSnapshot {
                 env: Some(Env::Green),
                 health: Some("up".into()),

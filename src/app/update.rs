@@ -2,8 +2,10 @@
 
 use super::engine::{WriteOrder, WriteResult};
 use super::keymap::Action;
-use super::state::{InFlight, Level, Overlay, PendingConfirm, Role, SmokeState, State};
-use crate::core::{Command, ConfirmReason, Decision, Env, EnvPair, Millis, Refusal, Weights};
+use super::state::{Banner, InFlight, Level, Overlay, PendingConfirm, Role, SmokeState, State};
+use crate::core::{
+    Command, ConfirmReason, Decision, Env, EnvPair, LiveFrom, Millis, Record, Refusal, Weights,
+};
 use crate::signals::{EnvPoll, SmokeReport};
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -36,6 +38,11 @@ pub enum Event {
         now: Millis,
         result: Result<Weights, String>,
     },
+    /// The cutover record as read beside the backend (`Ok(None)`: no cutover recorded).
+    RecordRead {
+        now: Millis,
+        result: Result<Option<Record>, String>,
+    },
     Signals {
         source: String,
         now: Millis,
@@ -45,6 +52,10 @@ pub enum Event {
         id: u64,
         now: Millis,
         result: WriteResult,
+        /// The journal could not be written for it.
+        journal_error: Option<String>,
+        /// The cutover record could not be updated after it.
+        record_error: Option<String>,
     },
     /// A queued write replaced by a newer intent before it was sent.
     WriteSuperseded {
@@ -94,19 +105,98 @@ pub enum Effect {
         before: Option<Weights>,
         after: Weights,
     },
+    /// Journal a write whose outcome was unknown, seen landing.
+    JournalLate {
+        write: u64,
+        after: Weights,
+        reason: String,
+    },
+    /// Change the cutover record at the backend.
+    Record(RecordOp),
+}
+
+/// A change to the cutover record that is not part of a write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordOp {
+    /// The window ended (completed): `old_live` is no longer the rollback target.
+    Complete { old_live: Env },
+    /// The window is held or extended: its end moves (`None`: held, no end).
+    WindowEnd { live: Env, end: Option<i64> },
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
-    let (live_before, known_before) = (s.live(), s.live_known);
     let mut effects = reduce(s, ev);
     s.refresh_guards();
     report_mismatch(s);
     effects.extend(auto_rollback(s));
+    effects.extend(window_due(s));
     warn_window_end(s);
     warn_live_cold(s);
-    // The driver journals the end of the window; an observer only shows it.
-    if known_before && s.live() != live_before && s.role == Role::Driver {
-        effects.push(Effect::JournalComplete { new_live: s.live() });
+    effects
+}
+
+/// The rollback window ran out at 100 %: the cutover completes, unless the candidate is
+/// failing (breaching, stale, no data). Then the window holds at 0:00, loudly, until `r`
+/// rolls back or `y` completes it anyway; once held, only `y` completes it.
+fn window_due(s: &mut State) -> Vec<Effect> {
+    if !s.live_known || !s.cutover.window_due(s.now) {
+        return Vec::new();
+    }
+    if s.window_held.is_some() {
+        return Vec::new();
+    }
+    if let Some(why) = s.candidate_failing() {
+        let text = format!("window held: {why} — r rolls back, y completes anyway");
+        s.log(Level::Error, text.clone());
+        s.window_held = Some(why);
+        if s.role != Role::Driver {
+            return Vec::new();
+        }
+        return vec![
+            Effect::JournalNote {
+                phase: "window-held".into(),
+                reason: text.clone(),
+            },
+            Effect::Record(RecordOp::WindowEnd {
+                live: s.live(),
+                end: None,
+            }),
+            Effect::Notify {
+                event: "window-held".into(),
+                text,
+            },
+        ];
+    }
+    complete(s, None)
+}
+
+/// Ends the cutover: the candidate is the new live. The driver journals it, with the new
+/// live env's signals, and clears the record; an observer only shows it.
+fn complete(s: &mut State, override_by: Option<String>) -> Vec<Effect> {
+    let old = s.live();
+    let new_live = s.cutover.complete();
+    s.window_held = None;
+    s.completed = Some((s.now, old));
+    s.live_from = Some(LiveFrom::AllTraffic);
+    s.log(
+        Level::Good,
+        format!("rollback window over: cutover complete, {new_live} is now live"),
+    );
+    if s.role != Role::Driver {
+        return Vec::new();
+    }
+    let mut effects = vec![
+        Effect::JournalComplete { new_live },
+        Effect::Record(RecordOp::Complete { old_live: old }),
+    ];
+    if let Some(reason) = override_by {
+        effects.insert(
+            0,
+            Effect::JournalNote {
+                phase: "complete-override".into(),
+                reason,
+            },
+        );
     }
     effects
 }
@@ -260,9 +350,20 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             on_signals(s, source, now, result);
             Vec::new()
         }
-        Event::WriteDone { id, now, result } => {
+        Event::WriteDone {
+            id,
+            now,
+            result,
+            journal_error,
+            record_error,
+        } => {
             advance(s, now);
-            on_write_done(s, id, result)
+            on_write_done(s, id, result, journal_error, record_error)
+        }
+        Event::RecordRead { now, result } => {
+            advance(s, now);
+            on_record(s, result);
+            Vec::new()
         }
         Event::WriteSuperseded { id, by } => {
             if let Some(pos) = s.writes.iter().position(|w| w.id == id) {
@@ -336,13 +437,26 @@ fn on_lease(
 ) -> Vec<Effect> {
     let mut effects = Vec::new();
     if let Some(e) = error {
+        // Fail closed: no lease seen held, no forward write. Rollback still works.
         if s.lease_error.as_deref() != Some(e.as_str()) {
-            s.log(Level::Warn, format!("driver lease: {e}"));
+            s.log(
+                Level::Error,
+                format!(
+                    "driver lease: {e}: forward steps refused until the lease store answers; r still rolls back"
+                ),
+            );
         }
         s.lease_error = Some(e);
+        if s.role == Role::Driver {
+            s.role = Role::Observer;
+            s.holder = None;
+            s.confirm = None;
+        }
         return effects;
     }
-    s.lease_error = None;
+    if s.lease_error.take().is_some() {
+        s.log(Level::Good, "driver lease store answers again");
+    }
     let was = s.role;
     s.role = role;
     match (was, role) {
@@ -404,19 +518,17 @@ pub fn not_driving(s: &State) -> Option<String> {
                 hhmm(l.since),
                 s.lease_place
             ),
-            None => "observing: nobody holds the driver lease; T takes it".to_string(),
+            None if s.lease_error.is_some() => format!(
+                "no driver lease ({}): forward steps refused; r still rolls back",
+                s.lease_error.as_deref().unwrap_or("")
+            ),
+            None => "nobody drives: T to drive (r still rolls back)".to_string(),
         }),
     }
 }
 
 fn advance(s: &mut State, now: Millis) {
     s.now = s.now.max(now);
-    if let Some(new_live) = s.cutover.tick(s.now) {
-        s.log(
-            Level::Good,
-            format!("rollback window over: cutover complete, {new_live} is now live"),
-        );
-    }
     if s.rollback_guard_until.is_some_and(|t| s.now >= t) {
         s.rollback_guard_until = None;
     }
@@ -437,8 +549,36 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
         };
     }
-    // An observer's write keys say why they do nothing.
+    // Where all traffic goes, when nothing records who was live: b or g, nothing else.
+    if s.ask_target {
+        s.ask_target = false;
+        let env = match key.code {
+            KeyCode::Char('b') | KeyCode::Char('B') => Env::Blue,
+            KeyCode::Char('g') | KeyCode::Char('G') => Env::Green,
+            _ => {
+                s.log(Level::Info, "cancelled: nothing was written");
+                return Vec::new();
+            }
+        };
+        s.cutover.live = env;
+        s.live_known = true;
+        s.live_from = Some(LiveFrom::Chosen);
+        if let Some(w) = s.weights {
+            observe(s, w);
+        }
+        s.log(
+            Level::Warn,
+            format!(
+                "{} chose {env} as the rollback target: all traffic to {env}",
+                s.driver
+            ),
+        );
+        return rollback(s, "rollback");
+    }
+    // An observer's write keys say why they do nothing; rollback works for every cutover
+    // that may write at all.
     if action.is_some_and(Action::writes)
+        && !(action == Some(Action::Rollback) && s.role == Role::Observer)
         && let Some(why) = not_driving(s)
     {
         s.log(Level::Warn, why);
@@ -460,6 +600,19 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
         s.confirm = None;
         s.overlay = Overlay::None;
         return rollback(s, "rollback");
+    }
+    // A held window completes only on an explicit, journaled `y`.
+    if s.confirm.is_none()
+        && s.role == Role::Driver
+        && matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
+        && let Some(why) = s.window_held.clone()
+    {
+        let reason = format!(
+            "{} completed the rollback window anyway while {why}",
+            s.driver
+        );
+        s.log(Level::Warn, reason.clone());
+        return complete(s, Some(reason));
     }
     if let Some(c) = s.confirm.take() {
         return match key.code {
@@ -551,6 +704,8 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
         Some(Action::ExtendWindow) => match s.cutover.extend_window(s.window_extend_ms, s.now) {
             Some(left) => {
                 s.window_warned = left <= s.window_warn_ms;
+                s.window_held = None;
+                let end = s.wall_ms(s.now).saturating_add(left as i64);
                 let reason = format!(
                     "rollback window extended by {} min by {}; {} left",
                     s.window_extend_ms / 60_000,
@@ -558,10 +713,16 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
                     crate::ui::clock(left)
                 );
                 s.log(Level::Info, reason.clone());
-                vec![Effect::JournalNote {
-                    phase: "window-extended".into(),
-                    reason,
-                }]
+                vec![
+                    Effect::JournalNote {
+                        phase: "window-extended".into(),
+                        reason,
+                    },
+                    Effect::Record(RecordOp::WindowEnd {
+                        live: s.live(),
+                        end: Some(end),
+                    }),
+                ]
             }
             None => {
                 s.log(
@@ -668,20 +829,73 @@ fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
 fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
     s.preflight_pending = None;
     if !s.live_known {
+        // Nothing guesses: ask where all traffic goes.
+        let state = match s.weights {
+            Some(w) => format!("traffic is split ({w})"),
+            None => "the backend's traffic state is unknown".to_string(),
+        };
+        let version = |e: Env| {
+            s.signals
+                .get(e)
+                .version
+                .clone()
+                .map_or_else(String::new, |v| format!(" {v}"))
+        };
         s.log(
             Level::Error,
-            "cannot roll back: live env unknown (the backend splits traffic evenly); set `live` in the config",
+            format!(
+                "ROLLBACK: {state} and no cutover record names the live env: b sends all traffic to blue{}, g to green{}; any other key cancels",
+                version(Env::Blue),
+                version(Env::Green)
+            ),
         );
+        s.ask_target = true;
+        return Vec::new();
+    }
+    // The window closed: going back is a new cutover the other way, never a fake success.
+    if let Some((at, old)) = s.completed
+        && s.cutover.base() == Some(0)
+        && s.writes.is_empty()
+    {
+        let when = s.wall(at).format("%H:%M:%S");
+        s.log(
+            Level::Warn,
+            format!(
+                "nothing to roll back: the rollback window closed at {when} and {} is live; going back to {old} is a new cutover the other way: y sends all traffic to {old} now",
+                s.live()
+            ),
+        );
+        s.confirm = Some(PendingConfirm {
+            share: 100,
+            reasons: vec![ConfirmReason::Promote],
+            action: "revert".into(),
+        });
         return Vec::new();
     }
     issue(s, 0, true, action)
 }
 
 fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
-    // The one place a write is ordered: only the driver orders any.
-    if let Some(why) = not_driving(s) {
+    // The one place a write is ordered. Forward writes need the driver lease; a rollback
+    // needs only a cutover that may write at all (not --read-only).
+    let allowed = match s.role {
+        Role::Driver => true,
+        Role::Observer => rollback,
+        Role::ReadOnly => false,
+    };
+    if !allowed && let Some(why) = not_driving(s) {
         s.log(Level::Warn, why);
         return Vec::new();
+    }
+    if rollback && s.role == Role::Observer {
+        let driver = s
+            .holder
+            .as_ref()
+            .map_or_else(|| "nobody".to_string(), |l| l.holder.clone());
+        s.log(
+            Level::Warn,
+            format!("{} rolls back while {driver} drives", s.driver),
+        );
     }
     let from = s
         .cutover
@@ -706,21 +920,39 @@ fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> 
     vec![Effect::Write(order)]
 }
 
-fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
+fn on_write_done(
+    s: &mut State,
+    id: u64,
+    result: WriteResult,
+    journal_error: Option<String>,
+    record_error: Option<String>,
+) -> Vec<Effect> {
     let Some(pos) = s.writes.iter().position(|w| w.id == id) else {
         return Vec::new();
     };
     let w = s.writes.remove(pos);
     s.last_write_done = s.now;
     let cand = s.candidate();
+    let what = if w.rollback {
+        "ROLLBACK".to_string()
+    } else {
+        w.action.clone()
+    };
+    let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
+    let traffic = |after: &Option<Weights>| match after {
+        Some(a) => format!(
+            "traffic still {} {} / {} {} (read back)",
+            Env::Blue.name(),
+            a.share_of(Env::Blue).map_or("?".into(), |p| p.to_string()),
+            Env::Green.name(),
+            a.share_of(Env::Green).map_or("?".into(), |p| p.to_string())
+        ),
+        None => "traffic UNKNOWN (the backend could not be re-read)".to_string(),
+    };
     let mut failed = false;
     match &result {
         WriteResult::Verified { after, elapsed_ms } => {
-            let what = if w.rollback {
-                "ROLLBACK".to_string()
-            } else {
-                w.action.clone()
-            };
+            s.failed = None;
             s.log(
                 Level::Good,
                 format!(
@@ -734,13 +966,25 @@ fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
             let got = after
                 .share_of(cand)
                 .map_or_else(|| "no traffic".into(), |p| format!("{p} %"));
-            s.log(
-                Level::Error,
-                format!(
-                    "{} → {} % NOT verified: the backend reads {cand} {got} ({after})",
-                    w.action, w.share
-                ),
+            let text = format!(
+                "{} → {} % NOT verified: the backend reads {cand} {got} ({after})",
+                w.action, w.share
             );
+            s.log(Level::Error, text);
+            s.failed = Some(Banner {
+                rollback: w.rollback,
+                at: s.now,
+                text: format!(
+                    "{} NOT VERIFIED {hhmmss} — {} — {}",
+                    what.to_uppercase(),
+                    traffic(&Some(*after)),
+                    if w.rollback {
+                        "r retries"
+                    } else {
+                        "→ retries"
+                    }
+                ),
+            });
         }
         WriteResult::Failed { error, after } => {
             failed = true;
@@ -752,6 +996,53 @@ fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
                 Level::Error,
                 format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
             );
+            s.failed = Some(Banner {
+                rollback: w.rollback,
+                at: s.now,
+                text: format!(
+                    "{} FAILED {hhmmss} — {} — {}",
+                    what.to_uppercase(),
+                    traffic(after),
+                    if w.rollback {
+                        "r retries"
+                    } else {
+                        "→ retries"
+                    }
+                ),
+            });
+        }
+        WriteResult::Unknown { error, after } => {
+            failed = true;
+            s.log(
+                Level::Error,
+                format!(
+                    "{} → {} %: outcome UNKNOWN, it may still land: {error}",
+                    w.action, w.share
+                ),
+            );
+            s.failed = Some(Banner {
+                rollback: w.rollback,
+                at: s.now,
+                text: format!(
+                    "{} OUTCOME UNKNOWN {hhmmss} — may still land — {} — {}",
+                    what.to_uppercase(),
+                    traffic(after),
+                    if w.rollback { "r retries" } else { "watching" }
+                ),
+            });
+            s.unknown.push(w.clone());
+        }
+        WriteResult::Refused { reason } => {
+            failed = true;
+            s.log(
+                Level::Error,
+                format!("{} → {} % REFUSED: {reason}", w.action, w.share),
+            );
+            s.failed = Some(Banner {
+                rollback: w.rollback,
+                at: s.now,
+                text: format!("{} REFUSED {hhmmss} — {reason}", what.to_uppercase()),
+            });
         }
         WriteResult::Aborted => {
             s.log(
@@ -763,6 +1054,20 @@ fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
             );
             s.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
         }
+    }
+    if let Some(e) = journal_error {
+        let text = format!("{what} → {} % NOT JOURNALED: {e}", w.share);
+        s.log(Level::Error, text.clone());
+        s.not_journaled = Some(text);
+    }
+    if let Some(e) = record_error {
+        s.log(
+            Level::Error,
+            format!(
+                "{what} → {} %: the cutover record was not updated: {e}",
+                w.share
+            ),
+        );
     }
     if s.writes.is_empty() && failed {
         s.cutover.clear_intent();
@@ -784,6 +1089,82 @@ fn on_write_done(s: &mut State, id: u64, result: WriteResult) -> Vec<Effect> {
     }]
 }
 
+/// The cutover record as read: who is live comes from it (unless the config says), and a
+/// write someone left in flight is said first thing.
+fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
+    let rec = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if s.record_error.as_deref() != Some(e.as_str()) {
+                s.log(Level::Error, format!("cutover record: {e}"));
+            }
+            s.record_error = Some(e);
+            return;
+        }
+    };
+    if s.record_error.take().is_some() {
+        s.log(Level::Good, "cutover record readable again");
+    }
+    if let Some(r) = &rec
+        && let Some(f) = &r.flight
+        && s.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
+        && !s
+            .writes
+            .iter()
+            .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
+    {
+        let by = r.last.as_ref().map_or("someone", |l| l.who.as_str());
+        let since = hhmm(f.since);
+        s.log(
+            Level::Warn,
+            format!(
+                "a write is in flight per the cutover record: {} → {} % by {by} since {since}; its outcome is unknown until the backend reads so",
+                r.candidate(),
+                f.share
+            ),
+        );
+    }
+    let wall = s.wall_ms(s.now);
+    if let Some(r) = &rec {
+        match s.live_from {
+            Some(LiveFrom::Config) if r.live != s.live() && !r.window_over(wall) => {
+                if s.record.as_ref().map(|o| o.live) != Some(r.live) {
+                    s.log(
+                        Level::Error,
+                        format!(
+                            "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
+                            r.live,
+                            r.by,
+                            s.live()
+                        ),
+                    );
+                }
+            }
+            Some(LiveFrom::Config) => {}
+            _ if !r.window_over(wall) && (r.live != s.live() || !s.live_known) => {
+                s.cutover.live = r.live;
+                s.live_known = true;
+                s.live_from = Some(LiveFrom::Record);
+                s.ask_target = false;
+                s.log(
+                    Level::Info,
+                    format!(
+                        "live is {}: the cutover record at the backend says so (started by {} at {})",
+                        r.live,
+                        r.by,
+                        hhmm(r.at)
+                    ),
+                );
+                if let Some(w) = s.weights {
+                    observe(s, w);
+                }
+            }
+            _ => {}
+        }
+    }
+    s.record = rec;
+}
+
 fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> Vec<Effect> {
     let w = match result {
         Ok(w) => w,
@@ -803,37 +1184,58 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
         return Vec::new();
     }
     if !s.live_known {
-        match w.majority() {
+        // Only an env holding all the traffic is live by the weights; a split waits for the
+        // record, the config, or the operator.
+        match w.all_on() {
             Some(live) => {
                 s.cutover.live = live;
                 s.live_known = true;
+                s.live_from = Some(LiveFrom::AllTraffic);
+                if std::mem::take(&mut s.ask_target) {
+                    s.log(
+                        Level::Info,
+                        "no need to ask any more: one env holds all the traffic",
+                    );
+                }
                 s.log(
                     Level::Info,
-                    format!("live is {live}: it holds the traffic ({w})"),
+                    format!("live is {live}: it holds all the traffic ({w})"),
                 );
             }
             None => {
-                match s.live_hint {
-                    Some(live) => {
-                        s.cutover.live = live;
-                        s.live_known = true;
-                        s.log(
-                        Level::Info,
-                        format!("live is {live}: the backend splits evenly ({w}); the journal says so"),
-                    );
-                    }
-                    None => {
-                        s.weights = Some(w);
-                        s.weights_at = Some(s.now);
-                        return Vec::new();
-                    }
-                }
+                s.weights = Some(w);
+                s.weights_at = Some(s.now);
+                return Vec::new();
             }
         }
     }
     let cand = s.candidate();
     let new_share = w.share_of(cand);
-    if s.writes.is_empty() {
+    if s.writes.is_empty() && s.weights.is_some_and(|old| old != w) {
+        // A write whose outcome was unknown, landing late: its own, never "someone else".
+        if let Some(pos) = s.unknown.iter().position(|u| Some(u.share) == new_share) {
+            let u = s.unknown.remove(pos);
+            let late = s.now.saturating_sub(s.last_write_done) as f64 / 1000.0;
+            let what = if u.rollback {
+                "the rollback"
+            } else {
+                "the write"
+            };
+            let reason = format!(
+                "late: {what} ({} → {} %) landed {late:.1} s after its outcome was unknown ({w})",
+                u.action, u.share
+            );
+            s.log(Level::Warn, reason.clone());
+            if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
+                s.failed = None;
+            }
+            observe(s, w);
+            return vec![Effect::JournalLate {
+                write: u.id,
+                after: w,
+                reason,
+            }];
+        }
         if s.rollback_guard_until.is_some() && new_share != Some(0) {
             s.log(
                 Level::Warn,
@@ -842,13 +1244,38 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
             observe(s, w);
             return rollback(s, "rollback");
         }
-        if s.weights.is_some_and(|old| old != w) && s.role != Role::Driver {
+        let old = s
+            .cutover
+            .share
+            .map_or_else(|| "?".into(), |p| p.to_string());
+        let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+        // Made through cutover by someone else: the record names them.
+        let wall = s.wall_ms(s.now);
+        let by_record = s.record.as_ref().and_then(|r| r.last.clone()).filter(|l| {
+            wall.saturating_sub(l.at) <= 60_000 && (s.role != Role::Driver || l.who != s.driver)
+        });
+        if let Some(l) = by_record {
+            let verb = if l.action.contains("rollback") {
+                "rolled back".to_string()
+            } else {
+                format!("made a {}", l.action)
+            };
+            s.log(
+                if l.action.contains("rollback") {
+                    Level::Warn
+                } else {
+                    Level::Info
+                },
+                format!(
+                    "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
+                    l.who
+                ),
+            );
+            observe(s, w);
+            return Vec::new();
+        }
+        if s.role != Role::Driver {
             // The driver's own writes, as they land: its journal has them.
-            let old = s
-                .cutover
-                .share
-                .map_or_else(|| "?".into(), |p| p.to_string());
-            let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
             let who = s
                 .holder
                 .as_ref()
@@ -860,27 +1287,20 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
             observe(s, w);
             return Vec::new();
         }
-        if s.weights.is_some_and(|old| old != w) {
-            let before = s.weights;
-            let old = s
-                .cutover
-                .share
-                .map_or_else(|| "?".into(), |p| p.to_string());
-            let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
-            s.log(
-                Level::Warn,
-                format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
-            );
-            observe(s, w);
-            let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
-            return vec![
-                Effect::JournalExternal { before, after: w },
-                Effect::Notify {
-                    event: "external-change".into(),
-                    text,
-                },
-            ];
-        }
+        let before = s.weights;
+        s.log(
+            Level::Warn,
+            format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
+        );
+        observe(s, w);
+        let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+        return vec![
+            Effect::JournalExternal { before, after: w },
+            Effect::Notify {
+                event: "external-change".into(),
+                text,
+            },
+        ];
     }
     observe(s, w);
     Vec::new()
@@ -1158,7 +1578,7 @@ mod tests {
         assert_eq!(warned(&s), 1);
         let e = key(&mut s, KeyCode::Char('e'));
         assert!(
-            matches!(e.as_slice(), [Effect::JournalNote { phase, reason }] if phase == "window-extended" && reason.contains("16:00 left")),
+            matches!(e.as_slice(), [Effect::JournalNote { phase, reason }, Effect::Record(RecordOp::WindowEnd { live: Env::Blue, end: Some(_) })] if phase == "window-extended" && reason.contains("16:00 left")),
             "{e:?}"
         );
         assert_eq!(s.cutover.window_remaining(s.now), Some(16 * 60_000 - 10));
@@ -1213,6 +1633,8 @@ mod tests {
                             after,
                             elapsed_ms: 5,
                         },
+                        journal_error: None,
+                        record_error: None,
                     },
                 );
             }
@@ -1316,16 +1738,45 @@ mod tests {
         let e = lease(&mut s, Role::Observer, Some(bob.clone()), None);
         assert!(e.is_empty());
         assert!(s.events.back().unwrap().text.contains("bob@h took over"));
-        for c in [
-            KeyCode::Right,
-            KeyCode::Left,
-            KeyCode::Char('5'),
-            KeyCode::Char('r'),
-        ] {
+        for c in [KeyCode::Right, KeyCode::Left, KeyCode::Char('5')] {
             assert!(key(&mut s, c).is_empty(), "{c:?} writes nothing");
             let t = &s.events.back().unwrap().text;
             assert!(t.contains("observing: bob@h drives since"), "{t}");
         }
+        // …but an observer rolls back at once, named with the driver.
+        let e = key(&mut s, KeyCode::Char('r'));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert!(o.rollback && o.share == 0 && o.live == Env::Blue);
+        assert_eq!(o.driver.as_deref(), Some("bob@h"));
+        assert!(
+            s.events
+                .iter()
+                .any(|l| l.text.contains("alice@h rolls back while bob@h drives"))
+        );
+        let (id, t0) = (o.id, s.now);
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: t0 + 1,
+                result: WriteResult::Verified {
+                    after: Weights::new(100, 0),
+                    elapsed_ms: 1,
+                },
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: t0 + 2,
+                now: t0 + 2,
+                result: Ok(Weights::new(90, 10)),
+            },
+        );
         // The driver's step lands: seen, not journaled as external.
         let t = s.now + 1;
         let e = update(
@@ -1450,6 +1901,8 @@ mod tests {
                 id: step.id,
                 now: now + 1,
                 result: WriteResult::Aborted,
+                journal_error: None,
+                record_error: None,
             },
         );
         done(&mut s, &rb, 0);
@@ -1482,6 +1935,8 @@ mod tests {
                     error: "HTTP 500".into(),
                     after: Some(Weights::new(90, 10)),
                 },
+                journal_error: None,
+                record_error: None,
             },
         );
         assert_eq!(s.cutover.share, Some(10));
@@ -1534,6 +1989,7 @@ mod tests {
             key(&mut s, KeyCode::Char('r')).is_empty(),
             "no rollback target before live is known"
         );
+        assert!(s.ask_target, "it asks where all traffic goes");
         update(
             &mut s,
             Event::BackendRead {

@@ -38,12 +38,14 @@ pub fn spawn_writer(
             );
             let o = order.clone();
             let task = tokio::spawn(async move {
-                let result = engine::apply(backend.as_ref(), &journal, &who, &o).await;
+                let done = engine::apply(backend.as_ref(), &journal, &who, &o).await;
                 let _ = events
                     .send(Event::WriteDone {
                         id: o.id,
                         now: clock.now(),
-                        result,
+                        result: done.result,
+                        journal_error: done.journal_error,
+                        record_error: done.record_error,
                     })
                     .await;
                 let _ = done_tx.send(o.id);
@@ -60,8 +62,8 @@ pub fn spawn_writer(
                             r.task.abort();
                             let mut e = engine::entry(&r.order, backend.as_ref(), "aborted", &who);
                             e.error = Some(format!("pre-empted by rollback #{}", order.id));
-                            let _ = journal.append(&e);
-                            let _ = events.send(Event::WriteDone { id: r.order.id, now: clock.now(), result: WriteResult::Aborted }).await;
+                            let journal_error = journal.append(&e).err().map(|e| format!("journal: {e}"));
+                            let _ = events.send(Event::WriteDone { id: r.order.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None }).await;
                             if let Some(q) = queued.take() {
                                 let _ = events.send(Event::WriteSuperseded { id: q.id, by: order.id }).await;
                             }

@@ -3,8 +3,8 @@
 //! One `ModifyListener` / `ModifyRule` call per change, so a rollback is atomic; read back
 //! after every write. Anything unexpected is refused with what was found: never a guess.
 
-use super::{Backend, BackendError, Capabilities, Switch};
-use crate::core::{Env, EnvPair, Health, HealthSample, Lease, Weights};
+use super::{Backend, BackendError, Capabilities, Slot, Switch};
+use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -22,6 +22,15 @@ const STEP_ATTEMPTS: u32 = 3;
 const ROLLBACK_ATTEMPTS: u32 = 8;
 /// The tag on the listener or rule that holds the driver lease.
 pub const LEASE_TAG: &str = "cutover:driver-lease";
+/// The tag on the listener or rule that holds the cutover record.
+pub const RECORD_TAG: &str = "cutover:record";
+
+fn tag_of(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Lease => LEASE_TAG,
+        Slot::Record => RECORD_TAG,
+    }
+}
 
 /// What the forward action lives on.
 #[derive(Clone, Debug, PartialEq)]
@@ -364,7 +373,7 @@ impl Backend for AlbBackend {
         self.inspect(&actions).map(|(_, w)| w)
     }
 
-    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
         let target = self.where_();
         let out = self
             .client
@@ -377,13 +386,15 @@ impl Backend for AlbBackend {
             .tag_descriptions()
             .iter()
             .flat_map(|d| d.tags())
-            .find(|t| t.key() == Some(LEASE_TAG))
+            .find(|t| t.key() == Some(tag_of(slot)))
             .and_then(|t| t.value())
-            .and_then(Lease::decode))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from))
     }
 
-    fn lease_place(&self) -> String {
-        format!("tag {LEASE_TAG} on {}", short_arn(&self.where_()))
+    fn place(&self, slot: Slot) -> String {
+        format!("tag {} on {}", tag_of(slot), short_arn(&self.where_()))
     }
 }
 
@@ -391,21 +402,22 @@ impl Backend for AlbBackend {
 impl Switch for AlbBackend {
     /// Tags have no compare-and-swap: read, compare, write. Two drivers starting in the
     /// same instant could both win; the renewal a few seconds later finds out.
-    async fn swap_lease(
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
-        let cur = self.lease().await?;
-        if cur.as_ref().map(|l| l.token.as_str()) != expect {
+        if self.load(slot).await?.as_deref() != expect {
             return Ok(false);
         }
         let target = self.where_();
+        let key = tag_of(slot);
         match new {
-            Some(l) => {
+            Some(v) => {
                 let tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                    .key(LEASE_TAG)
-                    .value(l.encode())
+                    .key(key)
+                    .value(v)
                     .build();
                 self.client
                     .add_tags()
@@ -419,7 +431,7 @@ impl Switch for AlbBackend {
                 self.client
                     .remove_tags()
                     .resource_arns(&target)
-                    .tag_keys(LEASE_TAG)
+                    .tag_keys(key)
                     .send()
                     .await
                     .map_err(|e| aws_error("RemoveTags", &target, e))?;

@@ -2,9 +2,8 @@
 //! with `set weight`, read back with `get weight`; per-server request, 5xx and status from
 //! `show stat` as a signal source.
 
-use super::file_lease::FileLease;
-use super::{Backend, BackendError, Capabilities, Switch};
-use crate::core::Lease;
+use super::file_store::FileStore;
+use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
@@ -57,11 +56,16 @@ pub struct HaproxySettings {
 #[derive(Clone)]
 pub struct HaproxyBackend {
     s: HaproxySettings,
+    /// The store last found for this HAProxy instance, for messages.
+    store_seen: std::sync::Arc<Mutex<Option<FileStore>>>,
 }
 
 impl HaproxyBackend {
     pub fn new(s: HaproxySettings) -> HaproxyBackend {
-        HaproxyBackend { s }
+        HaproxyBackend {
+            s,
+            store_seen: Default::default(),
+        }
     }
 
     fn err_unreachable(&self, e: impl std::fmt::Display) -> BackendError {
@@ -101,20 +105,44 @@ impl HaproxyBackend {
         format!("{}/{}", self.s.backend, self.s.servers.get(env))
     }
 
-    /// The driver lease: beside a unix socket; for a TCP socket, in this machine's temp
-    /// directory, named by the address.
-    fn lease_file(&self) -> FileLease {
-        FileLease::new(match &self.s.socket {
-            Socket::Unix(p) => {
-                let mut p = p.clone().into_os_string();
-                p.push(".cutover-lease");
-                PathBuf::from(p)
-            }
-            Socket::Tcp(addr) => std::env::temp_dir().join(format!(
-                "cutover-haproxy-{}.lease",
-                addr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-            )),
-        })
+    /// The lease and record store of this HAProxy instance and backend: one per running
+    /// HAProxy process (its `node`, `Pid` and `Start_time_sec` from `show info`, the same
+    /// through every socket that reaches it), in this machine's temp folder. A unix socket
+    /// and a TCP socket of one HAProxy, or `localhost:P` and `127.0.0.1:P`, share it. A
+    /// reload starts a new process: its weights come from the config file again, and so
+    /// does a fresh store.
+    async fn store(&self) -> Result<FileStore, BackendError> {
+        let info = self.command("show info").await?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(node), Some(pid), Some(start)) =
+            (field("node"), field("Pid"), field("Start_time_sec"))
+        else {
+            return Err(self.explain(
+                info.lines().next().unwrap_or(""),
+                "show info (to find this HAProxy's lease and record)",
+            ));
+        };
+        let clean = |v: &str| v.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        let store = FileStore::new(std::env::temp_dir().join(format!(
+            "cutover-haproxy-{}-{}-{}-{}",
+            clean(node),
+            clean(pid),
+            clean(start),
+            clean(&self.s.backend)
+        )));
+        *self.store_seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(store.clone());
+        Ok(store)
+    }
+
+    /// The runtime API's access level for this socket (`show cli level`): `admin` is needed
+    /// to set weights.
+    pub async fn cli_level(&self) -> Result<String, BackendError> {
+        Ok(self.command("show cli level").await?.trim().to_string())
     }
 
     /// Turns HAProxy's terse answers into errors that say what to fix.
@@ -186,23 +214,31 @@ impl Backend for HaproxyBackend {
         Ok(Weights::new(weight(0)?, weight(1)?))
     }
 
-    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
-        self.lease_file().lease_read().await
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
+        self.store().await?.load(slot).await
     }
 
-    fn lease_place(&self) -> String {
-        self.lease_file().place()
+    fn place(&self, slot: Slot) -> String {
+        match &*self.store_seen.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(store) => store.place(slot),
+            None => format!(
+                "{} file of the HAProxy behind {} (in the temp folder)",
+                slot.name(),
+                self.s.socket
+            ),
+        }
     }
 }
 
 #[async_trait]
 impl Switch for HaproxyBackend {
-    async fn swap_lease(
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
-        self.lease_file().swap(expect, new).await
+        self.store().await?.swap(slot, expect, new).await
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {

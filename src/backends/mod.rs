@@ -2,7 +2,7 @@
 //! engine's read-back) and capabilities.
 
 pub mod alb;
-pub mod file_lease;
+pub mod file_store;
 pub mod haproxy;
 pub mod kube;
 pub mod nginx;
@@ -10,7 +10,7 @@ pub mod sim;
 
 pub use sim::{SimBackend, SimClient};
 
-use crate::core::{Lease, Weights};
+use crate::core::{Lease, Record, Weights};
 use async_trait::async_trait;
 
 /// What a backend can do.
@@ -33,6 +33,48 @@ pub enum BackendError {
     Protocol { target: String, message: String },
     #[error("{target} did not answer within {seconds:.1} s")]
     Timeout { target: String, seconds: f64 },
+    /// The outcome of a write, or the state, cannot be known: it may or may not have landed.
+    #[error("{target}: {message}")]
+    Unknown { target: String, message: String },
+}
+
+impl BackendError {
+    /// A write that failed this way may still land (it was sent and not answered).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Timeout { .. } | BackendError::Unknown { .. }
+        )
+    }
+}
+
+/// What cutover keeps beside the backend, each in its own place with compare-and-swap: the
+/// driver lease (who may step forward) and the cutover record (who is live, what is in
+/// flight). Both are one line of text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Lease,
+    Record,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 2] = [Slot::Lease, Slot::Record];
+
+    /// `lease` or `record`: in file names, URLs, tag and annotation keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::Lease => "lease",
+            Slot::Record => "record",
+        }
+    }
+
+    /// Whether `text` is a valid value for this slot (stores refuse anything else).
+    pub fn valid(self, text: &str) -> bool {
+        match self {
+            Slot::Lease => Lease::decode(text).is_some(),
+            Slot::Record => Record::decode(text).is_some(),
+        }
+    }
 }
 
 /// The read side of a traffic switch between blue and green: everything an observer or a
@@ -51,10 +93,38 @@ pub trait Backend: Send + Sync {
     async fn changed(&self) {
         std::future::pending::<()>().await
     }
-    /// The driver lease as stored beside the backend; `None` when nobody holds one.
-    async fn lease(&self) -> Result<Option<Lease>, BackendError>;
-    /// Where the lease is kept, for messages: "annotation cutover/driver-lease on …".
-    fn lease_place(&self) -> String;
+    /// The text stored in `slot` beside the backend; `None` when there is none.
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError>;
+    /// Where `slot` is kept, for messages: "annotation cutover/driver-lease on …".
+    fn place(&self, slot: Slot) -> String;
+    /// The driver lease as stored; `None` when nobody holds one.
+    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+        Ok(self
+            .load(Slot::Lease)
+            .await?
+            .as_deref()
+            .and_then(Lease::decode))
+    }
+    fn lease_place(&self) -> String {
+        self.place(Slot::Lease)
+    }
+    /// The cutover record as stored; `None` when no cutover is recorded. A stored text that
+    /// is not a record is an error, never a guess.
+    async fn record(&self) -> Result<Option<Record>, BackendError> {
+        match self.load(Slot::Record).await? {
+            None => Ok(None),
+            Some(t) if t.trim().is_empty() => Ok(None),
+            Some(t) => Record::decode(&t)
+                .map(Some)
+                .ok_or_else(|| BackendError::Protocol {
+                    target: self.place(Slot::Record),
+                    message: format!(
+                        "the cutover record \"{}\" does not parse",
+                        crate::core::record::shorten(&t)
+                    ),
+                }),
+        }
+    }
 }
 
 /// The write side. Only a cutover that may write holds one: a `--read-only` cutover is
@@ -67,11 +137,12 @@ pub trait Switch: Backend {
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
     }
-    /// Replaces the stored lease with `new` (or removes it) only if the stored one's token
-    /// is `expect` (`None`: no lease stored). `Ok(false)`: someone else's lease is there.
-    async fn swap_lease(
+    /// Replaces the text in `slot` with `new` (or removes it) only if the stored text is
+    /// exactly `expect` (`None`: nothing stored). `Ok(false)`: it changed meanwhile.
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError>;
 }

@@ -3,10 +3,14 @@
 //! rename, the old one kept as a backup), validated with the test command and only then
 //! reloaded. If validation or reload fails, the file is restored and traffic is untouched.
 //! nginx has no weight 0: 0 % marks the server `down`.
+//!
+//! nginx open source cannot be asked what it serves: only the file can be read. So a reload
+//! that fails or hangs leaves a mark beside the config (`.cutover-reload-pending`), written
+//! before the reload and removed only when a reload succeeded. While it is there the
+//! traffic is UNKNOWN, for every cockpit and CLI, never the file's weights.
 
-use super::file_lease::FileLease;
-use super::{Backend, BackendError, Capabilities, Switch};
-use crate::core::Lease;
+use super::file_store::FileStore;
+use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Weights};
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -218,7 +222,14 @@ impl NginxBackend {
     }
 
     async fn run(&self, cmd: &[String]) -> Result<(), String> {
-        let (prog, args) = cmd.split_first().ok_or("empty command")?;
+        self.run_timed(cmd).await.map_err(|(_, e)| e)
+    }
+
+    /// Runs `cmd`; the error says whether it timed out (`true`: it may have done its work).
+    async fn run_timed(&self, cmd: &[String]) -> Result<(), (bool, String)> {
+        let (prog, args) = cmd
+            .split_first()
+            .ok_or((false, "empty command".to_string()))?;
         let run = tokio::process::Command::new(prog)
             .args(args)
             .kill_on_drop(true)
@@ -226,13 +237,16 @@ impl NginxBackend {
         let out = tokio::time::timeout(self.s.timeout, run)
             .await
             .map_err(|_| {
-                format!(
-                    "`{}` did not finish within {:.0} s",
-                    cmd.join(" "),
-                    self.s.timeout.as_secs_f64()
+                (
+                    true,
+                    format!(
+                        "`{}` did not finish within {:.0} s",
+                        cmd.join(" "),
+                        self.s.timeout.as_secs_f64()
+                    ),
                 )
             })?
-            .map_err(|e| format!("`{}`: {e}", cmd.join(" ")))?;
+            .map_err(|e| (false, format!("`{}`: {e}", cmd.join(" "))))?;
         if out.status.success() {
             return Ok(());
         }
@@ -242,11 +256,46 @@ impl NginxBackend {
         } else {
             text
         };
-        Err(format!(
-            "`{}` failed ({}): {text}",
-            cmd.join(" "),
-            out.status
+        Err((
+            false,
+            format!("`{}` failed ({}): {text}", cmd.join(" "), out.status),
         ))
+    }
+
+    /// The mark of a reload that has not been seen to succeed.
+    pub fn pending_path(&self) -> PathBuf {
+        let mut p = self.s.config.clone().into_os_string();
+        p.push(".cutover-reload-pending");
+        PathBuf::from(p)
+    }
+
+    /// Reloads; the mark stays unless the reload succeeded.
+    async fn reload(&self) -> Result<(), (bool, String)> {
+        std::fs::write(self.pending_path(), crate::app::journal::timestamp()).map_err(|e| {
+            (
+                false,
+                format!("cannot write {}: {e}", self.pending_path().display()),
+            )
+        })?;
+        self.run_timed(&self.s.reload_command).await?;
+        let _ = std::fs::remove_file(self.pending_path());
+        Ok(())
+    }
+
+    /// The config file and its folder are writable by this user, and the test command
+    /// passes: what a write needs, proven without changing traffic (for `check`).
+    pub async fn check_write_side(&self) -> Result<(), String> {
+        let file = &self.s.config;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(file)
+            .map_err(|e| format!("config {} is not writable: {e} (`config`)", file.display()))?;
+        self.store()
+            .writable()
+            .map_err(|e| format!("{e} (the folder of `config`)"))?;
+        self.run(&self.s.test_command)
+            .await
+            .map_err(|e| format!("{e} (`test-command`)"))
     }
 
     async fn put(&self, text: &str) -> std::io::Result<()> {
@@ -256,11 +305,9 @@ impl NginxBackend {
         tokio::fs::rename(&tmp, &self.s.config).await
     }
 
-    /// The driver lease, beside the config file.
-    fn lease_file(&self) -> FileLease {
-        let mut p = self.s.config.clone().into_os_string();
-        p.push(".cutover-lease");
-        FileLease::new(PathBuf::from(p))
+    /// The driver lease and the cutover record, beside the config file.
+    fn store(&self) -> FileStore {
+        FileStore::new(self.s.config.clone())
     }
 
     pub fn backup_path(&self) -> PathBuf {
@@ -288,6 +335,16 @@ impl Backend for NginxBackend {
     }
 
     async fn read(&self) -> Result<Weights, BackendError> {
+        if let Ok(since) = std::fs::read_to_string(self.pending_path()) {
+            return Err(BackendError::Unknown {
+                target: format!("nginx {}", self.s.config.display()),
+                message: format!(
+                    "traffic UNKNOWN: a reload started at {} was not seen to succeed, so nginx may serve other weights than the file's until a reload succeeds ({} marks it)",
+                    since.trim(),
+                    self.pending_path().display()
+                ),
+            });
+        }
         let text = tokio::fs::read_to_string(&self.s.config)
             .await
             .map_err(|e| BackendError::Unreachable {
@@ -297,23 +354,24 @@ impl Backend for NginxBackend {
         read_weights(&text, &self.s.upstream, &self.s.servers).map_err(|e| self.rejected(e))
     }
 
-    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
-        self.lease_file().lease_read().await
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
+        self.store().load(slot).await
     }
 
-    fn lease_place(&self) -> String {
-        self.lease_file().place()
+    fn place(&self, slot: Slot) -> String {
+        self.store().place(slot)
     }
 }
 
 #[async_trait]
 impl Switch for NginxBackend {
-    async fn swap_lease(
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
-        self.lease_file().swap(expect, new).await
+        self.store().swap(slot, expect, new).await
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {
@@ -334,9 +392,28 @@ impl Switch for NginxBackend {
             self.put(&old).await.map_err(io)?;
             return Err(self.rejected(format!("{e}; the file was restored, traffic untouched")));
         }
-        if let Err(e) = self.run(&self.s.reload_command).await {
+        if let Err((timed_out, e)) = self.reload().await {
+            // It may have applied: put the old file back and reload again, so nginx serves
+            // what the file says. Until a reload succeeds the traffic is UNKNOWN.
             self.put(&old).await.map_err(io)?;
-            return Err(self.rejected(format!("{e}; the file was restored")));
+            let target = format!("nginx {}", self.s.config.display());
+            return Err(match self.reload().await {
+                Ok(()) => self.rejected(format!(
+                    "{e}; the file was restored and reloaded: traffic as before"
+                )),
+                Err((_, again)) if timed_out => BackendError::Unknown {
+                    target,
+                    message: format!(
+                        "{e}; the file was restored but the reload again failed ({again}): traffic UNKNOWN until a reload succeeds"
+                    ),
+                },
+                Err((_, again)) => BackendError::Unknown {
+                    target,
+                    message: format!(
+                        "{e}; the file was restored but reloading it failed too ({again}): traffic UNKNOWN until a reload succeeds"
+                    ),
+                },
+            });
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! The simulator as a backend: in-process for `cutover demo`, or over HTTP against the
 //! control server of `cutover sim serve`.
 
+use super::Slot;
 use super::{Backend, BackendError, Capabilities, Switch};
-use crate::core::{Lease, Weights};
+use crate::core::Weights;
 use crate::sim::server::ControlStats;
 use crate::sim::{SimHandle, WEIGHT_SCALE};
 use async_trait::async_trait;
@@ -93,25 +94,27 @@ impl SimClient {
         .await
     }
 
-    pub async fn lease(&self) -> Result<Option<Lease>, BackendError> {
-        let t: Option<String> = self
-            .call(self.http.get(format!("{}/control/lease", self.base)))
-            .await?;
-        Ok(t.as_deref().and_then(Lease::decode))
+    pub async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
+        self.call(
+            self.http
+                .get(format!("{}/control/{}", self.base, slot.name())),
+        )
+        .await
     }
 
-    pub async fn swap_lease(
+    pub async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
-        let body = crate::sim::server::LeaseSwap {
+        let body = crate::sim::server::SlotSwap {
             expect: expect.map(String::from),
-            lease: new.map(Lease::encode),
+            value: new.map(String::from),
         };
         self.call(
             self.http
-                .put(format!("{}/control/lease", self.base))
+                .put(format!("{}/control/{}", self.base, slot.name()))
                 .json(&body),
         )
         .await
@@ -172,17 +175,17 @@ impl Backend for SimBackend {
         }
     }
 
-    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
         match self {
-            SimBackend::Local(h) => Ok(h.lease()),
-            SimBackend::Remote(c) => c.lease().await,
+            SimBackend::Local(h) => Ok(h.load(slot)),
+            SimBackend::Remote(c) => c.load(slot).await,
         }
     }
 
-    fn lease_place(&self) -> String {
+    fn place(&self, slot: Slot) -> String {
         match self {
             SimBackend::Local(_) => "this process (the in-process simulator)".into(),
-            SimBackend::Remote(c) => format!("{}/control/lease", c.base()),
+            SimBackend::Remote(c) => format!("{}/control/{}", c.base(), slot.name()),
         }
     }
 }
@@ -199,14 +202,15 @@ impl Switch for SimBackend {
         }
     }
 
-    async fn swap_lease(
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
         match self {
-            SimBackend::Local(h) => Ok(h.swap_lease(expect, new.cloned())),
-            SimBackend::Remote(c) => c.swap_lease(expect, new).await,
+            SimBackend::Local(h) => Ok(h.swap(slot, expect, new)),
+            SimBackend::Remote(c) => c.swap(slot, expect, new).await,
         }
     }
 }

@@ -107,7 +107,7 @@ impl Cutover {
     /// when no window is running.
     pub fn extend_window(&mut self, by: Millis, now: Millis) -> Option<Millis> {
         self.window_started?;
-        self.window_extended += by;
+        self.window_extended = self.window_extended.saturating_add(by);
         self.window_remaining(now)
     }
 
@@ -217,23 +217,35 @@ impl Cutover {
 
     /// Time left in the rollback window.
     pub fn window_remaining(&self, now: Millis) -> Option<Millis> {
-        self.window_started
-            .map(|start| (start + self.window + self.window_extended).saturating_sub(now))
+        self.window_started.map(|start| {
+            start
+                .saturating_add(self.window)
+                .saturating_add(self.window_extended)
+                .saturating_sub(now)
+        })
     }
 
-    /// Advances the clock. When the rollback window has run out at 100 %, the cutover is
-    /// complete: the candidate becomes the new live and the new candidate's share is 0.
-    /// Returns the new live env then.
+    /// The rollback window has run out at 100 % with nothing in flight: the cutover may
+    /// complete, if the candidate deserves it (the caller judges: a failing candidate holds
+    /// the window at 0:00).
+    pub fn window_due(&self, now: Millis) -> bool {
+        self.share == Some(100) && self.intent.is_none() && self.window_remaining(now) == Some(0)
+    }
+
+    /// Completes the cutover: the candidate becomes the new live and the new candidate's
+    /// share is 0. Returns the new live env.
+    pub fn complete(&mut self) -> Env {
+        self.live = self.candidate();
+        self.share = Some(0);
+        self.window_started = None;
+        self.window_extended = 0;
+        self.live
+    }
+
+    /// Advances the clock, completing the cutover when its window is due. Returns the new
+    /// live env then.
     pub fn tick(&mut self, now: Millis) -> Option<Env> {
-        if self.share == Some(100) && self.intent.is_none() && self.window_remaining(now) == Some(0)
-        {
-            self.live = self.candidate();
-            self.share = Some(0);
-            self.window_started = None;
-            self.window_extended = 0;
-            return Some(self.live);
-        }
-        None
+        self.window_due(now).then(|| self.complete())
     }
 }
 

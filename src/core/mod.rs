@@ -5,6 +5,7 @@ pub mod cutover;
 pub mod guardrail;
 pub mod lease;
 pub mod plan;
+pub mod record;
 pub mod signal;
 pub mod stats;
 
@@ -14,6 +15,7 @@ pub use guardrail::{
 };
 pub use lease::Lease;
 pub use plan::{Plan, PlanError};
+pub use record::{Flight, LastWrite, LiveFrom, Record, resolve_live};
 pub use signal::{EnvSignals, Health, HealthSample, Reading, Sample, Series};
 
 use serde::{Deserialize, Serialize};
@@ -155,12 +157,13 @@ impl Weights {
         (total > 0.0).then(|| f64::from(self.get(env)) / total)
     }
 
-    /// The env that holds most of the traffic, if one does.
-    pub fn majority(&self) -> Option<Env> {
-        match self.blue.cmp(&self.green) {
-            std::cmp::Ordering::Greater => Some(Env::Blue),
-            std::cmp::Ordering::Less => Some(Env::Green),
-            std::cmp::Ordering::Equal => None,
+    /// The env holding all the traffic (the other at 0), if one does. A split names none:
+    /// nothing may take the majority for live.
+    pub fn all_on(&self) -> Option<Env> {
+        match (self.blue, self.green) {
+            (b, 0) if b > 0 => Some(Env::Blue),
+            (0, g) if g > 0 => Some(Env::Green),
+            _ => None,
         }
     }
 }
@@ -169,21 +172,6 @@ impl fmt::Display for Weights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "blue {} / green {}", self.blue, self.green)
     }
-}
-
-/// Which env is live: the configured one; else the journal's, while its newest entry is
-/// younger than the rollback window (a cutover in progress); else the env holding most of
-/// the traffic; else, on an even split, the journal's however old. `None`: nobody can tell.
-pub fn resolve_live(
-    configured: Option<Env>,
-    weights: Option<Weights>,
-    journaled: Option<(Env, Millis)>,
-    window: Millis,
-) -> Option<Env> {
-    configured
-        .or_else(|| journaled.filter(|(_, age)| *age <= window).map(|(e, _)| e))
-        .or_else(|| weights.and_then(|w| w.majority()))
-        .or_else(|| journaled.map(|(e, _)| e))
 }
 
 /// The share the candidate actually receives, from both envs' request rates.
@@ -223,30 +211,10 @@ mod tests {
     #[test]
     fn share_of_no_traffic_is_unknown() {
         assert_eq!(Weights::new(0, 0).share_of(Env::Green), None);
-        assert_eq!(Weights::new(0, 0).majority(), None);
-        assert_eq!(Weights::new(3, 1).majority(), Some(Env::Blue));
-    }
-
-    #[test]
-    fn resolve_live_table() {
-        use Env::{Blue, Green};
-        let w = |b, g| Some(Weights::new(b, g));
-        let cases = [
-            ((Some(Green), w(100, 0), Some((Blue, 0))), Some(Green)),
-            ((None, w(0, 100), Some((Blue, 10))), Some(Blue)),
-            ((None, w(0, 100), Some((Blue, 2000))), Some(Green)),
-            ((None, w(50, 50), Some((Blue, 2000))), Some(Blue)),
-            ((None, w(50, 50), None), None),
-            ((None, None, None), None),
-            ((None, w(90, 10), None), Some(Blue)),
-        ];
-        for ((configured, weights, journaled), want) in cases {
-            assert_eq!(
-                resolve_live(configured, weights, journaled, 1000),
-                want,
-                "{configured:?} {weights:?} {journaled:?}"
-            );
-        }
+        assert_eq!(Weights::new(0, 0).all_on(), None);
+        assert_eq!(Weights::new(3, 1).all_on(), None);
+        assert_eq!(Weights::new(3, 0).all_on(), Some(Env::Blue));
+        assert_eq!(Weights::new(0, 1).all_on(), Some(Env::Green));
     }
 
     #[test]

@@ -416,7 +416,8 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 pub struct SimHandle {
     inner: Arc<Mutex<Simulator>>,
     write_delay_ms: Arc<AtomicU64>,
-    lease: Arc<Mutex<Option<crate::core::Lease>>>,
+    /// The driver lease and the cutover record held at this simulator.
+    slots: Arc<Mutex<std::collections::HashMap<crate::backends::Slot, String>>>,
 }
 
 impl SimHandle {
@@ -424,22 +425,31 @@ impl SimHandle {
         SimHandle {
             inner: Arc::new(Mutex::new(sim)),
             write_delay_ms: Arc::new(AtomicU64::new(0)),
-            lease: Arc::new(Mutex::new(None)),
+            slots: Default::default(),
         }
     }
 
-    /// The driver lease held at this simulator.
-    pub fn lease(&self) -> Option<crate::core::Lease> {
-        self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The text held in `slot`.
+    pub fn load(&self, slot: crate::backends::Slot) -> Option<String> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.get(&slot).cloned()
     }
 
-    /// Compare-and-swap of the lease by token; false when another lease is there.
-    pub fn swap_lease(&self, expect: Option<&str>, new: Option<crate::core::Lease>) -> bool {
-        let mut cur = self.lease.lock().unwrap_or_else(|p| p.into_inner());
-        if cur.as_ref().map(|l| l.token.as_str()) != expect {
+    /// Compare-and-swap of `slot`: replaced only if it holds exactly `expect`.
+    pub fn swap(
+        &self,
+        slot: crate::backends::Slot,
+        expect: Option<&str>,
+        new: Option<&str>,
+    ) -> bool {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.get(&slot).map(String::as_str) != expect {
             return false;
         }
-        *cur = new;
+        match new {
+            Some(t) => slots.insert(slot, t.to_string()),
+            None => slots.remove(&slot),
+        };
         true
     }
 

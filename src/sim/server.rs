@@ -91,7 +91,7 @@ pub async fn start(
         .route("/control/weights", get(get_weights).put(put_weights))
         .route("/control/stats", get(get_stats))
         .route("/control/write-delay", get(get_delay).put(put_delay))
-        .route("/control/lease", get(get_lease).put(put_lease))
+        .route("/control/{slot}", get(get_slot).put(put_slot))
         .route("/metrics", get(control_metrics))
         .with_state(shared.clone());
     let env_app = |env| {
@@ -172,35 +172,50 @@ impl IntoResponse for BadRequest {
     }
 }
 
-/// The lease as its one-line encoding, or null.
-async fn get_lease(State(s): State<Shared>) -> Json<Option<String>> {
-    Json(s.sim.lease().map(|l| l.encode()))
+fn slot_named(name: &str) -> Result<crate::backends::Slot, BadRequest> {
+    crate::backends::Slot::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| BadRequest(format!("no /control/{name}: expected lease or record")))
 }
 
-/// `PUT /control/lease` body.
-#[derive(Debug, serde::Deserialize, serde::Serialize)]
-pub struct LeaseSwap {
-    /// The token of the lease expected to be there, or null for none.
-    pub expect: Option<String>,
-    /// The new lease (encoded), or null to release.
-    pub lease: Option<String>,
-}
-
-/// Compare-and-swap: 200 `true` when swapped, 409 with the current lease when another
-/// lease is there.
-async fn put_lease(
+/// `GET /control/lease` or `/control/record`: the stored line, or null.
+async fn get_slot(
     State(s): State<Shared>,
-    Json(b): Json<LeaseSwap>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<Option<String>>, BadRequest> {
+    Ok(Json(s.sim.load(slot_named(&name)?)))
+}
+
+/// `PUT /control/lease` or `/control/record` body.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct SlotSwap {
+    /// The text expected to be there, or null for none.
+    pub expect: Option<String>,
+    /// The new text, or null to remove it.
+    pub value: Option<String>,
+}
+
+/// Compare-and-swap: `true` when swapped, `false` when the stored text was not `expect`.
+async fn put_slot(
+    State(s): State<Shared>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Json(b): Json<SlotSwap>,
 ) -> Result<Json<bool>, BadRequest> {
-    let new = match b.lease.as_deref() {
-        None => None,
-        Some(t) => Some(crate::core::Lease::decode(t).ok_or_else(|| {
-            BadRequest(format!(
-                "lease {t:?}: expected \"HOLDER SINCE EXPIRES TOKEN\""
-            ))
-        })?),
-    };
-    Ok(Json(s.sim.swap_lease(b.expect.as_deref(), new)))
+    let slot = slot_named(&name)?;
+    if let Some(t) = b.value.as_deref()
+        && !slot.valid(t)
+    {
+        return Err(BadRequest(format!(
+            "{name} {:?} does not parse",
+            crate::core::record::shorten(t)
+        )));
+    }
+    Ok(Json(s.sim.swap(
+        slot,
+        b.expect.as_deref(),
+        b.value.as_deref(),
+    )))
 }
 
 async fn put_weights(

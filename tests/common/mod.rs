@@ -350,5 +350,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         before: None,
         candidate: cutover::app::journal::CandidateSnapshot::default(),
         reason: None,
+        driver: None,
+        window_ms: 60_000,
     }
 }

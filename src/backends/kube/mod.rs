@@ -7,8 +7,8 @@ pub mod routes;
 
 pub use routes::{IstioDest, KubeKind, Resource};
 
-use super::{Backend, BackendError, Capabilities, Switch};
-use crate::core::{Env, EnvPair, Health, HealthSample, Lease, Weights};
+use super::{Backend, BackendError, Capabilities, Slot, Switch};
+use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
 use crate::signals::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -29,6 +29,15 @@ const STEP_ATTEMPTS: u32 = 3;
 const ROLLBACK_ATTEMPTS: u32 = 8;
 /// The annotation on the routing object that holds the driver lease.
 pub const LEASE_ANNOTATION: &str = "cutover/driver-lease";
+/// The annotation on the routing object that holds the cutover record.
+pub const RECORD_ANNOTATION: &str = "cutover/record";
+
+fn annotation_of(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Lease => LEASE_ANNOTATION,
+        Slot::Record => RECORD_ANNOTATION,
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct KubeSettings {
@@ -466,19 +475,23 @@ impl Backend for KubeBackend {
         self.0.changed.notified().await;
     }
 
-    async fn lease(&self) -> Result<Option<Lease>, BackendError> {
+    async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
         let (r, name) = self.0.s.kind.objects().swap_remove(0);
         let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
-        Ok(obj["metadata"]["annotations"][LEASE_ANNOTATION]
+        Ok(obj["metadata"]["annotations"][annotation_of(slot)]
             .as_str()
-            .and_then(Lease::decode))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from))
     }
 
-    fn lease_place(&self) -> String {
+    fn place(&self, slot: Slot) -> String {
         let (r, name) = self.0.s.kind.objects().swap_remove(0);
         format!(
-            "annotation {LEASE_ANNOTATION} on {} {}/{name}",
-            r.kind, self.0.namespace
+            "annotation {} on {} {}/{name}",
+            annotation_of(slot),
+            r.kind,
+            self.0.namespace
         )
     }
 }
@@ -494,24 +507,27 @@ impl Switch for KubeBackend {
     }
 
     /// A true compare-and-swap: the patch carries the resourceVersion of the object the
-    /// lease was read from; a 409 reads again.
-    async fn swap_lease(
+    /// text was read from; a 409 reads again.
+    async fn swap(
         &self,
+        slot: Slot,
         expect: Option<&str>,
-        new: Option<&Lease>,
+        new: Option<&str>,
     ) -> Result<bool, BackendError> {
+        let key = annotation_of(slot);
         let (r, name) = self.0.s.kind.objects().swap_remove(0);
         for _ in 0..5 {
             let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
-            let cur = obj["metadata"]["annotations"][LEASE_ANNOTATION]
+            let cur = obj["metadata"]["annotations"][key]
                 .as_str()
-                .and_then(Lease::decode);
-            if cur.as_ref().map(|l| l.token.as_str()) != expect {
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            if cur != expect {
                 return Ok(false);
             }
             let patch = serde_json::json!({"metadata": {
                 "resourceVersion": routes::rv(&obj),
-                "annotations": {LEASE_ANNOTATION: new.map(Lease::encode)},
+                "annotations": {key: new},
             }});
             let sent = self
                 .timed(async {

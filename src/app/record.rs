@@ -1,0 +1,279 @@
+//! Keeping the cutover record at the backend around writes. Forward writes fail closed: no
+//! record written, no write. A rollback fails open: its record update comes after the
+//! traffic moved, and a failure is said, never a reason to wait.
+
+use crate::backends::{Backend, BackendError, Slot, Switch};
+use crate::core::{Env, Record};
+
+/// The stored text and the record it holds.
+pub async fn stored(b: &dyn Backend) -> Result<(Option<String>, Option<Record>), BackendError> {
+    let raw = b.load(Slot::Record).await?;
+    let rec = match raw.as_deref() {
+        None => None,
+        Some(t) => Some(Record::decode(t).ok_or_else(|| BackendError::Protocol {
+            target: b.place(Slot::Record),
+            message: format!(
+                "the cutover record \"{}\" does not parse",
+                crate::core::record::shorten(t)
+            ),
+        })?),
+    };
+    Ok((raw, rec))
+}
+
+/// A write about to be made, as the record names it.
+#[derive(Clone, Debug)]
+pub struct Intent<'a> {
+    pub live: Env,
+    pub who: &'a str,
+    pub action: &'a str,
+    /// The journal's write id.
+    pub id: &'a str,
+    pub share: u8,
+    pub now: i64,
+}
+
+/// Why a forward write was refused by the record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordError {
+    Store(String),
+    /// Another cutover, the other way, is recorded.
+    OtherWay(Record),
+    /// The record kept changing under us.
+    Contended,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::Store(e) => write!(f, "the cutover record could not be written: {e}"),
+            RecordError::OtherWay(r) => write!(
+                f,
+                "the cutover record says {} is live (a cutover to {} started by {}): roll back or finish that one first",
+                r.live,
+                r.candidate(),
+                r.by
+            ),
+            RecordError::Contended => {
+                f.write_str("the cutover record kept changing: another cutover is writing")
+            }
+        }
+    }
+}
+
+/// The record with `i` in flight, from what is stored (`None`: nothing).
+fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
+    let fresh =
+        || Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, i.action, i.now);
+    match cur {
+        None => Ok(fresh()),
+        Some(r) if r.live != i.live => {
+            // Over when its window ran out: a new cutover the other way starts.
+            if r.end.is_some_and(|e| i.now >= e) {
+                Ok(fresh())
+            } else {
+                Err(RecordError::OtherWay(r.clone()))
+            }
+        }
+        // Back at 0 with nothing in flight: this write starts a new cutover.
+        Some(r) if r.pos == 0 && r.flight.is_none() && i.share > 0 => Ok(fresh()),
+        Some(r) => Ok(r.with_flight(i.id, i.share, i.who, i.action, i.now)),
+    }
+}
+
+/// Before a forward write: records it as in flight (creating the record when a cutover
+/// starts). Compare-and-swap, retried; any failure refuses the write.
+pub async fn begin(b: &dyn Switch, i: &Intent<'_>) -> Result<Record, RecordError> {
+    for _ in 0..4 {
+        let (raw, cur) = stored(b)
+            .await
+            .map_err(|e| RecordError::Store(e.to_string()))?;
+        let new = next(cur.as_ref(), i)?;
+        if b.swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
+            .await
+            .map_err(|e| RecordError::Store(e.to_string()))?
+        {
+            return Ok(new);
+        }
+    }
+    Err(RecordError::Contended)
+}
+
+/// After a write: nothing is in flight any more (its outcome is in the weights); a verified
+/// promotion starts the window (`end`), a verified move below 100 clears it. A rollback
+/// records here who made it and that live is its target, whatever was stored (it fails
+/// open: a garbage or other-way record is replaced).
+pub async fn finish(
+    b: &dyn Switch,
+    i: &Intent<'_>,
+    rollback: bool,
+    landed: Option<u8>,
+    window_end: Option<i64>,
+) -> Result<(), String> {
+    for _ in 0..4 {
+        let raw = b.load(Slot::Record).await.map_err(|e| e.to_string())?;
+        let cur = raw.as_deref().and_then(Record::decode);
+        if raw.is_some() && cur.is_none() && !rollback {
+            return Err("the cutover record does not parse".into());
+        }
+        let base = match cur {
+            Some(r) if r.live == i.live => r,
+            _ if rollback => Record::new(i.live, i.who, i.now),
+            // A forward write's record was replaced meanwhile: not ours to change.
+            Some(_) => return Ok(()),
+            None => Record::new(i.live, i.who, i.now),
+        };
+        let mut new = if rollback {
+            base.with_flight(i.id, 0, i.who, i.action, i.now).landed()
+        } else {
+            base.landed()
+        };
+        match landed {
+            Some(100) => new.end = new.end.or(window_end),
+            Some(_) => new.end = None,
+            None => {}
+        }
+        if let Some(p) = landed {
+            new.pos = p;
+        }
+        match b
+            .swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
+            .await
+        {
+            Ok(true) => return Ok(()),
+            Ok(false) => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err("the cutover record kept changing".into())
+}
+
+/// Moves the window's end (`None`: held, no end) while `live` is what the record names.
+pub async fn set_end(b: &dyn Switch, live: Env, end: Option<i64>) -> Result<(), String> {
+    for _ in 0..4 {
+        let (raw, cur) = stored(b).await.map_err(|e| e.to_string())?;
+        let Some(r) = cur.filter(|r| r.live == live) else {
+            return Ok(());
+        };
+        let new = Record { end, ..r };
+        if b.swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(());
+        }
+    }
+    Err("the cutover record kept changing".into())
+}
+
+/// Clears the record when the rollback window completed (the candidate is the new live)
+/// and `live` is still what it names.
+pub async fn complete(b: &dyn Switch, old_live: Env) -> Result<(), String> {
+    let (raw, cur) = stored(b).await.map_err(|e| e.to_string())?;
+    if cur.is_some_and(|r| r.live == old_live) {
+        b.swap(Slot::Record, raw.as_deref(), None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::SimBackend;
+    use crate::sim::{Scenario, SimHandle, Simulator};
+
+    fn sim() -> SimBackend {
+        let s = Scenario::load("happy").unwrap();
+        SimBackend::Local(SimHandle::new(Simulator::new(s, None)))
+    }
+
+    fn intent<'a>(live: Env, who: &'a str, share: u8, now: i64) -> Intent<'a> {
+        Intent {
+            live,
+            who,
+            action: "step",
+            id: "1-1",
+            share,
+            now,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cutover_is_recorded_and_the_other_way_is_refused_until_it_ends() {
+        let b = sim();
+        let r = begin(&b, &intent(Env::Blue, "alice@h", 10, 1_000))
+            .await
+            .unwrap();
+        assert_eq!((r.live, r.pos, r.by.as_str()), (Env::Blue, 10, "alice@h"));
+        assert_eq!(r.flight.as_ref().map(|f| f.share), Some(10));
+        finish(
+            &b,
+            &intent(Env::Blue, "alice@h", 10, 1_100),
+            false,
+            Some(10),
+            None,
+        )
+        .await
+        .unwrap();
+        let r = b.record().await.unwrap().unwrap();
+        assert_eq!((r.flight, r.pos), (None, 10));
+        // Bob's config believes green is live: his forward write is refused.
+        let e = begin(&b, &intent(Env::Green, "bob@h", 50, 2_000))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RecordError::OtherWay(_)), "{e}");
+        assert!(e.to_string().contains("says blue is live"), "{e}");
+        // Promoted: the window's end is recorded; once over, the other way may start.
+        begin(&b, &intent(Env::Blue, "alice@h", 100, 3_000))
+            .await
+            .unwrap();
+        finish(
+            &b,
+            &intent(Env::Blue, "alice@h", 100, 3_100),
+            false,
+            Some(100),
+            Some(9_000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(b.record().await.unwrap().unwrap().end, Some(9_000));
+        assert!(
+            begin(&b, &intent(Env::Green, "bob@h", 10, 8_999))
+                .await
+                .is_err()
+        );
+        let r = begin(&b, &intent(Env::Green, "bob@h", 10, 9_000))
+            .await
+            .unwrap();
+        assert_eq!((r.live, r.by.as_str()), (Env::Green, "bob@h"));
+    }
+
+    #[tokio::test]
+    async fn a_rollback_replaces_garbage_and_names_who_did_it() {
+        let b = sim();
+        assert!(
+            b.swap(Slot::Record, None, Some("not a record"))
+                .await
+                .unwrap()
+        );
+        assert!(b.record().await.is_err());
+        assert!(matches!(
+            begin(&b, &intent(Env::Blue, "alice@h", 10, 1_000)).await,
+            Err(RecordError::Store(_))
+        ));
+        let mut i = intent(Env::Blue, "carol@h", 0, 2_000);
+        i.action = "rollback";
+        finish(&b, &i, true, Some(0), None).await.unwrap();
+        let r = b.record().await.unwrap().unwrap();
+        assert_eq!(r.live, Env::Blue);
+        let last = r.last.unwrap();
+        assert_eq!(
+            (last.who.as_str(), last.action.as_str()),
+            ("carol@h", "rollback")
+        );
+        complete(&b, Env::Blue).await.unwrap();
+        assert_eq!(b.record().await.unwrap(), None);
+    }
+}

@@ -1,0 +1,342 @@
+//! The cutover record: what every cockpit and CLI on one backend must agree on, kept at the
+//! backend beside the driver lease (same store, same compare-and-swap). Above all it names
+//! the rollback target, so that no operator's journal, and no majority of a split, decides
+//! where a rollback sends the traffic.
+//!
+//! Encoded as one line of `key=value` words that fits an AWS tag value (≤ 256 characters of
+//! letters, digits, spaces and `_.:/=+-@`) and a Kubernetes annotation:
+//! `v1 live=blue by=alice@bastion at=1700000000000 pos=50 last=bob@h:rollback:1700000000500
+//!  flight=4242-3:0:1700000000400 end=1700000900000`.
+
+use super::Env;
+
+/// Longest `user@host` kept in a record; longer ones are cut (the tag limit is 256).
+const HOLDER_MAX: usize = 40;
+/// Longest action and write id kept.
+const WORD_MAX: usize = 20;
+
+/// A write in flight, as the record names it: it may have landed or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flight {
+    /// The journal's write id, `PID-N`.
+    pub id: String,
+    /// The candidate's share it asked for.
+    pub share: u8,
+    /// Unix ms when it was issued.
+    pub since: i64,
+}
+
+/// The last write made through the record, and by whom: lets every other cockpit say
+/// "alice rolled back" instead of "external change".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastWrite {
+    pub who: String,
+    /// `step`, `set`, `promote`, `rollback`, …
+    pub action: String,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The rollback target: the env that served all traffic when the cutover began.
+    pub live: Env,
+    /// Who started the cutover (`user@host`), and when (unix ms).
+    pub by: String,
+    pub at: i64,
+    /// The candidate's share last asked for: the plan position.
+    pub pos: u8,
+    pub last: Option<LastWrite>,
+    pub flight: Option<Flight>,
+    /// When the rollback window ends (unix ms), once promoted.
+    pub end: Option<i64>,
+}
+
+fn safe(s: &str) -> String {
+    clean(s, HOLDER_MAX)
+}
+
+fn word(s: &str) -> String {
+    clean(s, WORD_MAX)
+}
+
+fn clean(s: &str, max: usize) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-@+/".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(max)
+        .collect()
+}
+
+impl Record {
+    pub fn new(live: Env, by: &str, at: i64) -> Record {
+        Record {
+            live,
+            by: safe(by),
+            at,
+            pos: 0,
+            last: None,
+            flight: None,
+            end: None,
+        }
+    }
+
+    pub fn candidate(&self) -> Env {
+        self.live.other()
+    }
+
+    /// The record with a write of `share` in flight, by `who`.
+    pub fn with_flight(&self, id: &str, share: u8, who: &str, action: &str, now: i64) -> Record {
+        Record {
+            pos: share,
+            flight: Some(Flight {
+                id: word(id),
+                share,
+                since: now,
+            }),
+            last: Some(LastWrite {
+                who: safe(who),
+                action: word(action),
+                at: now,
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The record once the write in flight ended (landed, failed or unknown: the weights
+    /// at the backend say which).
+    pub fn landed(&self) -> Record {
+        Record {
+            flight: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the window has run out at `now` (unix ms): the cutover is over and the
+    /// candidate is the new live once it holds all the traffic.
+    pub fn window_over(&self, now: i64) -> bool {
+        self.end.is_some_and(|e| now >= e)
+    }
+
+    pub fn encode(&self) -> String {
+        let mut s = format!(
+            "v1 live={} by={} at={} pos={}",
+            self.live, self.by, self.at, self.pos
+        );
+        if let Some(l) = &self.last {
+            s.push_str(&format!(" last={}:{}:{}", l.who, l.action, l.at));
+        }
+        if let Some(f) = &self.flight {
+            s.push_str(&format!(" flight={}:{}:{}", f.id, f.share, f.since));
+        }
+        if let Some(e) = self.end {
+            s.push_str(&format!(" end={e}"));
+        }
+        s
+    }
+
+    /// Parses a stored record; `None` for anything that is not one (never a guess).
+    pub fn decode(s: &str) -> Option<Record> {
+        let mut words = s.split_whitespace();
+        if words.next()? != "v1" {
+            return None;
+        }
+        let (mut live, mut by, mut at, mut pos) = (None, None, None, None);
+        let (mut last, mut flight, mut end) = (None, None, None);
+        for w in words {
+            let (k, v) = w.split_once('=')?;
+            match k {
+                "live" => live = Some(v.parse::<Env>().ok()?),
+                "by" => by = Some(v.to_string()),
+                "at" => at = Some(v.parse::<i64>().ok()?),
+                "pos" => pos = Some(v.parse::<u8>().ok().filter(|p| *p <= 100)?),
+                "last" => {
+                    let mut p = v.rsplitn(3, ':');
+                    let at = p.next()?.parse().ok()?;
+                    let action = p.next()?.to_string();
+                    let who = p.next()?.to_string();
+                    last = Some(LastWrite { who, action, at });
+                }
+                "flight" => {
+                    let mut p = v.rsplitn(3, ':');
+                    let since = p.next()?.parse().ok()?;
+                    let share = p.next()?.parse::<u8>().ok().filter(|p| *p <= 100)?;
+                    let id = p.next()?.to_string();
+                    flight = Some(Flight { id, share, since });
+                }
+                "end" => end = Some(v.parse::<i64>().ok()?),
+                _ => {} // a newer version's field: ignored, never fatal
+            }
+        }
+        Some(Record {
+            live: live?,
+            by: by?,
+            at: at?,
+            pos: pos?,
+            last,
+            flight,
+            end,
+        })
+    }
+}
+
+/// At most 80 characters of a stored text, for messages.
+pub fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().take(80).collect();
+    if s.chars().count() > 80 {
+        out.push('…');
+    }
+    out.escape_debug().to_string()
+}
+
+/// Where the rollback target came from, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveFrom {
+    Config,
+    Record,
+    /// The env holding all the traffic (100/0 or 0/100).
+    AllTraffic,
+    /// The operator said where all traffic goes (a split with no record).
+    Chosen,
+}
+
+impl LiveFrom {
+    pub fn words(self) -> &'static str {
+        match self {
+            LiveFrom::Config => "`live` in the config",
+            LiveFrom::Record => "the cutover record at the backend",
+            LiveFrom::AllTraffic => "it holds all the traffic",
+            LiveFrom::Chosen => "the operator chose it",
+        }
+    }
+}
+
+/// Who is live, the rollback target: `live` in the config, else the cutover record, else —
+/// only when one env holds all the traffic — that env. Never the majority of a split: with
+/// a split and no record this is `None`, and the caller asks (cockpit) or wants `--to`
+/// (CLI). A record whose window has run out while the candidate holds everything is over:
+/// the candidate is the new live.
+pub fn resolve_live(
+    configured: Option<Env>,
+    record: Option<&Record>,
+    weights: Option<super::Weights>,
+    now_unix_ms: i64,
+) -> Option<(Env, LiveFrom)> {
+    if let Some(e) = configured {
+        return Some((e, LiveFrom::Config));
+    }
+    let all = weights.and_then(|w| w.all_on());
+    if let Some(r) = record {
+        let over = r.window_over(now_unix_ms) && all == Some(r.candidate());
+        if !over {
+            return Some((r.live, LiveFrom::Record));
+        }
+    }
+    all.map(|e| (e, LiveFrom::AllTraffic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Weights;
+
+    #[test]
+    fn round_trips_and_fits_a_tag() {
+        let r = Record::new(Env::Green, "alice smith@bastion-1", 1_000)
+            .with_flight("4242-3", 50, "bob@h", "step", 2_000);
+        let r = Record {
+            end: Some(9_000),
+            ..r
+        };
+        let text = r.encode();
+        assert_eq!(
+            text,
+            "v1 live=green by=alice_smith@bastion-1 at=1000 pos=50 last=bob@h:step:2000 flight=4242-3:50:2000 end=9000"
+        );
+        assert_eq!(Record::decode(&text), Some(r.clone()));
+        assert_eq!(Record::decode(&r.landed().encode()), Some(r.landed()));
+        let long = Record::new(Env::Blue, &"x".repeat(500), i64::MAX).with_flight(
+            &"9".repeat(300),
+            100,
+            &"y".repeat(300),
+            &"z".repeat(300),
+            i64::MAX,
+        );
+        let long = Record {
+            end: Some(i64::MAX),
+            ..long
+        };
+        assert!(long.encode().len() <= 256, "{}", long.encode().len());
+        assert!(
+            long.encode()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c))
+        );
+        assert_eq!(Record::decode(&long.encode()), Some(long));
+    }
+
+    #[test]
+    fn garbage_is_no_record() {
+        for s in [
+            "",
+            "v2 live=blue by=a at=1 pos=0",
+            "v1 live=purple by=a at=1 pos=0",
+            "v1 by=a at=1 pos=0",
+            "v1 live=blue by=a at=1 pos=101",
+            "v1 live=blue by=a at=x pos=0",
+            "alice@h 1 2 tok",
+        ] {
+            assert_eq!(Record::decode(s), None, "{s:?}");
+        }
+        // A field from a newer version is ignored.
+        assert!(Record::decode("v1 live=blue by=a at=1 pos=0 color=red").is_some());
+    }
+
+    #[test]
+    fn live_is_never_the_majority_of_a_split() {
+        use Env::{Blue, Green};
+        use LiveFrom::{AllTraffic, Config};
+        const REC: LiveFrom = LiveFrom::Record;
+        let w = |b, g| Some(Weights::new(b, g));
+        let rec = |live, end| super::Record {
+            end,
+            ..super::Record::new(live, "a@h", 0)
+        };
+        let blue = rec(Blue, None);
+        let over = rec(Blue, Some(100));
+        type Case<'a> = (
+            Option<Env>,
+            Option<&'a super::Record>,
+            Option<Weights>,
+            Option<(Env, LiveFrom)>,
+        );
+        let cases: Vec<Case> = vec![
+            (Some(Green), Some(&blue), w(100, 0), Some((Green, Config))),
+            (None, Some(&blue), w(20, 80), Some((Blue, REC))),
+            (None, Some(&blue), w(0, 100), Some((Blue, REC))),
+            (None, None, w(20, 80), None),
+            (None, None, w(80, 20), None),
+            (None, None, w(50, 50), None),
+            (None, None, w(0, 0), None),
+            (None, None, None, None),
+            (None, Some(&blue), None, Some((Blue, REC))),
+            (None, None, w(100, 0), Some((Blue, AllTraffic))),
+            (None, None, w(0, 256), Some((Green, AllTraffic))),
+            // The window ran out with green holding everything: green is live now.
+            (None, Some(&over), w(0, 100), Some((Green, AllTraffic))),
+            // …but not while the traffic is still split.
+            (None, Some(&over), w(50, 50), Some((Blue, REC))),
+        ];
+        for (configured, record, weights, want) in cases {
+            assert_eq!(
+                resolve_live(configured, record, weights, 1_000),
+                want,
+                "{configured:?} {record:?} {weights:?}"
+            );
+        }
+    }
+}
