@@ -176,7 +176,12 @@ async fn weighted_kinds_step_with_read_back_and_leave_the_rest_alone() {
             .iter()
             .filter(|r| r.starts_with("patch"))
             .count();
-        assert_eq!(patches, 4, "{toml}: one patch per write");
+        // Each write: one patch of the weights, and the cutover record's annotation
+        // before (in flight) and after (landed).
+        assert_eq!(
+            patches, 12,
+            "{toml}: one weights patch per write, two of the record"
+        );
     }
 }
 
@@ -307,7 +312,25 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
     let b = backend(&api, dir.path(), "gateway.toml").await;
     api.deny("patch", "httproutes");
+    // A step fails closed: the cutover record cannot be written, so nothing is.
     let r = engine::apply(&b, &journal, &Who::current(), &order(1, 10))
+        .await
+        .result;
+    let WriteResult::Refused { reason } = r else {
+        panic!("{r:?}")
+    };
+    assert!(reason.contains("RBAC denied `patch`"), "{reason}");
+    assert_eq!(stored(&api, "gateway.toml"), (100, 0));
+    assert_eq!(
+        Journal::read_all(journal.path())
+            .unwrap()
+            .last()
+            .unwrap()
+            .phase,
+        "refused"
+    );
+    // A rollback fails open: it tries the write, which says what RBAC denied.
+    let r = engine::apply(&b, &journal, &Who::current(), &order(2, 0))
         .await
         .result;
     let WriteResult::Failed { error, after } = r else {

@@ -313,9 +313,15 @@ impl State {
                 .guard
                 .iter()
                 .filter(|r| r.check == crate::core::RuleCheck::Breach)
-                .map(|r| match r.value {
-                    Some(v) => format!("{} {v:.4} > {}", r.kind.name(), r.limit),
-                    None => r.kind.name(),
+                .map(|r| match (&r.kind, r.value) {
+                    (crate::core::RuleKind::ErrorRate, Some(v)) => {
+                        format!("errors {:.2} % > {} %", v * 100.0, r.limit * 100.0)
+                    }
+                    (crate::core::RuleKind::P99, Some(v)) => {
+                        format!("p99 {v:.0} ms > {:.0} ms", r.limit)
+                    }
+                    (k, Some(v)) => format!("{} {v:.3} > {}", k.name(), r.limit),
+                    (k, None) => k.name(),
                 })
                 .collect();
             return Some(format!("{cand} breaches {}", tripped.join(", ")));

@@ -1315,13 +1315,19 @@ fn observe(s: &mut State, w: Weights) {
     }
     let was_window = s.cutover.window_started.is_some();
     s.cutover.observe(share, s.now);
+    if share != Some(100) && s.window_held.take().is_some() {
+        s.log(
+            Level::Info,
+            "window no longer held: the candidate is off 100 %",
+        );
+    }
     if !was_window && s.cutover.window_started.is_some() {
-        let mins = s.cutover.window / 60_000;
         s.log(
             Level::Info,
             format!(
-                "{} at 100 %: rollback window of {mins} min started; {} kept warm",
+                "{} at 100 %: rollback window of {} started; {} kept warm",
                 s.candidate(),
+                crate::ui::clock(s.cutover.window),
                 s.live()
             ),
         );

@@ -245,7 +245,14 @@ impl Switch for HaproxyBackend {
         // Raise before lowering, so there is never a moment with less capacity than both.
         // Reading first also proves both servers exist: HAProxy runs `;`-separated commands
         // one by one, so a bad second name would otherwise leave the first one changed.
-        let cur = self.read().await?;
+        // A timeout here is not an unknown outcome: nothing was sent yet.
+        let cur = self.read().await.map_err(|e| match e {
+            BackendError::Timeout { target, seconds } => BackendError::Unreachable {
+                target,
+                message: format!("no answer within {seconds:.1} s, before anything was sent"),
+            },
+            e => e,
+        })?;
         let mut sets = [(Env::Blue, w.blue), (Env::Green, w.green)];
         sets.sort_by_key(|(env, new)| i64::from(cur.get(*env)) - i64::from(*new));
         let cmd = sets

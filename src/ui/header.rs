@@ -27,13 +27,19 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                 } else {
                     "OBSERVING"
                 };
-                let who = match &state.holder {
-                    Some(l) => format!(
+                let who = match (&state.holder, &state.lease_error) {
+                    (Some(l), _) => format!(
                         "{} drives since {}",
                         l.holder,
                         crate::app::update::hhmm(l.since)
                     ),
-                    None => "no driver".to_string(),
+                    (None, Some(_)) if role != crate::app::state::Role::ReadOnly => {
+                        "NO LEASE: store unavailable".to_string()
+                    }
+                    (None, _) if role == crate::app::state::Role::ReadOnly => {
+                        "no driver".to_string()
+                    }
+                    (None, _) => "nobody drives: T to drive".to_string(),
                 };
                 Span::styled(format!("{what} · {who} "), theme.warn)
             }

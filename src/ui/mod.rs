@@ -30,7 +30,6 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use theme::Theme;
 
 const SEPARATOR: Constraint = Constraint::Length(1);
-const TRAFFIC_HEIGHT: Constraint = Constraint::Length(3);
 const EVENTS_MIN: Constraint = Constraint::Min(1);
 
 /// Draws the whole screen.
@@ -46,7 +45,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let [envs_area, sep1, traffic_area, sep2, events_area] = Layout::vertical([
         Constraint::Length(envs::height(state)),
         SEPARATOR,
-        TRAFFIC_HEIGHT,
+        Constraint::Length(traffic::height(state)),
         SEPARATOR,
         EVENTS_MIN,
     ])

@@ -8,15 +8,44 @@ use crate::core::Env;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let lines = vec![
+    let mut lines = banners(state, theme);
+    lines.extend([
         bar(state, theme, area.width as usize),
         plan_line(state, theme),
         window_line(state, theme),
-    ];
-    frame.render_widget(Paragraph::new(lines), area);
+    ]);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// Lines the section needs: the banners, then bar, plan and window.
+pub fn height(state: &State) -> u16 {
+    3 + banners_of(state).len() as u16
+}
+
+/// What must stay on screen until it is resolved: a failed write (until a later write
+/// succeeds) and a write that went out without its journal line (until quit).
+fn banners_of(state: &State) -> Vec<(bool, String)> {
+    let mut v = Vec::new();
+    if let Some(t) = &state.not_journaled {
+        v.push((true, format!(" ✕ NOT JOURNALED — {t}")));
+    }
+    if let Some(b) = &state.failed {
+        v.push((b.rollback, format!(" ✕ {}", b.text)));
+    }
+    v
+}
+
+fn banners(state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    banners_of(state)
+        .into_iter()
+        .map(|(red, text)| {
+            let style = if red { theme.rollback } else { theme.warn };
+            Line::from(Span::styled(text, style))
+        })
+        .collect()
 }
 
 fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
@@ -163,6 +192,18 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             theme.rollback,
         )]);
     }
+    if let Some(why) = &state.window_held {
+        return Line::from(Span::styled(
+            format!(" ⚠ window held at 0:00: {why} — r rolls back, y completes anyway"),
+            theme.rollback,
+        ));
+    }
+    if state.ask_target {
+        return Line::from(Span::styled(
+            " ROLLBACK: nothing records who was live — b: all to blue · g: all to green · other key cancels",
+            theme.rollback,
+        ));
+    }
     let mut spans = match c.window_remaining(state.now) {
         // At 0 %: the pre-flight checklist for the first step.
         None if c.share == Some(0) && state.live_known => {
@@ -182,6 +223,10 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             }
             v
         }
+        None if !state.live_known => vec![Span::styled(
+            " live UNKNOWN: traffic is split and no cutover record names it — r asks where all traffic goes",
+            theme.warn,
+        )],
         None => vec![Span::styled(
             format!(" {}", super::strings::WINDOW_NOT_STARTED),
             theme.dim,
