@@ -11,7 +11,7 @@ use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::kube::{KubeBackend, KubeHealth};
 use crate::backends::nginx::NginxBackend;
-use crate::backends::{Backend, SimBackend, SimClient, Switch};
+use crate::backends::{Backend, SimBackend, SimClient, Switch, WriteCheck};
 use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
 use crate::config::{BackendConfig, Config, ConfigError};
 use crate::core::Series;
@@ -1103,6 +1103,44 @@ async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
                 backend.target(),
                 config.poll_timeout.as_secs_f64()
             );
+        }
+    }
+    // The write side, proven without changing traffic.
+    match tokio::time::timeout(config.poll_timeout, backend.check_write()).await {
+        Ok(WriteCheck::Proven(what)) => println!("✓ write side: {what}"),
+        Ok(WriteCheck::Denied(why)) => {
+            ok = false;
+            println!("✕ write side: {why}");
+        }
+        Ok(WriteCheck::Unprovable(why)) => println!("? write side: {why}"),
+        Err(_) => {
+            ok = false;
+            println!(
+                "✕ write side: no answer within {:.1} s",
+                config.poll_timeout.as_secs_f64()
+            );
+        }
+    }
+    match tokio::time::timeout(config.poll_timeout, backend.record()).await {
+        Ok(Ok(Some(r))) => println!(
+            "✓ cutover record: {} → {} started by {} at {} ({})",
+            r.live,
+            r.candidate(),
+            r.by,
+            crate::app::update::hhmm(r.at),
+            backend.place(crate::backends::Slot::Record)
+        ),
+        Ok(Ok(None)) => println!(
+            "✓ cutover record: none (no cutover in progress) at {}",
+            backend.place(crate::backends::Slot::Record)
+        ),
+        Ok(Err(e)) => {
+            ok = false;
+            println!("✕ cutover record: {e}");
+        }
+        Err(_) => {
+            ok = false;
+            println!("✕ cutover record: no answer");
         }
     }
     for source in &sources {

@@ -371,6 +371,34 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     let o = cutover(&cfg, &["set", "10"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("RBAC denied `patch`"), "{}", stderr(&o));
+
+    // `check` proves the write side with a SelfSubjectAccessReview, without writing.
+    let patches = |api: &KubeApi| {
+        api.store()
+            .requests
+            .iter()
+            .filter(|r| r.starts_with("patch"))
+            .count()
+    };
+    let before = patches(&api);
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "✕ write side: RBAC does not allow `patch` on httproutes.gateway.networking.k8s.io shop/checkout"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    api.allow_all();
+    let o = cutover(&cfg, &["check"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✓ write side: RBAC allows patch httproutes"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(patches(&api), before, "check never writes");
 }
 
 #[tokio::test(flavor = "multi_thread")]

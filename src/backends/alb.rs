@@ -400,6 +400,12 @@ impl Backend for AlbBackend {
 
 #[async_trait]
 impl Switch for AlbBackend {
+    async fn check_write(&self) -> super::WriteCheck {
+        super::WriteCheck::Unprovable(
+            "IAM for elasticloadbalancing:ModifyListener / ModifyRule, AddTags and RemoveTags cannot be proven without writing (the ALB API has no dry run); the first write says if it is denied".into(),
+        )
+    }
+
     /// Tags have no compare-and-swap: read, compare, write. Two drivers starting in the
     /// same instant could both win; the renewal a few seconds later finds out.
     async fn swap(

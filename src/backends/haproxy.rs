@@ -232,6 +232,31 @@ impl Backend for HaproxyBackend {
 
 #[async_trait]
 impl Switch for HaproxyBackend {
+    async fn check_write(&self) -> super::WriteCheck {
+        use super::WriteCheck::*;
+        let level = match self.cli_level().await {
+            Ok(l) => l,
+            Err(e) => return Denied(format!("`show cli level`: {e}")),
+        };
+        if level != "admin" {
+            return Denied(format!(
+                "the stats socket {} is at level `{level}`: `set weight` needs `level admin` on its `stats socket` line in haproxy.cfg (or point `socket` at an admin socket)",
+                self.s.socket
+            ));
+        }
+        let store = match self.store().await {
+            Ok(s) => s,
+            Err(e) => return Denied(format!("lease and record: {e}")),
+        };
+        match store.writable() {
+            Ok(()) => Proven(format!(
+                "socket level admin; lease and record beside {}",
+                store.base.display()
+            )),
+            Err(e) => Denied(format!("lease and record: {e}")),
+        }
+    }
+
     async fn swap(
         &self,
         slot: Slot,

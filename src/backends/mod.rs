@@ -127,6 +127,17 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// What `check` could prove about the write side, without changing traffic.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteCheck {
+    /// Proven: what was checked.
+    Proven(String),
+    /// It cannot write: what to fix (the key or the permission).
+    Denied(String),
+    /// It cannot be proven without writing: said plainly.
+    Unprovable(String),
+}
+
 /// The write side. Only a cutover that may write holds one: a `--read-only` cutover is
 /// never given a `Switch`, so no key and no code path can write through it.
 #[async_trait]
@@ -137,6 +148,9 @@ pub trait Switch: Backend {
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
     }
+    /// Proves, without changing traffic, that writes (and the lease and record) can be
+    /// made: for `check`.
+    async fn check_write(&self) -> WriteCheck;
     /// Replaces the text in `slot` with `new` (or removes it) only if the stored text is
     /// exactly `expect` (`None`: nothing stored). `Ok(false)`: it changed meanwhile.
     async fn swap(

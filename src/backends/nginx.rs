@@ -365,6 +365,16 @@ impl Backend for NginxBackend {
 
 #[async_trait]
 impl Switch for NginxBackend {
+    async fn check_write(&self) -> super::WriteCheck {
+        match self.check_write_side().await {
+            Ok(()) => super::WriteCheck::Proven(format!(
+                "{} and its folder writable, test command passes",
+                self.s.config.display()
+            )),
+            Err(e) => super::WriteCheck::Denied(e),
+        }
+    }
+
     async fn swap(
         &self,
         slot: Slot,

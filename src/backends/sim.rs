@@ -192,6 +192,17 @@ impl Backend for SimBackend {
 
 #[async_trait]
 impl Switch for SimBackend {
+    async fn check_write(&self) -> super::WriteCheck {
+        // The control API that answered the read takes writes; the record must be readable.
+        match self.load(Slot::Record).await {
+            Ok(_) => super::WriteCheck::Proven(format!(
+                "the control API takes writes; lease and record at {}",
+                self.place(Slot::Record)
+            )),
+            Err(e) => super::WriteCheck::Denied(format!("the cutover record: {e}")),
+        }
+    }
+
     async fn write(&self, weights: Weights) -> Result<(), BackendError> {
         match self {
             SimBackend::Local(h) => {

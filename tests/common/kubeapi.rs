@@ -304,6 +304,28 @@ fn handle(
     body: Bytes,
 ) -> Response {
     let q = query(&uri);
+    // SelfSubjectAccessReview: answered from the same deny list the other verbs obey.
+    if method == Method::POST
+        && uri.path() == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    {
+        let Ok(mut review) = serde_json::from_slice::<Value>(&body) else {
+            return status(400, "BadRequest", "body is not JSON".into());
+        };
+        let attrs = &review["spec"]["resourceAttributes"];
+        let (verb, plural) = (
+            attrs["verb"].as_str().unwrap_or("").to_string(),
+            attrs["resource"].as_str().unwrap_or("").to_string(),
+        );
+        let mut s = store.lock().unwrap();
+        s.requests.push(format!("review {verb} {plural}"));
+        let denied = s.denied.iter().any(|(v, p)| *v == verb && *p == plural);
+        review["status"] = if denied {
+            json!({"allowed": false, "reason": format!("no RBAC rule grants {verb} on {plural}")})
+        } else {
+            json!({"allowed": true})
+        };
+        return axum::Json(review).into_response();
+    }
     let Some((collection, name, plural)) = parse_path(uri.path()) else {
         return status(
             404,
