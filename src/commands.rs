@@ -850,7 +850,8 @@ async fn rollback_cli(
         }
     };
     let driver = match lease {
-        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) && l.holder != who.user => Some(l.holder),
+        // Whoever holds it, the same user in the next terminal included: not this process.
+        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => Some(l.holder),
         _ => None,
     };
     let resolved = match to {

@@ -38,7 +38,7 @@ pub struct Intent<'a> {
 pub enum RecordError {
     Store(String),
     /// Another cutover, the other way, is recorded.
-    OtherWay(Record),
+    OtherWay(Box<Record>),
     /// The record kept changing under us.
     Contended,
 }
@@ -72,7 +72,7 @@ fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
             if r.end.is_some_and(|e| i.now >= e) {
                 Ok(fresh())
             } else {
-                Err(RecordError::OtherWay(r.clone()))
+                Err(RecordError::OtherWay(Box::new(r.clone())))
             }
         }
         // Back at 0 with nothing in flight: this write starts a new cutover.

@@ -113,6 +113,8 @@ pub struct State {
     pub backend_kind: String,
     pub backend_target: String,
     pub driver: String,
+    /// This process: tells its own writes in the cutover record from another terminal's.
+    pub pid: u32,
     /// Whether this cutover may write: it holds the driver lease, watches someone else
     /// drive, or was started `--read-only`.
     pub role: Role,
@@ -205,6 +207,7 @@ impl State {
             backend_kind: String::new(),
             backend_target: String::new(),
             driver: String::new(),
+            pid: std::process::id(),
             role: Role::Driver,
             holder: None,
             lease_place: String::new(),

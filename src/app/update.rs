@@ -1127,18 +1127,20 @@ fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
     let wall = s.wall_ms(s.now);
     if let Some(r) = &rec {
         match s.live_from {
-            Some(LiveFrom::Config) if r.live != s.live() && !r.window_over(wall) => {
-                if s.record.as_ref().map(|o| o.live) != Some(r.live) {
-                    s.log(
-                        Level::Error,
-                        format!(
-                            "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
-                            r.live,
-                            r.by,
-                            s.live()
-                        ),
-                    );
-                }
+            Some(LiveFrom::Config)
+                if r.live != s.live()
+                    && !r.window_over(wall)
+                    && s.record.as_ref().map(|o| o.live) != Some(r.live) =>
+            {
+                s.log(
+                    Level::Error,
+                    format!(
+                        "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
+                        r.live,
+                        r.by,
+                        s.live()
+                    ),
+                );
             }
             Some(LiveFrom::Config) => {}
             _ if !r.window_over(wall) && (r.live != s.live() || !s.live_known) => {
@@ -1251,9 +1253,11 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
         let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
         // Made through cutover by someone else: the record names them.
         let wall = s.wall_ms(s.now);
-        let by_record = s.record.as_ref().and_then(|r| r.last.clone()).filter(|l| {
-            wall.saturating_sub(l.at) <= 60_000 && (s.role != Role::Driver || l.who != s.driver)
-        });
+        let by_record = s
+            .record
+            .as_ref()
+            .and_then(|r| r.last.clone())
+            .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
         if let Some(l) = by_record {
             let verb = if l.action.contains("rollback") {
                 "rolled back".to_string()
@@ -2009,5 +2013,330 @@ mod tests {
         assert_eq!(s.cutover.share, Some(0));
         fresh_signals(&mut s, 1);
         assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
+    }
+
+    /// The window at 100 % with green's errors at `err`, run to its end.
+    fn promoted(err: f64) -> State {
+        let mut s = state(100);
+        s.live_from = Some(LiveFrom::AllTraffic);
+        green_errors(&mut s, 1_000, err);
+        s
+    }
+
+    #[test]
+    fn a_failing_candidate_holds_the_window_until_r_or_an_explicit_y() {
+        let mut s = promoted(0.05);
+        // The window (60 s) runs out while green breaches: held, loudly, not completed.
+        let mut effects = Vec::new();
+        for now in [30_000u64, 59_000, 60_500, 61_000, 62_000] {
+            effects.extend(green_errors(&mut s, now, 0.05));
+        }
+        assert_eq!(s.live(), Env::Blue, "not completed");
+        assert!(
+            s.window_held
+                .as_deref()
+                .unwrap()
+                .contains("green breaches errors 5.00 %")
+        );
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::JournalNote { phase, .. } if phase == "window-held"))
+        );
+        assert!(effects.contains(&Effect::Record(RecordOp::WindowEnd {
+            live: Env::Blue,
+            end: None
+        })));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::JournalComplete { .. }))
+        );
+        let held = s
+            .events
+            .iter()
+            .filter(|l| l.text.starts_with("window held"))
+            .count();
+        assert_eq!(held, 1, "said once");
+        // Even when green recovers, only y completes a held window.
+        green_errors(&mut s, 63_000, 0.0);
+        assert_eq!(s.live(), Env::Blue);
+        // r rolls back, to blue.
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), vec![(0, true)]);
+        done(&mut s, &e, 0);
+        assert!(s.window_held.is_none(), "off 100 %, nothing held");
+
+        // The same, completed by y: journaled as an override, with the new live's signals.
+        let mut s = promoted(0.05);
+        for now in [61_000u64, 62_000] {
+            green_errors(&mut s, now, 0.05);
+        }
+        assert!(s.window_held.is_some());
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(
+            matches!(&e[0], Effect::JournalNote { phase, reason } if phase == "complete-override" && reason.contains("anyway")),
+            "{e:?}"
+        );
+        assert!(e.contains(&Effect::JournalComplete {
+            new_live: Env::Green
+        }));
+        assert!(e.contains(&Effect::Record(RecordOp::Complete {
+            old_live: Env::Blue
+        })));
+        assert_eq!(s.live(), Env::Green);
+        // After it closed, r does not pretend: it offers the way back as a new cutover.
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(e.is_empty(), "{e:?}");
+        let t = &s.events.back().unwrap().text;
+        assert!(
+            t.starts_with("nothing to roll back: the rollback window closed at"),
+            "{t}"
+        );
+        let c = s.confirm.clone().unwrap();
+        assert_eq!((c.share, c.action.as_str()), (100, "revert"));
+        let e = key(&mut s, KeyCode::Char('y'));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (o.live, o.share, o.rollback),
+            (Env::Green, 100, false),
+            "all to blue"
+        );
+
+        // A healthy candidate completes by itself.
+        let mut s = promoted(0.001);
+        let mut effects = Vec::new();
+        for now in [30_000u64, 61_000] {
+            effects.extend(green_errors(&mut s, now, 0.001));
+        }
+        assert_eq!(s.live(), Env::Green);
+        assert!(effects.contains(&Effect::JournalComplete {
+            new_live: Env::Green
+        }));
+    }
+
+    #[test]
+    fn a_split_with_no_record_asks_where_traffic_goes() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(20, 80)),
+            },
+        );
+        assert!(!s.live_known, "80 % green is not 'green is live'");
+        assert!(
+            key(&mut s, KeyCode::Right).is_empty(),
+            "no forward step either"
+        );
+        assert!(key(&mut s, KeyCode::Char('r')).is_empty());
+        assert!(s.ask_target);
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("traffic is split (blue 20 / green 80)")
+        );
+        // Any other key cancels, nothing written.
+        assert!(key(&mut s, KeyCode::Char('x')).is_empty());
+        assert!(!s.ask_target);
+        key(&mut s, KeyCode::Char('r'));
+        let e = key(&mut s, KeyCode::Char('g'));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
+        assert_eq!(s.live_from, Some(LiveFrom::Chosen));
+        // Unreachable: said as such, never "splits evenly".
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        key(&mut s, KeyCode::Char('r'));
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("traffic state is unknown")
+        );
+    }
+
+    #[test]
+    fn the_record_names_live_and_who_wrote_and_a_late_write_is_its_own() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        s.driver = "alice@h".into();
+        let wall = s.wall_ms(0);
+        let rec = crate::core::Record::new(Env::Green, "bob@h", wall);
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 0,
+                result: Ok(Some(rec.clone())),
+            },
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(80, 20)),
+            },
+        );
+        assert_eq!(
+            (s.live(), s.live_from),
+            (Env::Green, Some(LiveFrom::Record))
+        );
+        assert_eq!(s.cutover.share, Some(80), "blue is the candidate at 80 %");
+        // Carol rolls back from the CLI: the record names her.
+        let rec = rec
+            .with_flight("9-1", 0, "carol@h", "rollback", wall + 500)
+            .landed();
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 2_000,
+                now: 2_000,
+                result: Ok(Weights::new(0, 100)),
+            },
+        );
+        assert!(e.is_empty(), "not an external change: {e:?}");
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .starts_with("carol@h rolled back: blue 80 → 0 %")
+        );
+
+        // A write whose outcome was unknown, landing late, is attributed to itself.
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        let id = o.id;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: 1_000,
+                result: WriteResult::Unknown {
+                    error: "outcome unknown, it may still land: no answer".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        assert!(s.failed.as_ref().unwrap().text.contains("OUTCOME UNKNOWN"));
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 4_100,
+                now: 4_100,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalLate { write, .. }] if *write == id),
+            "{e:?}"
+        );
+        let t = &s.events.back().unwrap().text;
+        assert!(
+            t.starts_with("late: the write (step → 50 %) landed 3.1 s after"),
+            "{t}"
+        );
+        assert!(s.failed.is_none() && s.unknown.is_empty());
+    }
+
+    #[test]
+    fn failures_stay_on_screen_and_the_lease_store_down_refuses_forward_only() {
+        let mut s = state(50);
+        let e = key(&mut s, KeyCode::Char('r'));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        let id = o.id;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: 100,
+                result: WriteResult::Failed {
+                    error: "HTTP 500".into(),
+                    after: Some(Weights::new(50, 50)),
+                },
+                journal_error: Some("journal j.jsonl: No space left on device".into()),
+                record_error: None,
+            },
+        );
+        let b = s.failed.clone().unwrap();
+        assert!(b.rollback);
+        assert!(
+            b.text.starts_with("ROLLBACK FAILED")
+                && b.text
+                    .contains("traffic still blue 50 / green 50 (read back) — r retries"),
+            "{}",
+            b.text
+        );
+        assert!(
+            s.not_journaled
+                .as_deref()
+                .unwrap()
+                .contains("NOT JOURNALED")
+        );
+        // Many events later, still there.
+        for i in 0..300 {
+            s.log(Level::Info, format!("noise {i}"));
+        }
+        assert!(s.failed.is_some());
+        // The lease store stops answering: forward refused, rollback still goes.
+        update(
+            &mut s,
+            Event::Lease {
+                now: 200,
+                role: Role::Driver,
+                holder: None,
+                took_over: None,
+                error: Some("no answer within 1.0 s".into()),
+            },
+        );
+        assert_eq!(s.role, Role::Observer);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(s.events.back().unwrap().text.contains("no driver lease"));
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), vec![(0, true)]);
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!()
+        };
+        done(&mut s, &e, 0);
+        let _ = o;
+        assert!(
+            s.failed.is_none(),
+            "a write that succeeded clears the banner"
+        );
+        assert!(s.not_journaled.is_some(), "not journaled stays");
     }
 }

@@ -11,9 +11,9 @@
 use super::Env;
 
 /// Longest `user@host` kept in a record; longer ones are cut (the tag limit is 256).
-const HOLDER_MAX: usize = 40;
+const HOLDER_MAX: usize = 36;
 /// Longest action and write id kept.
-const WORD_MAX: usize = 20;
+const WORD_MAX: usize = 16;
 
 /// A write in flight, as the record names it: it may have landed or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub struct LastWrite {
     /// `step`, `set`, `promote`, `rollback`, …
     pub action: String,
     pub at: i64,
+    /// The writer's process id, from the write id `PID-N`: tells one terminal of a user
+    /// from the next.
+    pub pid: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +105,7 @@ impl Record {
                 who: safe(who),
                 action: word(action),
                 at: now,
+                pid: id.split('-').next().and_then(|p| p.parse().ok()),
             }),
             ..self.clone()
         }
@@ -129,6 +133,9 @@ impl Record {
         );
         if let Some(l) = &self.last {
             s.push_str(&format!(" last={}:{}:{}", l.who, l.action, l.at));
+            if let Some(p) = l.pid {
+                s.push_str(&format!(" lastpid={p}"));
+            }
         }
         if let Some(f) = &self.flight {
             s.push_str(&format!(" flight={}:{}:{}", f.id, f.share, f.since));
@@ -146,7 +153,7 @@ impl Record {
             return None;
         }
         let (mut live, mut by, mut at, mut pos) = (None, None, None, None);
-        let (mut last, mut flight, mut end) = (None, None, None);
+        let (mut last, mut flight, mut end, mut lastpid) = (None, None, None, None);
         for w in words {
             let (k, v) = w.split_once('=')?;
             match k {
@@ -159,7 +166,12 @@ impl Record {
                     let at = p.next()?.parse().ok()?;
                     let action = p.next()?.to_string();
                     let who = p.next()?.to_string();
-                    last = Some(LastWrite { who, action, at });
+                    last = Some(LastWrite {
+                        who,
+                        action,
+                        at,
+                        pid: None,
+                    });
                 }
                 "flight" => {
                     let mut p = v.rsplitn(3, ':');
@@ -169,8 +181,12 @@ impl Record {
                     flight = Some(Flight { id, share, since });
                 }
                 "end" => end = Some(v.parse::<i64>().ok()?),
+                "lastpid" => lastpid = v.parse::<u32>().ok(),
                 _ => {} // a newer version's field: ignored, never fatal
             }
+        }
+        if let Some(l) = last.as_mut() {
+            l.pid = lastpid;
         }
         Some(Record {
             live: live?,
@@ -255,12 +271,12 @@ mod tests {
         let text = r.encode();
         assert_eq!(
             text,
-            "v1 live=green by=alice_smith@bastion-1 at=1000 pos=50 last=bob@h:step:2000 flight=4242-3:50:2000 end=9000"
+            "v1 live=green by=alice_smith@bastion-1 at=1000 pos=50 last=bob@h:step:2000 lastpid=4242 flight=4242-3:50:2000 end=9000"
         );
         assert_eq!(Record::decode(&text), Some(r.clone()));
         assert_eq!(Record::decode(&r.landed().encode()), Some(r.landed()));
         let long = Record::new(Env::Blue, &"x".repeat(500), i64::MAX).with_flight(
-            &"9".repeat(300),
+            &format!("{}-{}", u32::MAX, "9".repeat(300)),
             100,
             &"y".repeat(300),
             &"z".repeat(300),

@@ -1,0 +1,123 @@
+//! Rollback in the cockpit, driven by keys in tmux like a person would: another person rolls
+//! back from the CLI while a cockpit drives, a driver killed mid-write comes back to its
+//! seat and is told of the pending write, and a failing release holds its window.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn a_cli_rollback_while_a_cockpit_drives_is_made_at_once_and_named_on_its_screen() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "poll-interval = \"500ms\"\n");
+    let t = Tmux::new("cli-rollback");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    t.keys(&["Right"]);
+    t.wait(20, "the step", |s| s.contains("[10]"));
+    // Someone else, in another terminal, with their own journal.
+    let other = tempfile::tempdir().unwrap();
+    let cfg2 = sim.config(other.path(), "");
+    let o = cutover(&cfg2, &["rollback"]);
+    assert!(o.status.success(), "never gated: {}", stderr(&o));
+    assert!(stdout(&o).contains("all traffic to blue"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("drives this cutover"), "{}", stdout(&o));
+    assert_eq!(status(&cfg)["share"], 0);
+    let me = cutover::app::journal::Who::current().user;
+    let short: String = me.chars().take(12).collect();
+    let s = t.wait(10, "the driver told who rolled back", |s| {
+        s.contains("rolled back: green 10 → 0 %") && s.contains("[0]")
+    });
+    assert!(s.contains(&short), "{s}");
+    assert!(!s.contains("external change"), "{s}");
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn a_driver_killed_mid_write_comes_back_to_its_seat_and_is_told_of_the_pending_write() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep", "--write-delay", "4s"]);
+    let dir = tempfile::tempdir().unwrap();
+    // A long lease: only the dead process frees it, not time.
+    let cfg = sim.config(dir.path(), "lease-ttl = \"10m\"\n");
+    let t = Tmux::new("kill-mid-write");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    t.keys(&["Right"]);
+    t.wait(20, "the write in flight", |s| s.contains("writing → 10 %"));
+    let pid = t.child_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    t.wait(10, "the kill", |s| s.contains("EXITED:137"));
+    // The same person starts again at once, long before the lease would lapse.
+    t.respawn("t", &cockpit_cmd(&cfg));
+    let s = t.wait(20, "the seat and the pending write", |s| {
+        s.contains("driving: ") && s.contains("write with no outcome")
+    });
+    assert!(!s.contains("OBSERVING"), "{s}");
+    assert!(s.contains("step green → 10 %"), "{s}");
+    t.keys(&["r"]);
+    t.wait(20, "rolled back", |s| s.contains("ROLLBACK → 0 % applied"));
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+    std::thread::sleep(Duration::from_millis(4500));
+    assert_eq!(status(&cfg)["share"], 0, "the late step did not win");
+}
+
+#[test]
+fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
+    if !require("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::new("held-window");
+    t.start(
+        120,
+        32,
+        &format!(
+            "{} --journal {} demo --scenario bad-release --rollback-window 6s; echo EXITED:$?; sleep 600",
+            bin().display(),
+            dir.path().join("j.jsonl").display()
+        ),
+    );
+    t.wait(20, "the demo", |s| s.contains("[0]"));
+    t.keys(&["Right"]);
+    t.wait(20, "10 %", |s| s.contains("[10]"));
+    t.keys(&["Right"]);
+    t.wait(20, "50 %", |s| s.contains("[50]"));
+    // Green fails under load: promote it over the breach, with the confirm that says so.
+    t.wait(30, "the breach", |s| s.contains("BREACH"));
+    t.keys(&["Right"]);
+    t.wait(10, "the confirm", |s| s.contains("confirm"));
+    t.keys(&["y"]);
+    t.wait(20, "100 %", |s| s.contains("[100]"));
+    let s = t.wait(60, "the held window", |s| s.contains("window held at 0:00"));
+    assert!(s.contains("r rolls back, y completes anyway"), "{s}");
+    assert!(!s.contains("cutover complete"), "{s}");
+    t.keys(&["r"]);
+    let s = t.wait(20, "rolled back", |s| s.contains("ROLLBACK → 0 % applied"));
+    assert!(s.contains("BLUE ███"), "{s}");
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+    let entries = cutover::app::journal::Journal::read_all(&dir.path().join("j.jsonl")).unwrap();
+    assert!(entries.iter().any(|e| e.phase == "window-held"));
+    assert!(!entries.iter().any(|e| e.phase == "complete"));
+}
