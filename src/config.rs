@@ -386,9 +386,9 @@ impl Config {
             })?),
         };
         let lease_ttl = f.lease_ttl.unwrap_or(Duration::from_secs(15));
-        if lease_ttl < Duration::from_secs(3) {
+        if lease_ttl < Duration::from_secs(3) || lease_ttl > Duration::from_secs(3600) {
             return Err(err(format!(
-                "key `lease-ttl`: value {:?}: expected at least \"3s\" (the lease is renewed every third of it)",
+                "key `lease-ttl`: value {:?}: expected from \"3s\" (the lease is renewed every third of it) to \"1h\" (a dead driver's lease lapses after it)",
                 humantime::format_duration(lease_ttl).to_string()
             )));
         }

@@ -133,7 +133,20 @@ async fn drive(backend: &AlbBackend, journal: &Journal) {
         };
         assert_eq!(after, Weights::for_share(Env::Green, share, 999), "{share}");
         assert_eq!(after.share_of(Env::Green), Some(share));
+        // The cutover record, a tag beside the lease, follows every write.
+        let rec = backend.record().await.unwrap().expect("the record tag");
+        assert_eq!((rec.live, rec.pos, rec.flight), (Env::Blue, share, None));
+        assert_eq!(
+            rec.end.is_some(),
+            share == 100,
+            "the window's end once promoted"
+        );
     }
+    assert!(
+        backend
+            .place(cutover::backends::Slot::Record)
+            .starts_with("tag cutover:record on ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

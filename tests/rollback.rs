@@ -626,3 +626,20 @@ fn check_proves_the_write_side() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_lease_ttl_out_of_bounds_is_refused_with_its_key() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    for ttl in ["500000000years", "2h", "1s"] {
+        let cfg = sim.config(dir.path(), &format!("lease-ttl = \"{ttl}\"\n"));
+        let o = cutover(&cfg, &["set", "10"]);
+        assert_eq!(o.status.code(), Some(2), "{ttl}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("key `lease-ttl`") && stderr(&o).contains("to \"1h\""),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(weights(&sim.config(dir.path(), "")), (100, 0));
+}

@@ -1041,7 +1041,11 @@ fn on_write_done(
             s.failed = Some(Banner {
                 rollback: w.rollback,
                 at: s.now,
-                text: format!("{} REFUSED {hhmmss} — {reason}", what.to_uppercase()),
+                text: format!(
+                    "{} REFUSED {hhmmss} — traffic untouched — {}",
+                    what.to_uppercase(),
+                    reason.trim_start_matches("not written: ")
+                ),
             });
         }
         WriteResult::Aborted => {

@@ -8,16 +8,16 @@ use crate::core::Env;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut lines = banners(state, theme);
+    let mut lines = banners(state, theme, area.width as usize);
     lines.extend([
         bar(state, theme, area.width as usize),
         plan_line(state, theme),
         window_line(state, theme),
     ]);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// Lines the section needs: the banners, then bar, plan and window.
@@ -38,11 +38,19 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
     v
 }
 
-fn banners(state: &State, theme: &Theme) -> Vec<Line<'static>> {
+/// One line each, cut to the width with `…` (the events panel has the whole text).
+fn banners(state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     banners_of(state)
         .into_iter()
         .map(|(red, text)| {
             let style = if red { theme.rollback } else { theme.warn };
+            let text = if text.chars().count() > width {
+                let mut t: String = text.chars().take(width.saturating_sub(1)).collect();
+                t.push('…');
+                t
+            } else {
+                text
+            };
             Line::from(Span::styled(text, style))
         })
         .collect()
