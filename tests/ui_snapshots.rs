@@ -263,3 +263,57 @@ fn live_scaled_to_zero_during_the_window_is_flagged() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_failed_rollback_and_a_missing_journal_line_stay_on_the_traffic_panel_80x24() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use cutover::app::engine::WriteResult;
+    use cutover::app::update::{Effect, Event, update};
+    use cutover::core::Weights;
+    let mut s = mid_cutover();
+    let now = s.now;
+    let e = update(
+        &mut s,
+        Event::Key {
+            key: KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE),
+            now: now + 1,
+        },
+    );
+    let Some(Effect::Write(o)) = e.into_iter().find(|e| matches!(e, Effect::Write(_))) else {
+        panic!("r writes")
+    };
+    update(
+        &mut s,
+        Event::WriteDone {
+            id: o.id,
+            now: now + 50,
+            result: WriteResult::Failed {
+                error: "HAProxy 127.0.0.1:9999 refused: Permission denied".into(),
+                after: Some(Weights::new(90, 10)),
+            },
+            journal_error: Some("journal j.jsonl: No space left on device (os error 28)".into()),
+            record_error: None,
+        },
+    );
+    // Plenty of later events: the banners do not scroll away.
+    for i in 0..40 {
+        update(
+            &mut s,
+            Event::Tick {
+                now: now + 100 + i * 1000,
+            },
+        );
+    }
+    let t = draw(&s, &Theme::default(), 80, 24);
+    let screen = text(&t);
+    assert!(screen.contains("✕ ROLLBACK FAILED"), "{screen}");
+    assert!(screen.contains("✕ ROLLBACK NOT JOURNALED"), "{screen}");
+    assert!(
+        screen.contains("BLUE") && screen.contains("plan"),
+        "bar and plan stay: {screen}"
+    );
+    let b = t.backend().buffer();
+    let (x, y) = find(b, "ROLLBACK FAILED")[0];
+    assert_eq!(b[(x, y)].fg, Theme::default().rollback.fg.unwrap(), "red");
+    insta::assert_snapshot!(screen);
+}

@@ -742,9 +742,16 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
 
 fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
     if !s.live_known && cmd != Command::TogglePause {
+        let why = if s.weights.is_some() {
+            "traffic is split and no cutover record names the live env"
+        } else {
+            "the backend's traffic state is unknown"
+        };
         s.log(
             Level::Warn,
-            "live env unknown: the backend splits traffic evenly; set `live` in the config",
+            format!(
+                "live env unknown: {why}; nothing steps forward (r asks where all traffic goes; or set `live` in the config)"
+            ),
         );
         return Vec::new();
     }
@@ -977,12 +984,12 @@ fn on_write_done(
                 text: format!(
                     "{} NOT VERIFIED {hhmmss} — {} — {}",
                     what.to_uppercase(),
-                    traffic(&Some(*after)),
                     if w.rollback {
                         "r retries"
                     } else {
                         "→ retries"
-                    }
+                    },
+                    traffic(&Some(*after)),
                 ),
             });
         }
@@ -1002,12 +1009,12 @@ fn on_write_done(
                 text: format!(
                     "{} FAILED {hhmmss} — {} — {}",
                     what.to_uppercase(),
-                    traffic(after),
                     if w.rollback {
                         "r retries"
                     } else {
                         "→ retries"
-                    }
+                    },
+                    traffic(after),
                 ),
             });
         }
@@ -1060,9 +1067,14 @@ fn on_write_done(
         }
     }
     if let Some(e) = journal_error {
-        let text = format!("{what} → {} % NOT JOURNALED: {e}", w.share);
-        s.log(Level::Error, text.clone());
-        s.not_journaled = Some(text);
+        s.log(
+            Level::Error,
+            format!("{what} → {} % NOT JOURNALED: {e}", w.share),
+        );
+        s.not_journaled = Some(format!(
+            "{} NOT JOURNALED {hhmmss} — {e}",
+            what.to_uppercase()
+        ));
     }
     if let Some(e) = record_error {
         s.log(
@@ -1335,7 +1347,11 @@ fn observe(s: &mut State, w: Weights) {
             format!(
                 "{} at 100 %: rollback window of {} started; {} kept warm",
                 s.candidate(),
-                crate::ui::clock(s.cutover.window),
+                if s.cutover.window % 60_000 == 0 {
+                    format!("{} min", s.cutover.window / 60_000)
+                } else {
+                    crate::ui::clock(s.cutover.window)
+                },
                 s.live()
             ),
         );
@@ -2301,7 +2317,7 @@ mod tests {
         assert!(
             b.text.starts_with("ROLLBACK FAILED")
                 && b.text
-                    .contains("traffic still blue 50 / green 50 (read back) — r retries"),
+                    .contains("— r retries — traffic still blue 50 / green 50 (read back)"),
             "{}",
             b.text
         );

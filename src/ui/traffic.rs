@@ -30,7 +30,7 @@ pub fn height(state: &State) -> u16 {
 fn banners_of(state: &State) -> Vec<(bool, String)> {
     let mut v = Vec::new();
     if let Some(t) = &state.not_journaled {
-        v.push((true, format!(" ✕ NOT JOURNALED — {t}")));
+        v.push((true, format!(" ✕ {t}")));
     }
     if let Some(b) = &state.failed {
         v.push((b.rollback, format!(" ✕ {}", b.text)));
