@@ -1347,7 +1347,7 @@ fn observe(s: &mut State, w: Weights) {
             format!(
                 "{} at 100 %: rollback window of {} started; {} kept warm",
                 s.candidate(),
-                if s.cutover.window % 60_000 == 0 {
+                if s.cutover.window.is_multiple_of(60_000) {
                     format!("{} min", s.cutover.window / 60_000)
                 } else {
                     crate::ui::clock(s.cutover.window)
