@@ -254,12 +254,21 @@ fn sighup_during_a_slow_write_restores_the_terminal_and_the_journal_tells_the_tr
     let s = t.wait(20, "exit after SIGHUP", |s| s.contains("EXITED:"));
     assert!(s.contains("EXITED:0"), "{s}");
     assert!(!t.alternate_on(), "terminal restored");
+    // The farewell says a write was in flight, never "traffic left at 0 %" alone.
+    assert!(
+        s.contains("quit with a write IN FLIGHT: step green → 10 %"),
+        "{s}"
+    );
     // Past the write's own delay, the backend holds one consistent state, and the journal
     // says what cutover knows of it: pending (no result) or done with that state.
     std::thread::sleep(Duration::from_millis(3500));
     let share = status(&cfg)["share"].as_u64().unwrap();
     let entries =
         cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    assert!(
+        entries.iter().any(|e| e.phase == "quit-in-flight"),
+        "quitting with a write in flight is journaled"
+    );
     let step: Vec<_> = entries.iter().filter(|e| e.action == "step").collect();
     assert_eq!(step[0].phase, "intent");
     match step.get(1) {

@@ -67,7 +67,7 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                 open.push((e.write.clone(), out.len()));
                 out.push(base(what, "PENDING: no result recorded".into()));
             }
-            "result" | "failed" | "aborted" => {
+            "result" | "failed" | "aborted" | "unknown" | "refused" => {
                 let outcome = match e.phase.as_str() {
                     "result" if e.verified == Some(true) => {
                         format!(
@@ -82,7 +82,19 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                         e.error.as_deref().unwrap_or("?"),
                         pct(e.share_after)
                     ),
+                    "unknown" => format!(
+                        "OUTCOME UNKNOWN (may still land): {}; backend read {}",
+                        e.error.as_deref().unwrap_or("?"),
+                        pct(e.share_after)
+                    ),
+                    "refused" => {
+                        format!("REFUSED, not sent: {}", e.error.as_deref().unwrap_or("?"))
+                    }
                     _ => format!("cancelled: {}", e.error.as_deref().unwrap_or("pre-empted")),
+                };
+                let outcome = match &e.driver {
+                    Some(d) => format!("{outcome} (while {d} drove)"),
+                    None => outcome,
                 };
                 match open.iter().position(|(w, _)| *w == e.write) {
                     Some(i) => {
@@ -103,6 +115,10 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
             "complete" => out.push(base(
                 "rollback window over".into(),
                 format!("cutover complete: {} is live", e.live),
+            )),
+            "late" => out.push(base(
+                "a write whose outcome was unknown landed".into(),
+                format!("backend reads {}", pct(e.share_after)),
             )),
             other => out.push(base(other.replace('-', " "), String::new())),
         }
@@ -200,6 +216,38 @@ mod tests {
                 stale: false,
             },
         }
+    }
+
+    #[test]
+    fn unknown_refused_late_and_a_rollback_under_another_driver_say_so() {
+        let mut unknown = entry("6", "unknown", "step", 10, 50, Some(10));
+        unknown.error = Some("no answer within 1.0 s".into());
+        let mut refused = entry("7", "refused", "set", 10, 60, None);
+        refused.error = Some("the intent could not be journaled".into());
+        let mut rb = entry("8", "result", "rollback", 50, 0, Some(0));
+        rb.driver = Some("bob@h".into());
+        let entries = vec![
+            entry("6", "intent", "step", 10, 50, None),
+            unknown,
+            entry("7", "intent", "set", 10, 60, None),
+            refused,
+            entry("0", "late", "late", 0, 0, Some(50)),
+            entry("8", "intent", "rollback", 50, 0, None),
+            rb,
+        ];
+        let lines: Vec<String> = build(&entries)
+            .iter()
+            .map(|i| format!("{}: {}", i.what, i.outcome))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "step green 10 % → 50 %: OUTCOME UNKNOWN (may still land): no answer within 1.0 s; backend read 10 %",
+                "set green 10 % → 60 %: REFUSED, not sent: the intent could not be journaled",
+                "a write whose outcome was unknown landed: backend reads 50 %",
+                "rollback green 50 % → 0 %: applied in 42 ms, verified at 0 % (while bob@h drove)",
+            ]
+        );
     }
 
     #[test]
