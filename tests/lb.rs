@@ -13,6 +13,7 @@ use cutover::backends::{Backend, Switch};
 use cutover::core::{EnvPair, Weights};
 use cutover::signals::SignalSource;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,6 +24,38 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// nginx in the foreground, stopped with its own `-s stop` so that its workers go with it
+/// (killing the master alone leaves them behind), then killed only if it outlives that.
+struct Nginx {
+    child: Child,
+    base: Vec<String>,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("nginx")
+            .args(&self.base)
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..100 {
+            if self.child.try_wait().is_ok_and(|s| s.is_some()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // A worker the master was starting as it stopped can outlive it: the whole process
+        // group this nginx was started in goes (nothing else is in it).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -289,15 +322,17 @@ async fn nginx_edits_validates_reloads_and_restores_a_broken_config() {
         "-e".into(),
         p("error.log"),
     ];
-    let _nginx = Proc(
-        Command::new("nginx")
+    let _nginx = Nginx {
+        child: Command::new("nginx")
             .args(&base)
             .args(["-g", "daemon off;"])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    );
+        base: base.clone(),
+    };
     wait_port(front);
     let front = format!("127.0.0.1:{front}");
     let mut test_command = vec!["nginx".to_string(), "-t".into(), "-q".into()];
