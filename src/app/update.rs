@@ -1140,6 +1140,18 @@ fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
             ),
         );
     }
+    // The driver completed the window and cleared the record: an observer that still holds
+    // or counts down its own view of the window follows.
+    if rec.is_none()
+        && s.record.is_some()
+        && s.role != Role::Driver
+        && s.cutover.share == Some(100)
+        && s.cutover.window_started.is_some()
+    {
+        s.record = None;
+        let _ = complete(s, None);
+        return;
+    }
     let wall = s.wall_ms(s.now);
     if let Some(r) = &rec {
         match s.live_from {
@@ -2358,5 +2370,30 @@ mod tests {
             "a write that succeeded clears the banner"
         );
         assert!(s.not_journaled.is_some(), "not journaled stays");
+    }
+
+    #[test]
+    fn an_observer_follows_the_drivers_completion_when_the_record_is_cleared() {
+        let mut s = state(100);
+        s.role = Role::Observer;
+        let rec = crate::core::Record::new(Env::Blue, "bob@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        assert_eq!(s.live(), Env::Blue);
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(None),
+            },
+        );
+        assert_eq!(s.live(), Env::Green, "the driver completed it");
+        assert!(e.is_empty(), "an observer journals nothing: {e:?}");
+        assert!(s.completed.is_some());
     }
 }
