@@ -43,6 +43,8 @@ pub struct InFlight {
     pub since: Millis,
     pub rollback: bool,
     pub action: String,
+    /// A rollback was ordered after it: if it lands late it is undone again.
+    pub superseded: bool,
 }
 
 /// A failed write kept on screen until a later write succeeds.

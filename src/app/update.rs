@@ -904,18 +904,28 @@ fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> 
             format!("{} rolls back while {driver} drives", s.driver),
         );
     }
-    let from = s
-        .cutover
-        .base()
-        .map_or_else(|| "?".to_string(), |b| b.to_string());
+    // A rollback says where traffic is by the read-back, not by a step still in flight.
+    let from = if rollback {
+        s.cutover.share
+    } else {
+        s.cutover.base()
+    }
+    .map_or_else(|| "?".to_string(), |b| b.to_string());
     let order = s.order(share, rollback, action, "tui");
     s.cutover.requested(share);
+    if rollback {
+        // A step whose outcome is unknown may still land: after this rollback it must not.
+        for u in s.unknown.iter_mut().filter(|u| !u.rollback) {
+            u.superseded = true;
+        }
+    }
     s.writes.push(InFlight {
         id: order.id,
         share,
         since: s.now,
         rollback,
         action: action.into(),
+        superseded: false,
     });
     let cand = s.candidate();
     let text = if rollback {
@@ -1255,6 +1265,19 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
                 "late: {what} ({} → {} %) landed {late:.1} s after its outcome was unknown ({w})",
                 u.action, u.share
             );
+            if u.superseded && new_share != Some(0) {
+                // It landed after a rollback: undo it at once.
+                let reason = format!("{reason}, after a rollback: rolling back again");
+                s.log(Level::Error, reason.clone());
+                observe(s, w);
+                let mut effects = vec![Effect::JournalLate {
+                    write: u.id,
+                    after: w,
+                    reason,
+                }];
+                effects.extend(rollback(s, "rollback"));
+                return effects;
+            }
             s.log(Level::Warn, reason.clone());
             if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
                 s.failed = None;
@@ -2301,6 +2324,54 @@ mod tests {
             "{t}"
         );
         assert!(s.failed.is_none() && s.unknown.is_empty());
+
+        // Unknown, then a rollback, then the step lands after all: rolled back again.
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        let id = o.id;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: 1_000,
+                result: WriteResult::Unknown {
+                    error: "no answer".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("ROLLBACK green 10 → 0 %"),
+            "from the read-back, not the step's 50"
+        );
+        done(&mut s, &e, 0);
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 5_000,
+                now: 5_000,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalLate { .. }, Effect::Write(o)] if o.rollback && o.share == 0),
+            "{e:?}"
+        );
+        assert!(
+            s.events
+                .iter()
+                .any(|l| l.text.contains("after a rollback: rolling back again"))
+        );
     }
 
     #[test]
