@@ -342,8 +342,12 @@ fn one_driver_observers_see_and_cannot_write_leases_release_and_expire() {
     t.keys_to(top, &["Right"]);
     t.wait_on(top, 20, "10 % at the driver", |s| s.contains("[10]"));
     t.wait_on(bottom, 20, "10 % at the observer", |s| {
-        s.contains("[10]") && s.contains("read back from the backend")
+        s.contains("[10]") && s.contains("made a step: green 0 → 10 %")
     });
+    assert!(
+        !t.screen_of(bottom).contains("not made through cutover"),
+        "the driver's step is named from the record"
+    );
 
     // The driver quits: the lease is released at once, not left to expire.
     t.keys_to(top, &["q"]);

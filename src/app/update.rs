@@ -1304,9 +1304,11 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
         let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
         // Made through cutover by someone else: the record names them.
         let wall = s.wall_ms(s.now);
+        // Only when the weights are what that write asked for: anything else is external.
         let by_record = s
             .record
             .as_ref()
+            .filter(|r| r.live == s.live() && new_share == Some(r.pos))
             .and_then(|r| r.last.clone())
             .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
         if let Some(l) = by_record {
@@ -1330,14 +1332,13 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
             return Vec::new();
         }
         if s.role != Role::Driver {
-            // The driver's own writes, as they land: its journal has them.
-            let who = s
-                .holder
-                .as_ref()
-                .map_or_else(|| "the driver".to_string(), |l| l.holder.clone());
+            // Not a write made through cutover (the record would name it): said, and left
+            // to the driver's cockpit to journal.
             s.log(
-                Level::Info,
-                format!("{who}: {cand} {old} → {new} % ({w}), read back from the backend"),
+                Level::Warn,
+                format!(
+                    "change not made through cutover: {cand} {old} → {new} % ({w}), read back from the backend"
+                ),
             );
             observe(s, w);
             return Vec::new();
@@ -1842,8 +1843,22 @@ mod tests {
                 result: Ok(Weights::new(90, 10)),
             },
         );
-        // The driver's step lands: seen, not journaled as external.
+        // The driver's step lands: seen, named from the record, not journaled as external.
         let t = s.now + 1;
+        let rec = crate::core::Record::new(Env::Blue, "bob@h", s.wall_ms(0)).with_flight(
+            "1-7",
+            50,
+            "bob@h",
+            "step",
+            s.wall_ms(t),
+        );
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: t,
+                result: Ok(Some(rec)),
+            },
+        );
         let e = update(
             &mut s,
             Event::BackendRead {
@@ -1858,7 +1873,7 @@ mod tests {
                 .back()
                 .unwrap()
                 .text
-                .starts_with("bob@h: green 10 → 50 %")
+                .starts_with("bob@h made a step: green 10 → 50 %")
         );
         // Take over: a confirm, then the effect; the result is journaled.
         assert!(key(&mut s, KeyCode::Char('T')).is_empty());
@@ -2283,6 +2298,26 @@ mod tests {
                 .unwrap()
                 .text
                 .starts_with("carol@h rolled back: blue 80 → 0 %")
+        );
+        // Someone then sets 50/50 by hand: not carol's doing, whatever the record's last.
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 3_000,
+                now: 3_000,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.first(), Some(Effect::JournalExternal { .. })),
+            "{e:?}"
+        );
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .starts_with("external change: blue 0 → 50 %")
         );
 
         // A write whose outcome was unknown, landing late, is attributed to itself.
