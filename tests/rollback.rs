@@ -643,3 +643,35 @@ fn a_lease_ttl_out_of_bounds_is_refused_with_its_key() {
     }
     assert_eq!(weights(&sim.config(dir.path(), "")), (100, 0));
 }
+
+#[test]
+fn a_record_anyone_could_have_written_never_directs_a_rollback() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 70, 30);
+    // Someone without access to the config plants a record naming green as live.
+    let rec = d.join("upstream.conf.cutover-record");
+    std::fs::write(
+        &rec,
+        format!("v1 live=green by=mallory@h at={} pos=70\n", lease::wall_ms()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let o = cutover(&cfg, &["rollback"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("not trusted: anyone may write it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--to blue or --to green"), "{}", stderr(&o));
+    assert!(file_weights(d).contains("weight=70"), "untouched");
+    // Forward writes fail closed on it too.
+    let o = cutover(&cfg, &["set", "50"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(file_weights(d).contains("weight=70"), "untouched");
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("✕ cutover record"), "{}", stdout(&o));
+}

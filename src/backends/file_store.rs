@@ -14,11 +14,78 @@ const MAX_TEXT: u64 = 4096;
 pub struct FileStore {
     /// The path both files start with; `.cutover-lease` and `.cutover-record` follow it.
     pub base: PathBuf,
+    /// The file whose owner may also write the store and whose mode new files take (the
+    /// nginx config, the HAProxy unix socket): whoever can change traffic there can change
+    /// the record, and nobody else.
+    pub reference: Option<PathBuf>,
 }
 
 impl FileStore {
     pub fn new(base: PathBuf) -> FileStore {
-        FileStore { base }
+        FileStore {
+            base,
+            reference: None,
+        }
+    }
+
+    pub fn with_reference(base: PathBuf, reference: PathBuf) -> FileStore {
+        FileStore {
+            base,
+            reference: Some(reference),
+        }
+    }
+
+    /// Refuses a file that anyone could have written: a symlink, a file writable by
+    /// everyone, or one owned by someone other than this user, root or the reference's
+    /// owner. The record decides where a rollback goes: it must come from someone who can
+    /// change the traffic anyway.
+    fn trust(&self, slot: Slot) -> Result<(), BackendError> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.path(slot);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.err(slot, e)),
+        };
+        let untrusted = |why: String| BackendError::Rejected {
+            target: path.display().to_string(),
+            message: format!("not trusted: {why}"),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(untrusted("it is a symlink".into()));
+        }
+        if meta.mode() & 0o002 != 0 {
+            return Err(untrusted(format!(
+                "anyone may write it (mode {:o}); `chmod o-w` it if its content is right",
+                meta.mode() & 0o777
+            )));
+        }
+        let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        let owner_of_ref = self
+            .reference
+            .as_ref()
+            .and_then(|r| std::fs::metadata(r).ok())
+            .map(|m| m.uid());
+        let owner = meta.uid();
+        if owner != 0 && Some(owner) != me && Some(owner) != owner_of_ref {
+            return Err(untrusted(format!(
+                "it belongs to uid {owner}, not to this user, root or the owner of {}",
+                self.reference
+                    .as_ref()
+                    .map_or_else(|| "the backend".to_string(), |r| r.display().to_string())
+            )));
+        }
+        Ok(())
+    }
+
+    /// The mode a new file takes: the reference's read and write bits, never
+    /// world-writable; 0644 without a reference.
+    fn new_mode(&self) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        self.reference
+            .as_ref()
+            .and_then(|r| std::fs::metadata(r).ok())
+            .map_or(0o644, |m| m.permissions().mode() & 0o664)
     }
 
     pub fn path(&self, slot: Slot) -> PathBuf {
@@ -39,6 +106,7 @@ impl FileStore {
     }
 
     fn read_sync(&self, slot: Slot) -> Result<Option<String>, BackendError> {
+        self.trust(slot)?;
         let path = self.path(slot);
         let f = match std::fs::File::open(&path) {
             Ok(f) => f,
@@ -59,6 +127,8 @@ impl FileStore {
         expect: Option<&str>,
         new: Option<&str>,
     ) -> Result<bool, BackendError> {
+        self.trust(slot)?;
+        let existed = self.path(slot).exists();
         let mut f = OpenOptions::new()
             .read(true)
             .write(true)
@@ -66,10 +136,10 @@ impl FileStore {
             .truncate(false)
             .open(self.path(slot))
             .map_err(|e| self.err(slot, e))?;
-        // Whoever drives next may be another user on this machine.
-        {
+        if !existed {
+            // Whoever may change the traffic may drive next: the reference's mode.
             use std::os::unix::fs::PermissionsExt;
-            let _ = f.set_permissions(std::fs::Permissions::from_mode(0o666));
+            let _ = f.set_permissions(std::fs::Permissions::from_mode(self.new_mode()));
         }
         f.lock().map_err(|e| self.err(slot, e))?;
         let mut text = String::new();
@@ -176,5 +246,33 @@ mod tests {
         assert_eq!(f.load(Slot::Lease).await.unwrap(), None);
         assert_eq!(f.load(Slot::Record).await.unwrap().as_deref(), Some("rec"));
         assert!(f.writable().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_file_anyone_could_write_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("upstream.conf");
+        std::fs::write(&conf, "").unwrap();
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let f = FileStore::with_reference(conf.clone(), conf.clone());
+        assert!(f.swap(Slot::Record, None, Some("rec")).await.unwrap());
+        let mode = std::fs::metadata(f.path(Slot::Record))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640, "the config's mode, not 0666");
+        std::fs::set_permissions(f.path(Slot::Record), std::fs::Permissions::from_mode(0o666))
+            .unwrap();
+        let e = f.load(Slot::Record).await.unwrap_err().to_string();
+        assert!(
+            e.contains("not trusted: anyone may write it (mode 666)"),
+            "{e}"
+        );
+        assert!(f.swap(Slot::Record, Some("rec"), None).await.is_err());
+        std::fs::remove_file(f.path(Slot::Record)).unwrap();
+        std::os::unix::fs::symlink(&conf, f.path(Slot::Record)).unwrap();
+        let e = f.load(Slot::Record).await.unwrap_err().to_string();
+        assert!(e.contains("symlink"), "{e}");
     }
 }

@@ -128,13 +128,19 @@ impl HaproxyBackend {
             ));
         };
         let clean = |v: &str| v.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-        let store = FileStore::new(std::env::temp_dir().join(format!(
+        let base = std::env::temp_dir().join(format!(
             "cutover-haproxy-{}-{}-{}-{}",
             clean(node),
             clean(pid),
             clean(start),
             clean(&self.s.backend)
-        )));
+        ));
+        // In a shared temp folder: only this user's, root's or the socket owner's files are
+        // trusted (anyone could create a file of that name first).
+        let store = match &self.s.socket {
+            Socket::Unix(p) => FileStore::with_reference(base, p.clone()),
+            Socket::Tcp(_) => FileStore::new(base),
+        };
         *self.store_seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(store.clone());
         Ok(store)
     }

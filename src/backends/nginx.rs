@@ -307,7 +307,7 @@ impl NginxBackend {
 
     /// The driver lease and the cutover record, beside the config file.
     fn store(&self) -> FileStore {
-        FileStore::new(self.s.config.clone())
+        FileStore::with_reference(self.s.config.clone(), self.s.config.clone())
     }
 
     pub fn backup_path(&self) -> PathBuf {
