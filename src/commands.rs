@@ -818,7 +818,7 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             return Ok(ExitCode::FAILURE);
         }
     }
-    let code = write_held(&config, &journal, &backend, &sources, &who, cmd, yes).await;
+    let code = write_held(&config, &journal, &backend, &sources, &who, &me, (cmd, yes)).await;
     let _ = tokio::time::timeout(config.poll_timeout, lease::release(backend.as_ref(), &me)).await;
     code
 }
@@ -898,6 +898,7 @@ async fn rollback_cli(
         reason: None,
         driver: driver.clone(),
         window_ms: config.rollback_window.as_millis() as u64,
+        lease_token: None,
     };
     let done = match journal {
         Some(j) => engine::apply(backend.as_ref(), j, who, &order).await,
@@ -973,8 +974,8 @@ async fn write_held(
     backend: &Arc<dyn Switch>,
     sources: &[Arc<dyn SignalSource>],
     who: &Who,
-    cmd: WriteCmd,
-    yes: bool,
+    me: &Me,
+    (cmd, yes): (WriteCmd, bool),
 ) -> anyhow::Result<ExitCode> {
     let snap = snapshot(config, backend.as_ref(), sources).await;
     let before = match snap.weights {
@@ -1061,6 +1062,7 @@ async fn write_held(
         reason: None,
         driver: None,
         window_ms: config.rollback_window.as_millis() as u64,
+        lease_token: Some(me.token.clone()),
     };
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.

@@ -654,7 +654,10 @@ fn a_record_anyone_could_have_written_never_directs_a_rollback() {
     let rec = d.join("upstream.conf.cutover-record");
     std::fs::write(
         &rec,
-        format!("v1 live=green by=mallory@h at={} pos=70\n", lease::wall_ms()),
+        format!(
+            "v1 live=green by=mallory@h at={} pos=70\n",
+            lease::wall_ms()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -665,7 +668,11 @@ fn a_record_anyone_could_have_written_never_directs_a_rollback() {
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("--to blue or --to green"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--to blue or --to green"),
+        "{}",
+        stderr(&o)
+    );
     assert!(file_weights(d).contains("weight=70"), "untouched");
     // Forward writes fail closed on it too.
     let o = cutover(&cfg, &["set", "50"]);
@@ -674,4 +681,51 @@ fn a_record_anyone_could_have_written_never_directs_a_rollback() {
     let o = cutover(&cfg, &["check"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("✕ cutover record"), "{}", stdout(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_write_under_a_lease_lost_since_its_last_renewal_is_refused() {
+    use cutover::backends::SimBackend;
+    use cutover::sim::{Scenario, SimHandle, Simulator};
+    let b = SimBackend::Local(SimHandle::new(Simulator::new(
+        Scenario::load("happy").unwrap(),
+        None,
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let alice = Me::new("alice@h1", 60_000);
+    let Standing::Mine(mine) = lease::acquire(&b, &alice, lease::wall_ms()).await.unwrap() else {
+        panic!("alice drives")
+    };
+    // Her lease is taken (removed by hand and taken by carol) between two renewals.
+    assert!(
+        b.swap(Slot::Lease, Some(&mine.encode()), None)
+            .await
+            .unwrap()
+    );
+    let carol = Me::new("carol@h2", 60_000);
+    assert!(matches!(
+        lease::acquire(&b, &carol, lease::wall_ms()).await.unwrap(),
+        Standing::Mine(_)
+    ));
+    let mut step = order(1, 10);
+    step.lease_token = Some(alice.token.clone());
+    let r = engine::apply(&b, &journal, &Who::current(), &step)
+        .await
+        .result;
+    let WriteResult::Refused { reason } = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        reason.contains("no longer ours: carol@h2 holds it"),
+        "{reason}"
+    );
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0), "untouched");
+    // A rollback needs no lease at all.
+    let mut rb = order(2, 0);
+    rb.lease_token = Some(alice.token.clone());
+    let r = engine::apply(&b, &journal, &Who::current(), &rb)
+        .await
+        .result;
+    assert!(matches!(r, WriteResult::Verified { .. }), "{r:?}");
 }

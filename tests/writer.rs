@@ -30,6 +30,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         reason: None,
         driver: None,
         window_ms: 60_000,
+        lease_token: None,
     }
 }
 

@@ -28,6 +28,10 @@ pub struct WriteOrder {
     pub driver: Option<String>,
     /// The rollback window's length: a verified promotion records its end.
     pub window_ms: u64,
+    /// The driver lease this forward write is made under: checked at the backend just
+    /// before the write (a lease lost since the last renewal refuses it). `None`: unchecked
+    /// (a rollback never needs one).
+    pub lease_token: Option<String>,
 }
 
 /// How a write ended.
@@ -148,6 +152,18 @@ pub async fn apply(
         now,
     };
     if !order.rollback
+        && let Some(token) = &order.lease_token
+        && let Some(why) = lease_lost(backend, token).await
+    {
+        let reason = format!("not written: {why}");
+        e.ts = timestamp();
+        e.phase = "refused".into();
+        e.error = Some(reason.clone());
+        journal_append(journal, &e, &mut out);
+        out.result = WriteResult::Refused { reason };
+        return out;
+    }
+    if !order.rollback
         && let Err(err) = record::begin(backend, &intent(wall_ms())).await
     {
         let reason = format!("not written: {err}");
@@ -236,6 +252,20 @@ pub async fn apply(
     }
     out.result = result;
     out
+}
+
+/// Why the lease `token` is not held any more at the backend, if it is not.
+async fn lease_lost(backend: &dyn Switch, token: &str) -> Option<String> {
+    match backend.lease().await {
+        Ok(Some(l)) if l.token == token && !l.expired(wall_ms()) => None,
+        Ok(Some(l)) if l.token == token => Some("the driver lease lapsed".into()),
+        Ok(Some(l)) => Some(format!(
+            "the driver lease is no longer ours: {} holds it",
+            l.holder
+        )),
+        Ok(None) => Some("the driver lease is no longer ours: nobody holds it".into()),
+        Err(e) => Some(format!("the driver lease could not be checked: {e}")),
+    }
 }
 
 fn journal_append(journal: &Journal, e: &Entry, out: &mut Applied) {

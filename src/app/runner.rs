@@ -244,6 +244,7 @@ fn journal_event(
         reason,
         driver: None,
         window_ms: 0,
+        lease_token: None,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;

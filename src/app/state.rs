@@ -471,6 +471,10 @@ impl State {
                 _ => self.holder.as_ref().map(|l| l.holder.clone()),
             },
             window_ms: self.cutover.window,
+            lease_token: match self.role {
+                Role::Driver => self.holder.as_ref().map(|l| l.token.clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -352,5 +352,6 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         reason: None,
         driver: None,
         window_ms: 60_000,
+        lease_token: None,
     }
 }
