@@ -595,10 +595,20 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     });
     let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
     // Who drives: the lease as stored beside the backend (a lapsed one is nobody).
-    let driver = match tokio::time::timeout(config.poll_timeout, backend.lease()).await {
-        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => Some(l),
-        _ => None,
-    };
+    let (driver, lease_error) =
+        match tokio::time::timeout(config.poll_timeout, backend.lease()).await {
+            Ok(Ok(Some(l))) if l.expires > lease::wall_ms().saturating_add(lease::LONGEST_MS) => (
+                None,
+                Some(format!(
+                    "{}'s lease runs longer than any cutover writes (lease-ttl is at most 1 h)",
+                    l.holder
+                )),
+            ),
+            Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => (Some(l), None),
+            Ok(Ok(_)) => (None, None),
+            Ok(Err(e)) => (None, Some(e.to_string())),
+            Err(_) => (None, Some("the lease store did not answer".to_string())),
+        };
     if json {
         let v = serde_json::json!({
             "name": config.name,
@@ -647,6 +657,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                 "expires": chrono::DateTime::from_timestamp_millis(l.expires).map(|t| t.to_rfc3339()),
             })),
             "errors": {
+                "lease": lease_error,
                 "backend": snap.weights.as_ref().err(),
                 "record": snap.record.as_ref().err(),
                 "signals": snap.poll_errors,
@@ -662,7 +673,10 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                 crate::app::update::hhmm(l.since),
                 backend.lease_place()
             ),
-            None => println!("no driver holds the lease"),
+            None => match &lease_error {
+                Some(e) => println!("driver UNKNOWN: the lease could not be read: {e}"),
+                None => println!("no driver holds the lease"),
+            },
         }
         match (&snap.weights, snap.live, share) {
             (Ok(w), Some((live, from)), Some(share)) => println!(

@@ -729,3 +729,28 @@ async fn a_forward_write_under_a_lease_lost_since_its_last_renewal_is_refused() 
         .result;
     assert!(matches!(r, WriteResult::Verified { .. }), "{r:?}");
 }
+
+#[test]
+fn a_lease_that_is_not_one_refuses_forward_writes_and_says_who_drives_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 100, 0);
+    let lease_file = d.join("upstream.conf.cutover-lease");
+    let year_5138 = "mallory@otherhost 1795651000000 99999999999999 tok 1";
+    for junk in ["total junk", year_5138] {
+        std::fs::write(&lease_file, format!("{junk}\n")).unwrap();
+        let o = cutover(&cfg, &["set", "10"]);
+        assert_eq!(o.status.code(), Some(1), "{junk}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("not a driver lease") || err.contains("longer than any cutover writes"),
+            "{err}"
+        );
+        assert!(file_weights(d).contains("down;"), "untouched");
+        let o = cutover(&cfg, &["status"]);
+        assert!(stdout(&o).contains("driver UNKNOWN"), "{}", stdout(&o));
+    }
+    std::fs::remove_file(&lease_file).unwrap();
+    let o = cutover(&cfg, &["set", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -73,16 +73,48 @@ pub enum Standing {
     Free,
 }
 
-/// The stored text and the lease it holds (garbage is no lease, and may be replaced).
-async fn stored(b: &dyn Backend) -> Result<(Option<String>, Option<Lease>), BackendError> {
+/// Longest a lease may run from now: the longest `lease-ttl` and a minute of clock skew.
+/// Anything longer was not written by a cutover and is not trusted.
+pub const LONGEST_MS: i64 = 3_600_000 + 60_000;
+
+/// The stored text and the lease it holds. Text that is not a lease, or a lease running
+/// longer than any cutover writes, is an error: the store answered nonsense, so nobody can
+/// say who drives, and forward writes fail closed (a deliberate take-over replaces it).
+async fn stored(
+    b: &dyn Backend,
+    now: i64,
+) -> Result<(Option<String>, Option<Lease>), BackendError> {
     let raw = b.load(Slot::Lease).await?;
-    let lease = raw.as_deref().and_then(Lease::decode);
+    let lease = match raw.as_deref() {
+        None => None,
+        Some(t) => {
+            let bad = |why: String| BackendError::Protocol {
+                target: b.place(Slot::Lease),
+                message: format!("{why}; take over with T, or remove it"),
+            };
+            let l = Lease::decode(t).ok_or_else(|| {
+                bad(format!(
+                    "the lease store holds \"{}\", which is not a driver lease",
+                    crate::core::record::shorten(t)
+                ))
+            })?;
+            if l.expires > now.saturating_add(LONGEST_MS) {
+                return Err(bad(format!(
+                    "{}'s lease runs until {}, longer than any cutover writes (lease-ttl is at most 1 h)",
+                    l.holder,
+                    chrono::DateTime::from_timestamp_millis(l.expires)
+                        .map_or_else(|| "?".into(), |t| t.to_rfc3339())
+                )));
+            }
+            Some(l)
+        }
+    };
     Ok((raw, lease))
 }
 
 /// The lease as stored, seen from `me` at `now`.
 pub async fn look(b: &dyn Backend, me: &Me, now: i64) -> Result<Standing, BackendError> {
-    Ok(match stored(b).await?.1 {
+    Ok(match stored(b, now).await?.1 {
         Some(l) if me.owns(&l) => Standing::Mine(l),
         Some(l) if me.binds(&l, now) => Standing::Theirs(l),
         _ => Standing::Free,
@@ -93,7 +125,7 @@ pub async fn look(b: &dyn Backend, me: &Me, now: i64) -> Result<Standing, Backen
 /// who holds it.
 pub async fn acquire(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
     for _ in 0..3 {
-        let (raw, cur) = stored(b).await?;
+        let (raw, cur) = stored(b, now).await?;
         let new = match &cur {
             Some(l) if me.owns(l) => l.renewed(now, me.ttl),
             Some(l) if me.binds(l, now) => return Ok(Standing::Theirs(l.clone())),
@@ -110,7 +142,7 @@ pub async fn acquire(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, Back
 
 /// Renews our lease; `Theirs` or `Free` when it was taken from us meanwhile.
 pub async fn renew(b: &dyn Switch, me: &Me, now: i64) -> Result<Standing, BackendError> {
-    let (raw, cur) = stored(b).await?;
+    let (raw, cur) = stored(b, now).await?;
     match cur {
         Some(l) if me.owns(&l) => {
             let new = l.renewed(now, me.ttl);
@@ -136,7 +168,9 @@ pub async fn take_over(
     now: i64,
 ) -> Result<(Standing, Option<Lease>), BackendError> {
     for _ in 0..3 {
-        let (raw, cur) = stored(b).await?;
+        // Whatever is stored, garbage included: a deliberate take-over replaces it.
+        let raw = b.load(Slot::Lease).await?;
+        let cur = raw.as_deref().and_then(Lease::decode);
         let new = me.lease(now);
         if b.swap(Slot::Lease, raw.as_deref(), Some(&new.encode()))
             .await?
@@ -150,7 +184,7 @@ pub async fn take_over(
 
 /// Gives the lease back if we hold it.
 pub async fn release(b: &dyn Switch, me: &Me) -> Result<bool, BackendError> {
-    match stored(b).await? {
+    match stored(b, wall_ms()).await? {
         (raw, Some(l)) if me.owns(&l) => b.swap(Slot::Lease, raw.as_deref(), None).await,
         _ => Ok(false),
     }

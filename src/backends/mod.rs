@@ -97,13 +97,21 @@ pub trait Backend: Send + Sync {
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError>;
     /// Where `slot` is kept, for messages: "annotation cutover/driver-lease on …".
     fn place(&self, slot: Slot) -> String;
-    /// The driver lease as stored; `None` when nobody holds one.
+    /// The driver lease as stored; `None` when nobody holds one. Text that is not a lease
+    /// is an error, never "nobody drives".
     async fn lease(&self) -> Result<Option<Lease>, BackendError> {
-        Ok(self
-            .load(Slot::Lease)
-            .await?
-            .as_deref()
-            .and_then(Lease::decode))
+        match self.load(Slot::Lease).await? {
+            None => Ok(None),
+            Some(t) => Lease::decode(&t)
+                .map(Some)
+                .ok_or_else(|| BackendError::Protocol {
+                    target: self.place(Slot::Lease),
+                    message: format!(
+                        "the lease store holds \"{}\", which is not a driver lease",
+                        crate::core::record::shorten(&t)
+                    ),
+                }),
+        }
     }
     fn lease_place(&self) -> String {
         self.place(Slot::Lease)
