@@ -153,8 +153,8 @@ async fn connect(config: &Config) -> Result<Connected, ConfigError> {
     let probes = config.envs.map(|_, e| e.health.clone());
     let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
     let backend: Arc<dyn Switch> = match &config.backend {
-        BackendConfig::Sim { control } => {
-            let write_timeout = Duration::from_secs(60);
+        BackendConfig::Sim { control, timeout } => {
+            let write_timeout = *timeout;
             let provides = Provides {
                 metrics: config.prometheus.is_none(),
                 health: !has_probes,
@@ -700,10 +700,11 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                 );
                 if let Some(f) = &r.flight {
                     println!(
-                        "  write IN FLIGHT: {} → {} % since {} (outcome unknown until the backend reads so)",
+                        "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
                         r.candidate(),
                         f.share,
-                        crate::app::update::hhmm(f.since)
+                        crate::app::update::hhmm(f.since),
+                        (lease::wall_ms() - f.since).max(0) / 1000
                     );
                 }
             }
@@ -884,6 +885,15 @@ async fn rollback_cli(
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     if let Some(r) = &record
+        && to.is_none()
+        && config.live.is_some_and(|l| l != r.live)
+    {
+        eprintln!(
+            "cutover: warning: the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins; pass --to to say otherwise",
+            r.live, r.by, live
+        );
+    }
+    if let Some(r) = &record
         && to.is_some_and(|t| t != r.live)
     {
         eprintln!(
@@ -1044,7 +1054,7 @@ async fn write_held(
                 .collect();
             if !needs.is_empty() && !yes {
                 eprintln!(
-                    "cutover: {action} to {share} % needs --yes: it {}",
+                    "cutover: {action} to {share} % needs --yes: {}",
                     needs.join("; and ")
                 );
                 return Ok(ExitCode::from(EXIT_USAGE));

@@ -161,6 +161,8 @@ struct NginxFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct SimFile {
     control: String,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,6 +284,8 @@ pub enum BackendConfig {
     /// A `cutover sim serve` control server (`host:port` or URL).
     Sim {
         control: String,
+        /// A write not answered within this is "outcome unknown".
+        timeout: Duration,
     },
     Haproxy(HaproxySettings),
     Nginx(NginxSettings),
@@ -399,7 +403,17 @@ impl Config {
                         "key `backend.control`: value \"\": expected the sim control address, e.g. \"127.0.0.1:7070\"".into(),
                     ));
                 }
-                BackendConfig::Sim { control: s.control }
+                let timeout = s.timeout.unwrap_or(Duration::from_secs(10));
+                if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(600) {
+                    return Err(err(format!(
+                        "key `backend.timeout`: value {:?}: expected from \"100ms\" to \"10m\"",
+                        humantime::format_duration(timeout).to_string()
+                    )));
+                }
+                BackendConfig::Sim {
+                    control: s.control,
+                    timeout,
+                }
             }
             BackendFile::Haproxy(h) => {
                 let scale = h.weight_scale.unwrap_or(100);
@@ -1372,7 +1386,8 @@ no-data = "breach"
         assert_eq!(
             c.backend,
             BackendConfig::Sim {
-                control: "127.0.0.1:7070".into()
+                control: "127.0.0.1:7070".into(),
+                timeout: Duration::from_secs(10),
             }
         );
         assert_eq!(c.plan, Plan::default());

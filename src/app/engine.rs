@@ -206,7 +206,7 @@ pub async fn apply(
             },
         },
         Err(err) if err.outcome_unknown() => WriteResult::Unknown {
-            error: format!("outcome unknown, it may still land: {err}"),
+            error: err.to_string(),
             after: backend.read().await.ok(),
         },
         Err(err) => WriteResult::Failed {

@@ -21,6 +21,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// A backend read whose answer is that the traffic state cannot be known.
+pub const UNKNOWN_PREFIX: &str = "traffic UNKNOWN: ";
+
 /// Everything the cockpit runs with.
 pub struct Setup {
     pub state: State,
@@ -119,6 +122,10 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
                 tokio::time::timeout(timeout, backend.record())
             );
             let result = match read {
+                // Said as UNKNOWN on screen: not a stale number, no number at all.
+                Ok(Err(e @ crate::backends::BackendError::Unknown { .. })) => {
+                    Err(format!("{UNKNOWN_PREFIX}{e}"))
+                }
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err(format!(
                     "{} did not answer within {:.1} s",

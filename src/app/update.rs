@@ -605,8 +605,9 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
     if s.confirm.is_none()
         && s.role == Role::Driver
         && matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
-        && let Some(why) = s.window_held.clone()
+        && let Some(held) = s.window_held.clone()
     {
+        let why = s.candidate_failing().unwrap_or(held);
         let reason = format!(
             "{} completed the rollback window anyway while {why}",
             s.driver
@@ -1211,6 +1212,12 @@ fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> V
         Err(e) => {
             if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
                 s.log(Level::Error, format!("backend: {e}"));
+            }
+            if e.starts_with(super::runner::UNKNOWN_PREFIX) {
+                // The backend says it cannot know: show no weights, not the last ones.
+                s.weights = None;
+                s.weights_at = None;
+                s.cutover.share = None;
             }
             s.backend_error = Some((e, s.now));
             return Vec::new();
@@ -2333,7 +2340,7 @@ mod tests {
                 id,
                 now: 1_000,
                 result: WriteResult::Unknown {
-                    error: "outcome unknown, it may still land: no answer".into(),
+                    error: "no answer within 1.0 s".into(),
                     after: Some(Weights::new(90, 10)),
                 },
                 journal_error: None,

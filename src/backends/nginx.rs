@@ -339,7 +339,7 @@ impl Backend for NginxBackend {
             return Err(BackendError::Unknown {
                 target: format!("nginx {}", self.s.config.display()),
                 message: format!(
-                    "traffic UNKNOWN: a reload started at {} was not seen to succeed, so nginx may serve other weights than the file's until a reload succeeds ({} marks it)",
+                    "a reload started at {} was not seen to succeed, so nginx may serve other weights than the file's until a reload succeeds ({} marks it)",
                     since.trim(),
                     self.pending_path().display()
                 ),

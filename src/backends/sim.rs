@@ -12,6 +12,8 @@ use std::time::Duration;
 /// An HTTP client of a `sim serve` control server.
 #[derive(Clone)]
 pub struct SimClient {
+    /// The whole-request timeout, for messages.
+    timeout: Duration,
     base: String,
     http: reqwest::Client,
 }
@@ -29,7 +31,11 @@ impl SimClient {
             .timeout(timeout)
             .build()
             .expect("a plain HTTP client builds");
-        SimClient { base, http }
+        SimClient {
+            base,
+            http,
+            timeout,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -44,7 +50,7 @@ impl SimClient {
         if e.is_timeout() {
             BackendError::Timeout {
                 target: self.base.clone(),
-                seconds: 0.0,
+                seconds: self.timeout.as_secs_f64(),
             }
         } else if e.is_decode() {
             BackendError::Protocol {

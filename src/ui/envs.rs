@@ -108,7 +108,12 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
     let w = area.width as usize;
     let is_cand = env == state.candidate();
     let sig = state.signals.get(env);
-    let guards: &[RuleResult] = if is_cand { state.guard_results() } else { &[] };
+    // With live unknown nothing is judged against a live env nobody knows.
+    let guards: &[RuleResult] = if is_cand && state.live_known {
+        state.guard_results()
+    } else {
+        &[]
+    };
     let row = Row {
         state,
         theme,
@@ -155,7 +160,16 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
             guard,
         ));
     }
-    if is_cand {
+    if !state.live_known {
+        lines.push(Line::from(Span::styled(
+            " live unknown: split, no cutover record",
+            theme.warn,
+        )));
+        lines.push(Line::from(Span::styled(
+            " nothing judged (r asks where traffic goes)",
+            theme.dim,
+        )));
+    } else if is_cand {
         lines.push(vs_live(state, theme));
         lines.push(guard_summary(guards, state, theme));
     } else {

@@ -137,7 +137,13 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
         }
     }
     lines.push(Line::from(""));
-    lines.push(Line::styled(format!(" {CONFIRM_KEYS}"), theme.key));
+    // Going back after the window closed is a new cutover: there is nothing to roll back.
+    let keys = if c.action == "revert" {
+        "y confirm   n/Esc cancel".to_string()
+    } else {
+        CONFIRM_KEYS.to_string()
+    };
+    lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);
     frame.render_widget(Clear, rect);

@@ -58,10 +58,13 @@ fn banners(state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {
 
 fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
     let Some(w) = state.weights else {
-        let why = state
-            .backend_error
-            .as_ref()
-            .map_or_else(|| "waiting for the backend".to_string(), |(e, _)| e.clone());
+        let why = state.backend_error.as_ref().map_or_else(
+            || "waiting for the backend".to_string(),
+            |(e, _)| {
+                e.trim_start_matches(crate::app::runner::UNKNOWN_PREFIX)
+                    .to_string()
+            },
+        );
         return Line::from(vec![
             Span::styled(" traffic UNKNOWN: ", theme.breach),
             Span::styled(why, theme.text),
@@ -200,7 +203,10 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             theme.rollback,
         )]);
     }
-    if let Some(why) = &state.window_held {
+    if let Some(held) = &state.window_held {
+        let why = state.candidate_failing().unwrap_or_else(|| {
+            format!("{held} (now judged fine, but a held window completes only on y)")
+        });
         return Line::from(Span::styled(
             format!(" ⚠ window held at 0:00: {why} — r rolls back, y completes anyway"),
             theme.rollback,
@@ -218,9 +224,26 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
             for (name, ok) in state.preflight() {
                 // Not run yet is not a failure: it runs before the first step.
-                if name == "smoke passed" && ok == Some(false) && state.smoke.is_none() {
-                    v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
-                    continue;
+                let cand = state.candidate();
+                if name == "smoke passed" && ok == Some(false) {
+                    match &state.smoke {
+                        Some(SmokeState::Running { .. }) => {
+                            v.push(Span::styled(" ⟳ smoke running ", theme.warn));
+                            continue;
+                        }
+                        Some(SmokeState::Done { env, .. }) if *env != cand => {
+                            v.push(Span::styled(
+                                format!(" ○ smoke of {cand} not run yet "),
+                                theme.dim,
+                            ));
+                            continue;
+                        }
+                        None => {
+                            v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
+                            continue;
+                        }
+                        _ => {}
+                    }
                 }
                 let (glyph, style) = match ok {
                     Some(true) => ("✓", theme.ok),
