@@ -176,11 +176,17 @@ async fn weighted_kinds_step_with_read_back_and_leave_the_rest_alone() {
             .iter()
             .filter(|r| r.starts_with("patch"))
             .count();
-        // Each write: one patch of the weights, and the cutover record's annotation
-        // before (in flight) and after (landed).
-        assert_eq!(
-            patches, 12,
-            "{toml}: one weights patch per write, two of the record"
+        // Each write: one patch of the weights (the record's annotation is patched around it).
+        let weights_patches = api
+            .store()
+            .requests
+            .iter()
+            .filter(|r| r.starts_with("spec-patch"))
+            .count();
+        assert_eq!(weights_patches, 4, "{toml}: one weights patch per write");
+        assert!(
+            patches > weights_patches,
+            "{toml}: and the record's around them"
         );
     }
 }

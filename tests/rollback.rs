@@ -751,3 +751,41 @@ fn a_lease_that_is_not_one_refuses_forward_writes_and_says_who_drives_is_unknown
     let o = cutover(&cfg, &["set", "10"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn two_clis_in_the_same_instant_end_at_what_one_of_them_asked() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let (_a, alice) = operator(&sim);
+    let (_b, bob) = operator(&sim);
+    let o = cutover(&alice, &["set", "80"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for _ in 0..5 {
+        let spawn = |cfg: &std::path::Path, share: &str| {
+            Command::new(bin())
+                .arg("--config")
+                .arg(cfg)
+                .args(["set", share])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(&alice, "90"), spawn(&bob, "40"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        for o in [&a, &b] {
+            assert!(
+                o.status.success()
+                    || stderr(o).contains("drives this cutover")
+                    || stderr(o).contains("nothing to do: green already at"),
+                "each wins or is refused naming the other: {}",
+                stderr(o)
+            );
+        }
+        let green = weights(&alice).1;
+        assert!(
+            green == 90 || green == 40,
+            "green {green} %: nobody asked for that"
+        );
+        assert_eq!(status(&bob)["live"], "blue");
+    }
+}

@@ -175,7 +175,9 @@ pub async fn apply(
         return out;
     }
     let t = Instant::now();
-    let written = if order.rollback {
+    let written = if order.rollback && backend.record_on_weights_object() {
+        backend.write_urgent(target).await
+    } else if order.rollback {
         // The record names who rolled back, sent alongside the write, never before it: a
         // rollback waits for nothing. Its failure is said, not a reason to stop.
         let mark = intent(wall_ms());

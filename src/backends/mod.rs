@@ -156,6 +156,12 @@ pub trait Switch: Backend {
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
     }
+    /// Whether the record lives on the very object the weights are written to (a
+    /// Kubernetes annotation): then a rollback marks the record after its write instead of
+    /// alongside it, so the two patches never conflict and delay the rollback.
+    fn record_on_weights_object(&self) -> bool {
+        false
+    }
     /// Proves, without changing traffic, that writes (and the lease and record) can be
     /// made: for `check`.
     async fn check_write(&self) -> WriteCheck;

@@ -457,7 +457,15 @@ fn handle(
                     format!("this test server takes merge patches, not {ctype}"),
                 );
             }
-            if s.conflicts_to_inject > 0 && patch.get("spec").is_some() {
+            // A patch of the routing itself, not only of cutover's own annotations.
+            let routing = patch.get("spec").is_some()
+                || patch["metadata"]["annotations"]
+                    .as_object()
+                    .is_some_and(|a| a.keys().any(|k| !k.starts_with("cutover/")));
+            if routing {
+                s.requests.push(format!("spec-patch {}", uri.path()));
+            }
+            if s.conflicts_to_inject > 0 && routing {
                 // Someone else writes first (counted on writes of the routing itself, not
                 // of cutover's own annotations).
                 s.conflicts_to_inject -= 1;

@@ -498,6 +498,10 @@ impl Backend for KubeBackend {
 
 #[async_trait]
 impl Switch for KubeBackend {
+    fn record_on_weights_object(&self) -> bool {
+        true
+    }
+
     /// A SelfSubjectAccessReview for `patch` on each routing object: what RBAC allows this
     /// user, asked of the API server, without writing.
     async fn check_write(&self) -> super::WriteCheck {
