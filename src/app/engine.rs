@@ -151,22 +151,24 @@ pub async fn apply(
         share: order.share,
         now,
     };
-    if !order.rollback
-        && let Some(token) = &order.lease_token
-        && let Some(why) = lease_lost(backend, token).await
-    {
+    // A forward write: the lease still ours, then the record marks it in flight.
+    let refused = if order.rollback {
+        None
+    } else {
+        let lost = match &order.lease_token {
+            Some(token) => lease_lost(backend, token).await,
+            None => None,
+        };
+        match lost {
+            Some(why) => Some(why),
+            None => record::begin(backend, &intent(wall_ms()))
+                .await
+                .err()
+                .map(|e| e.to_string()),
+        }
+    };
+    if let Some(why) = refused {
         let reason = format!("not written: {why}");
-        e.ts = timestamp();
-        e.phase = "refused".into();
-        e.error = Some(reason.clone());
-        journal_append(journal, &e, &mut out);
-        out.result = WriteResult::Refused { reason };
-        return out;
-    }
-    if !order.rollback
-        && let Err(err) = record::begin(backend, &intent(wall_ms())).await
-    {
-        let reason = format!("not written: {err}");
         e.ts = timestamp();
         e.phase = "refused".into();
         e.error = Some(reason.clone());
