@@ -902,7 +902,20 @@ async fn rollback_cli(
         );
     }
     let cand = live.other();
-    if before.and_then(|w| w.share_of(cand)) == Some(0) && to.is_none() {
+    // A forward write in flight may still land: a rollback is never "nothing to do" then.
+    let in_flight = record
+        .as_ref()
+        .filter(|r| r.live == live)
+        .and_then(|r| r.flight.as_ref())
+        .filter(|f| f.share > 0);
+    if let Some(f) = in_flight {
+        println!(
+            "a write of {cand} → {} % is in flight per the cutover record (since {}): rolling back so it cannot win",
+            f.share,
+            crate::app::update::hhmm(f.since)
+        );
+    }
+    if before.and_then(|w| w.share_of(cand)) == Some(0) && to.is_none() && in_flight.is_none() {
         println!(
             "nothing to roll back: {live} already holds all the traffic ({}; live per {from}). Going back to {cand} is a new cutover the other way: `cutover rollback --to {cand}`",
             before.map(|w| w.to_string()).unwrap_or_default()

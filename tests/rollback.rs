@@ -789,3 +789,60 @@ fn two_clis_in_the_same_instant_end_at_what_one_of_them_asked() {
         assert_eq!(status(&bob)["live"], "blue");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_made_elsewhere_while_a_step_is_in_flight_wins_over_it() {
+    let Some(h) = haproxy() else { return };
+    let direct = hap(
+        Socket::Tcp(format!("127.0.0.1:{}", h.admin)),
+        Duration::from_secs(5),
+    );
+    // The driver's step goes through a socket that holds `set weight` for 1.5 s.
+    let port = delaying_proxy(h.admin, Duration::from_millis(1500), 50);
+    let slow = hap(
+        Socket::Tcp(format!("127.0.0.1:{port}")),
+        Duration::from_secs(10),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let step = tokio::spawn(async move {
+        engine::apply(&slow, &journal, &Who::current(), &order(1, 50))
+            .await
+            .result
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Meanwhile someone else rolls back from the command line, on the direct socket.
+    let cfg = dir.path().join("h.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"shop\"\njournal = \"{}\"\n[backend]\nkind = \"haproxy\"\nsocket = \"127.0.0.1:{}\"\nbackend = \"app\"\nblue-server = \"blue\"\ngreen-server = \"green\"\n",
+            dir.path().join("cli.jsonl").display(),
+            h.admin
+        ),
+    )
+    .unwrap();
+    let o = tokio::task::spawn_blocking(move || cutover(&cfg, &["rollback"]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let r = step.await.unwrap();
+    let WriteResult::Failed { error, after } = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        error.contains("rolled back while this write was in flight: the write was undone"),
+        "{error}"
+    );
+    assert_eq!(after, Some(Weights::new(100, 0)));
+    assert_eq!(
+        direct.read().await.unwrap(),
+        Weights::new(100, 0),
+        "the rollback stands"
+    );
+    let last = direct.record().await.unwrap().unwrap().last.unwrap();
+    assert_eq!(
+        last.action, "rollback",
+        "the rollback stays the record's last word"
+    );
+}

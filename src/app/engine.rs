@@ -143,6 +143,7 @@ pub async fn apply(
         out.journal_error = Some(msg);
     }
     let id = write_id(order);
+    let begun = wall_ms();
     let intent = |now| Intent {
         live: order.live,
         who: &who.user,
@@ -150,6 +151,7 @@ pub async fn apply(
         id: &id,
         share: order.share,
         now,
+        begun,
     };
     // A forward write: the lease still ours, then the record marks it in flight.
     let refused = if order.rollback {
@@ -218,6 +220,11 @@ pub async fn apply(
             after: backend.read().await.ok(),
         },
     };
+    let result = if order.rollback {
+        result
+    } else {
+        undo_if_rolled_back(backend, cand, begun, result).await
+    };
     e.ts = timestamp();
     e.elapsed_ms = Some(t.elapsed().as_millis() as u64);
     e.after = result.after();
@@ -256,6 +263,41 @@ pub async fn apply(
     }
     out.result = result;
     out
+}
+
+/// A rollback made elsewhere (an observer, the CLI) while this forward write was in flight
+/// wins: if the record says one came after this write began, the write is undone at once
+/// and said so, never left to silently cancel the rollback.
+async fn undo_if_rolled_back(
+    backend: &dyn Switch,
+    cand: Env,
+    begun: i64,
+    result: WriteResult,
+) -> WriteResult {
+    let Ok((_, Some(rec))) = record::stored(backend).await else {
+        return result;
+    };
+    let Some(l) = rec.last.filter(|l| {
+        l.action.contains("rollback") && l.at >= begun && l.pid != Some(std::process::id())
+    }) else {
+        return result;
+    };
+    let back = Weights::for_share(cand, 0, backend.capabilities().scale);
+    let undone = backend.write_urgent(back).await;
+    let after = backend.read().await.ok();
+    WriteResult::Failed {
+        error: match undone {
+            Ok(()) => format!(
+                "{} rolled back while this write was in flight: the write was undone so the rollback stands",
+                l.who
+            ),
+            Err(e) => format!(
+                "{} rolled back while this write was in flight, and undoing this write FAILED: {e}",
+                l.who
+            ),
+        },
+        after,
+    }
 }
 
 /// Why the lease `token` is not held any more at the backend, if it is not.

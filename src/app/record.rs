@@ -31,6 +31,8 @@ pub struct Intent<'a> {
     pub id: &'a str,
     pub share: u8,
     pub now: i64,
+    /// When the write began: a rollback recorded after it wins over it.
+    pub begun: i64,
 }
 
 /// Why a forward write was refused by the record.
@@ -125,8 +127,16 @@ pub async fn finish(
         };
         let mut new = if rollback {
             base.with_flight(i.id, 0, i.who, i.action, i.now).landed()
-        } else {
+        } else if base
+            .last
+            .as_ref()
+            .is_some_and(|l| l.action.contains("rollback") && l.at >= i.begun)
+        {
+            // Someone rolled back meanwhile: their rollback stays the last word.
             base.landed()
+        } else {
+            base.with_flight(i.id, i.share, i.who, i.action, i.now)
+                .landed()
         };
         match landed {
             Some(100) => new.end = new.end.or(window_end),
@@ -197,6 +207,7 @@ mod tests {
             id: "1-1",
             share,
             now,
+            begun: now,
         }
     }
 
