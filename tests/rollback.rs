@@ -846,3 +846,26 @@ async fn a_rollback_made_elsewhere_while_a_step_is_in_flight_wins_over_it() {
         "the rollback stays the record's last word"
     );
 }
+
+#[test]
+fn the_nginx_backup_never_writes_through_a_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 100, 0);
+    let victim = d.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, d.join("upstream.conf.cutover.bak")).unwrap();
+    std::os::unix::fs::symlink(&victim, d.join(format!("upstream.conf.cutover-tmp-{}", 1)))
+        .unwrap();
+    let o = cutover(&cfg, &["set", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(file_weights(d).contains("weight=10"));
+    assert!(
+        !std::fs::symlink_metadata(d.join("upstream.conf.cutover.bak"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the backup is a file of its own now"
+    );
+}

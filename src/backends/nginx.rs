@@ -209,6 +209,33 @@ fn write_weights(
     Ok(out)
 }
 
+/// Writes `path` whole, never through a link planted there: a fresh file beside it
+/// (`O_EXCL`, so not a symlink someone made), fsynced, then renamed over `path` (a rename
+/// replaces a symlink itself, not what it points to).
+async fn replace(path: PathBuf, text: String) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(format!(".cutover-tmp-{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if let Ok(m) = std::fs::symlink_metadata(&path)
+            && m.is_file()
+        {
+            let _ = f.set_permissions(m.permissions());
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 impl NginxBackend {
     pub fn new(s: NginxSettings) -> NginxBackend {
         NginxBackend { s }
@@ -299,10 +326,7 @@ impl NginxBackend {
     }
 
     async fn put(&self, text: &str) -> std::io::Result<()> {
-        let tmp = self.s.config.with_extension("cutover.tmp");
-        tokio::fs::write(&tmp, text).await?;
-        tokio::fs::File::open(&tmp).await?.sync_all().await?;
-        tokio::fs::rename(&tmp, &self.s.config).await
+        replace(self.s.config.clone(), text.to_string()).await
     }
 
     /// The driver lease and the cutover record, beside the config file.
@@ -394,9 +418,7 @@ impl Switch for NginxBackend {
         let new = write_weights(&old, &self.s.upstream, &self.s.servers, w)
             .map_err(|e| self.rejected(e))?;
         let io = |e: std::io::Error| self.rejected(format!("cannot write the config: {e}"));
-        tokio::fs::write(self.backup_path(), &old)
-            .await
-            .map_err(io)?;
+        replace(self.backup_path(), old.clone()).await.map_err(io)?;
         self.put(&new).await.map_err(io)?;
         if let Err(e) = self.run(&self.s.test_command).await {
             self.put(&old).await.map_err(io)?;
