@@ -32,6 +32,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// This machine's host name, as leases name it.
+fn who_host() -> String {
+    Who::current()
+        .user
+        .rsplit_once('@')
+        .map_or_else(String::new, |(_, h)| h.to_string())
+}
+
 /// Exit code for bad usage or config.
 pub const EXIT_USAGE: u8 = 2;
 
@@ -604,7 +612,10 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                     l.holder
                 )),
             ),
-            Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => (Some(l), None),
+            Ok(Ok(Some(l))) if l.free_for(&who_host(), lease::wall_ms(), lease::process_alive) => {
+                (None, None)
+            }
+            Ok(Ok(Some(l))) => (Some(l), None),
             Ok(Ok(_)) => (None, None),
             Ok(Err(e)) => (None, Some(e.to_string())),
             Err(_) => (None, Some("the lease store did not answer".to_string())),

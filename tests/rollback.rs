@@ -869,3 +869,35 @@ fn the_nginx_backup_never_writes_through_a_planted_symlink() {
         "the backup is a file of its own now"
     );
 }
+
+#[test]
+fn a_stale_live_in_one_config_is_warned_and_never_rewrites_the_shared_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 50, 50);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("live = \"green\"\n{text}")).unwrap();
+    let rec = format!("v1 live=blue by=alice@h at={} pos=50", lease::wall_ms());
+    std::fs::write(d.join("upstream.conf.cutover-record"), format!("{rec}\n")).unwrap();
+    let o = cutover(&cfg, &["rollback"]);
+    // The documented order: the config wins, said loudly, on stderr and in the exit code's
+    // company of warnings…
+    assert!(
+        stderr(&o).contains("the cutover record says blue is live")
+            && stderr(&o).contains("`live` in the config says green"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        file_weights(d).contains("127.0.0.1:8081 down;"),
+        "all to green"
+    );
+    // …but what everyone else reads is left as it was.
+    let kept = std::fs::read_to_string(d.join("upstream.conf.cutover-record")).unwrap();
+    assert_eq!(kept.trim(), rec, "the shared record still names blue");
+    assert!(
+        stderr(&o).contains("left the record as it is"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -120,6 +120,15 @@ pub async fn finish(
         }
         let base = match cur {
             Some(r) if r.live == i.live => r,
+            // Another operator's running cutover names the other env: this rollback went
+            // where the config or --to said, but it does not rewrite what everyone else
+            // reads.
+            Some(r) if rollback => {
+                return Err(format!(
+                    "the cutover record names {} as live (started by {}); this rollback sent all traffic to {} as the config or --to said, and left the record as it is",
+                    r.live, r.by, i.live
+                ));
+            }
             _ if rollback => Record::new(i.live, i.who, i.now),
             // A forward write's record was replaced meanwhile: not ours to change.
             Some(_) => return Ok(()),

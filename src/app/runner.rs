@@ -228,6 +228,21 @@ fn journal_event(
     after: Option<crate::core::Weights>,
     reason: Option<String>,
 ) {
+    journal_event_of(setup, state, 0, phase, live, before, after, reason);
+}
+
+/// The same, about write number `id` of this cutover (a late landing names its write).
+#[allow(clippy::too_many_arguments)]
+fn journal_event_of(
+    setup: &Setup,
+    state: &State,
+    id: u64,
+    phase: &str,
+    live: crate::core::Env,
+    before: Option<crate::core::Weights>,
+    after: Option<crate::core::Weights>,
+    reason: Option<String>,
+) {
     // The signals of the env that matters now: the new live one when a window completes.
     let snapshot = if phase == "complete" {
         state.snapshot_of(live)
@@ -235,7 +250,7 @@ fn journal_event(
         state.candidate_snapshot()
     };
     let order = engine::WriteOrder {
-        id: 0,
+        id,
         share: 0,
         live,
         rollback: false,
@@ -372,14 +387,15 @@ pub fn run_effects(
                 after,
                 reason,
             } => {
-                journal_event(
+                journal_event_of(
                     setup,
                     state,
+                    write,
                     "late",
                     state.live(),
                     None,
                     Some(after),
-                    Some(format!("write {}-{write}: {reason}", std::process::id())),
+                    Some(reason),
                 );
             }
             Effect::JournalComplete { new_live } => {

@@ -447,9 +447,10 @@ fn on_lease(
             );
         }
         s.lease_error = Some(e);
+        // Nobody can be said to drive while the store answers nothing or nonsense.
+        s.holder = None;
         if s.role == Role::Driver {
             s.role = Role::Observer;
-            s.holder = None;
             s.confirm = None;
         }
         return effects;

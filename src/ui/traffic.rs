@@ -32,6 +32,20 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
     if let Some(t) = &state.not_journaled {
         v.push((true, format!(" ✕ {t}")));
     }
+    if state.live_from == Some(crate::core::LiveFrom::Config)
+        && let Some(r) = state.record.as_ref().filter(|r| r.live != state.live())
+    {
+        v.push((
+            false,
+            format!(
+                " ⚠ `live` in the config says {}, the cutover record says {} (started by {}): r sends all traffic to {}",
+                state.live(),
+                r.live,
+                r.by,
+                state.live()
+            ),
+        ));
+    }
     if let Some(b) = &state.failed {
         v.push((b.rollback, format!(" ✕ {}", b.text)));
     }
