@@ -293,6 +293,11 @@ fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
                 RecordOp::WindowEnd { live, end } => {
                     super::record::set_end(sw.as_ref(), *live, *end).await
                 }
+                RecordOp::Restore(r) => sw
+                    .swap(crate::backends::Slot::Record, None, Some(&r.encode()))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
             }
         };
         let result = match tokio::time::timeout(timeout, run).await {

@@ -122,6 +122,9 @@ pub enum RecordOp {
     Complete { old_live: Env },
     /// The window is held or extended: its end moves (`None`: held, no end).
     WindowEnd { live: Env, end: Option<i64> },
+    /// The record vanished mid-cutover (an HAProxy reload starts a fresh store): the driver
+    /// puts back its last copy, only if the store is still empty.
+    Restore(Record),
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
@@ -362,8 +365,7 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
         }
         Event::RecordRead { now, result } => {
             advance(s, now);
-            on_record(s, result);
-            Vec::new()
+            on_record(s, result)
         }
         Event::WriteSuperseded { id, by } => {
             if let Some(pos) = s.writes.iter().position(|w| w.id == id) {
@@ -1119,7 +1121,7 @@ fn on_write_done(
 
 /// The cutover record as read: who is live comes from it (unless the config says), and a
 /// write someone left in flight is said first thing.
-fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
+fn on_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Effect> {
     let rec = match result {
         Ok(r) => r,
         Err(e) => {
@@ -1127,7 +1129,7 @@ fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
                 s.log(Level::Error, format!("cutover record: {e}"));
             }
             s.record_error = Some(e);
-            return;
+            return Vec::new();
         }
     };
     if s.record_error.take().is_some() {
@@ -1162,7 +1164,24 @@ fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
     {
         s.record = None;
         let _ = complete(s, None);
-        return;
+        return Vec::new();
+    }
+    // The record vanished while traffic is split (a reload of the store's owner): the driver
+    // restores what it last read, so nobody is left to guess.
+    if rec.is_none()
+        && s.role == Role::Driver
+        && let Some(old) = s.record.clone()
+        && old.live == s.live()
+        && s.cutover.share.is_some_and(|p| p > 0 && p < 100)
+    {
+        s.log(
+            Level::Warn,
+            format!(
+                "the cutover record vanished (was the store's owner reloaded?): restoring it ({} is live, started by {})",
+                old.live, old.by
+            ),
+        );
+        return vec![Effect::Record(RecordOp::Restore(old))];
     }
     let wall = s.wall_ms(s.now);
     if let Some(r) = &rec {
@@ -1205,6 +1224,7 @@ fn on_record(s: &mut State, result: Result<Option<Record>, String>) {
         }
     }
     s.record = rec;
+    Vec::new()
 }
 
 fn on_read(s: &mut State, started: Millis, result: Result<Weights, String>) -> Vec<Effect> {
@@ -2509,5 +2529,48 @@ mod tests {
         assert_eq!(s.live(), Env::Green, "the driver completed it");
         assert!(e.is_empty(), "an observer journals nothing: {e:?}");
         assert!(s.completed.is_some());
+    }
+
+    #[test]
+    fn a_record_that_vanishes_mid_cutover_is_restored_by_the_driver() {
+        let mut s = state(50);
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec.clone())),
+            },
+        );
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(None),
+            },
+        );
+        assert_eq!(e, vec![Effect::Record(RecordOp::Restore(rec))]);
+        assert_eq!(s.live(), Env::Blue);
+        // An observer does not write it.
+        let mut s = state(50);
+        s.role = Role::Observer;
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        assert!(
+            update(
+                &mut s,
+                Event::RecordRead {
+                    now: 2_000,
+                    result: Ok(None)
+                }
+            )
+            .is_empty()
+        );
     }
 }
