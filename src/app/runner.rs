@@ -16,6 +16,7 @@ use crate::signals::SignalSource;
 use crate::ui::{self, theme::Theme};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -515,7 +516,6 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
     for t in tasks {
         t.abort();
     }
-    drop(guard);
     // Quitting with a write in flight: said in the journal (and in the farewell).
     for w in &state.writes {
         journal_event(
@@ -534,16 +534,26 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
             )),
         );
     }
-    // Quit, SIGTERM or SIGHUP: hand the lease back so the next driver need not wait.
+    // Quit, SIGTERM or SIGHUP: hand the lease back so the next driver need not wait. Done
+    // before the terminal is restored: when the terminal is gone (an SSH drop), restoring
+    // it may fail loudly, and the lease must be back by then.
+    let mut unreleased = None;
     if let Some(sw) = &setup.switch
         && state.role == Role::Driver
     {
         match tokio::time::timeout(setup.poll_timeout, lease::release(sw.as_ref(), &setup.me)).await
         {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("cutover: the driver lease was not released: {e}"),
-            Err(_) => eprintln!("cutover: the driver lease was not released: no answer"),
+            Ok(Err(e)) => unreleased = Some(e.to_string()),
+            Err(_) => unreleased = Some("no answer".to_string()),
         }
+    }
+    drop(guard);
+    if let Some(e) = unreleased {
+        let _ = writeln!(
+            std::io::stderr(),
+            "cutover: the driver lease was not released: {e}"
+        );
     }
     result?;
     Ok(Outcome { state })
