@@ -4,7 +4,27 @@ use cutover::commands::{self, EXIT_USAGE};
 use cutover::config::ConfigError;
 use std::process::ExitCode;
 
+/// `cutover status | head`: a reader that goes away is not a crash. Rust ignores SIGPIPE,
+/// so printing to a closed pipe panics; that one panic ends the process quietly (141, as
+/// the signal would), every other goes to the default hook.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -334,3 +334,24 @@ fn journal_prints_a_timeline_in_text_markdown_and_json() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --config {} status | true",
+            bin().display(),
+            cfg.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&o).contains("panicked"),
+        "no panic on a closed pipe: {}",
+        stderr(&o)
+    );
+}
