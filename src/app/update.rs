@@ -2349,25 +2349,7 @@ mod tests {
         );
 
         // A write whose outcome was unknown, landing late, is attributed to itself.
-        let mut s = state(10);
-        let e = key(&mut s, KeyCode::Right);
-        let [Effect::Write(o)] = e.as_slice() else {
-            panic!("{e:?}")
-        };
-        let id = o.id;
-        update(
-            &mut s,
-            Event::WriteDone {
-                id,
-                now: 1_000,
-                result: WriteResult::Unknown {
-                    error: "no answer within 1.0 s".into(),
-                    after: Some(Weights::new(90, 10)),
-                },
-                journal_error: None,
-                record_error: None,
-            },
-        );
+        let (mut s, id) = step_unknown();
         assert!(s.failed.as_ref().unwrap().text.contains("OUTCOME UNKNOWN"));
         let e = update(
             &mut s,
@@ -2389,25 +2371,7 @@ mod tests {
         assert!(s.failed.is_none() && s.unknown.is_empty());
 
         // Unknown, then a rollback, then the step lands after all: rolled back again.
-        let mut s = state(10);
-        let e = key(&mut s, KeyCode::Right);
-        let [Effect::Write(o)] = e.as_slice() else {
-            panic!("{e:?}")
-        };
-        let id = o.id;
-        update(
-            &mut s,
-            Event::WriteDone {
-                id,
-                now: 1_000,
-                result: WriteResult::Unknown {
-                    error: "no answer".into(),
-                    after: Some(Weights::new(90, 10)),
-                },
-                journal_error: None,
-                record_error: None,
-            },
-        );
+        let (mut s, _) = step_unknown();
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(
             s.events
@@ -2572,5 +2536,29 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    /// At 10 %, a step to 50 whose outcome came back unknown; its write id.
+    fn step_unknown() -> (State, u64) {
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        let id = o.id;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: 1_000,
+                result: WriteResult::Unknown {
+                    error: "no answer within 1.0 s".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        (s, id)
     }
 }
