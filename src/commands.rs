@@ -277,7 +277,7 @@ async fn run_cockpit(
                 format!(
                     "{} drives this cutover since {}: observing (T takes over)",
                     l.holder,
-                    crate::app::update::hhmm(l.since)
+                    crate::app::words::hhmm(l.since)
                 ),
             );
             state.holder = Some(l);
@@ -681,7 +681,7 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             Some(l) => println!(
                 "driven by {} since {} ({})",
                 l.holder,
-                crate::app::update::hhmm(l.since),
+                crate::app::words::hhmm(l.since),
                 backend.lease_place()
             ),
             None => match &lease_error {
@@ -707,14 +707,14 @@ async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
                     r.live,
                     r.candidate(),
                     r.by,
-                    crate::app::update::hhmm(r.at)
+                    crate::app::words::hhmm(r.at)
                 );
                 if let Some(f) = &r.flight {
                     println!(
                         "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
                         r.candidate(),
                         f.share,
-                        crate::app::update::hhmm(f.since),
+                        crate::app::words::hhmm(f.since),
                         (lease::wall_ms() - f.since).max(0) / 1000
                     );
                 }
@@ -818,9 +818,9 @@ async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCo
             eprintln!(
                 "cutover: not writing: {} drives this cutover since {} (lease at {}, renewed until {}); ask them, or take over in the cockpit with T. `cutover rollback` is never refused.",
                 l.holder,
-                crate::app::update::hhmm(l.since),
+                crate::app::words::hhmm(l.since),
                 backend.lease_place(),
-                crate::app::update::hhmm(l.expires)
+                crate::app::words::hhmm(l.expires)
             );
             return Ok(ExitCode::FAILURE);
         }
@@ -923,7 +923,7 @@ async fn rollback_cli(
         println!(
             "a write of {cand} → {} % is in flight per the cutover record (since {}): rolling back so it cannot win",
             f.share,
-            crate::app::update::hhmm(f.since)
+            crate::app::words::hhmm(f.since)
         );
     }
     if before.and_then(|w| w.share_of(cand)) == Some(0) && to.is_none() && in_flight.is_none() {
@@ -1074,7 +1074,7 @@ async fn write_held(
             let needs: Vec<_> = reasons
                 .iter()
                 .filter(|r| **r != crate::core::ConfirmReason::Jump)
-                .map(|r| crate::app::update::reason_text(*r))
+                .map(|r| crate::app::words::reason_text(*r))
                 .collect();
             if !needs.is_empty() && !yes {
                 eprintln!(
@@ -1088,7 +1088,7 @@ async fn write_held(
         Decision::Refused(r) => {
             eprintln!(
                 "cutover: nothing to do: {}",
-                crate::app::update::refusal_text(r, cand, backend.kind())
+                crate::app::words::refusal_text(r, cand, backend.kind())
             );
             return Ok(ExitCode::FAILURE);
         }
@@ -1178,7 +1178,7 @@ async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
             r.live,
             r.candidate(),
             r.by,
-            crate::app::update::hhmm(r.at),
+            crate::app::words::hhmm(r.at),
             backend.place(crate::backends::Slot::Record)
         ),
         Ok(Ok(None)) => println!(

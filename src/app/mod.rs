@@ -12,6 +12,7 @@ pub mod runner;
 pub mod state;
 pub mod timeline;
 pub mod update;
+pub mod words;
 pub mod writer;
 
 pub use state::State;

@@ -3,8 +3,9 @@
 use super::engine::{WriteOrder, WriteResult};
 use super::keymap::Action;
 use super::state::{Banner, InFlight, Level, Overlay, PendingConfirm, Role, SmokeState, State};
+use super::words::{clock, hhmm, refusal_text};
 use crate::core::{
-    Command, ConfirmReason, Decision, Env, EnvPair, LiveFrom, Millis, Record, Refusal, Weights,
+    Command, ConfirmReason, Decision, Env, EnvPair, LiveFrom, Millis, Record, Weights,
 };
 use crate::signals::{EnvPoll, SmokeReport};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -213,7 +214,7 @@ fn warn_window_end(s: &mut State) {
                 Level::Warn,
                 format!(
                     "rollback window ends in {}: then {} is live and rollback is no longer instant (e extends)",
-                    crate::ui::clock(left),
+                    clock(left),
                     s.candidate()
                 ),
             );
@@ -496,17 +497,6 @@ fn on_lease(
     effects
 }
 
-/// A lease time (unix ms) as local HH:MM:SS.
-pub fn hhmm(unix_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(unix_ms)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|| "?".into())
-}
-
 /// Why this cutover does not write, or `None` when it drives.
 pub fn not_driving(s: &State) -> Option<String> {
     match s.role {
@@ -714,7 +704,7 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Effect> {
                     "rollback window extended by {} min by {}; {} left",
                     s.window_extend_ms / 60_000,
                     s.driver,
-                    crate::ui::clock(left)
+                    clock(left)
                 );
                 s.log(Level::Info, reason.clone());
                 vec![
@@ -1414,7 +1404,7 @@ fn observe(s: &mut State, w: Weights) {
                 if s.cutover.window.is_multiple_of(60_000) {
                     format!("{} min", s.cutover.window / 60_000)
                 } else {
-                    crate::ui::clock(s.cutover.window)
+                    clock(s.cutover.window)
                 },
                 s.live()
             ),
@@ -1455,33 +1445,6 @@ fn on_signals(
                 }
             }
         }
-    }
-}
-
-/// The reasons of a confirm, as words.
-pub fn reason_text(r: ConfirmReason) -> &'static str {
-    match r {
-        ConfirmReason::Promote => {
-            "sends ALL traffic to the candidate and starts the rollback window"
-        }
-        ConfirmReason::Jump => "jumps off the plan's order",
-        ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
-        ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
-        ConfirmReason::Preflight => "PRE-FLIGHT failed: stepping on is a journaled override",
-    }
-}
-
-/// Why a command does nothing, said for the operator.
-pub fn refusal_text(r: Refusal, cand: Env, backend_kind: &str) -> String {
-    match r {
-        Refusal::Paused => "paused: resume (p) before stepping forward".to_string(),
-        Refusal::AtEnd => format!("{cand} already at 100 %: nothing to step to"),
-        Refusal::AtZero => format!("{cand} already at 0 %"),
-        Refusal::ShareUnknown => "share unknown: waiting for the backend to answer".to_string(),
-        Refusal::AlreadyThere(p) => format!("{cand} already at {p} %"),
-        Refusal::FlipOnly(p) => format!(
-            "{p} % refused: {backend_kind} switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
-        ),
     }
 }
 

@@ -31,7 +31,7 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                     (Some(l), _) => format!(
                         "{} drives since {}",
                         l.holder,
-                        crate::app::update::hhmm(l.since)
+                        crate::app::words::hhmm(l.since)
                     ),
                     (None, Some(_)) if role != crate::app::state::Role::ReadOnly => {
                         "NO LEASE: store unavailable".to_string()

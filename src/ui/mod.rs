@@ -23,6 +23,7 @@ pub mod theme;
 pub mod traffic;
 
 use crate::app::state::{Overlay, State};
+pub use crate::app::words::clock;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -125,15 +126,5 @@ pub fn age(ms: u64) -> String {
         format!("{}m", ms / 60_000)
     } else {
         format!("{}h", ms / 3_600_000)
-    }
-}
-
-/// `mm:ss` or `h:mm:ss`.
-pub fn clock(ms: u64) -> String {
-    let s = ms.div_ceil(1000);
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
     }
 }

@@ -4,7 +4,7 @@ use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe, describe_jumps};
 use super::theme::Theme;
 use crate::app::keymap::Action;
 use crate::app::state::State;
-use crate::app::update::reason_text;
+use crate::app::words::reason_text;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -73,8 +73,8 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
         Some(l) => format!(
             " {} drives since {}; the lease runs to {}.",
             l.holder,
-            crate::app::update::hhmm(l.since),
-            crate::app::update::hhmm(l.expires)
+            crate::app::words::hhmm(l.since),
+            crate::app::words::hhmm(l.expires)
         ),
         None => " Nobody holds the driver lease now.".to_string(),
     };

@@ -1,0 +1,53 @@
+//! Words shared by the reducer, the screen and the command line: times, durations, and why
+//! a command asks or does nothing. Here, below both `app::update` and `ui`, so that neither
+//! needs the other for them.
+
+use crate::core::{ConfirmReason, Env, Refusal};
+
+/// `mm:ss` or `h:mm:ss`.
+pub fn clock(ms: u64) -> String {
+    let s = ms.div_ceil(1000);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A lease time (unix ms) as local HH:MM:SS.
+pub fn hhmm(unix_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The reasons of a confirm, as words.
+pub fn reason_text(r: ConfirmReason) -> &'static str {
+    match r {
+        ConfirmReason::Promote => {
+            "sends ALL traffic to the candidate and starts the rollback window"
+        }
+        ConfirmReason::Jump => "jumps off the plan's order",
+        ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
+        ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
+        ConfirmReason::Preflight => "PRE-FLIGHT failed: stepping on is a journaled override",
+    }
+}
+
+/// Why a command does nothing, said for the operator.
+pub fn refusal_text(r: Refusal, cand: Env, backend_kind: &str) -> String {
+    match r {
+        Refusal::Paused => "paused: resume (p) before stepping forward".to_string(),
+        Refusal::AtEnd => format!("{cand} already at 100 %: nothing to step to"),
+        Refusal::AtZero => format!("{cand} already at 0 %"),
+        Refusal::ShareUnknown => "share unknown: waiting for the backend to answer".to_string(),
+        Refusal::AlreadyThere(p) => format!("{cand} already at {p} %"),
+        Refusal::FlipOnly(p) => format!(
+            "{p} % refused: {backend_kind} switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
+        ),
+    }
+}
