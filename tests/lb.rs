@@ -24,6 +24,8 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // HAProxy's lease and record files, named by its pid (nothing else matches).
+        remove_haproxy_store(self.0.id());
     }
 }
 

@@ -388,6 +388,7 @@ impl Drop for Haproxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        remove_haproxy_store(self.child.id());
     }
 }
 

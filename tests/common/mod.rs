@@ -355,3 +355,17 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         lease_token: None,
     }
 }
+
+/// Removes the lease and record files cutover kept in the temp folder for the HAProxy
+/// process `pid` (they are named by its `show info` Pid): a test cleans up after itself.
+pub fn remove_haproxy_store(pid: u32) {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("cutover-haproxy-") && name.contains(&format!("-{pid}-")) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
