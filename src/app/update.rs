@@ -960,6 +960,20 @@ fn on_write_done(
         ),
         None => "traffic UNKNOWN (the backend could not be re-read)".to_string(),
     };
+    // A failed write's banner: what, the verdict, when, then what to know or press.
+    let (now, retry) = (
+        s.now,
+        if w.rollback {
+            "r retries"
+        } else {
+            "→ retries"
+        },
+    );
+    let banner = |verdict: &str, detail: String| Banner {
+        rollback: w.rollback,
+        at: now,
+        text: format!("{} {verdict} {hhmmss} — {detail}", what.to_uppercase()),
+    };
     let mut failed = false;
     match &result {
         WriteResult::Verified { after, elapsed_ms } => {
@@ -982,20 +996,10 @@ fn on_write_done(
                 w.action, w.share
             );
             s.log(Level::Error, text);
-            s.failed = Some(Banner {
-                rollback: w.rollback,
-                at: s.now,
-                text: format!(
-                    "{} NOT VERIFIED {hhmmss} — {} — {}",
-                    what.to_uppercase(),
-                    if w.rollback {
-                        "r retries"
-                    } else {
-                        "→ retries"
-                    },
-                    traffic(&Some(*after)),
-                ),
-            });
+            s.failed = Some(banner(
+                "NOT VERIFIED",
+                format!("{retry} — {}", traffic(&Some(*after))),
+            ));
         }
         WriteResult::Failed { error, after } => {
             failed = true;
@@ -1007,20 +1011,7 @@ fn on_write_done(
                 Level::Error,
                 format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
             );
-            s.failed = Some(Banner {
-                rollback: w.rollback,
-                at: s.now,
-                text: format!(
-                    "{} FAILED {hhmmss} — {} — {}",
-                    what.to_uppercase(),
-                    if w.rollback {
-                        "r retries"
-                    } else {
-                        "→ retries"
-                    },
-                    traffic(after),
-                ),
-            });
+            s.failed = Some(banner("FAILED", format!("{retry} — {}", traffic(after))));
         }
         WriteResult::Unknown { error, after } => {
             failed = true;
@@ -1031,16 +1022,14 @@ fn on_write_done(
                     w.action, w.share
                 ),
             );
-            s.failed = Some(Banner {
-                rollback: w.rollback,
-                at: s.now,
-                text: format!(
-                    "{} OUTCOME UNKNOWN {hhmmss} — may still land — {} — {}",
-                    what.to_uppercase(),
+            s.failed = Some(banner(
+                "OUTCOME UNKNOWN",
+                format!(
+                    "may still land — {} — {}",
                     traffic(after),
                     if w.rollback { "r retries" } else { "watching" }
                 ),
-            });
+            ));
             s.unknown.push(w.clone());
         }
         WriteResult::Refused { reason } => {
@@ -1049,15 +1038,13 @@ fn on_write_done(
                 Level::Error,
                 format!("{} → {} % REFUSED: {reason}", w.action, w.share),
             );
-            s.failed = Some(Banner {
-                rollback: w.rollback,
-                at: s.now,
-                text: format!(
-                    "{} REFUSED {hhmmss} — traffic untouched — {}",
-                    what.to_uppercase(),
+            s.failed = Some(banner(
+                "REFUSED",
+                format!(
+                    "traffic untouched — {}",
                     reason.trim_start_matches("not written: ")
                 ),
-            });
+            ));
         }
         WriteResult::Aborted => {
             s.log(
