@@ -2,8 +2,8 @@
 //! key press, on states made by the real simulator and reducer.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use cutover::app::fixtures::{Step, run};
+use cutover::app::keymap::{Key, KeyCode};
 use cutover::app::update::{Event, update};
 use cutover::ui::{self, theme::Theme};
 use ratatui::Terminal;
@@ -34,11 +34,15 @@ fn render(c: &mut Criterion) {
 
 fn key_to_effect(c: &mut Criterion) {
     let base = run("happy", 30, &[]);
-    let key = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+    // The keymap lookup is part of the path from a key to its effect.
+    let keymap = base.keymap.clone();
     c.bench_function("key r → rollback effect (update)", |b| {
         b.iter_batched(
             || base.clone(),
-            |mut s| black_box(update(&mut s, Event::Key { key, now: 31_000 })),
+            |mut s| {
+                let press = keymap.press(&Key::new(KeyCode::Char('r'), false));
+                black_box(update(&mut s, Event::Key { press, now: 31_000 }))
+            },
             criterion::BatchSize::SmallInput,
         )
     });

@@ -4,7 +4,7 @@ use crate::app::Clock;
 use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
 use crate::app::lease::{self, Me, Standing};
-use crate::app::runner::{self, Setup};
+use crate::app::runner::Setup;
 use crate::app::state::Role;
 use crate::app::state::{Level, State};
 use crate::backends::alb::{AlbBackend, AlbHealth};
@@ -349,13 +349,12 @@ async fn run_cockpit(
         sources,
         journal,
         who,
-        theme,
         clock: Clock::start(),
         poll_interval: config.poll_interval,
         poll_timeout: config.poll_timeout,
         hooks: config.hooks.clone(),
     };
-    let out = runner::run_tui(setup).await?;
+    let out = crate::tui::run_tui(setup, theme).await?;
     let s = &out.state;
     for w in &s.writes {
         println!(

@@ -13,4 +13,5 @@ pub mod config;
 pub mod core;
 pub mod signals;
 pub mod sim;
+pub mod tui;
 pub mod ui;

@@ -1,9 +1,9 @@
 //! The screen, rendered from states made by the real simulator and reducer on virtual time,
 //! at 120 × 32 and 80 × 24, plus colour and glyph checks on key cells.
 
-use crossterm::event::KeyCode;
 use cutover::app::State;
 use cutover::app::fixtures::{Step, run};
+use cutover::app::keymap::{Key, KeyCode};
 use cutover::ui::{self, theme::Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -198,9 +198,8 @@ fn flip_only_backend_shows_its_plan_and_refuses_partial_steps() {
     let mut s = run("happy", 3, &[]);
     s.cutover = s.cutover.clone().flip_only();
     s.backend_kind = "kube-service".into();
-    let key =
-        crossterm::event::KeyEvent::new(KeyCode::Char('5'), crossterm::event::KeyModifiers::NONE);
-    let effects = update(&mut s, Event::Key { key, now: 3500 });
+    let press = s.keymap.press(&Key::new(KeyCode::Char('5'), false));
+    let effects = update(&mut s, Event::Key { press, now: 3500 });
     assert!(effects.is_empty(), "{effects:?}");
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
     assert!(
@@ -213,8 +212,8 @@ fn flip_only_backend_shows_its_plan_and_refuses_partial_steps() {
     );
     assert!(screen.contains("switches all traffic at once"), "{screen}");
     // → goes straight to promotion, which asks to confirm.
-    let key = crossterm::event::KeyEvent::new(KeyCode::Right, crossterm::event::KeyModifiers::NONE);
-    update(&mut s, Event::Key { key, now: 3600 });
+    let press = s.keymap.press(&Key::new(KeyCode::Right, false));
+    update(&mut s, Event::Key { press, now: 3600 });
     assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
 }
 
@@ -266,16 +265,16 @@ fn live_scaled_to_zero_during_the_window_is_flagged() {
 
 #[test]
 fn a_failed_rollback_and_a_missing_journal_line_stay_on_the_traffic_panel_80x24() {
-    use crossterm::event::{KeyEvent, KeyModifiers};
     use cutover::app::engine::WriteResult;
     use cutover::app::update::{Effect, Event, update};
     use cutover::core::Weights;
     let mut s = mid_cutover();
     let now = s.now;
+    let press = s.keymap.press(&Key::new(KeyCode::Char('r'), false));
     let e = update(
         &mut s,
         Event::Key {
-            key: KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE),
+            press,
             now: now + 1,
         },
     );

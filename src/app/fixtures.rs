@@ -4,12 +4,12 @@
 
 use super::Effect;
 use super::engine::WriteResult;
+use super::keymap::{Key, KeyCode};
 use super::state::State;
 use super::update::{Event, update};
 use crate::core::{Cutover, Plan, Weights};
 use crate::signals::sim::poll_local;
 use crate::sim::{Scenario, Simulator, WEIGHT_SCALE};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What happens at a second of virtual time.
 #[derive(Clone, Copy, Debug)]
@@ -57,9 +57,9 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                 Event::BackendRead {
                     started: now,
                     now,
-                    result: Err(
+                    result: Err(crate::app::state::ReadError::Failed(
                         "cannot reach 127.0.0.1:7070: Connection refused (os error 111)".into(),
-                    ),
+                    )),
                 },
             );
         }
@@ -78,8 +78,14 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                 Step::BackendDown => backend_up = false,
                 Step::SignalsDown => signals_up = false,
                 Step::Key(code) => {
-                    let key = KeyEvent::new(*code, KeyModifiers::NONE);
-                    for e in update(&mut s, Event::Key { key, now: now + 1 }) {
+                    let press = s.keymap.press(&Key::new(*code, false));
+                    for e in update(
+                        &mut s,
+                        Event::Key {
+                            press,
+                            now: now + 1,
+                        },
+                    ) {
                         if let Effect::Write(o) = e {
                             let w = Weights::for_share(o.live.other(), o.share, WEIGHT_SCALE);
                             sim.set_weights(w);

@@ -1,9 +1,43 @@
 //! Keys → actions. Every binding carries a description; the help overlay is generated
-//! from this table, and the config can rebind any action by name.
+//! from this table, and the config can rebind any action by name. The key type is the
+//! cockpit's own: the terminal front end (`tui`) turns crossterm's events into [`Key`]s and
+//! reads them through the keymap, so the reducer sees only [`Press`]es.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// A key, whatever the terminal library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyCode {
+    Char(char),
+    Right,
+    Left,
+    Up,
+    Down,
+    Enter,
+    Esc,
+    Tab,
+    Backspace,
+    /// Any other key: bound to nothing, it still cancels a dialog.
+    Other,
+}
+
+/// Where an action applies: on the cockpit, or inside a dialog that asks something. A key
+/// may mean one action in each (`y` confirms a dialog and, outside one, completes a held
+/// window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Main,
+    Dialog,
+}
+
+/// One key press, read through the keymap: what it means outside a dialog and inside one.
+/// `Press::default()` is a key bound to nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Press {
+    pub main: Option<Action>,
+    pub dialog: Option<Action>,
+}
 
 /// What a key asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,6 +58,16 @@ pub enum Action {
     Help,
     Log,
     Quit,
+    /// Complete a held rollback window anyway (journaled).
+    CompleteWindow,
+    /// In a dialog: yes.
+    Confirm,
+    /// In a dialog: no (any key bound to nothing cancels too).
+    Cancel,
+    /// Asked where all traffic goes: blue.
+    PickBlue,
+    /// Asked where all traffic goes: green.
+    PickGreen,
 }
 
 impl Action {
@@ -41,8 +85,23 @@ impl Action {
             Action::Help,
             Action::Log,
             Action::Quit,
+            Action::CompleteWindow,
+            Action::Confirm,
+            Action::Cancel,
+            Action::PickBlue,
+            Action::PickGreen,
         ]);
         v
+    }
+
+    /// Where the action applies.
+    pub fn layer(self) -> Layer {
+        match self {
+            Action::Confirm | Action::Cancel | Action::PickBlue | Action::PickGreen => {
+                Layer::Dialog
+            }
+            _ => Layer::Main,
+        }
     }
 
     /// The name used in the config's `[keys]` table.
@@ -60,6 +119,11 @@ impl Action {
             Action::Help => "help".into(),
             Action::Log => "log".into(),
             Action::Quit => "quit".into(),
+            Action::CompleteWindow => "complete-window".into(),
+            Action::Confirm => "confirm".into(),
+            Action::Cancel => "cancel".into(),
+            Action::PickBlue => "pick-blue".into(),
+            Action::PickGreen => "pick-green".into(),
         }
     }
 
@@ -102,22 +166,24 @@ impl Key {
             "enter" => KeyCode::Enter,
             "esc" => KeyCode::Esc,
             "tab" => KeyCode::Tab,
+            "backspace" => KeyCode::Backspace,
             _ if rest.chars().count() == 1 => {
                 let c = rest.chars().next().expect("one char");
                 KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
             }
             _ => {
                 return Err(format!(
-                    "`{s}` is not a key; expected a character, right, left, up, down, space, enter, esc, tab, or ctrl-<char>"
+                    "`{s}` is not a key; expected a character, right, left, up, down, space, enter, esc, tab, backspace, or ctrl-<char>"
                 ));
             }
         };
         Ok(Key { code, ctrl })
     }
 
-    pub fn from_event(ev: &KeyEvent) -> Key {
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-        let code = match ev.code {
+    /// A key as a terminal reports it: with Ctrl held, a letter is the same letter
+    /// whatever its case.
+    pub fn new(code: KeyCode, ctrl: bool) -> Key {
+        let code = match code {
             KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
             c => c,
         };
@@ -139,9 +205,10 @@ impl fmt::Display for Key {
             KeyCode::Enter => f.write_str("Enter"),
             KeyCode::Esc => f.write_str("Esc"),
             KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Other => f.write_str("?"),
             KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
             KeyCode::Char(c) => write!(f, "{c}"),
-            other => write!(f, "{other:?}"),
         }
     }
 }
@@ -173,6 +240,11 @@ impl Default for Keymap {
             (Action::Help, vec![k("?")]),
             (Action::Log, vec![k("L")]),
             (Action::Quit, vec![k("q"), k("ctrl-c")]),
+            (Action::CompleteWindow, vec![k("y"), k("Y")]),
+            (Action::Confirm, vec![k("y"), k("Y"), k("enter")]),
+            (Action::Cancel, vec![k("n"), k("N"), k("esc")]),
+            (Action::PickBlue, vec![k("b"), k("B")]),
+            (Action::PickGreen, vec![k("g"), k("G")]),
         ]);
         Keymap { bindings }
     }
@@ -194,14 +266,25 @@ impl Keymap {
                 .iter()
                 .map(|s| Key::parse(s).map_err(|e| format!("keys.{name}: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            if keys.is_empty() && matches!(action, Action::Rollback | Action::Quit) {
+            if keys.is_empty()
+                && matches!(
+                    action,
+                    Action::Rollback
+                        | Action::Quit
+                        | Action::Confirm
+                        | Action::PickBlue
+                        | Action::PickGreen
+                )
+            {
                 return Err(format!(
                     "keys.{name} = []: expected at least one key for {name}"
                 ));
             }
-            // A key moves to its new action.
-            for (_, ks) in map.bindings.iter_mut() {
-                ks.retain(|k| !keys.contains(k));
+            // A key moves to its new action (within the action's layer).
+            for (a, ks) in map.bindings.iter_mut() {
+                if a.layer() == action.layer() {
+                    ks.retain(|k| !keys.contains(k));
+                }
             }
             if let Some((_, ks)) = map.bindings.iter_mut().find(|(a, _)| *a == action) {
                 *ks = keys;
@@ -215,12 +298,28 @@ impl Keymap {
         Ok(map)
     }
 
-    pub fn action(&self, ev: &KeyEvent) -> Option<Action> {
-        let key = Key::from_event(ev);
+    /// The action `key` is bound to in `layer`.
+    pub fn action(&self, key: &Key, layer: Layer) -> Option<Action> {
         self.bindings
             .iter()
-            .find(|(_, ks)| ks.contains(&key))
+            .find(|(a, ks)| a.layer() == layer && ks.contains(key))
             .map(|(a, _)| *a)
+    }
+
+    /// What a key press means, outside and inside a dialog.
+    pub fn press(&self, key: &Key) -> Press {
+        Press {
+            main: self.action(key, Layer::Main),
+            dialog: self.action(key, Layer::Dialog),
+        }
+    }
+
+    /// The first key of `action`, for messages ("y completes anyway").
+    pub fn first(&self, action: Action) -> String {
+        self.keys(action).first().map_or_else(
+            || format!("<{}: unbound>", action.name()),
+            |k| k.to_string(),
+        )
     }
 
     pub fn keys(&self, action: Action) -> &[Key] {
@@ -240,35 +339,33 @@ impl Keymap {
 mod tests {
     use super::*;
 
-    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, mods)
+    fn ev(code: KeyCode, ctrl: bool) -> Key {
+        Key::new(code, ctrl)
+    }
+
+    fn main(m: &Keymap, k: Key) -> Option<Action> {
+        m.action(&k, Layer::Main)
     }
 
     #[test]
     fn default_bindings_table() {
         let m = Keymap::default();
-        let none = KeyModifiers::NONE;
+        let none = false;
         let cases = [
             (ev(KeyCode::Right, none), Some(Action::StepForward)),
             (ev(KeyCode::Char('l'), none), Some(Action::StepForward)),
-            (
-                ev(KeyCode::Char('+'), KeyModifiers::SHIFT),
-                Some(Action::StepForward),
-            ),
+            (ev(KeyCode::Char('+'), false), Some(Action::StepForward)),
             (ev(KeyCode::Char('-'), none), Some(Action::StepBack)),
             (ev(KeyCode::Char('3'), none), Some(Action::Jump(30))),
             (ev(KeyCode::Char('r'), none), Some(Action::Rollback)),
             (ev(KeyCode::Char(' '), none), Some(Action::Pause)),
-            (
-                ev(KeyCode::Char('c'), KeyModifiers::CONTROL),
-                Some(Action::Quit),
-            ),
+            (ev(KeyCode::Char('c'), true), Some(Action::Quit)),
             (ev(KeyCode::Char('c'), none), Some(Action::CancelAuto)),
             (ev(KeyCode::Char('x'), none), None),
             (ev(KeyCode::Char('0'), none), None),
         ];
         for (e, want) in cases {
-            assert_eq!(m.action(&e), want, "{e:?}");
+            assert_eq!(main(&m, e), want, "{e:?}");
         }
     }
 
@@ -281,12 +378,12 @@ mod tests {
         );
         o.insert("smoke".to_string(), vec!["l".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
-        let none = KeyModifiers::NONE;
+        let none = false;
         assert_eq!(
-            m.action(&ev(KeyCode::Char('x'), none)),
+            main(&m, ev(KeyCode::Char('x'), none)),
             Some(Action::Rollback)
         );
-        assert_eq!(m.action(&ev(KeyCode::Char('l'), none)), Some(Action::Smoke));
+        assert_eq!(main(&m, ev(KeyCode::Char('l'), none)), Some(Action::Smoke));
         assert_eq!(m.keys(Action::StepForward).len(), 2);
 
         let mut bad = BTreeMap::new();
@@ -306,5 +403,38 @@ mod tests {
                 .unwrap_err()
                 .contains("not a key")
         );
+    }
+
+    #[test]
+    fn dialog_keys_are_their_own_layer_and_rebindable() {
+        let m = Keymap::default();
+        let y = m.press(&Key::new(KeyCode::Char('y'), false));
+        assert_eq!(y.main, Some(Action::CompleteWindow));
+        assert_eq!(y.dialog, Some(Action::Confirm));
+        let enter = m.press(&Key::new(KeyCode::Enter, false));
+        assert_eq!((enter.main, enter.dialog), (None, Some(Action::Confirm)));
+        let g = m.press(&Key::new(KeyCode::Char('g'), false));
+        assert_eq!((g.main, g.dialog), (None, Some(Action::PickGreen)));
+        let r = m.press(&Key::new(KeyCode::Char('r'), false));
+        assert_eq!((r.main, r.dialog), (Some(Action::Rollback), None));
+        assert_eq!(m.first(Action::Confirm), "y");
+
+        // Rebinding confirm to `j` moves nothing off the main layer.
+        let mut o = BTreeMap::new();
+        o.insert("confirm".to_string(), vec!["j".to_string()]);
+        o.insert("pick-blue".to_string(), vec!["1".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        let j = m.press(&Key::new(KeyCode::Char('j'), false));
+        assert_eq!((j.main, j.dialog), (None, Some(Action::Confirm)));
+        let one = m.press(&Key::new(KeyCode::Char('1'), false));
+        assert_eq!(
+            (one.main, one.dialog),
+            (Some(Action::Jump(10)), Some(Action::PickBlue))
+        );
+        let y = m.press(&Key::new(KeyCode::Char('y'), false));
+        assert_eq!((y.main, y.dialog), (Some(Action::CompleteWindow), None));
+        let mut bad = BTreeMap::new();
+        bad.insert("confirm".to_string(), vec![]);
+        assert!(Keymap::with_overrides(&bad).is_err());
     }
 }

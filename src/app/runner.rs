@@ -1,29 +1,23 @@
-//! The runner: owns the terminal, spawns the producers (keys, ticks, pollers, OS signals),
-//! feeds their events through `update` and executes the effects. It never awaits I/O on
-//! the loop: every backend or signal call runs in its own task.
+//! The runner: spawns the producers (ticks, pollers, OS signals, the lease task), feeds
+//! their events through `update` and executes the effects. It never awaits I/O on the loop:
+//! every backend or signal call runs in its own task. The terminal is not here: the front
+//! end (`crate::tui`) hands in a [`Screen`] to draw on and a task that turns key presses
+//! into events.
 
 use super::Clock;
 use super::engine;
 use super::journal::{Journal, Who};
 use super::lease::{self, Me, Standing};
 use super::notify::{Notice, Webhook, spawn_notifier};
-use super::state::Role;
-use super::state::State;
+use super::state::{ReadError, Role, State};
 use super::update::{Effect, Event, RecordOp, update};
 use super::writer::spawn_writer;
 use crate::backends::{Backend, Switch};
 use crate::signals::SignalSource;
-use crate::ui::{self, theme::Theme};
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
-use futures::StreamExt;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-
-/// A backend read whose answer is that the traffic state cannot be known.
-pub const UNKNOWN_PREFIX: &str = "traffic UNKNOWN: ";
 
 /// Everything the cockpit runs with.
 pub struct Setup {
@@ -38,7 +32,6 @@ pub struct Setup {
     pub sources: Vec<Arc<dyn SignalSource>>,
     pub journal: Arc<Journal>,
     pub who: Who,
-    pub theme: Theme,
     pub clock: Clock,
     pub poll_interval: Duration,
     pub poll_timeout: Duration,
@@ -48,43 +41,13 @@ pub struct Setup {
 /// How the cockpit ended.
 pub struct Outcome {
     pub state: State,
+    /// The driver lease could not be handed back: why (said once the screen is gone).
+    pub lease_unreleased: Option<String>,
 }
 
-/// Restores the terminal however the loop ends.
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        ratatui::restore();
-    }
-}
-
-/// Sends `log` records to tui-logger's buffer (the `L` panel). tui-logger's own
-/// `init_logger` wakes a thread every 10 ms, most of cutover's idle CPU; here the loop moves
-/// the records once per frame instead.
-struct PanelLogger;
-
-impl log::Log for PanelLogger {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Info
-    }
-
-    fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            tui_logger::Drain::new().log(record);
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-static PANEL_LOGGER: PanelLogger = PanelLogger;
-
-fn init_panel_logger() {
-    if log::set_logger(&PANEL_LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Info);
-    }
-    tui_logger::set_default_level(log::LevelFilter::Info);
+/// Where the loop draws the state: the terminal, or nothing in tests.
+pub trait Screen {
+    fn draw(&mut self, state: &State) -> std::io::Result<()>;
 }
 
 /// Spawns the tasks that produce events: ticks, backend and signal polls, OS signals.
@@ -125,14 +88,14 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
             let result = match read {
                 // Said as UNKNOWN on screen: not a stale number, no number at all.
                 Ok(Err(e @ crate::backends::BackendError::Unknown { .. })) => {
-                    Err(format!("{UNKNOWN_PREFIX}{e}"))
+                    Err(ReadError::Unknown(e.to_string()))
                 }
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err(format!(
+                Ok(r) => r.map_err(|e| ReadError::Failed(e.to_string())),
+                Err(_) => Err(ReadError::Failed(format!(
                     "{} did not answer within {:.1} s",
                     backend.target(),
                     timeout.as_secs_f64()
-                )),
+                ))),
             };
             let record = match record {
                 Ok(r) => r.map_err(|e| e.to_string()),
@@ -441,10 +404,14 @@ pub fn run_effects(
     }
 }
 
-/// Runs the full-screen cockpit until quit, SIGTERM or SIGHUP. Traffic is left exactly as
-/// the backend has it.
-pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
-    init_panel_logger();
+/// Runs the cockpit until quit, SIGTERM or SIGHUP, drawing on `screen`; `input` starts the
+/// task that sends key presses. Traffic is left exactly as the backend has it. The driver
+/// lease is handed back before this returns, while the screen is still up.
+pub async fn run(
+    setup: Setup,
+    screen: &mut dyn Screen,
+    input: impl FnOnce(mpsc::Sender<Event>, Clock) -> JoinHandle<()>,
+) -> anyhow::Result<Outcome> {
     let (tx, mut rx) = mpsc::channel::<Event>(1024);
     let writer = setup.switch.clone().map(|sw| {
         spawn_writer(
@@ -459,34 +426,12 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
     let notifier = spawn_notifier(setup.hooks.clone(), tx.clone(), setup.clock);
     let mut tasks = spawn_producers(&setup, &tx);
     tasks.push(spawn_lease(&setup, tx.clone(), take_over_rx));
+    tasks.push(input(tx.clone(), setup.clock));
 
-    let mut terminal = ratatui::init();
-    let guard = TerminalGuard;
     let clock = setup.clock;
-    let t = tx.clone();
-    tasks.push(tokio::spawn(async move {
-        let mut stream = EventStream::new();
-        while let Some(Ok(ev)) = stream.next().await {
-            let ev = match ev {
-                TermEvent::Key(k) if k.kind != KeyEventKind::Release => Event::Key {
-                    key: k,
-                    now: clock.now(),
-                },
-                TermEvent::Resize(..) => Event::Resize,
-                _ => continue,
-            };
-            if t.send(ev).await.is_err() {
-                break;
-            }
-        }
-    }));
-
     let mut state = setup.state.clone();
     state.now = clock.now();
-    let mut result = Ok(());
-    if let Err(e) = terminal.draw(|f| ui::render(f, &state, &setup.theme)) {
-        result = Err(e);
-    }
+    let mut result = screen.draw(&state);
     while result.is_ok() {
         let Some(ev) = rx.recv().await else { break };
         let mut effects = update(&mut state, ev);
@@ -507,10 +452,7 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
         }
         if state.dirty {
             state.dirty = false;
-            tui_logger::move_events();
-            if let Err(e) = terminal.draw(|f| ui::render(f, &state, &setup.theme)) {
-                result = Err(e);
-            }
+            result = screen.draw(&state);
         }
     }
     for t in tasks {
@@ -537,26 +479,22 @@ pub async fn run_tui(setup: Setup) -> anyhow::Result<Outcome> {
     // Quit, SIGTERM or SIGHUP: hand the lease back so the next driver need not wait. Done
     // before the terminal is restored: when the terminal is gone (an SSH drop), restoring
     // it may fail loudly, and the lease must be back by then.
-    let mut unreleased = None;
+    let mut lease_unreleased = None;
     if let Some(sw) = &setup.switch
         && state.role == Role::Driver
     {
         match tokio::time::timeout(setup.poll_timeout, lease::release(sw.as_ref(), &setup.me)).await
         {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => unreleased = Some(e.to_string()),
-            Err(_) => unreleased = Some("no answer".to_string()),
+            Ok(Err(e)) => lease_unreleased = Some(e.to_string()),
+            Err(_) => lease_unreleased = Some("no answer".to_string()),
         }
     }
-    drop(guard);
-    if let Some(e) = unreleased {
-        let _ = writeln!(
-            std::io::stderr(),
-            "cutover: the driver lease was not released: {e}"
-        );
-    }
     result?;
-    Ok(Outcome { state })
+    Ok(Outcome {
+        state,
+        lease_unreleased,
+    })
 }
 
 /// The lease task: a driver renews every third of the lease's life; an observer reads who

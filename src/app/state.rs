@@ -55,6 +55,34 @@ pub struct Banner {
     pub text: String,
 }
 
+/// Why the backend's weights could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadError {
+    /// The backend answered that the traffic state cannot be known (nginx after a failed
+    /// reload): the screen shows no weights at all, not the last ones.
+    Unknown(String),
+    /// No answer in time, or an error.
+    Failed(String),
+}
+
+impl ReadError {
+    /// The words without the verdict.
+    pub fn message(&self) -> &str {
+        match self {
+            ReadError::Unknown(m) | ReadError::Failed(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Unknown(m) => write!(f, "traffic UNKNOWN: {m}"),
+            ReadError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Auto-rollback: since when the breach has counted down, and whether the operator
 /// cancelled this breach's countdown.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -166,7 +194,7 @@ pub struct State {
     pub share_changed_at: Millis,
     /// Whether the lasting observed-vs-set mismatch has been reported.
     pub mismatch_reported: bool,
-    pub backend_error: Option<(String, Millis)>,
+    pub backend_error: Option<(ReadError, Millis)>,
     pub weight_scale: u32,
     pub signals: EnvPair<EnvSignals>,
     pub guardrails: Guardrails,
@@ -203,6 +231,11 @@ pub struct State {
 }
 
 impl State {
+    /// A time (unix ms) as HH:MM:SS at the offset this cockpit started with.
+    pub fn hhmm(&self, unix_ms: i64) -> String {
+        super::words::hhmm_at(unix_ms, *self.start_wall.offset())
+    }
+
     pub fn new(name: String, cutover: Cutover, start_wall: DateTime<FixedOffset>) -> State {
         State {
             name,

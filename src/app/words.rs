@@ -14,14 +14,16 @@ pub fn clock(ms: u64) -> String {
     }
 }
 
-/// A lease time (unix ms) as local HH:MM:SS.
+/// A time (unix ms) as HH:MM:SS in this machine's local time, for the command line. The
+/// cockpit uses [`hhmm_at`] with the offset it started with: the reducer reads no locale.
 pub fn hhmm(unix_ms: i64) -> String {
+    hhmm_at(unix_ms, *chrono::Local::now().offset())
+}
+
+/// A time (unix ms) as HH:MM:SS at `offset`.
+pub fn hhmm_at(unix_ms: i64, offset: chrono::FixedOffset) -> String {
     chrono::DateTime::from_timestamp_millis(unix_ms)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%H:%M:%S")
-                .to_string()
-        })
+        .map(|t| t.with_timezone(&offset).format("%H:%M:%S").to_string())
         .unwrap_or_else(|| "?".into())
 }
 

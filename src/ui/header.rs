@@ -28,11 +28,7 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                     "OBSERVING"
                 };
                 let who = match (&state.holder, &state.lease_error) {
-                    (Some(l), _) => format!(
-                        "{} drives since {}",
-                        l.holder,
-                        crate::app::words::hhmm(l.since)
-                    ),
+                    (Some(l), _) => format!("{} drives since {}", l.holder, state.hhmm(l.since)),
                     (None, Some(_)) if role != crate::app::state::Role::ReadOnly => {
                         "NO LEASE: store unavailable".to_string()
                     }

@@ -1,6 +1,6 @@
 //! Popups: help (generated from the keymap), confirm, and the diagnostic log.
 
-use super::strings::{CONFIRM_KEYS, HELP_FOOTER, describe, describe_jumps};
+use super::strings::{HELP_FOOTER, confirm_keys, describe, describe_jumps};
 use super::theme::Theme;
 use crate::app::keymap::Action;
 use crate::app::state::State;
@@ -73,8 +73,8 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
         Some(l) => format!(
             " {} drives since {}; the lease runs to {}.",
             l.holder,
-            crate::app::words::hhmm(l.since),
-            crate::app::words::hhmm(l.expires)
+            state.hhmm(l.since),
+            state.hhmm(l.expires)
         ),
         None => " Nobody holds the driver lease now.".to_string(),
     };
@@ -87,7 +87,13 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
             theme.text,
         ),
         Line::from(""),
-        Line::styled(" y take over   any other key cancels", theme.key),
+        Line::styled(
+            format!(
+                " {} take over   any other key cancels",
+                state.keymap.first(Action::Confirm)
+            ),
+            theme.key,
+        ),
     ];
     let rect = centered(area, 72, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
@@ -138,11 +144,7 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
     }
     lines.push(Line::from(""));
     // Going back after the window closed is a new cutover: there is nothing to roll back.
-    let keys = if c.action == "revert" {
-        "y confirm   n/Esc cancel".to_string()
-    } else {
-        CONFIRM_KEYS.to_string()
-    };
+    let keys = confirm_keys(&state.keymap, c.action != "revert");
     lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);

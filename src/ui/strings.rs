@@ -1,6 +1,6 @@
 //! User-visible words of the screen, in one place.
 
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, KeyCode, Keymap};
 
 pub const TOO_SMALL: &str = "terminal too small";
 pub const MIN_WIDTH: u16 = 60;
@@ -8,8 +8,30 @@ pub const MIN_HEIGHT: u16 = 16;
 pub const NO_DATA: &str = "no data";
 pub const UNKNOWN: &str = "—";
 pub const WINDOW_NOT_STARTED: &str = "rollback window: starts at 100 %";
-pub const CONFIRM_KEYS: &str = "y confirm   n/Esc cancel   r ROLLBACK";
 pub const HELP_FOOTER: &str = "any key closes · r rolls back from anywhere";
+
+/// A dialog's keys, as bound: "y confirm   n/Esc cancel", then "   r ROLLBACK" unless
+/// there is nothing to roll back.
+pub fn confirm_keys(keymap: &Keymap, rollback: bool) -> String {
+    let join = |a: Action| {
+        keymap
+            .keys(a)
+            .iter()
+            .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut text = format!(
+        "{} confirm   {} cancel",
+        keymap.first(Action::Confirm),
+        join(Action::Cancel)
+    );
+    if rollback {
+        text.push_str(&format!("   {} ROLLBACK", keymap.first(Action::Rollback)));
+    }
+    text
+}
 
 /// What an action does, for the help overlay.
 pub fn describe(a: Action) -> String {
@@ -28,6 +50,11 @@ pub fn describe(a: Action) -> String {
         Action::Help => "this help".into(),
         Action::Log => "the full diagnostic log".into(),
         Action::Quit => "quit (never changes traffic)".into(),
+        Action::CompleteWindow => "complete a HELD rollback window anyway (journaled)".into(),
+        Action::Confirm => "in a dialog: yes".into(),
+        Action::Cancel => "in a dialog: no (any unbound key cancels too)".into(),
+        Action::PickBlue => "asked where all traffic goes: blue".into(),
+        Action::PickGreen => "asked where all traffic goes: green".into(),
     }
 }
 

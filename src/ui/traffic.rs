@@ -3,6 +3,7 @@
 
 use super::theme::Theme;
 use super::{age, clock, pct};
+use crate::app::keymap::Action;
 use crate::app::state::{SmokeState, State};
 use crate::core::Env;
 use ratatui::Frame;
@@ -74,10 +75,7 @@ fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
     let Some(w) = state.weights else {
         let why = state.backend_error.as_ref().map_or_else(
             || "waiting for the backend".to_string(),
-            |(e, _)| {
-                e.trim_start_matches(crate::app::runner::UNKNOWN_PREFIX)
-                    .to_string()
-            },
+            |(e, _)| e.message().to_string(),
         );
         return Line::from(vec![
             Span::styled(" traffic UNKNOWN: ", theme.breach),
@@ -222,7 +220,11 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             format!("{held} (now judged fine, but a held window completes only on y)")
         });
         return Line::from(Span::styled(
-            format!(" ⚠ window held at 0:00: {why} — r rolls back, y completes anyway"),
+            format!(
+                " ⚠ window held at 0:00: {why} — {} rolls back, {} completes anyway",
+                state.keymap.first(Action::Rollback),
+                state.keymap.first(Action::CompleteWindow)
+            ),
             theme.rollback,
         ));
     }

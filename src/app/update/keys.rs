@@ -1,0 +1,416 @@
+//! A key's action. Dialogs come first (take-over, where all traffic goes, a pending
+//! confirm); rollback is never swallowed by any of them.
+
+use super::lease::not_driving;
+use super::reads::observe;
+use super::window::complete;
+use super::writes::{command, issue, rollback};
+use super::{Effect, RecordOp};
+use crate::app::keymap::{Action, Press};
+use crate::app::state::{Level, Overlay, Role, SmokeState, State};
+use crate::app::words::clock;
+use crate::core::{Command, ConfirmReason, Env, LiveFrom};
+
+pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
+    let action = press.main;
+    // Rollback is never swallowed by a dialog.
+    if s.takeover_confirm && action != Some(Action::Rollback) {
+        s.takeover_confirm = false;
+        return match press.dialog {
+            Some(Action::Confirm) => {
+                s.log(Level::Info, "taking over the driver lease …");
+                vec![Effect::TakeOver]
+            }
+            _ => {
+                s.log(Level::Info, "cancelled: take-over");
+                Vec::new()
+            }
+        };
+    }
+    // Where all traffic goes, when nothing records who was live: b or g, nothing else.
+    if s.ask_target {
+        s.ask_target = false;
+        let env = match press.dialog {
+            Some(Action::PickBlue) => Env::Blue,
+            Some(Action::PickGreen) => Env::Green,
+            _ => {
+                s.log(Level::Info, "cancelled: nothing was written");
+                return Vec::new();
+            }
+        };
+        s.cutover.live = env;
+        s.live_known = true;
+        s.live_from = Some(LiveFrom::Chosen);
+        if let Some(w) = s.weights {
+            observe(s, w);
+        }
+        s.log(
+            Level::Warn,
+            format!(
+                "{} chose {env} as the rollback target: all traffic to {env}",
+                s.driver
+            ),
+        );
+        return rollback(s, "rollback");
+    }
+    // An observer's write keys say why they do nothing; rollback works for every cutover
+    // that may write at all.
+    if action.is_some_and(Action::writes)
+        && !(action == Some(Action::Rollback) && s.role == Role::Observer)
+        && let Some(why) = not_driving(s)
+    {
+        s.log(Level::Warn, why);
+        return Vec::new();
+    }
+    if action == Some(Action::TakeOver) {
+        match s.role {
+            Role::Driver => s.log(Level::Info, "this cutover already drives"),
+            Role::ReadOnly => {
+                let why = not_driving(s).unwrap_or_default();
+                s.log(Level::Warn, why);
+            }
+            Role::Observer => s.takeover_confirm = true,
+        }
+        return Vec::new();
+    }
+    // Rollback always works: no dialog or overlay swallows it.
+    if action == Some(Action::Rollback) {
+        s.confirm = None;
+        s.takeover_confirm = false;
+        s.overlay = Overlay::None;
+        return rollback(s, "rollback");
+    }
+    // A held window completes only on an explicit, journaled `y`.
+    if s.confirm.is_none()
+        && s.role == Role::Driver
+        && action == Some(Action::CompleteWindow)
+        && let Some(held) = s.window_held.clone()
+    {
+        let why = s.candidate_failing().unwrap_or(held);
+        let reason = format!(
+            "{} completed the rollback window anyway while {why}",
+            s.driver
+        );
+        s.log(Level::Warn, reason.clone());
+        return complete(s, Some(reason));
+    }
+    if let Some(c) = s.confirm.take() {
+        return match press.dialog {
+            Some(Action::Confirm) => {
+                let mut effects = Vec::new();
+                if c.reasons.contains(&ConfirmReason::Preflight) {
+                    let reason = format!(
+                        "{} overrode a failed pre-flight to step {} to {} %: {} failed",
+                        s.driver,
+                        s.candidate(),
+                        c.share,
+                        s.preflight_failures().join(", ")
+                    );
+                    s.log(Level::Warn, reason.clone());
+                    effects.push(Effect::JournalNote {
+                        phase: "preflight-override".into(),
+                        reason,
+                    });
+                }
+                effects.extend(issue(s, c.share, false, &c.action));
+                effects
+            }
+            _ => {
+                s.log(
+                    Level::Info,
+                    format!("cancelled: {} to {} %", c.action, c.share),
+                );
+                Vec::new()
+            }
+        };
+    }
+    if s.overlay != Overlay::None {
+        match action {
+            Some(Action::Quit) => s.quit = true,
+            Some(Action::Log) if s.overlay == Overlay::Help => s.overlay = Overlay::Log,
+            Some(Action::Help) if s.overlay == Overlay::Log => s.overlay = Overlay::Help,
+            _ => s.overlay = Overlay::None,
+        }
+        return Vec::new();
+    }
+    match action {
+        None => {
+            s.dirty = false;
+            Vec::new()
+        }
+        // Handled above, before any dialog.
+        Some(Action::TakeOver) => Vec::new(),
+        Some(Action::Quit) => {
+            s.quit = true;
+            Vec::new()
+        }
+        Some(Action::Help) => {
+            s.overlay = Overlay::Help;
+            Vec::new()
+        }
+        Some(Action::Log) => {
+            s.overlay = Overlay::Log;
+            Vec::new()
+        }
+        Some(Action::Smoke) => {
+            if matches!(s.smoke, Some(SmokeState::Running { .. })) {
+                s.log(Level::Info, "smoke checks already running");
+                return Vec::new();
+            }
+            let env = s.candidate();
+            s.smoke = Some(SmokeState::Running { env, since: s.now });
+            s.log(Level::Info, format!("smoke checks against {env} started"));
+            vec![Effect::Smoke(env)]
+        }
+        Some(Action::CancelAuto) => match s.auto_rollback_in() {
+            Some(left) => {
+                s.auto.cancelled = true;
+                let reason = format!(
+                    "auto-rollback cancelled by {} with {} s left; held off until the breach clears",
+                    s.driver,
+                    left.div_ceil(1000)
+                );
+                s.log(Level::Warn, reason.clone());
+                vec![Effect::JournalNote {
+                    phase: "auto-rollback-cancelled".into(),
+                    reason,
+                }]
+            }
+            None => {
+                s.log(Level::Info, "no auto-rollback is counting down");
+                Vec::new()
+            }
+        },
+        Some(Action::ExtendWindow) => match s.cutover.extend_window(s.window_extend_ms, s.now) {
+            Some(left) => {
+                s.window_warned = left <= s.window_warn_ms;
+                s.window_held = None;
+                let end = s.wall_ms(s.now).saturating_add(left as i64);
+                let reason = format!(
+                    "rollback window extended by {} min by {}; {} left",
+                    s.window_extend_ms / 60_000,
+                    s.driver,
+                    clock(left)
+                );
+                s.log(Level::Info, reason.clone());
+                vec![
+                    Effect::JournalNote {
+                        phase: "window-extended".into(),
+                        reason,
+                    },
+                    Effect::Record(RecordOp::WindowEnd {
+                        live: s.live(),
+                        end: Some(end),
+                    }),
+                ]
+            }
+            None => {
+                s.log(
+                    Level::Info,
+                    "no rollback window is running (it starts at 100 %)",
+                );
+                Vec::new()
+            }
+        },
+        Some(Action::Pause) => command(s, Command::TogglePause, "pause"),
+        Some(Action::StepForward) => command(s, Command::StepForward, "step"),
+        Some(Action::StepBack) => command(s, Command::StepBack, "back"),
+        Some(Action::Jump(p)) => command(s, Command::Jump(p), "set"),
+        Some(Action::Rollback) => unreachable!("handled above"),
+        // Nothing is held or asked: these keys mean nothing here.
+        Some(
+            Action::CompleteWindow
+            | Action::Confirm
+            | Action::Cancel
+            | Action::PickBlue
+            | Action::PickGreen,
+        ) => {
+            s.dirty = false;
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::update::testkit::*;
+
+    #[test]
+    fn stale_candidate_data_asks_before_a_step() {
+        let mut s = state(10);
+        s.now = 10_000;
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        let c = s.confirm.clone().expect("asks to confirm");
+        assert_eq!(c.reasons, vec![ConfirmReason::Stale]);
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Char('r'))),
+            vec![(0, true)],
+            "rollback never asks"
+        );
+    }
+
+    #[test]
+    fn step_step_confirm_promote_then_window() {
+        let mut s = state(0);
+        let e = key(&mut s, KeyCode::Right);
+        assert_eq!(shares(&e), vec![(10, false)]);
+        done(&mut s, &e, 10);
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 50);
+        let e = key(&mut s, KeyCode::Right);
+        assert!(e.is_empty(), "promotion waits for a confirm");
+        assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert_eq!(shares(&e), vec![(100, false)]);
+        done(&mut s, &e, 100);
+        assert!(s.cutover.window_remaining(s.now).is_some());
+    }
+
+    #[test]
+    fn rollback_works_during_confirm_help_and_pause() {
+        for setup in [KeyCode::Char('5'), KeyCode::Char('?'), KeyCode::Char('p')] {
+            let mut s = state(10);
+            key(&mut s, setup);
+            let e = key(&mut s, KeyCode::Char('r'));
+            assert_eq!(shares(&e), vec![(0, true)], "after {setup:?}");
+            assert!(s.confirm.is_none());
+        }
+    }
+
+    #[test]
+    fn confirm_cancelled_by_other_keys_and_pause_refuses_forward() {
+        let mut s = state(10);
+        key(&mut s, KeyCode::Char('7'));
+        assert!(s.confirm.is_some());
+        assert!(key(&mut s, KeyCode::Char('n')).is_empty());
+        assert!(s.confirm.is_none());
+        key(&mut s, KeyCode::Char(' '));
+        assert!(s.cutover.paused);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(s.events.back().unwrap().text.contains("paused"));
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Left)),
+            vec![(0, false)],
+            "stepping back works paused"
+        );
+    }
+
+    #[test]
+    fn latest_intent_is_the_base_of_the_next_step() {
+        let mut s = state(0);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
+        assert_eq!(
+            shares(&key(&mut s, KeyCode::Right)),
+            vec![(50, false)],
+            "no wait for the read-back"
+        );
+    }
+
+    #[test]
+    fn the_first_step_runs_smoke_first_then_steps_or_asks_for_an_override() {
+        let smoke_done = |s: &mut State, passed: bool| {
+            let now = s.now + 5;
+            update(
+                s,
+                Event::SmokeDone {
+                    now,
+                    report: SmokeReport {
+                        env: Env::Green,
+                        passed,
+                        summary: if passed {
+                            "2/2 checks passed"
+                        } else {
+                            "1 of 2 checks failed: x"
+                        }
+                        .into(),
+                    },
+                },
+            )
+        };
+        // Passed: the step goes out by itself.
+        let mut s = state(0);
+        s.smoke_available = true;
+        assert_eq!(key(&mut s, KeyCode::Right), vec![Effect::Smoke(Env::Green)]);
+        assert!(matches!(smoke_done(&mut s, true).as_slice(), [Effect::Write(o)] if o.share == 10));
+        // Failed: a confirm naming the pre-flight; y overrides, journaled.
+        let mut s = state(0);
+        s.smoke_available = true;
+        key(&mut s, KeyCode::Right);
+        assert!(smoke_done(&mut s, false).is_empty());
+        let c = s.confirm.clone().expect("asks");
+        assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
+        assert_eq!(s.preflight_failures(), vec!["smoke passed".to_string()]);
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::JournalNote { phase, reason }, Effect::Write(_)]
+                if phase == "preflight-override" && reason.contains("smoke passed failed")
+        ));
+        // A rollback while the smoke runs drops the pending step.
+        let mut s = state(0);
+        s.smoke_available = true;
+        key(&mut s, KeyCode::Right);
+        key(&mut s, KeyCode::Char('r'));
+        assert!(s.preflight_pending.is_none());
+        assert!(
+            smoke_done(&mut s, true).is_empty(),
+            "no step after the rollback"
+        );
+    }
+
+    #[test]
+    fn a_split_with_no_record_asks_where_traffic_goes() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(20, 80)),
+            },
+        );
+        assert!(!s.live_known, "80 % green is not 'green is live'");
+        assert!(
+            key(&mut s, KeyCode::Right).is_empty(),
+            "no forward step either"
+        );
+        assert!(key(&mut s, KeyCode::Char('r')).is_empty());
+        assert!(s.ask_target);
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("traffic is split (blue 20 / green 80)")
+        );
+        // Any other key cancels, nothing written.
+        assert!(key(&mut s, KeyCode::Char('x')).is_empty());
+        assert!(!s.ask_target);
+        key(&mut s, KeyCode::Char('r'));
+        let e = key(&mut s, KeyCode::Char('g'));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
+        assert_eq!(s.live_from, Some(LiveFrom::Chosen));
+        // Unreachable: said as such, never "splits evenly".
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        key(&mut s, KeyCode::Char('r'));
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("traffic state is unknown")
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! The pure reducer: `update(&mut State, Event) -> Vec<Effect>`. No I/O, no clock reads, no
+//! terminal: keys arrive as [`Action`]s already read through the keymap, time arrives in
+//! the events. One file per concern (see ARCHITECTURE.md):
+//!
+//! - `keys`: a key's action, dialogs first (take-over, where traffic goes, confirm);
+//! - `writes`: the one place a write is ordered (`issue`), and what a finished write means;
+//! - `reads`: the backend's weights and the cutover record, and who made a change;
+//! - `signals`: signal polls, smoke results, observed-vs-set share;
+//! - `lease`: who drives;
+//! - `window`: the rollback window, its end, and the auto-rollback.
+
+mod keys;
+mod lease;
+mod reads;
+mod signals;
+#[cfg(test)]
+pub(crate) mod testkit;
+mod window;
+mod writes;
+
+pub use lease::not_driving;
+
+use super::engine::{WriteOrder, WriteResult};
+use super::keymap::Press;
+use super::state::{Level, ReadError, Role, State};
+use crate::core::{Env, EnvPair, Millis, Record, Weights};
+use crate::signals::{EnvPoll, SmokeReport};
+use keys::on_key;
+use lease::on_lease;
+use reads::{on_read, on_record};
+use signals::{on_signals, on_smoke_done, report_mismatch};
+use window::{auto_rollback, warn_live_cold, warn_window_end, window_due};
+use writes::on_write_done;
+
+/// How long after a pre-empted write its late landing is rolled back again.
+pub const ROLLBACK_GUARD_MS: Millis = 30_000;
+
+/// Everything that can happen to the cockpit.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The driver lease as the lease task last saw it.
+    Lease {
+        now: Millis,
+        role: Role,
+        holder: Option<crate::core::Lease>,
+        /// A live lease this cutover just took over, at the operator's request.
+        took_over: Option<crate::core::Lease>,
+        error: Option<String>,
+    },
+    /// A key press, read through the keymap by the terminal front end
+    /// (`Press::default()`: a key bound to nothing, which still cancels a dialog).
+    Key {
+        press: Press,
+        now: Millis,
+    },
+    Tick {
+        now: Millis,
+    },
+    Resize,
+    /// A poll of the backend's weights, started at `started`.
+    BackendRead {
+        started: Millis,
+        now: Millis,
+        result: Result<Weights, ReadError>,
+    },
+    /// The cutover record as read beside the backend (`Ok(None)`: no cutover recorded).
+    RecordRead {
+        now: Millis,
+        result: Result<Option<Record>, String>,
+    },
+    Signals {
+        source: String,
+        now: Millis,
+        result: Result<Box<EnvPair<EnvPoll>>, String>,
+    },
+    WriteDone {
+        id: u64,
+        now: Millis,
+        result: WriteResult,
+        /// The journal could not be written for it.
+        journal_error: Option<String>,
+        /// The cutover record could not be updated after it.
+        record_error: Option<String>,
+    },
+    /// A queued write replaced by a newer intent before it was sent.
+    WriteSuperseded {
+        id: u64,
+        by: u64,
+    },
+    SmokeDone {
+        now: Millis,
+        report: SmokeReport,
+    },
+    /// A webhook could not be told.
+    NotifyFailed {
+        hook: String,
+        error: String,
+        now: Millis,
+    },
+    /// SIGTERM, SIGHUP: leave traffic as it is and restore the terminal.
+    Shutdown {
+        now: Millis,
+        reason: String,
+    },
+}
+
+/// What the runner must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Write(WriteOrder),
+    Smoke(crate::core::Env),
+    /// Journal the end of the rollback window: `new_live` is live from now on.
+    JournalComplete {
+        new_live: crate::core::Env,
+    },
+    /// Tell the webhooks.
+    Notify {
+        event: String,
+        text: String,
+    },
+    /// Journal a decision that is not a write (e.g. an auto-rollback cancelled).
+    JournalNote {
+        phase: String,
+        reason: String,
+    },
+    /// Take the driver lease from whoever holds it (confirmed by the operator).
+    TakeOver,
+    /// Journal a change of the backend's weights that this cutover did not make.
+    JournalExternal {
+        before: Option<Weights>,
+        after: Weights,
+    },
+    /// Journal a write whose outcome was unknown, seen landing.
+    JournalLate {
+        write: u64,
+        after: Weights,
+        reason: String,
+    },
+    /// Change the cutover record at the backend.
+    Record(RecordOp),
+}
+
+/// A change to the cutover record that is not part of a write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordOp {
+    /// The window ended (completed): `old_live` is no longer the rollback target.
+    Complete { old_live: Env },
+    /// The window is held or extended: its end moves (`None`: held, no end).
+    WindowEnd { live: Env, end: Option<i64> },
+    /// The record vanished mid-cutover (an HAProxy reload starts a fresh store): the driver
+    /// puts back its last copy, only if the store is still empty.
+    Restore(Record),
+}
+
+pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
+    let mut effects = reduce(s, ev);
+    s.refresh_guards();
+    report_mismatch(s);
+    effects.extend(auto_rollback(s));
+    effects.extend(window_due(s));
+    warn_window_end(s);
+    warn_live_cold(s);
+    effects
+}
+
+fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
+    s.dirty = true;
+    match ev {
+        Event::Tick { now } => {
+            advance(s, now);
+            Vec::new()
+        }
+        Event::Resize => Vec::new(),
+        Event::Key { press, now } => {
+            advance(s, now);
+            on_key(s, press)
+        }
+        Event::BackendRead {
+            started,
+            now,
+            result,
+        } => {
+            advance(s, now);
+            on_read(s, started, result)
+        }
+        Event::Signals {
+            source,
+            now,
+            result,
+        } => {
+            advance(s, now);
+            on_signals(s, source, now, result);
+            Vec::new()
+        }
+        Event::WriteDone {
+            id,
+            now,
+            result,
+            journal_error,
+            record_error,
+        } => {
+            advance(s, now);
+            on_write_done(s, id, result, journal_error, record_error)
+        }
+        Event::RecordRead { now, result } => {
+            advance(s, now);
+            on_record(s, result)
+        }
+        Event::WriteSuperseded { id, by } => {
+            if let Some(pos) = s.writes.iter().position(|w| w.id == id) {
+                let w = s.writes.remove(pos);
+                s.log(
+                    Level::Info,
+                    format!(
+                        "{} → {} % superseded by a newer request (#{by})",
+                        w.action, w.share
+                    ),
+                );
+            }
+            Vec::new()
+        }
+        Event::SmokeDone { now, report } => {
+            advance(s, now);
+            on_smoke_done(s, now, report)
+        }
+        Event::NotifyFailed { hook, error, now } => {
+            advance(s, now);
+            s.log(Level::Warn, format!("webhook {hook} not told: {error}"));
+            Vec::new()
+        }
+        Event::Lease {
+            now,
+            role,
+            holder,
+            took_over,
+            error,
+        } => {
+            advance(s, now);
+            on_lease(s, role, holder, took_over, error)
+        }
+        Event::Shutdown { now, reason } => {
+            advance(s, now);
+            s.log(
+                Level::Warn,
+                format!("{reason}: quitting, traffic left as the backend has it"),
+            );
+            s.quit = true;
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn advance(s: &mut State, now: Millis) {
+    s.now = s.now.max(now);
+    if s.rollback_guard_until.is_some_and(|t| s.now >= t) {
+        s.rollback_guard_until = None;
+    }
+}

@@ -1,0 +1,586 @@
+//! What the backend reads back: the weights (and who made a change: a late write of ours,
+//! someone's write through cutover named by the record, or an external change) and the
+//! cutover record (who is live, a write left in flight, a record that vanished).
+
+use super::window::complete;
+use super::writes::rollback;
+use super::{Effect, RecordOp};
+use crate::app::state::{Level, ReadError, Role, State};
+use crate::app::words::clock;
+use crate::core::{LiveFrom, Millis, Record, Weights};
+
+/// The cutover record as read: who is live comes from it (unless the config says), and a
+/// write someone left in flight is said first thing.
+pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Effect> {
+    let rec = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if s.record_error.as_deref() != Some(e.as_str()) {
+                s.log(Level::Error, format!("cutover record: {e}"));
+            }
+            s.record_error = Some(e);
+            return Vec::new();
+        }
+    };
+    if s.record_error.take().is_some() {
+        s.log(Level::Good, "cutover record readable again");
+    }
+    if let Some(r) = &rec
+        && let Some(f) = &r.flight
+        && s.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
+        && !s
+            .writes
+            .iter()
+            .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
+    {
+        let by = r.last.as_ref().map_or("someone", |l| l.who.as_str());
+        let since = s.hhmm(f.since);
+        s.log(
+            Level::Warn,
+            format!(
+                "a write is in flight per the cutover record: {} → {} % by {by} since {since}; its outcome is unknown until the backend reads so",
+                r.candidate(),
+                f.share
+            ),
+        );
+    }
+    // The driver completed the window and cleared the record: an observer that still holds
+    // or counts down its own view of the window follows.
+    if rec.is_none()
+        && s.record.is_some()
+        && s.role != Role::Driver
+        && s.cutover.share == Some(100)
+        && s.cutover.window_started.is_some()
+    {
+        s.record = None;
+        let _ = complete(s, None);
+        return Vec::new();
+    }
+    // The record vanished while traffic is split (a reload of the store's owner): the driver
+    // restores what it last read, so nobody is left to guess.
+    if rec.is_none()
+        && s.role == Role::Driver
+        && let Some(old) = s.record.clone()
+        && old.live == s.live()
+        && s.cutover.share.is_some_and(|p| p > 0 && p < 100)
+    {
+        s.log(
+            Level::Warn,
+            format!(
+                "the cutover record vanished (was the store's owner reloaded?): restoring it ({} is live, started by {})",
+                old.live, old.by
+            ),
+        );
+        return vec![Effect::Record(RecordOp::Restore(old))];
+    }
+    let wall = s.wall_ms(s.now);
+    if let Some(r) = &rec {
+        match s.live_from {
+            Some(LiveFrom::Config)
+                if r.live != s.live()
+                    && !r.window_over(wall)
+                    && s.record.as_ref().map(|o| o.live) != Some(r.live) =>
+            {
+                s.log(
+                    Level::Error,
+                    format!(
+                        "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
+                        r.live,
+                        r.by,
+                        s.live()
+                    ),
+                );
+            }
+            Some(LiveFrom::Config) => {}
+            _ if !r.window_over(wall) && (r.live != s.live() || !s.live_known) => {
+                s.cutover.live = r.live;
+                s.live_known = true;
+                s.live_from = Some(LiveFrom::Record);
+                s.ask_target = false;
+                s.log(
+                    Level::Info,
+                    format!(
+                        "live is {}: the cutover record at the backend says so (started by {} at {})",
+                        r.live,
+                        r.by,
+                        s.hhmm(r.at)
+                    ),
+                );
+                if let Some(w) = s.weights {
+                    observe(s, w);
+                }
+            }
+            _ => {}
+        }
+    }
+    s.record = rec;
+    Vec::new()
+}
+
+pub(super) fn on_read(
+    s: &mut State,
+    started: Millis,
+    result: Result<Weights, ReadError>,
+) -> Vec<Effect> {
+    let w = match result {
+        Ok(w) => w,
+        Err(e) => {
+            if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
+                s.log(Level::Error, format!("backend: {e}"));
+            }
+            if matches!(e, ReadError::Unknown(_)) {
+                // The backend says it cannot know: show no weights, not the last ones.
+                s.weights = None;
+                s.weights_at = None;
+                s.cutover.share = None;
+            }
+            s.backend_error = Some((e, s.now));
+            return Vec::new();
+        }
+    };
+    if s.backend_error.take().is_some() {
+        s.log(Level::Good, "backend reachable again");
+    }
+    // A read that started before the last write finished may predate it.
+    if started < s.last_write_done {
+        return Vec::new();
+    }
+    if !s.live_known {
+        // Only an env holding all the traffic is live by the weights; a split waits for the
+        // record, the config, or the operator.
+        match w.all_on() {
+            Some(live) => {
+                s.cutover.live = live;
+                s.live_known = true;
+                s.live_from = Some(LiveFrom::AllTraffic);
+                if std::mem::take(&mut s.ask_target) {
+                    s.log(
+                        Level::Info,
+                        "no need to ask any more: one env holds all the traffic",
+                    );
+                }
+                s.log(
+                    Level::Info,
+                    format!("live is {live}: it holds all the traffic ({w})"),
+                );
+            }
+            None => {
+                s.weights = Some(w);
+                s.weights_at = Some(s.now);
+                return Vec::new();
+            }
+        }
+    }
+    let cand = s.candidate();
+    let new_share = w.share_of(cand);
+    if s.writes.is_empty() && s.weights.is_some_and(|old| old != w) {
+        // A write whose outcome was unknown, landing late: its own, never "someone else".
+        if let Some(pos) = s.unknown.iter().position(|u| Some(u.share) == new_share) {
+            let u = s.unknown.remove(pos);
+            let late = s.now.saturating_sub(s.last_write_done) as f64 / 1000.0;
+            let what = if u.rollback {
+                "the rollback"
+            } else {
+                "the write"
+            };
+            let reason = format!(
+                "late: {what} ({} → {} %) landed {late:.1} s after its outcome was unknown ({w})",
+                u.action, u.share
+            );
+            if u.superseded && new_share != Some(0) {
+                // It landed after a rollback: undo it at once.
+                let reason = format!("{reason}, after a rollback: rolling back again");
+                s.log(Level::Error, reason.clone());
+                observe(s, w);
+                let mut effects = vec![Effect::JournalLate {
+                    write: u.id,
+                    after: w,
+                    reason,
+                }];
+                effects.extend(rollback(s, "rollback"));
+                return effects;
+            }
+            s.log(Level::Warn, reason.clone());
+            if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
+                s.failed = None;
+            }
+            observe(s, w);
+            return vec![Effect::JournalLate {
+                write: u.id,
+                after: w,
+                reason,
+            }];
+        }
+        if s.rollback_guard_until.is_some() && new_share != Some(0) {
+            s.log(
+                Level::Warn,
+                format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
+            );
+            observe(s, w);
+            return rollback(s, "rollback");
+        }
+        let old = s
+            .cutover
+            .share
+            .map_or_else(|| "?".into(), |p| p.to_string());
+        let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+        // Made through cutover by someone else: the record names them.
+        let wall = s.wall_ms(s.now);
+        // Only when the weights are what that write asked for: anything else is external.
+        let by_record = s
+            .record
+            .as_ref()
+            .filter(|r| r.live == s.live() && new_share == Some(r.pos))
+            .and_then(|r| r.last.clone())
+            .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
+        if let Some(l) = by_record {
+            let verb = if l.action.contains("rollback") {
+                "rolled back".to_string()
+            } else {
+                format!("made a {}", l.action)
+            };
+            s.log(
+                if l.action.contains("rollback") {
+                    Level::Warn
+                } else {
+                    Level::Info
+                },
+                format!(
+                    "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
+                    l.who
+                ),
+            );
+            observe(s, w);
+            return Vec::new();
+        }
+        if s.role != Role::Driver {
+            // Not a write made through cutover (the record would name it): said, and left
+            // to the driver's cockpit to journal.
+            s.log(
+                Level::Warn,
+                format!(
+                    "change not made through cutover: {cand} {old} → {new} % ({w}), read back from the backend"
+                ),
+            );
+            observe(s, w);
+            return Vec::new();
+        }
+        let before = s.weights;
+        s.log(
+            Level::Warn,
+            format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
+        );
+        observe(s, w);
+        let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+        return vec![
+            Effect::JournalExternal { before, after: w },
+            Effect::Notify {
+                event: "external-change".into(),
+                text,
+            },
+        ];
+    }
+    observe(s, w);
+    Vec::new()
+}
+
+pub(super) fn observe(s: &mut State, w: Weights) {
+    s.weights = Some(w);
+    s.weights_at = Some(s.now);
+    let share = w.share_of(s.candidate());
+    if share != s.cutover.share {
+        s.share_changed_at = s.now;
+    }
+    let was_window = s.cutover.window_started.is_some();
+    s.cutover.observe(share, s.now);
+    if share != Some(100) && s.window_held.take().is_some() {
+        s.log(
+            Level::Info,
+            "window no longer held: the candidate is off 100 %",
+        );
+    }
+    if !was_window && s.cutover.window_started.is_some() {
+        s.log(
+            Level::Info,
+            format!(
+                "{} at 100 %: rollback window of {} started; {} kept warm",
+                s.candidate(),
+                if s.cutover.window.is_multiple_of(60_000) {
+                    format!("{} min", s.cutover.window / 60_000)
+                } else {
+                    clock(s.cutover.window)
+                },
+                s.live()
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::update::testkit::*;
+
+    #[test]
+    fn external_change_is_reported_and_journaled() {
+        let mut s = state(10);
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 100,
+                now: 100,
+                result: Ok(Weights::new(20, 80)),
+            },
+        );
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
+        ));
+        assert_eq!(s.cutover.share, Some(80));
+        assert!(s.events.back().unwrap().text.contains("external change"));
+    }
+
+    #[test]
+    fn a_read_older_than_the_last_write_is_ignored() {
+        let mut s = state(0);
+        s.now = 1000;
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 10);
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 900,
+                now: 1100,
+                result: Ok(Weights::new(100, 0)),
+            },
+        );
+        assert!(e.is_empty());
+        assert_eq!(s.cutover.share, Some(10));
+    }
+
+    #[test]
+    fn live_is_read_from_the_backend_when_not_configured() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        assert!(
+            key(&mut s, KeyCode::Char('r')).is_empty(),
+            "no rollback target before live is known"
+        );
+        assert!(s.ask_target, "it asks where all traffic goes");
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(0, 100)),
+            },
+        );
+        assert!(s.live_known);
+        assert_eq!(s.live(), Env::Green);
+        assert_eq!(s.cutover.share, Some(0));
+        fresh_signals(&mut s, 1);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
+    }
+
+    #[test]
+    fn the_record_names_live_and_who_wrote_and_a_late_write_is_its_own() {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        s.driver = "alice@h".into();
+        let wall = s.wall_ms(0);
+        let rec = crate::core::Record::new(Env::Green, "bob@h", wall);
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 0,
+                result: Ok(Some(rec.clone())),
+            },
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 0,
+                now: 1,
+                result: Ok(Weights::new(80, 20)),
+            },
+        );
+        assert_eq!(
+            (s.live(), s.live_from),
+            (Env::Green, Some(LiveFrom::Record))
+        );
+        assert_eq!(s.cutover.share, Some(80), "blue is the candidate at 80 %");
+        // Carol rolls back from the CLI: the record names her.
+        let rec = rec
+            .with_flight("9-1", 0, "carol@h", "rollback", wall + 500)
+            .landed();
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 2_000,
+                now: 2_000,
+                result: Ok(Weights::new(0, 100)),
+            },
+        );
+        assert!(e.is_empty(), "not an external change: {e:?}");
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .starts_with("carol@h rolled back: blue 80 → 0 %")
+        );
+        // Someone then sets 50/50 by hand: not carol's doing, whatever the record's last.
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 3_000,
+                now: 3_000,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.first(), Some(Effect::JournalExternal { .. })),
+            "{e:?}"
+        );
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .starts_with("external change: blue 0 → 50 %")
+        );
+
+        // A write whose outcome was unknown, landing late, is attributed to itself.
+        let (mut s, id) = step_unknown();
+        assert!(s.failed.as_ref().unwrap().text.contains("OUTCOME UNKNOWN"));
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 4_100,
+                now: 4_100,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalLate { write, .. }] if *write == id),
+            "{e:?}"
+        );
+        let t = &s.events.back().unwrap().text;
+        assert!(
+            t.starts_with("late: the write (step → 50 %) landed 3.1 s after"),
+            "{t}"
+        );
+        assert!(s.failed.is_none() && s.unknown.is_empty());
+
+        // Unknown, then a rollback, then the step lands after all: rolled back again.
+        let (mut s, _) = step_unknown();
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            s.events
+                .back()
+                .unwrap()
+                .text
+                .contains("ROLLBACK green 10 → 0 %"),
+            "from the read-back, not the step's 50"
+        );
+        done(&mut s, &e, 0);
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 5_000,
+                now: 5_000,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalLate { .. }, Effect::Write(o)] if o.rollback && o.share == 0),
+            "{e:?}"
+        );
+        assert!(
+            s.events
+                .iter()
+                .any(|l| l.text.contains("after a rollback: rolling back again"))
+        );
+    }
+
+    #[test]
+    fn an_observer_follows_the_drivers_completion_when_the_record_is_cleared() {
+        let mut s = state(100);
+        s.role = Role::Observer;
+        let rec = crate::core::Record::new(Env::Blue, "bob@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        assert_eq!(s.live(), Env::Blue);
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(None),
+            },
+        );
+        assert_eq!(s.live(), Env::Green, "the driver completed it");
+        assert!(e.is_empty(), "an observer journals nothing: {e:?}");
+        assert!(s.completed.is_some());
+    }
+
+    #[test]
+    fn a_record_that_vanishes_mid_cutover_is_restored_by_the_driver() {
+        let mut s = state(50);
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec.clone())),
+            },
+        );
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 2_000,
+                result: Ok(None),
+            },
+        );
+        assert_eq!(e, vec![Effect::Record(RecordOp::Restore(rec))]);
+        assert_eq!(s.live(), Env::Blue);
+        // An observer does not write it.
+        let mut s = state(50);
+        s.role = Role::Observer;
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", s.wall_ms(0));
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 1_000,
+                result: Ok(Some(rec)),
+            },
+        );
+        assert!(
+            update(
+                &mut s,
+                Event::RecordRead {
+                    now: 2_000,
+                    result: Ok(None)
+                }
+            )
+            .is_empty()
+        );
+    }
+}

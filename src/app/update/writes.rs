@@ -1,0 +1,473 @@
+//! Writes: a command decided by the cutover state machine, a rollback, `issue` (the one
+//! place a write is ordered), and what a finished write means for the screen.
+
+use super::lease::not_driving;
+use super::reads::observe;
+use super::{Effect, ROLLBACK_GUARD_MS};
+use crate::app::engine::WriteResult;
+use crate::app::keymap::Action;
+use crate::app::state::{Banner, InFlight, Level, PendingConfirm, Role, SmokeState, State};
+use crate::app::words::refusal_text;
+use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
+
+pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
+    if !s.live_known && cmd != Command::TogglePause {
+        let why = if s.weights.is_some() {
+            "traffic is split and no cutover record names the live env"
+        } else {
+            "the backend's traffic state is unknown"
+        };
+        s.log(
+            Level::Warn,
+            format!(
+                "live env unknown: {why}; nothing steps forward (r asks where all traffic goes; or set `live` in the config)"
+            ),
+        );
+        return Vec::new();
+    }
+    let (breach, stale) = (s.breach(), s.candidate_stale());
+    let mut decision = s.cutover.decide(cmd, breach, stale);
+    // The first step away from 0 passes the pre-flight: smoke first, then the checklist.
+    let first = s.cutover.base() == Some(0);
+    let target = match &decision {
+        Decision::Apply {
+            share,
+            rollback: false,
+        }
+        | Decision::Confirm { share, .. } => Some(*share),
+        _ => None,
+    };
+    if first && target.is_some_and(|t| t > 0) {
+        let cand = s.candidate();
+        let smoked = matches!(
+            &s.smoke,
+            Some(SmokeState::Done { env, at, .. })
+                if *env == cand && s.now.saturating_sub(*at) <= crate::app::state::PREFLIGHT_SMOKE_FRESH
+        );
+        if s.smoke_available && !smoked {
+            s.preflight_pending = Some((cmd, name.to_string()));
+            if matches!(s.smoke, Some(SmokeState::Running { .. })) {
+                return Vec::new();
+            }
+            s.smoke = Some(SmokeState::Running {
+                env: cand,
+                since: s.now,
+            });
+            s.log(
+                Level::Info,
+                format!("pre-flight: smoke checks against {cand} before the first step …"),
+            );
+            return vec![Effect::Smoke(cand)];
+        }
+        if !s.preflight_failures().is_empty() {
+            decision = match decision {
+                Decision::Apply { share, .. } => Decision::Confirm {
+                    share,
+                    reasons: vec![ConfirmReason::Preflight],
+                },
+                Decision::Confirm { share, mut reasons } => {
+                    reasons.insert(0, ConfirmReason::Preflight);
+                    Decision::Confirm { share, reasons }
+                }
+                other => other,
+            };
+        }
+    }
+    match decision {
+        Decision::Apply { share, rollback } => issue(s, share, rollback, name),
+        Decision::Confirm { share, reasons } => {
+            let action = if share == 100 { "promote" } else { name };
+            s.confirm = Some(PendingConfirm {
+                share,
+                reasons,
+                action: action.into(),
+            });
+            Vec::new()
+        }
+        Decision::Pause(p) => {
+            s.cutover.paused = p;
+            s.preflight_pending = None;
+            let text = if p {
+                "paused: forward steps refused until resume; rollback still works"
+            } else {
+                "resumed"
+            };
+            s.log(Level::Info, text);
+            Vec::new()
+        }
+        Decision::Refused(r) => {
+            let text = refusal_text(r, s.candidate(), &s.backend_kind);
+            s.log(Level::Warn, text);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
+    s.preflight_pending = None;
+    if !s.live_known {
+        // Nothing guesses: ask where all traffic goes.
+        let state = match s.weights {
+            Some(w) => format!("traffic is split ({w})"),
+            None => "the backend's traffic state is unknown".to_string(),
+        };
+        let version = |e: Env| {
+            s.signals
+                .get(e)
+                .version
+                .clone()
+                .map_or_else(String::new, |v| format!(" {v}"))
+        };
+        s.log(
+            Level::Error,
+            format!(
+                "ROLLBACK: {state} and no cutover record names the live env: {} sends all traffic to blue{}, {} to green{}; any other key cancels",
+                s.keymap.first(Action::PickBlue),
+                version(Env::Blue),
+                s.keymap.first(Action::PickGreen),
+                version(Env::Green)
+            ),
+        );
+        s.ask_target = true;
+        return Vec::new();
+    }
+    // The window closed: going back is a new cutover the other way, never a fake success.
+    if let Some((at, old)) = s.completed
+        && s.cutover.base() == Some(0)
+        && s.writes.is_empty()
+    {
+        let when = s.wall(at).format("%H:%M:%S");
+        s.log(
+            Level::Warn,
+            format!(
+                "nothing to roll back: the rollback window closed at {when} and {} is live; going back to {old} is a new cutover the other way: {} sends all traffic to {old} now",
+                s.live(),
+                s.keymap.first(Action::Confirm)
+            ),
+        );
+        s.confirm = Some(PendingConfirm {
+            share: 100,
+            reasons: vec![ConfirmReason::Promote],
+            action: "revert".into(),
+        });
+        return Vec::new();
+    }
+    issue(s, 0, true, action)
+}
+
+pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
+    // The one place a write is ordered. Forward writes need the driver lease; a rollback
+    // needs only a cutover that may write at all (not --read-only).
+    let allowed = match s.role {
+        Role::Driver => true,
+        Role::Observer => rollback,
+        Role::ReadOnly => false,
+    };
+    if !allowed && let Some(why) = not_driving(s) {
+        s.log(Level::Warn, why);
+        return Vec::new();
+    }
+    if rollback && s.role == Role::Observer {
+        let driver = s
+            .holder
+            .as_ref()
+            .map_or_else(|| "nobody".to_string(), |l| l.holder.clone());
+        s.log(
+            Level::Warn,
+            format!("{} rolls back while {driver} drives", s.driver),
+        );
+    }
+    // A rollback says where traffic is by the read-back, not by a step still in flight.
+    let from = if rollback {
+        s.cutover.share
+    } else {
+        s.cutover.base()
+    }
+    .map_or_else(|| "?".to_string(), |b| b.to_string());
+    let order = s.order(share, rollback, action, "tui");
+    s.cutover.requested(share);
+    if rollback {
+        // A step whose outcome is unknown may still land: after this rollback it must not.
+        for u in s.unknown.iter_mut().filter(|u| !u.rollback) {
+            u.superseded = true;
+        }
+    }
+    s.writes.push(InFlight {
+        id: order.id,
+        share,
+        since: s.now,
+        rollback,
+        action: action.into(),
+        superseded: false,
+    });
+    let cand = s.candidate();
+    let text = if rollback {
+        format!("ROLLBACK {cand} {from} → 0 % …")
+    } else {
+        format!("{action} {cand} {from} → {share} % …")
+    };
+    s.log(if rollback { Level::Warn } else { Level::Info }, text);
+    vec![Effect::Write(order)]
+}
+
+pub(super) fn on_write_done(
+    s: &mut State,
+    id: u64,
+    result: WriteResult,
+    journal_error: Option<String>,
+    record_error: Option<String>,
+) -> Vec<Effect> {
+    let Some(pos) = s.writes.iter().position(|w| w.id == id) else {
+        return Vec::new();
+    };
+    let w = s.writes.remove(pos);
+    s.last_write_done = s.now;
+    let cand = s.candidate();
+    let what = if w.rollback {
+        "ROLLBACK".to_string()
+    } else {
+        w.action.clone()
+    };
+    let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
+    let traffic = |after: &Option<Weights>| match after {
+        Some(a) => format!(
+            "traffic still {} {} / {} {} (read back)",
+            Env::Blue.name(),
+            a.share_of(Env::Blue).map_or("?".into(), |p| p.to_string()),
+            Env::Green.name(),
+            a.share_of(Env::Green).map_or("?".into(), |p| p.to_string())
+        ),
+        None => "traffic UNKNOWN (the backend could not be re-read)".to_string(),
+    };
+    // A failed write's banner: what, the verdict, when, then what to know or press.
+    let (now, retry) = (
+        s.now,
+        if w.rollback {
+            "r retries"
+        } else {
+            "→ retries"
+        },
+    );
+    let banner = |verdict: &str, detail: String| Banner {
+        rollback: w.rollback,
+        at: now,
+        text: format!("{} {verdict} {hhmmss} — {detail}", what.to_uppercase()),
+    };
+    let mut failed = false;
+    match &result {
+        WriteResult::Verified { after, elapsed_ms } => {
+            s.failed = None;
+            s.log(
+                Level::Good,
+                format!(
+                    "{what} → {} % applied in {elapsed_ms} ms, verified ({after})",
+                    w.share
+                ),
+            );
+        }
+        WriteResult::Unverified { after, .. } => {
+            failed = true;
+            let got = after
+                .share_of(cand)
+                .map_or_else(|| "no traffic".into(), |p| format!("{p} %"));
+            let text = format!(
+                "{} → {} % NOT verified: the backend reads {cand} {got} ({after})",
+                w.action, w.share
+            );
+            s.log(Level::Error, text);
+            s.failed = Some(banner(
+                "NOT VERIFIED",
+                format!("{retry} — {}", traffic(&Some(*after))),
+            ));
+        }
+        WriteResult::Failed { error, after } => {
+            failed = true;
+            let reread = match after {
+                Some(a) => format!("; backend re-read: {a}"),
+                None => "; backend could not be re-read".into(),
+            };
+            s.log(
+                Level::Error,
+                format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
+            );
+            s.failed = Some(banner("FAILED", format!("{retry} — {}", traffic(after))));
+        }
+        WriteResult::Unknown { error, after } => {
+            failed = true;
+            s.log(
+                Level::Error,
+                format!(
+                    "{} → {} %: outcome UNKNOWN, it may still land: {error}",
+                    w.action, w.share
+                ),
+            );
+            s.failed = Some(banner(
+                "OUTCOME UNKNOWN",
+                format!(
+                    "may still land — {} — {}",
+                    traffic(after),
+                    if w.rollback { "r retries" } else { "watching" }
+                ),
+            ));
+            s.unknown.push(w.clone());
+        }
+        WriteResult::Refused { reason } => {
+            failed = true;
+            s.log(
+                Level::Error,
+                format!("{} → {} % REFUSED: {reason}", w.action, w.share),
+            );
+            s.failed = Some(banner(
+                "REFUSED",
+                format!(
+                    "traffic untouched — {}",
+                    reason.trim_start_matches("not written: ")
+                ),
+            ));
+        }
+        WriteResult::Aborted => {
+            s.log(
+                Level::Warn,
+                format!(
+                    "{} → {} % cancelled: pre-empted by rollback",
+                    w.action, w.share
+                ),
+            );
+            s.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
+        }
+    }
+    if let Some(e) = journal_error {
+        s.log(
+            Level::Error,
+            format!("{what} → {} % NOT JOURNALED: {e}", w.share),
+        );
+        s.not_journaled = Some(format!(
+            "{} NOT JOURNALED {hhmmss} — {e}",
+            what.to_uppercase()
+        ));
+    }
+    if let Some(e) = record_error {
+        s.log(
+            Level::Error,
+            format!(
+                "{what} → {} %: the cutover record was not updated: {e}",
+                w.share
+            ),
+        );
+    }
+    if s.writes.is_empty() && failed {
+        s.cutover.clear_intent();
+    }
+    if let Some(after) = result.after() {
+        observe(s, after);
+    }
+    if result == WriteResult::Aborted {
+        return Vec::new();
+    }
+    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    vec![Effect::Notify {
+        event: if w.action == "auto-rollback" {
+            "auto-rollback".into()
+        } else {
+            "write".into()
+        },
+        text: format!("{cand}: {text}"),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::update::testkit::*;
+
+    #[test]
+    fn a_preempted_write_landing_late_is_rolled_back_again() {
+        let mut s = state(10);
+        let step = key(&mut s, KeyCode::Right);
+        let rb = key(&mut s, KeyCode::Char('r'));
+        let Effect::Write(step) = &step[0] else {
+            panic!()
+        };
+        let now = s.now;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id: step.id,
+                now: now + 1,
+                result: WriteResult::Aborted,
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        done(&mut s, &rb, 0);
+        assert_eq!(s.cutover.share, Some(0));
+        // The step lands at the backend after all.
+        let now = s.now;
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: now + 10,
+                now: now + 20,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert_eq!(shares(&e), vec![(0, true)]);
+    }
+
+    #[test]
+    fn failed_write_says_so_and_keeps_the_backend_truth() {
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let Effect::Write(o) = &e[0] else { panic!() };
+        let now = s.now;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id: o.id,
+                now: now + 1,
+                result: WriteResult::Failed {
+                    error: "HTTP 500".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                journal_error: None,
+                record_error: None,
+            },
+        );
+        assert_eq!(s.cutover.share, Some(10));
+        assert_eq!(s.cutover.intent, None);
+        assert!(s.events.back().unwrap().text.contains("FAILED: HTTP 500"));
+    }
+
+    #[test]
+    fn rollback_works_with_every_feed_down() {
+        let mut s = state(50);
+        for t in 1..10u64 {
+            update(
+                &mut s,
+                Event::Signals {
+                    source: "prometheus".into(),
+                    now: t * 1000,
+                    result: Err("timed out".into()),
+                },
+            );
+            update(
+                &mut s,
+                Event::BackendRead {
+                    started: t * 1000,
+                    now: t * 1000,
+                    result: Err(ReadError::Failed("cannot reach".into())),
+                },
+            );
+        }
+        assert!(s.signals.green.error_rate.is_stale(s.now, s.poll_interval));
+        assert_eq!(s.source_errors.len(), 1);
+        assert_eq!(
+            s.events
+                .iter()
+                .filter(|e| e.text.contains("prometheus: timed out"))
+                .count(),
+            1,
+            "a failing source is said once, not every poll"
+        );
+        assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
+    }
+}
