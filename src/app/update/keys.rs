@@ -11,12 +11,34 @@ use crate::app::state::{Level, Overlay, Role, SmokeState, State};
 use crate::app::words::clock;
 use crate::core::{Command, ConfirmReason, Env, LiveFrom};
 
+/// A key press, in this order: the answer to a question (take over? where does all
+/// traffic go?), the gates (who may write; rollback pre-empts everything after this), the
+/// answer to a confirm (a step, a held window), an open overlay, then the action.
 pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
     let action = press.main;
+    if let Some(effects) = answer_question(s, press) {
+        return effects;
+    }
+    if let Some(effects) = gate(s, action) {
+        return effects;
+    }
+    if let Some(effects) = answer_confirm(s, press) {
+        return effects;
+    }
+    if s.overlay != Overlay::None {
+        close_overlay(s, action);
+        return Vec::new();
+    }
+    act(s, action)
+}
+
+/// The answer to a question (take over? where does all traffic go?), or `None` when
+/// nothing was asked.
+fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     // Rollback is never swallowed by a dialog.
-    if s.takeover_confirm && action != Some(Action::Rollback) {
+    if s.takeover_confirm && press.main != Some(Action::Rollback) {
         s.takeover_confirm = false;
-        return match press.dialog {
+        return Some(match press.dialog {
             Some(Action::Confirm) => {
                 s.log(Level::Info, "taking over the driver lease …");
                 vec![Effect::TakeOver]
@@ -25,7 +47,7 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
                 s.log(Level::Info, "cancelled: take-over");
                 Vec::new()
             }
-        };
+        });
     }
     // Where all traffic goes, when nothing records who was live: b or g, nothing else.
     if s.ask_target {
@@ -35,7 +57,7 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
             Some(Action::PickGreen) => Env::Green,
             _ => {
                 s.log(Level::Info, "cancelled: nothing was written");
-                return Vec::new();
+                return Some(Vec::new());
             }
         };
         s.cutover.live = env;
@@ -51,39 +73,18 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
                 s.driver
             ),
         );
-        return rollback(s, "rollback");
+        return Some(rollback(s, "rollback"));
     }
-    // An observer's write keys say why they do nothing; rollback works for every cutover
-    // that may write at all.
-    if action.is_some_and(Action::writes)
-        && !(action == Some(Action::Rollback) && s.role == Role::Observer)
-        && let Some(why) = not_driving(s)
-    {
-        s.log(Level::Warn, why);
-        return Vec::new();
-    }
-    if action == Some(Action::TakeOver) {
-        match s.role {
-            Role::Driver => s.log(Level::Info, "this cutover already drives"),
-            Role::ReadOnly => {
-                let why = not_driving(s).unwrap_or_default();
-                s.log(Level::Warn, why);
-            }
-            Role::Observer => s.takeover_confirm = true,
-        }
-        return Vec::new();
-    }
-    // Rollback always works: no dialog or overlay swallows it.
-    if action == Some(Action::Rollback) {
-        s.confirm = None;
-        s.takeover_confirm = false;
-        s.overlay = Overlay::None;
-        return rollback(s, "rollback");
-    }
+    None
+}
+
+/// The answer to a confirm (a step waiting for `y`, a held window), or `None` when nothing
+/// waits for one.
+fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     // A held window completes only on an explicit, journaled `y`.
     if s.confirm.is_none()
         && s.role == Role::Driver
-        && action == Some(Action::CompleteWindow)
+        && press.main == Some(Action::CompleteWindow)
         && let Some(held) = s.window_held.clone()
     {
         let why = s.candidate_failing().unwrap_or(held);
@@ -92,10 +93,10 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
             s.driver
         );
         s.log(Level::Warn, reason.clone());
-        return complete(s, Some(reason));
+        return Some(complete(s, Some(reason)));
     }
     if let Some(c) = s.confirm.take() {
-        return match press.dialog {
+        return Some(match press.dialog {
             Some(Action::Confirm) => {
                 let mut effects = Vec::new();
                 if c.reasons.contains(&ConfirmReason::Preflight) {
@@ -122,17 +123,55 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
                 );
                 Vec::new()
             }
-        };
+        });
     }
-    if s.overlay != Overlay::None {
-        match action {
-            Some(Action::Quit) => s.quit = true,
-            Some(Action::Log) if s.overlay == Overlay::Help => s.overlay = Overlay::Log,
-            Some(Action::Help) if s.overlay == Overlay::Log => s.overlay = Overlay::Help,
-            _ => s.overlay = Overlay::None,
+    None
+}
+
+/// Who may write, and rollback before anything else: `Some` when the key is dealt with.
+fn gate(s: &mut State, action: Option<Action>) -> Option<Vec<Effect>> {
+    // An observer's write keys say why they do nothing; rollback works for every cutover
+    // that may write at all.
+    if action.is_some_and(Action::writes)
+        && !(action == Some(Action::Rollback) && s.role == Role::Observer)
+        && let Some(why) = not_driving(s)
+    {
+        s.log(Level::Warn, why);
+        return Some(Vec::new());
+    }
+    if action == Some(Action::TakeOver) {
+        match s.role {
+            Role::Driver => s.log(Level::Info, "this cutover already drives"),
+            Role::ReadOnly => {
+                let why = not_driving(s).unwrap_or_default();
+                s.log(Level::Warn, why);
+            }
+            Role::Observer => s.takeover_confirm = true,
         }
-        return Vec::new();
+        return Some(Vec::new());
     }
+    // Rollback always works: no dialog or overlay swallows it.
+    if action == Some(Action::Rollback) {
+        s.confirm = None;
+        s.takeover_confirm = false;
+        s.overlay = Overlay::None;
+        return Some(rollback(s, "rollback"));
+    }
+    None
+}
+
+/// Any key closes the help or the log; `L` and `?` switch between them, quit quits.
+fn close_overlay(s: &mut State, action: Option<Action>) {
+    match action {
+        Some(Action::Quit) => s.quit = true,
+        Some(Action::Log) if s.overlay == Overlay::Help => s.overlay = Overlay::Log,
+        Some(Action::Help) if s.overlay == Overlay::Log => s.overlay = Overlay::Help,
+        _ => s.overlay = Overlay::None,
+    }
+}
+
+/// An action on the cockpit, no dialog open.
+fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
     match action {
         None => {
             s.dirty = false;

@@ -25,24 +25,8 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     if s.record_error.take().is_some() {
         s.log(Level::Good, "cutover record readable again");
     }
-    if let Some(r) = &rec
-        && let Some(f) = &r.flight
-        && s.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
-        && !s
-            .writes
-            .iter()
-            .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
-    {
-        let by = r.last.as_ref().map_or("someone", |l| l.who.as_str());
-        let since = s.hhmm(f.since);
-        s.log(
-            Level::Warn,
-            format!(
-                "a write is in flight per the cutover record: {} → {} % by {by} since {since}; its outcome is unknown until the backend reads so",
-                r.candidate(),
-                f.share
-            ),
-        );
+    if let Some(r) = &rec {
+        say_flight(s, r);
     }
     // The driver completed the window and cleared the record: an observer that still holds
     // or counts down its own view of the window follows.
@@ -117,6 +101,30 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     Vec::new()
 }
 
+/// A write someone left in flight, per the record: said once, first thing.
+fn say_flight(s: &mut State, r: &Record) {
+    if let Some(f) = &r.flight
+        && s.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
+        && !s
+            .writes
+            .iter()
+            .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
+    {
+        let by = r.last.as_ref().map_or("someone", |l| l.who.as_str());
+        let since = s.hhmm(f.since);
+        s.log(
+            Level::Warn,
+            format!(
+                "a write is in flight per the cutover record: {} → {} % by {by} since {since}; its outcome is unknown until the backend reads so",
+                r.candidate(),
+                f.share
+            ),
+        );
+    }
+}
+
+/// The backend's weights as read: an error is said once; a read older than the last write
+/// is dropped; live is learnt if it was not known; a change nobody here made is explained.
 pub(super) fn on_read(
     s: &mut State,
     started: Millis,
@@ -125,16 +133,7 @@ pub(super) fn on_read(
     let w = match result {
         Ok(w) => w,
         Err(e) => {
-            if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
-                s.log(Level::Error, format!("backend: {e}"));
-            }
-            if matches!(e, ReadError::Unknown(_)) {
-                // The backend says it cannot know: show no weights, not the last ones.
-                s.weights = None;
-                s.weights_at = None;
-                s.cutover.share = None;
-            }
-            s.backend_error = Some((e, s.now));
+            read_failed(s, e);
             return Vec::new();
         }
     };
@@ -145,143 +144,138 @@ pub(super) fn on_read(
     if started < s.last_write_done {
         return Vec::new();
     }
-    if !s.live_known {
-        // Only an env holding all the traffic is live by the weights; a split waits for the
-        // record, the config, or the operator.
-        match w.all_on() {
-            Some(live) => {
-                s.cutover.live = live;
-                s.live_known = true;
-                s.live_from = Some(LiveFrom::AllTraffic);
-                if std::mem::take(&mut s.ask_target) {
-                    s.log(
-                        Level::Info,
-                        "no need to ask any more: one env holds all the traffic",
-                    );
-                }
-                s.log(
-                    Level::Info,
-                    format!("live is {live}: it holds all the traffic ({w})"),
-                );
-            }
-            None => {
-                s.weights = Some(w);
-                s.weights_at = Some(s.now);
-                return Vec::new();
-            }
-        }
+    if !s.live_known && !learn_live(s, w) {
+        return Vec::new();
     }
-    let cand = s.candidate();
-    let new_share = w.share_of(cand);
     if s.writes.is_empty() && s.weights.is_some_and(|old| old != w) {
-        // A write whose outcome was unknown, landing late: its own, never "someone else".
-        if let Some(pos) = s.unknown.iter().position(|u| Some(u.share) == new_share) {
-            let u = s.unknown.remove(pos);
-            let late = s.now.saturating_sub(s.last_write_done) as f64 / 1000.0;
-            let what = if u.rollback {
-                "the rollback"
-            } else {
-                "the write"
-            };
-            let reason = format!(
-                "late: {what} ({} → {} %) landed {late:.1} s after its outcome was unknown ({w})",
-                u.action, u.share
-            );
-            if u.superseded && new_share != Some(0) {
-                // It landed after a rollback: undo it at once.
-                let reason = format!("{reason}, after a rollback: rolling back again");
-                s.log(Level::Error, reason.clone());
-                observe(s, w);
-                let mut effects = vec![Effect::JournalLate {
-                    write: u.id,
-                    after: w,
-                    reason,
-                }];
-                effects.extend(rollback(s, "rollback"));
-                return effects;
-            }
-            s.log(Level::Warn, reason.clone());
-            if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
-                s.failed = None;
-            }
-            observe(s, w);
-            return vec![Effect::JournalLate {
-                write: u.id,
-                after: w,
-                reason,
-            }];
-        }
-        if s.rollback_guard_until.is_some() && new_share != Some(0) {
-            s.log(
-                Level::Warn,
-                format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
-            );
-            observe(s, w);
-            return rollback(s, "rollback");
-        }
-        let old = s
-            .cutover
-            .share
-            .map_or_else(|| "?".into(), |p| p.to_string());
-        let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
-        // Made through cutover by someone else: the record names them.
-        let wall = s.wall_ms(s.now);
-        // Only when the weights are what that write asked for: anything else is external.
-        let by_record = s
-            .record
-            .as_ref()
-            .filter(|r| r.live == s.live() && new_share == Some(r.pos))
-            .and_then(|r| r.last.clone())
-            .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
-        if let Some(l) = by_record {
-            let verb = if l.action.contains("rollback") {
-                "rolled back".to_string()
-            } else {
-                format!("made a {}", l.action)
-            };
-            s.log(
-                if l.action.contains("rollback") {
-                    Level::Warn
-                } else {
-                    Level::Info
-                },
-                format!(
-                    "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
-                    l.who
-                ),
-            );
-            observe(s, w);
-            return Vec::new();
-        }
-        if s.role != Role::Driver {
-            // Not a write made through cutover (the record would name it): said, and left
-            // to the driver's cockpit to journal.
-            s.log(
-                Level::Warn,
-                format!(
-                    "change not made through cutover: {cand} {old} → {new} % ({w}), read back from the backend"
-                ),
-            );
-            observe(s, w);
-            return Vec::new();
-        }
-        let before = s.weights;
-        s.log(
-            Level::Warn,
-            format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
-        );
-        observe(s, w);
-        let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
-        return vec![
-            Effect::JournalExternal { before, after: w },
-            Effect::Notify {
-                event: "external-change".into(),
-                text,
-            },
-        ];
+        return explain_change(s, w);
     }
     observe(s, w);
     Vec::new()
+}
+
+/// The backend did not answer, or answered that it cannot know.
+fn read_failed(s: &mut State, e: ReadError) {
+    if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
+        s.log(Level::Error, format!("backend: {e}"));
+    }
+    if matches!(e, ReadError::Unknown(_)) {
+        // The backend says it cannot know: show no weights, not the last ones.
+        s.weights = None;
+        s.weights_at = None;
+        s.cutover.share = None;
+    }
+    s.backend_error = Some((e, s.now));
+}
+
+/// Live from the weights, only when one env holds all the traffic; `false` when the
+/// traffic is split (kept on screen, waiting for the record, the config or the operator).
+fn learn_live(s: &mut State, w: Weights) -> bool {
+    // Only an env holding all the traffic is live by the weights; a split waits for the
+    // record, the config, or the operator.
+    match w.all_on() {
+        Some(live) => {
+            s.cutover.live = live;
+            s.live_known = true;
+            s.live_from = Some(LiveFrom::AllTraffic);
+            if std::mem::take(&mut s.ask_target) {
+                s.log(
+                    Level::Info,
+                    "no need to ask any more: one env holds all the traffic",
+                );
+            }
+            s.log(
+                Level::Info,
+                format!("live is {live}: it holds all the traffic ({w})"),
+            );
+        }
+        None => {
+            s.weights = Some(w);
+            s.weights_at = Some(s.now);
+            return false;
+        }
+    }
+    true
+}
+
+/// The weights changed with no write of ours in flight: a late write of ours whose outcome
+/// was unknown, a pre-empted write landing after a rollback (undone), someone's write
+/// through cutover (the record names them), or an external change (journaled by the driver).
+fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
+    let cand = s.candidate();
+    let new_share = w.share_of(cand);
+    // A write whose outcome was unknown, landing late: its own, never "someone else".
+    if let Some(pos) = s.unknown.iter().position(|u| Some(u.share) == new_share) {
+        return late_landing(s, pos, w);
+    }
+    if s.rollback_guard_until.is_some() && new_share != Some(0) {
+        s.log(
+            Level::Warn,
+            format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
+        );
+        observe(s, w);
+        return rollback(s, "rollback");
+    }
+    let old = s
+        .cutover
+        .share
+        .map_or_else(|| "?".into(), |p| p.to_string());
+    let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+    // Made through cutover by someone else: the record names them.
+    let wall = s.wall_ms(s.now);
+    // Only when the weights are what that write asked for: anything else is external.
+    let by_record = s
+        .record
+        .as_ref()
+        .filter(|r| r.live == s.live() && new_share == Some(r.pos))
+        .and_then(|r| r.last.clone())
+        .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
+    if let Some(l) = by_record {
+        let verb = if l.action.contains("rollback") {
+            "rolled back".to_string()
+        } else {
+            format!("made a {}", l.action)
+        };
+        s.log(
+            if l.action.contains("rollback") {
+                Level::Warn
+            } else {
+                Level::Info
+            },
+            format!(
+                "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
+                l.who
+            ),
+        );
+        observe(s, w);
+        return Vec::new();
+    }
+    if s.role != Role::Driver {
+        // Not a write made through cutover (the record would name it): said, and left
+        // to the driver's cockpit to journal.
+        s.log(
+            Level::Warn,
+            format!(
+                "change not made through cutover: {cand} {old} → {new} % ({w}), read back from the backend"
+            ),
+        );
+        observe(s, w);
+        return Vec::new();
+    }
+    let before = s.weights;
+    s.log(
+        Level::Warn,
+        format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
+    );
+    observe(s, w);
+    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    vec![
+        Effect::JournalExternal { before, after: w },
+        Effect::Notify {
+            event: "external-change".into(),
+            text,
+        },
+    ]
 }
 
 pub(super) fn observe(s: &mut State, w: Weights) {
@@ -314,6 +308,45 @@ pub(super) fn observe(s: &mut State, w: Weights) {
             ),
         );
     }
+}
+
+/// Unknown write number `pos` landed late: journaled as its own; after a rollback, undone.
+fn late_landing(s: &mut State, pos: usize, w: Weights) -> Vec<Effect> {
+    let new_share = w.share_of(s.candidate());
+    let u = s.unknown.remove(pos);
+    let late = s.now.saturating_sub(s.last_write_done) as f64 / 1000.0;
+    let what = if u.rollback {
+        "the rollback"
+    } else {
+        "the write"
+    };
+    let reason = format!(
+        "late: {what} ({} → {} %) landed {late:.1} s after its outcome was unknown ({w})",
+        u.action, u.share
+    );
+    if u.superseded && new_share != Some(0) {
+        // It landed after a rollback: undo it at once.
+        let reason = format!("{reason}, after a rollback: rolling back again");
+        s.log(Level::Error, reason.clone());
+        observe(s, w);
+        let mut effects = vec![Effect::JournalLate {
+            write: u.id,
+            after: w,
+            reason,
+        }];
+        effects.extend(rollback(s, "rollback"));
+        return effects;
+    }
+    s.log(Level::Warn, reason.clone());
+    if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
+        s.failed = None;
+    }
+    observe(s, w);
+    vec![Effect::JournalLate {
+        write: u.id,
+        after: w,
+        reason,
+    }]
 }
 
 #[cfg(test)]

@@ -222,6 +222,37 @@ pub(super) fn on_write_done(
     };
     let w = s.writes.remove(pos);
     s.last_write_done = s.now;
+    let what = if w.rollback {
+        "ROLLBACK".to_string()
+    } else {
+        w.action.clone()
+    };
+    let failed = verdict(s, &w, &result);
+    say_unrecorded(s, &what, w.share, journal_error, record_error);
+    if s.writes.is_empty() && failed {
+        s.cutover.clear_intent();
+    }
+    if let Some(after) = result.after() {
+        observe(s, after);
+    }
+    if result == WriteResult::Aborted {
+        return Vec::new();
+    }
+    let cand = s.candidate();
+    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    vec![Effect::Notify {
+        event: if w.action == "auto-rollback" {
+            "auto-rollback".into()
+        } else {
+            "write".into()
+        },
+        text: format!("{cand}: {text}"),
+    }]
+}
+
+/// Says what a finished write did, and keeps a failure on screen as a banner: what, the
+/// verdict, when, then what to know or press. `true` when the write did not do its job.
+fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
     let cand = s.candidate();
     let what = if w.rollback {
         "ROLLBACK".to_string()
@@ -229,16 +260,6 @@ pub(super) fn on_write_done(
         w.action.clone()
     };
     let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
-    let traffic = |after: &Option<Weights>| match after {
-        Some(a) => format!(
-            "traffic still {} {} / {} {} (read back)",
-            Env::Blue.name(),
-            a.share_of(Env::Blue).map_or("?".into(), |p| p.to_string()),
-            Env::Green.name(),
-            a.share_of(Env::Green).map_or("?".into(), |p| p.to_string())
-        ),
-        None => "traffic UNKNOWN (the backend could not be re-read)".to_string(),
-    };
     // A failed write's banner: what, the verdict, when, then what to know or press.
     let (now, retry) = (
         s.now,
@@ -254,7 +275,7 @@ pub(super) fn on_write_done(
         text: format!("{} {verdict} {hhmmss} — {detail}", what.to_uppercase()),
     };
     let mut failed = false;
-    match &result {
+    match result {
         WriteResult::Verified { after, elapsed_ms } => {
             s.failed = None;
             s.log(
@@ -336,10 +357,36 @@ pub(super) fn on_write_done(
             s.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
         }
     }
+    failed
+}
+
+/// Where traffic stands after a write that did not do its job.
+fn traffic(after: &Option<Weights>) -> String {
+    match after {
+        Some(a) => format!(
+            "traffic still {} {} / {} {} (read back)",
+            Env::Blue.name(),
+            a.share_of(Env::Blue).map_or("?".into(), |p| p.to_string()),
+            Env::Green.name(),
+            a.share_of(Env::Green).map_or("?".into(), |p| p.to_string())
+        ),
+        None => "traffic UNKNOWN (the backend could not be re-read)".to_string(),
+    }
+}
+
+/// A write without its journal line (a banner that stays) or without its record update.
+fn say_unrecorded(
+    s: &mut State,
+    what: &str,
+    share: u8,
+    journal_error: Option<String>,
+    record_error: Option<String>,
+) {
+    let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
     if let Some(e) = journal_error {
         s.log(
             Level::Error,
-            format!("{what} → {} % NOT JOURNALED: {e}", w.share),
+            format!("{what} → {} % NOT JOURNALED: {e}", share),
         );
         s.not_journaled = Some(format!(
             "{} NOT JOURNALED {hhmmss} — {e}",
@@ -351,28 +398,10 @@ pub(super) fn on_write_done(
             Level::Error,
             format!(
                 "{what} → {} %: the cutover record was not updated: {e}",
-                w.share
+                share
             ),
         );
     }
-    if s.writes.is_empty() && failed {
-        s.cutover.clear_intent();
-    }
-    if let Some(after) = result.after() {
-        observe(s, after);
-    }
-    if result == WriteResult::Aborted {
-        return Vec::new();
-    }
-    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
-    vec![Effect::Notify {
-        event: if w.action == "auto-rollback" {
-            "auto-rollback".into()
-        } else {
-            "write".into()
-        },
-        text: format!("{cand}: {text}"),
-    }]
 }
 
 #[cfg(test)]
