@@ -7,6 +7,8 @@ use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::kube::{IstioDest, KubeKind, KubeSettings};
 use crate::backends::nginx::NginxSettings;
+/// Moved to `core`; re-exported so `crate::config::MetricInfo` keeps working.
+pub use crate::core::MetricInfo;
 use crate::core::{Bad, Env, EnvPair, Guardrails, MetricRule, NoDataPolicy, Plan};
 use crate::signals::health::Probe;
 use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
@@ -258,14 +260,6 @@ struct GuardrailsFile {
     for_: Option<Duration>,
     no_data: Option<String>,
     auto_rollback: Option<String>,
-}
-
-/// An extra metric as the screen shows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricInfo {
-    pub name: String,
-    pub unit: String,
-    pub bad: Bad,
 }
 
 /// One env's settings.
