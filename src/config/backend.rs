@@ -2,7 +2,7 @@
 //! nginx and ALB are converted here; the four Kubernetes kinds in `kube.rs`.
 
 use super::file::{AlbFile, BackendFile, HaproxyFile, NginxFile, SimFile};
-use super::kube::kube_settings;
+use super::kube::{Kind as KubeFileKind, kube_settings};
 use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::kube::KubeSettings;
@@ -47,10 +47,16 @@ pub(super) fn backend_config(
         BackendFile::Sim(s) => sim(s),
         BackendFile::Haproxy(h) => haproxy(h, poll_timeout),
         BackendFile::Alb(a) => alb(a),
-        BackendFile::KubeService(k) => kube_settings("kube-service", k),
-        BackendFile::KubeGateway(k) => kube_settings("kube-gateway", k),
-        BackendFile::KubeIngressNginx(k) => kube_settings("kube-ingress-nginx", k),
-        BackendFile::KubeIstio(k) => kube_settings("kube-istio", k),
+        BackendFile::KubeService(k) => {
+            kube_settings(KubeFileKind::Service, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeGateway(k) => {
+            kube_settings(KubeFileKind::Gateway, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeIngressNginx(k) => {
+            kube_settings(KubeFileKind::IngressNginx, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeIstio(k) => kube_settings(KubeFileKind::Istio, k).map(BackendConfig::Kube),
         BackendFile::Nginx(n) => nginx(n),
     }
 }
