@@ -2,11 +2,11 @@
 //! converted into runtime types. Every error names the key, the value and what was expected.
 //!
 //! This file holds [`Config`], [`ConfigError`], the entry points ([`Config::load`],
-//! [`Config::parse`]) and the top-level keys (polling, plan, rollback window, live, lease).
-//! The serde types are in `file.rs`; each section has its converter beside it: `backend.rs`
-//! and `kube.rs` (`[backend]`), `envs.rs` (`[envs.*]` and their health probes),
-//! `prometheus.rs`, `guardrails.rs`, `smoke.rs`, `notify.rs`, and `http.rs` for the secrets
-//! and headers they share.
+//! [`Config::parse`]), the top-level keys (polling, plan, rollback window, live, lease,
+//! journal, theme) and `[keys]`. The serde types are in `file.rs`; each section has its
+//! converter beside it: `backend.rs` and `kube.rs` (`[backend]`), `envs.rs` (`[envs.*]`
+//! and their health probes), `prometheus.rs`, `guardrails.rs`, `smoke.rs`, `notify.rs`, and
+//! `http.rs` for the secrets and headers they share.
 
 mod backend;
 mod envs;

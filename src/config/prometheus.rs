@@ -130,6 +130,7 @@ fn queries(queries: Vec<QueryFile>) -> Result<QueryParts, String> {
     Ok((rules, infos, extra))
 }
 
+/// The signal sections read together: the envs' health probes, Prometheus and guardrails.
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
