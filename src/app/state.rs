@@ -203,7 +203,7 @@ pub struct State {
     /// Sources whose last poll failed: (source, error, since).
     pub source_errors: Vec<(String, String, Millis)>,
     /// Extra metrics as configured (name, unit, bad direction).
-    pub metric_info: Vec<crate::config::MetricInfo>,
+    pub metric_info: Vec<crate::core::MetricInfo>,
     /// Roll back by itself after a breach lasting this long.
     pub auto_rollback_ms: Option<Millis>,
     pub auto: AutoRollback,

@@ -1,6 +1,7 @@
 //! Signal samples, their history and their freshness.
 
 use super::Millis;
+use super::guardrail::Bad;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -141,6 +142,14 @@ pub struct HealthSample {
     /// Consecutive failed polls.
     pub failures: u32,
     pub detail: String,
+}
+
+/// An extra metric (a configured Prometheus query) as the screen shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricInfo {
+    pub name: String,
+    pub unit: String,
+    pub bad: Bad,
 }
 
 /// Everything known about one env's signals.

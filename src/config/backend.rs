@@ -1,0 +1,202 @@
+//! `[backend]`: which switch moves the traffic, and its settings. The simulator, HAProxy,
+//! nginx and ALB are converted here; the four Kubernetes kinds in `kube.rs`.
+
+use super::file::{AlbFile, BackendFile, HaproxyFile, NginxFile, SimFile};
+use super::kube::{Kind as KubeFileKind, kube_settings};
+use crate::backends::alb::{AlbSettings, AlbTarget};
+use crate::backends::haproxy::{HaproxySettings, Socket};
+use crate::backends::kube::KubeSettings;
+use crate::backends::nginx::NginxSettings;
+use crate::core::EnvPair;
+use std::time::Duration;
+
+/// Which backend, with its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BackendConfig {
+    /// A `cutover sim serve` control server (`host:port` or URL).
+    Sim {
+        control: String,
+        /// A write not answered within this is "outcome unknown".
+        timeout: Duration,
+    },
+    Haproxy(HaproxySettings),
+    Nginx(NginxSettings),
+    Alb(AlbSettings),
+    Kube(KubeSettings),
+}
+
+impl BackendConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendConfig::Sim { .. } => "sim",
+            BackendConfig::Haproxy(_) => "haproxy",
+            BackendConfig::Nginx(_) => "nginx",
+            BackendConfig::Alb(_) => "alb",
+            BackendConfig::Kube(k) => k.kind.name(),
+        }
+    }
+}
+
+/// The `[backend]` table, checked for its kind. HAProxy's write timeout defaults to the
+/// poll timeout.
+pub(super) fn backend_config(
+    f: BackendFile,
+    poll_timeout: Duration,
+) -> Result<BackendConfig, String> {
+    match f {
+        BackendFile::Sim(s) => sim(s),
+        BackendFile::Haproxy(h) => haproxy(h, poll_timeout),
+        BackendFile::Alb(a) => alb(a),
+        BackendFile::KubeService(k) => {
+            kube_settings(KubeFileKind::Service, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeGateway(k) => {
+            kube_settings(KubeFileKind::Gateway, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeIngressNginx(k) => {
+            kube_settings(KubeFileKind::IngressNginx, k).map(BackendConfig::Kube)
+        }
+        BackendFile::KubeIstio(k) => kube_settings(KubeFileKind::Istio, k).map(BackendConfig::Kube),
+        BackendFile::Nginx(n) => nginx(n),
+    }
+}
+
+fn sim(s: SimFile) -> Result<BackendConfig, String> {
+    if s.control.trim().is_empty() {
+        return Err(
+            "key `backend.control`: value \"\": expected the sim control address, e.g. \"127.0.0.1:7070\"".into(),
+        );
+    }
+    let timeout = s.timeout.unwrap_or(Duration::from_secs(10));
+    if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(600) {
+        return Err(format!(
+            "key `backend.timeout`: value {:?}: expected from \"100ms\" to \"10m\"",
+            humantime::format_duration(timeout).to_string()
+        ));
+    }
+    Ok(BackendConfig::Sim {
+        control: s.control,
+        timeout,
+    })
+}
+
+fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, String> {
+    let scale = h.weight_scale.unwrap_or(100);
+    if !(1..=256).contains(&scale) {
+        return Err(format!(
+            "key `backend.weight-scale`: value {scale}: expected 1 to 256 (HAProxy's weight range)"
+        ));
+    }
+    for (key, v) in [
+        ("socket", &h.socket),
+        ("backend", &h.backend),
+        ("blue-server", &h.blue_server),
+        ("green-server", &h.green_server),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("key `backend.{key}`: value \"\": expected a name"));
+        }
+    }
+    if h.blue_server == h.green_server {
+        return Err(format!(
+            "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",
+            h.blue_server
+        ));
+    }
+    Ok(BackendConfig::Haproxy(HaproxySettings {
+        socket: Socket::parse(&h.socket),
+        backend: h.backend,
+        servers: EnvPair::new(h.blue_server, h.green_server),
+        scale,
+        timeout: h.timeout.unwrap_or(poll_timeout),
+    }))
+}
+
+fn alb(a: AlbFile) -> Result<BackendConfig, String> {
+    let target = match (a.listener_arn, a.rule_arn) {
+        (Some(l), None) => AlbTarget::Listener(l),
+        (None, Some(r)) => AlbTarget::Rule(r),
+        _ => {
+            return Err(
+                "keys `backend.listener-arn` and `backend.rule-arn`: expected exactly one of them"
+                    .into(),
+            );
+        }
+    };
+    let arn = match &target {
+        AlbTarget::Listener(x) | AlbTarget::Rule(x) => x.clone(),
+    };
+    for (key, v) in [
+        (
+            if matches!(target, AlbTarget::Listener(_)) {
+                "listener-arn"
+            } else {
+                "rule-arn"
+            },
+            &arn,
+        ),
+        ("blue-target-group", &a.blue_target_group),
+        ("green-target-group", &a.green_target_group),
+    ] {
+        if !v.starts_with("arn:") {
+            return Err(format!(
+                "key `backend.{key}`: value {v:?}: expected an ARN (arn:aws:elasticloadbalancing:…)"
+            ));
+        }
+    }
+    if a.blue_target_group == a.green_target_group {
+        return Err("keys `backend.blue-target-group` and `backend.green-target-group`: the same ARN; expected two target groups".into());
+    }
+    let scale = a.weight_scale.unwrap_or(999);
+    if !(1..=999).contains(&scale) {
+        return Err(format!(
+            "key `backend.weight-scale`: value {scale}: expected 1 to 999 (ALB's weight range)"
+        ));
+    }
+    Ok(BackendConfig::Alb(AlbSettings {
+        target,
+        groups: EnvPair::new(a.blue_target_group, a.green_target_group),
+        region: a.region,
+        profile: a.profile,
+        endpoint_url: a.endpoint_url,
+        scale,
+        timeout: a.timeout.unwrap_or(Duration::from_secs(5)),
+        static_credentials: None,
+    }))
+}
+
+fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
+    let scale = n.weight_scale.unwrap_or(100);
+    if scale == 0 {
+        return Err("key `backend.weight-scale`: value 0: expected at least 1".into());
+    }
+    if n.blue_server == n.green_server {
+        return Err(format!(
+            "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",
+            n.blue_server
+        ));
+    }
+    let cmd =
+        |key: &str, v: Option<Vec<String>>, default: &[&str]| -> Result<Vec<String>, String> {
+            let v = v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+            if v.is_empty() || v[0].trim().is_empty() {
+                return Err(format!(
+                    "key `backend.{key}`: value []: expected a command such as {default:?}"
+                ));
+            }
+            Ok(v)
+        };
+    Ok(BackendConfig::Nginx(NginxSettings {
+        config: n.config,
+        upstream: n.upstream,
+        servers: EnvPair::new(n.blue_server, n.green_server),
+        test_command: cmd("test-command", n.test_command, &["nginx", "-t"])?,
+        reload_command: cmd(
+            "reload-command",
+            n.reload_command,
+            &["nginx", "-s", "reload"],
+        )?,
+        scale,
+        timeout: n.timeout.unwrap_or(Duration::from_secs(30)),
+    }))
+}

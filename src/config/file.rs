@@ -1,0 +1,234 @@
+//! The config file as serde reads it: one `*File` type per table, kebab-case keys, unknown
+//! keys refused, durations in humantime ("30s", "15m"). Nothing here is checked beyond its
+//! type; the section converters beside this file turn these into runtime settings.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ConfigFile {
+    pub(super) name: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) poll_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) poll_timeout: Option<Duration>,
+    pub(super) plan: Option<Vec<i64>>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) rollback_window: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) rollback_window_extend: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) rollback_window_warn: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) lease_ttl: Option<Duration>,
+    pub(super) live: Option<String>,
+    pub(super) journal: Option<PathBuf>,
+    pub(super) theme: Option<String>,
+    pub(super) backend: BackendFile,
+    #[serde(default)]
+    pub(super) envs: EnvsFile,
+    #[serde(default)]
+    pub(super) guardrails: GuardrailsFile,
+    pub(super) prometheus: Option<PrometheusFile>,
+    #[serde(default)]
+    pub(super) notify: Vec<NotifyFile>,
+    #[serde(default)]
+    pub(super) smoke: Vec<toml::Value>,
+    #[serde(default)]
+    pub(super) keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub(super) enum BackendFile {
+    Sim(SimFile),
+    Haproxy(HaproxyFile),
+    Nginx(NginxFile),
+    Alb(AlbFile),
+    KubeService(KubeFile),
+    KubeGateway(KubeFile),
+    KubeIngressNginx(KubeFile),
+    KubeIstio(KubeFile),
+}
+
+/// One table for the four Kubernetes kinds; each kind checks which keys it needs and
+/// refuses the ones it does not use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct KubeFile {
+    pub(super) kubeconfig: Option<PathBuf>,
+    pub(super) context: Option<String>,
+    pub(super) namespace: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    pub(super) blue_deployment: Option<String>,
+    pub(super) green_deployment: Option<String>,
+    // kube-service
+    pub(super) service: Option<String>,
+    pub(super) selector_key: Option<String>,
+    pub(super) blue_value: Option<String>,
+    pub(super) green_value: Option<String>,
+    // kube-gateway
+    pub(super) http_route: Option<String>,
+    pub(super) rule: Option<i64>,
+    pub(super) blue_service: Option<String>,
+    pub(super) green_service: Option<String>,
+    pub(super) weight_scale: Option<u32>,
+    // kube-ingress-nginx
+    pub(super) blue_ingress: Option<String>,
+    pub(super) green_ingress: Option<String>,
+    // kube-istio
+    pub(super) virtual_service: Option<String>,
+    pub(super) route: Option<i64>,
+    pub(super) blue_host: Option<String>,
+    pub(super) green_host: Option<String>,
+    pub(super) blue_subset: Option<String>,
+    pub(super) green_subset: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct AlbFile {
+    pub(super) listener_arn: Option<String>,
+    pub(super) rule_arn: Option<String>,
+    pub(super) blue_target_group: String,
+    pub(super) green_target_group: String,
+    pub(super) region: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    pub(super) weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct HaproxyFile {
+    pub(super) socket: String,
+    pub(super) backend: String,
+    pub(super) blue_server: String,
+    pub(super) green_server: String,
+    pub(super) weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct NginxFile {
+    pub(super) config: PathBuf,
+    pub(super) upstream: String,
+    pub(super) blue_server: String,
+    pub(super) green_server: String,
+    pub(super) test_command: Option<Vec<String>>,
+    pub(super) reload_command: Option<Vec<String>>,
+    pub(super) weight_scale: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct SimFile {
+    pub(super) control: String,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnvsFile {
+    pub(super) blue: Option<EnvFile>,
+    pub(super) green: Option<EnvFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct EnvFile {
+    pub(super) version: Option<String>,
+    pub(super) label: Option<String>,
+    /// The env's own base URL, for smoke checks given by `path`.
+    pub(super) address: Option<String>,
+    /// URLs, or tables with expectations (see [`ProbeFile`]).
+    #[serde(default)]
+    pub(super) health: Vec<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ProbeFile {
+    pub(super) url: String,
+    pub(super) expect_status: Option<u16>,
+    pub(super) expect_body: Option<String>,
+    pub(super) json_pointer: Option<String>,
+    pub(super) json_value: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, String>,
+    pub(super) bearer_token_env: Option<String>,
+    pub(super) bearer_token_file: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct PrometheusFile {
+    pub(super) url: String,
+    pub(super) error_rate: Option<String>,
+    pub(super) p99: Option<String>,
+    pub(super) rps: Option<String>,
+    pub(super) requests: Option<String>,
+    pub(super) errors: Option<String>,
+    pub(super) env_label: Option<String>,
+    pub(super) window: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    pub(super) bearer_token_env: Option<String>,
+    pub(super) bearer_token_file: Option<PathBuf>,
+    pub(super) basic_auth_user: Option<String>,
+    pub(super) basic_auth_password_env: Option<String>,
+    pub(super) basic_auth_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) queries: Vec<QueryFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct NotifyFile {
+    /// The environment variable holding the webhook URL (URLs carry secrets).
+    pub(super) url_env: String,
+    pub(super) format: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct QueryFile {
+    pub(super) name: String,
+    pub(super) query: String,
+    #[serde(default)]
+    pub(super) unit: String,
+    pub(super) bad: Option<String>,
+    pub(super) max_change: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct GuardrailsFile {
+    pub(super) max_error_rate: Option<f64>,
+    pub(super) max_error_rate_delta: Option<f64>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) max_p99: Option<Duration>,
+    pub(super) max_p99_ratio: Option<f64>,
+    pub(super) max_health_failures: Option<u32>,
+    #[serde(default, rename = "for", with = "humantime_serde")]
+    pub(super) for_: Option<Duration>,
+    pub(super) no_data: Option<String>,
+    pub(super) auto_rollback: Option<String>,
+}

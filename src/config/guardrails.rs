@@ -1,0 +1,66 @@
+//! `[guardrails]`: the thresholds a candidate must stay within, how long a breach must
+//! last, what no data means, and whether to roll back by itself.
+
+use super::file::GuardrailsFile;
+use crate::core::{Guardrails, MetricRule, NoDataPolicy};
+use std::time::Duration;
+
+/// `guardrails.auto-rollback`: "off" (the default) or how long a breach lasts before the
+/// cockpit rolls back by itself.
+pub(super) fn auto_rollback(value: Option<&str>) -> Result<Option<Duration>, String> {
+    match value {
+        None | Some("off") => Ok(None),
+        Some(s) => match humantime::parse_duration(s) {
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
+            _ => Err(format!(
+                "key `guardrails.auto-rollback`: value {s:?}: expected \"off\" or a duration of sustained breach such as \"30s\""
+            )),
+        },
+    }
+}
+
+/// The guardrails from their table, with the metric rules of `[[prometheus.queries]]`.
+pub(super) fn guardrails(
+    g: GuardrailsFile,
+    metrics: Vec<MetricRule>,
+) -> Result<Guardrails, String> {
+    for (key, v) in [
+        ("max-error-rate", g.max_error_rate),
+        ("max-error-rate-delta", g.max_error_rate_delta),
+    ] {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(format!(
+                "key `guardrails.{key}`: value {v}: expected a fraction from 0 to 1 (0.01 = 1 %)"
+            ));
+        }
+    }
+    if let Some(r) = g.max_p99_ratio
+        && !(r > 1.0 && r.is_finite())
+    {
+        return Err(format!(
+            "key `guardrails.max-p99-ratio`: value {r}: expected a ratio above 1 (1.5 = 50 % slower than live)"
+        ));
+    }
+    let no_data = match g.no_data.as_deref() {
+        None | Some("warn") => NoDataPolicy::Warn,
+        Some("breach") => NoDataPolicy::Breach,
+        Some(other) => {
+            return Err(format!(
+                "key `guardrails.no-data`: value {other:?}: expected \"warn\" or \"breach\""
+            ));
+        }
+    };
+    let d = Guardrails::default();
+    Ok(Guardrails {
+        max_error_rate: g.max_error_rate.or(d.max_error_rate),
+        max_error_rate_delta: g.max_error_rate_delta,
+        max_p99_ms: g.max_p99.map(|d| d.as_secs_f64() * 1000.0).or(d.max_p99_ms),
+        max_p99_ratio: g.max_p99_ratio,
+        max_health_failures: g.max_health_failures.or(d.max_health_failures),
+        metrics,
+        for_ms: g.for_.map_or(0, |d| d.as_millis() as u64),
+        no_data,
+    })
+}

@@ -1,0 +1,81 @@
+//! HTTP pieces shared by the health probes, the smoke checks and Prometheus: secrets read
+//! from an environment variable or a file, header names and values checked, and base64 for
+//! basic auth.
+
+use reqwest::header::{HeaderName, HeaderValue};
+use std::path::PathBuf;
+
+/// A secret from an environment variable or a file; never from the config itself.
+pub(super) fn secret(
+    key: &str,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
+    match (env, file) {
+        (Some(_), Some(_)) => Err(format!("keys `{key}-env` and `{key}-file`: expected one of them, not both")),
+        (Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            _ => Err(format!(
+                "key `{key}-env`: value {var:?}: the environment variable is not set; expected it to hold the secret"
+            )),
+        },
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|v| Some(v.trim().to_string()))
+            .map_err(|e| format!("key `{key}-file`: value {:?}: {e}; expected a readable file holding the secret", path.display().to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
+pub(super) fn header(
+    key: &str,
+    name: &str,
+    value: &str,
+    sensitive: bool,
+) -> Result<(HeaderName, HeaderValue), String> {
+    let n = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("key `{key}`: {name:?} is not a header name"))?;
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| format!("key `{key}`: the value of {name:?} is not a valid header value"))?;
+    v.set_sensitive(sensitive);
+    Ok((n, v))
+}
+
+/// Standard base64 with padding (RFC 4648), for HTTP basic auth.
+pub(super) fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_table() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+}

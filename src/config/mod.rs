@@ -1,0 +1,309 @@
+//! The config file: serde types (kebab-case, unknown keys refused, humantime durations),
+//! converted into runtime types. Every error names the key, the value and what was expected.
+//!
+//! This file holds [`Config`], [`ConfigError`], the entry points ([`Config::load`],
+//! [`Config::parse`]), the top-level keys (polling, plan, rollback window, live, lease,
+//! journal, theme) and `[keys]`. The serde types are in `file.rs`; each section has its
+//! converter beside it: `backend.rs` and `kube.rs` (`[backend]`), `envs.rs` (`[envs.*]`
+//! and their health probes), `prometheus.rs`, `guardrails.rs`, `smoke.rs`, `notify.rs`, and
+//! `http.rs` for the secrets and headers they share.
+
+mod backend;
+mod envs;
+mod file;
+mod guardrails;
+mod http;
+mod kube;
+mod notify;
+mod prometheus;
+mod smoke;
+
+/// Moved to `core`; re-exported so `crate::config::MetricInfo` keeps working.
+pub use crate::core::MetricInfo;
+pub use backend::BackendConfig;
+pub use envs::EnvConfig;
+
+use crate::app::keymap::Keymap;
+use crate::app::notify::Webhook;
+use crate::core::{Env, EnvPair, Guardrails, Plan};
+use crate::signals::prometheus::PrometheusSettings;
+use crate::signals::smoke::SmokeCheck;
+use file::ConfigFile;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A config that cannot be used. `cutover` exits 2 on it.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{origin}: {message}")]
+pub struct ConfigError {
+    pub origin: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(origin: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            origin: origin.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The runtime config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub name: String,
+    pub poll_interval: Duration,
+    pub poll_timeout: Duration,
+    pub plan: Plan,
+    pub rollback_window: Duration,
+    /// What `e` adds to a running rollback window.
+    pub rollback_window_extend: Duration,
+    /// How long before the window ends to warn.
+    pub rollback_window_warn: Duration,
+    /// How long a driver lease lives unless renewed (renewed every third of it).
+    pub lease_ttl: Duration,
+    pub live: Option<Env>,
+    pub journal: Option<PathBuf>,
+    pub theme: Option<String>,
+    pub backend: BackendConfig,
+    pub guardrails: Guardrails,
+    pub keymap: Keymap,
+    pub envs: EnvPair<EnvConfig>,
+    pub prometheus: Option<PrometheusSettings>,
+    pub metrics: Vec<MetricInfo>,
+    pub hooks: Vec<Webhook>,
+    /// `[[smoke]]` checks, run against the candidate with `s` and before the first step.
+    pub smoke: Vec<SmokeCheck>,
+    /// Roll back by itself after a breach has lasted this long (`None`: off).
+    pub auto_rollback: Option<Duration>,
+}
+
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(
+                &origin,
+                format!("cannot read the config: {e}; expected a cutover.toml (see the README), or try `cutover demo`"),
+            )
+        })?;
+        Config::parse(&text, &origin)
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let f: ConfigFile = toml::from_str(text)
+            .map_err(|e| ConfigError::new(origin, e.to_string().trim_end().to_string()))?;
+        Config::from_file(f).map_err(|m| ConfigError::new(origin, m))
+    }
+
+    /// Each section in turn, in the order its errors are reported.
+    fn from_file(f: ConfigFile) -> Result<Config, String> {
+        let (poll_interval, poll_timeout) = poll_times(f.poll_interval, f.poll_timeout)?;
+        let plan = plan(&f.plan)?;
+        let rollback_window = rollback_window(f.rollback_window)?;
+        let live = live(&f.live)?;
+        let lease_ttl = lease_ttl(f.lease_ttl)?;
+        let backend = backend::backend_config(f.backend, poll_timeout)?;
+        let timeout = poll_timeout;
+        let envs = EnvPair::new(
+            envs::env_config(Env::Blue, f.envs.blue, timeout)?,
+            envs::env_config(Env::Green, f.envs.green, timeout)?,
+        );
+        let (prometheus, metric_rules, metrics) = match f.prometheus {
+            None => (None, Vec::new(), Vec::new()),
+            Some(p) => prometheus::prometheus_settings(p, &envs, timeout)?,
+        };
+        let auto_rollback = guardrails::auto_rollback(f.guardrails.auto_rollback.as_deref())?;
+        let guardrails = guardrails::guardrails(f.guardrails, metric_rules)?;
+        let smoke = smoke::smoke_checks(f.smoke, &envs, timeout)?;
+        let hooks = notify::webhooks(&f.notify)?;
+        let keymap = Keymap::with_overrides(&f.keys)?;
+        Ok(Config {
+            name: f.name.unwrap_or_else(|| "cutover".into()),
+            poll_interval,
+            poll_timeout,
+            plan,
+            rollback_window,
+            rollback_window_extend: f
+                .rollback_window_extend
+                .unwrap_or(Duration::from_secs(15 * 60)),
+            rollback_window_warn: f
+                .rollback_window_warn
+                .unwrap_or(Duration::from_secs(2 * 60)),
+            lease_ttl,
+            live,
+            journal: f.journal,
+            theme: f.theme,
+            backend,
+            guardrails,
+            keymap,
+            envs,
+            prometheus,
+            metrics,
+            hooks,
+            smoke,
+            auto_rollback,
+        })
+    }
+}
+
+/// `poll-interval` (100ms to 5m) and `poll-timeout` (above zero; by default the interval,
+/// at least 2s).
+fn poll_times(
+    interval: Option<Duration>,
+    timeout: Option<Duration>,
+) -> Result<(Duration, Duration), String> {
+    let poll_interval = interval.unwrap_or(DEFAULT_POLL);
+    if poll_interval < Duration::from_millis(100) || poll_interval > Duration::from_secs(300) {
+        return Err(format!(
+            "key `poll-interval`: value {:?}: expected a duration from 100ms to 5m",
+            humantime::format_duration(poll_interval).to_string()
+        ));
+    }
+    let poll_timeout = timeout.unwrap_or(poll_interval.max(Duration::from_secs(2)));
+    if poll_timeout.is_zero() {
+        return Err("key `poll-timeout`: value \"0s\": expected a duration above zero".into());
+    }
+    Ok((poll_interval, poll_timeout))
+}
+
+fn plan(plan: &Option<Vec<i64>>) -> Result<Plan, String> {
+    match plan {
+        None => Ok(Plan::default()),
+        Some(p) => Plan::new(p).map_err(|e| format!("key `plan`: value {p:?}: {e}")),
+    }
+}
+
+fn rollback_window(window: Option<Duration>) -> Result<Duration, String> {
+    let rollback_window = window.unwrap_or(DEFAULT_WINDOW);
+    if rollback_window.is_zero() {
+        return Err(
+            "key `rollback-window`: value \"0s\": expected a duration such as \"15m\" (how long live is kept warm after 100 %)"
+                .into(),
+        );
+    }
+    Ok(rollback_window)
+}
+
+fn live(live: &Option<String>) -> Result<Option<Env>, String> {
+    match live {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Env>()
+            .map(Some)
+            .map_err(|_| format!("key `live`: value {s:?}: expected \"blue\" or \"green\"")),
+    }
+}
+
+fn lease_ttl(ttl: Option<Duration>) -> Result<Duration, String> {
+    let lease_ttl = ttl.unwrap_or(Duration::from_secs(15));
+    if lease_ttl < Duration::from_secs(3) || lease_ttl > Duration::from_secs(3600) {
+        return Err(format!(
+            "key `lease-ttl`: value {:?}: expected from \"3s\" (the lease is renewed every third of it) to \"1h\" (a dead driver's lease lapses after it)",
+            humantime::format_duration(lease_ttl).to_string()
+        ));
+    }
+    Ok(lease_ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) const MIN: &str = "[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:7070\"\n";
+
+    #[test]
+    fn minimal_config_gets_the_defaults() {
+        let c = Config::parse(MIN, "t").unwrap();
+        assert_eq!(c.plan, Plan::default());
+        assert_eq!(c.poll_interval, DEFAULT_POLL);
+        assert_eq!(c.rollback_window, DEFAULT_WINDOW);
+        assert_eq!(c.guardrails, Guardrails::default());
+        assert_eq!(c.live, None);
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_expectation() {
+        let cases = [
+            (
+                format!("plan = [10, 5, 100]\n{MIN}"),
+                &["`plan`", "[10, 5, 100]", "rising"][..],
+            ),
+            (
+                format!("poll-interval = \"fast\"\n{MIN}"),
+                &["poll-interval", "fast"][..],
+            ),
+            (
+                format!("poll-interval = \"10ms\"\n{MIN}"),
+                &["`poll-interval`", "10ms", "from 100ms"][..],
+            ),
+            (
+                format!("live = \"purple\"\n{MIN}"),
+                &["`live`", "purple", "\"blue\" or \"green\""][..],
+            ),
+            (
+                format!("colour = 1\n{MIN}"),
+                &["unknown field `colour`"][..],
+            ),
+            (
+                "[backend]\nkind = \"f5\"\n".to_string(),
+                &["unknown variant `f5`", "sim"][..],
+            ),
+            (
+                "[backend]\nkind = \"sim\"\n".to_string(),
+                &["missing field `control`"][..],
+            ),
+            (
+                format!("{MIN}[guardrails]\nmax-error-rate = 5\n"),
+                &["max-error-rate", "5", "fraction"][..],
+            ),
+            (
+                format!("{MIN}[keys]\nlaunch = [\"x\"]\n"),
+                &["keys.launch"][..],
+            ),
+            (
+                format!("rollback-window = \"0s\"\n{MIN}"),
+                &["rollback-window"][..],
+            ),
+        ];
+        for (text, wants) in cases {
+            let e = Config::parse(&text, "cutover.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("cutover.toml: "), "{e}");
+            for w in wants {
+                assert!(e.contains(w), "error {e:?} should contain {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn shipped_prometheus_config_parses() {
+        let text = include_str!("../../demo/prometheus/cutover.toml");
+        let c = Config::parse(text, "demo/prometheus/cutover.toml").unwrap();
+        assert_eq!(c.prometheus.unwrap().url, "http://127.0.0.1:9090");
+        assert_eq!(
+            c.envs.green.health[0].expect_json,
+            Some(("/status".into(), serde_json::json!("up")))
+        );
+        assert_eq!(c.guardrails.for_ms, 10_000);
+    }
+
+    #[test]
+    fn shipped_sample_config_parses() {
+        let text = include_str!("../../demo/sim/cutover.toml");
+        let c = Config::parse(text, "demo/sim/cutover.toml").unwrap();
+        assert_eq!(
+            c.backend,
+            BackendConfig::Sim {
+                control: "127.0.0.1:7070".into(),
+                timeout: Duration::from_secs(10),
+            }
+        );
+        assert_eq!(c.plan, Plan::default());
+    }
+}

@@ -1,0 +1,42 @@
+//! `[[notify]]`: the webhooks told of every write, auto-rollback and external change, their
+//! URLs read from environment variables (URLs carry secrets).
+
+use super::file::NotifyFile;
+use crate::app::notify::Webhook;
+use std::time::Duration;
+
+/// Every `[[notify]]` table, in order; the first bad one is the error.
+pub(super) fn webhooks(notify: &[NotifyFile]) -> Result<Vec<Webhook>, String> {
+    let mut hooks = Vec::new();
+    for (i, n) in notify.iter().enumerate() {
+        let key = format!("notify[{i}]");
+        let url = std::env::var(&n.url_env).ok().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+            format!(
+                "key `{key}.url-env`: value {:?}: the environment variable is not set; expected it to hold the webhook URL",
+                n.url_env
+            )
+        })?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "key `{key}.url-env`: ${} does not hold an http(s) URL",
+                n.url_env
+            ));
+        }
+        let slack = match n.format.as_deref() {
+            None | Some("slack") => true,
+            Some("json") => false,
+            Some(other) => {
+                return Err(format!(
+                    "key `{key}.format`: value {other:?}: expected \"slack\" or \"json\""
+                ));
+            }
+        };
+        hooks.push(Webhook {
+            name: n.url_env.clone(),
+            url,
+            slack,
+            timeout: n.timeout.unwrap_or(Duration::from_secs(3)),
+        });
+    }
+    Ok(hooks)
+}

@@ -1,0 +1,217 @@
+//! `[prometheus]` and its `[[prometheus.queries]]`: the server, its auth headers, the query
+//! templates, and the extra metrics (each shown on screen, and a guardrail rule when it has
+//! `max-change`).
+
+use super::envs::EnvConfig;
+use super::file::{PrometheusFile, QueryFile};
+use super::http::{base64, header, secret};
+use crate::core::{Bad, EnvPair, MetricInfo, MetricRule};
+use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use std::time::Duration;
+
+pub(super) type PromParts = (Option<PrometheusSettings>, Vec<MetricRule>, Vec<MetricInfo>);
+
+pub(super) fn prometheus_settings(
+    p: PrometheusFile,
+    envs: &EnvPair<EnvConfig>,
+    timeout: Duration,
+) -> Result<PromParts, String> {
+    if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+        return Err(format!(
+            "key `prometheus.url`: value {:?}: expected an http:// or https:// URL",
+            p.url
+        ));
+    }
+    let headers = headers(&p)?;
+    let d = Templates::default();
+    let templates = Templates {
+        error_rate: p.error_rate.unwrap_or(d.error_rate),
+        p99: p.p99.unwrap_or(d.p99),
+        rps: p.rps.unwrap_or(d.rps),
+        requests: p.requests.unwrap_or(d.requests),
+        errors: p.errors.unwrap_or(d.errors),
+    };
+    let (rules, infos, extra) = queries(p.queries)?;
+    let settings = PrometheusSettings {
+        url: p.url.trim_end_matches('/').to_string(),
+        templates,
+        extra,
+        labels: envs.map(|_, e| e.label.clone()),
+        env_label: p.env_label.unwrap_or_else(|| "env".into()),
+        window: p.window.unwrap_or_else(|| "1m".into()),
+        timeout: p.timeout.unwrap_or(timeout),
+        headers,
+    };
+    Ok((Some(settings), rules, infos))
+}
+
+/// The headers sent with every query: `headers`, then a bearer token or basic auth.
+fn headers(p: &PrometheusFile) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &p.headers {
+        let (n, v) = header("prometheus.headers", k, v, false)?;
+        headers.insert(n, v);
+    }
+    if let Some(token) = secret(
+        "prometheus.bearer-token",
+        &p.bearer_token_env,
+        &p.bearer_token_file,
+    )? {
+        let (_, v) = header(
+            "prometheus.bearer-token",
+            "authorization",
+            &format!("Bearer {token}"),
+            true,
+        )?;
+        headers.insert(AUTHORIZATION, v);
+    }
+    if let Some(user) = &p.basic_auth_user {
+        let pass = secret(
+            "prometheus.basic-auth-password",
+            &p.basic_auth_password_env,
+            &p.basic_auth_password_file,
+        )?
+        .unwrap_or_default();
+        let basic = format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()));
+        let (_, v) = header("prometheus.basic-auth-user", "authorization", &basic, true)?;
+        headers.insert(AUTHORIZATION, v);
+    }
+    Ok(headers)
+}
+
+type QueryParts = (Vec<MetricRule>, Vec<MetricInfo>, Vec<ExtraQuery>);
+
+/// `[[prometheus.queries]]`, in order: the guardrail rules (queries with `max-change`), the
+/// metrics as the screen shows them, and the queries to run.
+fn queries(queries: Vec<QueryFile>) -> Result<QueryParts, String> {
+    let mut rules = Vec::new();
+    let mut infos = Vec::new();
+    let mut extra = Vec::new();
+    for (i, q) in queries.into_iter().enumerate() {
+        let key = format!("prometheus.queries[{i}]");
+        if q.name.trim().is_empty() || infos.iter().any(|m: &MetricInfo| m.name == q.name) {
+            return Err(format!(
+                "key `{key}.name`: value {:?}: expected a unique, non-empty name",
+                q.name
+            ));
+        }
+        let bad = match q.bad.as_deref() {
+            None | Some("down") => Bad::Down,
+            Some("up") => Bad::Up,
+            Some(other) => {
+                return Err(format!(
+                    "key `{key}.bad`: value {other:?}: expected \"down\" or \"up\""
+                ));
+            }
+        };
+        if let Some(c) = q.max_change {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(format!(
+                    "key `{key}.max-change`: value {c}: expected a fraction above 0 (0.2 = 20 %)"
+                ));
+            }
+            rules.push(MetricRule {
+                name: q.name.clone(),
+                bad,
+                max_change: c,
+            });
+        }
+        infos.push(MetricInfo {
+            name: q.name.clone(),
+            unit: q.unit,
+            bad,
+        });
+        extra.push(ExtraQuery {
+            name: q.name,
+            query: q.query,
+        });
+    }
+    Ok((rules, infos, extra))
+}
+
+/// The signal sections read together: the envs' health probes, Prometheus and guardrails.
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::config::tests::MIN;
+    use crate::core::NoDataPolicy;
+
+    #[test]
+    fn signals_config_health_prometheus_and_guardrails() {
+        let text = format!(
+            r#"
+[envs.blue]
+label = "prod-blue"
+health = ["http://127.0.0.1:1/health", {{ url = "http://127.0.0.1:1/ready", expect-status = 204, json-pointer = "/status", json-value = "up", headers = {{ Host = "app" }} }}]
+[prometheus]
+url = "http://127.0.0.1:9090/"
+window = "30s"
+headers = {{ X-Scope-OrgID = "team" }}
+[[prometheus.queries]]
+name = "orders/min"
+query = 'sum(rate(orders_total{{env="{{env}}"}}[1m])) * 60'
+unit = "/min"
+max-change = 0.2
+[guardrails]
+max-error-rate-delta = 0.005
+max-p99-ratio = 1.5
+for = "30s"
+no-data = "breach"
+{MIN}"#
+        );
+        let c = Config::parse(&text, "t").unwrap();
+        assert_eq!(c.envs.blue.label, "prod-blue");
+        assert_eq!(c.envs.green.label, "green");
+        assert_eq!(c.envs.blue.health.len(), 2);
+        assert_eq!(c.envs.blue.health[1].expect_status, Some(204));
+        assert_eq!(
+            c.envs.blue.health[1].expect_json,
+            Some(("/status".into(), serde_json::json!("up")))
+        );
+        let p = c.prometheus.unwrap();
+        assert_eq!(p.url, "http://127.0.0.1:9090");
+        assert_eq!(p.labels.blue, "prod-blue");
+        assert_eq!(p.window, "30s");
+        assert_eq!(p.extra[0].name, "orders/min");
+        assert_eq!(c.guardrails.for_ms, 30_000);
+        assert_eq!(c.guardrails.no_data, NoDataPolicy::Breach);
+        assert_eq!(c.guardrails.metrics[0].max_change, 0.2);
+        assert_eq!(c.metrics[0].unit, "/min");
+    }
+
+    #[test]
+    fn signal_config_errors_name_the_key() {
+        let cases = [
+            ("[envs.green]\nhealth = [42]\n", "envs.green.health[0]"),
+            (
+                "[envs.green]\nhealth = [\"ftp://x\"]\n",
+                "envs.green.health[0].url",
+            ),
+            (
+                "[envs.green]\nhealth = [{ url = \"http://x\", expect = 1 }]\n",
+                "unknown field `expect`",
+            ),
+            (
+                "[envs.green]\nhealth = [{ url = \"http://x\", bearer-token-env = \"CUTOVER_TEST_UNSET_VAR\" }]\n",
+                "CUTOVER_TEST_UNSET_VAR",
+            ),
+            ("[prometheus]\nurl = \"localhost:9090\"\n", "prometheus.url"),
+            (
+                "[prometheus]\nurl = \"http://x\"\n[[prometheus.queries]]\nname = \"a\"\nquery = \"q\"\nbad = \"sideways\"\n",
+                "prometheus.queries[0].bad",
+            ),
+            ("[guardrails]\nno-data = \"panic\"\n", "guardrails.no-data"),
+            (
+                "[guardrails]\nmax-p99-ratio = 0.5\n",
+                "guardrails.max-p99-ratio",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(&format!("{text}{MIN}"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e:?} should name {want:?}");
+        }
+    }
+}
