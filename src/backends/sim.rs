@@ -60,7 +60,7 @@ impl SimClient {
         } else {
             BackendError::Unreachable {
                 target: self.base.clone(),
-                message: root_cause(&e),
+                message: crate::shared::root_cause(&e),
             }
         }
     }
@@ -129,21 +129,6 @@ impl SimClient {
     pub async fn stats(&self) -> Result<ControlStats, BackendError> {
         self.call(self.http.get(format!("{}/control/stats", self.base)))
             .await
-    }
-}
-
-/// The innermost message of an error chain: "Connection refused" rather than
-/// "error sending request".
-pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    let msg = cur.to_string();
-    if msg == e.to_string() {
-        msg
-    } else {
-        format!("{e}: {msg}")
     }
 }
 

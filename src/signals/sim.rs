@@ -149,7 +149,7 @@ impl SignalSource for SimSignals {
                     let ok = probe.as_ref().is_ok_and(|r| r.status().is_success());
                     let detail = match &probe {
                         Ok(r) => format!("{url} → HTTP {}", r.status().as_u16()),
-                        Err(e) => format!("{url} → {}", crate::backends::sim::root_cause(e)),
+                        Err(e) => format!("{url} → {}", crate::shared::root_cause(e)),
                     };
                     let fails = {
                         let mut f = failures.lock().unwrap_or_else(|p| p.into_inner());

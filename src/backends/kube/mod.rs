@@ -157,12 +157,12 @@ impl KubeBackend {
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 CallError::Other(BackendError::Unreachable {
                     target,
-                    message: format!("{what}: {}", crate::backends::sim::root_cause(&e)),
+                    message: format!("{what}: {}", crate::shared::root_cause(&e)),
                 })
             }
             other => CallError::Other(BackendError::Protocol {
                 target,
-                message: format!("{what}: {}", crate::backends::sim::root_cause(&other)),
+                message: format!("{what}: {}", crate::shared::root_cause(&other)),
             }),
         }
     }
@@ -281,7 +281,7 @@ impl KubeBackend {
                                 log::warn!(
                                     "watch of {} {name} failed, changes show at the next poll: {}",
                                     r.qualified(),
-                                    crate::backends::sim::root_cause(&e)
+                                    crate::shared::root_cause(&e)
                                 );
                                 failing = true;
                             }
@@ -549,7 +549,7 @@ impl Switch for KubeBackend {
                 Ok(Err(e)) => {
                     return Unprovable(format!(
                         "the access review could not be asked ({}): the first write says if RBAC denies it",
-                        super::sim::root_cause(&e)
+                        crate::shared::root_cause(&e)
                     ));
                 }
                 Err(_) => return Unprovable("the access review did not answer".into()),
