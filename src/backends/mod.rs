@@ -8,7 +8,8 @@ pub mod kube;
 pub mod nginx;
 pub mod sim;
 
-pub use sim::{SimBackend, SimClient};
+pub use crate::sim::SimClient;
+pub use sim::SimBackend;
 
 use crate::core::{Lease, Record, Weights};
 use async_trait::async_trait;

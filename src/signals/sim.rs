@@ -2,9 +2,8 @@
 //! health probe of each env.
 
 use super::{EnvPoll, SignalSource, SmokeReport};
-use crate::backends::SimClient;
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading};
-use crate::sim::{EnvStats, SimHandle, Simulator};
+use crate::sim::{EnvStats, SimClient, SimHandle, Simulator};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::Instant;
