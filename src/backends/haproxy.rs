@@ -5,7 +5,7 @@
 use super::file_store::FileStore;
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading, Weights};
-use crate::signals::{EnvPoll, SignalSource};
+use crate::core::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ pub use routes::{IstioDest, KubeKind, Resource};
 
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
-use crate::signals::{EnvPoll, SignalSource};
+use crate::core::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -622,7 +622,7 @@ impl SignalSource for KubeHealth {
             self.0.deployment_health(&names.blue),
             self.0.deployment_health(&names.green)
         );
-        crate::signals::health_pair(b, g)
+        crate::core::signal::health_pair(b, g)
     }
 }
 
