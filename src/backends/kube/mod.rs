@@ -3,9 +3,14 @@
 //! carrying the resourceVersion it was computed from; a 409 re-reads and tries again. The
 //! objects are read on every poll and watched, so an edit by someone else shows at once.
 
-pub mod routes;
+pub mod gateway;
+pub mod ingress_nginx;
+pub mod istio;
+pub mod kind;
+pub mod service;
 
-pub use routes::{IstioDest, KubeKind, Resource};
+pub use istio::IstioDest;
+pub use kind::{KubeKind, Resource, Router};
 
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
@@ -56,6 +61,8 @@ pub struct KubeSettings {
 
 struct Inner {
     s: KubeSettings,
+    /// What `s.kind` reads and writes.
+    router: Box<dyn Router>,
     client: kube::Client,
     namespace: String,
     changed: Notify,
@@ -105,6 +112,7 @@ impl KubeBackend {
             .unwrap_or_else(|| config.default_namespace.clone());
         let client = kube::Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
         Ok(KubeBackend(Arc::new(Inner {
+            router: s.kind.router(),
             s,
             client,
             namespace,
@@ -199,7 +207,7 @@ impl KubeBackend {
 
     async fn objects(&self) -> Result<Vec<Value>, CallError> {
         let mut out = Vec::new();
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             out.push(self.get(r, &name).await?);
         }
         Ok(out)
@@ -216,11 +224,10 @@ impl KubeBackend {
         let objs = self.objects().await?;
         let (i, patch) = self
             .0
-            .s
-            .kind
+            .router
             .patch(&objs, w)
             .map_err(|m| CallError::Other(self.refuse(m)))?;
-        let (r, name) = self.0.s.kind.objects().swap_remove(i);
+        let (r, name) = self.0.router.objects().swap_remove(i);
         self.timed(async {
             self.api(r)
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -254,7 +261,7 @@ impl KubeBackend {
 
     /// Starts one watcher per object; each event wakes [`Backend::changed`].
     fn start_watch(&self) {
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             let api = self.api(r);
             let inner = Arc::downgrade(&self.0);
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -303,11 +310,11 @@ impl KubeBackend {
             return Ok(found);
         }
         let objs = self.objects().await.map_err(|e| call_text(&e))?;
-        let services = self.0.s.kind.services(&objs);
+        let services = self.0.router.services(&objs);
         let list = Api::<Deployment>::namespaced(self.0.client.clone(), &self.0.namespace)
             .list(&ListParams::default())
             .await
-            .map_err(|e| call_text(&self.error("list", routes::DEPLOYMENT, "*", e)))?;
+            .map_err(|e| call_text(&self.error("list", kind::DEPLOYMENT, "*", e)))?;
         let mut found = Vec::new();
         for env in [Env::Blue, Env::Green] {
             if let Some(n) = named.get(env) {
@@ -320,14 +327,14 @@ impl KubeBackend {
                 ));
             };
             let s = self
-                .get(routes::SERVICE, svc)
+                .get(kind::SERVICE, svc)
                 .await
                 .map_err(|e| call_text(&e))?;
             let sel = s["spec"]["selector"]
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-            let sel = self.0.s.kind.pod_selector(env, &sel);
+            let sel = self.0.router.pod_selector(env, &sel);
             let hits: Vec<String> = list
                 .items
                 .iter()
@@ -377,7 +384,7 @@ impl KubeBackend {
             Ok(Err(e)) => {
                 // A renamed Deployment is found again next time.
                 *self.0.deployments.lock().expect("lock") = None;
-                return Err(call_text(&self.error("get", routes::DEPLOYMENT, name, e)));
+                return Err(call_text(&self.error("get", kind::DEPLOYMENT, name, e)));
             }
             Err(_) => return Err(format!("Deployment {name}: no answer within the timeout")),
         };
@@ -438,11 +445,11 @@ fn call_text(e: &CallError) -> String {
 #[async_trait]
 impl Backend for KubeBackend {
     fn kind(&self) -> &'static str {
-        self.0.s.kind.name()
+        self.0.router.name()
     }
 
     fn target(&self) -> String {
-        let objs = self.0.s.kind.objects();
+        let objs = self.0.router.objects();
         let names: Vec<&str> = objs.iter().map(|(_, n)| n.as_str()).collect();
         format!(
             "{} {}/{}",
@@ -454,8 +461,8 @@ impl Backend for KubeBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            weighted: self.0.s.kind.weighted(),
-            scale: if self.0.s.kind.weighted() {
+            weighted: self.0.router.weighted(),
+            scale: if self.0.router.weighted() {
                 self.0.s.scale
             } else {
                 1
@@ -465,7 +472,7 @@ impl Backend for KubeBackend {
 
     async fn read(&self) -> Result<Weights, BackendError> {
         let objs = self.objects().await.map_err(|e| call_error(self, e))?;
-        self.0.s.kind.read(&objs).map_err(|m| self.refuse(m))
+        self.0.router.read(&objs).map_err(|m| self.refuse(m))
     }
 
     async fn changed(&self) {
@@ -476,7 +483,7 @@ impl Backend for KubeBackend {
     }
 
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
         Ok(obj["metadata"]["annotations"][annotation_of(slot)]
             .as_str()
@@ -486,7 +493,7 @@ impl Backend for KubeBackend {
     }
 
     fn place(&self, slot: Slot) -> String {
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         format!(
             "annotation {} on {} {}/{name}",
             annotation_of(slot),
@@ -511,7 +518,7 @@ impl Switch for KubeBackend {
         };
         let api: Api<SelfSubjectAccessReview> = Api::all(self.0.client.clone());
         let mut proven = Vec::new();
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             let review = SelfSubjectAccessReview {
                 spec: SelfSubjectAccessReviewSpec {
                     resource_attributes: Some(ResourceAttributes {
@@ -575,7 +582,7 @@ impl Switch for KubeBackend {
         new: Option<&str>,
     ) -> Result<bool, BackendError> {
         let key = annotation_of(slot);
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         for _ in 0..5 {
             let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
             let cur = obj["metadata"]["annotations"][key]
@@ -586,7 +593,7 @@ impl Switch for KubeBackend {
                 return Ok(false);
             }
             let patch = serde_json::json!({"metadata": {
-                "resourceVersion": routes::rv(&obj),
+                "resourceVersion": kind::rv(&obj),
                 "annotations": {key: new},
             }});
             let sent = self
