@@ -280,7 +280,10 @@ impl Switch for HaproxyBackend {
         let cur = self.read().await.map_err(|e| match e {
             BackendError::Timeout { target, seconds } => BackendError::Unreachable {
                 target,
-                message: format!("no answer within {seconds:.1} s, before anything was sent"),
+                message: format!(
+                    "no answer within {}, before anything was sent",
+                    crate::shared::seconds_text(seconds)
+                ),
             },
             e => e,
         })?;

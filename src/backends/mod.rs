@@ -32,7 +32,7 @@ pub enum BackendError {
     Rejected { target: String, message: String },
     #[error("{target} answered something unexpected: {message}")]
     Protocol { target: String, message: String },
-    #[error("{target} did not answer within {seconds:.1} s")]
+    #[error("{target} did not answer within {}", crate::shared::seconds_text(*seconds))]
     Timeout { target: String, seconds: f64 },
     /// The outcome of a write, or the state, cannot be known: it may or may not have landed.
     #[error("{target}: {message}")]

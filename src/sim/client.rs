@@ -128,3 +128,27 @@ impl SimClient {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control server that takes the connection and never answers: the client's own
+    /// sub-second timeout is said as it is, not rounded to "0.0 s" or "0.2 s".
+    #[tokio::test]
+    async fn a_sub_second_timeout_says_its_real_duration() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        let client = SimClient::new(&addr.to_string(), Duration::from_millis(250));
+        let e = client.weights().await.unwrap_err();
+        assert!(matches!(e, BackendError::Timeout { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("http://{addr} did not answer within 0.25 s")
+        );
+        let client = SimClient::new(&addr.to_string(), Duration::from_millis(20));
+        let e = client.weights().await.unwrap_err();
+        assert!(e.to_string().ends_with("within 0.02 s"), "{e}");
+        drop(silent);
+    }
+}
