@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod shared;
 pub mod signals;
 pub mod sim;
 pub mod tui;

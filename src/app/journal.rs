@@ -175,10 +175,7 @@ impl Journal {
     }
 }
 
-/// Now, as RFC 3339 UTC with milliseconds.
-pub fn timestamp() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::shared::timestamp;
 
 /// The default journal path for a cutover named `name`: under `$XDG_STATE_HOME/cutover`
 /// (or `~/.local/state/cutover`), else the current directory.

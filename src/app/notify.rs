@@ -49,7 +49,7 @@ impl Webhook {
                 if e.is_timeout() {
                     format!("no answer within {:.1} s", self.timeout.as_secs_f64())
                 } else {
-                    crate::backends::sim::root_cause(&e)
+                    crate::shared::root_cause(&e)
                 }
             })?;
         if r.status().is_success() {

@@ -5,7 +5,7 @@
 
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
-use crate::signals::{EnvPoll, SignalSource};
+use crate::core::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -469,7 +469,7 @@ impl SignalSource for AlbHealth {
             self.0.target_health(Env::Blue),
             self.0.target_health(Env::Green)
         );
-        crate::signals::health_pair(b, g)
+        crate::core::signal::health_pair(b, g)
     }
 }
 

@@ -5,7 +5,7 @@
 use super::file_store::FileStore;
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading, Weights};
-use crate::signals::{EnvPoll, SignalSource};
+use crate::core::{EnvPoll, SignalSource};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -280,7 +280,10 @@ impl Switch for HaproxyBackend {
         let cur = self.read().await.map_err(|e| match e {
             BackendError::Timeout { target, seconds } => BackendError::Unreachable {
                 target,
-                message: format!("no answer within {seconds:.1} s, before anything was sent"),
+                message: format!(
+                    "no answer within {}, before anything was sent",
+                    crate::shared::seconds_text(seconds)
+                ),
             },
             e => e,
         })?;

@@ -8,7 +8,8 @@ pub mod kube;
 pub mod nginx;
 pub mod sim;
 
-pub use sim::{SimBackend, SimClient};
+pub use crate::sim::SimClient;
+pub use sim::SimBackend;
 
 use crate::core::{Lease, Record, Weights};
 use async_trait::async_trait;
@@ -31,7 +32,7 @@ pub enum BackendError {
     Rejected { target: String, message: String },
     #[error("{target} answered something unexpected: {message}")]
     Protocol { target: String, message: String },
-    #[error("{target} did not answer within {seconds:.1} s")]
+    #[error("{target} did not answer within {}", crate::shared::seconds_text(*seconds))]
     Timeout { target: String, seconds: f64 },
     /// The outcome of a write, or the state, cannot be known: it may or may not have landed.
     #[error("{target}: {message}")]

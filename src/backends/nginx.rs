@@ -298,7 +298,7 @@ impl NginxBackend {
 
     /// Reloads; the mark stays unless the reload succeeded.
     async fn reload(&self) -> Result<(), (bool, String)> {
-        std::fs::write(self.pending_path(), crate::app::journal::timestamp()).map_err(|e| {
+        std::fs::write(self.pending_path(), crate::shared::timestamp()).map_err(|e| {
             (
                 false,
                 format!("cannot write {}: {e}", self.pending_path().display()),

@@ -16,7 +16,10 @@ pub use guardrail::{
 pub use lease::Lease;
 pub use plan::{Plan, PlanError};
 pub use record::{Flight, LastWrite, LiveFrom, Record, resolve_live};
-pub use signal::{EnvSignals, Health, HealthSample, MetricInfo, Reading, Sample, Series};
+pub use signal::{
+    EnvPoll, EnvSignals, Health, HealthSample, MetricInfo, Reading, Sample, Series, SignalSource,
+    SmokeReport,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -2,8 +2,8 @@
 //! expectations (status, body substring, JSON field) and headers.
 
 use super::{EnvPoll, SignalSource};
-use crate::backends::sim::root_cause;
 use crate::core::{Env, EnvPair, Health, HealthSample};
+use crate::shared::root_cause;
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -2,9 +2,8 @@
 //! health probe of each env.
 
 use super::{EnvPoll, SignalSource, SmokeReport};
-use crate::backends::SimClient;
 use crate::core::{Env, EnvPair, Health, HealthSample, Reading};
-use crate::sim::{EnvStats, SimHandle, Simulator};
+use crate::sim::{EnvStats, SimClient, SimHandle, Simulator};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -149,7 +148,7 @@ impl SignalSource for SimSignals {
                     let ok = probe.as_ref().is_ok_and(|r| r.status().is_success());
                     let detail = match &probe {
                         Ok(r) => format!("{url} → HTTP {}", r.status().as_u16()),
-                        Err(e) => format!("{url} → {}", crate::backends::sim::root_cause(e)),
+                        Err(e) => format!("{url} → {}", crate::shared::root_cause(e)),
                     };
                     let fails = {
                         let mut f = failures.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,9 +1,11 @@
 //! The bundled simulator: two env models that answer simulated requests, a weighted router
 //! and a load generator. Every number it reports is computed from the requests it served.
 
+pub mod client;
 pub mod scenario;
 pub mod server;
 
+pub use client::SimClient;
 pub use scenario::{Scenario, ScenarioError};
 
 use crate::core::{Env, EnvPair, Health, Weights};

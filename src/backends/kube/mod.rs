@@ -2,18 +2,26 @@
 //! annotations or an Istio VirtualService. Each write is one merge patch of one object,
 //! carrying the resourceVersion it was computed from; a 409 re-reads and tries again. The
 //! objects are read on every poll and watched, so an edit by someone else shows at once.
+//! This file is the client side (calls, errors, retries, the watch, the lease and record
+//! annotations); what each kind reads and writes is in its own file behind
+//! [`kind::Router`], and Deployment readiness in `health.rs`.
 
-pub mod routes;
+pub mod gateway;
+pub mod health;
+pub mod ingress_nginx;
+pub mod istio;
+pub mod kind;
+pub mod service;
 
-pub use routes::{IstioDest, KubeKind, Resource};
+pub use health::{KubeHealth, readiness};
+pub use istio::IstioDest;
+pub use kind::{KubeKind, Resource, Router};
 
 use super::{Backend, BackendError, Capabilities, Slot, Switch};
-use crate::core::{Env, EnvPair, Health, HealthSample, Weights};
-use crate::signals::{EnvPoll, SignalSource};
+use crate::core::{EnvPair, Weights};
 use async_trait::async_trait;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -56,6 +64,8 @@ pub struct KubeSettings {
 
 struct Inner {
     s: KubeSettings,
+    /// What `s.kind` reads and writes.
+    router: Box<dyn Router>,
     client: kube::Client,
     namespace: String,
     changed: Notify,
@@ -105,6 +115,7 @@ impl KubeBackend {
             .unwrap_or_else(|| config.default_namespace.clone());
         let client = kube::Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
         Ok(KubeBackend(Arc::new(Inner {
+            router: s.kind.router(),
             s,
             client,
             namespace,
@@ -157,12 +168,12 @@ impl KubeBackend {
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 CallError::Other(BackendError::Unreachable {
                     target,
-                    message: format!("{what}: {}", crate::backends::sim::root_cause(&e)),
+                    message: format!("{what}: {}", crate::shared::root_cause(&e)),
                 })
             }
             other => CallError::Other(BackendError::Protocol {
                 target,
-                message: format!("{what}: {}", crate::backends::sim::root_cause(&other)),
+                message: format!("{what}: {}", crate::shared::root_cause(&other)),
             }),
         }
     }
@@ -199,7 +210,7 @@ impl KubeBackend {
 
     async fn objects(&self) -> Result<Vec<Value>, CallError> {
         let mut out = Vec::new();
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             out.push(self.get(r, &name).await?);
         }
         Ok(out)
@@ -216,11 +227,10 @@ impl KubeBackend {
         let objs = self.objects().await?;
         let (i, patch) = self
             .0
-            .s
-            .kind
+            .router
             .patch(&objs, w)
             .map_err(|m| CallError::Other(self.refuse(m)))?;
-        let (r, name) = self.0.s.kind.objects().swap_remove(i);
+        let (r, name) = self.0.router.objects().swap_remove(i);
         self.timed(async {
             self.api(r)
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -254,7 +264,7 @@ impl KubeBackend {
 
     /// Starts one watcher per object; each event wakes [`Backend::changed`].
     fn start_watch(&self) {
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             let api = self.api(r);
             let inner = Arc::downgrade(&self.0);
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -281,7 +291,7 @@ impl KubeBackend {
                                 log::warn!(
                                     "watch of {} {name} failed, changes show at the next poll: {}",
                                     r.qualified(),
-                                    crate::backends::sim::root_cause(&e)
+                                    crate::shared::root_cause(&e)
                                 );
                                 failing = true;
                             }
@@ -290,131 +300,6 @@ impl KubeBackend {
                 }
             });
         }
-    }
-
-    /// Each env's Deployment name: from the config, else the Deployment whose pod
-    /// template matches the env's Service selector.
-    async fn deployments(&self) -> Result<EnvPair<String>, String> {
-        let named = &self.0.s.deployments;
-        if let (Some(b), Some(g)) = (&named.blue, &named.green) {
-            return Ok(EnvPair::new(b.clone(), g.clone()));
-        }
-        if let Some(found) = self.0.deployments.lock().expect("lock").clone() {
-            return Ok(found);
-        }
-        let objs = self.objects().await.map_err(|e| call_text(&e))?;
-        let services = self.0.s.kind.services(&objs);
-        let list = Api::<Deployment>::namespaced(self.0.client.clone(), &self.0.namespace)
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| call_text(&self.error("list", routes::DEPLOYMENT, "*", e)))?;
-        let mut found = Vec::new();
-        for env in [Env::Blue, Env::Green] {
-            if let Some(n) = named.get(env) {
-                found.push(n.clone());
-                continue;
-            }
-            let Some(svc) = services.get(env) else {
-                return Err(format!(
-                    "no Service to find {env}'s Deployment from; set key `backend.{env}-deployment`"
-                ));
-            };
-            let s = self
-                .get(routes::SERVICE, svc)
-                .await
-                .map_err(|e| call_text(&e))?;
-            let sel = s["spec"]["selector"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let sel = self.0.s.kind.pod_selector(env, &sel);
-            let hits: Vec<String> = list
-                .items
-                .iter()
-                .filter(|d| {
-                    let labels = d
-                        .spec
-                        .template
-                        .metadata
-                        .as_ref()
-                        .and_then(|m| m.labels.as_ref());
-                    !sel.is_empty()
-                        && sel.iter().all(|(k, v)| {
-                            labels.and_then(|l| l.get(k)).map(String::as_str) == v.as_str()
-                        })
-                })
-                .filter_map(|d| d.metadata.name.clone())
-                .collect();
-            let selector = sel
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join(",");
-            match hits.as_slice() {
-                [one] => found.push(one.clone()),
-                [] => {
-                    return Err(format!(
-                        "no Deployment's pods match {env}'s selector {selector}; set key `backend.{env}-deployment`"
-                    ));
-                }
-                many => {
-                    return Err(format!(
-                        "Deployments {} all match {env}'s selector {selector}; set key `backend.{env}-deployment`",
-                        many.join(", ")
-                    ));
-                }
-            }
-        }
-        let pair = EnvPair::new(found[0].clone(), found[1].clone());
-        *self.0.deployments.lock().expect("lock") = Some(pair.clone());
-        Ok(pair)
-    }
-
-    async fn deployment_health(&self, name: &str) -> Result<HealthSample, String> {
-        let api = Api::<Deployment>::namespaced(self.0.client.clone(), &self.0.namespace);
-        let d = match tokio::time::timeout(self.0.s.timeout, api.get(name)).await {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => {
-                // A renamed Deployment is found again next time.
-                *self.0.deployments.lock().expect("lock") = None;
-                return Err(call_text(&self.error("get", routes::DEPLOYMENT, name, e)));
-            }
-            Err(_) => return Err(format!("Deployment {name}: no answer within the timeout")),
-        };
-        Ok(readiness(name, &d))
-    }
-}
-
-/// A Deployment's readiness as a health sample: up = ready replicas, total = desired.
-pub fn readiness(name: &str, d: &Deployment) -> HealthSample {
-    let desired = d.spec.replicas.unwrap_or(1).max(0) as u32;
-    let st = d.status.as_ref();
-    let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0).max(0) as u32;
-    let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0).max(0) as u32;
-    let observed = st.and_then(|s| s.observed_generation);
-    let rolling = observed.is_some_and(|o| Some(o) < d.metadata.generation) || updated < desired;
-    let health = if desired == 0 || ready == 0 {
-        Health::Down
-    } else if ready < desired {
-        Health::Degraded
-    } else {
-        Health::Up
-    };
-    let mut detail = if desired == 0 {
-        format!("Deployment {name} scaled to 0")
-    } else {
-        format!("Deployment {name}: {ready}/{desired} ready")
-    };
-    if rolling && desired > 0 {
-        detail.push_str(", rolling out");
-    }
-    HealthSample {
-        health,
-        up: ready,
-        total: desired,
-        latency_ms: None,
-        failures: 0,
-        detail,
     }
 }
 
@@ -438,11 +323,11 @@ fn call_text(e: &CallError) -> String {
 #[async_trait]
 impl Backend for KubeBackend {
     fn kind(&self) -> &'static str {
-        self.0.s.kind.name()
+        self.0.router.name()
     }
 
     fn target(&self) -> String {
-        let objs = self.0.s.kind.objects();
+        let objs = self.0.router.objects();
         let names: Vec<&str> = objs.iter().map(|(_, n)| n.as_str()).collect();
         format!(
             "{} {}/{}",
@@ -454,8 +339,8 @@ impl Backend for KubeBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            weighted: self.0.s.kind.weighted(),
-            scale: if self.0.s.kind.weighted() {
+            weighted: self.0.router.weighted(),
+            scale: if self.0.router.weighted() {
                 self.0.s.scale
             } else {
                 1
@@ -465,7 +350,7 @@ impl Backend for KubeBackend {
 
     async fn read(&self) -> Result<Weights, BackendError> {
         let objs = self.objects().await.map_err(|e| call_error(self, e))?;
-        self.0.s.kind.read(&objs).map_err(|m| self.refuse(m))
+        self.0.router.read(&objs).map_err(|m| self.refuse(m))
     }
 
     async fn changed(&self) {
@@ -476,7 +361,7 @@ impl Backend for KubeBackend {
     }
 
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
         Ok(obj["metadata"]["annotations"][annotation_of(slot)]
             .as_str()
@@ -486,7 +371,7 @@ impl Backend for KubeBackend {
     }
 
     fn place(&self, slot: Slot) -> String {
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         format!(
             "annotation {} on {} {}/{name}",
             annotation_of(slot),
@@ -511,7 +396,7 @@ impl Switch for KubeBackend {
         };
         let api: Api<SelfSubjectAccessReview> = Api::all(self.0.client.clone());
         let mut proven = Vec::new();
-        for (r, name) in self.0.s.kind.objects() {
+        for (r, name) in self.0.router.objects() {
             let review = SelfSubjectAccessReview {
                 spec: SelfSubjectAccessReviewSpec {
                     resource_attributes: Some(ResourceAttributes {
@@ -549,7 +434,7 @@ impl Switch for KubeBackend {
                 Ok(Err(e)) => {
                     return Unprovable(format!(
                         "the access review could not be asked ({}): the first write says if RBAC denies it",
-                        super::sim::root_cause(&e)
+                        crate::shared::root_cause(&e)
                     ));
                 }
                 Err(_) => return Unprovable("the access review did not answer".into()),
@@ -575,7 +460,7 @@ impl Switch for KubeBackend {
         new: Option<&str>,
     ) -> Result<bool, BackendError> {
         let key = annotation_of(slot);
-        let (r, name) = self.0.s.kind.objects().swap_remove(0);
+        let (r, name) = self.0.router.annotated();
         for _ in 0..5 {
             let obj = self.get(r, &name).await.map_err(|e| call_error(self, e))?;
             let cur = obj["metadata"]["annotations"][key]
@@ -586,7 +471,7 @@ impl Switch for KubeBackend {
                 return Ok(false);
             }
             let patch = serde_json::json!({"metadata": {
-                "resourceVersion": routes::rv(&obj),
+                "resourceVersion": kind::rv(&obj),
                 "annotations": {key: new},
             }});
             let sent = self
@@ -604,61 +489,5 @@ impl Switch for KubeBackend {
             }
         }
         Ok(false)
-    }
-}
-
-/// Health from each env's Deployment readiness.
-pub struct KubeHealth(pub KubeBackend);
-
-#[async_trait]
-impl SignalSource for KubeHealth {
-    fn name(&self) -> String {
-        "deployment readiness".into()
-    }
-
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
-        let names = self.0.deployments().await?;
-        let (b, g) = futures::join!(
-            self.0.deployment_health(&names.blue),
-            self.0.deployment_health(&names.green)
-        );
-        crate::signals::health_pair(b, g)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn deployment(v: serde_json::Value) -> Deployment {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn readiness_words() {
-        let d = deployment(serde_json::json!({
-            "metadata": {"generation": 2},
-            "spec": {"replicas": 3, "selector": {}, "template": {}},
-            "status": {"readyReplicas": 1, "updatedReplicas": 3, "observedGeneration": 2}
-        }));
-        let h = readiness("web-green", &d);
-        assert_eq!((h.health, h.up, h.total), (Health::Degraded, 1, 3));
-        assert_eq!(h.detail, "Deployment web-green: 1/3 ready");
-        let d = deployment(serde_json::json!({
-            "metadata": {"generation": 3},
-            "spec": {"replicas": 0, "selector": {}, "template": {}},
-            "status": {"observedGeneration": 3}
-        }));
-        let h = readiness("web-blue", &d);
-        assert_eq!((h.health, h.up, h.total), (Health::Down, 0, 0));
-        assert_eq!(h.detail, "Deployment web-blue scaled to 0");
-        let d = deployment(serde_json::json!({
-            "metadata": {"generation": 5},
-            "spec": {"replicas": 2, "selector": {}, "template": {}},
-            "status": {"readyReplicas": 2, "updatedReplicas": 1, "observedGeneration": 4}
-        }));
-        let h = readiness("web", &d);
-        assert_eq!(h.health, Health::Up);
-        assert!(h.detail.ends_with("rolling out"), "{}", h.detail);
     }
 }
