@@ -472,7 +472,10 @@ async fn snapshot(
         backend.record().await.map_err(|e| e.to_string())
     });
     let polls = futures::future::join_all(sources.iter().map(|s| async move {
-        let r = timed(timeout, &s.name(), s.poll()).await;
+        let r = timed(timeout, &s.name(), async {
+            s.poll().await.map_err(|e| e.to_string())
+        })
+        .await;
         (s.name(), r, clock.now())
     }));
     let (weights, record, polls) = futures::join!(read, record, polls);

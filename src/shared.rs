@@ -1,6 +1,57 @@
-//! Small helpers every layer may use, importing nothing of the crate: the innermost
-//! message of an error chain, a timeout's seconds in words, and the wall-clock timestamp
-//! written to the journal and to nginx's reload-pending mark.
+//! Small helpers every layer may use, importing nothing of the crate: the error
+//! vocabulary of the pollers ([`SignalError`]) and of anything that can time out
+//! ([`TimedOut`], [`with_timeout`]), the innermost message of an error chain, a timeout's
+//! seconds in words, and the wall-clock timestamp written to the journal and to nginx's
+//! reload-pending mark. (`BackendError`, the switches' vocabulary, is in `backends`.)
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Something did not answer in time.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{target} did not answer within {}", seconds_text(*seconds))]
+pub struct TimedOut {
+    pub target: String,
+    pub seconds: f64,
+}
+
+/// Runs `f` for at most `limit`; past it, `target` did not answer ([`TimedOut`], turned
+/// into the caller's error type).
+pub async fn with_timeout<T, E: From<TimedOut>>(
+    target: &str,
+    limit: Duration,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r,
+        Err(_) => Err(E::from(TimedOut {
+            target: target.to_string(),
+            seconds: limit.as_secs_f64(),
+        })),
+    }
+}
+
+/// Why a signal source's poll gave nothing: no answer in time, or any other failure, in
+/// words for the operator.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SignalError {
+    #[error(transparent)]
+    TimedOut(#[from] TimedOut),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for SignalError {
+    fn from(s: String) -> Self {
+        SignalError::Failed(s)
+    }
+}
+
+impl From<&str> for SignalError {
+    fn from(s: &str) -> Self {
+        SignalError::Failed(s.to_string())
+    }
+}
 
 /// The innermost message of an error chain: "Connection refused" rather than
 /// "error sending request".
@@ -37,6 +88,35 @@ pub fn timestamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn with_timeout_names_the_target_and_the_real_duration() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, SignalError>(1)
+        };
+        let e = with_timeout("prometheus 127.0.0.1:9", Duration::from_millis(30), slow)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "prometheus 127.0.0.1:9 did not answer within 0.03 s"
+        );
+        assert!(matches!(e, SignalError::TimedOut(_)));
+        let fast = async { Ok::<_, SignalError>(7) };
+        assert_eq!(
+            with_timeout("x", Duration::from_millis(30), fast).await,
+            Ok(7)
+        );
+        let failing = async { Err::<u8, _>(SignalError::from("refused".to_string())) };
+        assert_eq!(
+            with_timeout("x", Duration::from_secs(1), failing)
+                .await
+                .unwrap_err()
+                .to_string(),
+            "refused"
+        );
+    }
 
     #[test]
     fn seconds_keep_their_decimals() {

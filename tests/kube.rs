@@ -367,7 +367,8 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     let e = KubeHealth(backend(&api, dir.path(), "gateway.toml").await)
         .poll()
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("RBAC denied"), "{e}");
 
     // The CLI exits 1 and says the same.

@@ -13,6 +13,7 @@ use super::state::{ReadError, Role, State};
 use super::update::{Effect, Event, RecordOp, update};
 use super::writer::spawn_writer;
 use crate::backends::{Backend, Switch};
+use crate::shared::with_timeout;
 use crate::signals::SignalSource;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,30 +82,22 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
             let started = clock.now();
             // The weights and the cutover record together: who made a change is named in
             // the record by the time the change is seen.
+            let (target, place) = (
+                backend.target(),
+                backend.place(crate::backends::Slot::Record),
+            );
             let (read, record) = futures::join!(
-                tokio::time::timeout(timeout, backend.read()),
-                tokio::time::timeout(timeout, backend.record())
+                with_timeout(&target, timeout, backend.read()),
+                with_timeout(&place, timeout, backend.record())
             );
             let result = match read {
                 // Said as UNKNOWN on screen: not a stale number, no number at all.
-                Ok(Err(e @ crate::backends::BackendError::Unknown { .. })) => {
+                Err(e @ crate::backends::BackendError::Unknown { .. }) => {
                     Err(ReadError::Unknown(e.to_string()))
                 }
-                Ok(r) => r.map_err(|e| ReadError::Failed(e.to_string())),
-                Err(_) => Err(ReadError::Failed(format!(
-                    "{} did not answer within {:.1} s",
-                    backend.target(),
-                    timeout.as_secs_f64()
-                ))),
+                r => r.map_err(|e| ReadError::Failed(e.to_string())),
             };
-            let record = match record {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err(format!(
-                    "{} did not answer within {:.1} s",
-                    backend.place(crate::backends::Slot::Record),
-                    timeout.as_secs_f64()
-                )),
-            };
+            let record = record.map_err(|e| e.to_string());
             let now = clock.now();
             if t.send(Event::RecordRead {
                 now,
@@ -134,14 +127,9 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let result = match tokio::time::timeout(timeout, source.poll()).await {
-                    Ok(r) => r.map(Box::new),
-                    Err(_) => Err(format!(
-                        "{} did not answer within {:.1} s",
-                        source.name(),
-                        timeout.as_secs_f64()
-                    )),
-                };
+                let result = with_timeout(&source.name(), timeout, source.poll())
+                    .await
+                    .map(Box::new);
                 if t.send(Event::Signals {
                     source: source.name(),
                     now: clock.now(),

@@ -464,7 +464,7 @@ impl SignalSource for AlbHealth {
         "alb target health".into()
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let (b, g) = futures::join!(
             self.0.target_health(Env::Blue),
             self.0.target_health(Env::Green)

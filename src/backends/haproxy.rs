@@ -93,12 +93,8 @@ impl HaproxyBackend {
                 }
             }
         };
-        tokio::time::timeout(self.s.timeout, run)
-            .await
-            .map_err(|_| BackendError::Timeout {
-                target: format!("HAProxy runtime API {}", self.s.socket),
-                seconds: self.s.timeout.as_secs_f64(),
-            })?
+        let target = format!("HAProxy runtime API {}", self.s.socket);
+        crate::shared::with_timeout(&target, self.s.timeout, run).await
     }
 
     fn path(&self, env: Env) -> String {
@@ -356,7 +352,7 @@ impl SignalSource for HaproxyStats {
         format!("haproxy stats {}", self.backend.s.socket)
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let answer = self
             .backend
             .command(&format!("show stat {} 4 -1", self.backend.s.backend))
@@ -364,7 +360,7 @@ impl SignalSource for HaproxyStats {
             .map_err(|e| e.to_string())?;
         let rows = parse_stat_csv(&answer);
         if rows.is_empty() {
-            return Err(format!("show stat answered {:?}", answer.trim()));
+            return Err(format!("show stat answered {:?}", answer.trim()).into());
         }
         let now = Instant::now();
         let mut hist = self.history.lock().unwrap_or_else(|p| p.into_inner());

@@ -39,6 +39,15 @@ pub enum BackendError {
     Unknown { target: String, message: String },
 }
 
+impl From<crate::shared::TimedOut> for BackendError {
+    fn from(t: crate::shared::TimedOut) -> Self {
+        BackendError::Timeout {
+            target: t.target,
+            seconds: t.seconds,
+        }
+    }
+}
+
 impl BackendError {
     /// A write that failed this way may still land (it was sent and not answered).
     pub fn outcome_unknown(&self) -> bool {

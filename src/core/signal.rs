@@ -5,6 +5,7 @@
 
 use super::guardrail::Bad;
 use super::{Env, EnvPair, Millis};
+use crate::shared::SignalError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -249,7 +250,7 @@ pub struct SmokeReport {
 #[async_trait]
 pub trait SignalSource: Send + Sync {
     fn name(&self) -> String;
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String>;
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, SignalError>;
     /// Whether [`SignalSource::smoke`] means anything for this source.
     fn can_smoke(&self) -> bool {
         false
@@ -269,9 +270,9 @@ pub trait SignalSource: Send + Sync {
 pub fn health_pair(
     blue: Result<HealthSample, String>,
     green: Result<HealthSample, String>,
-) -> Result<EnvPair<EnvPoll>, String> {
+) -> Result<EnvPair<EnvPoll>, SignalError> {
     if let (Err(e), Err(_)) = (&blue, &green) {
-        return Err(e.clone());
+        return Err(SignalError::Failed(e.clone()));
     }
     let poll = |r: Result<HealthSample, String>| EnvPoll {
         health: Some(r.unwrap_or_else(|e| HealthSample {

@@ -188,7 +188,7 @@ impl SignalSource for HealthPoller {
         "health probes".into()
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let mut out = EnvPair::<EnvPoll>::default();
         for env in Env::ALL {
             let probes = self.probes.get(env);

@@ -224,7 +224,7 @@ impl SignalSource for PrometheusSource {
         format!("prometheus {}", self.settings.url)
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let t = &self.settings.templates;
         let (err, p99, rps, req, errs) = futures::join!(
             self.both(&t.error_rate, 1.0),
@@ -244,7 +244,7 @@ impl SignalSource for PrometheusSource {
                 .iter()
                 .all(|r| matches!(r, Err(QueryError::Transport(_))))
         {
-            return Err(e.clone());
+            return Err(e.clone().into());
         }
         let pick = |r: &Result<EnvPair<Reading>, QueryError>, env: Env| match r {
             Ok(pair) => pair.get(env).clone(),

@@ -134,7 +134,7 @@ impl SignalSource for SimSignals {
         true
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         match &self.mode {
             Mode::Local(h) => Ok(poll_local(&h.lock())),
             Mode::Remote { client, failures } => {

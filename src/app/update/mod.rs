@@ -24,6 +24,7 @@ use super::engine::{WriteOrder, WriteResult};
 use super::keymap::Press;
 use super::state::{Level, ReadError, Role, State};
 use crate::core::{Env, EnvPair, Millis, Record, Weights};
+use crate::shared::SignalError;
 use crate::signals::{EnvPoll, SmokeReport};
 use keys::on_key;
 use lease::on_lease;
@@ -71,7 +72,7 @@ pub enum Event {
     Signals {
         source: String,
         now: Millis,
-        result: Result<Box<EnvPair<EnvPoll>>, String>,
+        result: Result<Box<EnvPair<EnvPoll>>, SignalError>,
     },
     WriteDone {
         id: u64,

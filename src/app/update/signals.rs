@@ -6,6 +6,7 @@ use super::Effect;
 use super::writes::command;
 use crate::app::state::{Level, SmokeState, State};
 use crate::core::{EnvPair, Millis};
+use crate::shared::SignalError;
 use crate::signals::{EnvPoll, SmokeReport};
 
 /// Says once when the observed share stops matching the set share, and once when it
@@ -58,7 +59,7 @@ pub(super) fn on_signals(
     s: &mut State,
     source: String,
     now: Millis,
-    result: Result<Box<EnvPair<EnvPoll>>, String>,
+    result: Result<Box<EnvPair<EnvPoll>>, SignalError>,
 ) {
     match result {
         Ok(pair) => {
@@ -75,6 +76,7 @@ pub(super) fn on_signals(
             }
         }
         Err(e) => {
+            let e = e.to_string();
             match s
                 .source_errors
                 .iter_mut()

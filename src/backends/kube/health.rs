@@ -144,7 +144,7 @@ impl SignalSource for KubeHealth {
         "deployment readiness".into()
     }
 
-    async fn poll(&self) -> Result<EnvPair<EnvPoll>, String> {
+    async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let names = self.0.deployments().await?;
         let (b, g) = futures::join!(
             self.0.deployment_health(&names.blue),

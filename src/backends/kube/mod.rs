@@ -82,6 +82,12 @@ enum CallError {
     Other(BackendError),
 }
 
+impl From<crate::shared::TimedOut> for CallError {
+    fn from(t: crate::shared::TimedOut) -> Self {
+        CallError::Other(t.into())
+    }
+}
+
 fn api_resource(r: Resource) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural)
 }
@@ -182,13 +188,7 @@ impl KubeBackend {
         &self,
         f: impl Future<Output = Result<T, CallError>>,
     ) -> Result<T, CallError> {
-        match tokio::time::timeout(self.0.s.timeout, f).await {
-            Ok(r) => r,
-            Err(_) => Err(CallError::Other(BackendError::Timeout {
-                target: self.target(),
-                seconds: self.0.s.timeout.as_secs_f64(),
-            })),
-        }
+        crate::shared::with_timeout(&self.target(), self.0.s.timeout, f).await
     }
 
     async fn get(&self, r: Resource, name: &str) -> Result<Value, CallError> {
