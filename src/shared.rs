@@ -2,7 +2,9 @@
 //! vocabulary of the pollers ([`SignalError`]) and of anything that can time out
 //! ([`TimedOut`], [`with_timeout`]), the innermost message of an error chain, a timeout's
 //! seconds in words, and the wall-clock timestamp written to the journal and to nginx's
-//! reload-pending mark. (`BackendError`, the switches' vocabulary, is in `backends`.)
+//! reload-pending mark; and [`BackendError`], the switches' vocabulary (re-exported by
+//! `backends`), here so that the simulator's client can speak it without importing
+//! `backends`.
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,6 +30,41 @@ pub async fn with_timeout<T, E: From<TimedOut>>(
             target: target.to_string(),
             seconds: limit.as_secs_f64(),
         })),
+    }
+}
+
+/// A failure talking to a backend, said plainly.
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
+pub enum BackendError {
+    #[error("cannot reach {target}: {message}")]
+    Unreachable { target: String, message: String },
+    #[error("{target} refused: {message}")]
+    Rejected { target: String, message: String },
+    #[error("{target} answered something unexpected: {message}")]
+    Protocol { target: String, message: String },
+    #[error("{target} did not answer within {}", seconds_text(*seconds))]
+    Timeout { target: String, seconds: f64 },
+    /// The outcome of a write, or the state, cannot be known: it may or may not have landed.
+    #[error("{target}: {message}")]
+    Unknown { target: String, message: String },
+}
+
+impl From<TimedOut> for BackendError {
+    fn from(t: TimedOut) -> Self {
+        BackendError::Timeout {
+            target: t.target,
+            seconds: t.seconds,
+        }
+    }
+}
+
+impl BackendError {
+    /// A write that failed this way may still land (it was sent and not answered).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Timeout { .. } | BackendError::Unknown { .. }
+        )
     }
 }
 

@@ -8,6 +8,8 @@ pub mod kube;
 pub mod nginx;
 pub mod sim;
 
+pub use crate::core::Slot;
+pub use crate::shared::BackendError;
 pub use crate::sim::SimClient;
 pub use sim::SimBackend;
 
@@ -21,70 +23,6 @@ pub struct Capabilities {
     pub weighted: bool,
     /// The backend's weight scale: a share of 100 % is this weight.
     pub scale: u32,
-}
-
-/// A failure talking to a backend, said plainly.
-#[derive(Clone, Debug, thiserror::Error, PartialEq)]
-pub enum BackendError {
-    #[error("cannot reach {target}: {message}")]
-    Unreachable { target: String, message: String },
-    #[error("{target} refused: {message}")]
-    Rejected { target: String, message: String },
-    #[error("{target} answered something unexpected: {message}")]
-    Protocol { target: String, message: String },
-    #[error("{target} did not answer within {}", crate::shared::seconds_text(*seconds))]
-    Timeout { target: String, seconds: f64 },
-    /// The outcome of a write, or the state, cannot be known: it may or may not have landed.
-    #[error("{target}: {message}")]
-    Unknown { target: String, message: String },
-}
-
-impl From<crate::shared::TimedOut> for BackendError {
-    fn from(t: crate::shared::TimedOut) -> Self {
-        BackendError::Timeout {
-            target: t.target,
-            seconds: t.seconds,
-        }
-    }
-}
-
-impl BackendError {
-    /// A write that failed this way may still land (it was sent and not answered).
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            BackendError::Timeout { .. } | BackendError::Unknown { .. }
-        )
-    }
-}
-
-/// What cutover keeps beside the backend, each in its own place with compare-and-swap: the
-/// driver lease (who may step forward) and the cutover record (who is live, what is in
-/// flight). Both are one line of text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Slot {
-    Lease,
-    Record,
-}
-
-impl Slot {
-    pub const ALL: [Slot; 2] = [Slot::Lease, Slot::Record];
-
-    /// `lease` or `record`: in file names, URLs, tag and annotation keys.
-    pub fn name(self) -> &'static str {
-        match self {
-            Slot::Lease => "lease",
-            Slot::Record => "record",
-        }
-    }
-
-    /// Whether `text` is a valid value for this slot (stores refuse anything else).
-    pub fn valid(self, text: &str) -> bool {
-        match self {
-            Slot::Lease => Lease::decode(text).is_some(),
-            Slot::Record => Record::decode(text).is_some(),
-        }
-    }
 }
 
 /// The read side of a traffic switch between blue and green: everything an observer or a

@@ -15,7 +15,7 @@ pub use guardrail::{
 };
 pub use lease::Lease;
 pub use plan::{Plan, PlanError};
-pub use record::{Flight, LastWrite, LiveFrom, Record, resolve_live};
+pub use record::{Flight, LastWrite, LiveFrom, Record, Slot, resolve_live};
 pub use signal::{
     EnvPoll, EnvSignals, Health, HealthSample, MetricInfo, Reading, Sample, Series, SignalSource,
     SmokeReport,

@@ -255,6 +255,35 @@ pub fn resolve_live(
     all.map(|e| (e, LiveFrom::AllTraffic))
 }
 
+/// What cutover keeps beside the backend, each in its own place with compare-and-swap: the
+/// driver lease (who may step forward) and the cutover record (who is live, what is in
+/// flight). Both are one line of text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Lease,
+    Record,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 2] = [Slot::Lease, Slot::Record];
+
+    /// `lease` or `record`: in file names, URLs, tag and annotation keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::Lease => "lease",
+            Slot::Record => "record",
+        }
+    }
+
+    /// Whether `text` is a valid value for this slot (stores refuse anything else).
+    pub fn valid(self, text: &str) -> bool {
+        match self {
+            Slot::Lease => crate::core::Lease::decode(text).is_some(),
+            Slot::Record => Record::decode(text).is_some(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

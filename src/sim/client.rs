@@ -2,8 +2,9 @@
 //! the statistics, for the sim backend and the sim signal source alike.
 
 use super::server::ControlStats;
-use crate::backends::{BackendError, Slot};
+use crate::core::Slot;
 use crate::core::Weights;
+use crate::shared::BackendError;
 use std::time::Duration;
 
 /// An HTTP client of a `sim serve` control server.

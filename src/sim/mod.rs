@@ -419,7 +419,7 @@ pub struct SimHandle {
     inner: Arc<Mutex<Simulator>>,
     write_delay_ms: Arc<AtomicU64>,
     /// The driver lease and the cutover record held at this simulator.
-    slots: Arc<Mutex<std::collections::HashMap<crate::backends::Slot, String>>>,
+    slots: Arc<Mutex<std::collections::HashMap<crate::core::Slot, String>>>,
 }
 
 impl SimHandle {
@@ -432,18 +432,13 @@ impl SimHandle {
     }
 
     /// The text held in `slot`.
-    pub fn load(&self, slot: crate::backends::Slot) -> Option<String> {
+    pub fn load(&self, slot: crate::core::Slot) -> Option<String> {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         slots.get(&slot).cloned()
     }
 
     /// Compare-and-swap of `slot`: replaced only if it holds exactly `expect`.
-    pub fn swap(
-        &self,
-        slot: crate::backends::Slot,
-        expect: Option<&str>,
-        new: Option<&str>,
-    ) -> bool {
+    pub fn swap(&self, slot: crate::core::Slot, expect: Option<&str>, new: Option<&str>) -> bool {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if slots.get(&slot).map(String::as_str) != expect {
             return false;

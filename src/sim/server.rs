@@ -172,8 +172,8 @@ impl IntoResponse for BadRequest {
     }
 }
 
-fn slot_named(name: &str) -> Result<crate::backends::Slot, BadRequest> {
-    crate::backends::Slot::ALL
+fn slot_named(name: &str) -> Result<crate::core::Slot, BadRequest> {
+    crate::core::Slot::ALL
         .into_iter()
         .find(|s| s.name() == name)
         .ok_or_else(|| BadRequest(format!("no /control/{name}: expected lease or record")))
