@@ -34,14 +34,12 @@ fn entry() -> Entry {
 }
 
 fn journal(c: &mut Criterion) {
-    let base = std::env::var_os("CUTOVER_BENCH_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("CUTOVER_BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
     let dir = tempfile::tempdir_in(base).unwrap();
     let e = entry();
     let j = Journal::open(&dir.path().join("fsync.jsonl")).unwrap();
     c.bench_function("journal append + fsync (per write)", |b| {
-        b.iter(|| j.append(&e).unwrap())
+        b.iter(|| j.append(&e).unwrap());
     });
     let mut plain = std::fs::OpenOptions::new()
         .create(true)
@@ -53,7 +51,7 @@ fn journal(c: &mut Criterion) {
             let mut line = serde_json::to_string(&e).unwrap();
             line.push('\n');
             plain.write_all(line.as_bytes()).unwrap();
-        })
+        });
     });
 }
 

@@ -27,7 +27,7 @@ fn render(c: &mut Criterion) {
                 terminal
                     .draw(|f| ui::render(f, black_box(&state), &theme))
                     .unwrap();
-            })
+            });
         });
     }
 }
@@ -44,7 +44,7 @@ fn key_to_effect(c: &mut Criterion) {
                 black_box(update(&mut s, Event::Key { press, now: 31_000 }))
             },
             criterion::BatchSize::SmallInput,
-        )
+        );
     });
 }
 

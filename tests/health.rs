@@ -106,35 +106,35 @@ async fn probe_results_table() {
         ),
         (
             with("/json-up", &|p| {
-                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")));
             }),
             true,
             "HTTP 200",
         ),
         (
             with("/json-up", &|p| {
-                p.expect_json = Some(("/checks/db".into(), serde_json::json!("ok")))
+                p.expect_json = Some(("/checks/db".into(), serde_json::json!("ok")));
             }),
             true,
             "HTTP 200",
         ),
         (
             with("/json-down", &|p| {
-                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")));
             }),
             false,
             "/status is \"down\" (expected \"up\")",
         ),
         (
             with("/json-up", &|p| {
-                p.expect_json = Some(("/version".into(), serde_json::json!("2")))
+                p.expect_json = Some(("/version".into(), serde_json::json!("2")));
             }),
             false,
             "/version missing",
         ),
         (
             with("/not-json", &|p| {
-                p.expect_json = Some(("/status".into(), serde_json::json!("up")))
+                p.expect_json = Some(("/status".into(), serde_json::json!("up")));
             }),
             false,
             "body is not JSON",
@@ -142,7 +142,7 @@ async fn probe_results_table() {
         (with("/host", &|_| {}), false, "HTTP 404"),
         (
             with("/host", &|p| {
-                p.headers = vec![("Host".into(), "app.internal".into())]
+                p.headers = vec![("Host".into(), "app.internal".into())];
             }),
             true,
             "HTTP 200",
@@ -150,7 +150,7 @@ async fn probe_results_table() {
         (with("/token", &|_| {}), false, "HTTP 401"),
         (
             with("/token", &|p| {
-                p.headers = vec![("Authorization".into(), "Bearer s3cret".into())]
+                p.headers = vec![("Authorization".into(), "Bearer s3cret".into())];
             }),
             true,
             "HTTP 200",

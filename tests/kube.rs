@@ -523,7 +523,7 @@ async fn deployment_readiness_is_each_envs_health() {
                 NS,
                 name,
                 json!({"status": {"readyReplicas": n, "updatedReplicas": 2, "replicas": 2}}),
-            )
+            );
         };
         ready("checkout-blue", 2);
         ready("checkout-green", 1);

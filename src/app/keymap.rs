@@ -281,7 +281,7 @@ impl Keymap {
                 ));
             }
             // A key moves to its new action (within the action's layer).
-            for (a, ks) in map.bindings.iter_mut() {
+            for (a, ks) in &mut map.bindings {
                 if a.layer() == action.layer() {
                     ks.retain(|k| !keys.contains(k));
                 }
@@ -318,7 +318,7 @@ impl Keymap {
     pub fn first(&self, action: Action) -> String {
         self.keys(action).first().map_or_else(
             || format!("<{}: unbound>", action.name()),
-            |k| k.to_string(),
+            std::string::ToString::to_string,
         )
     }
 

@@ -208,7 +208,7 @@ mod tests {
         SimBackend::Local(SimHandle::new(Simulator::new(s, None)))
     }
 
-    fn intent<'a>(live: Env, who: &'a str, share: u8, now: i64) -> Intent<'a> {
+    fn intent(live: Env, who: &str, share: u8, now: i64) -> Intent<'_> {
         Intent {
             live,
             who,

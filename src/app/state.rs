@@ -376,14 +376,14 @@ impl State {
         use crate::core::Health;
         let (cand, live) = (self.candidate(), self.live());
         let health = |env| self.signals.get(env).health(self.now, self.poll_interval);
-        let smoke = if !self.smoke_available {
-            None
-        } else {
+        let smoke = if self.smoke_available {
             Some(matches!(
                 &self.smoke,
                 Some(SmokeState::Done { env, passed: true, at, .. })
                     if *env == cand && self.now.saturating_sub(*at) <= PREFLIGHT_SMOKE_FRESH
             ))
+        } else {
+            None
         };
         vec![
             (format!("{cand} healthy"), Some(health(cand) == Health::Up)),

@@ -128,7 +128,7 @@ impl AlbBackend {
         let sdk = loader.load().await;
         let region = sdk
             .region()
-            .map_or_else(|| "no region".to_string(), |r| r.to_string());
+            .map_or_else(|| "no region".to_string(), std::string::ToString::to_string);
         AlbBackend {
             client: Client::new(&sdk),
             s,
@@ -385,7 +385,7 @@ impl Backend for AlbBackend {
         Ok(out
             .tag_descriptions()
             .iter()
-            .flat_map(|d| d.tags())
+            .flat_map(aws_sdk_elasticloadbalancingv2::types::TagDescription::tags)
             .find(|t| t.key() == Some(tag_of(slot)))
             .and_then(|t| t.value())
             .map(str::trim)

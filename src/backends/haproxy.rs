@@ -137,7 +137,7 @@ impl HaproxyBackend {
             Socket::Unix(p) => FileStore::with_reference(base, p.clone()),
             Socket::Tcp(_) => FileStore::new(base),
         };
-        *self.store_seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(store.clone());
+        *self.store_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(store.clone());
         Ok(store)
     }
 
@@ -221,7 +221,7 @@ impl Backend for HaproxyBackend {
     }
 
     fn place(&self, slot: Slot) -> String {
-        match &*self.store_seen.lock().unwrap_or_else(|p| p.into_inner()) {
+        match &*self.store_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
             Some(store) => store.place(slot),
             None => format!(
                 "{} file of the HAProxy behind {} (in the temp folder)",
@@ -235,7 +235,7 @@ impl Backend for HaproxyBackend {
 #[async_trait]
 impl Switch for HaproxyBackend {
     async fn check_write(&self) -> super::WriteCheck {
-        use super::WriteCheck::*;
+        use super::WriteCheck::{Denied, Proven};
         let level = match self.cli_level().await {
             Ok(l) => l,
             Err(e) => return Denied(format!("`show cli level`: {e}")),
@@ -339,7 +339,7 @@ pub fn parse_stat_csv(text: &str) -> Vec<std::collections::HashMap<String, Strin
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             cols.iter()
-                .map(|c| c.to_string())
+                .map(std::string::ToString::to_string)
                 .zip(l.split(',').map(str::to_string))
                 .collect()
         })
@@ -363,7 +363,7 @@ impl SignalSource for HaproxyStats {
             return Err(format!("show stat answered {:?}", answer.trim()).into());
         }
         let now = Instant::now();
-        let mut hist = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hist = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = EnvPair::<EnvPoll>::default();
         for env in Env::ALL {
             let name = self.backend.s.servers.get(env);

@@ -39,7 +39,7 @@ pub trait Backend: Send + Sync {
     /// Resolves when the backend saw its state change (a watch event), so it is read at
     /// once instead of at the next poll. Backends without a watch never resolve.
     async fn changed(&self) {
-        std::future::pending::<()>().await
+        std::future::pending::<()>().await;
     }
     /// The text stored in `slot` beside the backend; `None` when there is none.
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError>;

@@ -30,9 +30,9 @@ impl SimClient {
             .build()
             .expect("a plain HTTP client builds");
         SimClient {
+            timeout,
             base,
             http,
-            timeout,
         }
     }
 

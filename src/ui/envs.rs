@@ -419,7 +419,7 @@ fn short(v: f64) -> String {
 }
 
 fn pad_to(spans: &mut Vec<Span<'static>>, width: usize) {
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let used: usize = spans.iter().map(ratatui::prelude::Span::width).sum();
     if used < width {
         spans.push(Span::raw(" ".repeat(width - used)));
     } else {

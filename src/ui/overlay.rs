@@ -35,7 +35,7 @@ pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         .bindings()
         .iter()
         .filter(|(a, _)| matches!(a, Action::Jump(_)))
-        .filter_map(|(_, ks)| ks.first().map(|k| k.to_string()))
+        .filter_map(|(_, ks)| ks.first().map(std::string::ToString::to_string))
         .collect();
     for (action, keys) in state.keymap.bindings() {
         if let Action::Jump(p) = action {
@@ -53,7 +53,7 @@ pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
                 continue;
             }
         }
-        let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let k: Vec<String> = keys.iter().map(std::string::ToString::to_string).collect();
         lines.push(Line::from(vec![
             Span::styled(format!(" {:<14}", k.join(" ")), theme.key),
             Span::styled(describe(*action), theme.text),

@@ -18,7 +18,7 @@ pub fn confirm_keys(keymap: &Keymap, rollback: bool) -> String {
             .keys(a)
             .iter()
             .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
-            .map(|k| k.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>()
             .join("/")
     };

@@ -206,7 +206,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             .keymap
             .keys(crate::app::keymap::Action::CancelAuto)
             .first()
-            .map_or_else(|| "?".to_string(), |k| k.to_string());
+            .map_or_else(|| "?".to_string(), std::string::ToString::to_string);
         return Line::from(vec![Span::styled(
             format!(
                 " ⚠ AUTO-ROLLBACK in {} s — {key} to cancel",

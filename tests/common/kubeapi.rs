@@ -232,7 +232,7 @@ impl KubeApi {
     /// Loads every document of a YAML manifest into namespace `ns`.
     pub fn load(&self, yaml: &str, ns: &str) {
         let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).expect("manifest parses");
-        for mut d in docs.into_iter().filter(|d| d.is_object()) {
+        for mut d in docs.into_iter().filter(serde_json::Value::is_object) {
             d["metadata"]["namespace"] = json!(ns);
             self.put(d);
         }
@@ -292,7 +292,7 @@ fn parse_path(path: &str) -> Option<(String, Option<String>, String)> {
     }
     let plural = rest[2].to_string();
     let collection = format!("/{}", segs[..head + 3].join("/"));
-    Some((collection, rest.get(3).map(|s| s.to_string()), plural))
+    Some((collection, rest.get(3).map(std::string::ToString::to_string), plural))
 }
 
 fn handle(

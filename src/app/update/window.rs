@@ -172,7 +172,7 @@ pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
         event: "auto-rollback".into(),
         text: format!("AUTO-ROLLBACK of {}: {reason}", s.candidate()),
     });
-    for e in effects.iter_mut() {
+    for e in &mut effects {
         if let Effect::Write(o) = e {
             o.reason = Some(reason.clone());
         }

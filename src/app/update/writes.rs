@@ -386,7 +386,7 @@ fn say_unrecorded(
     if let Some(e) = journal_error {
         s.log(
             Level::Error,
-            format!("{what} → {} % NOT JOURNALED: {e}", share),
+            format!("{what} → {share} % NOT JOURNALED: {e}"),
         );
         s.not_journaled = Some(format!(
             "{} NOT JOURNALED {hhmmss} — {e}",
@@ -397,8 +397,7 @@ fn say_unrecorded(
         s.log(
             Level::Error,
             format!(
-                "{what} → {} %: the cutover record was not updated: {e}",
-                share
+                "{what} → {share} %: the cutover record was not updated: {e}"
             ),
         );
     }

@@ -390,7 +390,7 @@ impl Switch for KubeBackend {
     /// A SelfSubjectAccessReview for `patch` on each routing object: what RBAC allows this
     /// user, asked of the API server, without writing.
     async fn check_write(&self) -> super::WriteCheck {
-        use super::WriteCheck::*;
+        use super::WriteCheck::{Denied, Unprovable, Proven};
         use k8s_openapi::api::authorization::v1::{
             ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
         };
@@ -419,7 +419,7 @@ impl Switch for KubeBackend {
             match asked {
                 Ok(Ok(a)) => match a.status {
                     Some(st) if st.allowed => {
-                        proven.push(format!("patch {} {name}", r.qualified()))
+                        proven.push(format!("patch {} {name}", r.qualified()));
                     }
                     Some(st) => {
                         return Denied(format!(
