@@ -7,30 +7,28 @@ use crate::app::lease::{self, Me, Standing};
 use crate::app::runner::{self, Setup};
 use crate::app::state::Role;
 use crate::app::state::{Level, State};
-use crate::backends::alb::{AlbBackend, AlbHealth};
-use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
-use crate::backends::kube::{KubeBackend, KubeHealth};
-use crate::backends::nginx::NginxBackend;
-use crate::backends::{Backend, SimBackend, SimClient, Switch, WriteCheck};
+use crate::backends::{Backend, SimBackend, Switch, WriteCheck};
 use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
-use crate::config::{BackendConfig, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::core::Series;
 use crate::core::guardrail::any_breach;
 use crate::core::stats::two_proportion;
 use crate::core::{
-    Command as CoreCommand, Cutover, Decision, Env, EnvPair, EnvSignals, LiveFrom, Reading, Record,
+    Command as CoreCommand, Decision, Env, EnvPair, EnvSignals, LiveFrom, Reading, Record,
     RuleCheck, Weights, resolve_live,
 };
-use crate::signals::sim::Provides;
-use crate::signals::{HealthPoller, PrometheusSource, SignalSource, SimSignals};
+use crate::signals::{SignalSource, SimSignals};
 use crate::sim::server::{self, ServeOptions};
 use crate::sim::{Scenario, SimHandle, Simulator};
 use crate::ui::theme::Theme;
 use anyhow::Context;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod wiring;
+
+use wiring::{connect, cutover_for, journal_for, load_config, theme};
 
 /// This machine's host name, as leases name it.
 fn who_host() -> String {
@@ -115,112 +113,9 @@ async fn shutdown_signal() {
     }
 }
 
-fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
-    let path = cli
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("cutover.toml"));
-    if cli.config.is_none() && !path.exists() {
-        return Err(ConfigError::new(
-            "cutover.toml",
-            "no cutover.toml in this directory; pass --config FILE, or try `cutover demo` for the simulator",
-        ));
-    }
-    Config::load(&path)
-}
-
-fn theme(cli: &Cli, config_theme: Option<&str>) -> Result<Theme, ConfigError> {
-    let name = cli.theme.as_deref().or(config_theme).unwrap_or("default");
-    let theme = Theme::load(name).map_err(|e| ConfigError::new("--theme", e))?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Ok(if no_color {
-        theme.without_colors()
-    } else {
-        theme
-    })
-}
-
-fn journal_for(cli: &Cli, config: Option<&Config>, name: &str) -> anyhow::Result<Arc<Journal>> {
-    let path = cli
-        .journal
-        .clone()
-        .or_else(|| config.and_then(|c| c.journal.clone()))
-        .unwrap_or_else(|| journal::default_path(name));
-    Ok(Arc::new(Journal::open(&path).with_context(|| {
-        format!("cannot open the journal {}", path.display())
-    })?))
-}
-
-/// Backend and signal sources for a config: error rate, p99 and rps from Prometheus when it
-/// is configured, else from the backend; health from HTTP probes when configured, else from
-/// the backend.
-type Connected = (Arc<dyn Switch>, Vec<Arc<dyn SignalSource>>);
-
-async fn connect(config: &Config) -> Result<Connected, ConfigError> {
-    let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
-    let probes = config.envs.map(|_, e| e.health.clone());
-    let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
-    let backend: Arc<dyn Switch> = match &config.backend {
-        BackendConfig::Sim { control, timeout } => {
-            let write_timeout = *timeout;
-            let provides = Provides {
-                metrics: config.prometheus.is_none(),
-                health: !has_probes,
-            };
-            sources.push(Arc::new(SimSignals::remote(
-                SimClient::new(control, config.poll_timeout),
-                provides,
-            )));
-            Arc::new(SimBackend::Remote(SimClient::new(control, write_timeout)))
-        }
-        BackendConfig::Haproxy(h) => {
-            let backend = HaproxyBackend::new(h.clone());
-            if config.prometheus.is_none() {
-                let mut stats = HaproxyStats::new(backend.clone(), Duration::from_secs(30));
-                stats.provides_health = !has_probes;
-                sources.push(Arc::new(stats));
-            }
-            Arc::new(backend)
-        }
-        BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
-        BackendConfig::Alb(a) => {
-            let backend = AlbBackend::connect(a.clone()).await;
-            if !has_probes {
-                sources.push(Arc::new(AlbHealth(backend.clone())));
-            }
-            Arc::new(backend)
-        }
-        BackendConfig::Kube(k) => {
-            let backend = KubeBackend::connect(k.clone())
-                .await
-                .map_err(|e| ConfigError::new("backend", e))?;
-            if !has_probes {
-                sources.push(Arc::new(KubeHealth(backend.clone())));
-            }
-            Arc::new(backend)
-        }
-    };
-    if has_probes {
-        sources.push(Arc::new(HealthPoller::new(probes)));
-    }
-    if let Some(p) = &config.prometheus {
-        let source =
-            PrometheusSource::new(p.clone()).map_err(|e| ConfigError::new("prometheus", e))?;
-        sources.push(Arc::new(source));
-    }
-    Ok((backend, sources))
-}
-
 fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     let live = config.live.unwrap_or(Env::Blue);
-    let mut cutover = Cutover::new(
-        live,
-        config.plan.clone(),
-        config.rollback_window.as_millis() as u64,
-    );
-    if !backend.capabilities().weighted {
-        cutover = cutover.flip_only();
-    }
+    let cutover = cutover_for(config, live, backend.capabilities());
     let mut s = State::new(
         config.name.clone(),
         cutover,
@@ -1051,14 +946,7 @@ async fn write_held(
     // Signals that could not be read are as good as stale.
     let stale = !snap.poll_errors.is_empty();
     let candidate = snapshot_of(&snap.signals, cand);
-    let mut cutover = Cutover::new(
-        live,
-        config.plan.clone(),
-        config.rollback_window.as_millis() as u64,
-    );
-    if !backend.capabilities().weighted {
-        cutover = cutover.flip_only();
-    }
+    let mut cutover = cutover_for(config, live, backend.capabilities());
     cutover.share = before.share_of(cand);
     let (core_cmd, action) = match cmd {
         WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
