@@ -4,11 +4,8 @@ use crate::app::Clock;
 use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
 use crate::app::lease::{self, Me, Standing};
-use crate::app::runner::{self, Setup};
-use crate::app::state::Role;
-use crate::app::state::{Level, State};
-use crate::backends::{Backend, SimBackend, Switch, WriteCheck};
-use crate::cli::{Cli, Command, SimCommand, TimelineFormat};
+use crate::backends::{Backend, Switch, WriteCheck};
+use crate::cli::{Cli, Command, TimelineFormat};
 use crate::config::{Config, ConfigError};
 use crate::core::Series;
 use crate::core::guardrail::any_breach;
@@ -17,18 +14,19 @@ use crate::core::{
     Command as CoreCommand, Decision, Env, EnvPair, EnvSignals, LiveFrom, Reading, Record,
     RuleCheck, Weights, resolve_live,
 };
-use crate::signals::{SignalSource, SimSignals};
-use crate::sim::server::{self, ServeOptions};
-use crate::sim::{Scenario, SimHandle, Simulator};
-use crate::ui::theme::Theme;
+use crate::signals::SignalSource;
 use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod cockpit;
+mod sim;
 mod wiring;
 
-use wiring::{connect, cutover_for, journal_for, load_config, theme};
+use cockpit::{cockpit, demo};
+use sim::sim;
+use wiring::{connect, cutover_for, journal_for, load_config};
 
 /// This machine's host name, as leases name it.
 fn who_host() -> String {
@@ -50,42 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rollback_window,
             write_delay,
         }) => demo(&cli, scenario, seed, rollback_window, write_delay).await,
-        Some(Command::Sim {
-            command:
-                SimCommand::Serve {
-                    ref scenario,
-                    seed,
-                    control,
-                    blue,
-                    green,
-                    write_delay,
-                    no_load,
-                    no_sleep,
-                    ref load_through,
-                },
-        }) => {
-            let scenario = Scenario::load(scenario)
-                .map_err(|e| ConfigError::new("--scenario", e.to_string()))?;
-            let (bound, _, task) = server::start(ServeOptions {
-                scenario,
-                seed,
-                control,
-                blue,
-                green,
-                write_delay,
-                load: !no_load,
-                sleep: !no_sleep,
-                load_through: load_through.clone(),
-            })
-            .await
-            .context("cannot start the simulator's servers")?;
-            println!("{}", serde_json::to_string(&bound)?);
-            tokio::select! {
-                _ = task => {}
-                _ = shutdown_signal() => {}
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Sim { ref command }) => sim(command).await,
         None => cockpit(&cli).await,
         Some(Command::Status { json }) => status(&cli, json).await,
         Some(Command::Set { share, yes }) => write_cmd(&cli, WriteCmd::Set(share), yes).await,
@@ -95,235 +58,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check) => check(&cli).await,
         Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
     }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-        _ = hup.recv() => {}
-    }
-}
-
-fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
-    let live = config.live.unwrap_or(Env::Blue);
-    let cutover = cutover_for(config, live, backend.capabilities());
-    let mut s = State::new(
-        config.name.clone(),
-        cutover,
-        chrono::Local::now().fixed_offset(),
-    );
-    s.live_known = config.live.is_some();
-    s.live_from = config.live.map(|_| LiveFrom::Config);
-    s.backend_kind = backend.kind().into();
-    s.backend_target = backend.target();
-    s.weight_scale = backend.capabilities().scale;
-    s.driver = who.user.clone();
-    s.poll_interval = config.poll_interval.as_millis() as u64;
-    s.guardrails = config.guardrails.clone();
-    s.keymap = config.keymap.clone();
-    s.signals.blue.version = config.envs.blue.version.clone();
-    s.signals.green.version = config.envs.green.version.clone();
-    s.metric_info = config.metrics.clone();
-    s.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
-    s.window_extend_ms = config.rollback_window_extend.as_millis() as u64;
-    s.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
-    s
-}
-
-async fn run_cockpit(
-    config: Config,
-    theme: Theme,
-    switch: Arc<dyn Switch>,
-    read_only: bool,
-    sources: Vec<Arc<dyn SignalSource>>,
-    journal: Arc<Journal>,
-) -> anyhow::Result<ExitCode> {
-    let who = Who::current();
-    let backend: Arc<dyn Backend> = switch.clone();
-    // --read-only drops the write side here: nothing below can write.
-    let switch = (!read_only).then_some(switch);
-    let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
-    let mut state = initial_state(&config, backend.as_ref(), &who);
-    state.lease_place = backend.lease_place();
-    let now = lease::wall_ms();
-    let standing = match &switch {
-        Some(sw) => {
-            tokio::time::timeout(config.poll_timeout, lease::acquire(sw.as_ref(), &me, now)).await
-        }
-        None => {
-            tokio::time::timeout(config.poll_timeout, lease::look(backend.as_ref(), &me, now)).await
-        }
-    };
-    match standing {
-        Ok(Ok(Standing::Mine(l))) => state.holder = Some(l),
-        Ok(Ok(Standing::Theirs(l))) => {
-            state.role = Role::Observer;
-            state.log(
-                Level::Warn,
-                format!(
-                    "{} drives this cutover since {}: observing (T takes over)",
-                    l.holder,
-                    crate::app::words::hhmm(l.since)
-                ),
-            );
-            state.holder = Some(l);
-        }
-        Ok(Ok(Standing::Free)) => state.role = Role::Observer,
-        // Fail closed: no lease held, no forward write; the lease task keeps trying.
-        Ok(Err(e)) => {
-            state.role = Role::Observer;
-            state.lease_error = Some(e.to_string());
-            state.log(
-                Level::Error,
-                format!("driver lease: {e}: forward steps refused until it can be taken; r still rolls back"),
-            );
-        }
-        Err(_) => {
-            state.role = Role::Observer;
-            state.lease_error = Some("the lease store did not answer".into());
-            state.log(
-                Level::Error,
-                "driver lease: the lease store did not answer: forward steps refused until it does; r still rolls back",
-            );
-        }
-    }
-    if switch.is_none() {
-        state.role = Role::ReadOnly;
-    }
-    // Who is live: the config, else the cutover record at the backend, else the env holding
-    // all the traffic (the first read says). A split with no record waits: nothing guesses.
-    match tokio::time::timeout(config.poll_timeout, backend.record()).await {
-        Ok(r) => {
-            crate::app::update::update(
-                &mut state,
-                crate::app::Event::RecordRead {
-                    now: 0,
-                    result: r.map_err(|e| e.to_string()),
-                },
-            );
-        }
-        Err(_) => state.log(Level::Error, "cutover record: the backend did not answer"),
-    }
-    // A write this journal began and never ended: said first thing.
-    if let Some(e) = journal.pending() {
-        state.log(
-            Level::Warn,
-            format!(
-                "the journal has a write with no outcome: {} {} → {} % by {} at {} (write {}); the backend's reading below is the truth",
-                e.action,
-                e.live.other(),
-                e.share_target.map_or("?".into(), |p| p.to_string()),
-                e.who.user,
-                e.ts,
-                e.write
-            ),
-        );
-    }
-    state.log(
-        Level::Info,
-        format!("journal: {}", journal.path().display()),
-    );
-    state.smoke_available = !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
-    let smoke = (!config.smoke.is_empty())
-        .then(|| Arc::new(crate::signals::smoke::HttpSmoke::new(config.smoke.clone())));
-    let setup = Setup {
-        state,
-        backend,
-        switch,
-        me,
-        smoke,
-        sources,
-        journal,
-        who,
-        theme,
-        clock: Clock::start(),
-        poll_interval: config.poll_interval,
-        poll_timeout: config.poll_timeout,
-        hooks: config.hooks.clone(),
-    };
-    let out = runner::run_tui(setup).await?;
-    let s = &out.state;
-    for w in &s.writes {
-        println!(
-            "cutover: quit with a write IN FLIGHT: {} {} → {} % (outcome unknown: it may still land; `cutover status` shows where it stands)",
-            w.action,
-            s.candidate(),
-            w.share
-        );
-    }
-    for w in &s.unknown {
-        println!(
-            "cutover: a write's outcome is still UNKNOWN: {} {} → {} %",
-            w.action,
-            s.candidate(),
-            w.share
-        );
-    }
-    if let Some(t) = &s.not_journaled {
-        println!("cutover: {t}");
-    }
-    match s.weights {
-        Some(w) => println!(
-            "cutover: quit; traffic left as the backend has it: {} {} % ({w})",
-            s.candidate(),
-            w.share_of(s.candidate())
-                .map_or_else(|| "?".into(), |p| p.to_string())
-        ),
-        None => println!("cutover: quit; the backend's traffic state was never read"),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let config = load_config(cli)?;
-    let theme = theme(cli, config.theme.as_deref())?;
-    let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config).await?;
-    run_cockpit(config, theme, backend, cli.read_only, sources, journal).await
-}
-
-async fn demo(
-    cli: &Cli,
-    scenario: &str,
-    seed: Option<u64>,
-    window: Duration,
-    write_delay: Duration,
-) -> anyhow::Result<ExitCode> {
-    let scenario =
-        Scenario::load(scenario).map_err(|e| ConfigError::new("--scenario", e.to_string()))?;
-    if window.is_zero() {
-        return Err(ConfigError::new(
-            "--rollback-window",
-            "value \"0s\": expected a duration such as \"15m\"",
-        )
-        .into());
-    }
-    let theme = theme(cli, None)?;
-    let mut config = Config::parse(
-        "[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n",
-        "demo",
-    )?;
-    config.name = scenario.service.clone();
-    config.live = Some(scenario.live);
-    config.rollback_window = window;
-    let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
-    let handle = SimHandle::new(Simulator::new(scenario, seed));
-    handle.set_write_delay(write_delay);
-    let clock = handle.spawn_clock();
-    let backend: Arc<dyn Switch> = Arc::new(SimBackend::Local(handle.clone()));
-    let sources: Vec<Arc<dyn SignalSource>> = vec![Arc::new(SimSignals::local(handle))];
-    let code = run_cockpit(config, theme, backend, cli.read_only, sources, journal).await;
-    clock.abort();
-    code
 }
 
 /// One read of the backend and every signal source, as a `status` would show.
