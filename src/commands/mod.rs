@@ -1,43 +1,42 @@
 //! What each command does. The TUI and the CLI share the engine, journal and verification.
 
-use crate::app::Clock;
 use crate::app::engine::{self, WriteOrder, WriteResult};
 use crate::app::journal::{self, CandidateSnapshot, Journal, Who};
 use crate::app::lease::{self, Me, Standing};
-use crate::backends::{Backend, Switch, WriteCheck};
+use crate::backends::{Switch, WriteCheck};
 use crate::cli::{Cli, Command, TimelineFormat};
 use crate::config::{Config, ConfigError};
-use crate::core::Series;
 use crate::core::guardrail::any_breach;
-use crate::core::stats::two_proportion;
-use crate::core::{
-    Command as CoreCommand, Decision, Env, EnvPair, EnvSignals, LiveFrom, Reading, Record,
-    RuleCheck, Weights, resolve_live,
-};
+use crate::core::{Command as CoreCommand, Decision, Env, Weights, resolve_live};
 use crate::signals::SignalSource;
 use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 mod cockpit;
 mod sim;
+mod snapshot;
+mod status;
+mod status_json;
 mod wiring;
 
 use cockpit::{cockpit, demo};
 use sim::sim;
+use snapshot::{snapshot, snapshot_of};
+use status::status;
 use wiring::{connect, cutover_for, journal_for, load_config};
-
-/// This machine's host name, as leases name it.
-fn who_host() -> String {
-    Who::current()
-        .user
-        .rsplit_once('@')
-        .map_or_else(String::new, |(_, h)| h.to_string())
-}
 
 /// Exit code for bad usage or config.
 pub const EXIT_USAGE: u8 = 2;
+
+/// Success or failure, as the process exits.
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -58,346 +57,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check) => check(&cli).await,
         Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
     }
-}
-
-/// One read of the backend and every signal source, as a `status` would show.
-struct Snapshot {
-    weights: Result<Weights, String>,
-    record: Result<Option<Record>, String>,
-    live: Option<(Env, LiveFrom)>,
-    signals: EnvPair<EnvSignals>,
-    poll_errors: Vec<String>,
-    clock: Clock,
-}
-
-async fn timed<T>(
-    timeout: Duration,
-    what: &str,
-    f: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(timeout, f).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "{what} did not answer within {:.1} s",
-            timeout.as_secs_f64()
-        )),
-    }
-}
-
-/// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
-/// a split's majority). The backend, the record and the sources are read concurrently.
-async fn snapshot(
-    config: &Config,
-    backend: &dyn Backend,
-    sources: &[Arc<dyn SignalSource>],
-) -> Snapshot {
-    let clock = Clock::start();
-    let timeout = config.poll_timeout;
-    let target = backend.target();
-    let place = backend.place(crate::backends::Slot::Record);
-    let read = timed(timeout, &target, async {
-        backend.read().await.map_err(|e| e.to_string())
-    });
-    let record = timed(timeout, &place, async {
-        backend.record().await.map_err(|e| e.to_string())
-    });
-    let polls = futures::future::join_all(sources.iter().map(|s| async move {
-        let r = timed(timeout, &s.name(), s.poll()).await;
-        (s.name(), r, clock.now())
-    }));
-    let (weights, record, polls) = futures::join!(read, record, polls);
-    let live = resolve_live(
-        config.live,
-        record.as_ref().ok().and_then(Option::as_ref),
-        weights.as_ref().ok().copied(),
-        lease::wall_ms(),
-    );
-    let mut signals = EnvPair::<EnvSignals>::default();
-    signals.blue.version = config.envs.blue.version.clone();
-    signals.green.version = config.envs.green.version.clone();
-    let mut poll_errors = Vec::new();
-    for (name, r, at) in polls {
-        match r {
-            Ok(pair) => {
-                let EnvPair { blue, green } = pair;
-                blue.apply_to(&mut signals.blue, at);
-                green.apply_to(&mut signals.green, at);
-            }
-            Err(e) => poll_errors.push(format!("{name}: {e}")),
-        }
-    }
-    Snapshot {
-        weights,
-        record,
-        live,
-        signals,
-        poll_errors,
-        clock,
-    }
-}
-
-fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
-    let s = signals.get(cand);
-    CandidateSnapshot {
-        env: Some(cand),
-        health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
-        error_rate: s.error_rate.value(),
-        p99_ms: s.p99_ms.value(),
-        rps: s.rps.value(),
-        stale: false,
-    }
-}
-
-/// One env as `status --json` shows it: values (`null` when unknown), their ages, and why a
-/// value is missing.
-fn env_json(s: &EnvSignals, now: u64) -> serde_json::Value {
-    let series: [(&str, &Series); 5] = [
-        ("error_rate", &s.error_rate),
-        ("p99_ms", &s.p99_ms),
-        ("rps", &s.rps),
-        ("requests", &s.requests),
-        ("errors", &s.errors),
-    ];
-    let mut v = serde_json::json!({
-        "health": s.health.as_ref().map(|(h, _)| h.health.word()),
-        "version": s.version,
-    });
-    let mut ages = serde_json::Map::new();
-    let mut notes = serde_json::Map::new();
-    ages.insert(
-        "health".into(),
-        s.health
-            .as_ref()
-            .map(|(_, at)| now.saturating_sub(*at))
-            .into(),
-    );
-    for (name, series) in series {
-        v[name] = series.value().into();
-        ages.insert(name.into(), series.age(now).into());
-        match series.latest.as_ref().map(|x| &x.reading) {
-            Some(Reading::NoData(why)) | Some(Reading::Error(why)) => {
-                notes.insert(name.into(), why.clone().into());
-            }
-            _ => {}
-        }
-    }
-    let mut metrics = serde_json::Map::new();
-    for (name, series) in &s.metrics {
-        metrics.insert(name.clone(), series.value().into());
-        ages.insert(name.clone(), series.age(now).into());
-    }
-    v["metrics"] = metrics.into();
-    v["age_ms"] = ages.into();
-    v["notes"] = notes.into();
-    v
-}
-
-async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
-    let config = load_config(cli)?;
-    let (backend, sources) = connect(&config).await?;
-    let snap = snapshot(&config, backend.as_ref(), &sources).await;
-    let now = snap.clock.now();
-    let cand = snap.live.map(|(l, _)| l.other());
-    let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
-    let interval = config.poll_interval.as_millis() as u64;
-    // One look cannot tell how long a breach has lasted: `for` is not applied here.
-    let guard = cand.map(|c| {
-        config.guardrails.evaluate(
-            snap.signals.get(c),
-            snap.signals.get(c.other()),
-            now,
-            interval,
-        )
-    });
-    let breaches: Vec<String> = guard
-        .iter()
-        .flatten()
-        .filter(|r| r.check == RuleCheck::Breach)
-        .map(|r| r.kind.name())
-        .collect();
-    let guard_status = match &guard {
-        None => None,
-        Some(g) if any_breach(g) => Some("breach"),
-        Some(g) if g.iter().all(|r| r.check == RuleCheck::Ok) => Some("ok"),
-        Some(_) => Some("no-data"),
-    };
-    let vs_live = cand.and_then(|c| {
-        let (cs, ls) = (snap.signals.get(c), snap.signals.get(c.other()));
-        two_proportion(
-            cs.errors.value()?,
-            cs.requests.value()?,
-            ls.errors.value()?,
-            ls.requests.value()?,
-        )
-    });
-    let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
-    // Who drives: the lease as stored beside the backend (a lapsed one is nobody).
-    let (driver, lease_error) =
-        match tokio::time::timeout(config.poll_timeout, backend.lease()).await {
-            Ok(Ok(Some(l))) if l.expires > lease::wall_ms().saturating_add(lease::LONGEST_MS) => (
-                None,
-                Some(format!(
-                    "{}'s lease runs longer than any cutover writes (lease-ttl is at most 1 h)",
-                    l.holder
-                )),
-            ),
-            Ok(Ok(Some(l))) if l.free_for(&who_host(), lease::wall_ms(), lease::process_alive) => {
-                (None, None)
-            }
-            Ok(Ok(Some(l))) => (Some(l), None),
-            Ok(Ok(_)) => (None, None),
-            Ok(Err(e)) => (None, Some(e.to_string())),
-            Err(_) => (None, Some("the lease store did not answer".to_string())),
-        };
-    if json {
-        let v = serde_json::json!({
-            "name": config.name,
-            "backend": backend.kind(),
-            "target": backend.target(),
-            "live": snap.live.map(|(l, _)| l),
-            "live_from": snap.live.map(|(_, f)| match f {
-                LiveFrom::Config => "config",
-                LiveFrom::Record => "record",
-                LiveFrom::AllTraffic => "all-traffic",
-                LiveFrom::Chosen => "chosen",
-            }),
-            "record": match &snap.record {
-                Ok(Some(r)) => serde_json::json!({
-                    "live": r.live,
-                    "candidate": r.candidate(),
-                    "started_by": r.by,
-                    "started": chrono::DateTime::from_timestamp_millis(r.at).map(|t| t.to_rfc3339()),
-                    "share": r.pos,
-                    "in_flight": r.flight.as_ref().map(|f| serde_json::json!({
-                        "write": f.id, "share": f.share,
-                        "since": chrono::DateTime::from_timestamp_millis(f.since).map(|t| t.to_rfc3339()),
-                    })),
-                    "last_write": r.last.as_ref().map(|l| serde_json::json!({
-                        "by": l.who, "action": l.action,
-                        "at": chrono::DateTime::from_timestamp_millis(l.at).map(|t| t.to_rfc3339()),
-                    })),
-                    "window_end": r.end.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
-                }),
-                _ => serde_json::Value::Null,
-            },
-            "candidate": cand,
-            "share": share,
-            "weights": snap.weights.as_ref().ok(),
-            "envs": {
-                "blue": env_json(&snap.signals.blue, now),
-                "green": env_json(&snap.signals.green, now),
-            },
-            "vs_live": vs_live.map(|d| serde_json::json!({
-                "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
-            })),
-            "guardrails": {"status": guard_status, "breaches": breaches},
-            "driver": driver.as_ref().map(|l| serde_json::json!({
-                "holder": l.holder,
-                "since": chrono::DateTime::from_timestamp_millis(l.since).map(|t| t.to_rfc3339()),
-                "expires": chrono::DateTime::from_timestamp_millis(l.expires).map(|t| t.to_rfc3339()),
-            })),
-            "errors": {
-                "lease": lease_error,
-                "backend": snap.weights.as_ref().err(),
-                "record": snap.record.as_ref().err(),
-                "signals": snap.poll_errors,
-            },
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!("{} · {} {}", config.name, backend.kind(), backend.target());
-        match &driver {
-            Some(l) => println!(
-                "driven by {} since {} ({})",
-                l.holder,
-                crate::app::words::hhmm(l.since),
-                backend.lease_place()
-            ),
-            None => match &lease_error {
-                Some(e) => println!("driver UNKNOWN: the lease could not be read: {e}"),
-                None => println!("no driver holds the lease"),
-            },
-        }
-        match (&snap.weights, snap.live, share) {
-            (Ok(w), Some((live, from)), Some(share)) => println!(
-                "live {live} ({}) · candidate {} · share {share} % ({w})",
-                from.words(),
-                live.other()
-            ),
-            (Ok(w), _, _) => println!(
-                "traffic {w}: live UNKNOWN: split and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)"
-            ),
-            (Err(e), _, _) => println!("traffic UNKNOWN: {e}"),
-        }
-        match &snap.record {
-            Ok(Some(r)) => {
-                println!(
-                    "cutover record: {} → {} started by {} at {}",
-                    r.live,
-                    r.candidate(),
-                    r.by,
-                    crate::app::words::hhmm(r.at)
-                );
-                if let Some(f) = &r.flight {
-                    println!(
-                        "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
-                        r.candidate(),
-                        f.share,
-                        crate::app::words::hhmm(f.since),
-                        (lease::wall_ms() - f.since).max(0) / 1000
-                    );
-                }
-            }
-            Ok(None) => {}
-            Err(e) => println!("cutover record UNREADABLE: {e}"),
-        }
-        for env in Env::ALL {
-            let s = snap.signals.get(env);
-            let f = |series: &Series, fmt: &dyn Fn(f64) -> String| match series
-                .latest
-                .as_ref()
-                .map(|x| &x.reading)
-            {
-                Some(Reading::Value(v)) => fmt(*v),
-                Some(Reading::NoData(why)) => {
-                    why.split(':').next().unwrap_or("no data").to_string()
-                }
-                Some(Reading::Error(_)) => "ERROR".to_string(),
-                None => "—".to_string(),
-            };
-            println!(
-                "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
-                env.name(),
-                s.health
-                    .as_ref()
-                    .map_or("unknown", |(h, _)| h.health.word()),
-                f(&s.error_rate, &|v| format!("{:.2} %", v * 100.0)),
-                f(&s.p99_ms, &|v| format!("{v:.0} ms")),
-                f(&s.rps, &|v| format!("{v:.0}")),
-            );
-        }
-        if let Some(d) = vs_live {
-            let verdict = if d.significant {
-                format!("significant, p = {:.3}", d.p_value)
-            } else {
-                "not significant".into()
-            };
-            println!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp);
-        }
-        for e in &snap.poll_errors {
-            println!("signals UNAVAILABLE: {e}");
-        }
-        match guard_status {
-            Some("breach") => println!("guardrails: BREACH {}", breaches.join(", ")),
-            Some(s) => println!("guardrails: {}", s.to_uppercase()),
-            None => {}
-        }
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,112 @@
+//! One look at the backend, the cutover record and every signal source, read at once, as
+//! `cutover status` shows it and as a CLI forward write decides on.
+
+use crate::app::Clock;
+use crate::app::journal::CandidateSnapshot;
+use crate::app::lease;
+use crate::backends::{Backend, Slot};
+use crate::config::Config;
+use crate::core::{Env, EnvPair, EnvSignals, LiveFrom, Millis, Record, Weights, resolve_live};
+use crate::signals::{EnvPoll, SignalSource};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One read of the backend and every signal source, as a `status` would show.
+pub(super) struct Snapshot {
+    pub weights: Result<Weights, String>,
+    pub record: Result<Option<Record>, String>,
+    pub live: Option<(Env, LiveFrom)>,
+    pub signals: EnvPair<EnvSignals>,
+    pub poll_errors: Vec<String>,
+    pub clock: Clock,
+}
+
+/// `f`, or an error naming `what` when it takes longer than `timeout`.
+pub(super) async fn timed<T>(
+    timeout: Duration,
+    what: &str,
+    f: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(timeout, f).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "{what} did not answer within {:.1} s",
+            timeout.as_secs_f64()
+        )),
+    }
+}
+
+/// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
+/// a split's majority). The backend, the record and the sources are read concurrently.
+pub(super) async fn snapshot(
+    config: &Config,
+    backend: &dyn Backend,
+    sources: &[Arc<dyn SignalSource>],
+) -> Snapshot {
+    let clock = Clock::start();
+    let timeout = config.poll_timeout;
+    let target = backend.target();
+    let place = backend.place(Slot::Record);
+    let read = timed(timeout, &target, async {
+        backend.read().await.map_err(|e| e.to_string())
+    });
+    let record = timed(timeout, &place, async {
+        backend.record().await.map_err(|e| e.to_string())
+    });
+    let polls = futures::future::join_all(sources.iter().map(|s| async move {
+        let r = timed(timeout, &s.name(), s.poll()).await;
+        (s.name(), r, clock.now())
+    }));
+    let (weights, record, polls) = futures::join!(read, record, polls);
+    let live = resolve_live(
+        config.live,
+        record.as_ref().ok().and_then(Option::as_ref),
+        weights.as_ref().ok().copied(),
+        lease::wall_ms(),
+    );
+    let (signals, poll_errors) = merge_polls(config, polls);
+    Snapshot {
+        weights,
+        record,
+        live,
+        signals,
+        poll_errors,
+        clock,
+    }
+}
+
+/// Each source's poll, as `(name, result, when)`.
+type Poll = (String, Result<EnvPair<EnvPoll>, String>, Millis);
+
+/// Both envs' signals from every poll that answered (over the versions the config names),
+/// and `name: error` for each that did not.
+fn merge_polls(config: &Config, polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<String>) {
+    let mut signals = EnvPair::<EnvSignals>::default();
+    signals.blue.version = config.envs.blue.version.clone();
+    signals.green.version = config.envs.green.version.clone();
+    let mut poll_errors = Vec::new();
+    for (name, r, at) in polls {
+        match r {
+            Ok(pair) => {
+                let EnvPair { blue, green } = pair;
+                blue.apply_to(&mut signals.blue, at);
+                green.apply_to(&mut signals.green, at);
+            }
+            Err(e) => poll_errors.push(format!("{name}: {e}")),
+        }
+    }
+    (signals, poll_errors)
+}
+
+/// The candidate's signals as the journal keeps them beside a decision.
+pub(super) fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
+    let s = signals.get(cand);
+    CandidateSnapshot {
+        env: Some(cand),
+        health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
+        error_rate: s.error_rate.value(),
+        p99_ms: s.p99_ms.value(),
+        rps: s.rps.value(),
+        stale: false,
+    }
+}
