@@ -4,7 +4,8 @@
 //! One file per command family:
 //!
 //! - `cockpit.rs`: the cockpit (`cutover`) and `cutover demo`;
-//! - `status.rs` and `status_json.rs`: `cutover status [--json]`, from one `snapshot.rs` read;
+//! - `status.rs`, `status_text.rs` and `status_json.rs`: `cutover status [--json]`, from one
+//!   `snapshot.rs` read;
 //! - `write.rs`: `set`, `step`, `back`; `rollback.rs`: `rollback`; `report.rs`: how a CLI
 //!   write ends (terminal line, exit code, webhooks);
 //! - `check.rs`: `cutover check`; `journal.rs`: `cutover journal`; `sim.rs`: `sim serve`;
@@ -25,6 +26,7 @@ mod sim;
 mod snapshot;
 mod status;
 mod status_json;
+mod status_text;
 mod wiring;
 mod write;
 

@@ -1,21 +1,22 @@
 //! `cutover status`: one look at the traffic, the cutover record, the driver lease and both
-//! envs' signals, as text (here) or as JSON (`status_json.rs`). Exits non-zero when the
-//! backend or a signal source could not be read.
+//! envs' signals, and what follows from it (the candidate, the guardrails, the error-rate
+//! test, who drives), printed as text (`status_text.rs`) or JSON (`status_json.rs`). Exits
+//! non-zero when the backend or a signal source could not be read.
 
 use super::exit_code;
 use super::snapshot::{Snapshot, snapshot};
 use super::status_json::status_json;
+use super::status_text::text;
 use super::wiring::{connect, load_config};
 use crate::app::journal::Who;
 use crate::app::lease;
-use crate::app::words::hhmm;
-use crate::backends::{Backend, BackendError};
+use crate::backends::BackendError;
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::core::Lease;
 use crate::core::guardrail::{RuleResult, any_breach};
 use crate::core::stats::{Difference, two_proportion};
-use crate::core::{Env, EnvSignals, LiveFrom, Millis, Reading, Record, RuleCheck, Series, Weights};
+use crate::core::{Env, EnvSignals, Millis, RuleCheck};
 use std::process::ExitCode;
 
 /// What `status` concludes from one snapshot and the lease.
@@ -157,127 +158,94 @@ fn driver_of(
     }
 }
 
-/// `status` as text, one line each.
-fn text(config: &Config, backend: &dyn Backend, snap: &Snapshot, f: &Facts) -> Vec<String> {
-    let mut lines = vec![format!(
-        "{} · {} {}",
-        config.name,
-        backend.kind(),
-        backend.target()
-    )];
-    lines.push(driver_line(
-        f.driver.as_ref(),
-        f.lease_error.as_deref(),
-        &backend.lease_place(),
-    ));
-    lines.push(traffic_line(&snap.weights, snap.live, f.share));
-    lines.extend(record_lines(&snap.record, lease::wall_ms()));
-    for env in Env::ALL {
-        lines.push(env_line(env, snap.signals.get(env)));
-    }
-    if let Some(d) = f.vs_live {
-        lines.push(vs_live_line(&d));
-    }
-    for e in &snap.poll_errors {
-        lines.push(format!("signals UNAVAILABLE: {e}"));
-    }
-    lines.extend(guard_line(f.guard_status, &f.breaches));
-    lines
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Reading;
+    use crate::core::RuleKind;
 
-fn driver_line(driver: Option<&Lease>, lease_error: Option<&str>, lease_place: &str) -> String {
-    match (driver, lease_error) {
-        (Some(l), _) => format!(
-            "driven by {} since {} ({lease_place})",
-            l.holder,
-            hhmm(l.since)
-        ),
-        (None, Some(e)) => format!("driver UNKNOWN: the lease could not be read: {e}"),
-        (None, None) => "no driver holds the lease".to_string(),
+    fn rule(kind: RuleKind, check: RuleCheck) -> RuleResult {
+        RuleResult {
+            kind,
+            check,
+            value: None,
+            limit: 1.0,
+        }
     }
-}
 
-fn traffic_line(
-    weights: &Result<Weights, String>,
-    live: Option<(Env, LiveFrom)>,
-    share: Option<u8>,
-) -> String {
-    match (weights, live, share) {
-        (Ok(w), Some((live, from)), Some(share)) => format!(
-            "live {live} ({}) · candidate {} · share {share} % ({w})",
-            from.words(),
-            live.other()
-        ),
-        (Ok(w), _, _) => format!(
-            "traffic {w}: live UNKNOWN: split and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)"
-        ),
-        (Err(e), _, _) => format!("traffic UNKNOWN: {e}"),
+    #[test]
+    fn guardrails_breach_before_no_data_before_ok() {
+        assert_eq!(guard_summary(None), (None, vec![]));
+        let ok = [rule(RuleKind::ErrorRate, RuleCheck::Ok)];
+        assert_eq!(guard_summary(Some(&ok)), (Some("ok"), vec![]));
+        let quiet = [
+            rule(RuleKind::ErrorRate, RuleCheck::Ok),
+            rule(RuleKind::P99, RuleCheck::NoData),
+        ];
+        assert_eq!(guard_summary(Some(&quiet)), (Some("no-data"), vec![]));
+        let bad = [
+            rule(RuleKind::ErrorRate, RuleCheck::Breach),
+            rule(RuleKind::P99, RuleCheck::Stale),
+            rule(RuleKind::HealthFailures, RuleCheck::Breach),
+        ];
+        let (status, breaches) = guard_summary(Some(&bad));
+        assert_eq!(status, Some("breach"));
+        assert_eq!(breaches, ["error-rate", "health"]);
     }
-}
 
-/// The cutover record and the write it has in flight, at unix ms `now`.
-fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String> {
-    let r = match record {
-        Ok(Some(r)) => r,
-        Ok(None) => return Vec::new(),
-        Err(e) => return vec![format!("cutover record UNREADABLE: {e}")],
-    };
-    let mut lines = vec![format!(
-        "cutover record: {} → {} started by {} at {}",
-        r.live,
-        r.candidate(),
-        r.by,
-        hhmm(r.at)
-    )];
-    if let Some(f) = &r.flight {
-        lines.push(format!(
-            "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
-            r.candidate(),
-            f.share,
-            hhmm(f.since),
-            (now - f.since).max(0) / 1000
-        ));
+    #[test]
+    fn the_driver_is_whoever_holds_a_live_lease() {
+        let now = 1_000_000;
+        let alive = |_| true;
+        let theirs = Lease::with_pid("alice@bastion", "t", now - 5_000, 60_000, Some(7));
+        let (driver, error) = driver_of(Some(Ok(Some(theirs.clone()))), now, "here", alive);
+        assert_eq!((driver, error), (Some(theirs.clone()), None));
+        // Lapsed: nobody.
+        let (driver, error) =
+            driver_of(Some(Ok(Some(theirs.clone()))), now + 60_000, "here", alive);
+        assert_eq!((driver, error), (None, None));
+        // Its process on this host is gone: nobody.
+        let dead = |_| false;
+        let (driver, error) = driver_of(Some(Ok(Some(theirs))), now, "bastion", dead);
+        assert_eq!((driver, error), (None, None));
+        assert_eq!(driver_of(Some(Ok(None)), now, "here", alive), (None, None));
     }
-    lines
-}
 
-fn env_line(env: Env, s: &EnvSignals) -> String {
-    format!(
-        "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
-        env.name(),
-        s.health
-            .as_ref()
-            .map_or("unknown", |(h, _)| h.health.word()),
-        cell(&s.error_rate, &|v| format!("{:.2} %", v * 100.0)),
-        cell(&s.p99_ms, &|v| format!("{v:.0} ms")),
-        cell(&s.rps, &|v| format!("{v:.0}")),
-    )
-}
-
-/// One signal's latest reading: the value as `fmt` writes it, why there is no data (up to
-/// the first `:`), `ERROR`, or `—` when never read.
-fn cell(series: &Series, fmt: &dyn Fn(f64) -> String) -> String {
-    match series.latest.as_ref().map(|x| &x.reading) {
-        Some(Reading::Value(v)) => fmt(*v),
-        Some(Reading::NoData(why)) => why.split(':').next().unwrap_or("no data").to_string(),
-        Some(Reading::Error(_)) => "ERROR".to_string(),
-        None => "—".to_string(),
+    #[test]
+    fn a_lease_that_cannot_be_read_or_believed_is_an_error() {
+        let now = 1_000_000;
+        let alive = |_| true;
+        let forever = Lease::new("mallory@x", "t", now, 2 * lease::LONGEST_MS as u64);
+        let (driver, error) = driver_of(Some(Ok(Some(forever))), now, "here", alive);
+        assert_eq!(driver, None);
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "mallory@x's lease runs longer than any cutover writes (lease-ttl is at most 1 h)"
+            )
+        );
+        let e = BackendError::Unreachable {
+            target: "kube".into(),
+            message: "no route".into(),
+        };
+        let (_, error) = driver_of(Some(Err(e)), now, "here", alive);
+        assert_eq!(error.as_deref(), Some("cannot reach kube: no route"));
+        let (_, error) = driver_of(None, now, "here", alive);
+        assert_eq!(error.as_deref(), Some("the lease store did not answer"));
     }
-}
 
-fn vs_live_line(d: &Difference) -> String {
-    let verdict = if d.significant {
-        format!("significant, p = {:.3}", d.p_value)
-    } else {
-        "not significant".into()
-    };
-    format!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp)
-}
-
-fn guard_line(status: Option<&str>, breaches: &[String]) -> Option<String> {
-    match status {
-        Some("breach") => Some(format!("guardrails: BREACH {}", breaches.join(", "))),
-        Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
-        None => None,
+    #[test]
+    fn the_error_rate_test_needs_counts_on_both_sides() {
+        let mut cand = EnvSignals::default();
+        let mut live = EnvSignals::default();
+        assert_eq!(vs_live(&cand, &live), None);
+        cand.requests.push(Reading::Value(10_000.0), 1);
+        cand.errors.push(Reading::Value(500.0), 1);
+        assert_eq!(vs_live(&cand, &live), None, "live has no counts");
+        live.requests.push(Reading::Value(10_000.0), 1);
+        live.errors.push(Reading::Value(100.0), 1);
+        let d = vs_live(&cand, &live).expect("enough to judge");
+        assert!((d.diff_pp - 4.0).abs() < 1e-9, "{}", d.diff_pp);
+        assert!(d.significant);
     }
 }
