@@ -151,3 +151,44 @@ async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_side_that_cannot_be_proven_is_said_but_does_not_fail() {
+        let t = Duration::from_secs(3);
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Proven("admin socket".into())), t),
+            (true, "✓ write side: admin socket".into())
+        );
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Denied("no permission".into())), t),
+            (false, "✕ write side: no permission".into())
+        );
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Unprovable("only by writing".into())), t),
+            (true, "? write side: only by writing".into())
+        );
+        assert_eq!(
+            write_side_line(None, t),
+            (false, "✕ write side: no answer within 3.0 s".into())
+        );
+    }
+
+    #[test]
+    fn a_record_line_names_the_cutover_and_where_the_record_is() {
+        assert_eq!(
+            record_line(None, "/var/lib/cutover/record"),
+            "✓ cutover record: none (no cutover in progress) at /var/lib/cutover/record"
+        );
+        let r = Record::new(Env::Green, "alice@h", 0);
+        let line = record_line(Some(&r), "tag cutover-record");
+        assert!(
+            line.starts_with("✓ cutover record: green → blue started by alice@h at "),
+            "{line}"
+        );
+        assert!(line.ends_with(" (tag cutover-record)"), "{line}");
+    }
+}

@@ -268,3 +268,121 @@ fn quit_lines(s: &State) -> Vec<String> {
     });
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::InFlight;
+    use crate::core::{Cutover, Lease, Plan, Weights};
+
+    /// A cockpit on blue live, before anything was read.
+    fn state() -> State {
+        let cutover = Cutover::new(Env::Blue, Plan::default(), 60_000);
+        State::new("svc".into(), cutover, chrono::Local::now().fixed_offset())
+    }
+
+    fn last_log(s: &State) -> (Level, String) {
+        let l = s.events.back().expect("something was logged");
+        (l.level, l.text.clone())
+    }
+
+    fn write(action: &str, share: u8) -> InFlight {
+        InFlight {
+            id: 1,
+            share,
+            since: 0,
+            rollback: false,
+            action: action.into(),
+            superseded: false,
+        }
+    }
+
+    #[test]
+    fn our_lease_makes_us_the_driver_silently() {
+        let mut s = state();
+        let lease = Lease::new("me@here", "tok", 1_000, 60_000);
+        apply_standing(&mut s, Some(Ok(Standing::Mine(lease.clone()))));
+        assert_eq!(s.role, Role::Driver);
+        assert_eq!(s.holder, Some(lease));
+        assert!(s.events.is_empty());
+    }
+
+    #[test]
+    fn someone_elses_lease_makes_us_an_observer_and_names_them() {
+        let mut s = state();
+        let lease = Lease::new("alice@bastion", "tok", 1_000, 60_000);
+        apply_standing(&mut s, Some(Ok(Standing::Theirs(lease.clone()))));
+        assert_eq!(s.role, Role::Observer);
+        assert_eq!(s.holder, Some(lease));
+        let (level, text) = last_log(&s);
+        assert_eq!(level, Level::Warn);
+        assert!(
+            text.starts_with("alice@bastion drives this cutover since "),
+            "{text}"
+        );
+        assert!(text.ends_with(": observing (T takes over)"), "{text}");
+    }
+
+    #[test]
+    fn a_lease_that_cannot_be_had_fails_closed() {
+        let mut s = state();
+        apply_standing(&mut s, Some(Ok(Standing::Free)));
+        assert_eq!(s.role, Role::Observer);
+        assert_eq!(s.lease_error, None);
+
+        let mut s = state();
+        let e = BackendError::Rejected {
+            target: "haproxy".into(),
+            message: "permission denied".into(),
+        };
+        apply_standing(&mut s, Some(Err(e)));
+        assert_eq!(s.role, Role::Observer);
+        assert_eq!(
+            s.lease_error.as_deref(),
+            Some("haproxy refused: permission denied")
+        );
+        assert_eq!(last_log(&s).0, Level::Error);
+        assert!(last_log(&s).1.ends_with("r still rolls back"));
+
+        let mut s = state();
+        apply_standing(&mut s, None);
+        assert_eq!(s.role, Role::Observer);
+        assert_eq!(
+            s.lease_error.as_deref(),
+            Some("the lease store did not answer")
+        );
+        assert_eq!(last_log(&s).0, Level::Error);
+    }
+
+    #[test]
+    fn quitting_says_where_traffic_was_left() {
+        let mut s = state();
+        assert_eq!(
+            quit_lines(&s),
+            ["cutover: quit; the backend's traffic state was never read"]
+        );
+        s.weights = Some(Weights::new(75, 25));
+        assert_eq!(
+            quit_lines(&s),
+            ["cutover: quit; traffic left as the backend has it: green 25 % (blue 75 / green 25)"]
+        );
+    }
+
+    #[test]
+    fn quitting_names_writes_in_flight_unknown_and_not_journaled_first() {
+        let mut s = state();
+        s.writes.push(write("step", 50));
+        s.unknown.push(write("set", 10));
+        s.not_journaled = Some("ROLLBACK NOT JOURNALED: disk full".into());
+        s.weights = Some(Weights::new(100, 0));
+        assert_eq!(
+            quit_lines(&s),
+            [
+                "cutover: quit with a write IN FLIGHT: step green → 50 % (outcome unknown: it may still land; `cutover status` shows where it stands)",
+                "cutover: a write's outcome is still UNKNOWN: set green → 10 %",
+                "cutover: ROLLBACK NOT JOURNALED: disk full",
+                "cutover: quit; traffic left as the backend has it: green 0 % (blue 100 / green 0)",
+            ]
+        );
+    }
+}

@@ -61,3 +61,41 @@ fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ConfigError
 fn at_or_after(ts: &str, cutoff: DateTime<Utc>) -> bool {
     DateTime::parse_from_rfc3339(ts).is_ok_and(|t| t.with_timezone(&Utc) >= cutoff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn since_is_a_duration_back_or_a_time() {
+        let now = utc("2026-11-23T16:00:00Z");
+        assert_eq!(parse_since("2h", now).unwrap(), utc("2026-11-23T14:00:00Z"));
+        assert_eq!(
+            parse_since("90s", now).unwrap(),
+            utc("2026-11-23T15:58:30Z")
+        );
+        assert_eq!(
+            parse_since("2026-11-23T14:00:00+01:00", now).unwrap(),
+            utc("2026-11-23T13:00:00Z")
+        );
+        let e = parse_since("yesterday", now).unwrap_err().to_string();
+        assert!(e.contains("--since"), "{e}");
+        assert!(
+            e.contains("value \"yesterday\": expected a duration such as \"2h\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn lines_before_the_cutoff_or_without_a_readable_time_are_left_out() {
+        let cutoff = utc("2026-11-23T14:00:00Z");
+        assert!(at_or_after("2026-11-23T14:00:00Z", cutoff));
+        assert!(at_or_after("2026-11-23T15:30:00+01:00", cutoff));
+        assert!(!at_or_after("2026-11-23T14:59:59+01:00", cutoff));
+        assert!(!at_or_after("not a time", cutoff));
+    }
+}

@@ -110,3 +110,113 @@ pub(super) async fn notify_cli(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::journal::CandidateSnapshot;
+    use crate::core::Env;
+
+    fn order(action: &str, share: u8) -> WriteOrder {
+        WriteOrder {
+            id: 1,
+            share,
+            live: Env::Blue,
+            rollback: action == "rollback",
+            action: action.into(),
+            source: "cli".into(),
+            before: None,
+            candidate: CandidateSnapshot::default(),
+            reason: None,
+            driver: None,
+            window_ms: 0,
+            lease_token: None,
+        }
+    }
+
+    #[test]
+    fn only_a_verified_write_is_a_success() {
+        let before = Some(Weights::new(90, 10));
+        let step = order("step", 50);
+        let verified = WriteResult::Verified {
+            after: Weights::new(50, 50),
+            elapsed_ms: 12,
+        };
+        assert_eq!(
+            write_report(&step, before, &verified),
+            Ok("green 10 → 50 %: applied in 12 ms, verified (blue 50 / green 50)".into())
+        );
+        assert_eq!(
+            write_report(&step, None, &verified),
+            Ok("green ? → 50 %: applied in 12 ms, verified (blue 50 / green 50)".into())
+        );
+        let failures = [
+            (
+                WriteResult::Unverified {
+                    after: Weights::new(90, 10),
+                    elapsed_ms: 12,
+                },
+                "cutover: green → 50 % NOT verified: the backend reads blue 90 / green 10",
+            ),
+            (
+                WriteResult::Failed {
+                    error: "refused".into(),
+                    after: None,
+                },
+                "cutover: green → 50 % FAILED: refused; backend could not be re-read",
+            ),
+            (
+                WriteResult::Failed {
+                    error: "refused".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                "cutover: green → 50 % FAILED: refused; backend re-read: blue 90 / green 10",
+            ),
+            (
+                WriteResult::Unknown {
+                    error: "timed out".into(),
+                    after: Some(Weights::new(90, 10)),
+                },
+                "cutover: green → 50 %: outcome UNKNOWN, it may still land: timed out; backend reads blue 90 / green 10 for now. Run `cutover status` to see where it stands.",
+            ),
+            (
+                WriteResult::Refused {
+                    reason: "REFUSED: the lease is lost".into(),
+                },
+                "cutover: green → 50 % REFUSED: the lease is lost; traffic untouched",
+            ),
+            (WriteResult::Aborted, "cutover: green → 50 % cancelled"),
+        ];
+        for (result, line) in failures {
+            assert_eq!(write_report(&step, before, &result), Err(line.into()));
+        }
+    }
+
+    #[test]
+    fn webhooks_hear_the_action_the_share_and_the_outcome() {
+        let rollback = order("rollback", 0);
+        let verified = WriteResult::Verified {
+            after: Weights::new(100, 0),
+            elapsed_ms: 7,
+        };
+        assert_eq!(
+            notice_text(&rollback, &verified),
+            "rollback green → 0 % from the CLI: applied in 7 ms, verified"
+        );
+        let unknown = WriteResult::Unknown {
+            error: "timed out".into(),
+            after: None,
+        };
+        assert_eq!(
+            notice_text(&order("promote", 100), &unknown),
+            "promote green → 100 % from the CLI: outcome UNKNOWN: timed out"
+        );
+        let refused = WriteResult::Refused {
+            reason: "lease lost".into(),
+        };
+        assert_eq!(
+            notice_text(&order("step", 10), &refused),
+            "step green → 10 % from the CLI: REFUSED: lease lost"
+        );
+    }
+}

@@ -11,8 +11,7 @@ use crate::app::lease;
 use crate::app::words::hhmm;
 use crate::backends::Switch;
 use crate::config::Config;
-use crate::core::record::Flight;
-use crate::core::{Env, Record, Weights, resolve_live};
+use crate::core::{Env, Flight, Record, Weights, resolve_live};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -212,5 +211,124 @@ fn rollback_order(
         driver,
         window_ms: config.rollback_window.as_millis() as u64,
         lease_token: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+
+    fn record(live: Env) -> Record {
+        Record::new(live, "alice@h", NOW - 60_000)
+    }
+
+    #[test]
+    fn the_target_is_to_else_config_else_record_else_all_the_traffic() {
+        let split = Some(Weights::new(50, 50));
+        let rec = record(Env::Green);
+        assert_eq!(
+            rollback_target(Some(Env::Blue), Some(Env::Green), Some(&rec), split, NOW),
+            Ok((Env::Blue, "--to"))
+        );
+        assert_eq!(
+            rollback_target(None, Some(Env::Blue), Some(&rec), split, NOW),
+            Ok((Env::Blue, "`live` in the config"))
+        );
+        assert_eq!(
+            rollback_target(None, None, Some(&rec), split, NOW),
+            Ok((Env::Green, "the cutover record at the backend"))
+        );
+        assert_eq!(
+            rollback_target(None, None, None, Some(Weights::new(0, 100)), NOW),
+            Ok((Env::Green, "it holds all the traffic"))
+        );
+    }
+
+    #[test]
+    fn a_split_with_no_record_is_never_guessed() {
+        // Not even with a clear majority.
+        assert_eq!(
+            rollback_target(None, None, None, Some(Weights::new(90, 10)), NOW),
+            Err("traffic is split (blue 90 / green 10) and no cutover record names the live env; pass --to blue or --to green to say where ALL traffic goes".into())
+        );
+        assert_eq!(
+            rollback_target(None, None, None, None, NOW),
+            Err("the backend's traffic state could not be read and no cutover record names the live env; pass --to blue or --to green to say where ALL traffic goes".into())
+        );
+    }
+
+    #[test]
+    fn a_record_that_disagrees_is_warned_about() {
+        let rec = record(Env::Green);
+        assert!(target_warnings(None, Some(Env::Blue), Some(Env::Blue), Env::Blue).is_empty());
+        assert!(target_warnings(Some(&rec), Some(Env::Green), None, Env::Green).is_empty());
+        assert!(target_warnings(Some(&rec), None, Some(Env::Green), Env::Green).is_empty());
+        assert_eq!(
+            target_warnings(Some(&rec), Some(Env::Blue), None, Env::Blue),
+            [
+                "the cutover record says green is live (started by alice@h), but `live` in the config says blue: the config wins; pass --to to say otherwise"
+            ]
+        );
+        // With --to, only the override is said, whatever the config says.
+        assert_eq!(
+            target_warnings(Some(&rec), Some(Env::Blue), Some(Env::Blue), Env::Blue),
+            ["the cutover record says green is live; --to blue overrides it"]
+        );
+    }
+
+    #[test]
+    fn a_forward_write_in_flight_is_one_towards_the_targets_candidate() {
+        let stepping = record(Env::Blue).with_flight("9-1", 50, "a@h", "step", NOW);
+        let f = in_flight(Some(&stepping), Env::Blue).expect("in flight");
+        assert_eq!(f.share, 50);
+        assert!(in_flight(Some(&stepping), Env::Green).is_none());
+        let back_to_zero = record(Env::Blue).with_flight("9-2", 0, "a@h", "back", NOW);
+        assert!(in_flight(Some(&back_to_zero), Env::Blue).is_none());
+        assert!(in_flight(Some(&record(Env::Blue)), Env::Blue).is_none());
+        assert!(in_flight(None, Env::Blue).is_none());
+    }
+
+    #[test]
+    fn nothing_to_roll_back_only_when_live_holds_everything() {
+        let said = nothing_to_roll_back(
+            Some(Weights::new(100, 0)),
+            Env::Blue,
+            "`live` in the config",
+        );
+        assert_eq!(
+            said.as_deref(),
+            Some(
+                "nothing to roll back: blue already holds all the traffic (blue 100 / green 0; live per `live` in the config). Going back to green is a new cutover the other way: `cutover rollback --to green`"
+            )
+        );
+        assert_eq!(
+            nothing_to_roll_back(Some(Weights::new(99, 1)), Env::Blue, "x"),
+            None
+        );
+        assert_eq!(
+            nothing_to_roll_back(Some(Weights::new(0, 100)), Env::Blue, "x"),
+            None
+        );
+        assert_eq!(nothing_to_roll_back(None, Env::Blue, "x"), None);
+    }
+
+    #[test]
+    fn the_rollback_order_sends_the_candidate_to_zero_without_a_lease() {
+        let text =
+            "rollback-window = \"2m\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
+        let config = Config::parse(text, "test").unwrap();
+        let before = Some(Weights::new(40, 60));
+        let o = rollback_order(&config, Env::Green, before, Some("alice@h".into()));
+        assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
+        assert_eq!((o.action.as_str(), o.source.as_str()), ("rollback", "cli"));
+        assert_eq!(o.before, before);
+        assert_eq!(o.driver.as_deref(), Some("alice@h"));
+        assert_eq!(o.window_ms, 120_000);
+        assert_eq!(
+            o.lease_token, None,
+            "a rollback is never gated by the lease"
+        );
     }
 }

@@ -110,3 +110,72 @@ pub(super) fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> Candidate
         stale: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Health, HealthSample, Reading};
+
+    fn config() -> Config {
+        let text =
+            "[envs.green]\nversion = \"v2\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
+        Config::parse(text, "test").expect("a valid config")
+    }
+
+    fn health(h: Health) -> HealthSample {
+        HealthSample {
+            health: h,
+            up: 1,
+            total: 1,
+            latency_ms: None,
+            failures: 0,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn polls_merge_per_env_and_failures_are_named() {
+        let blue = EnvPoll {
+            error_rate: Some(Reading::Value(0.01)),
+            ..EnvPoll::default()
+        };
+        let green = EnvPoll {
+            p99_ms: Some(Reading::Value(250.0)),
+            health: Some(health(Health::Down)),
+            ..EnvPoll::default()
+        };
+        let polls = vec![
+            ("prometheus".to_string(), Ok(EnvPair::new(blue, green)), 7),
+            (
+                "probes".to_string(),
+                Err("connection refused".to_string()),
+                8,
+            ),
+        ];
+        let (signals, errors) = merge_polls(&config(), polls);
+        assert_eq!(errors, ["probes: connection refused"]);
+        assert_eq!(signals.blue.error_rate.value(), Some(0.01));
+        assert_eq!(signals.blue.p99_ms.value(), None);
+        assert_eq!(signals.green.p99_ms.value(), Some(250.0));
+        assert_eq!(signals.green.p99_ms.latest.as_ref().map(|s| s.at), Some(7));
+        assert_eq!(signals.green.version.as_deref(), Some("v2"));
+        assert_eq!(signals.blue.version, None);
+        let cand = snapshot_of(&signals, Env::Green);
+        assert_eq!(cand.env, Some(Env::Green));
+        assert_eq!(cand.health.as_deref(), Some("down"));
+        assert_eq!(cand.p99_ms, Some(250.0));
+        assert_eq!(cand.error_rate, None, "unknown is never 0");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_does_not_answer_in_time_says_who_and_how_long() {
+        let never = std::future::pending::<Result<u8, String>>();
+        let r = timed(Duration::from_millis(20), "haproxy 127.0.0.1:1", never).await;
+        assert_eq!(
+            r,
+            Err("haproxy 127.0.0.1:1 did not answer within 0.0 s".into())
+        );
+        let quick = async { Ok::<u8, String>(3) };
+        assert_eq!(timed(Duration::from_secs(5), "x", quick).await, Ok(3));
+    }
+}

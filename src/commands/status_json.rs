@@ -131,3 +131,68 @@ fn env_json(s: &EnvSignals, now: Millis) -> Value {
     v["notes"] = notes.into();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Env;
+
+    #[test]
+    fn live_from_is_one_word() {
+        assert_eq!(live_from_word(LiveFrom::Config), "config");
+        assert_eq!(live_from_word(LiveFrom::Record), "record");
+        assert_eq!(live_from_word(LiveFrom::AllTraffic), "all-traffic");
+        assert_eq!(live_from_word(LiveFrom::Chosen), "chosen");
+    }
+
+    #[test]
+    fn the_record_as_json_with_times_in_rfc3339() {
+        let r =
+            Record::new(Env::Green, "alice@h", 0).with_flight("42-1", 50, "bob@h", "step", 1_000);
+        let v = record_json(&Record {
+            end: Some(60_000),
+            ..r
+        });
+        assert_eq!(
+            v,
+            json!({
+                "live": "green",
+                "candidate": "blue",
+                "started_by": "alice@h",
+                "started": "1970-01-01T00:00:00+00:00",
+                "share": 50,
+                "in_flight": {"write": "42-1", "share": 50, "since": "1970-01-01T00:00:01+00:00"},
+                "last_write": {"by": "bob@h", "action": "step", "at": "1970-01-01T00:00:01+00:00"},
+                "window_end": "1970-01-01T00:01:00+00:00",
+            })
+        );
+        let bare = record_json(&Record::new(Env::Blue, "a@h", 0));
+        assert_eq!(bare["in_flight"], Value::Null);
+        assert_eq!(bare["last_write"], Value::Null);
+        assert_eq!(bare["window_end"], Value::Null);
+    }
+
+    #[test]
+    fn an_env_says_values_ages_and_why_one_is_missing() {
+        let mut s = EnvSignals::default();
+        s.error_rate.push(Reading::Value(0.02), 1_000);
+        s.p99_ms.push(Reading::NoData("no traffic".into()), 1_500);
+        s.rps.push(Reading::Error("timeout".into()), 1_500);
+        s.metric_mut("queue_depth").push(Reading::Value(3.0), 2_000);
+        let v = env_json(&s, 4_000);
+        assert_eq!(v["error_rate"], json!(0.02));
+        assert_eq!(v["p99_ms"], Value::Null, "no data is null, never 0");
+        assert_eq!(v["rps"], Value::Null);
+        assert_eq!(v["requests"], Value::Null);
+        assert_eq!(v["health"], Value::Null);
+        assert_eq!(v["metrics"], json!({"queue_depth": 3.0}));
+        assert_eq!(v["age_ms"]["error_rate"], json!(3_000));
+        assert_eq!(v["age_ms"]["p99_ms"], json!(2_500));
+        assert_eq!(v["age_ms"]["requests"], Value::Null);
+        assert_eq!(v["age_ms"]["queue_depth"], json!(2_000));
+        assert_eq!(
+            v["notes"],
+            json!({"p99_ms": "no traffic", "rps": "timeout"})
+        );
+    }
+}

@@ -154,3 +154,67 @@ async fn backend_for(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Plan;
+    use clap::Parser;
+
+    fn config(extra: &str) -> Config {
+        let text = format!("{extra}\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n");
+        Config::parse(&text, "test").expect("a valid config")
+    }
+
+    const WEIGHTED: Capabilities = Capabilities {
+        weighted: true,
+        scale: 100,
+    };
+
+    #[test]
+    fn the_cutover_follows_the_configs_plan_and_window() {
+        let config = config("plan = [5, 25, 100]\nrollback-window = \"90s\"");
+        let c = cutover_for(&config, Env::Green, WEIGHTED);
+        assert_eq!(c.live, Env::Green);
+        assert_eq!(c.candidate(), Env::Blue);
+        assert_eq!(c.plan, Plan::new(&[5, 25, 100]).unwrap());
+        assert_eq!(c.window, 90_000);
+        assert!(!c.flip_only);
+        assert_eq!(c.share, None, "the share is only ever read back");
+    }
+
+    #[test]
+    fn a_flip_only_backend_gets_the_one_step_plan() {
+        let config = config("plan = [5, 25, 100]");
+        let caps = Capabilities {
+            weighted: false,
+            ..WEIGHTED
+        };
+        let c = cutover_for(&config, Env::Blue, caps);
+        assert!(c.flip_only);
+        assert_eq!(c.plan, Plan::new(&[100]).unwrap());
+    }
+
+    #[test]
+    fn the_journal_is_the_flag_else_the_config_else_the_default() {
+        let with_journal = config("journal = \"/from/config.jsonl\"");
+        let flag = Cli::parse_from(["cutover", "--journal", "/from/flag.jsonl", "status"]);
+        let none = Cli::parse_from(["cutover", "status"]);
+        assert_eq!(
+            journal_path(&flag, Some(&with_journal), "svc"),
+            PathBuf::from("/from/flag.jsonl")
+        );
+        assert_eq!(
+            journal_path(&none, Some(&with_journal), "svc"),
+            PathBuf::from("/from/config.jsonl")
+        );
+        assert_eq!(
+            journal_path(&none, Some(&config("")), "svc"),
+            journal::default_path("svc")
+        );
+        assert_eq!(
+            journal_path(&none, None, "demo-x"),
+            journal::default_path("demo-x")
+        );
+    }
+}

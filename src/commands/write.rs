@@ -253,3 +253,175 @@ fn forward_order(
         lease_token: Some(me.token.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Lease, Plan};
+
+    /// Blue live, green at `share`, on the default plan (10, 50, 100).
+    fn at(share: Option<u8>) -> Cutover {
+        let mut c = Cutover::new(Env::Blue, Plan::default(), 60_000);
+        c.share = share;
+        c
+    }
+
+    fn refused(text: &str) -> Result<(u8, &'static str), NotWriting> {
+        Err(NotWriting::failure(text.into()))
+    }
+
+    fn needs_yes(text: &str) -> Result<(u8, &'static str), NotWriting> {
+        Err(NotWriting {
+            text: text.into(),
+            usage: true,
+        })
+    }
+
+    const CALM: (bool, bool) = (false, false);
+
+    #[test]
+    fn step_back_and_set_follow_the_plan() {
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, CALM, false, "sim"),
+            Ok((10, "step"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Back, CALM, false, "sim"),
+            Ok((10, "back"))
+        );
+        // `set N` is its own confirmation of a jump, up or down.
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Set(30), CALM, false, "sim"),
+            Ok((30, "set"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(5), CALM, false, "sim"),
+            Ok((5, "set"))
+        );
+    }
+
+    #[test]
+    fn promotion_and_a_breach_need_yes_and_are_usage_errors_without() {
+        let promote = "set to 100 % needs --yes: sends ALL traffic to the candidate and starts the rollback window";
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, false, "sim"),
+            needs_yes(promote)
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, true, "sim"),
+            Ok((100, "set"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, (true, true), false, "sim"),
+            needs_yes(
+                "step to 10 % needs --yes: the candidate is BREACHING a guardrail; and the candidate's data is STALE: this step would be taken blind"
+            )
+        );
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, (true, false), true, "sim"),
+            Ok((10, "step"))
+        );
+        let exit = needs_yes("x").unwrap_err().exit();
+        assert_eq!(
+            format!("{exit:?}"),
+            format!("{:?}", ExitCode::from(EXIT_USAGE))
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_is_a_failure_not_a_usage_error() {
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Back, CALM, false, "sim"),
+            refused("nothing to do: green already at 0 %")
+        );
+        assert_eq!(
+            choose_share(&at(Some(100)), WriteCmd::Step, CALM, false, "sim"),
+            refused("nothing to do: green already at 100 %: nothing to step to")
+        );
+        assert_eq!(
+            choose_share(&at(None), WriteCmd::Step, CALM, false, "sim"),
+            refused("nothing to do: share unknown: waiting for the backend to answer")
+        );
+        let flip = at(Some(0)).flip_only();
+        assert_eq!(
+            choose_share(&flip, WriteCmd::Set(50), CALM, true, "alb"),
+            refused(
+                "nothing to do: 50 % refused: alb switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
+            )
+        );
+        let exit = refused("x").unwrap_err().exit();
+        assert_eq!(format!("{exit:?}"), format!("{:?}", ExitCode::FAILURE));
+    }
+
+    #[test]
+    fn only_our_own_lease_lets_a_forward_write_through() {
+        let place = "haproxy 127.0.0.1:9999";
+        let t = Duration::from_millis(2_500);
+        let mine = Lease::new("me@here", "tok", 0, 60_000);
+        assert_eq!(
+            lease_refusal(Some(Ok(Standing::Mine(mine))), place, t),
+            None
+        );
+        let theirs = Lease::new("alice@bastion", "tok", 0, 60_000);
+        let said = lease_refusal(Some(Ok(Standing::Theirs(theirs))), place, t).unwrap();
+        assert!(!said.usage);
+        assert!(
+            said.text
+                .starts_with("not writing: alice@bastion drives this cutover since "),
+            "{}",
+            said.text
+        );
+        assert!(
+            said.text
+                .contains("(lease at haproxy 127.0.0.1:9999, renewed until ")
+        );
+        assert!(said.text.ends_with("`cutover rollback` is never refused."));
+        assert_eq!(
+            lease_refusal(Some(Ok(Standing::Free)), place, t),
+            Some(NotWriting::failure(
+                "not writing: the driver lease could not be taken".into()
+            ))
+        );
+        let e = BackendError::Rejected {
+            target: "haproxy".into(),
+            message: "permission denied".into(),
+        };
+        assert_eq!(
+            lease_refusal(Some(Err(e)), place, t).map(|n| n.text),
+            Some("not writing: the driver lease could not be taken at haproxy 127.0.0.1:9999: haproxy refused: permission denied. `cutover rollback` still works.".into())
+        );
+        assert_eq!(
+            lease_refusal(None, place, t).map(|n| n.text),
+            Some("not writing: the driver lease at haproxy 127.0.0.1:9999 did not answer within 2.5 s. `cutover rollback` still works.".into())
+        );
+    }
+
+    #[test]
+    fn a_forward_order_carries_our_lease_and_names_a_promotion() {
+        let text =
+            "rollback-window = \"5m\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
+        let config = Config::parse(text, "test").unwrap();
+        let me = Me::new("me@here", 60_000);
+        let before = Weights::new(50, 50);
+        let o = forward_order(
+            &config,
+            &me,
+            before,
+            CandidateSnapshot::default(),
+            (Env::Blue, 50, "set"),
+        );
+        assert_eq!((o.share, o.live, o.rollback), (50, Env::Blue, false));
+        assert_eq!(o.action, "set");
+        assert_eq!(o.before, Some(before));
+        assert_eq!(o.lease_token.as_deref(), Some(me.token.as_str()));
+        assert_eq!(o.window_ms, 300_000);
+        let o = forward_order(
+            &config,
+            &me,
+            before,
+            CandidateSnapshot::default(),
+            (Env::Blue, 100, "step"),
+        );
+        assert_eq!(o.action, "promote");
+    }
+}
