@@ -34,7 +34,8 @@ fn entry() -> Entry {
 }
 
 fn journal(c: &mut Criterion) {
-    let base = std::env::var_os("CUTOVER_BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let base = std::env::var_os("CUTOVER_BENCH_DIR")
+        .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
     let dir = tempfile::tempdir_in(base).unwrap();
     let e = entry();
     let j = Journal::open(&dir.path().join("fsync.jsonl")).unwrap();

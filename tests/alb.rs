@@ -91,7 +91,10 @@ fn peers() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        assert!(std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"), "moto[server] is required (CUTOVER_PEERS=required) but not installed");
+        assert!(
+            std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"),
+            "moto[server] is required (CUTOVER_PEERS=required) but not installed"
+        );
         eprintln!("SKIPPED: python3 cannot import moto.server (pip install 'moto[server]')");
     }
     ok

@@ -584,8 +584,8 @@ fn check_proves_the_write_side() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("✓ write side:"), "{}", stdout(&o));
     // Root may write anything: the check then runs as `nobody`, as an operator would.
-    let as_root = std::fs::metadata("/proc/self")
-        .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let as_root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(nd.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     for f in ["cutover.toml", "upstream.conf"] {

@@ -131,7 +131,10 @@ impl Journal {
     pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let f = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let f = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let f = f
             .as_ref()
             .ok_or_else(|| std::io::Error::other("the journal could not be opened"))?;

@@ -22,7 +22,10 @@ pub fn hhmm(unix_ms: i64) -> String {
 
 /// A time (unix ms) as HH:MM:SS at `offset`.
 pub fn hhmm_at(unix_ms: i64, offset: chrono::FixedOffset) -> String {
-    chrono::DateTime::from_timestamp_millis(unix_ms).map_or_else(|| "?".into(), |t| t.with_timezone(&offset).format("%H:%M:%S").to_string())
+    chrono::DateTime::from_timestamp_millis(unix_ms).map_or_else(
+        || "?".into(),
+        |t| t.with_timezone(&offset).format("%H:%M:%S").to_string(),
+    )
 }
 
 /// The reasons of a confirm, as words.

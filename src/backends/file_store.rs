@@ -196,7 +196,8 @@ impl FileStore {
         let dir = self
             .base
             .parent()
-            .filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
         let probe = dir.join(format!(".cutover-probe-{}", std::process::id()));
         std::fs::write(&probe, b"")
             .map_err(|e| format!("cannot create files in {}: {e}", dir.display()))?;

@@ -137,7 +137,10 @@ impl HaproxyBackend {
             Socket::Unix(p) => FileStore::with_reference(base, p.clone()),
             Socket::Tcp(_) => FileStore::new(base),
         };
-        *self.store_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(store.clone());
+        *self
+            .store_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(store.clone());
         Ok(store)
     }
 
@@ -221,7 +224,11 @@ impl Backend for HaproxyBackend {
     }
 
     fn place(&self, slot: Slot) -> String {
-        match &*self.store_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        match &*self
+            .store_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             Some(store) => store.place(slot),
             None => format!(
                 "{} file of the HAProxy behind {} (in the temp folder)",
@@ -363,7 +370,10 @@ impl SignalSource for HaproxyStats {
             return Err(format!("show stat answered {:?}", answer.trim()).into());
         }
         let now = Instant::now();
-        let mut hist = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut hist = self
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = EnvPair::<EnvPoll>::default();
         for env in Env::ALL {
             let name = self.backend.s.servers.get(env);

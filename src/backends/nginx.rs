@@ -153,7 +153,10 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
                 start: cur + lead,
                 end: stmt_end,
                 addr: words[1].to_string(),
-                params: words[2..].iter().map(std::string::ToString::to_string).collect(),
+                params: words[2..]
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect(),
             });
         }
         cur = stmt_end;

@@ -178,7 +178,12 @@ fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
     }
     let cmd =
         |key: &str, v: Option<Vec<String>>, default: &[&str]| -> Result<Vec<String>, String> {
-            let v = v.unwrap_or_else(|| default.iter().map(std::string::ToString::to_string).collect());
+            let v = v.unwrap_or_else(|| {
+                default
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect()
+            });
             if v.is_empty() || v[0].trim().is_empty() {
                 return Err(format!(
                     "key `backend.{key}`: value []: expected a command such as {default:?}"

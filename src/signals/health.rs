@@ -197,7 +197,10 @@ impl SignalSource for HealthPoller {
             }
             let results = futures::future::join_all(probes.iter().map(|p| self.probe(p))).await;
             let fails = {
-                let mut f = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut f = self
+                    .failures
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let counts = f.get_mut(env);
                 for (n, r) in counts.iter_mut().zip(&results) {
                     *n = if r.ok { 0 } else { *n + 1 };

@@ -151,7 +151,9 @@ impl SignalSource for SimSignals {
                         Err(e) => format!("{url} → {}", crate::shared::root_cause(e)),
                     };
                     let fails = {
-                        let mut f = failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let mut f = failures
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         let n = f.get_mut(env);
                         *n = if ok { 0 } else { *n + 1 };
                         *n

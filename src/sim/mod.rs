@@ -433,13 +433,19 @@ impl SimHandle {
 
     /// The text held in `slot`.
     pub fn load(&self, slot: crate::core::Slot) -> Option<String> {
-        let slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         slots.get(&slot).cloned()
     }
 
     /// Compare-and-swap of `slot`: replaced only if it holds exactly `expect`.
     pub fn swap(&self, slot: crate::core::Slot, expect: Option<&str>, new: Option<&str>) -> bool {
-        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if slots.get(&slot).map(String::as_str) != expect {
             return false;
         }
@@ -451,7 +457,9 @@ impl SimHandle {
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Simulator> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How long a weight write takes to land (drills of a slow backend).

@@ -292,7 +292,11 @@ fn parse_path(path: &str) -> Option<(String, Option<String>, String)> {
     }
     let plural = rest[2].to_string();
     let collection = format!("/{}", segs[..head + 3].join("/"));
-    Some((collection, rest.get(3).map(std::string::ToString::to_string), plural))
+    Some((
+        collection,
+        rest.get(3).map(std::string::ToString::to_string),
+        plural,
+    ))
 }
 
 fn handle(

@@ -116,7 +116,10 @@ pub fn require(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"), "{tool} is required (CUTOVER_PEERS=required) but not installed");
+        assert!(
+            std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"),
+            "{tool} is required (CUTOVER_PEERS=required) but not installed"
+        );
         eprintln!("SKIPPED: {tool} is not installed");
     }
     found
@@ -189,7 +192,10 @@ impl Drop for Prometheus {
 pub fn wait_until(secs: u64, what: &str, mut pred: impl FnMut() -> bool) {
     let end = std::time::Instant::now() + Duration::from_secs(secs);
     while !pred() {
-        assert!(std::time::Instant::now() <= end, "timed out after {secs} s waiting for {what}");
+        assert!(
+            std::time::Instant::now() <= end,
+            "timed out after {secs} s waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -280,7 +286,10 @@ impl Tmux {
             if pred(&s) {
                 return s;
             }
-            assert!(std::time::Instant::now() <= end, "timed out after {secs} s waiting for {what} in pane {pane}; screen:\n{s}");
+            assert!(
+                std::time::Instant::now() <= end,
+                "timed out after {secs} s waiting for {what} in pane {pane}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }

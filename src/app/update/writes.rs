@@ -396,9 +396,7 @@ fn say_unrecorded(
     if let Some(e) = record_error {
         s.log(
             Level::Error,
-            format!(
-                "{what} → {share} %: the cutover record was not updated: {e}"
-            ),
+            format!("{what} → {share} %: the cutover record was not updated: {e}"),
         );
     }
 }

@@ -390,7 +390,7 @@ impl Switch for KubeBackend {
     /// A SelfSubjectAccessReview for `patch` on each routing object: what RBAC allows this
     /// user, asked of the API server, without writing.
     async fn check_write(&self) -> super::WriteCheck {
-        use super::WriteCheck::{Denied, Unprovable, Proven};
+        use super::WriteCheck::{Denied, Proven, Unprovable};
         use k8s_openapi::api::authorization::v1::{
             ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
         };

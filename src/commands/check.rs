@@ -1,0 +1,194 @@
+//! `cutover check`: the config, then that the backend, its write side, the cutover record,
+//! every signal source and the journal answer, one `✓`, `✕` or `?` line each, without
+//! changing traffic. Exits non-zero when anything that must work does not.
+
+use super::exit_code;
+use super::wiring::{connect, journal_for, load_config};
+use crate::app::words::hhmm;
+use crate::backends::{Slot, Switch, WriteCheck};
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::core::{Env, Record};
+use crate::signals::SignalSource;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// `cutover check`: every step runs, in order, whatever the one before found.
+pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    println!(
+        "✓ config: {} ({} backend, plan {})",
+        config.name,
+        config.backend.kind(),
+        config.plan
+    );
+    let (backend, sources) = connect(&config).await?;
+    let mut ok = check_backend(&config, backend.as_ref()).await;
+    ok &= say(write_side_line(
+        tokio::time::timeout(config.poll_timeout, backend.check_write())
+            .await
+            .ok(),
+        config.poll_timeout,
+    ));
+    ok &= check_record(&config, backend.as_ref()).await;
+    for source in &sources {
+        ok &= check_source(&config, source.as_ref()).await;
+    }
+    ok &= say(match journal_for(cli, Some(&config), &config.name) {
+        Ok(j) => (true, format!("✓ journal: {}", j.path().display())),
+        Err(e) => (false, format!("✕ journal: {e:#}")),
+    });
+    Ok(exit_code(ok))
+}
+
+/// Prints a check's line; returns whether it passed.
+fn say((ok, line): (bool, String)) -> bool {
+    println!("{line}");
+    ok
+}
+
+/// The backend's weights, and how long reading them took.
+async fn check_backend(config: &Config, backend: &dyn Switch) -> bool {
+    let t = Instant::now();
+    say(
+        match tokio::time::timeout(config.poll_timeout, backend.read()).await {
+            Ok(Ok(w)) => (
+                true,
+                format!(
+                    "✓ backend {} {}: {w} ({} ms)",
+                    backend.kind(),
+                    backend.target(),
+                    t.elapsed().as_millis()
+                ),
+            ),
+            Ok(Err(e)) => (false, format!("✕ backend: {e}")),
+            Err(_) => (
+                false,
+                format!(
+                    "✕ backend {}: no answer within {:.1} s",
+                    backend.target(),
+                    config.poll_timeout.as_secs_f64()
+                ),
+            ),
+        },
+    )
+}
+
+/// The write side, proven without changing traffic (`None`: no answer within `timeout`).
+/// What cannot be proven without writing is said with `?` and does not fail the check.
+fn write_side_line(check: Option<WriteCheck>, timeout: Duration) -> (bool, String) {
+    match check {
+        Some(WriteCheck::Proven(what)) => (true, format!("✓ write side: {what}")),
+        Some(WriteCheck::Denied(why)) => (false, format!("✕ write side: {why}")),
+        Some(WriteCheck::Unprovable(why)) => (true, format!("? write side: {why}")),
+        None => (
+            false,
+            format!(
+                "✕ write side: no answer within {:.1} s",
+                timeout.as_secs_f64()
+            ),
+        ),
+    }
+}
+
+/// The cutover record at the backend.
+async fn check_record(config: &Config, backend: &dyn Switch) -> bool {
+    let read = tokio::time::timeout(config.poll_timeout, backend.record()).await;
+    let place = backend.place(Slot::Record);
+    say(match read {
+        Ok(Ok(r)) => (true, record_line(r.as_ref(), &place)),
+        Ok(Err(e)) => (false, format!("✕ cutover record: {e}")),
+        Err(_) => (false, "✕ cutover record: no answer".to_string()),
+    })
+}
+
+/// A record that was read: the cutover it names, or none.
+fn record_line(record: Option<&Record>, place: &str) -> String {
+    match record {
+        Some(r) => format!(
+            "✓ cutover record: {} → {} started by {} at {} ({place})",
+            r.live,
+            r.candidate(),
+            r.by,
+            hhmm(r.at)
+        ),
+        None => format!("✓ cutover record: none (no cutover in progress) at {place}"),
+    }
+}
+
+/// One signal source: both envs' health, and how long the poll took.
+async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
+    let t = Instant::now();
+    say(
+        match tokio::time::timeout(config.poll_timeout, source.poll()).await {
+            Ok(Ok(p)) => {
+                let h = |e: Env| {
+                    p.get(e)
+                        .health
+                        .as_ref()
+                        .map_or("unknown", |h| h.health.word())
+                };
+                (
+                    true,
+                    format!(
+                        "✓ signals {}: blue {}, green {} ({} ms)",
+                        source.name(),
+                        h(Env::Blue),
+                        h(Env::Green),
+                        t.elapsed().as_millis()
+                    ),
+                )
+            }
+            Ok(Err(e)) => (false, format!("✕ signals {}: {e}", source.name())),
+            Err(_) => (
+                false,
+                format!(
+                    "✕ signals {}: no answer within {:.1} s",
+                    source.name(),
+                    config.poll_timeout.as_secs_f64()
+                ),
+            ),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_side_that_cannot_be_proven_is_said_but_does_not_fail() {
+        let t = Duration::from_secs(3);
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Proven("admin socket".into())), t),
+            (true, "✓ write side: admin socket".into())
+        );
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Denied("no permission".into())), t),
+            (false, "✕ write side: no permission".into())
+        );
+        assert_eq!(
+            write_side_line(Some(WriteCheck::Unprovable("only by writing".into())), t),
+            (true, "? write side: only by writing".into())
+        );
+        assert_eq!(
+            write_side_line(None, t),
+            (false, "✕ write side: no answer within 3.0 s".into())
+        );
+    }
+
+    #[test]
+    fn a_record_line_names_the_cutover_and_where_the_record_is() {
+        assert_eq!(
+            record_line(None, "/var/lib/cutover/record"),
+            "✓ cutover record: none (no cutover in progress) at /var/lib/cutover/record"
+        );
+        let r = Record::new(Env::Green, "alice@h", 0);
+        let line = record_line(Some(&r), "tag cutover-record");
+        assert!(
+            line.starts_with("✓ cutover record: green → blue started by alice@h at "),
+            "{line}"
+        );
+        assert!(line.ends_with(" (tag cutover-record)"), "{line}");
+    }
+}

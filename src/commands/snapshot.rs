@@ -1,0 +1,160 @@
+//! One look at the backend, the cutover record and every signal source, read at once, as
+//! `cutover status` shows it and as a CLI forward write decides on.
+
+use crate::app::Clock;
+use crate::app::journal::CandidateSnapshot;
+use crate::app::lease;
+use crate::backends::{Backend, Slot};
+use crate::config::Config;
+use crate::core::{Env, EnvPair, EnvSignals, LiveFrom, Millis, Record, Weights, resolve_live};
+use crate::shared::with_timeout;
+use crate::signals::{EnvPoll, SignalSource};
+use std::sync::Arc;
+
+/// One read of the backend and every signal source, as a `status` would show.
+pub(super) struct Snapshot {
+    pub weights: Result<Weights, String>,
+    pub record: Result<Option<Record>, String>,
+    pub live: Option<(Env, LiveFrom)>,
+    pub signals: EnvPair<EnvSignals>,
+    pub poll_errors: Vec<String>,
+    pub clock: Clock,
+}
+
+/// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
+/// a split's majority). The backend, the record and the sources are read concurrently.
+pub(super) async fn snapshot(
+    config: &Config,
+    backend: &dyn Backend,
+    sources: &[Arc<dyn SignalSource>],
+) -> Snapshot {
+    let clock = Clock::start();
+    let timeout = config.poll_timeout;
+    let target = backend.target();
+    let place = backend.place(Slot::Record);
+    let read = async {
+        with_timeout(&target, timeout, backend.read())
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let record = async {
+        with_timeout(&place, timeout, backend.record())
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let polls = futures::future::join_all(sources.iter().map(|s| async move {
+        let r = with_timeout(&s.name(), timeout, s.poll())
+            .await
+            .map_err(|e| e.to_string());
+        (s.name(), r, clock.now())
+    }));
+    let (weights, record, polls) = futures::join!(read, record, polls);
+    let live = resolve_live(
+        config.live,
+        record.as_ref().ok().and_then(Option::as_ref),
+        weights.as_ref().ok().copied(),
+        lease::wall_ms(),
+    );
+    let (signals, poll_errors) = merge_polls(config, polls);
+    Snapshot {
+        weights,
+        record,
+        live,
+        signals,
+        poll_errors,
+        clock,
+    }
+}
+
+/// Each source's poll, as `(name, result, when)`.
+type Poll = (String, Result<EnvPair<EnvPoll>, String>, Millis);
+
+/// Both envs' signals from every poll that answered (over the versions the config names),
+/// and `name: error` for each that did not.
+fn merge_polls(config: &Config, polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<String>) {
+    let mut signals = EnvPair::<EnvSignals>::default();
+    signals.blue.version = config.envs.blue.version.clone();
+    signals.green.version = config.envs.green.version.clone();
+    let mut poll_errors = Vec::new();
+    for (name, r, at) in polls {
+        match r {
+            Ok(pair) => {
+                let EnvPair { blue, green } = pair;
+                blue.apply_to(&mut signals.blue, at);
+                green.apply_to(&mut signals.green, at);
+            }
+            Err(e) => poll_errors.push(format!("{name}: {e}")),
+        }
+    }
+    (signals, poll_errors)
+}
+
+/// The candidate's signals as the journal keeps them beside a decision.
+pub(super) fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
+    let s = signals.get(cand);
+    CandidateSnapshot {
+        env: Some(cand),
+        health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
+        error_rate: s.error_rate.value(),
+        p99_ms: s.p99_ms.value(),
+        rps: s.rps.value(),
+        stale: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Health, HealthSample, Reading};
+
+    fn config() -> Config {
+        let text =
+            "[envs.green]\nversion = \"v2\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
+        Config::parse(text, "test").expect("a valid config")
+    }
+
+    fn health(h: Health) -> HealthSample {
+        HealthSample {
+            health: h,
+            up: 1,
+            total: 1,
+            latency_ms: None,
+            failures: 0,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn polls_merge_per_env_and_failures_are_named() {
+        let blue = EnvPoll {
+            error_rate: Some(Reading::Value(0.01)),
+            ..EnvPoll::default()
+        };
+        let green = EnvPoll {
+            p99_ms: Some(Reading::Value(250.0)),
+            health: Some(health(Health::Down)),
+            ..EnvPoll::default()
+        };
+        let polls = vec![
+            ("prometheus".to_string(), Ok(EnvPair::new(blue, green)), 7),
+            (
+                "probes".to_string(),
+                Err("connection refused".to_string()),
+                8,
+            ),
+        ];
+        let (signals, errors) = merge_polls(&config(), polls);
+        assert_eq!(errors, ["probes: connection refused"]);
+        assert_eq!(signals.blue.error_rate.value(), Some(0.01));
+        assert_eq!(signals.blue.p99_ms.value(), None);
+        assert_eq!(signals.green.p99_ms.value(), Some(250.0));
+        assert_eq!(signals.green.p99_ms.latest.as_ref().map(|s| s.at), Some(7));
+        assert_eq!(signals.green.version.as_deref(), Some("v2"));
+        assert_eq!(signals.blue.version, None);
+        let cand = snapshot_of(&signals, Env::Green);
+        assert_eq!(cand.env, Some(Env::Green));
+        assert_eq!(cand.health.as_deref(), Some("down"));
+        assert_eq!(cand.p99_ms, Some(250.0));
+        assert_eq!(cand.error_rate, None, "unknown is never 0");
+    }
+}

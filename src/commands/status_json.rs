@@ -1,0 +1,198 @@
+//! `cutover status --json`: the same look as the text status, as one JSON object. Unknown
+//! values are `null`, never 0; each env's values carry their ages and why one is missing.
+
+use super::snapshot::Snapshot;
+use super::status::Facts;
+use crate::backends::Backend;
+use crate::config::Config;
+use crate::core::{EnvSignals, Lease, LiveFrom, Millis, Reading, Record, Series};
+use serde_json::{Value, json};
+
+/// Unix ms as RFC 3339, `null` when out of range.
+fn time(unix_ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(unix_ms).map(|t| t.to_rfc3339())
+}
+
+/// The whole `status --json` object.
+pub(super) fn status_json(
+    config: &Config,
+    backend: &dyn Backend,
+    snap: &Snapshot,
+    f: &Facts,
+) -> Value {
+    json!({
+        "name": config.name,
+        "backend": backend.kind(),
+        "target": backend.target(),
+        "live": snap.live.map(|(l, _)| l),
+        "live_from": snap.live.map(|(_, from)| live_from_word(from)),
+        "record": match &snap.record {
+            Ok(Some(r)) => record_json(r),
+            _ => Value::Null,
+        },
+        "candidate": f.cand,
+        "share": f.share,
+        "weights": snap.weights.as_ref().ok(),
+        "envs": {
+            "blue": env_json(&snap.signals.blue, f.now),
+            "green": env_json(&snap.signals.green, f.now),
+        },
+        "vs_live": f.vs_live.map(|d| json!({
+            "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
+        })),
+        "guardrails": {"status": f.guard_status, "breaches": f.breaches},
+        "driver": f.driver.as_ref().map(driver_json),
+        "errors": {
+            "lease": f.lease_error,
+            "backend": snap.weights.as_ref().err(),
+            "record": snap.record.as_ref().err(),
+            "signals": snap.poll_errors,
+        },
+    })
+}
+
+/// Where live came from, as one word.
+fn live_from_word(from: LiveFrom) -> &'static str {
+    match from {
+        LiveFrom::Config => "config",
+        LiveFrom::Record => "record",
+        LiveFrom::AllTraffic => "all-traffic",
+        LiveFrom::Chosen => "chosen",
+    }
+}
+
+fn record_json(r: &Record) -> Value {
+    json!({
+        "live": r.live,
+        "candidate": r.candidate(),
+        "started_by": r.by,
+        "started": time(r.at),
+        "share": r.pos,
+        "in_flight": r.flight.as_ref().map(|f| json!({
+            "write": f.id, "share": f.share,
+            "since": time(f.since),
+        })),
+        "last_write": r.last.as_ref().map(|l| json!({
+            "by": l.who, "action": l.action,
+            "at": time(l.at),
+        })),
+        "window_end": r.end.and_then(time),
+    })
+}
+
+fn driver_json(l: &Lease) -> Value {
+    json!({
+        "holder": l.holder,
+        "since": time(l.since),
+        "expires": time(l.expires),
+    })
+}
+
+/// One env as `status --json` shows it: values (`null` when unknown), their ages, and why a
+/// value is missing.
+fn env_json(s: &EnvSignals, now: Millis) -> Value {
+    let series: [(&str, &Series); 5] = [
+        ("error_rate", &s.error_rate),
+        ("p99_ms", &s.p99_ms),
+        ("rps", &s.rps),
+        ("requests", &s.requests),
+        ("errors", &s.errors),
+    ];
+    let mut v = json!({
+        "health": s.health.as_ref().map(|(h, _)| h.health.word()),
+        "version": s.version,
+    });
+    let mut ages = serde_json::Map::new();
+    let mut notes = serde_json::Map::new();
+    ages.insert(
+        "health".into(),
+        s.health
+            .as_ref()
+            .map(|(_, at)| now.saturating_sub(*at))
+            .into(),
+    );
+    for (name, series) in series {
+        v[name] = series.value().into();
+        ages.insert(name.into(), series.age(now).into());
+        match series.latest.as_ref().map(|x| &x.reading) {
+            Some(Reading::NoData(why)) | Some(Reading::Error(why)) => {
+                notes.insert(name.into(), why.clone().into());
+            }
+            _ => {}
+        }
+    }
+    let mut metrics = serde_json::Map::new();
+    for (name, series) in &s.metrics {
+        metrics.insert(name.clone(), series.value().into());
+        ages.insert(name.clone(), series.age(now).into());
+    }
+    v["metrics"] = metrics.into();
+    v["age_ms"] = ages.into();
+    v["notes"] = notes.into();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Env;
+
+    #[test]
+    fn live_from_is_one_word() {
+        assert_eq!(live_from_word(LiveFrom::Config), "config");
+        assert_eq!(live_from_word(LiveFrom::Record), "record");
+        assert_eq!(live_from_word(LiveFrom::AllTraffic), "all-traffic");
+        assert_eq!(live_from_word(LiveFrom::Chosen), "chosen");
+    }
+
+    #[test]
+    fn the_record_as_json_with_times_in_rfc3339() {
+        let r =
+            Record::new(Env::Green, "alice@h", 0).with_flight("42-1", 50, "bob@h", "step", 1_000);
+        let v = record_json(&Record {
+            end: Some(60_000),
+            ..r
+        });
+        assert_eq!(
+            v,
+            json!({
+                "live": "green",
+                "candidate": "blue",
+                "started_by": "alice@h",
+                "started": "1970-01-01T00:00:00+00:00",
+                "share": 50,
+                "in_flight": {"write": "42-1", "share": 50, "since": "1970-01-01T00:00:01+00:00"},
+                "last_write": {"by": "bob@h", "action": "step", "at": "1970-01-01T00:00:01+00:00"},
+                "window_end": "1970-01-01T00:01:00+00:00",
+            })
+        );
+        let bare = record_json(&Record::new(Env::Blue, "a@h", 0));
+        assert_eq!(bare["in_flight"], Value::Null);
+        assert_eq!(bare["last_write"], Value::Null);
+        assert_eq!(bare["window_end"], Value::Null);
+    }
+
+    #[test]
+    fn an_env_says_values_ages_and_why_one_is_missing() {
+        let mut s = EnvSignals::default();
+        s.error_rate.push(Reading::Value(0.02), 1_000);
+        s.p99_ms.push(Reading::NoData("no traffic".into()), 1_500);
+        s.rps.push(Reading::Error("timeout".into()), 1_500);
+        s.metric_mut("queue_depth").push(Reading::Value(3.0), 2_000);
+        let v = env_json(&s, 4_000);
+        assert_eq!(v["error_rate"], json!(0.02));
+        assert_eq!(v["p99_ms"], Value::Null, "no data is null, never 0");
+        assert_eq!(v["rps"], Value::Null);
+        assert_eq!(v["requests"], Value::Null);
+        assert_eq!(v["health"], Value::Null);
+        assert_eq!(v["metrics"], json!({"queue_depth": 3.0}));
+        assert_eq!(v["age_ms"]["error_rate"], json!(3_000));
+        assert_eq!(v["age_ms"]["p99_ms"], json!(2_500));
+        assert_eq!(v["age_ms"]["requests"], Value::Null);
+        assert_eq!(v["age_ms"]["queue_depth"], json!(2_000));
+        assert_eq!(
+            v["notes"],
+            json!({"p99_ms": "no traffic", "rps": "timeout"})
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! `cutover status` as text: one line per fact, unknown said as unknown.
+
+use super::snapshot::Snapshot;
+use super::status::Facts;
+use crate::app::lease;
+use crate::app::words::hhmm;
+use crate::backends::Backend;
+use crate::config::Config;
+use crate::core::stats::Difference;
+use crate::core::{Env, EnvSignals, Lease, LiveFrom, Reading, Record, Series, Weights};
+
+/// `status` as text, one line each.
+pub(super) fn text(
+    config: &Config,
+    backend: &dyn Backend,
+    snap: &Snapshot,
+    f: &Facts,
+) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} · {} {}",
+        config.name,
+        backend.kind(),
+        backend.target()
+    )];
+    lines.push(driver_line(
+        f.driver.as_ref(),
+        f.lease_error.as_deref(),
+        &backend.lease_place(),
+    ));
+    lines.push(traffic_line(&snap.weights, snap.live, f.share));
+    lines.extend(record_lines(&snap.record, lease::wall_ms()));
+    for env in Env::ALL {
+        lines.push(env_line(env, snap.signals.get(env)));
+    }
+    if let Some(d) = f.vs_live {
+        lines.push(vs_live_line(&d));
+    }
+    for e in &snap.poll_errors {
+        lines.push(format!("signals UNAVAILABLE: {e}"));
+    }
+    lines.extend(guard_line(f.guard_status, &f.breaches));
+    lines
+}
+
+fn driver_line(driver: Option<&Lease>, lease_error: Option<&str>, lease_place: &str) -> String {
+    match (driver, lease_error) {
+        (Some(l), _) => format!(
+            "driven by {} since {} ({lease_place})",
+            l.holder,
+            hhmm(l.since)
+        ),
+        (None, Some(e)) => format!("driver UNKNOWN: the lease could not be read: {e}"),
+        (None, None) => "no driver holds the lease".to_string(),
+    }
+}
+
+fn traffic_line(
+    weights: &Result<Weights, String>,
+    live: Option<(Env, LiveFrom)>,
+    share: Option<u8>,
+) -> String {
+    match (weights, live, share) {
+        (Ok(w), Some((live, from)), Some(share)) => format!(
+            "live {live} ({}) · candidate {} · share {share} % ({w})",
+            from.words(),
+            live.other()
+        ),
+        (Ok(w), _, _) => format!(
+            "traffic {w}: live UNKNOWN: split and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)"
+        ),
+        (Err(e), _, _) => format!("traffic UNKNOWN: {e}"),
+    }
+}
+
+/// The cutover record and the write it has in flight, at unix ms `now`.
+fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String> {
+    let r = match record {
+        Ok(Some(r)) => r,
+        Ok(None) => return Vec::new(),
+        Err(e) => return vec![format!("cutover record UNREADABLE: {e}")],
+    };
+    let mut lines = vec![format!(
+        "cutover record: {} → {} started by {} at {}",
+        r.live,
+        r.candidate(),
+        r.by,
+        hhmm(r.at)
+    )];
+    if let Some(f) = &r.flight {
+        lines.push(format!(
+            "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
+            r.candidate(),
+            f.share,
+            hhmm(f.since),
+            (now - f.since).max(0) / 1000
+        ));
+    }
+    lines
+}
+
+fn env_line(env: Env, s: &EnvSignals) -> String {
+    format!(
+        "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
+        env.name(),
+        s.health
+            .as_ref()
+            .map_or("unknown", |(h, _)| h.health.word()),
+        cell(&s.error_rate, &|v| format!("{:.2} %", v * 100.0)),
+        cell(&s.p99_ms, &|v| format!("{v:.0} ms")),
+        cell(&s.rps, &|v| format!("{v:.0}")),
+    )
+}
+
+/// One signal's latest reading: the value as `fmt` writes it, why there is no data (up to
+/// the first `:`), `ERROR`, or `—` when never read.
+fn cell(series: &Series, fmt: &dyn Fn(f64) -> String) -> String {
+    match series.latest.as_ref().map(|x| &x.reading) {
+        Some(Reading::Value(v)) => fmt(*v),
+        Some(Reading::NoData(why)) => why.split(':').next().unwrap_or("no data").to_string(),
+        Some(Reading::Error(_)) => "ERROR".to_string(),
+        None => "—".to_string(),
+    }
+}
+
+fn vs_live_line(d: &Difference) -> String {
+    let verdict = if d.significant {
+        format!("significant, p = {:.3}", d.p_value)
+    } else {
+        "not significant".into()
+    };
+    format!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp)
+}
+
+fn guard_line(status: Option<&str>, breaches: &[String]) -> Option<String> {
+    match status {
+        Some("breach") => Some(format!("guardrails: BREACH {}", breaches.join(", "))),
+        Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_driver_or_why_it_is_unknown() {
+        let alice = Lease::new("alice@bastion", "t", 0, 60_000);
+        let line = driver_line(Some(&alice), None, "haproxy 127.0.0.1:1");
+        assert!(line.starts_with("driven by alice@bastion since "), "{line}");
+        assert!(line.ends_with(" (haproxy 127.0.0.1:1)"), "{line}");
+        assert_eq!(
+            driver_line(None, Some("the lease store did not answer"), "haproxy"),
+            "driver UNKNOWN: the lease could not be read: the lease store did not answer"
+        );
+        assert_eq!(
+            driver_line(None, None, "haproxy"),
+            "no driver holds the lease"
+        );
+    }
+
+    #[test]
+    fn traffic_says_live_candidate_and_share_or_why_not() {
+        let w = Weights::new(60, 40);
+        assert_eq!(
+            traffic_line(&Ok(w), Some((Env::Blue, LiveFrom::Config)), Some(40)),
+            "live blue (`live` in the config) · candidate green · share 40 % (blue 60 / green 40)"
+        );
+        assert!(
+            traffic_line(&Ok(w), None, None).starts_with(
+                "traffic blue 60 / green 40: live UNKNOWN: split and no cutover record"
+            )
+        );
+        assert_eq!(
+            traffic_line(&Err("nginx: timed out".into()), None, None),
+            "traffic UNKNOWN: nginx: timed out"
+        );
+    }
+
+    #[test]
+    fn the_record_shows_its_write_in_flight_and_its_age() {
+        assert!(record_lines(&Ok(None), 0).is_empty());
+        assert_eq!(
+            record_lines(&Err("denied".into()), 0),
+            ["cutover record UNREADABLE: denied"]
+        );
+        let r = Record::new(Env::Blue, "alice@h", 1_000)
+            .with_flight("1-1", 50, "alice@h", "step", 2_000);
+        let lines = record_lines(&Ok(Some(r)), 14_500);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("cutover record: blue → green started by alice@h at "));
+        assert!(lines[1].starts_with("  write IN FLIGHT: green → 50 % since "));
+        assert!(lines[1].contains("(12 s ago;"), "{}", lines[1]);
+        // A clock behind the record's is not a negative age.
+        let r = Record::new(Env::Blue, "a@h", 0).with_flight("1-1", 10, "a@h", "step", 9_000);
+        assert!(record_lines(&Ok(Some(r)), 0)[1].contains("(0 s ago;"));
+    }
+
+    #[test]
+    fn a_cell_is_a_value_why_there_is_none_error_or_a_dash() {
+        let pct = |v: f64| format!("{:.2} %", v * 100.0);
+        let mut s = Series::default();
+        assert_eq!(cell(&s, &pct), "—");
+        s.push(Reading::Value(0.0123), 1);
+        assert_eq!(cell(&s, &pct), "1.23 %");
+        s.push(Reading::NoData("no traffic: rate() is empty".into()), 2);
+        assert_eq!(cell(&s, &pct), "no traffic");
+        s.push(Reading::Error("boom".into()), 3);
+        assert_eq!(cell(&s, &pct), "ERROR");
+        let mut e = EnvSignals::default();
+        e.p99_ms.push(Reading::Value(312.4), 1);
+        assert_eq!(
+            env_line(Env::Green, &e),
+            "green  health unknown  errors —         p99 312 ms    rps —"
+        );
+    }
+
+    #[test]
+    fn the_error_rate_difference_is_said_with_its_significance() {
+        let d = Difference {
+            diff_pp: 4.0,
+            z: 12.0,
+            p_value: 0.0004,
+            significant: true,
+        };
+        assert_eq!(
+            vs_live_line(&d),
+            "candidate vs live: +4.00 pp errors, significant, p = 0.000"
+        );
+        let same = Difference {
+            diff_pp: -0.25,
+            z: 0.1,
+            p_value: 0.9,
+            significant: false,
+        };
+        assert_eq!(
+            vs_live_line(&same),
+            "candidate vs live: -0.25 pp errors, not significant"
+        );
+    }
+
+    #[test]
+    fn guardrails_say_the_breached_rules() {
+        let breaches = ["error-rate".to_string(), "health".to_string()];
+        assert_eq!(
+            guard_line(Some("breach"), &breaches).as_deref(),
+            Some("guardrails: BREACH error-rate, health")
+        );
+        assert_eq!(
+            guard_line(Some("no-data"), &[]).as_deref(),
+            Some("guardrails: NO-DATA")
+        );
+        assert_eq!(
+            guard_line(Some("ok"), &[]).as_deref(),
+            Some("guardrails: OK")
+        );
+        assert_eq!(guard_line(None, &[]), None);
+    }
+}

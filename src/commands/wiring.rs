@@ -1,0 +1,220 @@
+//! The one place a command turns the config into working parts: the config file itself, the
+//! theme, the journal, the backend connection with its signal sources, and the `Cutover`
+//! state machine. Every command builds these here, so a new backend or signal source is
+//! wired once (see "Where to add things" in ARCHITECTURE.md).
+
+use crate::app::journal::{self, Journal};
+use crate::backends::alb::{AlbBackend, AlbHealth};
+use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
+use crate::backends::kube::{KubeBackend, KubeHealth};
+use crate::backends::nginx::NginxBackend;
+use crate::backends::{Capabilities, SimBackend, SimClient, Switch};
+use crate::cli::Cli;
+use crate::config::{BackendConfig, Config, ConfigError};
+use crate::core::{Cutover, Env};
+use crate::signals::sim::Provides;
+use crate::signals::{HealthPoller, PrometheusSource, SignalSource, SimSignals};
+use crate::ui::theme::Theme;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The config named by `--config`, else `./cutover.toml`.
+pub(super) fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cutover.toml"));
+    if cli.config.is_none() && !path.exists() {
+        return Err(ConfigError::new(
+            "cutover.toml",
+            "no cutover.toml in this directory; pass --config FILE, or try `cutover demo` for the simulator",
+        ));
+    }
+    Config::load(&path)
+}
+
+/// The theme named by `--theme`, else by the config, else the default; `NO_COLOR` drops
+/// its colours.
+pub(super) fn theme(cli: &Cli, config_theme: Option<&str>) -> Result<Theme, ConfigError> {
+    let name = cli.theme.as_deref().or(config_theme).unwrap_or("default");
+    let theme = Theme::load(name).map_err(|e| ConfigError::new("--theme", e))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(if no_color {
+        theme.without_colors()
+    } else {
+        theme
+    })
+}
+
+/// Where the journal is: `--journal`, else the config's `journal`, else the default path
+/// for `name`.
+pub(super) fn journal_path(cli: &Cli, config: Option<&Config>, name: &str) -> PathBuf {
+    cli.journal
+        .clone()
+        .or_else(|| config.and_then(|c| c.journal.clone()))
+        .unwrap_or_else(|| journal::default_path(name))
+}
+
+/// The journal at [`journal_path`], opened for appending.
+pub(super) fn journal_for(
+    cli: &Cli,
+    config: Option<&Config>,
+    name: &str,
+) -> anyhow::Result<Arc<Journal>> {
+    let path = journal_path(cli, config, name);
+    Ok(Arc::new(Journal::open(&path).with_context(|| {
+        format!("cannot open the journal {}", path.display())
+    })?))
+}
+
+/// The cutover from `live` to its candidate as the config plans it; a backend that can
+/// only flip gets the one-step plan.
+pub(super) fn cutover_for(config: &Config, live: Env, capabilities: Capabilities) -> Cutover {
+    let cutover = Cutover::new(
+        live,
+        config.plan.clone(),
+        config.rollback_window.as_millis() as u64,
+    );
+    if capabilities.weighted {
+        cutover
+    } else {
+        cutover.flip_only()
+    }
+}
+
+/// Backend and signal sources for a config: error rate, p99 and rps from Prometheus when it
+/// is configured, else from the backend; health from HTTP probes when configured, else from
+/// the backend.
+pub(super) type Connected = (Arc<dyn Switch>, Vec<Arc<dyn SignalSource>>);
+
+/// Connects to the configured backend and builds the signal sources beside it.
+pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
+    let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
+    let probes = config.envs.map(|_, e| e.health.clone());
+    let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
+    let backend = backend_for(config, has_probes, &mut sources).await?;
+    if has_probes {
+        sources.push(Arc::new(HealthPoller::new(probes)));
+    }
+    if let Some(p) = &config.prometheus {
+        let source =
+            PrometheusSource::new(p.clone()).map_err(|e| ConfigError::new("prometheus", e))?;
+        sources.push(Arc::new(source));
+    }
+    Ok((backend, sources))
+}
+
+/// The backend of the config, pushing the signal sources it provides itself (those not
+/// given by HTTP probes or Prometheus) onto `sources`.
+async fn backend_for(
+    config: &Config,
+    has_probes: bool,
+    sources: &mut Vec<Arc<dyn SignalSource>>,
+) -> Result<Arc<dyn Switch>, ConfigError> {
+    Ok(match &config.backend {
+        BackendConfig::Sim { control, timeout } => {
+            let write_timeout = *timeout;
+            let provides = Provides {
+                metrics: config.prometheus.is_none(),
+                health: !has_probes,
+            };
+            sources.push(Arc::new(SimSignals::remote(
+                SimClient::new(control, config.poll_timeout),
+                provides,
+            )));
+            Arc::new(SimBackend::Remote(SimClient::new(control, write_timeout)))
+        }
+        BackendConfig::Haproxy(h) => {
+            let backend = HaproxyBackend::new(h.clone());
+            if config.prometheus.is_none() {
+                let mut stats = HaproxyStats::new(backend.clone(), Duration::from_secs(30));
+                stats.provides_health = !has_probes;
+                sources.push(Arc::new(stats));
+            }
+            Arc::new(backend)
+        }
+        BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
+        BackendConfig::Alb(a) => {
+            let backend = AlbBackend::connect(a.clone()).await;
+            if !has_probes {
+                sources.push(Arc::new(AlbHealth(backend.clone())));
+            }
+            Arc::new(backend)
+        }
+        BackendConfig::Kube(k) => {
+            let backend = KubeBackend::connect(k.clone())
+                .await
+                .map_err(|e| ConfigError::new("backend", e))?;
+            if !has_probes {
+                sources.push(Arc::new(KubeHealth(backend.clone())));
+            }
+            Arc::new(backend)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Plan;
+    use clap::Parser;
+
+    fn config(extra: &str) -> Config {
+        let text = format!("{extra}\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n");
+        Config::parse(&text, "test").expect("a valid config")
+    }
+
+    const WEIGHTED: Capabilities = Capabilities {
+        weighted: true,
+        scale: 100,
+    };
+
+    #[test]
+    fn the_cutover_follows_the_configs_plan_and_window() {
+        let config = config("plan = [5, 25, 100]\nrollback-window = \"90s\"");
+        let c = cutover_for(&config, Env::Green, WEIGHTED);
+        assert_eq!(c.live, Env::Green);
+        assert_eq!(c.candidate(), Env::Blue);
+        assert_eq!(c.plan, Plan::new(&[5, 25, 100]).unwrap());
+        assert_eq!(c.window, 90_000);
+        assert!(!c.flip_only);
+        assert_eq!(c.share, None, "the share is only ever read back");
+    }
+
+    #[test]
+    fn a_flip_only_backend_gets_the_one_step_plan() {
+        let config = config("plan = [5, 25, 100]");
+        let caps = Capabilities {
+            weighted: false,
+            ..WEIGHTED
+        };
+        let c = cutover_for(&config, Env::Blue, caps);
+        assert!(c.flip_only);
+        assert_eq!(c.plan, Plan::new(&[100]).unwrap());
+    }
+
+    #[test]
+    fn the_journal_is_the_flag_else_the_config_else_the_default() {
+        let with_journal = config("journal = \"/from/config.jsonl\"");
+        let flag = Cli::parse_from(["cutover", "--journal", "/from/flag.jsonl", "status"]);
+        let none = Cli::parse_from(["cutover", "status"]);
+        assert_eq!(
+            journal_path(&flag, Some(&with_journal), "svc"),
+            PathBuf::from("/from/flag.jsonl")
+        );
+        assert_eq!(
+            journal_path(&none, Some(&with_journal), "svc"),
+            PathBuf::from("/from/config.jsonl")
+        );
+        assert_eq!(
+            journal_path(&none, Some(&config("")), "svc"),
+            journal::default_path("svc")
+        );
+        assert_eq!(
+            journal_path(&none, None, "demo-x"),
+            journal::default_path("demo-x")
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! `cutover set N`, `step`, `back` and `rollback`: the CLI's writes. Forward writes fail
+//! closed (no journal, no lease, unknown live: no write) and ask for `--yes` where the
+//! cockpit would ask; a rollback goes to `rollback.rs` and is never gated.
+
+use super::EXIT_USAGE;
+use super::report::{notify_cli, report_write};
+use super::rollback::rollback_cli;
+use super::snapshot::{snapshot, snapshot_of};
+use super::wiring::{connect, cutover_for, journal_for, load_config};
+use crate::app::engine::{self, WriteOrder};
+use crate::app::journal::{CandidateSnapshot, Journal, Who};
+use crate::app::lease::{self, Me, Standing};
+use crate::app::words::{hhmm, reason_text, refusal_text};
+use crate::backends::{BackendError, Switch};
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::core::guardrail::any_breach;
+use crate::core::{Command as CoreCommand, ConfirmReason, Cutover, Decision, Env, Weights};
+use crate::signals::SignalSource;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum WriteCmd {
+    Set(u8),
+    Step,
+    Back,
+    /// All traffic to the rollback target, or to the env given with `--to`.
+    Rollback(Option<Env>),
+}
+
+/// Why a forward write does not go ahead: what stderr says, and whether it was the
+/// command line's fault (exit 2) rather than the world's (exit 1).
+#[derive(Debug, PartialEq, Eq)]
+struct NotWriting {
+    text: String,
+    usage: bool,
+}
+
+impl NotWriting {
+    fn failure(text: String) -> NotWriting {
+        NotWriting { text, usage: false }
+    }
+
+    fn exit(self) -> ExitCode {
+        eprintln!("cutover: {}", self.text);
+        if self.usage {
+            ExitCode::from(EXIT_USAGE)
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one CLI write: the journal, the backend, then the rollback or (under the driver
+/// lease, released after) the forward write.
+pub(super) async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli)?;
+    if cli.read_only {
+        eprintln!("cutover: --read-only: not writing");
+        return Ok(ExitCode::FAILURE);
+    }
+    let journal = match journal_for(cli, Some(&config), &config.name) {
+        Ok(j) => Some(j),
+        // Fail closed forward, open for a rollback: it goes ahead and says so.
+        Err(e) if matches!(cmd, WriteCmd::Rollback(_)) => {
+            eprintln!("cutover: ROLLBACK NOT JOURNALED: {e:#}");
+            None
+        }
+        Err(e) => {
+            eprintln!("cutover: not writing: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (backend, sources) = connect(&config).await?;
+    let who = Who::current();
+    if let WriteCmd::Rollback(to) = cmd {
+        // Never gated: no lease round trip before the write.
+        return rollback_cli(&config, journal.as_ref(), &backend, &who, to).await;
+    }
+    let journal = journal.expect("a forward write has its journal");
+    // Forward writes go through the driver lease, and fail closed without it.
+    let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
+    let standing = tokio::time::timeout(
+        config.poll_timeout,
+        lease::acquire(backend.as_ref(), &me, lease::wall_ms()),
+    )
+    .await
+    .ok();
+    if let Some(refused) = lease_refusal(standing, &backend.lease_place(), config.poll_timeout) {
+        return Ok(refused.exit());
+    }
+    let code = write_held(&config, &journal, &backend, &sources, &who, &me, (cmd, yes)).await;
+    let _ = tokio::time::timeout(config.poll_timeout, lease::release(backend.as_ref(), &me)).await;
+    code
+}
+
+/// Why the driver lease as taken (`None`: it did not answer within `timeout`) refuses a
+/// forward write; `None` when it is ours.
+fn lease_refusal(
+    standing: Option<Result<Standing, BackendError>>,
+    place: &str,
+    timeout: Duration,
+) -> Option<NotWriting> {
+    let text = match standing {
+        Some(Ok(Standing::Mine(_))) => return None,
+        Some(Ok(Standing::Theirs(l))) => format!(
+            "not writing: {} drives this cutover since {} (lease at {place}, renewed until {}); ask them, or take over in the cockpit with T. `cutover rollback` is never refused.",
+            l.holder,
+            hhmm(l.since),
+            hhmm(l.expires)
+        ),
+        Some(Ok(Standing::Free)) => "not writing: the driver lease could not be taken".into(),
+        Some(Err(e)) => format!(
+            "not writing: the driver lease could not be taken at {place}: {e}. `cutover rollback` still works."
+        ),
+        None => format!(
+            "not writing: the driver lease at {place} did not answer within {:.1} s. `cutover rollback` still works.",
+            timeout.as_secs_f64()
+        ),
+    };
+    Some(NotWriting::failure(text))
+}
+
+/// A CLI forward write once the lease is ours.
+async fn write_held(
+    config: &Config,
+    journal: &Arc<Journal>,
+    backend: &Arc<dyn Switch>,
+    sources: &[Arc<dyn SignalSource>],
+    who: &Who,
+    me: &Me,
+    (cmd, yes): (WriteCmd, bool),
+) -> anyhow::Result<ExitCode> {
+    let snap = snapshot(config, backend.as_ref(), sources).await;
+    let before = match snap.weights {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cutover: cannot read the traffic state: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let Some((live, _)) = snap.live else {
+        eprintln!(
+            "cutover: live env unknown: traffic is split ({before}) and no cutover record names the live env; set `live` in the config"
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let cand = live.other();
+    let interval = config.poll_interval.as_millis() as u64;
+    let breach = any_breach(&config.guardrails.evaluate(
+        snap.signals.get(cand),
+        snap.signals.get(live),
+        snap.clock.now(),
+        interval,
+    ));
+    // Signals that could not be read are as good as stale.
+    let stale = !snap.poll_errors.is_empty();
+    let mut cutover = cutover_for(config, live, backend.capabilities());
+    cutover.share = before.share_of(cand);
+    let (share, action) = match choose_share(&cutover, cmd, (breach, stale), yes, backend.kind()) {
+        Ok(chosen) => chosen,
+        Err(refused) => return Ok(refused.exit()),
+    };
+    let candidate = snapshot_of(&snap.signals, cand);
+    let order = forward_order(config, me, before, candidate, (live, share, action));
+    let done = engine::apply(backend.as_ref(), journal, who, &order).await;
+    // Told after the write, never before it.
+    notify_cli(config, who, &order, &done.result).await;
+    let code = report_write(&order, Some(before), &done.result);
+    if let Some(e) = &done.journal_error {
+        eprintln!("cutover: warning: the result was not journaled: {e}");
+    }
+    if let Some(e) = &done.record_error {
+        eprintln!("cutover: warning: the cutover record was not updated: {e}");
+    }
+    Ok(code)
+}
+
+/// The share `cmd` moves the candidate to, and the action's name, as the cutover decides
+/// it with the guardrails' `breach` and the signals' staleness. The CLI's explicit `set N`
+/// is its own confirmation of a jump; a promotion and a breach still need `--yes` (exit
+/// 2 without it). A refusal (nothing to step to, flip-only) exits 1.
+fn choose_share(
+    cutover: &Cutover,
+    cmd: WriteCmd,
+    (breach, stale): (bool, bool),
+    yes: bool,
+    backend_kind: &str,
+) -> Result<(u8, &'static str), NotWriting> {
+    let (core_cmd, action) = match cmd {
+        WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
+        WriteCmd::Step => (CoreCommand::StepForward, "step"),
+        WriteCmd::Back => (CoreCommand::StepBack, "back"),
+        WriteCmd::Rollback(_) => unreachable!("rollback_cli"),
+    };
+    let share = match cutover.decide(core_cmd, breach, stale) {
+        Decision::Apply { share, .. } => share,
+        Decision::Confirm { share, reasons } => {
+            let needs: Vec<_> = reasons
+                .iter()
+                .filter(|r| **r != ConfirmReason::Jump)
+                .map(|r| reason_text(*r))
+                .collect();
+            if !needs.is_empty() && !yes {
+                return Err(NotWriting {
+                    text: format!(
+                        "{action} to {share} % needs --yes: {}",
+                        needs.join("; and ")
+                    ),
+                    usage: true,
+                });
+            }
+            share
+        }
+        Decision::Refused(r) => {
+            return Err(NotWriting::failure(format!(
+                "nothing to do: {}",
+                refusal_text(r, cutover.candidate(), backend_kind)
+            )));
+        }
+        Decision::Pause(_) => unreachable!("no pause from the CLI"),
+    };
+    Ok((share, action))
+}
+
+/// The forward write as the engine takes it, made under this process's lease; a move to
+/// 100 % is a promotion.
+fn forward_order(
+    config: &Config,
+    me: &Me,
+    before: Weights,
+    candidate: CandidateSnapshot,
+    (live, share, action): (Env, u8, &str),
+) -> WriteOrder {
+    WriteOrder {
+        id: 1,
+        share,
+        live,
+        rollback: false,
+        action: if share == 100 {
+            "promote".into()
+        } else {
+            action.into()
+        },
+        source: "cli".into(),
+        before: Some(before),
+        candidate,
+        reason: None,
+        driver: None,
+        window_ms: config.rollback_window.as_millis() as u64,
+        lease_token: Some(me.token.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Lease, Plan};
+
+    /// Blue live, green at `share`, on the default plan (10, 50, 100).
+    fn at(share: Option<u8>) -> Cutover {
+        let mut c = Cutover::new(Env::Blue, Plan::default(), 60_000);
+        c.share = share;
+        c
+    }
+
+    fn refused(text: &str) -> Result<(u8, &'static str), NotWriting> {
+        Err(NotWriting::failure(text.into()))
+    }
+
+    fn needs_yes(text: &str) -> Result<(u8, &'static str), NotWriting> {
+        Err(NotWriting {
+            text: text.into(),
+            usage: true,
+        })
+    }
+
+    const CALM: (bool, bool) = (false, false);
+
+    #[test]
+    fn step_back_and_set_follow_the_plan() {
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, CALM, false, "sim"),
+            Ok((10, "step"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Back, CALM, false, "sim"),
+            Ok((10, "back"))
+        );
+        // `set N` is its own confirmation of a jump, up or down.
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Set(30), CALM, false, "sim"),
+            Ok((30, "set"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(5), CALM, false, "sim"),
+            Ok((5, "set"))
+        );
+    }
+
+    #[test]
+    fn promotion_and_a_breach_need_yes_and_are_usage_errors_without() {
+        let promote = "set to 100 % needs --yes: sends ALL traffic to the candidate and starts the rollback window";
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, false, "sim"),
+            needs_yes(promote)
+        );
+        assert_eq!(
+            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, true, "sim"),
+            Ok((100, "set"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, (true, true), false, "sim"),
+            needs_yes(
+                "step to 10 % needs --yes: the candidate is BREACHING a guardrail; and the candidate's data is STALE: this step would be taken blind"
+            )
+        );
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Step, (true, false), true, "sim"),
+            Ok((10, "step"))
+        );
+        let exit = needs_yes("x").unwrap_err().exit();
+        assert_eq!(
+            format!("{exit:?}"),
+            format!("{:?}", ExitCode::from(EXIT_USAGE))
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_is_a_failure_not_a_usage_error() {
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Back, CALM, false, "sim"),
+            refused("nothing to do: green already at 0 %")
+        );
+        assert_eq!(
+            choose_share(&at(Some(100)), WriteCmd::Step, CALM, false, "sim"),
+            refused("nothing to do: green already at 100 %: nothing to step to")
+        );
+        assert_eq!(
+            choose_share(&at(None), WriteCmd::Step, CALM, false, "sim"),
+            refused("nothing to do: share unknown: waiting for the backend to answer")
+        );
+        let flip = at(Some(0)).flip_only();
+        assert_eq!(
+            choose_share(&flip, WriteCmd::Set(50), CALM, true, "alb"),
+            refused(
+                "nothing to do: 50 % refused: alb switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
+            )
+        );
+        let exit = refused("x").unwrap_err().exit();
+        assert_eq!(format!("{exit:?}"), format!("{:?}", ExitCode::FAILURE));
+    }
+
+    #[test]
+    fn only_our_own_lease_lets_a_forward_write_through() {
+        let place = "haproxy 127.0.0.1:9999";
+        let t = Duration::from_millis(2_500);
+        let mine = Lease::new("me@here", "tok", 0, 60_000);
+        assert_eq!(
+            lease_refusal(Some(Ok(Standing::Mine(mine))), place, t),
+            None
+        );
+        let theirs = Lease::new("alice@bastion", "tok", 0, 60_000);
+        let said = lease_refusal(Some(Ok(Standing::Theirs(theirs))), place, t).unwrap();
+        assert!(!said.usage);
+        assert!(
+            said.text
+                .starts_with("not writing: alice@bastion drives this cutover since "),
+            "{}",
+            said.text
+        );
+        assert!(
+            said.text
+                .contains("(lease at haproxy 127.0.0.1:9999, renewed until ")
+        );
+        assert!(said.text.ends_with("`cutover rollback` is never refused."));
+        assert_eq!(
+            lease_refusal(Some(Ok(Standing::Free)), place, t),
+            Some(NotWriting::failure(
+                "not writing: the driver lease could not be taken".into()
+            ))
+        );
+        let e = BackendError::Rejected {
+            target: "haproxy".into(),
+            message: "permission denied".into(),
+        };
+        assert_eq!(
+            lease_refusal(Some(Err(e)), place, t).map(|n| n.text),
+            Some("not writing: the driver lease could not be taken at haproxy 127.0.0.1:9999: haproxy refused: permission denied. `cutover rollback` still works.".into())
+        );
+        assert_eq!(
+            lease_refusal(None, place, t).map(|n| n.text),
+            Some("not writing: the driver lease at haproxy 127.0.0.1:9999 did not answer within 2.5 s. `cutover rollback` still works.".into())
+        );
+    }
+
+    #[test]
+    fn a_forward_order_carries_our_lease_and_names_a_promotion() {
+        let text =
+            "rollback-window = \"5m\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
+        let config = Config::parse(text, "test").unwrap();
+        let me = Me::new("me@here", 60_000);
+        let before = Weights::new(50, 50);
+        let o = forward_order(
+            &config,
+            &me,
+            before,
+            CandidateSnapshot::default(),
+            (Env::Blue, 50, "set"),
+        );
+        assert_eq!((o.share, o.live, o.rollback), (50, Env::Blue, false));
+        assert_eq!(o.action, "set");
+        assert_eq!(o.before, Some(before));
+        assert_eq!(o.lease_token.as_deref(), Some(me.token.as_str()));
+        assert_eq!(o.window_ms, 300_000);
+        let o = forward_order(
+            &config,
+            &me,
+            before,
+            CandidateSnapshot::default(),
+            (Env::Blue, 100, "step"),
+        );
+        assert_eq!(o.action, "promote");
+    }
+}
