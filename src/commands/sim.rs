@@ -39,7 +39,7 @@ pub(super) async fn sim(command: &SimCommand) -> anyhow::Result<ExitCode> {
     println!("{}", serde_json::to_string(&bound)?);
     tokio::select! {
         _ = task => {}
-        _ = shutdown_signal() => {}
+        () = shutdown_signal() => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -114,11 +114,10 @@ fn env_json(s: &EnvSignals, now: Millis) -> Value {
     for (name, series) in series {
         v[name] = series.value().into();
         ages.insert(name.into(), series.age(now).into());
-        match series.latest.as_ref().map(|x| &x.reading) {
-            Some(Reading::NoData(why)) | Some(Reading::Error(why)) => {
-                notes.insert(name.into(), why.clone().into());
-            }
-            _ => {}
+        if let Some(Reading::NoData(why) | Reading::Error(why)) =
+            series.latest.as_ref().map(|x| &x.reading)
+        {
+            notes.insert(name.into(), why.clone().into());
         }
     }
     let mut metrics = serde_json::Map::new();
