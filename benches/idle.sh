@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idle cost of `cutover demo` (DESIGN.md §10: < 1 % of a core, < 40 MB resident):
+# Idle cost of `cutover demo` (budget: < 1 % of a core, < 40 MB resident; see BENCHMARKS.md):
 # runs the release binary in tmux, lets it settle, then samples CPU time and RSS from /proc.
 #   usage: benches/idle.sh [SECONDS]        (needs tmux; builds the release binary)
 set -euo pipefail

@@ -1,4 +1,4 @@
-//! Full-frame render time (DESIGN.md §10: < 1 ms at 200 × 50) and the reducer's cost per
+//! Full-frame render time (budget: < 1 ms at 200 × 50; see BENCHMARKS.md) and the reducer's cost per
 //! key press, on states made by the real simulator and reducer.
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -1,6 +1,6 @@
 //! cutover: a full-screen terminal cockpit for one blue/green release.
 //!
-//! The crate is split along the seams of DESIGN.md §3: `core` is the pure domain, `sim` the
+//! The crate is split along the seams described in ARCHITECTURE.md: `core` is the pure domain, `sim` the
 //! bundled simulator, `backends` the traffic switches, `signals` the pollers, `app` the event
 //! loop, `ui` the rendering and `config`/`cli` the outside shapes.
 #![forbid(unsafe_code)]
