@@ -2,11 +2,12 @@ use clap::Parser;
 use cutover::cli::Cli;
 use cutover::commands::{self, EXIT_USAGE};
 use cutover::config::ConfigError;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// `cutover status | head`: a reader that goes away is not a crash. Rust ignores SIGPIPE,
-/// so printing to a closed pipe panics; that one panic ends the process quietly (141, as
-/// the signal would), every other goes to the default hook.
+/// so printing to a closed pipe (stdout or stderr) panics; that one panic ends the process
+/// quietly (141, as the signal would), every other goes to the default hook.
 fn quiet_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -16,7 +17,9 @@ fn quiet_broken_pipe() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+        if (msg.contains("failed printing to stdout") || msg.contains("failed printing to stderr"))
+            && msg.contains("Broken pipe")
+        {
             std::process::exit(141);
         }
         default(info);
@@ -33,7 +36,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cutover: cannot start the runtime: {e}");
+            let _ = writeln!(std::io::stderr(), "cutover: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -42,7 +45,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cutover: {e:#}");
+            // Not `eprintln!`: a closed stderr must not turn a usage error into a panic.
+            let _ = writeln!(std::io::stderr(), "cutover: {e:#}");
             if e.downcast_ref::<ConfigError>().is_some() {
                 ExitCode::from(EXIT_USAGE)
             } else {

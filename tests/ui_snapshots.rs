@@ -316,3 +316,82 @@ fn a_failed_rollback_and_a_missing_journal_line_stay_on_the_traffic_panel_80x24(
     assert_eq!(b[(x, y)].fg, Theme::default().rollback.fg.unwrap(), "red");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn rebound_keys_are_the_ones_the_screen_names() {
+    use cutover::app::keymap::Keymap;
+    use cutover::app::update::{Event, update};
+    use std::collections::BTreeMap;
+    let mut s = mid_cutover();
+    let t0 = s.now;
+    let keys: BTreeMap<String, Vec<String>> = [
+        ("rollback", vec!["x"]),
+        ("confirm", vec!["j"]),
+        ("set-50", vec!["z"]),
+        ("pick-blue", vec!["1"]),
+    ]
+    .into_iter()
+    .map(|(a, k)| (a.to_string(), k.into_iter().map(String::from).collect()))
+    .collect();
+    s.keymap = Keymap::with_overrides(&keys).unwrap();
+    let press = |s: &State, c: char| s.keymap.press(&Key::new(KeyCode::Char(c), false));
+
+    // The help at 80 × 24 with the digits rebound: one row for the shares, the footer kept,
+    // naming the rollback key as bound.
+    let p = press(&s, '?');
+    update(
+        &mut s,
+        Event::Key {
+            press: p,
+            now: t0 + 100,
+        },
+    );
+    let screen = text(&draw(&s, &Theme::default(), 80, 24));
+    assert!(screen.contains("1 2 3 4 z 6 7 8 9"), "{screen}");
+    assert!(
+        screen.contains("any key closes · x rolls back from anywhere"),
+        "{screen}"
+    );
+    assert!(!screen.contains(" r rolls back"), "{screen}");
+    // Too short for every row: how many are hidden is said, the footer stays.
+    let screen = text(&draw(&s, &Theme::default(), 80, 18));
+    assert!(screen.contains("more: a taller terminal"), "{screen}");
+    assert!(screen.contains("x rolls back from anywhere"), "{screen}");
+
+    // The confirm dialog names j and x, and j confirms.
+    // Any other key closes the help.
+    let p = s.keymap.press(&Key::new(KeyCode::Esc, false));
+    update(
+        &mut s,
+        Event::Key {
+            press: p,
+            now: t0 + 200,
+        },
+    );
+    let p = s.keymap.press(&Key::new(KeyCode::Char('9'), false));
+    update(
+        &mut s,
+        Event::Key {
+            press: p,
+            now: t0 + 300,
+        },
+    );
+    assert!(s.confirm.is_some(), "a jump asks to confirm");
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(screen.contains("j confirm"), "{screen}");
+    assert!(screen.contains("x ROLLBACK"), "{screen}");
+    let p = press(&s, 'j');
+    let effects = update(
+        &mut s,
+        Event::Key {
+            press: p,
+            now: t0 + 400,
+        },
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, cutover::app::update::Effect::Write(o) if o.share == 90)),
+        "{effects:?}"
+    );
+}

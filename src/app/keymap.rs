@@ -254,6 +254,8 @@ impl Keymap {
     /// The defaults with the actions named in `overrides` rebound.
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
         let mut map = Keymap::default();
+        // Which override claimed which key, per layer: two may not claim the same one.
+        let mut claimed: Vec<(Layer, Key, String)> = Vec::new();
         for (name, keys) in overrides {
             let Some(action) = Action::from_name(name) else {
                 let names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
@@ -280,6 +282,17 @@ impl Keymap {
                     "keys.{name} = []: expected at least one key for {name}"
                 ));
             }
+            for k in &keys {
+                if let Some((_, _, other)) = claimed
+                    .iter()
+                    .find(|(l, ck, _)| *l == action.layer() && ck == k)
+                {
+                    return Err(format!(
+                        "keys.{name} and keys.{other} both bind `{k}`; expected each key once"
+                    ));
+                }
+                claimed.push((action.layer(), *k, name.clone()));
+            }
             // A key moves to its new action (within the action's layer).
             for (a, ks) in &mut map.bindings {
                 if a.layer() == action.layer() {
@@ -290,12 +303,37 @@ impl Keymap {
                 *ks = keys;
             }
         }
-        if map.keys(Action::Rollback).is_empty() {
+        map.check(overrides)?;
+        Ok(map)
+    }
+
+    /// What a set of overrides may not leave behind: rollback without a key, a dialog key
+    /// that rollback pre-empts (the dialog could never be answered with it), an action whose
+    /// keys all moved elsewhere without the config saying it wants it unbound.
+    fn check(&self, overrides: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+        if self.keys(Action::Rollback).is_empty() {
             return Err(
                 "keys: every key of rollback was rebound; expected rollback to keep a key".into(),
             );
         }
-        Ok(map)
+        for (action, keys) in &self.bindings {
+            let name = action.name();
+            if action.layer() == Layer::Dialog
+                && let Some(k) = keys
+                    .iter()
+                    .find(|k| self.keys(Action::Rollback).contains(k))
+            {
+                return Err(format!(
+                    "keys.{name}: `{k}` is a rollback key, and rollback pre-empts every dialog; expected a key rollback does not use"
+                ));
+            }
+            if keys.is_empty() && !overrides.contains_key(&name) {
+                return Err(format!(
+                    "keys.{name}: its keys were all given to other actions; expected a key for {name}, or `{name} = []` to leave it unbound"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The action `key` is bound to in `layer`.
@@ -436,5 +474,40 @@ mod tests {
         let mut bad = BTreeMap::new();
         bad.insert("confirm".to_string(), vec![]);
         assert!(Keymap::with_overrides(&bad).is_err());
+    }
+
+    #[test]
+    fn clashes_are_refused_with_the_keys_named() {
+        let o = |pairs: &[(&str, &[&str])]| -> BTreeMap<String, Vec<String>> {
+            pairs
+                .iter()
+                .map(|(a, ks)| {
+                    (
+                        (*a).to_string(),
+                        ks.iter().map(|k| (*k).to_string()).collect(),
+                    )
+                })
+                .collect()
+        };
+        let e = Keymap::with_overrides(&o(&[("confirm", &["r"])])).unwrap_err();
+        assert!(
+            e.contains("keys.confirm") && e.contains("rollback pre-empts"),
+            "{e}"
+        );
+        let e =
+            Keymap::with_overrides(&o(&[("cancel", &["x"]), ("rollback", &["x"])])).unwrap_err();
+        assert!(e.contains("keys.cancel") && e.contains("`x`"), "{e}");
+        let e = Keymap::with_overrides(&o(&[("pause", &["r"]), ("rollback", &["r"])])).unwrap_err();
+        assert!(
+            e.contains("keys.rollback and keys.pause both bind `r`"),
+            "{e}"
+        );
+        let e = Keymap::with_overrides(&o(&[("rollback", &["p", "space", "r"])])).unwrap_err();
+        assert!(e.contains("keys.pause: its keys were all given"), "{e}");
+        // Said on purpose, an action may be left unbound; and a dialog key may be a main key.
+        let m = Keymap::with_overrides(&o(&[("rollback", &["p", "space", "r"]), ("pause", &[])]))
+            .unwrap();
+        assert!(m.keys(Action::Pause).is_empty());
+        assert!(Keymap::with_overrides(&o(&[("confirm", &["l"])])).is_ok());
     }
 }

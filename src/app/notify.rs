@@ -47,7 +47,10 @@ impl Webhook {
             .await
             .map_err(|e| {
                 if e.is_timeout() {
-                    format!("no answer within {:.1} s", self.timeout.as_secs_f64())
+                    format!(
+                        "no answer within {}",
+                        crate::shared::seconds_text(self.timeout.as_secs_f64())
+                    )
                 } else {
                     crate::shared::root_cause(&e)
                 }

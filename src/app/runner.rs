@@ -554,7 +554,10 @@ fn spawn_lease(
                     role: Role::Driver,
                     holder: None,
                     took_over: None,
-                    error: Some(format!("no answer within {:.1} s", timeout.as_secs_f64())),
+                    error: Some(format!(
+                        "no answer within {}",
+                        crate::shared::seconds_text(timeout.as_secs_f64())
+                    )),
                 },
             };
             if tx.send(ev).await.is_err() {

@@ -231,6 +231,11 @@ pub struct State {
 }
 
 impl State {
+    /// The first key bound to `action`, for messages ("r rolls back").
+    pub fn key(&self, action: super::keymap::Action) -> String {
+        self.keymap.first(action)
+    }
+
     /// A time (unix ms) as HH:MM:SS at the offset this cockpit started with.
     pub fn hhmm(&self, unix_ms: i64) -> String {
         super::words::hhmm_at(unix_ms, *self.start_wall.offset())

@@ -270,9 +270,9 @@ impl NginxBackend {
                 (
                     true,
                     format!(
-                        "`{}` did not finish within {:.0} s",
+                        "`{}` did not finish within {}",
                         cmd.join(" "),
-                        self.s.timeout.as_secs_f64()
+                        crate::shared::seconds_text(self.s.timeout.as_secs_f64())
                     ),
                 )
             })?

@@ -65,9 +65,9 @@ async fn check_backend(config: &Config, backend: &dyn Switch) -> bool {
             Err(_) => (
                 false,
                 format!(
-                    "✕ backend {}: no answer within {:.1} s",
+                    "✕ backend {}: no answer within {}",
                     backend.target(),
-                    config.poll_timeout.as_secs_f64()
+                    crate::shared::seconds_text(config.poll_timeout.as_secs_f64())
                 ),
             ),
         },
@@ -84,8 +84,8 @@ fn write_side_line(check: Option<WriteCheck>, timeout: Duration) -> (bool, Strin
         None => (
             false,
             format!(
-                "✕ write side: no answer within {:.1} s",
-                timeout.as_secs_f64()
+                "✕ write side: no answer within {}",
+                crate::shared::seconds_text(timeout.as_secs_f64())
             ),
         ),
     }
@@ -143,9 +143,9 @@ async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
             Err(_) => (
                 false,
                 format!(
-                    "✕ signals {}: no answer within {:.1} s",
+                    "✕ signals {}: no answer within {}",
                     source.name(),
-                    config.poll_timeout.as_secs_f64()
+                    crate::shared::seconds_text(config.poll_timeout.as_secs_f64())
                 ),
             ),
         },

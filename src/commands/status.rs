@@ -46,12 +46,14 @@ fn who_host() -> String {
 pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let (backend, sources) = connect(&config).await?;
-    let snap = snapshot(&config, backend.as_ref(), &sources).await;
+    // Who drives: the lease as stored beside the backend (a lapsed one is nobody), read
+    // alongside everything else, so a backend that hangs costs one timeout, not two.
+    let (snap, lease_read) = futures::join!(
+        snapshot(&config, backend.as_ref(), &sources),
+        tokio::time::timeout(config.poll_timeout, backend.lease())
+    );
+    let lease_read = lease_read.ok();
     let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
-    // Who drives: the lease as stored beside the backend (a lapsed one is nobody).
-    let lease_read = tokio::time::timeout(config.poll_timeout, backend.lease())
-        .await
-        .ok();
     let (driver, lease_error) = driver_of(
         lease_read,
         lease::wall_ms(),

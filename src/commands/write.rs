@@ -116,8 +116,8 @@ fn lease_refusal(
             "not writing: the driver lease could not be taken at {place}: {e}. `cutover rollback` still works."
         ),
         None => format!(
-            "not writing: the driver lease at {place} did not answer within {:.1} s. `cutover rollback` still works.",
-            timeout.as_secs_f64()
+            "not writing: the driver lease at {place} did not answer within {}. `cutover rollback` still works.",
+            crate::shared::seconds_text(timeout.as_secs_f64())
         ),
     };
     Some(NotWriting::failure(text))

@@ -81,7 +81,10 @@ impl HealthPoller {
             Err(e) if e.is_timeout() => {
                 return fail(
                     None,
-                    format!("no answer within {:.1} s", p.timeout.as_secs_f64()),
+                    format!(
+                        "no answer within {}",
+                        crate::shared::seconds_text(p.timeout.as_secs_f64())
+                    ),
                 );
             }
             Err(e) => return fail(None, root_cause(&e)),
@@ -103,7 +106,10 @@ impl HealthPoller {
                 Err(e) if e.is_timeout() => {
                     return fail(
                         Some(status),
-                        format!("body not read within {:.1} s", p.timeout.as_secs_f64()),
+                        format!(
+                            "body not read within {}",
+                            crate::shared::seconds_text(p.timeout.as_secs_f64())
+                        ),
                     );
                 }
                 Err(e) => return fail(Some(status), format!("body: {}", root_cause(&e))),

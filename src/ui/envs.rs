@@ -161,12 +161,17 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         ));
     }
     if !state.live_known {
+        let why = if state.weights.is_some() {
+            " live unknown: split, no cutover record"
+        } else {
+            " live unknown: traffic state unknown"
+        };
+        lines.push(Line::from(Span::styled(why, theme.warn)));
         lines.push(Line::from(Span::styled(
-            " live unknown: split, no cutover record",
-            theme.warn,
-        )));
-        lines.push(Line::from(Span::styled(
-            " nothing judged (r asks where traffic goes)",
+            format!(
+                " nothing judged ({} asks where traffic goes)",
+                state.key(crate::app::keymap::Action::Rollback)
+            ),
             theme.dim,
         )));
     } else if is_cand {

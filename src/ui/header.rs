@@ -35,7 +35,10 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                     (None, _) if role == crate::app::state::Role::ReadOnly => {
                         "no driver".to_string()
                     }
-                    (None, _) => "nobody drives: T to drive".to_string(),
+                    (None, _) => format!(
+                        "nobody drives: {} to drive",
+                        state.key(crate::app::keymap::Action::TakeOver)
+                    ),
                 };
                 Span::styled(format!("{what} · {who} "), theme.warn)
             }

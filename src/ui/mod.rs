@@ -37,7 +37,7 @@ const EVENTS_MIN: Constraint = Constraint::Min(1);
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
     if area.width < strings::MIN_WIDTH || area.height < strings::MIN_HEIGHT {
-        render_too_small(frame, area, theme);
+        render_too_small(frame, area, state, theme);
         return;
     }
     let outer = header::block(state, theme, area.width);
@@ -82,7 +82,7 @@ fn separator(frame: &mut Frame, outer: Rect, y: u16, title: &str, theme: &Theme)
     frame.render_widget(Paragraph::new(line), Rect::new(outer.x, y, outer.width, 1));
 }
 
-fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+fn render_too_small(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let lines = vec![
         Line::styled(strings::TOO_SMALL, theme.warn),
         Line::styled(
@@ -95,7 +95,14 @@ fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
             ),
             theme.text,
         ),
-        Line::styled("r still rolls back · q quits", theme.dim),
+        Line::styled(
+            format!(
+                "{} still rolls back · {} quits",
+                state.key(crate::app::keymap::Action::Rollback),
+                state.key(crate::app::keymap::Action::Quit)
+            ),
+            theme.dim,
+        ),
     ];
     let y = area.height.saturating_sub(3) / 2;
     let rect = Rect::new(area.x, area.y + y, area.width, area.height.min(3));

@@ -1,8 +1,8 @@
 //! Popups: help (generated from the keymap), confirm, and the diagnostic log.
 
-use super::strings::{HELP_FOOTER, confirm_keys, describe, describe_jumps};
+use super::strings::{confirm_keys, describe, describe_jumps, help_footer};
 use super::theme::Theme;
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, KeyCode};
 use crate::app::state::State;
 use crate::app::words::reason_text;
 use ratatui::Frame;
@@ -29,42 +29,102 @@ fn popup<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut lines = Vec::new();
+    let rows = help_rows(state);
+    // The key column fits the longest key list (within reason); descriptions wrap after it.
+    let col = rows
+        .iter()
+        .map(|(k, _)| k.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .clamp(14, 32);
+    // Descriptions wrap under themselves, not under the keys.
+    let inner = usize::from(area.width.min(78).saturating_sub(2));
+    let room_for_words = inner.saturating_sub(col + 1).max(16);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, d) in rows {
+        for (i, part) in wrap_words(&d, room_for_words).into_iter().enumerate() {
+            let keys = if i == 0 { k.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {keys:<col$}"), theme.key),
+                Span::styled(part, theme.text),
+            ]));
+        }
+    }
+    // Never cut the footer: too many rows for the terminal say how many are not shown.
+    let room = usize::from(area.height.saturating_sub(4));
+    if lines.len() > room {
+        let hidden = lines.len() + 1 - room;
+        lines.truncate(room.saturating_sub(1));
+        lines.push(Line::styled(
+            format!(" … {hidden} more: a taller terminal shows them all"),
+            theme.dim,
+        ));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        format!(" {}", help_footer(&state.keymap)),
+        theme.dim,
+    ));
+    let h = lines.len() as u16 + 2;
+    let rect = centered(area, 78, h);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup("keys", theme)), rect);
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer word is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for word in text.split(' ') {
+        let line = out.last_mut().expect("one line at least");
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(String::new());
+        }
+        let line = out.last_mut().expect("one line at least");
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        if line.chars().count() > width {
+            let rest: String = line.chars().skip(width).collect();
+            let head: String = line.chars().take(width).collect();
+            *line = head;
+            out.push(rest);
+        }
+    }
+    out
+}
+
+/// The help's rows, (keys, what they do), in the keymap's order; the nine share keys on one
+/// row.
+fn help_rows(state: &State) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
     let jumps: Vec<String> = state
         .keymap
         .bindings()
         .iter()
         .filter(|(a, _)| matches!(a, Action::Jump(_)))
-        .filter_map(|(_, ks)| ks.first().map(std::string::ToString::to_string))
+        .map(|(_, ks)| {
+            ks.first()
+                .map_or_else(|| "·".to_string(), ToString::to_string)
+        })
         .collect();
     for (action, keys) in state.keymap.bindings() {
         if let Action::Jump(p) = action {
-            // One line for the digits when they are the default run 1…9.
-            if jumps.len() == 9
-                && jumps.iter().all(|k| k.len() == 1)
-                && jumps.concat() == "123456789"
-            {
-                if *p == 10 {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!(" {:<14}", "1 … 9"), theme.key),
-                        Span::styled(describe_jumps(), theme.text),
-                    ]));
-                }
-                continue;
+            if *p == 10 {
+                let k = if jumps.concat() == "123456789" {
+                    "1 … 9".to_string()
+                } else {
+                    jumps.join(" ")
+                };
+                rows.push((k, describe_jumps()));
             }
+            continue;
         }
-        let k: Vec<String> = keys.iter().map(std::string::ToString::to_string).collect();
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {:<14}", k.join(" ")), theme.key),
-            Span::styled(describe(*action), theme.text),
-        ]));
+        let k: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        rows.push((k.join(" "), describe(*action)));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::styled(format!(" {HELP_FOOTER}"), theme.dim));
-    let h = lines.len() as u16 + 2;
-    let rect = centered(area, 78, h);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(popup("keys", theme)), rect);
+    rows
 }
 
 /// The take-over question: whose lease, since when.
@@ -89,8 +149,16 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
         Line::from(""),
         Line::styled(
             format!(
-                " {} take over   any other key cancels",
-                state.keymap.first(Action::Confirm)
+                " {} take over   {} ROLLBACK   any other key cancels",
+                state
+                    .keymap
+                    .keys(Action::Confirm)
+                    .iter()
+                    .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                state.key(Action::Rollback)
             ),
             theme.key,
         ),

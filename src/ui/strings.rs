@@ -8,7 +8,14 @@ pub const MIN_HEIGHT: u16 = 16;
 pub const NO_DATA: &str = "no data";
 pub const UNKNOWN: &str = "—";
 pub const WINDOW_NOT_STARTED: &str = "rollback window: starts at 100 %";
-pub const HELP_FOOTER: &str = "any key closes · r rolls back from anywhere";
+
+/// The help's last line, naming the rollback key as bound.
+pub fn help_footer(keymap: &Keymap) -> String {
+    format!(
+        "any key closes · {} rolls back from anywhere",
+        keymap.first(Action::Rollback)
+    )
+}
 
 /// A dialog's keys, as bound: "y confirm   n/Esc cancel", then "   r ROLLBACK" unless
 /// there is nothing to roll back.

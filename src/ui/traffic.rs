@@ -39,10 +39,11 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
         v.push((
             false,
             format!(
-                " ⚠ `live` in the config says {}, the cutover record says {} (started by {}): r sends all traffic to {}",
+                " ⚠ `live` in the config says {}, the cutover record says {} (started by {}): {} sends all traffic to {}",
                 state.live(),
                 r.live,
                 r.by,
+                state.key(Action::Rollback),
                 state.live()
             ),
         ));
@@ -230,7 +231,11 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     }
     if state.ask_target {
         return Line::from(Span::styled(
-            " ROLLBACK: nothing records who was live — b: all to blue · g: all to green · other key cancels",
+            format!(
+                " ROLLBACK: nothing records who was live — {}: all to blue · {}: all to green · other key cancels",
+                state.key(Action::PickBlue),
+                state.key(Action::PickGreen)
+            ),
             theme.rollback,
         ));
     }
@@ -271,7 +276,15 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             v
         }
         None if !state.live_known => vec![Span::styled(
-            " live UNKNOWN: traffic is split and no cutover record names it — r asks where all traffic goes",
+            format!(
+                " live UNKNOWN: {} — {} asks where all traffic goes",
+                if state.weights.is_some() {
+                    "traffic is split and no cutover record names it"
+                } else {
+                    "the backend's traffic state is unknown"
+                },
+                state.key(Action::Rollback)
+            ),
             theme.warn,
         )],
         None => vec![Span::styled(

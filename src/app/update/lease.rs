@@ -2,6 +2,7 @@
 //! drive does nothing on a write key.
 
 use super::Effect;
+use crate::app::keymap::Action;
 use crate::app::state::{Level, Role, State};
 
 pub(super) fn on_lease(
@@ -18,7 +19,8 @@ pub(super) fn on_lease(
             s.log(
                 Level::Error,
                 format!(
-                    "driver lease: {e}: forward steps refused until the lease store answers; r still rolls back"
+                    "driver lease: {e}: forward steps refused until the lease store answers; {} still rolls back",
+                    s.key(Action::Rollback)
                 ),
             );
         }
@@ -79,16 +81,22 @@ pub fn not_driving(s: &State) -> Option<String> {
         }
         Role::Observer => Some(match &s.holder {
             Some(l) => format!(
-                "observing: {} drives since {} (lease at {}); T takes over",
+                "observing: {} drives since {} (lease at {}); {} takes over",
                 l.holder,
                 s.hhmm(l.since),
-                s.lease_place
+                s.lease_place,
+                s.key(Action::TakeOver)
             ),
             None if s.lease_error.is_some() => format!(
-                "no driver lease ({}): forward steps refused; r still rolls back",
-                s.lease_error.as_deref().unwrap_or("")
+                "no driver lease ({}): forward steps refused; {} still rolls back",
+                s.lease_error.as_deref().unwrap_or(""),
+                s.key(Action::Rollback)
             ),
-            None => "nobody drives: T to drive (r still rolls back)".to_string(),
+            None => format!(
+                "nobody drives: {} to drive ({} still rolls back)",
+                s.key(Action::TakeOver),
+                s.key(Action::Rollback)
+            ),
         }),
     }
 }

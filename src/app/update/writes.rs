@@ -20,7 +20,8 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
         s.log(
             Level::Warn,
             format!(
-                "live env unknown: {why}; nothing steps forward (r asks where all traffic goes; or set `live` in the config)"
+                "live env unknown: {why}; nothing steps forward ({} asks where all traffic goes; or set `live` in the config)",
+                s.key(Action::Rollback)
             ),
         );
         return Vec::new();
@@ -263,11 +264,14 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
     // A failed write's banner: what, the verdict, when, then what to know or press.
     let (now, retry) = (
         s.now,
-        if w.rollback {
-            "r retries"
-        } else {
-            "→ retries"
-        },
+        format!(
+            "{} retries",
+            s.key(if w.rollback {
+                Action::Rollback
+            } else {
+                Action::StepForward
+            })
+        ),
     );
     let banner = |verdict: &str, detail: String| Banner {
         rollback: w.rollback,
@@ -327,7 +331,11 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                 format!(
                     "may still land — {} — {}",
                     traffic(after),
-                    if w.rollback { "r retries" } else { "watching" }
+                    if w.rollback {
+                        retry.as_str()
+                    } else {
+                        "watching"
+                    }
                 ),
             ));
             s.unknown.push(w.clone());
