@@ -355,3 +355,25 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_closed_stderr_keeps_the_usage_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "name = 5\n").unwrap();
+    let mut child = std::process::Command::new(bin())
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads what it says.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a bad config is a usage error, not a panic (101)"
+    );
+}

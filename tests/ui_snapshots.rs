@@ -395,3 +395,16 @@ fn rebound_keys_are_the_ones_the_screen_names() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn unknown_traffic_is_not_called_a_split() {
+    let mut s = run("happy", 3, &[]);
+    s.live_known = false;
+    s.weights = None;
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(screen.contains("traffic state unknown"), "{screen}");
+    assert!(!screen.contains("split"), "{screen}");
+    s.weights = Some(cutover::core::Weights::new(50, 50));
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(screen.contains("split"), "{screen}");
+}
