@@ -35,7 +35,7 @@ fn render(c: &mut Criterion) {
 fn key_to_effect(c: &mut Criterion) {
     let base = run("happy", 30, &[]);
     // The keymap lookup is part of the path from a key to its effect.
-    let keymap = base.keymap.clone();
+    let keymap = base.settings.keymap.clone();
     c.bench_function("key r → rollback effect (update)", |b| {
         b.iter_batched(
             || base.clone(),

@@ -110,7 +110,7 @@ fn spawn_keys(
 /// the backend has it.
 pub async fn run_tui(setup: Setup, theme: Theme) -> anyhow::Result<Outcome> {
     init_panel_logger();
-    let keymap = setup.state.keymap.clone();
+    let keymap = setup.state.settings.keymap.clone();
     let mut screen = Terminal {
         terminal: ratatui::init(),
         theme,

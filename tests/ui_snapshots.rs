@@ -78,7 +78,7 @@ fn mid_cutover_80x24() {
 #[test]
 fn breach_and_promote_confirm_120x32() {
     let s = breach_at_half();
-    assert!(s.confirm.is_some(), "promotion asks to confirm");
+    assert!(s.view.confirm.is_some(), "promotion asks to confirm");
     insta::assert_snapshot!(text(&draw(&s, &Theme::default(), 120, 32)));
 }
 
@@ -197,8 +197,11 @@ fn flip_only_backend_shows_its_plan_and_refuses_partial_steps() {
     use cutover::app::update::{Event, update};
     let mut s = run("happy", 3, &[]);
     s.cutover = s.cutover.clone().flip_only();
-    s.backend_kind = "kube-service".into();
-    let press = s.keymap.press(&Key::new(KeyCode::Char('5'), false));
+    s.settings.backend_kind = "kube-service".into();
+    let press = s
+        .settings
+        .keymap
+        .press(&Key::new(KeyCode::Char('5'), false));
     let effects = update(&mut s, Event::Key { press, now: 3500 });
     assert!(effects.is_empty(), "{effects:?}");
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
@@ -212,9 +215,9 @@ fn flip_only_backend_shows_its_plan_and_refuses_partial_steps() {
     );
     assert!(screen.contains("switches all traffic at once"), "{screen}");
     // → goes straight to promotion, which asks to confirm.
-    let press = s.keymap.press(&Key::new(KeyCode::Right, false));
+    let press = s.settings.keymap.press(&Key::new(KeyCode::Right, false));
     update(&mut s, Event::Key { press, now: 3600 });
-    assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
+    assert_eq!(s.view.confirm.as_ref().map(|c| c.share), Some(100));
 }
 
 #[test]
@@ -270,7 +273,10 @@ fn a_failed_rollback_and_a_missing_journal_line_stay_on_the_traffic_panel_80x24(
     use cutover::core::Weights;
     let mut s = mid_cutover();
     let now = s.now;
-    let press = s.keymap.press(&Key::new(KeyCode::Char('r'), false));
+    let press = s
+        .settings
+        .keymap
+        .press(&Key::new(KeyCode::Char('r'), false));
     let e = update(
         &mut s,
         Event::Key {
@@ -333,8 +339,8 @@ fn rebound_keys_are_the_ones_the_screen_names() {
     .into_iter()
     .map(|(a, k)| (a.to_string(), k.into_iter().map(String::from).collect()))
     .collect();
-    s.keymap = Keymap::with_overrides(&keys).unwrap();
-    let press = |s: &State, c: char| s.keymap.press(&Key::new(KeyCode::Char(c), false));
+    s.settings.keymap = Keymap::with_overrides(&keys).unwrap();
+    let press = |s: &State, c: char| s.settings.keymap.press(&Key::new(KeyCode::Char(c), false));
 
     // The help at 80 × 24 with the digits rebound: one row for the shares, the footer kept,
     // naming the rollback key as bound.
@@ -360,7 +366,7 @@ fn rebound_keys_are_the_ones_the_screen_names() {
 
     // The confirm dialog names j and x, and j confirms.
     // Any other key closes the help.
-    let p = s.keymap.press(&Key::new(KeyCode::Esc, false));
+    let p = s.settings.keymap.press(&Key::new(KeyCode::Esc, false));
     update(
         &mut s,
         Event::Key {
@@ -368,7 +374,10 @@ fn rebound_keys_are_the_ones_the_screen_names() {
             now: t0 + 200,
         },
     );
-    let p = s.keymap.press(&Key::new(KeyCode::Char('9'), false));
+    let p = s
+        .settings
+        .keymap
+        .press(&Key::new(KeyCode::Char('9'), false));
     update(
         &mut s,
         Event::Key {
@@ -376,7 +385,7 @@ fn rebound_keys_are_the_ones_the_screen_names() {
             now: t0 + 300,
         },
     );
-    assert!(s.confirm.is_some(), "a jump asks to confirm");
+    assert!(s.view.confirm.is_some(), "a jump asks to confirm");
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
     assert!(screen.contains("j confirm"), "{screen}");
     assert!(screen.contains("x ROLLBACK"), "{screen}");
@@ -399,12 +408,12 @@ fn rebound_keys_are_the_ones_the_screen_names() {
 #[test]
 fn unknown_traffic_is_not_called_a_split() {
     let mut s = run("happy", 3, &[]);
-    s.live_known = false;
-    s.weights = None;
+    s.traffic.live_known = false;
+    s.traffic.weights = None;
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
     assert!(screen.contains("traffic state unknown"), "{screen}");
     assert!(!screen.contains("split"), "{screen}");
-    s.weights = Some(cutover::core::Weights::new(50, 50));
+    s.traffic.weights = Some(cutover::core::Weights::new(50, 50));
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
     assert!(screen.contains("split"), "{screen}");
 }

@@ -32,10 +32,10 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
         cutover,
         chrono::DateTime::parse_from_rfc3339("2026-11-23T14:00:00+00:00").expect("a fixed time"),
     );
-    s.backend_kind = "sim".into();
-    s.backend_target = "127.0.0.1:7070".into();
-    s.driver = "alice@bastion".into();
-    s.live_known = true;
+    s.settings.backend_kind = "sim".into();
+    s.settings.backend_target = "127.0.0.1:7070".into();
+    s.settings.driver = "alice@bastion".into();
+    s.traffic.live_known = true;
     let (mut backend_up, mut signals_up) = (true, true);
     for sec in 0..=seconds {
         let now = sec * 1000;
@@ -78,7 +78,7 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                 Step::BackendDown => backend_up = false,
                 Step::SignalsDown => signals_up = false,
                 Step::Key(code) => {
-                    let press = s.keymap.press(&Key::new(*code, false));
+                    let press = s.settings.keymap.press(&Key::new(*code, false));
                     for e in update(
                         &mut s,
                         Event::Key {

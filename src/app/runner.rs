@@ -283,7 +283,7 @@ pub fn run_effects(
                     let _ = notifier.send(Notice {
                         event,
                         text,
-                        cutover: state.name.clone(),
+                        cutover: state.settings.name.clone(),
                         who: setup.who.user.clone(),
                     });
                 }
@@ -361,7 +361,7 @@ pub fn run_effects(
                     state,
                     "complete",
                     new_live,
-                    state.weights,
+                    state.traffic.weights,
                     None,
                     None,
                 );
@@ -383,8 +383,8 @@ pub fn run_effects(
                     state,
                     &phase,
                     state.live(),
-                    state.weights,
-                    state.weights,
+                    state.traffic.weights,
+                    state.traffic.weights,
                     Some(reason),
                 );
             }
@@ -435,11 +435,11 @@ pub async fn run(
             &tx,
             &state,
         );
-        if state.quit {
+        if state.view.quit {
             break;
         }
-        if state.dirty {
-            state.dirty = false;
+        if state.view.dirty {
+            state.view.dirty = false;
             result = screen.draw(&state);
         }
     }
@@ -447,13 +447,13 @@ pub async fn run(
         t.abort();
     }
     // Quitting with a write in flight: said in the journal (and in the farewell).
-    for w in &state.writes {
+    for w in &state.writes.in_flight {
         journal_event(
             &setup,
             &state,
             "quit-in-flight",
             state.live(),
-            state.weights,
+            state.traffic.weights,
             None,
             Some(format!(
                 "quit with {} → {} % in flight (write {}-{}): outcome unknown, it may still land",
@@ -469,7 +469,7 @@ pub async fn run(
     // it may fail loudly, and the lease must be back by then.
     let mut lease_unreleased = None;
     if let Some(sw) = &setup.switch
-        && state.role == Role::Driver
+        && state.lease.role == Role::Driver
     {
         match tokio::time::timeout(setup.poll_timeout, lease::release(sw.as_ref(), &setup.me)).await
         {
@@ -500,7 +500,8 @@ fn spawn_lease(
     );
     let timeout = setup.poll_timeout;
     // A cutover that could not reach the lease store at start keeps trying to take it.
-    let mut driving = setup.state.role == Role::Driver || setup.state.lease_error.is_some();
+    let mut driving =
+        setup.state.lease.role == Role::Driver || setup.state.lease.lease_error.is_some();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis((me.ttl / 3).max(200)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -136,35 +136,48 @@ pub enum SmokeState {
     },
 }
 
-/// The whole state of the cockpit.
+/// What the cockpit runs with, built once from the config and the command line.
 #[derive(Clone, Debug)]
-pub struct State {
+pub struct Settings {
     pub name: String,
     pub backend_kind: String,
     pub backend_target: String,
     pub driver: String,
     /// This process: tells its own writes in the cutover record from another terminal's.
     pub pid: u32,
+    /// Where the lease is kept, for messages.
+    pub lease_place: String,
+    /// Smoke checks can run (`[[smoke]]` or a source that smokes).
+    pub smoke_available: bool,
+    /// Wall-clock time at `now == 0`, for the header clock and event times.
+    pub start_wall: DateTime<FixedOffset>,
+    pub poll_interval: Millis,
+    pub weight_scale: u32,
+    pub guardrails: Guardrails,
+    /// Extra metrics as configured (name, unit, bad direction).
+    pub metric_info: Vec<crate::core::MetricInfo>,
+    /// Roll back by itself after a breach lasting this long.
+    pub auto_rollback_ms: Option<Millis>,
+    pub window_extend_ms: Millis,
+    pub window_warn_ms: Millis,
+    pub keymap: Keymap,
+}
+
+/// Who drives, as the lease task last saw it.
+#[derive(Clone, Debug)]
+pub struct LeaseView {
     /// Whether this cutover may write: it holds the driver lease, watches someone else
     /// drive, or was started `--read-only`.
     pub role: Role,
     /// The lease holder as last read; `None` when nobody holds a live lease.
     pub holder: Option<crate::core::Lease>,
-    /// Where the lease is kept, for messages.
-    pub lease_place: String,
-    /// A take-over waits for y.
-    pub takeover_confirm: bool,
-    /// Smoke checks can run (`[[smoke]]` or a source that smokes).
-    pub smoke_available: bool,
-    /// A first step waiting for its pre-flight smoke checks.
-    pub preflight_pending: Option<(crate::core::Command, String)>,
     /// The last lease error, said once.
     pub lease_error: Option<String>,
-    /// Wall-clock time at `now == 0`, for the header clock and event times.
-    pub start_wall: DateTime<FixedOffset>,
-    pub now: Millis,
-    pub poll_interval: Millis,
-    pub cutover: Cutover,
+}
+
+/// The backend as last read: weights, who is live and why, the cutover record.
+#[derive(Clone, Debug)]
+pub struct Traffic {
     /// Whether `cutover.live` is known: from config, the cutover record, or the env
     /// holding all the traffic. Never guessed from a split.
     pub live_known: bool,
@@ -174,20 +187,6 @@ pub struct State {
     pub record: Option<Record>,
     /// Why the record could not be read, while it cannot.
     pub record_error: Option<String>,
-    /// A rollback waits for the operator to say where all traffic goes (b / g): traffic is
-    /// split and nothing records who was live.
-    pub ask_target: bool,
-    /// The rollback window ran out but the candidate is failing: it holds at 0:00 until a
-    /// rollback or an explicit `y`. The words say why.
-    pub window_held: Option<String>,
-    /// The window closed: when, and the env that was live before.
-    pub completed: Option<(Millis, Env)>,
-    /// The last write that failed, until a later one succeeds: shown as a banner.
-    pub failed: Option<Banner>,
-    /// A write went out without its journal line: a banner that stays.
-    pub not_journaled: Option<String>,
-    /// Writes whose outcome is unknown (sent, not answered): watched until they land.
-    pub unknown: Vec<InFlight>,
     pub weights: Option<Weights>,
     pub weights_at: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
@@ -195,121 +194,171 @@ pub struct State {
     /// Whether the lasting observed-vs-set mismatch has been reported.
     pub mismatch_reported: bool,
     pub backend_error: Option<(ReadError, Millis)>,
-    pub weight_scale: u32,
-    pub signals: EnvPair<EnvSignals>,
-    pub guardrails: Guardrails,
-    pub guard: Vec<RuleResult>,
-    pub breach_clock: BreachClock,
-    /// Sources whose last poll failed: (source, error, since).
-    pub source_errors: Vec<(String, String, Millis)>,
-    /// Extra metrics as configured (name, unit, bad direction).
-    pub metric_info: Vec<crate::core::MetricInfo>,
-    /// Roll back by itself after a breach lasting this long.
-    pub auto_rollback_ms: Option<Millis>,
-    pub auto: AutoRollback,
-    pub window_extend_ms: Millis,
-    pub window_warn_ms: Millis,
-    /// Whether the coming end of the running window has been warned of.
-    pub window_warned: bool,
-    /// The live env was reported cold during the open window (warned once).
-    pub live_cold_warned: bool,
+}
+
+/// Writes of this cutover: in flight, unknown, failed, and the guard after a rollback.
+#[derive(Clone, Debug)]
+pub struct Writes {
     /// Writes issued and not yet done, oldest first.
-    pub writes: Vec<InFlight>,
+    pub in_flight: Vec<InFlight>,
+    /// The last write that failed, until a later one succeeds: shown as a banner.
+    pub failed: Option<Banner>,
+    /// A write went out without its journal line: a banner that stays.
+    pub not_journaled: Option<String>,
+    /// Writes whose outcome is unknown (sent, not answered): watched until they land.
+    pub unknown: Vec<InFlight>,
     /// When the last write finished: reads started before it are discarded.
     pub last_write_done: Millis,
-    pub confirm: Option<PendingConfirm>,
-    pub overlay: Overlay,
-    pub events: VecDeque<LogLine>,
-    pub keymap: Keymap,
-    pub smoke: Option<SmokeState>,
     /// While set, a share other than 0 read back with no write in flight is a pre-empted
     /// write that landed late, and is rolled back again.
     pub rollback_guard_until: Option<Millis>,
     pub next_id: u64,
+}
+
+/// The rollback window beyond its clock (kept by `Cutover`): held, completed, warned, the auto-rollback.
+#[derive(Clone, Debug)]
+pub struct WindowState {
+    /// The rollback window ran out but the candidate is failing: it holds at 0:00 until a
+    /// rollback or an explicit `y`. The words say why.
+    pub held: Option<String>,
+    /// The window closed: when, and the env that was live before.
+    pub completed: Option<(Millis, Env)>,
+    pub auto: AutoRollback,
+    /// Whether the coming end of the running window has been warned of.
+    pub warned: bool,
+    /// The live env was reported cold during the open window (warned once).
+    pub live_cold_warned: bool,
+}
+
+/// What the operator sees and is asked: dialogs, overlays, the event lines, redraw and quit.
+#[derive(Clone, Debug)]
+pub struct View {
+    /// A take-over waits for y.
+    pub takeover_confirm: bool,
+    /// A rollback waits for the operator to say where all traffic goes (b / g): traffic is
+    /// split and nothing records who was live.
+    pub ask_target: bool,
+    pub confirm: Option<PendingConfirm>,
+    pub overlay: Overlay,
+    pub events: VecDeque<LogLine>,
     pub quit: bool,
     pub dirty: bool,
+}
+
+/// The whole state of the cockpit, in groups: see ARCHITECTURE.md.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub settings: Settings,
+    pub lease: LeaseView,
+    pub traffic: Traffic,
+    pub writes: Writes,
+    pub window: WindowState,
+    pub view: View,
+    /// A first step waiting for its pre-flight smoke checks.
+    pub preflight_pending: Option<(crate::core::Command, String)>,
+    pub now: Millis,
+    pub cutover: Cutover,
+    pub signals: EnvPair<EnvSignals>,
+    pub guard: Vec<RuleResult>,
+    pub breach_clock: BreachClock,
+    /// Sources whose last poll failed: (source, error, since).
+    pub source_errors: Vec<(String, String, Millis)>,
+    pub smoke: Option<SmokeState>,
 }
 
 impl State {
     /// The first key bound to `action`, for messages ("r rolls back").
     pub fn key(&self, action: super::keymap::Action) -> String {
-        self.keymap.first(action)
+        self.settings.keymap.first(action)
     }
 
     /// A time (unix ms) as HH:MM:SS at the offset this cockpit started with.
     pub fn hhmm(&self, unix_ms: i64) -> String {
-        super::words::hhmm_at(unix_ms, *self.start_wall.offset())
+        super::words::hhmm_at(unix_ms, *self.settings.start_wall.offset())
     }
 
     pub fn new(name: String, cutover: Cutover, start_wall: DateTime<FixedOffset>) -> State {
         State {
-            name,
-            backend_kind: String::new(),
-            backend_target: String::new(),
-            driver: String::new(),
-            pid: std::process::id(),
-            role: Role::Driver,
-            holder: None,
-            lease_place: String::new(),
-            takeover_confirm: false,
-            smoke_available: false,
+            settings: Settings {
+                name,
+                backend_kind: String::new(),
+                backend_target: String::new(),
+                driver: String::new(),
+                pid: std::process::id(),
+                lease_place: String::new(),
+                smoke_available: false,
+                start_wall,
+                poll_interval: 1000,
+                weight_scale: 100,
+                guardrails: Guardrails::default(),
+                metric_info: Vec::new(),
+                auto_rollback_ms: None,
+                window_extend_ms: 15 * 60_000,
+                window_warn_ms: 2 * 60_000,
+                keymap: Keymap::default(),
+            },
+            lease: LeaseView {
+                role: Role::Driver,
+                holder: None,
+                lease_error: None,
+            },
+            traffic: Traffic {
+                live_known: false,
+                live_from: None,
+                record: None,
+                record_error: None,
+                weights: None,
+                weights_at: None,
+                share_changed_at: 0,
+                mismatch_reported: false,
+                backend_error: None,
+            },
+            writes: Writes {
+                in_flight: Vec::new(),
+                failed: None,
+                not_journaled: None,
+                unknown: Vec::new(),
+                last_write_done: 0,
+                rollback_guard_until: None,
+                next_id: 1,
+            },
+            window: WindowState {
+                held: None,
+                completed: None,
+                auto: AutoRollback::default(),
+                warned: false,
+                live_cold_warned: false,
+            },
+            view: View {
+                takeover_confirm: false,
+                ask_target: false,
+                confirm: None,
+                overlay: Overlay::None,
+                events: VecDeque::new(),
+                quit: false,
+                dirty: true,
+            },
             preflight_pending: None,
-            lease_error: None,
-            start_wall,
             now: 0,
-            poll_interval: 1000,
             cutover,
-            live_known: false,
-            live_from: None,
-            record: None,
-            record_error: None,
-            ask_target: false,
-            window_held: None,
-            completed: None,
-            failed: None,
-            not_journaled: None,
-            unknown: Vec::new(),
-            weights: None,
-            weights_at: None,
-            share_changed_at: 0,
-            mismatch_reported: false,
-            backend_error: None,
-            weight_scale: 100,
             signals: EnvPair::default(),
-            guardrails: Guardrails::default(),
             guard: Vec::new(),
             breach_clock: BreachClock::default(),
             source_errors: Vec::new(),
-            metric_info: Vec::new(),
-            auto_rollback_ms: None,
-            auto: AutoRollback::default(),
-            window_extend_ms: 15 * 60_000,
-            window_warn_ms: 2 * 60_000,
-            window_warned: false,
-            live_cold_warned: false,
-            writes: Vec::new(),
-            last_write_done: 0,
-            confirm: None,
-            overlay: Overlay::None,
-            events: VecDeque::new(),
-            keymap: Keymap::default(),
             smoke: None,
-            rollback_guard_until: None,
-            next_id: 1,
-            quit: false,
-            dirty: true,
         }
     }
 
     /// Time left before an auto-rollback, while one is counting down.
     pub fn auto_rollback_in(&self) -> Option<Millis> {
-        let (limit, since) = (self.auto_rollback_ms?, self.auto.since?);
-        (!self.auto.cancelled && !self.auto.fired).then(|| (since + limit).saturating_sub(self.now))
+        let (limit, since) = (self.settings.auto_rollback_ms?, self.window.auto.since?);
+        (!self.window.auto.cancelled && !self.window.auto.fired)
+            .then(|| (since + limit).saturating_sub(self.now))
     }
 
     /// The newest write in flight.
     pub fn writing(&self) -> Option<&InFlight> {
-        self.writes.last()
+        self.writes.in_flight.last()
     }
 
     pub fn live(&self) -> Env {
@@ -322,7 +371,7 @@ impl State {
 
     /// The wall-clock time of `at`.
     pub fn wall(&self, at: Millis) -> DateTime<FixedOffset> {
-        self.start_wall + chrono::Duration::milliseconds(at as i64)
+        self.settings.start_wall + chrono::Duration::milliseconds(at as i64)
     }
 
     /// The guardrails as last evaluated (on every event), `for` applied.
@@ -333,11 +382,11 @@ impl State {
     /// Re-evaluates the guardrails on the current signals.
     pub fn refresh_guards(&mut self) {
         let (cand, live) = (self.candidate(), self.live());
-        self.guard = self.guardrails.check(
+        self.guard = self.settings.guardrails.check(
             self.signals.get(cand),
             self.signals.get(live),
             self.now,
-            self.poll_interval,
+            self.settings.poll_interval,
             &mut self.breach_clock,
         );
     }
@@ -380,8 +429,12 @@ impl State {
     pub fn preflight(&self) -> Vec<(String, Option<bool>)> {
         use crate::core::Health;
         let (cand, live) = (self.candidate(), self.live());
-        let health = |env| self.signals.get(env).health(self.now, self.poll_interval);
-        let smoke = if self.smoke_available {
+        let health = |env| {
+            self.signals
+                .get(env)
+                .health(self.now, self.settings.poll_interval)
+        };
+        let smoke = if self.settings.smoke_available {
             Some(matches!(
                 &self.smoke,
                 Some(SmokeState::Done { env, passed: true, at, .. })
@@ -418,7 +471,7 @@ impl State {
         .into_iter()
         .flatten()
         .max();
-        newest.is_none_or(|at| self.now.saturating_sub(at) > self.poll_interval * 3)
+        newest.is_none_or(|at| self.now.saturating_sub(at) > self.settings.poll_interval * 3)
     }
 
     pub fn breach(&self) -> bool {
@@ -427,8 +480,8 @@ impl State {
 
     /// The backend's weights are older than three polls.
     pub fn weights_stale(&self) -> bool {
-        match self.weights_at {
-            Some(at) => self.now.saturating_sub(at) > self.poll_interval * 3,
+        match self.traffic.weights_at {
+            Some(at) => self.now.saturating_sub(at) > self.settings.poll_interval * 3,
             None => true,
         }
     }
@@ -439,7 +492,7 @@ impl State {
             self.signals
                 .get(env)
                 .rps
-                .fresh_value(self.now, self.poll_interval)
+                .fresh_value(self.now, self.settings.poll_interval)
         };
         crate::core::observed_share(rps(self.candidate())?, rps(self.live())?)
     }
@@ -448,7 +501,7 @@ impl State {
     /// [`MISMATCH_PP`] while the set share stood still for [`MISMATCH_AFTER_MS`]:
     /// sticky sessions, DNS caching or a wrong selector.
     pub fn observed_mismatch(&self) -> bool {
-        let settled = self.now.saturating_sub(self.share_changed_at) > MISMATCH_AFTER_MS;
+        let settled = self.now.saturating_sub(self.traffic.share_changed_at) > MISMATCH_AFTER_MS;
         match (self.observed_share(), self.cutover.share) {
             (Some(o), Some(set)) => settled && (o - f64::from(set)).abs() > MISMATCH_PP,
             _ => false,
@@ -462,7 +515,7 @@ impl State {
     /// `env`'s signals now, for the journal.
     pub fn snapshot_of(&self, env: Env) -> CandidateSnapshot {
         let s = self.signals.get(env);
-        let i = self.poll_interval;
+        let i = self.settings.poll_interval;
         CandidateSnapshot {
             env: Some(env),
             health: Some(s.health(self.now, i).word().to_string()),
@@ -474,8 +527,8 @@ impl State {
     }
 
     pub fn log(&mut self, level: Level, text: impl Into<String>) {
-        if self.events.len() == EVENT_LINES {
-            self.events.pop_front();
+        if self.view.events.len() == EVENT_LINES {
+            self.view.events.pop_front();
         }
         let text = text.into();
         match level {
@@ -483,7 +536,7 @@ impl State {
             Level::Warn => log::warn!("{text}"),
             _ => log::info!("{text}"),
         }
-        self.events.push_back(LogLine {
+        self.view.events.push_back(LogLine {
             at: self.now,
             level,
             text,
@@ -492,8 +545,8 @@ impl State {
 
     /// A write order for `share`, numbered, with the current context.
     pub fn order(&mut self, share: u8, rollback: bool, action: &str, source: &str) -> WriteOrder {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.writes.next_id;
+        self.writes.next_id += 1;
         WriteOrder {
             id,
             share,
@@ -501,16 +554,16 @@ impl State {
             rollback,
             action: action.into(),
             source: source.into(),
-            before: self.weights,
+            before: self.traffic.weights,
             candidate: self.candidate_snapshot(),
             reason: None,
-            driver: match self.role {
+            driver: match self.lease.role {
                 Role::Driver => None,
-                _ => self.holder.as_ref().map(|l| l.holder.clone()),
+                _ => self.lease.holder.as_ref().map(|l| l.holder.clone()),
             },
             window_ms: self.cutover.window,
-            lease_token: match self.role {
-                Role::Driver => self.holder.as_ref().map(|l| l.token.clone()),
+            lease_token: match self.lease.role {
+                Role::Driver => self.lease.holder.as_ref().map(|l| l.token.clone()),
                 _ => None,
             },
         }

@@ -74,21 +74,21 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
         cutover,
         chrono::Local::now().fixed_offset(),
     );
-    s.live_known = config.live.is_some();
-    s.live_from = config.live.map(|_| LiveFrom::Config);
-    s.backend_kind = backend.kind().into();
-    s.backend_target = backend.target();
-    s.weight_scale = backend.capabilities().scale;
-    s.driver = who.user.clone();
-    s.poll_interval = config.poll_interval.as_millis() as u64;
-    s.guardrails = config.guardrails.clone();
-    s.keymap = config.keymap.clone();
+    s.traffic.live_known = config.live.is_some();
+    s.traffic.live_from = config.live.map(|_| LiveFrom::Config);
+    s.settings.backend_kind = backend.kind().into();
+    s.settings.backend_target = backend.target();
+    s.settings.weight_scale = backend.capabilities().scale;
+    s.settings.driver = who.user.clone();
+    s.settings.poll_interval = config.poll_interval.as_millis() as u64;
+    s.settings.guardrails = config.guardrails.clone();
+    s.settings.keymap = config.keymap.clone();
     s.signals.blue.version = config.envs.blue.version.clone();
     s.signals.green.version = config.envs.green.version.clone();
-    s.metric_info = config.metrics.clone();
-    s.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
-    s.window_extend_ms = config.rollback_window_extend.as_millis() as u64;
-    s.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
+    s.settings.metric_info = config.metrics.clone();
+    s.settings.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
+    s.settings.window_extend_ms = config.rollback_window_extend.as_millis() as u64;
+    s.settings.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
     s
 }
 
@@ -108,15 +108,16 @@ async fn run_cockpit(
     let switch = (!read_only).then_some(switch);
     let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
     let mut state = initial_state(&config, backend.as_ref(), &who);
-    state.lease_place = backend.lease_place();
+    state.settings.lease_place = backend.lease_place();
     let standing = seat(&config, backend.as_ref(), switch.as_deref(), &me).await;
     apply_standing(&mut state, standing);
     if switch.is_none() {
-        state.role = Role::ReadOnly;
+        state.lease.role = Role::ReadOnly;
     }
     read_record(&mut state, &config, backend.as_ref()).await;
     log_journal(&mut state, &journal);
-    state.smoke_available = !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
+    state.settings.smoke_available =
+        !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
     let smoke = (!config.smoke.is_empty())
         .then(|| Arc::new(crate::signals::smoke::HttpSmoke::new(config.smoke.clone())));
     let setup = Setup {
@@ -159,9 +160,9 @@ async fn seat(
 /// The role the lease gives: driver when it is ours, observer otherwise, saying why.
 fn apply_standing(state: &mut State, standing: Option<Result<Standing, BackendError>>) {
     match standing {
-        Some(Ok(Standing::Mine(l))) => state.holder = Some(l),
+        Some(Ok(Standing::Mine(l))) => state.lease.holder = Some(l),
         Some(Ok(Standing::Theirs(l))) => {
-            state.role = Role::Observer;
+            state.lease.role = Role::Observer;
             state.log(
                 Level::Warn,
                 format!(
@@ -170,21 +171,21 @@ fn apply_standing(state: &mut State, standing: Option<Result<Standing, BackendEr
                     crate::app::words::hhmm(l.since)
                 ),
             );
-            state.holder = Some(l);
+            state.lease.holder = Some(l);
         }
-        Some(Ok(Standing::Free)) => state.role = Role::Observer,
+        Some(Ok(Standing::Free)) => state.lease.role = Role::Observer,
         // Fail closed: no lease held, no forward write; the lease task keeps trying.
         Some(Err(e)) => {
-            state.role = Role::Observer;
-            state.lease_error = Some(e.to_string());
+            state.lease.role = Role::Observer;
+            state.lease.lease_error = Some(e.to_string());
             state.log(
                 Level::Error,
                 format!("driver lease: {e}: forward steps refused until it can be taken; r still rolls back"),
             );
         }
         None => {
-            state.role = Role::Observer;
-            state.lease_error = Some("the lease store did not answer".into());
+            state.lease.role = Role::Observer;
+            state.lease.lease_error = Some("the lease store did not answer".into());
             state.log(
                 Level::Error,
                 "driver lease: the lease store did not answer: forward steps refused until it does; r still rolls back",
@@ -237,7 +238,7 @@ fn log_journal(state: &mut State, journal: &Journal) {
 /// rollback not journaled, and where the traffic was left.
 fn quit_lines(s: &State) -> Vec<String> {
     let mut lines = Vec::new();
-    for w in &s.writes {
+    for w in &s.writes.in_flight {
         lines.push(format!(
             "cutover: quit with a write IN FLIGHT: {} {} → {} % (outcome unknown: it may still land; `cutover status` shows where it stands)",
             w.action,
@@ -245,7 +246,7 @@ fn quit_lines(s: &State) -> Vec<String> {
             w.share
         ));
     }
-    for w in &s.unknown {
+    for w in &s.writes.unknown {
         lines.push(format!(
             "cutover: a write's outcome is still UNKNOWN: {} {} → {} %",
             w.action,
@@ -253,10 +254,10 @@ fn quit_lines(s: &State) -> Vec<String> {
             w.share
         ));
     }
-    if let Some(t) = &s.not_journaled {
+    if let Some(t) = &s.writes.not_journaled {
         lines.push(format!("cutover: {t}"));
     }
-    lines.push(match s.weights {
+    lines.push(match s.traffic.weights {
         Some(w) => format!(
             "cutover: quit; traffic left as the backend has it: {} {} % ({w})",
             s.candidate(),
@@ -281,7 +282,7 @@ mod tests {
     }
 
     fn last_log(s: &State) -> (Level, String) {
-        let l = s.events.back().expect("something was logged");
+        let l = s.view.events.back().expect("something was logged");
         (l.level, l.text.clone())
     }
 
@@ -301,9 +302,9 @@ mod tests {
         let mut s = state();
         let lease = Lease::new("me@here", "tok", 1_000, 60_000);
         apply_standing(&mut s, Some(Ok(Standing::Mine(lease.clone()))));
-        assert_eq!(s.role, Role::Driver);
-        assert_eq!(s.holder, Some(lease));
-        assert!(s.events.is_empty());
+        assert_eq!(s.lease.role, Role::Driver);
+        assert_eq!(s.lease.holder, Some(lease));
+        assert!(s.view.events.is_empty());
     }
 
     #[test]
@@ -311,8 +312,8 @@ mod tests {
         let mut s = state();
         let lease = Lease::new("alice@bastion", "tok", 1_000, 60_000);
         apply_standing(&mut s, Some(Ok(Standing::Theirs(lease.clone()))));
-        assert_eq!(s.role, Role::Observer);
-        assert_eq!(s.holder, Some(lease));
+        assert_eq!(s.lease.role, Role::Observer);
+        assert_eq!(s.lease.holder, Some(lease));
         let (level, text) = last_log(&s);
         assert_eq!(level, Level::Warn);
         assert!(
@@ -326,8 +327,8 @@ mod tests {
     fn a_lease_that_cannot_be_had_fails_closed() {
         let mut s = state();
         apply_standing(&mut s, Some(Ok(Standing::Free)));
-        assert_eq!(s.role, Role::Observer);
-        assert_eq!(s.lease_error, None);
+        assert_eq!(s.lease.role, Role::Observer);
+        assert_eq!(s.lease.lease_error, None);
 
         let mut s = state();
         let e = BackendError::Rejected {
@@ -335,9 +336,9 @@ mod tests {
             message: "permission denied".into(),
         };
         apply_standing(&mut s, Some(Err(e)));
-        assert_eq!(s.role, Role::Observer);
+        assert_eq!(s.lease.role, Role::Observer);
         assert_eq!(
-            s.lease_error.as_deref(),
+            s.lease.lease_error.as_deref(),
             Some("haproxy refused: permission denied")
         );
         assert_eq!(last_log(&s).0, Level::Error);
@@ -345,9 +346,9 @@ mod tests {
 
         let mut s = state();
         apply_standing(&mut s, None);
-        assert_eq!(s.role, Role::Observer);
+        assert_eq!(s.lease.role, Role::Observer);
         assert_eq!(
-            s.lease_error.as_deref(),
+            s.lease.lease_error.as_deref(),
             Some("the lease store did not answer")
         );
         assert_eq!(last_log(&s).0, Level::Error);
@@ -360,7 +361,7 @@ mod tests {
             quit_lines(&s),
             ["cutover: quit; the backend's traffic state was never read"]
         );
-        s.weights = Some(Weights::new(75, 25));
+        s.traffic.weights = Some(Weights::new(75, 25));
         assert_eq!(
             quit_lines(&s),
             ["cutover: quit; traffic left as the backend has it: green 25 % (blue 75 / green 25)"]
@@ -370,10 +371,10 @@ mod tests {
     #[test]
     fn quitting_names_writes_in_flight_unknown_and_not_journaled_first() {
         let mut s = state();
-        s.writes.push(write("step", 50));
-        s.unknown.push(write("set", 10));
-        s.not_journaled = Some("ROLLBACK NOT JOURNALED: disk full".into());
-        s.weights = Some(Weights::new(100, 0));
+        s.writes.in_flight.push(write("step", 50));
+        s.writes.unknown.push(write("set", 10));
+        s.writes.not_journaled = Some("ROLLBACK NOT JOURNALED: disk full".into());
+        s.traffic.weights = Some(Weights::new(100, 0));
         assert_eq!(
             quit_lines(&s),
             [

@@ -25,7 +25,7 @@ pub const MAX_METRIC_ROWS: usize = 4;
 
 /// Rows the panels need: title, health, errors, p99, rps, the metrics, two lines of notes.
 pub fn height(state: &State) -> u16 {
-    7 + state.metric_info.len().min(MAX_METRIC_ROWS) as u16
+    7 + state.settings.metric_info.len().min(MAX_METRIC_ROWS) as u16
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -62,7 +62,7 @@ impl Row<'_> {
     ) -> Line<'static> {
         let (state, theme) = (self.state, self.theme);
         let now = state.now;
-        let stale = series.is_stale(now, state.poll_interval);
+        let stale = series.is_stale(now, state.settings.poll_interval);
         let (text, style) = match series.latest.as_ref().map(|s| &s.reading) {
             None => (UNKNOWN.to_string(), theme.stale),
             Some(Reading::Value(v)) => {
@@ -109,7 +109,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
     let is_cand = env == state.candidate();
     let sig = state.signals.get(env);
     // With live unknown nothing is judged against a live env nobody knows.
-    let guards: &[RuleResult] = if is_cand && state.live_known {
+    let guards: &[RuleResult] = if is_cand && state.traffic.live_known {
         state.guard_results()
     } else {
         &[]
@@ -124,7 +124,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         w,
     };
 
-    let role = if !state.live_known {
+    let role = if !state.traffic.live_known {
         "?"
     } else if is_cand {
         "CANDIDATE"
@@ -148,7 +148,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         row.metric("p99", &sig.p99_ms, ms_text, row.guard(&RuleKind::P99)),
         row.metric("rps", &sig.rps, |v| format!("{v:.0}"), None),
     ];
-    for info in state.metric_info.iter().take(MAX_METRIC_ROWS) {
+    for info in state.settings.metric_info.iter().take(MAX_METRIC_ROWS) {
         let empty = Series::default();
         let series = sig.metric(&info.name).unwrap_or(&empty);
         let guard = row.guard(&RuleKind::Metric(info.name.clone()));
@@ -160,8 +160,8 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
             guard,
         ));
     }
-    if !state.live_known {
-        let why = if state.weights.is_some() {
+    if !state.traffic.live_known {
+        let why = if state.traffic.weights.is_some() {
             " live unknown: split, no cutover record"
         } else {
             " live unknown: traffic state unknown"
@@ -178,7 +178,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         lines.push(vs_live(state, theme));
         lines.push(guard_summary(guards, state, theme));
     } else {
-        let target = if state.live_known {
+        let target = if state.traffic.live_known {
             Line::from(Span::styled(" rollback target", theme.dim))
         } else {
             Line::from(Span::styled(
@@ -197,7 +197,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
 
 fn health_line(row: &Row, sig: &EnvSignals) -> Line<'static> {
     let (state, theme) = (row.state, row.theme);
-    let (now, interval) = (state.now, state.poll_interval);
+    let (now, interval) = (state.now, state.settings.poll_interval);
     let label = Span::styled(format!(" {:<w$}", "health", w = LABEL_W - 1), theme.dim);
     let guard = row.guard(&RuleKind::HealthFailures);
     match &sig.health {
@@ -242,7 +242,7 @@ fn vs_live(state: &State, theme: &Theme) -> Line<'static> {
         state.signals.get(state.candidate()),
         state.signals.get(state.live()),
     );
-    let (now, i) = (state.now, state.poll_interval);
+    let (now, i) = (state.now, state.settings.poll_interval);
     let fresh = |s: &Series| s.fresh_value(now, i);
     let mut spans = vec![Span::styled(" vs live ", theme.dim)];
     let counts = (|| {
@@ -360,6 +360,7 @@ fn rule_text(r: &RuleResult, state: &State) -> String {
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
         RuleKind::Metric(name) => {
             let bad = state
+                .settings
                 .metric_info
                 .iter()
                 .find(|m| &m.name == name)
@@ -396,7 +397,7 @@ fn guard_summary(results: &[RuleResult], state: &State, theme: &Theme) -> Line<'
     }
     let pending = of(&|c| matches!(c, RuleCheck::Pending { .. }));
     if !pending.is_empty() {
-        let for_s = state.guardrails.for_ms / 1000;
+        let for_s = state.settings.guardrails.for_ms / 1000;
         return Line::from(vec![
             label,
             Span::styled(

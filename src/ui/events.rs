@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let n = area.height as usize;
     let width = (area.width as usize).saturating_sub(PREFIX);
     let mut lines: Vec<Line> = Vec::with_capacity(n);
-    for e in state.events.iter().rev() {
+    for e in state.view.events.iter().rev() {
         if lines.len() >= n {
             break;
         }

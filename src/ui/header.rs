@@ -10,16 +10,19 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
     let mut left = vec![
         Span::styled(" cutover", theme.title),
         Span::styled(" · ", theme.border),
-        Span::styled(state.name.clone(), theme.title),
+        Span::styled(state.settings.name.clone(), theme.title),
         Span::styled(" · ", theme.border),
         Span::styled(
-            format!("{} {}", state.backend_kind, state.backend_target),
+            format!(
+                "{} {}",
+                state.settings.backend_kind, state.settings.backend_target
+            ),
             theme.text,
         ),
         Span::styled(" · ", theme.border),
-        match state.role {
+        match state.lease.role {
             crate::app::state::Role::Driver => {
-                Span::styled(format!("driving: {} ", state.driver), theme.text)
+                Span::styled(format!("driving: {} ", state.settings.driver), theme.text)
             }
             role => {
                 let what = if role == crate::app::state::Role::ReadOnly {
@@ -27,7 +30,7 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                 } else {
                     "OBSERVING"
                 };
-                let who = match (&state.holder, &state.lease_error) {
+                let who = match (&state.lease.holder, &state.lease.lease_error) {
                     (Some(l), _) => format!("{} drives since {}", l.holder, state.hhmm(l.since)),
                     (None, Some(_)) if role != crate::app::state::Role::ReadOnly => {
                         "NO LEASE: store unavailable".to_string()
@@ -49,10 +52,10 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
     let len = |v: &[Span]| v.iter().map(Span::width).sum::<usize>();
     if len(&left) > room {
         left.drain(0..2);
-        left[0] = Span::styled(format!(" {}", state.name), theme.title);
+        left[0] = Span::styled(format!(" {}", state.settings.name), theme.title);
     }
     if len(&left) > room {
-        left[2] = Span::styled(state.backend_kind.clone(), theme.text);
+        left[2] = Span::styled(state.settings.backend_kind.clone(), theme.text);
     }
     let left = Line::from(left);
     let clock = state.wall(state.now).format("%H:%M:%S").to_string();
@@ -68,7 +71,7 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
 /// The key bar, generated from the keymap.
 pub fn keybar<'a>(state: &State, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::raw(" ")];
-    for (action, keys) in state.keymap.bindings() {
+    for (action, keys) in state.settings.keymap.bindings() {
         let (Some(label), Some(key)) = (keybar_label(*action), keys.first()) else {
             continue;
         };

@@ -56,15 +56,15 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     traffic::render(frame, traffic_area, state, theme);
     separator(frame, area, sep2.y, "events", theme);
     events::render(frame, events_area, state, theme);
-    match state.overlay {
+    match state.view.overlay {
         Overlay::Help => overlay::render_help(frame, area, state, theme),
         Overlay::Log => overlay::render_log(frame, area, theme),
         Overlay::None => {}
     }
-    if state.takeover_confirm {
+    if state.view.takeover_confirm {
         overlay::render_takeover(frame, area, state, theme);
     }
-    if state.confirm.is_some() {
+    if state.view.confirm.is_some() {
         overlay::render_confirm(frame, area, state, theme);
     }
 }

@@ -62,7 +62,7 @@ pub fn render_help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(
-        format!(" {}", help_footer(&state.keymap)),
+        format!(" {}", help_footer(&state.settings.keymap)),
         theme.dim,
     ));
     let h = lines.len() as u16 + 2;
@@ -100,6 +100,7 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
 fn help_rows(state: &State) -> Vec<(String, String)> {
     let mut rows = Vec::new();
     let jumps: Vec<String> = state
+        .settings
         .keymap
         .bindings()
         .iter()
@@ -109,7 +110,7 @@ fn help_rows(state: &State) -> Vec<(String, String)> {
                 .map_or_else(|| "·".to_string(), ToString::to_string)
         })
         .collect();
-    for (action, keys) in state.keymap.bindings() {
+    for (action, keys) in state.settings.keymap.bindings() {
         if let Action::Jump(p) = action {
             if *p == 10 {
                 let k = if jumps.concat() == "123456789" {
@@ -129,7 +130,7 @@ fn help_rows(state: &State) -> Vec<(String, String)> {
 
 /// The take-over question: whose lease, since when.
 pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let who = match &state.holder {
+    let who = match &state.lease.holder {
         Some(l) => format!(
             " {} drives since {}; the lease runs to {}.",
             l.holder,
@@ -151,6 +152,7 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
             format!(
                 " {} take over   {} ROLLBACK   any other key cancels",
                 state
+                    .settings
                     .keymap
                     .keys(Action::Confirm)
                     .iter()
@@ -174,7 +176,7 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
 }
 
 pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let Some(c) = &state.confirm else { return };
+    let Some(c) = &state.view.confirm else { return };
     let cand = state.candidate();
     let from = state
         .cutover
@@ -212,7 +214,7 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
     }
     lines.push(Line::from(""));
     // Going back after the window closed is a new cutover: there is nothing to roll back.
-    let keys = confirm_keys(&state.keymap, c.action != "revert");
+    let keys = confirm_keys(&state.settings.keymap, c.action != "revert");
     lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);

@@ -30,11 +30,15 @@ pub fn height(state: &State) -> u16 {
 /// succeeds) and a write that went out without its journal line (until quit).
 fn banners_of(state: &State) -> Vec<(bool, String)> {
     let mut v = Vec::new();
-    if let Some(t) = &state.not_journaled {
+    if let Some(t) = &state.writes.not_journaled {
         v.push((true, format!(" ✕ {t}")));
     }
-    if state.live_from == Some(crate::core::LiveFrom::Config)
-        && let Some(r) = state.record.as_ref().filter(|r| r.live != state.live())
+    if state.traffic.live_from == Some(crate::core::LiveFrom::Config)
+        && let Some(r) = state
+            .traffic
+            .record
+            .as_ref()
+            .filter(|r| r.live != state.live())
     {
         v.push((
             false,
@@ -48,7 +52,7 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
             ),
         ));
     }
-    if let Some(b) = &state.failed {
+    if let Some(b) = &state.writes.failed {
         v.push((b.rollback, format!(" ✕ {}", b.text)));
     }
     v
@@ -73,8 +77,8 @@ fn banners(state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {
 }
 
 fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
-    let Some(w) = state.weights else {
-        let why = state.backend_error.as_ref().map_or_else(
+    let Some(w) = state.traffic.weights else {
+        let why = state.traffic.backend_error.as_ref().map_or_else(
             || "waiting for the backend".to_string(),
             |(e, _)| e.message().to_string(),
         );
@@ -93,7 +97,9 @@ fn bar(state: &State, theme: &Theme, width: usize) -> Line<'static> {
     let stale_tag = if state.weights_stale() {
         format!(
             "  STALE {}",
-            age(state.now.saturating_sub(state.weights_at.unwrap_or(0)))
+            age(state
+                .now
+                .saturating_sub(state.traffic.weights_at.unwrap_or(0)))
         )
     } else {
         String::new()
@@ -151,7 +157,10 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
     }
     if c.flip_only {
         spans.push(Span::styled(
-            format!("  (flip-only: {} has no partial steps)", state.backend_kind),
+            format!(
+                "  (flip-only: {} has no partial steps)",
+                state.settings.backend_kind
+            ),
             theme.dim,
         ));
     }
@@ -204,6 +213,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     let live = state.live();
     if let Some(left) = state.auto_rollback_in() {
         let key = state
+            .settings
             .keymap
             .keys(crate::app::keymap::Action::CancelAuto)
             .first()
@@ -216,20 +226,20 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             theme.rollback,
         )]);
     }
-    if let Some(held) = &state.window_held {
+    if let Some(held) = &state.window.held {
         let why = state.candidate_failing().unwrap_or_else(|| {
             format!("{held} (now judged fine, but a held window completes only on y)")
         });
         return Line::from(Span::styled(
             format!(
                 " ⚠ window held at 0:00: {why} — {} rolls back, {} completes anyway",
-                state.keymap.first(Action::Rollback),
-                state.keymap.first(Action::CompleteWindow)
+                state.settings.keymap.first(Action::Rollback),
+                state.settings.keymap.first(Action::CompleteWindow)
             ),
             theme.rollback,
         ));
     }
-    if state.ask_target {
+    if state.view.ask_target {
         return Line::from(Span::styled(
             format!(
                 " ROLLBACK: nothing records who was live — {}: all to blue · {}: all to green · other key cancels",
@@ -241,7 +251,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     }
     let mut spans = match c.window_remaining(state.now) {
         // At 0 %: the pre-flight checklist for the first step.
-        None if c.share == Some(0) && state.live_known => {
+        None if c.share == Some(0) && state.traffic.live_known => {
             let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
             for (name, ok) in state.preflight() {
                 // Not run yet is not a failure: it runs before the first step.
@@ -275,10 +285,10 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             }
             v
         }
-        None if !state.live_known => vec![Span::styled(
+        None if !state.traffic.live_known => vec![Span::styled(
             format!(
                 " live UNKNOWN: {} — {} asks where all traffic goes",
-                if state.weights.is_some() {
+                if state.traffic.weights.is_some() {
                     "traffic is split and no cutover record names it"
                 } else {
                     "the backend's traffic state is unknown"
@@ -295,9 +305,9 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             let warm = state
                 .signals
                 .get(live)
-                .health(state.now, state.poll_interval);
+                .health(state.now, state.settings.poll_interval);
             let warm_style = theme.health(warm);
-            let soon = left <= state.window_warn_ms;
+            let soon = left <= state.settings.window_warn_ms;
             // Ready of desired, where the health source counts them (Deployments, probes).
             let warmth = match &state.signals.get(live).health {
                 Some((h, _)) if h.total == 0 && h.health == crate::core::Health::Down => {

@@ -25,7 +25,7 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
     if let Some(effects) = answer_confirm(s, press) {
         return effects;
     }
-    if s.overlay != Overlay::None {
+    if s.view.overlay != Overlay::None {
         close_overlay(s, action);
         return Vec::new();
     }
@@ -36,8 +36,8 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
 /// nothing was asked.
 fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     // Rollback is never swallowed by a dialog.
-    if s.takeover_confirm && press.main != Some(Action::Rollback) {
-        s.takeover_confirm = false;
+    if s.view.takeover_confirm && press.main != Some(Action::Rollback) {
+        s.view.takeover_confirm = false;
         return Some(match press.dialog {
             Some(Action::Confirm) => {
                 s.log(Level::Info, "taking over the driver lease …");
@@ -50,8 +50,8 @@ fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
         });
     }
     // Where all traffic goes, when nothing records who was live: b or g, nothing else.
-    if s.ask_target {
-        s.ask_target = false;
+    if s.view.ask_target {
+        s.view.ask_target = false;
         let env = match press.dialog {
             Some(Action::PickBlue) => Env::Blue,
             Some(Action::PickGreen) => Env::Green,
@@ -61,16 +61,16 @@ fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
             }
         };
         s.cutover.live = env;
-        s.live_known = true;
-        s.live_from = Some(LiveFrom::Chosen);
-        if let Some(w) = s.weights {
+        s.traffic.live_known = true;
+        s.traffic.live_from = Some(LiveFrom::Chosen);
+        if let Some(w) = s.traffic.weights {
             observe(s, w);
         }
         s.log(
             Level::Warn,
             format!(
                 "{} chose {env} as the rollback target: all traffic to {env}",
-                s.driver
+                s.settings.driver
             ),
         );
         return Some(rollback(s, "rollback"));
@@ -82,27 +82,27 @@ fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
 /// waits for one.
 fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     // A held window completes only on an explicit, journaled `y`.
-    if s.confirm.is_none()
-        && s.role == Role::Driver
+    if s.view.confirm.is_none()
+        && s.lease.role == Role::Driver
         && press.main == Some(Action::CompleteWindow)
-        && let Some(held) = s.window_held.clone()
+        && let Some(held) = s.window.held.clone()
     {
         let why = s.candidate_failing().unwrap_or(held);
         let reason = format!(
             "{} completed the rollback window anyway while {why}",
-            s.driver
+            s.settings.driver
         );
         s.log(Level::Warn, reason.clone());
         return Some(complete(s, Some(reason)));
     }
-    if let Some(c) = s.confirm.take() {
+    if let Some(c) = s.view.confirm.take() {
         return Some(match press.dialog {
             Some(Action::Confirm) => {
                 let mut effects = Vec::new();
                 if c.reasons.contains(&ConfirmReason::Preflight) {
                     let reason = format!(
                         "{} overrode a failed pre-flight to step {} to {} %: {} failed",
-                        s.driver,
+                        s.settings.driver,
                         s.candidate(),
                         c.share,
                         s.preflight_failures().join(", ")
@@ -133,28 +133,28 @@ fn gate(s: &mut State, action: Option<Action>) -> Option<Vec<Effect>> {
     // An observer's write keys say why they do nothing; rollback works for every cutover
     // that may write at all.
     if action.is_some_and(Action::writes)
-        && !(action == Some(Action::Rollback) && s.role == Role::Observer)
+        && !(action == Some(Action::Rollback) && s.lease.role == Role::Observer)
         && let Some(why) = not_driving(s)
     {
         s.log(Level::Warn, why);
         return Some(Vec::new());
     }
     if action == Some(Action::TakeOver) {
-        match s.role {
+        match s.lease.role {
             Role::Driver => s.log(Level::Info, "this cutover already drives"),
             Role::ReadOnly => {
                 let why = not_driving(s).unwrap_or_default();
                 s.log(Level::Warn, why);
             }
-            Role::Observer => s.takeover_confirm = true,
+            Role::Observer => s.view.takeover_confirm = true,
         }
         return Some(Vec::new());
     }
     // Rollback always works: no dialog or overlay swallows it.
     if action == Some(Action::Rollback) {
-        s.confirm = None;
-        s.takeover_confirm = false;
-        s.overlay = Overlay::None;
+        s.view.confirm = None;
+        s.view.takeover_confirm = false;
+        s.view.overlay = Overlay::None;
         return Some(rollback(s, "rollback"));
     }
     None
@@ -163,10 +163,10 @@ fn gate(s: &mut State, action: Option<Action>) -> Option<Vec<Effect>> {
 /// Any key closes the help or the log; `L` and `?` switch between them, quit quits.
 fn close_overlay(s: &mut State, action: Option<Action>) {
     match action {
-        Some(Action::Quit) => s.quit = true,
-        Some(Action::Log) if s.overlay == Overlay::Help => s.overlay = Overlay::Log,
-        Some(Action::Help) if s.overlay == Overlay::Log => s.overlay = Overlay::Help,
-        _ => s.overlay = Overlay::None,
+        Some(Action::Quit) => s.view.quit = true,
+        Some(Action::Log) if s.view.overlay == Overlay::Help => s.view.overlay = Overlay::Log,
+        Some(Action::Help) if s.view.overlay == Overlay::Log => s.view.overlay = Overlay::Help,
+        _ => s.view.overlay = Overlay::None,
     }
 }
 
@@ -174,21 +174,21 @@ fn close_overlay(s: &mut State, action: Option<Action>) {
 fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
     match action {
         None => {
-            s.dirty = false;
+            s.view.dirty = false;
             Vec::new()
         }
         // Handled above, before any dialog.
         Some(Action::TakeOver) => Vec::new(),
         Some(Action::Quit) => {
-            s.quit = true;
+            s.view.quit = true;
             Vec::new()
         }
         Some(Action::Help) => {
-            s.overlay = Overlay::Help;
+            s.view.overlay = Overlay::Help;
             Vec::new()
         }
         Some(Action::Log) => {
-            s.overlay = Overlay::Log;
+            s.view.overlay = Overlay::Log;
             Vec::new()
         }
         Some(Action::Smoke) => {
@@ -203,10 +203,10 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::CancelAuto) => match s.auto_rollback_in() {
             Some(left) => {
-                s.auto.cancelled = true;
+                s.window.auto.cancelled = true;
                 let reason = format!(
                     "auto-rollback cancelled by {} with {} s left; held off until the breach clears",
-                    s.driver,
+                    s.settings.driver,
                     left.div_ceil(1000)
                 );
                 s.log(Level::Warn, reason.clone());
@@ -220,37 +220,39 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
                 Vec::new()
             }
         },
-        Some(Action::ExtendWindow) => match s.cutover.extend_window(s.window_extend_ms, s.now) {
-            Some(left) => {
-                s.window_warned = left <= s.window_warn_ms;
-                s.window_held = None;
-                let end = s.wall_ms(s.now).saturating_add(left as i64);
-                let reason = format!(
-                    "rollback window extended by {} min by {}; {} left",
-                    s.window_extend_ms / 60_000,
-                    s.driver,
-                    clock(left)
-                );
-                s.log(Level::Info, reason.clone());
-                vec![
-                    Effect::JournalNote {
-                        phase: "window-extended".into(),
-                        reason,
-                    },
-                    Effect::Record(RecordOp::WindowEnd {
-                        live: s.live(),
-                        end: Some(end),
-                    }),
-                ]
+        Some(Action::ExtendWindow) => {
+            match s.cutover.extend_window(s.settings.window_extend_ms, s.now) {
+                Some(left) => {
+                    s.window.warned = left <= s.settings.window_warn_ms;
+                    s.window.held = None;
+                    let end = s.wall_ms(s.now).saturating_add(left as i64);
+                    let reason = format!(
+                        "rollback window extended by {} min by {}; {} left",
+                        s.settings.window_extend_ms / 60_000,
+                        s.settings.driver,
+                        clock(left)
+                    );
+                    s.log(Level::Info, reason.clone());
+                    vec![
+                        Effect::JournalNote {
+                            phase: "window-extended".into(),
+                            reason,
+                        },
+                        Effect::Record(RecordOp::WindowEnd {
+                            live: s.live(),
+                            end: Some(end),
+                        }),
+                    ]
+                }
+                None => {
+                    s.log(
+                        Level::Info,
+                        "no rollback window is running (it starts at 100 %)",
+                    );
+                    Vec::new()
+                }
             }
-            None => {
-                s.log(
-                    Level::Info,
-                    "no rollback window is running (it starts at 100 %)",
-                );
-                Vec::new()
-            }
-        },
+        }
         Some(Action::Pause) => command(s, Command::TogglePause, "pause"),
         Some(Action::StepForward) => command(s, Command::StepForward, "step"),
         Some(Action::StepBack) => command(s, Command::StepBack, "back"),
@@ -264,7 +266,7 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
             | Action::PickBlue
             | Action::PickGreen,
         ) => {
-            s.dirty = false;
+            s.view.dirty = false;
             Vec::new()
         }
     }
@@ -280,7 +282,7 @@ mod tests {
         let mut s = state(10);
         s.now = 10_000;
         assert!(key(&mut s, KeyCode::Right).is_empty());
-        let c = s.confirm.clone().expect("asks to confirm");
+        let c = s.view.confirm.clone().expect("asks to confirm");
         assert_eq!(c.reasons, vec![ConfirmReason::Stale]);
         assert_eq!(
             shares(&key(&mut s, KeyCode::Char('r'))),
@@ -299,7 +301,7 @@ mod tests {
         done(&mut s, &e, 50);
         let e = key(&mut s, KeyCode::Right);
         assert!(e.is_empty(), "promotion waits for a confirm");
-        assert_eq!(s.confirm.as_ref().map(|c| c.share), Some(100));
+        assert_eq!(s.view.confirm.as_ref().map(|c| c.share), Some(100));
         let e = key(&mut s, KeyCode::Char('y'));
         assert_eq!(shares(&e), vec![(100, false)]);
         done(&mut s, &e, 100);
@@ -313,7 +315,7 @@ mod tests {
             key(&mut s, setup);
             let e = key(&mut s, KeyCode::Char('r'));
             assert_eq!(shares(&e), vec![(0, true)], "after {setup:?}");
-            assert!(s.confirm.is_none());
+            assert!(s.view.confirm.is_none());
         }
     }
 
@@ -321,13 +323,13 @@ mod tests {
     fn confirm_cancelled_by_other_keys_and_pause_refuses_forward() {
         let mut s = state(10);
         key(&mut s, KeyCode::Char('7'));
-        assert!(s.confirm.is_some());
+        assert!(s.view.confirm.is_some());
         assert!(key(&mut s, KeyCode::Char('n')).is_empty());
-        assert!(s.confirm.is_none());
+        assert!(s.view.confirm.is_none());
         key(&mut s, KeyCode::Char(' '));
         assert!(s.cutover.paused);
         assert!(key(&mut s, KeyCode::Right).is_empty());
-        assert!(s.events.back().unwrap().text.contains("paused"));
+        assert!(s.view.events.back().unwrap().text.contains("paused"));
         assert_eq!(
             shares(&key(&mut s, KeyCode::Left)),
             vec![(0, false)],
@@ -369,15 +371,15 @@ mod tests {
         };
         // Passed: the step goes out by itself.
         let mut s = state(0);
-        s.smoke_available = true;
+        s.settings.smoke_available = true;
         assert_eq!(key(&mut s, KeyCode::Right), vec![Effect::Smoke(Env::Green)]);
         assert!(matches!(smoke_done(&mut s, true).as_slice(), [Effect::Write(o)] if o.share == 10));
         // Failed: a confirm naming the pre-flight; y overrides, journaled.
         let mut s = state(0);
-        s.smoke_available = true;
+        s.settings.smoke_available = true;
         key(&mut s, KeyCode::Right);
         assert!(smoke_done(&mut s, false).is_empty());
-        let c = s.confirm.clone().expect("asks");
+        let c = s.view.confirm.clone().expect("asks");
         assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
         assert_eq!(s.preflight_failures(), vec!["smoke passed".to_string()]);
         let e = key(&mut s, KeyCode::Char('y'));
@@ -388,7 +390,7 @@ mod tests {
         ));
         // A rollback while the smoke runs drops the pending step.
         let mut s = state(0);
-        s.smoke_available = true;
+        s.settings.smoke_available = true;
         key(&mut s, KeyCode::Right);
         key(&mut s, KeyCode::Char('r'));
         assert!(s.preflight_pending.is_none());
@@ -413,15 +415,16 @@ mod tests {
                 result: Ok(Weights::new(20, 80)),
             },
         );
-        assert!(!s.live_known, "80 % green is not 'green is live'");
+        assert!(!s.traffic.live_known, "80 % green is not 'green is live'");
         assert!(
             key(&mut s, KeyCode::Right).is_empty(),
             "no forward step either"
         );
         assert!(key(&mut s, KeyCode::Char('r')).is_empty());
-        assert!(s.ask_target);
+        assert!(s.view.ask_target);
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text
@@ -429,14 +432,14 @@ mod tests {
         );
         // Any other key cancels, nothing written.
         assert!(key(&mut s, KeyCode::Char('x')).is_empty());
-        assert!(!s.ask_target);
+        assert!(!s.view.ask_target);
         key(&mut s, KeyCode::Char('r'));
         let e = key(&mut s, KeyCode::Char('g'));
         let [Effect::Write(o)] = e.as_slice() else {
             panic!("{e:?}")
         };
         assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
-        assert_eq!(s.live_from, Some(LiveFrom::Chosen));
+        assert_eq!(s.traffic.live_from, Some(LiveFrom::Chosen));
         // Unreachable: said as such, never "splits evenly".
         let mut s = State::new(
             "t".into(),
@@ -445,7 +448,8 @@ mod tests {
         );
         key(&mut s, KeyCode::Char('r'));
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text

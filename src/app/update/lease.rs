@@ -15,7 +15,7 @@ pub(super) fn on_lease(
     let mut effects = Vec::new();
     if let Some(e) = error {
         // Fail closed: no lease seen held, no forward write. Rollback still works.
-        if s.lease_error.as_deref() != Some(e.as_str()) {
+        if s.lease.lease_error.as_deref() != Some(e.as_str()) {
             s.log(
                 Level::Error,
                 format!(
@@ -24,30 +24,33 @@ pub(super) fn on_lease(
                 ),
             );
         }
-        s.lease_error = Some(e);
+        s.lease.lease_error = Some(e);
         // Nobody can be said to drive while the store answers nothing or nonsense.
-        s.holder = None;
-        if s.role == Role::Driver {
-            s.role = Role::Observer;
-            s.confirm = None;
+        s.lease.holder = None;
+        if s.lease.role == Role::Driver {
+            s.lease.role = Role::Observer;
+            s.view.confirm = None;
         }
         return effects;
     }
-    if s.lease_error.take().is_some() {
+    if s.lease.lease_error.take().is_some() {
         s.log(Level::Good, "driver lease store answers again");
     }
-    let was = s.role;
-    s.role = role;
+    let was = s.lease.role;
+    s.lease.role = role;
     match (was, role) {
         (Role::Observer, Role::Driver) => {
             let reason = match &took_over {
                 Some(l) => format!(
                     "{} took over the driver lease from {} (driving since {})",
-                    s.driver,
+                    s.settings.driver,
                     l.holder,
                     s.hhmm(l.since)
                 ),
-                None => format!("{} drives now: the driver lease was free", s.driver),
+                None => format!(
+                    "{} drives now: the driver lease was free",
+                    s.settings.driver
+                ),
             };
             s.log(Level::Warn, reason.clone());
             effects.push(Effect::JournalNote {
@@ -64,32 +67,32 @@ pub(super) fn on_lease(
                 format!("{who} took over the driver lease: this cutover now observes"),
             );
             // Nothing of ours is still to be written.
-            s.confirm = None;
+            s.view.confirm = None;
         }
         _ => {}
     }
-    s.holder = holder;
+    s.lease.holder = holder;
     effects
 }
 
 /// Why this cutover does not write, or `None` when it drives.
 pub fn not_driving(s: &State) -> Option<String> {
-    match s.role {
+    match s.lease.role {
         Role::Driver => None,
         Role::ReadOnly => {
             Some("read-only: this cutover never writes (started with --read-only)".to_string())
         }
-        Role::Observer => Some(match &s.holder {
+        Role::Observer => Some(match &s.lease.holder {
             Some(l) => format!(
                 "observing: {} drives since {} (lease at {}); {} takes over",
                 l.holder,
                 s.hhmm(l.since),
-                s.lease_place,
+                s.settings.lease_place,
                 s.key(Action::TakeOver)
             ),
-            None if s.lease_error.is_some() => format!(
+            None if s.lease.lease_error.is_some() => format!(
                 "no driver lease ({}): forward steps refused; {} still rolls back",
-                s.lease_error.as_deref().unwrap_or(""),
+                s.lease.lease_error.as_deref().unwrap_or(""),
                 s.key(Action::Rollback)
             ),
             None => format!(
@@ -123,13 +126,20 @@ mod tests {
             )
         };
         let mut s = state(10);
-        s.driver = "alice@h".into();
+        s.settings.driver = "alice@h".into();
         let e = lease(&mut s, Role::Observer, Some(bob.clone()), None);
         assert!(e.is_empty());
-        assert!(s.events.back().unwrap().text.contains("bob@h took over"));
+        assert!(
+            s.view
+                .events
+                .back()
+                .unwrap()
+                .text
+                .contains("bob@h took over")
+        );
         for c in [KeyCode::Right, KeyCode::Left, KeyCode::Char('5')] {
             assert!(key(&mut s, c).is_empty(), "{c:?} writes nothing");
-            let t = &s.events.back().unwrap().text;
+            let t = &s.view.events.back().unwrap().text;
             assert!(t.contains("observing: bob@h drives since"), "{t}");
         }
         // …but an observer rolls back at once, named with the driver.
@@ -140,7 +150,8 @@ mod tests {
         assert!(o.rollback && o.share == 0 && o.live == Env::Blue);
         assert_eq!(o.driver.as_deref(), Some("bob@h"));
         assert!(
-            s.events
+            s.view
+                .events
                 .iter()
                 .any(|l| l.text.contains("alice@h rolls back while bob@h drives"))
         );
@@ -192,7 +203,8 @@ mod tests {
         );
         assert!(e.is_empty(), "{e:?}");
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text
@@ -200,7 +212,7 @@ mod tests {
         );
         // Take over: a confirm, then the effect; the result is journaled.
         assert!(key(&mut s, KeyCode::Char('T')).is_empty());
-        assert!(s.takeover_confirm);
+        assert!(s.view.takeover_confirm);
         assert_eq!(key(&mut s, KeyCode::Char('y')), vec![Effect::TakeOver]);
         let e = lease(&mut s, Role::Driver, None, Some(bob));
         assert!(matches!(
@@ -212,11 +224,11 @@ mod tests {
             [Effect::Write(_)]
         ));
         // Read-only never writes, whatever the keys.
-        s.role = Role::ReadOnly;
+        s.lease.role = Role::ReadOnly;
         assert!(key(&mut s, KeyCode::Char('r')).is_empty());
         assert!(key(&mut s, KeyCode::Char('T')).is_empty());
-        assert!(!s.takeover_confirm);
-        assert!(s.events.back().unwrap().text.contains("read-only"));
+        assert!(!s.view.takeover_confirm);
+        assert!(s.view.events.back().unwrap().text.contains("read-only"));
     }
 
     #[test]
@@ -240,7 +252,7 @@ mod tests {
                 record_error: None,
             },
         );
-        let b = s.failed.clone().unwrap();
+        let b = s.writes.failed.clone().unwrap();
         assert!(b.rollback);
         assert!(
             b.text.starts_with("ROLLBACK FAILED")
@@ -250,7 +262,8 @@ mod tests {
             b.text
         );
         assert!(
-            s.not_journaled
+            s.writes
+                .not_journaled
                 .as_deref()
                 .unwrap()
                 .contains("NOT JOURNALED")
@@ -259,7 +272,7 @@ mod tests {
         for i in 0..300 {
             s.log(Level::Info, format!("noise {i}"));
         }
-        assert!(s.failed.is_some());
+        assert!(s.writes.failed.is_some());
         // The lease store stops answering: forward refused, rollback still goes.
         update(
             &mut s,
@@ -271,9 +284,16 @@ mod tests {
                 error: Some("no answer within 1.0 s".into()),
             },
         );
-        assert_eq!(s.role, Role::Observer);
+        assert_eq!(s.lease.role, Role::Observer);
         assert!(key(&mut s, KeyCode::Right).is_empty());
-        assert!(s.events.back().unwrap().text.contains("no driver lease"));
+        assert!(
+            s.view
+                .events
+                .back()
+                .unwrap()
+                .text
+                .contains("no driver lease")
+        );
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), vec![(0, true)]);
         let [Effect::Write(o)] = e.as_slice() else {
@@ -282,9 +302,9 @@ mod tests {
         done(&mut s, &e, 0);
         let _ = o;
         assert!(
-            s.failed.is_none(),
+            s.writes.failed.is_none(),
             "a write that succeeded clears the banner"
         );
-        assert!(s.not_journaled.is_some(), "not journaled stays");
+        assert!(s.writes.not_journaled.is_some(), "not journaled stays");
     }
 }

@@ -165,7 +165,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
 }
 
 fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
-    s.dirty = true;
+    s.view.dirty = true;
     match ev {
         Event::Tick { now } => {
             advance(s, now);
@@ -208,8 +208,8 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             on_record(s, result)
         }
         Event::WriteSuperseded { id, by } => {
-            if let Some(pos) = s.writes.iter().position(|w| w.id == id) {
-                let w = s.writes.remove(pos);
+            if let Some(pos) = s.writes.in_flight.iter().position(|w| w.id == id) {
+                let w = s.writes.in_flight.remove(pos);
                 s.log(
                     Level::Info,
                     format!(
@@ -245,7 +245,7 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
                 Level::Warn,
                 format!("{reason}: quitting, traffic left as the backend has it"),
             );
-            s.quit = true;
+            s.view.quit = true;
             Vec::new()
         }
     }
@@ -253,7 +253,7 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
 
 pub(super) fn advance(s: &mut State, now: Millis) {
     s.now = s.now.max(now);
-    if s.rollback_guard_until.is_some_and(|t| s.now >= t) {
-        s.rollback_guard_until = None;
+    if s.writes.rollback_guard_until.is_some_and(|t| s.now >= t) {
+        s.writes.rollback_guard_until = None;
     }
 }

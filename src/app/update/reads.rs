@@ -15,14 +15,14 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     let rec = match result {
         Ok(r) => r,
         Err(e) => {
-            if s.record_error.as_deref() != Some(e.as_str()) {
+            if s.traffic.record_error.as_deref() != Some(e.as_str()) {
                 s.log(Level::Error, format!("cutover record: {e}"));
             }
-            s.record_error = Some(e);
+            s.traffic.record_error = Some(e);
             return Vec::new();
         }
     };
-    if s.record_error.take().is_some() {
+    if s.traffic.record_error.take().is_some() {
         s.log(Level::Good, "cutover record readable again");
     }
     if let Some(r) = &rec {
@@ -31,20 +31,20 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     // The driver completed the window and cleared the record: an observer that still holds
     // or counts down its own view of the window follows.
     if rec.is_none()
-        && s.record.is_some()
-        && s.role != Role::Driver
+        && s.traffic.record.is_some()
+        && s.lease.role != Role::Driver
         && s.cutover.share == Some(100)
         && s.cutover.window_started.is_some()
     {
-        s.record = None;
+        s.traffic.record = None;
         let _ = complete(s, None);
         return Vec::new();
     }
     // The record vanished while traffic is split (a reload of the store's owner): the driver
     // restores what it last read, so nobody is left to guess.
     if rec.is_none()
-        && s.role == Role::Driver
-        && let Some(old) = s.record.clone()
+        && s.lease.role == Role::Driver
+        && let Some(old) = s.traffic.record.clone()
         && old.live == s.live()
         && s.cutover.share.is_some_and(|p| p > 0 && p < 100)
     {
@@ -59,11 +59,11 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     }
     let wall = s.wall_ms(s.now);
     if let Some(r) = &rec {
-        match s.live_from {
+        match s.traffic.live_from {
             Some(LiveFrom::Config)
                 if r.live != s.live()
                     && !r.window_over(wall)
-                    && s.record.as_ref().map(|o| o.live) != Some(r.live) =>
+                    && s.traffic.record.as_ref().map(|o| o.live) != Some(r.live) =>
             {
                 s.log(
                     Level::Error,
@@ -76,11 +76,11 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
                 );
             }
             Some(LiveFrom::Config) => {}
-            _ if !r.window_over(wall) && (r.live != s.live() || !s.live_known) => {
+            _ if !r.window_over(wall) && (r.live != s.live() || !s.traffic.live_known) => {
                 s.cutover.live = r.live;
-                s.live_known = true;
-                s.live_from = Some(LiveFrom::Record);
-                s.ask_target = false;
+                s.traffic.live_known = true;
+                s.traffic.live_from = Some(LiveFrom::Record);
+                s.view.ask_target = false;
                 s.log(
                     Level::Info,
                     format!(
@@ -90,23 +90,24 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
                         s.hhmm(r.at)
                     ),
                 );
-                if let Some(w) = s.weights {
+                if let Some(w) = s.traffic.weights {
                     observe(s, w);
                 }
             }
             _ => {}
         }
     }
-    s.record = rec;
+    s.traffic.record = rec;
     Vec::new()
 }
 
 /// A write someone left in flight, per the record: said once, first thing.
 fn say_flight(s: &mut State, r: &Record) {
     if let Some(f) = &r.flight
-        && s.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
+        && s.traffic.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
         && !s
             .writes
+            .in_flight
             .iter()
             .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
     {
@@ -137,17 +138,17 @@ pub(super) fn on_read(
             return Vec::new();
         }
     };
-    if s.backend_error.take().is_some() {
+    if s.traffic.backend_error.take().is_some() {
         s.log(Level::Good, "backend reachable again");
     }
     // A read that started before the last write finished may predate it.
-    if started < s.last_write_done {
+    if started < s.writes.last_write_done {
         return Vec::new();
     }
-    if !s.live_known && !learn_live(s, w) {
+    if !s.traffic.live_known && !learn_live(s, w) {
         return Vec::new();
     }
-    if s.writes.is_empty() && s.weights.is_some_and(|old| old != w) {
+    if s.writes.in_flight.is_empty() && s.traffic.weights.is_some_and(|old| old != w) {
         return explain_change(s, w);
     }
     observe(s, w);
@@ -156,16 +157,16 @@ pub(super) fn on_read(
 
 /// The backend did not answer, or answered that it cannot know.
 fn read_failed(s: &mut State, e: ReadError) {
-    if s.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
+    if s.traffic.backend_error.as_ref().map(|(m, _)| m) != Some(&e) {
         s.log(Level::Error, format!("backend: {e}"));
     }
     if matches!(e, ReadError::Unknown(_)) {
         // The backend says it cannot know: show no weights, not the last ones.
-        s.weights = None;
-        s.weights_at = None;
+        s.traffic.weights = None;
+        s.traffic.weights_at = None;
         s.cutover.share = None;
     }
-    s.backend_error = Some((e, s.now));
+    s.traffic.backend_error = Some((e, s.now));
 }
 
 /// Live from the weights, only when one env holds all the traffic; `false` when the
@@ -176,9 +177,9 @@ fn learn_live(s: &mut State, w: Weights) -> bool {
     match w.all_on() {
         Some(live) => {
             s.cutover.live = live;
-            s.live_known = true;
-            s.live_from = Some(LiveFrom::AllTraffic);
-            if std::mem::take(&mut s.ask_target) {
+            s.traffic.live_known = true;
+            s.traffic.live_from = Some(LiveFrom::AllTraffic);
+            if std::mem::take(&mut s.view.ask_target) {
                 s.log(
                     Level::Info,
                     "no need to ask any more: one env holds all the traffic",
@@ -190,8 +191,8 @@ fn learn_live(s: &mut State, w: Weights) -> bool {
             );
         }
         None => {
-            s.weights = Some(w);
-            s.weights_at = Some(s.now);
+            s.traffic.weights = Some(w);
+            s.traffic.weights_at = Some(s.now);
             return false;
         }
     }
@@ -205,10 +206,15 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
     let cand = s.candidate();
     let new_share = w.share_of(cand);
     // A write whose outcome was unknown, landing late: its own, never "someone else".
-    if let Some(pos) = s.unknown.iter().position(|u| Some(u.share) == new_share) {
+    if let Some(pos) = s
+        .writes
+        .unknown
+        .iter()
+        .position(|u| Some(u.share) == new_share)
+    {
         return late_landing(s, pos, w);
     }
-    if s.rollback_guard_until.is_some() && new_share != Some(0) {
+    if s.writes.rollback_guard_until.is_some() && new_share != Some(0) {
         s.log(
             Level::Warn,
             format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
@@ -225,11 +231,12 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
     let wall = s.wall_ms(s.now);
     // Only when the weights are what that write asked for: anything else is external.
     let by_record = s
+        .traffic
         .record
         .as_ref()
         .filter(|r| r.live == s.live() && new_share == Some(r.pos))
         .and_then(|r| r.last.clone())
-        .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.pid));
+        .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.settings.pid));
     if let Some(l) = by_record {
         let verb = if l.action.contains("rollback") {
             "rolled back".to_string()
@@ -250,7 +257,7 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
         observe(s, w);
         return Vec::new();
     }
-    if s.role != Role::Driver {
+    if s.lease.role != Role::Driver {
         // Not a write made through cutover (the record would name it): said, and left
         // to the driver's cockpit to journal.
         s.log(
@@ -262,13 +269,18 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
         observe(s, w);
         return Vec::new();
     }
-    let before = s.weights;
+    let before = s.traffic.weights;
     s.log(
         Level::Warn,
         format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
     );
     observe(s, w);
-    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    let text = s
+        .view
+        .events
+        .back()
+        .map(|l| l.text.clone())
+        .unwrap_or_default();
     vec![
         Effect::JournalExternal { before, after: w },
         Effect::Notify {
@@ -279,15 +291,15 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
 }
 
 pub(super) fn observe(s: &mut State, w: Weights) {
-    s.weights = Some(w);
-    s.weights_at = Some(s.now);
+    s.traffic.weights = Some(w);
+    s.traffic.weights_at = Some(s.now);
     let share = w.share_of(s.candidate());
     if share != s.cutover.share {
-        s.share_changed_at = s.now;
+        s.traffic.share_changed_at = s.now;
     }
     let was_window = s.cutover.window_started.is_some();
     s.cutover.observe(share, s.now);
-    if share != Some(100) && s.window_held.take().is_some() {
+    if share != Some(100) && s.window.held.take().is_some() {
         s.log(
             Level::Info,
             "window no longer held: the candidate is off 100 %",
@@ -313,8 +325,8 @@ pub(super) fn observe(s: &mut State, w: Weights) {
 /// Unknown write number `pos` landed late: journaled as its own; after a rollback, undone.
 fn late_landing(s: &mut State, pos: usize, w: Weights) -> Vec<Effect> {
     let new_share = w.share_of(s.candidate());
-    let u = s.unknown.remove(pos);
-    let late = s.now.saturating_sub(s.last_write_done) as f64 / 1000.0;
+    let u = s.writes.unknown.remove(pos);
+    let late = s.now.saturating_sub(s.writes.last_write_done) as f64 / 1000.0;
     let what = if u.rollback {
         "the rollback"
     } else {
@@ -338,8 +350,12 @@ fn late_landing(s: &mut State, pos: usize, w: Weights) -> Vec<Effect> {
         return effects;
     }
     s.log(Level::Warn, reason.clone());
-    if s.failed.as_ref().is_some_and(|b| b.rollback == u.rollback) {
-        s.failed = None;
+    if s.writes
+        .failed
+        .as_ref()
+        .is_some_and(|b| b.rollback == u.rollback)
+    {
+        s.writes.failed = None;
     }
     observe(s, w);
     vec![Effect::JournalLate {
@@ -370,7 +386,14 @@ mod tests {
             [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
         ));
         assert_eq!(s.cutover.share, Some(80));
-        assert!(s.events.back().unwrap().text.contains("external change"));
+        assert!(
+            s.view
+                .events
+                .back()
+                .unwrap()
+                .text
+                .contains("external change")
+        );
     }
 
     #[test]
@@ -402,7 +425,7 @@ mod tests {
             key(&mut s, KeyCode::Char('r')).is_empty(),
             "no rollback target before live is known"
         );
-        assert!(s.ask_target, "it asks where all traffic goes");
+        assert!(s.view.ask_target, "it asks where all traffic goes");
         update(
             &mut s,
             Event::BackendRead {
@@ -411,7 +434,7 @@ mod tests {
                 result: Ok(Weights::new(0, 100)),
             },
         );
-        assert!(s.live_known);
+        assert!(s.traffic.live_known);
         assert_eq!(s.live(), Env::Green);
         assert_eq!(s.cutover.share, Some(0));
         fresh_signals(&mut s, 1);
@@ -425,7 +448,7 @@ mod tests {
             Cutover::new(Env::Blue, Plan::default(), 60_000),
             chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
         );
-        s.driver = "alice@h".into();
+        s.settings.driver = "alice@h".into();
         let wall = s.wall_ms(0);
         let rec = crate::core::Record::new(Env::Green, "bob@h", wall);
         update(
@@ -444,7 +467,7 @@ mod tests {
             },
         );
         assert_eq!(
-            (s.live(), s.live_from),
+            (s.live(), s.traffic.live_from),
             (Env::Green, Some(LiveFrom::Record))
         );
         assert_eq!(s.cutover.share, Some(80), "blue is the candidate at 80 %");
@@ -469,7 +492,8 @@ mod tests {
         );
         assert!(e.is_empty(), "not an external change: {e:?}");
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text
@@ -489,7 +513,8 @@ mod tests {
             "{e:?}"
         );
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text
@@ -498,7 +523,14 @@ mod tests {
 
         // A write whose outcome was unknown, landing late, is attributed to itself.
         let (mut s, id) = step_unknown();
-        assert!(s.failed.as_ref().unwrap().text.contains("OUTCOME UNKNOWN"));
+        assert!(
+            s.writes
+                .failed
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("OUTCOME UNKNOWN")
+        );
         let e = update(
             &mut s,
             Event::BackendRead {
@@ -511,18 +543,19 @@ mod tests {
             matches!(e.as_slice(), [Effect::JournalLate { write, .. }] if *write == id),
             "{e:?}"
         );
-        let t = &s.events.back().unwrap().text;
+        let t = &s.view.events.back().unwrap().text;
         assert!(
             t.starts_with("late: the write (step → 50 %) landed 3.1 s after"),
             "{t}"
         );
-        assert!(s.failed.is_none() && s.unknown.is_empty());
+        assert!(s.writes.failed.is_none() && s.writes.unknown.is_empty());
 
         // Unknown, then a rollback, then the step lands after all: rolled back again.
         let (mut s, _) = step_unknown();
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text
@@ -543,7 +576,8 @@ mod tests {
             "{e:?}"
         );
         assert!(
-            s.events
+            s.view
+                .events
                 .iter()
                 .any(|l| l.text.contains("after a rollback: rolling back again"))
         );
@@ -552,7 +586,7 @@ mod tests {
     #[test]
     fn an_observer_follows_the_drivers_completion_when_the_record_is_cleared() {
         let mut s = state(100);
-        s.role = Role::Observer;
+        s.lease.role = Role::Observer;
         let rec = crate::core::Record::new(Env::Blue, "bob@h", s.wall_ms(0));
         update(
             &mut s,
@@ -571,7 +605,7 @@ mod tests {
         );
         assert_eq!(s.live(), Env::Green, "the driver completed it");
         assert!(e.is_empty(), "an observer journals nothing: {e:?}");
-        assert!(s.completed.is_some());
+        assert!(s.window.completed.is_some());
     }
 
     #[test]
@@ -596,7 +630,7 @@ mod tests {
         assert_eq!(s.live(), Env::Blue);
         // An observer does not write it.
         let mut s = state(50);
-        s.role = Role::Observer;
+        s.lease.role = Role::Observer;
         let rec = crate::core::Record::new(Env::Blue, "alice@h", s.wall_ms(0));
         update(
             &mut s,

@@ -13,10 +13,10 @@ use crate::signals::{EnvPoll, SmokeReport};
 /// matches again.
 pub(super) fn report_mismatch(s: &mut State) {
     let off = s.observed_mismatch();
-    if off == s.mismatch_reported {
+    if off == s.traffic.mismatch_reported {
         return;
     }
-    s.mismatch_reported = off;
+    s.traffic.mismatch_reported = off;
     let cand = s.candidate();
     match (off, s.observed_share(), s.cutover.share) {
         (true, Some(o), Some(set)) => s.log(
@@ -116,7 +116,8 @@ mod tests {
             );
         }
         let said = |s: &State| {
-            s.events
+            s.view
+                .events
                 .iter()
                 .filter(|e| e.text.contains("sticky sessions"))
                 .count()
@@ -133,7 +134,8 @@ mod tests {
         );
         assert!(!s.observed_mismatch());
         assert!(
-            s.events
+            s.view
+                .events
                 .back()
                 .unwrap()
                 .text

@@ -13,7 +13,7 @@ pub(crate) fn state(share: u8) -> State {
         Cutover::new(Env::Blue, Plan::default(), 60_000),
         chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
     );
-    s.live_known = true;
+    s.traffic.live_known = true;
     let w = Weights::for_share(Env::Green, share, 100);
     update(
         &mut s,
@@ -76,7 +76,7 @@ pub(crate) fn key(s: &mut State, c: KeyCode) -> Vec<Effect> {
     update(
         s,
         Event::Key {
-            press: s.keymap.press(&Key::new(c, false)),
+            press: s.settings.keymap.press(&Key::new(c, false)),
             now: s.now + 10,
         },
     )
@@ -116,7 +116,7 @@ pub(crate) fn done(s: &mut State, effects: &[Effect], share: u8) {
 /// The window at 100 % with green's errors at `err`, run to its end.
 pub(crate) fn promoted(err: f64) -> State {
     let mut s = state(100);
-    s.live_from = Some(LiveFrom::AllTraffic);
+    s.traffic.live_from = Some(LiveFrom::AllTraffic);
     green_errors(&mut s, 1_000, err);
     s
 }

@@ -14,21 +14,21 @@ use crate::core::LiveFrom;
 /// failing (breaching, stale, no data). Then the window holds at 0:00, loudly, until `r`
 /// rolls back or `y` completes it anyway; once held, only `y` completes it.
 pub(super) fn window_due(s: &mut State) -> Vec<Effect> {
-    if !s.live_known || !s.cutover.window_due(s.now) {
+    if !s.traffic.live_known || !s.cutover.window_due(s.now) {
         return Vec::new();
     }
-    if s.window_held.is_some() {
+    if s.window.held.is_some() {
         return Vec::new();
     }
     if let Some(why) = s.candidate_failing() {
         let text = format!(
             "window held: {why} — {} rolls back, {} completes anyway",
-            s.keymap.first(Action::Rollback),
-            s.keymap.first(Action::CompleteWindow)
+            s.settings.keymap.first(Action::Rollback),
+            s.settings.keymap.first(Action::CompleteWindow)
         );
         s.log(Level::Error, text.clone());
-        s.window_held = Some(why);
-        if s.role != Role::Driver {
+        s.window.held = Some(why);
+        if s.lease.role != Role::Driver {
             return Vec::new();
         }
         return vec![
@@ -54,14 +54,14 @@ pub(super) fn window_due(s: &mut State) -> Vec<Effect> {
 pub(super) fn complete(s: &mut State, override_by: Option<String>) -> Vec<Effect> {
     let old = s.live();
     let new_live = s.cutover.complete();
-    s.window_held = None;
-    s.completed = Some((s.now, old));
-    s.live_from = Some(LiveFrom::AllTraffic);
+    s.window.held = None;
+    s.window.completed = Some((s.now, old));
+    s.traffic.live_from = Some(LiveFrom::AllTraffic);
     s.log(
         Level::Good,
         format!("rollback window over: cutover complete, {new_live} is now live"),
     );
-    if s.role != Role::Driver {
+    if s.lease.role != Role::Driver {
         return Vec::new();
     }
     let mut effects = vec![
@@ -83,8 +83,8 @@ pub(super) fn complete(s: &mut State, override_by: Option<String>) -> Vec<Effect
 /// Warns once when the rollback window is about to end.
 pub(super) fn warn_window_end(s: &mut State) {
     match s.cutover.window_remaining(s.now) {
-        Some(left) if left <= s.window_warn_ms && left > 0 && !s.window_warned => {
-            s.window_warned = true;
+        Some(left) if left <= s.settings.window_warn_ms && left > 0 && !s.window.warned => {
+            s.window.warned = true;
             s.log(
                 Level::Warn,
                 format!(
@@ -94,7 +94,7 @@ pub(super) fn warn_window_end(s: &mut State) {
                 ),
             );
         }
-        None => s.window_warned = false,
+        None => s.window.warned = false,
         _ => {}
     }
 }
@@ -107,8 +107,8 @@ pub(super) fn warn_live_cold(s: &mut State) {
     let cold = s.signals.get(live).health.as_ref().is_some_and(|(h, _)| {
         h.up == 0 && h.failures == 0 && h.health == crate::core::Health::Down
     });
-    if open && cold && !s.live_cold_warned {
-        s.live_cold_warned = true;
+    if open && cold && !s.window.live_cold_warned {
+        s.window.live_cold_warned = true;
         let detail = s
             .signals
             .get(live)
@@ -123,7 +123,7 @@ pub(super) fn warn_live_cold(s: &mut State) {
             ),
         );
     } else if !cold {
-        s.live_cold_warned = false;
+        s.window.live_cold_warned = false;
     }
 }
 
@@ -131,25 +131,25 @@ pub(super) fn warn_live_cold(s: &mut State) {
 /// `auto_rollback_ms`, unless the operator cancelled this breach's countdown. A cleared
 /// breach resets everything, so a recurrence counts down again.
 pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
-    let Some(limit) = s.auto_rollback_ms else {
+    let Some(limit) = s.settings.auto_rollback_ms else {
         return Vec::new();
     };
-    let breaching = s.role == Role::Driver
-        && s.live_known
+    let breaching = s.lease.role == Role::Driver
+        && s.traffic.live_known
         && s.breach()
         && s.cutover.share.is_some_and(|x| x > 0);
     if !breaching {
-        s.auto = Default::default();
+        s.window.auto = Default::default();
         return Vec::new();
     }
-    if s.auto.cancelled || s.auto.fired {
+    if s.window.auto.cancelled || s.window.auto.fired {
         return Vec::new();
     }
-    let since = *s.auto.since.get_or_insert(s.now);
-    if s.now.saturating_sub(since) < limit || s.writes.iter().any(|w| w.rollback) {
+    let since = *s.window.auto.since.get_or_insert(s.now);
+    if s.now.saturating_sub(since) < limit || s.writes.in_flight.iter().any(|w| w.rollback) {
         return Vec::new();
     }
-    s.auto.fired = true;
+    s.window.auto.fired = true;
     let tripped: Vec<String> = s
         .guard_results()
         .iter()
@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn auto_rollback_fires_after_a_sustained_breach_with_its_reason() {
         let mut s = state(50);
-        s.auto_rollback_ms = Some(10_000);
+        s.settings.auto_rollback_ms = Some(10_000);
         assert!(green_errors(&mut s, 1_000, 0.05).is_empty());
         assert_eq!(s.auto_rollback_in(), Some(10_000));
         assert!(green_errors(&mut s, 9_000, 0.05).is_empty());
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn a_cancelled_auto_rollback_waits_for_the_breach_to_clear_and_recur() {
         let mut s = state(50);
-        s.auto_rollback_ms = Some(10_000);
+        s.settings.auto_rollback_ms = Some(10_000);
         green_errors(&mut s, 1_000, 0.05);
         s.now = 2_000;
         let e = key(&mut s, KeyCode::Char('c'));
@@ -237,8 +237,8 @@ mod tests {
     fn the_window_end_is_warned_once_and_e_extends_it_with_a_journal_note() {
         let mut s = state(100);
         s.cutover.window = 10 * 60_000;
-        s.window_warn_ms = 2 * 60_000;
-        s.window_extend_ms = 15 * 60_000;
+        s.settings.window_warn_ms = 2 * 60_000;
+        s.settings.window_extend_ms = 15 * 60_000;
         update(&mut s, Event::Tick { now: 7 * 60_000 });
         update(
             &mut s,
@@ -248,7 +248,8 @@ mod tests {
         );
         update(&mut s, Event::Tick { now: 9 * 60_000 });
         let warned = |s: &State| {
-            s.events
+            s.view
+                .events
                 .iter()
                 .filter(|e| e.text.contains("rollback window ends in"))
                 .count()
@@ -274,7 +275,8 @@ mod tests {
         }
         assert_eq!(s.live(), Env::Blue, "not completed");
         assert!(
-            s.window_held
+            s.window
+                .held
                 .as_deref()
                 .unwrap()
                 .contains("green breaches errors 5.00 %")
@@ -294,6 +296,7 @@ mod tests {
                 .any(|e| matches!(e, Effect::JournalComplete { .. }))
         );
         let held = s
+            .view
             .events
             .iter()
             .filter(|l| l.text.starts_with("window held"))
@@ -306,14 +309,14 @@ mod tests {
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), vec![(0, true)]);
         done(&mut s, &e, 0);
-        assert!(s.window_held.is_none(), "off 100 %, nothing held");
+        assert!(s.window.held.is_none(), "off 100 %, nothing held");
 
         // The same, completed by y: journaled as an override, with the new live's signals.
         let mut s = promoted(0.05);
         for now in [61_000u64, 62_000] {
             green_errors(&mut s, now, 0.05);
         }
-        assert!(s.window_held.is_some());
+        assert!(s.window.held.is_some());
         let e = key(&mut s, KeyCode::Char('y'));
         assert!(
             matches!(&e[0], Effect::JournalNote { phase, reason } if phase == "complete-override" && reason.contains("anyway")),
@@ -329,12 +332,12 @@ mod tests {
         // After it closed, r does not pretend: it offers the way back as a new cutover.
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(e.is_empty(), "{e:?}");
-        let t = &s.events.back().unwrap().text;
+        let t = &s.view.events.back().unwrap().text;
         assert!(
             t.starts_with("nothing to roll back: the rollback window closed at"),
             "{t}"
         );
-        let c = s.confirm.clone().unwrap();
+        let c = s.view.confirm.clone().unwrap();
         assert_eq!((c.share, c.action.as_str()), (100, "revert"));
         let e = key(&mut s, KeyCode::Char('y'));
         let [Effect::Write(o)] = e.as_slice() else {

@@ -11,8 +11,8 @@ use crate::app::words::refusal_text;
 use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
 
 pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
-    if !s.live_known && cmd != Command::TogglePause {
-        let why = if s.weights.is_some() {
+    if !s.traffic.live_known && cmd != Command::TogglePause {
+        let why = if s.traffic.weights.is_some() {
             "traffic is split and no cutover record names the live env"
         } else {
             "the backend's traffic state is unknown"
@@ -45,7 +45,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
             Some(SmokeState::Done { env, at, .. })
                 if *env == cand && s.now.saturating_sub(*at) <= crate::app::state::PREFLIGHT_SMOKE_FRESH
         );
-        if s.smoke_available && !smoked {
+        if s.settings.smoke_available && !smoked {
             s.preflight_pending = Some((cmd, name.to_string()));
             if matches!(s.smoke, Some(SmokeState::Running { .. })) {
                 return Vec::new();
@@ -78,7 +78,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
         Decision::Apply { share, rollback } => issue(s, share, rollback, name),
         Decision::Confirm { share, reasons } => {
             let action = if share == 100 { "promote" } else { name };
-            s.confirm = Some(PendingConfirm {
+            s.view.confirm = Some(PendingConfirm {
                 share,
                 reasons,
                 action: action.into(),
@@ -97,7 +97,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
             Vec::new()
         }
         Decision::Refused(r) => {
-            let text = refusal_text(r, s.candidate(), &s.backend_kind);
+            let text = refusal_text(r, s.candidate(), &s.settings.backend_kind);
             s.log(Level::Warn, text);
             Vec::new()
         }
@@ -106,9 +106,9 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
 
 pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
     s.preflight_pending = None;
-    if !s.live_known {
+    if !s.traffic.live_known {
         // Nothing guesses: ask where all traffic goes.
-        let state = match s.weights {
+        let state = match s.traffic.weights {
             Some(w) => format!("traffic is split ({w})"),
             None => "the backend's traffic state is unknown".to_string(),
         };
@@ -123,19 +123,19 @@ pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
             Level::Error,
             format!(
                 "ROLLBACK: {state} and no cutover record names the live env: {} sends all traffic to blue{}, {} to green{}; any other key cancels",
-                s.keymap.first(Action::PickBlue),
+                s.settings.keymap.first(Action::PickBlue),
                 version(Env::Blue),
-                s.keymap.first(Action::PickGreen),
+                s.settings.keymap.first(Action::PickGreen),
                 version(Env::Green)
             ),
         );
-        s.ask_target = true;
+        s.view.ask_target = true;
         return Vec::new();
     }
     // The window closed: going back is a new cutover the other way, never a fake success.
-    if let Some((at, old)) = s.completed
+    if let Some((at, old)) = s.window.completed
         && s.cutover.base() == Some(0)
-        && s.writes.is_empty()
+        && s.writes.in_flight.is_empty()
     {
         let when = s.wall(at).format("%H:%M:%S");
         s.log(
@@ -143,10 +143,10 @@ pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
             format!(
                 "nothing to roll back: the rollback window closed at {when} and {} is live; going back to {old} is a new cutover the other way: {} sends all traffic to {old} now",
                 s.live(),
-                s.keymap.first(Action::Confirm)
+                s.settings.keymap.first(Action::Confirm)
             ),
         );
-        s.confirm = Some(PendingConfirm {
+        s.view.confirm = Some(PendingConfirm {
             share: 100,
             reasons: vec![ConfirmReason::Promote],
             action: "revert".into(),
@@ -159,7 +159,7 @@ pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
 pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
     // The one place a write is ordered. Forward writes need the driver lease; a rollback
     // needs only a cutover that may write at all (not --read-only).
-    let allowed = match s.role {
+    let allowed = match s.lease.role {
         Role::Driver => true,
         Role::Observer => rollback,
         Role::ReadOnly => false,
@@ -168,14 +168,15 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> V
         s.log(Level::Warn, why);
         return Vec::new();
     }
-    if rollback && s.role == Role::Observer {
+    if rollback && s.lease.role == Role::Observer {
         let driver = s
+            .lease
             .holder
             .as_ref()
             .map_or_else(|| "nobody".to_string(), |l| l.holder.clone());
         s.log(
             Level::Warn,
-            format!("{} rolls back while {driver} drives", s.driver),
+            format!("{} rolls back while {driver} drives", s.settings.driver),
         );
     }
     // A rollback says where traffic is by the read-back, not by a step still in flight.
@@ -189,11 +190,11 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> V
     s.cutover.requested(share);
     if rollback {
         // A step whose outcome is unknown may still land: after this rollback it must not.
-        for u in s.unknown.iter_mut().filter(|u| !u.rollback) {
+        for u in s.writes.unknown.iter_mut().filter(|u| !u.rollback) {
             u.superseded = true;
         }
     }
-    s.writes.push(InFlight {
+    s.writes.in_flight.push(InFlight {
         id: order.id,
         share,
         since: s.now,
@@ -218,11 +219,11 @@ pub(super) fn on_write_done(
     journal_error: Option<String>,
     record_error: Option<String>,
 ) -> Vec<Effect> {
-    let Some(pos) = s.writes.iter().position(|w| w.id == id) else {
+    let Some(pos) = s.writes.in_flight.iter().position(|w| w.id == id) else {
         return Vec::new();
     };
-    let w = s.writes.remove(pos);
-    s.last_write_done = s.now;
+    let w = s.writes.in_flight.remove(pos);
+    s.writes.last_write_done = s.now;
     let what = if w.rollback {
         "ROLLBACK".to_string()
     } else {
@@ -230,7 +231,7 @@ pub(super) fn on_write_done(
     };
     let failed = verdict(s, &w, &result);
     say_unrecorded(s, &what, w.share, journal_error, record_error);
-    if s.writes.is_empty() && failed {
+    if s.writes.in_flight.is_empty() && failed {
         s.cutover.clear_intent();
     }
     if let Some(after) = result.after() {
@@ -240,7 +241,12 @@ pub(super) fn on_write_done(
         return Vec::new();
     }
     let cand = s.candidate();
-    let text = s.events.back().map(|l| l.text.clone()).unwrap_or_default();
+    let text = s
+        .view
+        .events
+        .back()
+        .map(|l| l.text.clone())
+        .unwrap_or_default();
     vec![Effect::Notify {
         event: if w.action == "auto-rollback" {
             "auto-rollback".into()
@@ -281,7 +287,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
     let mut failed = false;
     match result {
         WriteResult::Verified { after, elapsed_ms } => {
-            s.failed = None;
+            s.writes.failed = None;
             s.log(
                 Level::Good,
                 format!(
@@ -300,7 +306,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                 w.action, w.share
             );
             s.log(Level::Error, text);
-            s.failed = Some(banner(
+            s.writes.failed = Some(banner(
                 "NOT VERIFIED",
                 format!("{retry} — {}", traffic(&Some(*after))),
             ));
@@ -315,7 +321,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                 Level::Error,
                 format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
             );
-            s.failed = Some(banner("FAILED", format!("{retry} — {}", traffic(after))));
+            s.writes.failed = Some(banner("FAILED", format!("{retry} — {}", traffic(after))));
         }
         WriteResult::Unknown { error, after } => {
             failed = true;
@@ -326,7 +332,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                     w.action, w.share
                 ),
             );
-            s.failed = Some(banner(
+            s.writes.failed = Some(banner(
                 "OUTCOME UNKNOWN",
                 format!(
                     "may still land — {} — {}",
@@ -338,7 +344,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                     }
                 ),
             ));
-            s.unknown.push(w.clone());
+            s.writes.unknown.push(w.clone());
         }
         WriteResult::Refused { reason } => {
             failed = true;
@@ -346,7 +352,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                 Level::Error,
                 format!("{} → {} % REFUSED: {reason}", w.action, w.share),
             );
-            s.failed = Some(banner(
+            s.writes.failed = Some(banner(
                 "REFUSED",
                 format!(
                     "traffic untouched — {}",
@@ -362,7 +368,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                     w.action, w.share
                 ),
             );
-            s.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
+            s.writes.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
         }
     }
     failed
@@ -396,7 +402,7 @@ fn say_unrecorded(
             Level::Error,
             format!("{what} → {share} % NOT JOURNALED: {e}"),
         );
-        s.not_journaled = Some(format!(
+        s.writes.not_journaled = Some(format!(
             "{} NOT JOURNALED {hhmmss} — {e}",
             what.to_uppercase()
         ));
@@ -468,7 +474,14 @@ mod tests {
         );
         assert_eq!(s.cutover.share, Some(10));
         assert_eq!(s.cutover.intent, None);
-        assert!(s.events.back().unwrap().text.contains("FAILED: HTTP 500"));
+        assert!(
+            s.view
+                .events
+                .back()
+                .unwrap()
+                .text
+                .contains("FAILED: HTTP 500")
+        );
     }
 
     #[test]
@@ -492,10 +505,16 @@ mod tests {
                 },
             );
         }
-        assert!(s.signals.green.error_rate.is_stale(s.now, s.poll_interval));
+        assert!(
+            s.signals
+                .green
+                .error_rate
+                .is_stale(s.now, s.settings.poll_interval)
+        );
         assert_eq!(s.source_errors.len(), 1);
         assert_eq!(
-            s.events
+            s.view
+                .events
                 .iter()
                 .filter(|e| e.text.contains("prometheus: timed out"))
                 .count(),
