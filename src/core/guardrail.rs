@@ -144,8 +144,9 @@ impl Guardrails {
         now: Millis,
         interval: Millis,
     ) -> Vec<RuleResult> {
+        let at = At { now, interval };
         let mut out = Vec::new();
-        let mut push = |kind, limit: f64, r: Result<(f64, RuleCheck), RuleCheck>| {
+        let mut push = |kind, limit: f64, r: Judged| {
             let (value, check) = match r {
                 Ok((v, c)) => (Some(v), c),
                 Err(c) => (None, c),
@@ -157,118 +158,36 @@ impl Guardrails {
                 limit,
             });
         };
-        let fresh = |s: &Series| judge(s, now, interval);
         if let Some(limit) = self.max_error_rate {
-            // With request and error counts, the rate breaches only when even the low end of
-            // its 95 % interval is over the limit: 2 errors in 197 requests is not "1 %".
-            let counts = (
-                cand.errors.fresh_value(now, interval),
-                cand.requests.fresh_value(now, interval),
-            );
-            let r = fresh(&cand.error_rate).map(|v| match counts {
-                (Some(e), Some(n)) => match wilson_lower(e, n) {
-                    Some(low) => (v, over(low, limit)),
-                    None => (v, over(v, limit)),
-                },
-                _ => (v, over(v, limit)),
-            });
-            push(RuleKind::ErrorRate, limit, r);
+            push(RuleKind::ErrorRate, limit, error_rate(cand, at, limit));
         }
         if let Some(limit) = self.max_error_rate_delta {
-            let r = fresh(&cand.error_rate).and_then(|c| {
-                let l = fresh(&live.error_rate)?;
-                let delta = c - l;
-                let counts = [&cand.errors, &cand.requests, &live.errors, &live.requests]
-                    .map(|s| s.fresh_value(now, interval));
-                // With counts, only a significant difference breaches.
-                let significant = match counts {
-                    [Some(ec), Some(nc), Some(el), Some(nl)] => {
-                        two_proportion(ec, nc, el, nl).map(|d| d.significant)
-                    }
-                    _ => Some(true),
-                };
-                Ok(match significant {
-                    _ if delta <= limit => (delta, RuleCheck::Ok),
-                    Some(true) => (delta, RuleCheck::Breach),
-                    Some(false) => (delta, RuleCheck::Ok),
-                    None => (delta, RuleCheck::NoData),
-                })
-            });
-            push(RuleKind::ErrorRateDelta, limit, r);
-        }
-        if let Some(limit) = self.max_p99_ms {
             push(
-                RuleKind::P99,
+                RuleKind::ErrorRateDelta,
                 limit,
-                fresh(&cand.p99_ms).map(|v| (v, over(v, limit))),
+                error_rate_delta(cand, live, at, limit),
             );
         }
+        if let Some(limit) = self.max_p99_ms {
+            let r = at.fresh(&cand.p99_ms).map(|v| (v, over(v, limit)));
+            push(RuleKind::P99, limit, r);
+        }
         if let Some(limit) = self.max_p99_ratio {
-            let r = fresh(&cand.p99_ms).and_then(|c| {
-                let l = fresh(&live.p99_ms)?;
-                if l <= 0.0 {
-                    return Err(RuleCheck::NoData);
-                }
-                Ok((c / l, over(c / l, limit)))
-            });
-            push(RuleKind::P99Ratio, limit, r);
+            push(RuleKind::P99Ratio, limit, p99_ratio(cand, live, at, limit));
         }
         if let Some(limit) = self.max_health_failures {
-            let r = match &cand.health {
-                None => Err(RuleCheck::NoData),
-                Some((_, at)) if now.saturating_sub(*at) > interval.saturating_mul(3) => {
-                    Err(RuleCheck::Stale)
-                }
-                Some((h, _)) => {
-                    let v = f64::from(h.failures);
-                    let bad = h.failures >= limit || h.health == Health::Down;
-                    Ok((
-                        v,
-                        if bad {
-                            RuleCheck::Breach
-                        } else {
-                            RuleCheck::Ok
-                        },
-                    ))
-                }
-            };
-            push(RuleKind::HealthFailures, f64::from(limit), r);
+            push(
+                RuleKind::HealthFailures,
+                f64::from(limit),
+                health_failures(cand, at, limit),
+            );
         }
         for m in &self.metrics {
-            // Per request: a candidate at 10 % of the traffic has a tenth of the orders
-            // without anything being wrong.
-            let get = |e: &EnvSignals| {
-                let v = e
-                    .metric(&m.name)
-                    .ok_or(RuleCheck::NoData)
-                    .and_then(&fresh)?;
-                match fresh(&e.rps) {
-                    Ok(rps) if rps > 0.0 => Ok(v / rps),
-                    Ok(_) => Err(RuleCheck::NoData),
-                    Err(RuleCheck::NoData) => Ok(v),
-                    Err(c) => Err(c),
-                }
-            };
-            let r = get(cand).and_then(|c| {
-                let l = get(live)?;
-                if l == 0.0 {
-                    return Err(RuleCheck::NoData);
-                }
-                let change = (c - l) / l.abs();
-                let bad = match m.bad {
-                    Bad::Down => -change > m.max_change,
-                    Bad::Up => change > m.max_change,
-                };
-                Ok((
-                    change,
-                    if bad {
-                        RuleCheck::Breach
-                    } else {
-                        RuleCheck::Ok
-                    },
-                ))
-            });
-            push(RuleKind::Metric(m.name.clone()), m.max_change, r);
+            push(
+                RuleKind::Metric(m.name.clone()),
+                m.max_change,
+                metric_change(m, cand, live, at),
+            );
         }
         out
     }
@@ -329,6 +248,118 @@ impl BreachClock {
 /// True when any rule is breached.
 pub fn any_breach(results: &[RuleResult]) -> bool {
     results.iter().any(|r| r.check == RuleCheck::Breach)
+}
+
+/// A rule's measured value and verdict, or why there is no value.
+type Judged = Result<(f64, RuleCheck), RuleCheck>;
+
+/// When a rule is judged: now, and the poll interval that says what is fresh.
+#[derive(Clone, Copy)]
+struct At {
+    now: Millis,
+    interval: Millis,
+}
+
+impl At {
+    fn fresh(self, s: &Series) -> Result<f64, RuleCheck> {
+        judge(s, self.now, self.interval)
+    }
+
+    fn value(self, s: &Series) -> Option<f64> {
+        s.fresh_value(self.now, self.interval)
+    }
+}
+
+/// With request and error counts, the rate breaches only when even the low end of its 95 %
+/// interval is over the limit: 2 errors in 197 requests is not "1 %".
+fn error_rate(cand: &EnvSignals, at: At, limit: f64) -> Judged {
+    let counts = (at.value(&cand.errors), at.value(&cand.requests));
+    at.fresh(&cand.error_rate).map(|v| match counts {
+        (Some(e), Some(n)) => match wilson_lower(e, n) {
+            Some(low) => (v, over(low, limit)),
+            None => (v, over(v, limit)),
+        },
+        _ => (v, over(v, limit)),
+    })
+}
+
+/// The candidate's error rate over the live env's; with counts, only a significant
+/// difference breaches.
+fn error_rate_delta(cand: &EnvSignals, live: &EnvSignals, at: At, limit: f64) -> Judged {
+    let c = at.fresh(&cand.error_rate)?;
+    let l = at.fresh(&live.error_rate)?;
+    let delta = c - l;
+    let counts = [&cand.errors, &cand.requests, &live.errors, &live.requests].map(|s| at.value(s));
+    let significant = match counts {
+        [Some(ec), Some(nc), Some(el), Some(nl)] => {
+            two_proportion(ec, nc, el, nl).map(|d| d.significant)
+        }
+        _ => Some(true),
+    };
+    Ok(match significant {
+        _ if delta <= limit => (delta, RuleCheck::Ok),
+        Some(true) => (delta, RuleCheck::Breach),
+        Some(false) => (delta, RuleCheck::Ok),
+        None => (delta, RuleCheck::NoData),
+    })
+}
+
+fn p99_ratio(cand: &EnvSignals, live: &EnvSignals, at: At, limit: f64) -> Judged {
+    let c = at.fresh(&cand.p99_ms)?;
+    let l = at.fresh(&live.p99_ms)?;
+    if l <= 0.0 {
+        return Err(RuleCheck::NoData);
+    }
+    Ok((c / l, over(c / l, limit)))
+}
+
+fn health_failures(cand: &EnvSignals, at: At, limit: u32) -> Judged {
+    match &cand.health {
+        None => Err(RuleCheck::NoData),
+        Some((_, t)) if at.now.saturating_sub(*t) > at.interval.saturating_mul(3) => {
+            Err(RuleCheck::Stale)
+        }
+        Some((h, _)) => {
+            let bad = h.failures >= limit || h.health == Health::Down;
+            Ok((f64::from(h.failures), verdict(bad)))
+        }
+    }
+}
+
+/// An extra metric, per request (a candidate at 10 % of the traffic has a tenth of the
+/// orders without anything being wrong), as a change against the live env.
+fn metric_change(m: &MetricRule, cand: &EnvSignals, live: &EnvSignals, at: At) -> Judged {
+    let get = |e: &EnvSignals| {
+        let v = e
+            .metric(&m.name)
+            .ok_or(RuleCheck::NoData)
+            .and_then(|s| at.fresh(s))?;
+        match at.fresh(&e.rps) {
+            Ok(rps) if rps > 0.0 => Ok(v / rps),
+            Ok(_) => Err(RuleCheck::NoData),
+            Err(RuleCheck::NoData) => Ok(v),
+            Err(c) => Err(c),
+        }
+    };
+    let c = get(cand)?;
+    let l = get(live)?;
+    if l == 0.0 {
+        return Err(RuleCheck::NoData);
+    }
+    let change = (c - l) / l.abs();
+    let bad = match m.bad {
+        Bad::Down => -change > m.max_change,
+        Bad::Up => change > m.max_change,
+    };
+    Ok((change, verdict(bad)))
+}
+
+fn verdict(bad: bool) -> RuleCheck {
+    if bad {
+        RuleCheck::Breach
+    } else {
+        RuleCheck::Ok
+    }
 }
 
 #[cfg(test)]
