@@ -11,6 +11,7 @@ pub mod health;
 pub mod ingress_nginx;
 pub mod istio;
 pub mod kind;
+mod rbac;
 pub mod service;
 
 pub use health::{KubeHealth, readiness};
@@ -387,60 +388,9 @@ impl Switch for KubeBackend {
         true
     }
 
-    /// A SelfSubjectAccessReview for `patch` on each routing object: what RBAC allows this
-    /// user, asked of the API server, without writing.
+    /// A SelfSubjectAccessReview for `patch` on each routing object (`rbac.rs`).
     async fn check_write(&self) -> super::WriteCheck {
-        use super::WriteCheck::{Denied, Proven, Unprovable};
-        use k8s_openapi::api::authorization::v1::{
-            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-        };
-        let api: Api<SelfSubjectAccessReview> = Api::all(self.0.client.clone());
-        let mut proven = Vec::new();
-        for (r, name) in self.0.router.objects() {
-            let review = SelfSubjectAccessReview {
-                spec: SelfSubjectAccessReviewSpec {
-                    resource_attributes: Some(ResourceAttributes {
-                        group: Some(r.group.to_string()),
-                        namespace: Some(self.0.namespace.clone()),
-                        name: Some(name.clone()),
-                        resource: Some(r.plural.to_string()),
-                        verb: Some("patch".into()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            let asked = tokio::time::timeout(
-                self.0.s.timeout,
-                api.create(&kube::api::PostParams::default(), &review),
-            )
-            .await;
-            match asked {
-                Ok(Ok(a)) => match a.status {
-                    Some(st) if st.allowed => {
-                        proven.push(format!("patch {} {name}", r.qualified()));
-                    }
-                    Some(st) => {
-                        return Denied(format!(
-                            "RBAC does not allow `patch` on {} {}/{name}: grant it in a Role bound to this user{}",
-                            r.qualified(),
-                            self.0.namespace,
-                            st.reason.map(|x| format!(" ({x})")).unwrap_or_default()
-                        ));
-                    }
-                    None => return Unprovable("the access review came back empty".into()),
-                },
-                Ok(Err(e)) => {
-                    return Unprovable(format!(
-                        "the access review could not be asked ({}): the first write says if RBAC denies it",
-                        crate::shared::root_cause(&e)
-                    ));
-                }
-                Err(_) => return Unprovable("the access review did not answer".into()),
-            }
-        }
-        Proven(format!("RBAC allows {}", proven.join(", ")))
+        rbac::may_patch(self).await
     }
 
     async fn write(&self, weights: Weights) -> Result<(), BackendError> {
