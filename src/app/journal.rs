@@ -280,12 +280,13 @@ pub struct Entry {
     /// `intent` (before the call, fsynced), `result`, `failed`, `unknown` (sent, not
     /// answered: may still land), `refused` (not sent), `aborted`, `external`, `late` (an
     /// unknown write seen landing), `complete`, and notes such as `take-over`.
-    pub phase: String,
+    pub phase: Phase,
     pub write: String,
     pub who: Who,
     /// `tui` or `cli`.
     pub source: String,
-    pub action: String,
+    /// The write's action; a line that is no write repeats its phase here.
+    pub action: WriteAction,
     pub backend: String,
     pub live: Env,
     pub share_before: Option<u8>,
@@ -374,11 +375,11 @@ impl Journal {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let last = entries.iter().rposition(|e| e.phase == "intent")?;
+        let last = entries.iter().rposition(|e| e.phase == Phase::Intent)?;
         let open = &entries[last];
         let ended = entries[last + 1..]
             .iter()
-            .any(|e| e.write == open.write && e.phase != "intent");
+            .any(|e| e.write == open.write && e.phase != Phase::Intent);
         (!ended).then(|| open.clone())
     }
 
@@ -422,6 +423,47 @@ fn sanitize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines as cutover wrote them before phases and actions were enums: a step's intent
+    /// and result, a rollback refused its record, an external change, the window's end, a
+    /// note, and one from a newer cutover with words this version does not know.
+    const OLD_LINES: [&str; 6] = [
+        r#"{"ts":"2026-11-23T14:00:01.123Z","phase":"intent","write":"4242-1","who":{"user":"alice@bastion","from":"10.0.0.5"},"source":"tui","action":"step","backend":"haproxy 127.0.0.1:9999 backend app","live":"blue","share_before":0,"share_target":10,"before":{"blue":100,"green":0},"target":{"blue":90,"green":10},"after":null,"share_after":null,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":"green","health":"up","error_rate":0.001,"p99_ms":120.0,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:00:01.456Z","phase":"result","write":"4242-1","who":{"user":"alice@bastion","from":"10.0.0.5"},"source":"tui","action":"step","backend":"haproxy 127.0.0.1:9999 backend app","live":"blue","share_before":0,"share_target":10,"before":{"blue":100,"green":0},"target":{"blue":90,"green":10},"after":{"blue":90,"green":10},"share_after":10,"verified":true,"elapsed_ms":42,"error":null,"candidate":{"env":"green","health":"up","error_rate":0.001,"p99_ms":120.0,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:05:00.000Z","phase":"failed","write":"77-2","who":{"user":"bob@h"},"source":"cli","action":"auto-rollback","backend":"sim local","live":"blue","share_before":50,"share_target":0,"before":null,"target":{"blue":100,"green":0},"after":null,"share_after":null,"verified":false,"elapsed_ms":7,"error":"HTTP 500","reason":"error-rate = 0.05 (limit 0.01)","driver":"alice@bastion","candidate":{"env":null,"health":null,"error_rate":null,"p99_ms":null,"rps":null,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:06:00.000Z","phase":"external","write":"4242-0","who":{"user":"alice@bastion"},"source":"backend","action":"external","backend":"sim local","live":"blue","share_before":null,"share_target":null,"before":{"blue":50,"green":50},"target":null,"after":{"blue":70,"green":30},"share_after":30,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":"green","health":"down","error_rate":null,"p99_ms":null,"rps":null,"stale":true}}"#,
+        r#"{"ts":"2026-11-23T14:07:00.000Z","phase":"auto-rollback-cancelled","write":"4242-0","who":{"user":"alice@bastion"},"source":"tui","action":"auto-rollback-cancelled","backend":"sim local","live":"blue","share_before":50,"share_target":null,"before":{"blue":50,"green":50},"target":null,"after":{"blue":50,"green":50},"share_after":50,"verified":null,"elapsed_ms":null,"error":null,"reason":"auto-rollback cancelled by alice@bastion with 12 s left","candidate":{"env":"green","health":"up","error_rate":0.05,"p99_ms":null,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:08:00.000Z","phase":"window-paused","write":"4242-9","who":{"user":"carol@h"},"source":"tui","action":"nudge-rollback","backend":"sim local","live":"green","share_before":null,"share_target":null,"before":null,"target":null,"after":null,"share_after":null,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":null,"health":null,"error_rate":null,"p99_ms":null,"rps":null,"stale":false}}"#,
+    ];
+
+    #[test]
+    fn old_lines_read_and_write_back_byte_for_byte() {
+        for line in OLD_LINES {
+            let e: Entry = serde_json::from_str(line).expect(line);
+            assert_eq!(serde_json::to_string(&e).unwrap(), line);
+        }
+        let read = |i: usize| serde_json::from_str::<Entry>(OLD_LINES[i]).unwrap();
+        assert_eq!(
+            (read(0).phase, read(0).action),
+            (Phase::Intent, WriteAction::Step)
+        );
+        assert_eq!(
+            (read(2).phase, read(2).action),
+            (Phase::Failed, WriteAction::AutoRollback)
+        );
+        assert_eq!(
+            (read(3).phase, read(3).action),
+            (Phase::External, WriteAction::Note(Phase::External))
+        );
+        assert_eq!(
+            read(4).action,
+            WriteAction::Note(Phase::AutoRollbackCancelled)
+        );
+        // A newer cutover's words are kept, never a reason to drop the line.
+        let newer = read(5);
+        assert_eq!(newer.phase, Phase::Other("window-paused".into()));
+        assert_eq!(newer.action, WriteAction::Other("nudge-rollback".into()));
+    }
 
     #[test]
     fn every_word_reads_back_as_itself() {

@@ -1,7 +1,7 @@
 //! Everything the screen shows, owned by the loop alone.
 
 use super::engine::WriteOrder;
-use super::journal::CandidateSnapshot;
+use super::journal::{CandidateSnapshot, WriteAction};
 use super::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
@@ -42,7 +42,7 @@ pub struct InFlight {
     pub share: u8,
     pub since: Millis,
     pub rollback: bool,
-    pub action: String,
+    pub action: WriteAction,
     /// A rollback was ordered after it: if it lands late it is undone again.
     pub superseded: bool,
 }
@@ -111,7 +111,7 @@ pub enum Role {
 pub struct PendingConfirm {
     pub share: u8,
     pub reasons: Vec<ConfirmReason>,
-    pub action: String,
+    pub action: WriteAction,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,7 +157,7 @@ pub struct State {
     /// Smoke checks can run (`[[smoke]]` or a source that smokes).
     pub smoke_available: bool,
     /// A first step waiting for its pre-flight smoke checks.
-    pub preflight_pending: Option<(crate::core::Command, String)>,
+    pub preflight_pending: Option<(crate::core::Command, WriteAction)>,
     /// The last lease error, said once.
     pub lease_error: Option<String>,
     /// Wall-clock time at `now == 0`, for the header clock and event times.
@@ -486,7 +486,13 @@ impl State {
     }
 
     /// A write order for `share`, numbered, with the current context.
-    pub fn order(&mut self, share: u8, rollback: bool, action: &str, source: &str) -> WriteOrder {
+    pub fn order(
+        &mut self,
+        share: u8,
+        rollback: bool,
+        action: WriteAction,
+        source: &str,
+    ) -> WriteOrder {
         let id = self.next_id;
         self.next_id += 1;
         WriteOrder {
@@ -494,7 +500,7 @@ impl State {
             share,
             live: self.live(),
             rollback,
-            action: action.into(),
+            action,
             source: source.into(),
             before: self.weights,
             candidate: self.candidate_snapshot(),

@@ -144,7 +144,10 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
     }
     lines.push(Line::from(""));
     // Going back after the window closed is a new cutover: there is nothing to roll back.
-    let keys = confirm_keys(&state.keymap, c.action != "revert");
+    let keys = confirm_keys(
+        &state.keymap,
+        c.action != crate::app::journal::WriteAction::Revert,
+    );
     lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);
