@@ -92,6 +92,30 @@ pub struct AutoRollback {
     pub fired: bool,
 }
 
+/// One item of the pre-flight checklist before the first step; shown as its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightCheck {
+    /// The candidate is up.
+    Healthy(Env),
+    /// A smoke run of the candidate passed, lately.
+    SmokePassed,
+    /// Live is up, to take the traffic back.
+    Warm(Env),
+    /// The candidate's signals are fresh.
+    DataFresh,
+}
+
+impl std::fmt::Display for PreflightCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
+            PreflightCheck::SmokePassed => f.write_str("smoke passed"),
+            PreflightCheck::Warm(env) => write!(f, "{env} warm"),
+            PreflightCheck::DataFresh => f.write_str("data fresh"),
+        }
+    }
+}
+
 /// A passed smoke run counts for the pre-flight for this long.
 pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
 
@@ -370,9 +394,9 @@ impl State {
         None
     }
 
-    /// The pre-flight checklist before the first step away from 0: each item's words and
-    /// whether it holds (`None`: not applicable).
-    pub fn preflight(&self) -> Vec<(String, Option<bool>)> {
+    /// The pre-flight checklist before the first step away from 0: each item and whether it
+    /// holds (`None`: not applicable).
+    pub fn preflight(&self) -> Vec<(PreflightCheck, Option<bool>)> {
         use crate::core::Health;
         let (cand, live) = (self.candidate(), self.live());
         let health = |env| self.signals.get(env).health(self.now, self.poll_interval);
@@ -386,20 +410,33 @@ impl State {
             None
         };
         vec![
-            (format!("{cand} healthy"), Some(health(cand) == Health::Up)),
-            ("smoke passed".into(), smoke),
-            (format!("{live} warm"), Some(health(live) == Health::Up)),
-            ("data fresh".into(), Some(!self.candidate_stale())),
+            (
+                PreflightCheck::Healthy(cand),
+                Some(health(cand) == Health::Up),
+            ),
+            (PreflightCheck::SmokePassed, smoke),
+            (PreflightCheck::Warm(live), Some(health(live) == Health::Up)),
+            (PreflightCheck::DataFresh, Some(!self.candidate_stale())),
         ]
     }
 
     /// The pre-flight items that fail.
-    pub fn preflight_failures(&self) -> Vec<String> {
+    pub fn preflight_failures(&self) -> Vec<PreflightCheck> {
         self.preflight()
             .into_iter()
             .filter(|(_, ok)| *ok == Some(false))
             .map(|(name, _)| name)
             .collect()
+    }
+
+    /// The failing pre-flight items' words, comma-separated.
+    pub fn preflight_failures_text(&self) -> String {
+        let words: Vec<String> = self
+            .preflight_failures()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        words.join(", ")
     }
 
     pub fn candidate_stale(&self) -> bool {

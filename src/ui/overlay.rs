@@ -131,7 +131,7 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             for item in state.preflight_failures() {
                 let detail = match &state.smoke {
                     Some(crate::app::state::SmokeState::Done { summary, .. })
-                        if item == "smoke passed" =>
+                        if item == crate::app::state::PreflightCheck::SmokePassed =>
                     {
                         format!(": {summary}")
                     }

@@ -106,7 +106,7 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                         s.driver,
                         s.candidate(),
                         c.share,
-                        s.preflight_failures().join(", ")
+                        s.preflight_failures_text()
                     );
                     s.log(Level::Warn, reason.clone());
                     effects.push(Effect::JournalNote {
@@ -381,7 +381,10 @@ mod tests {
         assert!(smoke_done(&mut s, false).is_empty());
         let c = s.confirm.clone().expect("asks");
         assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
-        assert_eq!(s.preflight_failures(), vec!["smoke passed".to_string()]);
+        assert_eq!(
+            s.preflight_failures(),
+            vec![crate::app::state::PreflightCheck::SmokePassed]
+        );
         let e = key(&mut s, KeyCode::Char('y'));
         assert!(matches!(
             e.as_slice(),
