@@ -4,18 +4,20 @@
 //! disk that holds the real journal (`~/.local/state/cutover`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use cutover::app::journal::{CandidateSnapshot, Entry, Journal, Who, timestamp};
+use cutover::app::journal::{
+    CandidateSnapshot, Entry, Journal, Phase, Who, WriteAction, timestamp,
+};
 use cutover::core::{Env, Weights};
 use std::io::Write;
 
 fn entry() -> Entry {
     Entry {
         ts: timestamp(),
-        phase: "intent".into(),
+        phase: Phase::Intent,
         write: "4242-1".into(),
         who: Who::current(),
         source: "bench".into(),
-        action: "rollback".into(),
+        action: WriteAction::Rollback,
         backend: "haproxy 127.0.0.1:9999 backend app".into(),
         live: Env::Blue,
         share_before: Some(50),

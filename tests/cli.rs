@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use cutover::app::journal::Journal;
+use cutover::app::journal::{Journal, Phase};
 
 #[test]
 fn status_steps_promote_back_and_rollback_through_the_engine() {
@@ -79,7 +79,7 @@ fn status_steps_promote_back_and_rollback_through_the_engine() {
     for e in &entries {
         assert_eq!(e.source, "cli");
         assert!(e.who.user.contains('@'), "{:?}", e.who);
-        if e.phase == "result" {
+        if e.phase == Phase::Result {
             assert_eq!(e.verified, Some(true));
             assert!(e.elapsed_ms.is_some());
         }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use cutover::app::journal::{Phase, WriteAction};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -97,7 +98,7 @@ fn bad_release_step_see_errors_rise_roll_back_quit() {
         cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
     let tui: Vec<_> = journal
         .iter()
-        .filter(|e| e.source == "tui" && e.phase == "result")
+        .filter(|e| e.source == "tui" && e.phase == Phase::Result)
         .map(|e| e.share_after)
         .collect();
     assert_eq!(tui, vec![Some(10), Some(50), Some(0)]);
@@ -180,7 +181,7 @@ fn auto_rollback_rolls_back_a_sustained_breach_unless_cancelled() {
     assert_eq!(status(&cfg)["share"], 0);
     let auto = journal()
         .into_iter()
-        .rfind(|e| e.action == "auto-rollback" && e.phase == "result")
+        .rfind(|e| e.action == WriteAction::AutoRollback && e.phase == Phase::Result)
         .expect("journaled");
     assert_eq!(auto.share_after, Some(0));
     let reason = auto.reason.unwrap_or_default();
@@ -220,7 +221,7 @@ fn auto_rollback_rolls_back_a_sustained_breach_unless_cancelled() {
     assert!(
         journal()
             .iter()
-            .any(|e| e.phase == "auto-rollback-cancelled" && e.reason.is_some())
+            .any(|e| e.phase == Phase::AutoRollbackCancelled && e.reason.is_some())
     );
     t.keys(&["r"]);
     t.wait(20, "manual rollback", |s| s.contains("[0]"));
@@ -266,11 +267,14 @@ fn sighup_during_a_slow_write_restores_the_terminal_and_the_journal_tells_the_tr
     let entries =
         cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
     assert!(
-        entries.iter().any(|e| e.phase == "quit-in-flight"),
+        entries.iter().any(|e| e.phase == Phase::QuitInFlight),
         "quitting with a write in flight is journaled"
     );
-    let step: Vec<_> = entries.iter().filter(|e| e.action == "step").collect();
-    assert_eq!(step[0].phase, "intent");
+    let step: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == WriteAction::Step)
+        .collect();
+    assert_eq!(step[0].phase, Phase::Intent);
     match step.get(1) {
         None => assert!(share == 0 || share == 10, "pending write: {share}"),
         Some(r) => assert_eq!(r.share_after.map(u64::from), Some(share), "{r:?}"),

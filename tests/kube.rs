@@ -8,7 +8,7 @@ mod kubeapi;
 
 use common::*;
 use cutover::app::engine::{self, WriteResult};
-use cutover::app::journal::{Journal, Who};
+use cutover::app::journal::{Journal, Phase, Who};
 use cutover::backends::kube::{KubeBackend, KubeHealth, KubeSettings};
 use cutover::backends::{Backend, Switch};
 use cutover::config::{BackendConfig, Config};
@@ -333,7 +333,7 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
             .last()
             .unwrap()
             .phase,
-        "refused"
+        Phase::Refused
     );
     // A rollback fails open: it tries the write, which says what RBAC denied.
     let r = engine::apply(&b, &journal, &Who::current(), &order(2, 0))
@@ -357,7 +357,7 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     );
     assert_eq!(stored(&api, "gateway.toml"), (100, 0));
     let entries = Journal::read_all(journal.path()).unwrap();
-    assert_eq!(entries.last().unwrap().phase, "failed");
+    assert_eq!(entries.last().unwrap().phase, Phase::Failed);
 
     // A denied read says so too, for Deployments as for the route.
     api.deny("get", "httproutes");

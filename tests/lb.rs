@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use cutover::app::engine::{self, WriteResult};
-use cutover::app::journal::{Journal, Who};
+use cutover::app::journal::{Journal, Phase, Who};
 use cutover::backends::haproxy::{HaproxyBackend, HaproxySettings, HaproxyStats, Socket};
 use cutover::backends::nginx::{NginxBackend, NginxSettings};
 use cutover::backends::{Backend, Switch};
@@ -424,7 +424,7 @@ async fn nginx_edits_validates_reloads_and_restores_a_broken_config() {
         .into_iter()
         .last()
         .unwrap();
-    assert_eq!(failed.phase, "failed");
+    assert_eq!(failed.phase, Phase::Failed);
 }
 
 #[test]
@@ -528,8 +528,8 @@ fn cockpit_keys_work_against_haproxy() {
     let entries = Journal::read_all(&dir.path().join("cli.jsonl")).unwrap();
     let results: Vec<(String, Option<u8>)> = entries
         .iter()
-        .filter(|e| e.phase == "result")
-        .map(|e| (e.action.clone(), e.share_after))
+        .filter(|e| e.phase == Phase::Result)
+        .map(|e| (e.action.to_string(), e.share_after))
         .collect();
     assert_eq!(
         results,

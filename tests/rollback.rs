@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use cutover::app::engine::{self, WriteResult};
-use cutover::app::journal::{Journal, Who};
+use cutover::app::journal::{Journal, Phase, Who};
 use cutover::app::lease::{self, Me, Standing};
 use cutover::backends::haproxy::{HaproxyBackend, HaproxySettings, Socket};
 use cutover::backends::{Backend, Slot, Switch};
@@ -367,7 +367,7 @@ fn an_nginx_reload_that_applies_then_hangs_is_unknown_until_a_reload_succeeds() 
         "{s}"
     );
     let e = Journal::read_all(&d.join("j.jsonl")).unwrap();
-    assert_eq!(e.last().unwrap().phase, "unknown");
+    assert_eq!(e.last().unwrap().phase, Phase::Unknown);
     // The next reload that succeeds makes it known again: a rollback, to the record's live.
     std::fs::remove_file(&flag).unwrap();
     let o = cutover(&cfg, &["rollback"]);
@@ -528,7 +528,7 @@ async fn a_write_that_times_out_is_unknown_then_seen_landing() {
     assert!(error.contains("did not answer within 0.7 s"), "{error}");
     assert_eq!(after, Some(Weights::new(100, 0)), "not landed yet");
     let e = Journal::read_all(journal.path()).unwrap();
-    assert_eq!(e.last().unwrap().phase, "unknown", "not `failed`");
+    assert_eq!(e.last().unwrap().phase, Phase::Unknown, "not `failed`");
     // The record keeps the write in flight: every cockpit says so.
     let rec = direct.record().await.unwrap().unwrap();
     assert_eq!(rec.flight.map(|f| f.share), Some(50));

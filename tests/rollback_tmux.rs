@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use cutover::app::journal::Phase;
 use std::process::Command;
 use std::time::Duration;
 
@@ -118,6 +119,6 @@ fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
     let entries = cutover::app::journal::Journal::read_all(&dir.path().join("j.jsonl")).unwrap();
-    assert!(entries.iter().any(|e| e.phase == "window-held"));
-    assert!(!entries.iter().any(|e| e.phase == "complete"));
+    assert!(entries.iter().any(|e| e.phase == Phase::WindowHeld));
+    assert!(!entries.iter().any(|e| e.phase == Phase::Complete));
 }

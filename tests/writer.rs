@@ -3,7 +3,7 @@
 
 use cutover::app::Clock;
 use cutover::app::engine::{WriteOrder, WriteResult};
-use cutover::app::journal::{CandidateSnapshot, Journal, Who};
+use cutover::app::journal::{CandidateSnapshot, Journal, Who, WriteAction};
 use cutover::app::update::Event;
 use cutover::app::writer::spawn_writer;
 use cutover::backends::{SimBackend, Switch};
@@ -20,9 +20,9 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         live: Env::Blue,
         rollback,
         action: if rollback {
-            "rollback".into()
+            WriteAction::Rollback
         } else {
-            "step".into()
+            WriteAction::Step
         },
         source: "test".into(),
         before: None,
@@ -90,7 +90,7 @@ async fn rollback_preempts_a_slow_step_and_wins() {
     let entries = Journal::read_all(&dir.path().join("j.jsonl")).unwrap();
     let phases: Vec<(String, String)> = entries
         .iter()
-        .map(|e| (e.write.clone(), e.phase.clone()))
+        .map(|e| (e.write.clone(), e.phase.to_string()))
         .collect();
     let pid = std::process::id();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The write engine shared by the TUI and the CLI: journal the intent, write, read back,
 //! verify, journal the result. On failure the state is re-read from the backend.
 
-use super::journal::{CandidateSnapshot, Entry, Journal, Who, timestamp};
+use super::journal::{CandidateSnapshot, Entry, Journal, Phase, Who, WriteAction, timestamp};
 use super::lease::wall_ms;
 use super::record::{self, Intent};
 use crate::backends::{Backend, Switch};
@@ -15,8 +15,8 @@ pub struct WriteOrder {
     pub share: u8,
     pub live: Env,
     pub rollback: bool,
-    /// `step`, `back`, `set`, `promote`, `rollback`, `reassert`.
-    pub action: String,
+    /// `step`, `back`, `set`, `promote`, `rollback`, `auto-rollback`, `revert`.
+    pub action: WriteAction,
     /// `tui` or `cli`.
     pub source: String,
     pub before: Option<Weights>,
@@ -81,12 +81,12 @@ pub struct Applied {
 }
 
 /// A journal entry for `order` in `phase`.
-pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: &str, who: &Who) -> Entry {
+pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: Phase, who: &Who) -> Entry {
     let scale = backend.capabilities().scale;
     let cand = order.live.other();
     Entry {
         ts: timestamp(),
-        phase: phase.into(),
+        phase,
         write: write_id(order),
         who: who.clone(),
         source: order.source.clone(),
@@ -131,7 +131,7 @@ pub async fn apply(
         journal_error: None,
         record_error: None,
     };
-    let mut e = entry(order, backend, "intent", who);
+    let mut e = entry(order, backend, Phase::Intent, who);
     if let Err(err) = journal.append(&e) {
         let msg = format!("journal {}: {err}", journal.path().display());
         if !order.rollback {
@@ -172,7 +172,7 @@ pub async fn apply(
     if let Some(why) = refused {
         let reason = format!("not written: {why}");
         e.ts = timestamp();
-        e.phase = "refused".into();
+        e.phase = Phase::Refused;
         e.error = Some(reason.clone());
         journal_append(journal, &e, &mut out);
         out.result = WriteResult::Refused { reason };
@@ -231,20 +231,20 @@ pub async fn apply(
     e.share_after = result.after().and_then(|w| w.share_of(cand));
     match &result {
         WriteResult::Verified { .. } => {
-            e.phase = "result".into();
+            e.phase = Phase::Result;
             e.verified = Some(true);
         }
         WriteResult::Unverified { .. } => {
-            e.phase = "result".into();
+            e.phase = Phase::Result;
             e.verified = Some(false);
         }
         WriteResult::Failed { error, .. } => {
-            e.phase = "failed".into();
+            e.phase = Phase::Failed;
             e.verified = Some(false);
             e.error = Some(error.clone());
         }
         WriteResult::Unknown { error, .. } => {
-            e.phase = "unknown".into();
+            e.phase = Phase::Unknown;
             e.error = Some(error.clone());
         }
         WriteResult::Refused { .. } | WriteResult::Aborted => {}
@@ -278,7 +278,9 @@ async fn undo_if_rolled_back(
         return result;
     };
     let Some(l) = rec.last.filter(|l| {
-        l.action.contains("rollback") && l.at >= begun && l.pid != Some(std::process::id())
+        WriteAction::from(l.action.as_str()).is_rollback()
+            && l.at >= begun
+            && l.pid != Some(std::process::id())
     }) else {
         return result;
     };

@@ -59,6 +59,220 @@ pub struct CandidateSnapshot {
     pub stale: bool,
 }
 
+/// What a journal line records: a write's `intent` and how it ended, or a note about
+/// something that is not a write. Written as the kebab-case word of each variant; a word
+/// this version does not know (a newer cutover's) is kept as [`Phase::Other`], so that no
+/// line becomes unreadable.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Before the backend call, fsynced.
+    Intent,
+    /// The call succeeded; `verified` says whether the read-back agreed.
+    Result,
+    Failed,
+    /// Sent, not answered: it may still land.
+    Unknown,
+    /// Not sent.
+    Refused,
+    /// Cancelled before it finished, because a rollback pre-empted it.
+    Aborted,
+    /// A change made behind cutover's back.
+    External,
+    /// A write whose outcome was unknown seen landing.
+    Late,
+    /// The rollback window ran out: the candidate is live.
+    Complete,
+    /// Notes: the driver lease taken over, the pre-flight overridden, an auto-rollback
+    /// cancelled, the window extended or held, completed anyway, quit with a write in flight.
+    TakeOver,
+    PreflightOverride,
+    AutoRollbackCancelled,
+    WindowExtended,
+    WindowHeld,
+    CompleteOverride,
+    QuitInFlight,
+    /// A word this version does not know, kept as written.
+    Other(String),
+}
+
+impl Phase {
+    /// Every phase this version writes.
+    pub const KNOWN: [Phase; 16] = [
+        Phase::Intent,
+        Phase::Result,
+        Phase::Failed,
+        Phase::Unknown,
+        Phase::Refused,
+        Phase::Aborted,
+        Phase::External,
+        Phase::Late,
+        Phase::Complete,
+        Phase::TakeOver,
+        Phase::PreflightOverride,
+        Phase::AutoRollbackCancelled,
+        Phase::WindowExtended,
+        Phase::WindowHeld,
+        Phase::CompleteOverride,
+        Phase::QuitInFlight,
+    ];
+
+    /// The word written to the journal.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Phase::Intent => "intent",
+            Phase::Result => "result",
+            Phase::Failed => "failed",
+            Phase::Unknown => "unknown",
+            Phase::Refused => "refused",
+            Phase::Aborted => "aborted",
+            Phase::External => "external",
+            Phase::Late => "late",
+            Phase::Complete => "complete",
+            Phase::TakeOver => "take-over",
+            Phase::PreflightOverride => "preflight-override",
+            Phase::AutoRollbackCancelled => "auto-rollback-cancelled",
+            Phase::WindowExtended => "window-extended",
+            Phase::WindowHeld => "window-held",
+            Phase::CompleteOverride => "complete-override",
+            Phase::QuitInFlight => "quit-in-flight",
+            Phase::Other(s) => s,
+        }
+    }
+
+    /// A known phase by its word.
+    fn known(word: &str) -> Option<Phase> {
+        Phase::KNOWN.into_iter().find(|p| p.as_str() == word)
+    }
+
+    /// How a write ended: a result, a failure, an unknown outcome, a refusal or a
+    /// cancellation (not an intent, not a note).
+    pub fn is_outcome(&self) -> bool {
+        matches!(
+            self,
+            Phase::Result | Phase::Failed | Phase::Unknown | Phase::Refused | Phase::Aborted
+        )
+    }
+}
+
+impl From<&str> for Phase {
+    fn from(word: &str) -> Phase {
+        Phase::known(word).unwrap_or_else(|| Phase::Other(word.to_string()))
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Phase {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Phase {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Phase, D::Error> {
+        let word = String::deserialize(d)?;
+        Ok(Phase::from(word.as_str()))
+    }
+}
+
+/// What a journal line is about: the write's action, or, for a line that records no write
+/// (a note, the end of the window, an external change), the note itself, written as its
+/// phase's word. A word this version does not know is kept as [`WriteAction::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WriteAction {
+    /// One step forward of the plan.
+    Step,
+    /// One step back.
+    Back,
+    /// A jump to a chosen share.
+    Set,
+    /// A move to 100 %.
+    Promote,
+    /// The operator's rollback (a key, the CLI).
+    Rollback,
+    /// The rollback cutover made on its own, on a breach.
+    AutoRollback,
+    /// Going back after the window closed: a new cutover the other way.
+    Revert,
+    /// Not a write: a line noting `phase`.
+    Note(Phase),
+    /// A word this version does not know, kept as written.
+    Other(String),
+}
+
+impl WriteAction {
+    /// Every write action this version orders.
+    pub const WRITES: [WriteAction; 7] = [
+        WriteAction::Step,
+        WriteAction::Back,
+        WriteAction::Set,
+        WriteAction::Promote,
+        WriteAction::Rollback,
+        WriteAction::AutoRollback,
+        WriteAction::Revert,
+    ];
+
+    /// The word written to the journal and the cutover record.
+    pub fn as_str(&self) -> &str {
+        match self {
+            WriteAction::Step => "step",
+            WriteAction::Back => "back",
+            WriteAction::Set => "set",
+            WriteAction::Promote => "promote",
+            WriteAction::Rollback => "rollback",
+            WriteAction::AutoRollback => "auto-rollback",
+            WriteAction::Revert => "revert",
+            WriteAction::Note(p) => p.as_str(),
+            WriteAction::Other(s) => s,
+        }
+    }
+
+    /// A rollback, the operator's or cutover's own. A word this version does not know
+    /// counts when it names one (`…rollback…`), as every version before the enum read it.
+    pub fn is_rollback(&self) -> bool {
+        match self {
+            WriteAction::Rollback | WriteAction::AutoRollback => true,
+            WriteAction::Other(s) => s.contains("rollback"),
+            _ => false,
+        }
+    }
+}
+
+impl From<&str> for WriteAction {
+    fn from(word: &str) -> WriteAction {
+        if let Some(a) = WriteAction::WRITES.into_iter().find(|a| a.as_str() == word) {
+            return a;
+        }
+        match Phase::known(word) {
+            Some(p) => WriteAction::Note(p),
+            None => WriteAction::Other(word.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for WriteAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for WriteAction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WriteAction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WriteAction, D::Error> {
+        let word = String::deserialize(d)?;
+        Ok(WriteAction::from(word.as_str()))
+    }
+}
+
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -66,12 +280,13 @@ pub struct Entry {
     /// `intent` (before the call, fsynced), `result`, `failed`, `unknown` (sent, not
     /// answered: may still land), `refused` (not sent), `aborted`, `external`, `late` (an
     /// unknown write seen landing), `complete`, and notes such as `take-over`.
-    pub phase: String,
+    pub phase: Phase,
     pub write: String,
     pub who: Who,
     /// `tui` or `cli`.
     pub source: String,
-    pub action: String,
+    /// The write's action; a line that is no write repeats its phase here.
+    pub action: WriteAction,
     pub backend: String,
     pub live: Env,
     pub share_before: Option<u8>,
@@ -160,11 +375,11 @@ impl Journal {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        let last = entries.iter().rposition(|e| e.phase == "intent")?;
+        let last = entries.iter().rposition(|e| e.phase == Phase::Intent)?;
         let open = &entries[last];
         let ended = entries[last + 1..]
             .iter()
-            .any(|e| e.write == open.write && e.phase != "intent");
+            .any(|e| e.write == open.write && e.phase != Phase::Intent);
         (!ended).then(|| open.clone())
     }
 
@@ -203,4 +418,104 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines as cutover wrote them before phases and actions were enums: a step's intent
+    /// and result, a rollback refused its record, an external change, the window's end, a
+    /// note, and one from a newer cutover with words this version does not know.
+    const OLD_LINES: [&str; 6] = [
+        r#"{"ts":"2026-11-23T14:00:01.123Z","phase":"intent","write":"4242-1","who":{"user":"alice@bastion","from":"10.0.0.5"},"source":"tui","action":"step","backend":"haproxy 127.0.0.1:9999 backend app","live":"blue","share_before":0,"share_target":10,"before":{"blue":100,"green":0},"target":{"blue":90,"green":10},"after":null,"share_after":null,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":"green","health":"up","error_rate":0.001,"p99_ms":120.0,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:00:01.456Z","phase":"result","write":"4242-1","who":{"user":"alice@bastion","from":"10.0.0.5"},"source":"tui","action":"step","backend":"haproxy 127.0.0.1:9999 backend app","live":"blue","share_before":0,"share_target":10,"before":{"blue":100,"green":0},"target":{"blue":90,"green":10},"after":{"blue":90,"green":10},"share_after":10,"verified":true,"elapsed_ms":42,"error":null,"candidate":{"env":"green","health":"up","error_rate":0.001,"p99_ms":120.0,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:05:00.000Z","phase":"failed","write":"77-2","who":{"user":"bob@h"},"source":"cli","action":"auto-rollback","backend":"sim local","live":"blue","share_before":50,"share_target":0,"before":null,"target":{"blue":100,"green":0},"after":null,"share_after":null,"verified":false,"elapsed_ms":7,"error":"HTTP 500","reason":"error-rate = 0.05 (limit 0.01)","driver":"alice@bastion","candidate":{"env":null,"health":null,"error_rate":null,"p99_ms":null,"rps":null,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:06:00.000Z","phase":"external","write":"4242-0","who":{"user":"alice@bastion"},"source":"backend","action":"external","backend":"sim local","live":"blue","share_before":null,"share_target":null,"before":{"blue":50,"green":50},"target":null,"after":{"blue":70,"green":30},"share_after":30,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":"green","health":"down","error_rate":null,"p99_ms":null,"rps":null,"stale":true}}"#,
+        r#"{"ts":"2026-11-23T14:07:00.000Z","phase":"auto-rollback-cancelled","write":"4242-0","who":{"user":"alice@bastion"},"source":"tui","action":"auto-rollback-cancelled","backend":"sim local","live":"blue","share_before":50,"share_target":null,"before":{"blue":50,"green":50},"target":null,"after":{"blue":50,"green":50},"share_after":50,"verified":null,"elapsed_ms":null,"error":null,"reason":"auto-rollback cancelled by alice@bastion with 12 s left","candidate":{"env":"green","health":"up","error_rate":0.05,"p99_ms":null,"rps":50.0,"stale":false}}"#,
+        r#"{"ts":"2026-11-23T14:08:00.000Z","phase":"window-paused","write":"4242-9","who":{"user":"carol@h"},"source":"tui","action":"nudge-rollback","backend":"sim local","live":"green","share_before":null,"share_target":null,"before":null,"target":null,"after":null,"share_after":null,"verified":null,"elapsed_ms":null,"error":null,"candidate":{"env":null,"health":null,"error_rate":null,"p99_ms":null,"rps":null,"stale":false}}"#,
+    ];
+
+    #[test]
+    fn old_lines_read_and_write_back_byte_for_byte() {
+        for line in OLD_LINES {
+            let e: Entry = serde_json::from_str(line).expect(line);
+            assert_eq!(serde_json::to_string(&e).unwrap(), line);
+        }
+        let read = |i: usize| serde_json::from_str::<Entry>(OLD_LINES[i]).unwrap();
+        assert_eq!(
+            (read(0).phase, read(0).action),
+            (Phase::Intent, WriteAction::Step)
+        );
+        assert_eq!(
+            (read(2).phase, read(2).action),
+            (Phase::Failed, WriteAction::AutoRollback)
+        );
+        assert_eq!(
+            (read(3).phase, read(3).action),
+            (Phase::External, WriteAction::Note(Phase::External))
+        );
+        assert_eq!(
+            read(4).action,
+            WriteAction::Note(Phase::AutoRollbackCancelled)
+        );
+        // A newer cutover's words are kept, never a reason to drop the line.
+        let newer = read(5);
+        assert_eq!(newer.phase, Phase::Other("window-paused".into()));
+        assert_eq!(newer.action, WriteAction::Other("nudge-rollback".into()));
+    }
+
+    #[test]
+    fn every_word_reads_back_as_itself() {
+        for p in Phase::KNOWN {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{p}\""));
+            assert_eq!(serde_json::from_str::<Phase>(&json).unwrap(), p);
+            assert!(!matches!(Phase::from(p.as_str()), Phase::Other(_)));
+        }
+        for a in WriteAction::WRITES {
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{a}\""));
+            assert_eq!(serde_json::from_str::<WriteAction>(&json).unwrap(), a);
+        }
+        // A note's action is its phase's word; a phase is never read as a write.
+        assert_eq!(WriteAction::from("late"), WriteAction::Note(Phase::Late));
+        assert_eq!(WriteAction::Note(Phase::TakeOver).as_str(), "take-over");
+        assert_eq!(
+            Phase::KNOWN.iter().map(Phase::as_str).collect::<Vec<_>>(),
+            [
+                "intent",
+                "result",
+                "failed",
+                "unknown",
+                "refused",
+                "aborted",
+                "external",
+                "late",
+                "complete",
+                "take-over",
+                "preflight-override",
+                "auto-rollback-cancelled",
+                "window-extended",
+                "window-held",
+                "complete-override",
+                "quit-in-flight",
+            ]
+        );
+    }
+
+    #[test]
+    fn rollbacks_are_the_two_rollbacks_and_any_unknown_word_naming_one() {
+        let rollbacks: Vec<_> = WriteAction::WRITES
+            .into_iter()
+            .filter(WriteAction::is_rollback)
+            .collect();
+        assert_eq!(
+            rollbacks,
+            [WriteAction::Rollback, WriteAction::AutoRollback]
+        );
+        assert!(WriteAction::from("nudge-rollback").is_rollback());
+        assert!(!WriteAction::from("auto-rollback-cancelled").is_rollback());
+        assert!(!WriteAction::from("pause").is_rollback());
+    }
 }

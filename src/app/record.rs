@@ -2,6 +2,7 @@
 //! record written, no write. A rollback fails open: its record update comes after the
 //! traffic moved, and a failure is said, never a reason to wait.
 
+use super::journal::WriteAction;
 use crate::backends::{Backend, BackendError, Slot, Switch};
 use crate::core::{Env, Record};
 
@@ -26,7 +27,7 @@ pub async fn stored(b: &dyn Backend) -> Result<(Option<String>, Option<Record>),
 pub struct Intent<'a> {
     pub live: Env,
     pub who: &'a str,
-    pub action: &'a str,
+    pub action: &'a WriteAction,
     /// The journal's write id.
     pub id: &'a str,
     pub share: u8,
@@ -65,8 +66,9 @@ impl std::fmt::Display for RecordError {
 
 /// The record with `i` in flight, from what is stored (`None`: nothing).
 fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
+    let action = i.action.as_str();
     let fresh =
-        || Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, i.action, i.now);
+        || Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, action, i.now);
     match cur {
         None => Ok(fresh()),
         Some(r) if r.live != i.live => {
@@ -79,7 +81,7 @@ fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
         }
         // Back at 0 with nothing in flight: this write starts a new cutover.
         Some(r) if r.pos == 0 && r.flight.is_none() && i.share > 0 => Ok(fresh()),
-        Some(r) => Ok(r.with_flight(i.id, i.share, i.who, i.action, i.now)),
+        Some(r) => Ok(r.with_flight(i.id, i.share, i.who, action, i.now)),
     }
 }
 
@@ -134,17 +136,18 @@ pub async fn finish(
             Some(_) => return Ok(()),
             None => Record::new(i.live, i.who, i.now),
         };
-        let mut new = if rollback {
-            base.with_flight(i.id, 0, i.who, i.action, i.now).landed()
-        } else if base
+        let action = i.action.as_str();
+        let rolled_back_since = base
             .last
             .as_ref()
-            .is_some_and(|l| l.action.contains("rollback") && l.at >= i.begun)
-        {
+            .is_some_and(|l| WriteAction::from(l.action.as_str()).is_rollback() && l.at >= i.begun);
+        let mut new = if rollback {
+            base.with_flight(i.id, 0, i.who, action, i.now).landed()
+        } else if rolled_back_since {
             // Someone rolled back meanwhile: their rollback stays the last word.
             base.landed()
         } else {
-            base.with_flight(i.id, i.share, i.who, i.action, i.now)
+            base.with_flight(i.id, i.share, i.who, action, i.now)
                 .landed()
         };
         match landed {
@@ -212,7 +215,7 @@ mod tests {
         Intent {
             live,
             who,
-            action: "step",
+            action: &WriteAction::Step,
             id: "1-1",
             share,
             now,
@@ -284,7 +287,7 @@ mod tests {
             Err(RecordError::Store(_))
         ));
         let mut i = intent(Env::Blue, "carol@h", 0, 2_000);
-        i.action = "rollback";
+        i.action = &WriteAction::Rollback;
         finish(&b, &i, true, Some(0), None).await.unwrap();
         let r = b.record().await.unwrap().unwrap();
         assert_eq!(r.live, Env::Blue);

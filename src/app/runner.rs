@@ -6,7 +6,7 @@
 
 use super::Clock;
 use super::engine;
-use super::journal::{Journal, Who};
+use super::journal::{Journal, Phase, Who, WriteAction};
 use super::lease::{self, Me, Standing};
 use super::notify::{Notice, Webhook, spawn_notifier};
 use super::state::{ReadError, Role, State};
@@ -174,7 +174,7 @@ pub fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandl
 fn journal_event(
     setup: &Setup,
     state: &State,
-    phase: &str,
+    phase: Phase,
     live: crate::core::Env,
     before: Option<crate::core::Weights>,
     after: Option<crate::core::Weights>,
@@ -189,14 +189,14 @@ fn journal_event_of(
     setup: &Setup,
     state: &State,
     id: u64,
-    phase: &str,
+    phase: Phase,
     live: crate::core::Env,
     before: Option<crate::core::Weights>,
     after: Option<crate::core::Weights>,
     reason: Option<String>,
 ) {
     // The signals of the env that matters now: the new live one when a window completes.
-    let snapshot = if phase == "complete" {
+    let snapshot = if phase == Phase::Complete {
         state.snapshot_of(live)
     } else {
         state.candidate_snapshot()
@@ -206,8 +206,9 @@ fn journal_event_of(
         share: 0,
         live,
         rollback: false,
-        action: phase.into(),
-        source: if phase == "external" {
+        // No write: the line's action repeats its phase.
+        action: WriteAction::Note(phase.clone()),
+        source: if phase == Phase::External {
             "backend"
         } else {
             "tui"
@@ -348,7 +349,7 @@ pub fn run_effects(
                     setup,
                     state,
                     write,
-                    "late",
+                    Phase::Late,
                     state.live(),
                     None,
                     Some(after),
@@ -359,7 +360,7 @@ pub fn run_effects(
                 journal_event(
                     setup,
                     state,
-                    "complete",
+                    Phase::Complete,
                     new_live,
                     state.traffic.weights,
                     None,
@@ -370,7 +371,7 @@ pub fn run_effects(
                 journal_event(
                     setup,
                     state,
-                    "external",
+                    Phase::External,
                     state.live(),
                     before,
                     Some(after),
@@ -381,7 +382,7 @@ pub fn run_effects(
                 journal_event(
                     setup,
                     state,
-                    &phase,
+                    phase,
                     state.live(),
                     state.traffic.weights,
                     state.traffic.weights,
@@ -451,7 +452,7 @@ pub async fn run(
         journal_event(
             &setup,
             &state,
-            "quit-in-flight",
+            Phase::QuitInFlight,
             state.live(),
             state.traffic.weights,
             None,

@@ -1,7 +1,7 @@
 //! Everything the screen shows, owned by the loop alone.
 
 use super::engine::WriteOrder;
-use super::journal::CandidateSnapshot;
+use super::journal::{CandidateSnapshot, WriteAction};
 use super::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
@@ -42,7 +42,7 @@ pub struct InFlight {
     pub share: u8,
     pub since: Millis,
     pub rollback: bool,
-    pub action: String,
+    pub action: WriteAction,
     /// A rollback was ordered after it: if it lands late it is undone again.
     pub superseded: bool,
 }
@@ -92,6 +92,30 @@ pub struct AutoRollback {
     pub fired: bool,
 }
 
+/// One item of the pre-flight checklist before the first step; shown as its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightCheck {
+    /// The candidate is up.
+    Healthy(Env),
+    /// A smoke run of the candidate passed, lately.
+    SmokePassed,
+    /// Live is up, to take the traffic back.
+    Warm(Env),
+    /// The candidate's signals are fresh.
+    DataFresh,
+}
+
+impl std::fmt::Display for PreflightCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
+            PreflightCheck::SmokePassed => f.write_str("smoke passed"),
+            PreflightCheck::Warm(env) => write!(f, "{env} warm"),
+            PreflightCheck::DataFresh => f.write_str("data fresh"),
+        }
+    }
+}
+
 /// A passed smoke run counts for the pre-flight for this long.
 pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
 
@@ -111,7 +135,7 @@ pub enum Role {
 pub struct PendingConfirm {
     pub share: u8,
     pub reasons: Vec<ConfirmReason>,
-    pub action: String,
+    pub action: WriteAction,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,7 +279,7 @@ pub struct State {
     pub window: WindowState,
     pub view: View,
     /// A first step waiting for its pre-flight smoke checks.
-    pub preflight_pending: Option<(crate::core::Command, String)>,
+    pub preflight_pending: Option<(crate::core::Command, WriteAction)>,
     pub now: Millis,
     pub cutover: Cutover,
     pub signals: EnvPair<EnvSignals>,
@@ -424,9 +448,9 @@ impl State {
         None
     }
 
-    /// The pre-flight checklist before the first step away from 0: each item's words and
-    /// whether it holds (`None`: not applicable).
-    pub fn preflight(&self) -> Vec<(String, Option<bool>)> {
+    /// The pre-flight checklist before the first step away from 0: each item and whether it
+    /// holds (`None`: not applicable).
+    pub fn preflight(&self) -> Vec<(PreflightCheck, Option<bool>)> {
         use crate::core::Health;
         let (cand, live) = (self.candidate(), self.live());
         let health = |env| {
@@ -444,20 +468,33 @@ impl State {
             None
         };
         vec![
-            (format!("{cand} healthy"), Some(health(cand) == Health::Up)),
-            ("smoke passed".into(), smoke),
-            (format!("{live} warm"), Some(health(live) == Health::Up)),
-            ("data fresh".into(), Some(!self.candidate_stale())),
+            (
+                PreflightCheck::Healthy(cand),
+                Some(health(cand) == Health::Up),
+            ),
+            (PreflightCheck::SmokePassed, smoke),
+            (PreflightCheck::Warm(live), Some(health(live) == Health::Up)),
+            (PreflightCheck::DataFresh, Some(!self.candidate_stale())),
         ]
     }
 
     /// The pre-flight items that fail.
-    pub fn preflight_failures(&self) -> Vec<String> {
+    pub fn preflight_failures(&self) -> Vec<PreflightCheck> {
         self.preflight()
             .into_iter()
             .filter(|(_, ok)| *ok == Some(false))
             .map(|(name, _)| name)
             .collect()
+    }
+
+    /// The failing pre-flight items' words, comma-separated.
+    pub fn preflight_failures_text(&self) -> String {
+        let words: Vec<String> = self
+            .preflight_failures()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        words.join(", ")
     }
 
     pub fn candidate_stale(&self) -> bool {
@@ -544,7 +581,13 @@ impl State {
     }
 
     /// A write order for `share`, numbered, with the current context.
-    pub fn order(&mut self, share: u8, rollback: bool, action: &str, source: &str) -> WriteOrder {
+    pub fn order(
+        &mut self,
+        share: u8,
+        rollback: bool,
+        action: WriteAction,
+        source: &str,
+    ) -> WriteOrder {
         let id = self.writes.next_id;
         self.writes.next_id += 1;
         WriteOrder {
@@ -552,7 +595,7 @@ impl State {
             share,
             live: self.live(),
             rollback,
-            action: action.into(),
+            action,
             source: source.into(),
             before: self.traffic.weights,
             candidate: self.candidate_snapshot(),

@@ -2,7 +2,7 @@
 //! line, with who, the share before and after, the candidate's signals at that moment,
 //! auto-rollbacks and their trigger, external changes.
 
-use super::journal::{CandidateSnapshot, Entry};
+use super::journal::{CandidateSnapshot, Entry, Phase, WriteAction};
 use serde::Serialize;
 
 /// One thing that happened.
@@ -37,6 +37,39 @@ fn signals(c: &CandidateSnapshot) -> String {
     )
 }
 
+/// How a write ended (`e` is a result, a failure, an unknown outcome, a refusal or a
+/// cancellation), and under whose lease when someone else drove.
+fn outcome(e: &Entry) -> String {
+    let outcome = match e.phase {
+        Phase::Result if e.verified == Some(true) => {
+            format!(
+                "applied in {} ms, verified at {}",
+                e.elapsed_ms.unwrap_or(0),
+                pct(e.share_after)
+            )
+        }
+        Phase::Result => format!("NOT verified: backend reads {}", pct(e.share_after)),
+        Phase::Failed => format!(
+            "FAILED: {}; backend re-read {}",
+            e.error.as_deref().unwrap_or("?"),
+            pct(e.share_after)
+        ),
+        Phase::Unknown => format!(
+            "OUTCOME UNKNOWN (may still land): {}; backend read {}",
+            e.error.as_deref().unwrap_or("?"),
+            pct(e.share_after)
+        ),
+        Phase::Refused => {
+            format!("REFUSED, not sent: {}", e.error.as_deref().unwrap_or("?"))
+        }
+        _ => format!("cancelled: {}", e.error.as_deref().unwrap_or("pre-empted")),
+    };
+    match &e.driver {
+        Some(d) => format!("{outcome} (while {d} drove)"),
+        None => outcome,
+    }
+}
+
 /// Merges the journal's lines into a timeline, oldest first.
 pub fn build(entries: &[Entry]) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
@@ -57,9 +90,9 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
             candidate: signals(&e.candidate),
             reason: e.reason.clone(),
         };
-        match e.phase.as_str() {
-            "intent" => {
-                let what = if e.action == "auto-rollback" {
+        match &e.phase {
+            Phase::Intent => {
+                let what = if e.action == WriteAction::AutoRollback {
                     format!("AUTO-ROLLBACK {move_}")
                 } else {
                     format!("{} {move_}", e.action)
@@ -67,35 +100,8 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                 open.push((e.write.clone(), out.len()));
                 out.push(base(what, "PENDING: no result recorded".into()));
             }
-            "result" | "failed" | "aborted" | "unknown" | "refused" => {
-                let outcome = match e.phase.as_str() {
-                    "result" if e.verified == Some(true) => {
-                        format!(
-                            "applied in {} ms, verified at {}",
-                            e.elapsed_ms.unwrap_or(0),
-                            pct(e.share_after)
-                        )
-                    }
-                    "result" => format!("NOT verified: backend reads {}", pct(e.share_after)),
-                    "failed" => format!(
-                        "FAILED: {}; backend re-read {}",
-                        e.error.as_deref().unwrap_or("?"),
-                        pct(e.share_after)
-                    ),
-                    "unknown" => format!(
-                        "OUTCOME UNKNOWN (may still land): {}; backend read {}",
-                        e.error.as_deref().unwrap_or("?"),
-                        pct(e.share_after)
-                    ),
-                    "refused" => {
-                        format!("REFUSED, not sent: {}", e.error.as_deref().unwrap_or("?"))
-                    }
-                    _ => format!("cancelled: {}", e.error.as_deref().unwrap_or("pre-empted")),
-                };
-                let outcome = match &e.driver {
-                    Some(d) => format!("{outcome} (while {d} drove)"),
-                    None => outcome,
-                };
+            p if p.is_outcome() => {
+                let outcome = outcome(e);
                 match open.iter().position(|(w, _)| *w == e.write) {
                     Some(i) => {
                         let (_, at) = open.remove(i);
@@ -104,7 +110,7 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                     None => out.push(base(format!("{} {move_}", e.action), outcome)),
                 }
             }
-            "external" => out.push(base(
+            Phase::External => out.push(base(
                 format!(
                     "external change: {cand} {} → {}",
                     pct(e.share_before),
@@ -112,15 +118,15 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                 ),
                 "not made by cutover".into(),
             )),
-            "complete" => out.push(base(
+            Phase::Complete => out.push(base(
                 "rollback window over".into(),
                 format!("cutover complete: {} is live", e.live),
             )),
-            "late" => out.push(base(
+            Phase::Late => out.push(base(
                 "a write whose outcome was unknown landed".into(),
                 format!("backend reads {}", pct(e.share_after)),
             )),
-            other => out.push(base(other.replace('-', " "), String::new())),
+            other => out.push(base(other.as_str().replace('-', " "), String::new())),
         }
     }
     out

@@ -3,7 +3,7 @@
 
 use super::Clock;
 use super::engine::{self, WriteOrder, WriteResult};
-use super::journal::{Journal, Who};
+use super::journal::{Journal, Phase, Who};
 use super::update::Event;
 use crate::backends::Switch;
 use std::sync::Arc;
@@ -60,7 +60,7 @@ pub fn spawn_writer(
                         Some(r) if order.rollback && !r.order.rollback && !r.task.is_finished() => {
                             // Pre-empt: cancel the step in flight, drop anything queued.
                             r.task.abort();
-                            let mut e = engine::entry(&r.order, backend.as_ref(), "aborted", &who);
+                            let mut e = engine::entry(&r.order, backend.as_ref(), Phase::Aborted, &who);
                             e.error = Some(format!("pre-empted by rollback #{}", order.id));
                             let journal_error = journal.append(&e).err().map(|e| format!("journal: {e}"));
                             let _ = events.send(Event::WriteDone { id: r.order.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None }).await;

@@ -6,7 +6,7 @@
 use super::EXIT_USAGE;
 use super::report::{notify_cli, report_write};
 use crate::app::engine::{self, WriteOrder};
-use crate::app::journal::{CandidateSnapshot, Journal, Who};
+use crate::app::journal::{CandidateSnapshot, Journal, Who, WriteAction};
 use crate::app::lease;
 use crate::app::words::hhmm;
 use crate::backends::Switch;
@@ -203,7 +203,7 @@ fn rollback_order(
         share: 0,
         live,
         rollback: true,
-        action: "rollback".into(),
+        action: WriteAction::Rollback,
         source: "cli".into(),
         before,
         candidate: CandidateSnapshot::default(),

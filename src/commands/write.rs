@@ -8,7 +8,7 @@ use super::rollback::rollback_cli;
 use super::snapshot::{snapshot, snapshot_of};
 use super::wiring::{connect, cutover_for, journal_for, load_config};
 use crate::app::engine::{self, WriteOrder};
-use crate::app::journal::{CandidateSnapshot, Journal, Who};
+use crate::app::journal::{CandidateSnapshot, Journal, Who, WriteAction};
 use crate::app::lease::{self, Me, Standing};
 use crate::app::words::{hhmm, reason_text, refusal_text};
 use crate::backends::{BackendError, Switch};
@@ -188,11 +188,11 @@ fn choose_share(
     (breach, stale): (bool, bool),
     yes: bool,
     backend_kind: &str,
-) -> Result<(u8, &'static str), NotWriting> {
+) -> Result<(u8, WriteAction), NotWriting> {
     let (core_cmd, action) = match cmd {
-        WriteCmd::Set(p) => (CoreCommand::Jump(p), "set"),
-        WriteCmd::Step => (CoreCommand::StepForward, "step"),
-        WriteCmd::Back => (CoreCommand::StepBack, "back"),
+        WriteCmd::Set(p) => (CoreCommand::Jump(p), WriteAction::Set),
+        WriteCmd::Step => (CoreCommand::StepForward, WriteAction::Step),
+        WriteCmd::Back => (CoreCommand::StepBack, WriteAction::Back),
         WriteCmd::Rollback(_) => unreachable!("rollback_cli"),
     };
     let share = match cutover.decide(core_cmd, breach, stale) {
@@ -232,7 +232,7 @@ fn forward_order(
     me: &Me,
     before: Weights,
     candidate: CandidateSnapshot,
-    (live, share, action): (Env, u8, &str),
+    (live, share, action): (Env, u8, WriteAction),
 ) -> WriteOrder {
     WriteOrder {
         id: 1,
@@ -240,9 +240,9 @@ fn forward_order(
         live,
         rollback: false,
         action: if share == 100 {
-            "promote".into()
+            WriteAction::Promote
         } else {
-            action.into()
+            action
         },
         source: "cli".into(),
         before: Some(before),
@@ -266,11 +266,11 @@ mod tests {
         c
     }
 
-    fn refused(text: &str) -> Result<(u8, &'static str), NotWriting> {
+    fn refused(text: &str) -> Result<(u8, WriteAction), NotWriting> {
         Err(NotWriting::failure(text.into()))
     }
 
-    fn needs_yes(text: &str) -> Result<(u8, &'static str), NotWriting> {
+    fn needs_yes(text: &str) -> Result<(u8, WriteAction), NotWriting> {
         Err(NotWriting {
             text: text.into(),
             usage: true,
@@ -283,20 +283,20 @@ mod tests {
     fn step_back_and_set_follow_the_plan() {
         assert_eq!(
             choose_share(&at(Some(0)), WriteCmd::Step, CALM, false, "sim"),
-            Ok((10, "step"))
+            Ok((10, WriteAction::Step))
         );
         assert_eq!(
             choose_share(&at(Some(50)), WriteCmd::Back, CALM, false, "sim"),
-            Ok((10, "back"))
+            Ok((10, WriteAction::Back))
         );
         // `set N` is its own confirmation of a jump, up or down.
         assert_eq!(
             choose_share(&at(Some(0)), WriteCmd::Set(30), CALM, false, "sim"),
-            Ok((30, "set"))
+            Ok((30, WriteAction::Set))
         );
         assert_eq!(
             choose_share(&at(Some(50)), WriteCmd::Set(5), CALM, false, "sim"),
-            Ok((5, "set"))
+            Ok((5, WriteAction::Set))
         );
     }
 
@@ -309,7 +309,7 @@ mod tests {
         );
         assert_eq!(
             choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, true, "sim"),
-            Ok((100, "set"))
+            Ok((100, WriteAction::Set))
         );
         assert_eq!(
             choose_share(&at(Some(0)), WriteCmd::Step, (true, true), false, "sim"),
@@ -319,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             choose_share(&at(Some(0)), WriteCmd::Step, (true, false), true, "sim"),
-            Ok((10, "step"))
+            Ok((10, WriteAction::Step))
         );
         let exit = needs_yes("x").unwrap_err().exit();
         assert_eq!(
@@ -408,10 +408,10 @@ mod tests {
             &me,
             before,
             CandidateSnapshot::default(),
-            (Env::Blue, 50, "set"),
+            (Env::Blue, 50, WriteAction::Set),
         );
         assert_eq!((o.share, o.live, o.rollback), (50, Env::Blue, false));
-        assert_eq!(o.action, "set");
+        assert_eq!(o.action, WriteAction::Set);
         assert_eq!(o.before, Some(before));
         assert_eq!(o.lease_token.as_deref(), Some(me.token.as_str()));
         assert_eq!(o.window_ms, 300_000);
@@ -420,8 +420,8 @@ mod tests {
             &me,
             before,
             CandidateSnapshot::default(),
-            (Env::Blue, 100, "step"),
+            (Env::Blue, 100, WriteAction::Step),
         );
-        assert_eq!(o.action, "promote");
+        assert_eq!(o.action, WriteAction::Promote);
     }
 }

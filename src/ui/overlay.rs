@@ -201,7 +201,7 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             for item in state.preflight_failures() {
                 let detail = match &state.smoke {
                     Some(crate::app::state::SmokeState::Done { summary, .. })
-                        if item == "smoke passed" =>
+                        if item == crate::app::state::PreflightCheck::SmokePassed =>
                     {
                         format!(": {summary}")
                     }
@@ -214,7 +214,10 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
     }
     lines.push(Line::from(""));
     // Going back after the window closed is a new cutover: there is nothing to roll back.
-    let keys = confirm_keys(&state.settings.keymap, c.action != "revert");
+    let keys = confirm_keys(
+        &state.settings.keymap,
+        c.action != crate::app::journal::WriteAction::Revert,
+    );
     lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);

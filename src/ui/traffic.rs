@@ -256,7 +256,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             for (name, ok) in state.preflight() {
                 // Not run yet is not a failure: it runs before the first step.
                 let cand = state.candidate();
-                if name == "smoke passed" && ok == Some(false) {
+                if name == crate::app::state::PreflightCheck::SmokePassed && ok == Some(false) {
                     match &state.smoke {
                         Some(SmokeState::Running { .. }) => {
                             v.push(Span::styled(" ⟳ smoke running ", theme.warn));

@@ -348,7 +348,11 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         share,
         live: cutover::core::Env::Blue,
         rollback: share == 0,
-        action: if share == 0 { "rollback" } else { "set" }.into(),
+        action: if share == 0 {
+            cutover::app::journal::WriteAction::Rollback
+        } else {
+            cutover::app::journal::WriteAction::Set
+        },
         source: "test".into(),
         before: None,
         candidate: cutover::app::journal::CandidateSnapshot::default(),

@@ -6,6 +6,7 @@ use super::reads::observe;
 use super::window::complete;
 use super::writes::{command, issue, rollback};
 use super::{Effect, RecordOp};
+use crate::app::journal::{Phase, WriteAction};
 use crate::app::keymap::{Action, Press};
 use crate::app::state::{Level, Overlay, Role, SmokeState, State};
 use crate::app::words::clock;
@@ -73,7 +74,7 @@ fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                 s.settings.driver
             ),
         );
-        return Some(rollback(s, "rollback"));
+        return Some(rollback(s, WriteAction::Rollback));
     }
     None
 }
@@ -105,15 +106,15 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                         s.settings.driver,
                         s.candidate(),
                         c.share,
-                        s.preflight_failures().join(", ")
+                        s.preflight_failures_text()
                     );
                     s.log(Level::Warn, reason.clone());
                     effects.push(Effect::JournalNote {
-                        phase: "preflight-override".into(),
+                        phase: Phase::PreflightOverride,
                         reason,
                     });
                 }
-                effects.extend(issue(s, c.share, false, &c.action));
+                effects.extend(issue(s, c.share, false, c.action));
                 effects
             }
             _ => {
@@ -155,7 +156,7 @@ fn gate(s: &mut State, action: Option<Action>) -> Option<Vec<Effect>> {
         s.view.confirm = None;
         s.view.takeover_confirm = false;
         s.view.overlay = Overlay::None;
-        return Some(rollback(s, "rollback"));
+        return Some(rollback(s, WriteAction::Rollback));
     }
     None
 }
@@ -211,7 +212,7 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
                 );
                 s.log(Level::Warn, reason.clone());
                 vec![Effect::JournalNote {
-                    phase: "auto-rollback-cancelled".into(),
+                    phase: Phase::AutoRollbackCancelled,
                     reason,
                 }]
             }
@@ -235,7 +236,7 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
                     s.log(Level::Info, reason.clone());
                     vec![
                         Effect::JournalNote {
-                            phase: "window-extended".into(),
+                            phase: Phase::WindowExtended,
                             reason,
                         },
                         Effect::Record(RecordOp::WindowEnd {
@@ -253,10 +254,11 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
                 }
             }
         }
-        Some(Action::Pause) => command(s, Command::TogglePause, "pause"),
-        Some(Action::StepForward) => command(s, Command::StepForward, "step"),
-        Some(Action::StepBack) => command(s, Command::StepBack, "back"),
-        Some(Action::Jump(p)) => command(s, Command::Jump(p), "set"),
+        // A pause is no write: its name is never journaled.
+        Some(Action::Pause) => command(s, Command::TogglePause, WriteAction::Other("pause".into())),
+        Some(Action::StepForward) => command(s, Command::StepForward, WriteAction::Step),
+        Some(Action::StepBack) => command(s, Command::StepBack, WriteAction::Back),
+        Some(Action::Jump(p)) => command(s, Command::Jump(p), WriteAction::Set),
         Some(Action::Rollback) => unreachable!("handled above"),
         // Nothing is held or asked: these keys mean nothing here.
         Some(
@@ -381,12 +383,15 @@ mod tests {
         assert!(smoke_done(&mut s, false).is_empty());
         let c = s.view.confirm.clone().expect("asks");
         assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
-        assert_eq!(s.preflight_failures(), vec!["smoke passed".to_string()]);
+        assert_eq!(
+            s.preflight_failures(),
+            vec![crate::app::state::PreflightCheck::SmokePassed]
+        );
         let e = key(&mut s, KeyCode::Char('y'));
         assert!(matches!(
             e.as_slice(),
             [Effect::JournalNote { phase, reason }, Effect::Write(_)]
-                if phase == "preflight-override" && reason.contains("smoke passed failed")
+                if *phase == Phase::PreflightOverride && reason.contains("smoke passed failed")
         ));
         // A rollback while the smoke runs drops the pending step.
         let mut s = state(0);

@@ -2,6 +2,7 @@
 //! drive does nothing on a write key.
 
 use super::Effect;
+use crate::app::journal::Phase;
 use crate::app::keymap::Action;
 use crate::app::state::{Level, Role, State};
 
@@ -54,7 +55,7 @@ pub(super) fn on_lease(
             };
             s.log(Level::Warn, reason.clone());
             effects.push(Effect::JournalNote {
-                phase: "take-over".into(),
+                phase: Phase::TakeOver,
                 reason,
             });
         }
@@ -217,7 +218,7 @@ mod tests {
         let e = lease(&mut s, Role::Driver, None, Some(bob));
         assert!(matches!(
             e.as_slice(),
-            [Effect::JournalNote { phase, reason }] if phase == "take-over" && reason.contains("from bob@h")
+            [Effect::JournalNote { phase, reason }] if *phase == Phase::TakeOver && reason.contains("from bob@h")
         ));
         assert!(matches!(
             key(&mut s, KeyCode::Char('r')).as_slice(),

@@ -21,6 +21,7 @@ mod writes;
 pub use lease::not_driving;
 
 use super::engine::{WriteOrder, WriteResult};
+use super::journal::Phase;
 use super::keymap::Press;
 use super::state::{Level, ReadError, Role, State};
 use crate::core::{Env, EnvPair, Millis, Record, Weights};
@@ -121,7 +122,7 @@ pub enum Effect {
     },
     /// Journal a decision that is not a write (e.g. an auto-rollback cancelled).
     JournalNote {
-        phase: String,
+        phase: Phase,
         reason: String,
     },
     /// Take the driver lease from whoever holds it (confirmed by the operator).

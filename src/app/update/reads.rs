@@ -5,6 +5,7 @@
 use super::window::complete;
 use super::writes::rollback;
 use super::{Effect, RecordOp};
+use crate::app::journal::WriteAction;
 use crate::app::state::{Level, ReadError, Role, State};
 use crate::app::words::clock;
 use crate::core::{LiveFrom, Millis, Record, Weights};
@@ -220,7 +221,7 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
             format!("a pre-empted write landed after the rollback ({w}): rolling back again"),
         );
         observe(s, w);
-        return rollback(s, "rollback");
+        return rollback(s, WriteAction::Rollback);
     }
     let old = s
         .cutover
@@ -238,17 +239,14 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
         .and_then(|r| r.last.clone())
         .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.settings.pid));
     if let Some(l) = by_record {
-        let verb = if l.action.contains("rollback") {
+        let rollback = WriteAction::from(l.action.as_str()).is_rollback();
+        let verb = if rollback {
             "rolled back".to_string()
         } else {
             format!("made a {}", l.action)
         };
         s.log(
-            if l.action.contains("rollback") {
-                Level::Warn
-            } else {
-                Level::Info
-            },
+            if rollback { Level::Warn } else { Level::Info },
             format!(
                 "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
                 l.who
@@ -346,7 +344,7 @@ fn late_landing(s: &mut State, pos: usize, w: Weights) -> Vec<Effect> {
             after: w,
             reason,
         }];
-        effects.extend(rollback(s, "rollback"));
+        effects.extend(rollback(s, WriteAction::Rollback));
         return effects;
     }
     s.log(Level::Warn, reason.clone());

@@ -49,7 +49,7 @@ pub(super) fn on_smoke_done(s: &mut State, now: Millis, report: SmokeReport) -> 
         at: now,
     });
     match s.preflight_pending.take() {
-        Some((cmd, name)) if report.env == s.candidate() => command(s, cmd, &name),
+        Some((cmd, name)) if report.env == s.candidate() => command(s, cmd, name),
         _ => Vec::new(),
     }
 }

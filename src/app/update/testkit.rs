@@ -2,6 +2,7 @@
 
 pub(crate) use super::{Effect, Event, RecordOp, update};
 pub(crate) use crate::app::engine::WriteResult;
+pub(crate) use crate::app::journal::{Phase, WriteAction};
 pub(crate) use crate::app::keymap::{Key, KeyCode};
 pub(crate) use crate::app::state::{ReadError, State};
 pub(crate) use crate::core::{Cutover, Env, EnvPair, LiveFrom, Millis, Plan, Weights};

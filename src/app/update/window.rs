@@ -5,6 +5,7 @@
 
 use super::writes::issue;
 use super::{Effect, RecordOp};
+use crate::app::journal::{Phase, WriteAction};
 use crate::app::keymap::Action;
 use crate::app::state::{Level, Role, State};
 use crate::app::words::clock;
@@ -33,7 +34,7 @@ pub(super) fn window_due(s: &mut State) -> Vec<Effect> {
         }
         return vec![
             Effect::JournalNote {
-                phase: "window-held".into(),
+                phase: Phase::WindowHeld,
                 reason: text.clone(),
             },
             Effect::Record(RecordOp::WindowEnd {
@@ -72,7 +73,7 @@ pub(super) fn complete(s: &mut State, override_by: Option<String>) -> Vec<Effect
         effects.insert(
             0,
             Effect::JournalNote {
-                phase: "complete-override".into(),
+                phase: Phase::CompleteOverride,
                 reason,
             },
         );
@@ -167,7 +168,7 @@ pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
         tripped.join(", ")
     );
     s.log(Level::Error, format!("AUTO-ROLLBACK: {reason}"));
-    let mut effects = issue(s, 0, true, "auto-rollback");
+    let mut effects = issue(s, 0, true, WriteAction::AutoRollback);
     effects.push(Effect::Notify {
         event: "auto-rollback".into(),
         text: format!("AUTO-ROLLBACK of {}: {reason}", s.candidate()),
@@ -198,7 +199,7 @@ mod tests {
         };
         assert_eq!(event, "auto-rollback");
         assert!(text.contains("AUTO-ROLLBACK of green"), "{text}");
-        assert!(o.rollback && o.share == 0 && o.action == "auto-rollback");
+        assert!(o.rollback && o.share == 0 && o.action == WriteAction::AutoRollback);
         let reason = o.reason.clone().unwrap();
         assert!(
             reason.contains("error-rate = 0.0500") && reason.contains("10 s"),
@@ -215,7 +216,7 @@ mod tests {
         s.now = 2_000;
         let e = key(&mut s, KeyCode::Char('c'));
         assert!(
-            matches!(e.as_slice(), [Effect::JournalNote { phase, .. }] if phase == "auto-rollback-cancelled")
+            matches!(e.as_slice(), [Effect::JournalNote { phase, .. }] if *phase == Phase::AutoRollbackCancelled)
         );
         assert!(
             green_errors(&mut s, 20_000, 0.05).is_empty(),
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(warned(&s), 1);
         let e = key(&mut s, KeyCode::Char('e'));
         assert!(
-            matches!(e.as_slice(), [Effect::JournalNote { phase, reason }, Effect::Record(RecordOp::WindowEnd { live: Env::Blue, end: Some(_) })] if phase == "window-extended" && reason.contains("16:00 left")),
+            matches!(e.as_slice(), [Effect::JournalNote { phase, reason }, Effect::Record(RecordOp::WindowEnd { live: Env::Blue, end: Some(_) })] if *phase == Phase::WindowExtended && reason.contains("16:00 left")),
             "{e:?}"
         );
         assert_eq!(s.cutover.window_remaining(s.now), Some(16 * 60_000 - 10));
@@ -281,11 +282,9 @@ mod tests {
                 .unwrap()
                 .contains("green breaches errors 5.00 %")
         );
-        assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, Effect::JournalNote { phase, .. } if phase == "window-held"))
-        );
+        assert!(effects.iter().any(
+            |e| matches!(e, Effect::JournalNote { phase, .. } if *phase == Phase::WindowHeld)
+        ));
         assert!(effects.contains(&Effect::Record(RecordOp::WindowEnd {
             live: Env::Blue,
             end: None
@@ -319,7 +318,7 @@ mod tests {
         assert!(s.window.held.is_some());
         let e = key(&mut s, KeyCode::Char('y'));
         assert!(
-            matches!(&e[0], Effect::JournalNote { phase, reason } if phase == "complete-override" && reason.contains("anyway")),
+            matches!(&e[0], Effect::JournalNote { phase, reason } if *phase == Phase::CompleteOverride && reason.contains("anyway")),
             "{e:?}"
         );
         assert!(e.contains(&Effect::JournalComplete {
@@ -338,7 +337,7 @@ mod tests {
             "{t}"
         );
         let c = s.view.confirm.clone().unwrap();
-        assert_eq!((c.share, c.action.as_str()), (100, "revert"));
+        assert_eq!((c.share, &c.action), (100, &WriteAction::Revert));
         let e = key(&mut s, KeyCode::Char('y'));
         let [Effect::Write(o)] = e.as_slice() else {
             panic!("{e:?}")

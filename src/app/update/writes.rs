@@ -5,12 +5,13 @@ use super::lease::not_driving;
 use super::reads::observe;
 use super::{Effect, ROLLBACK_GUARD_MS};
 use crate::app::engine::WriteResult;
+use crate::app::journal::WriteAction;
 use crate::app::keymap::Action;
 use crate::app::state::{Banner, InFlight, Level, PendingConfirm, Role, SmokeState, State};
 use crate::app::words::refusal_text;
 use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
 
-pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
+pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Effect> {
     if !s.traffic.live_known && cmd != Command::TogglePause {
         let why = if s.traffic.weights.is_some() {
             "traffic is split and no cutover record names the live env"
@@ -46,7 +47,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
                 if *env == cand && s.now.saturating_sub(*at) <= crate::app::state::PREFLIGHT_SMOKE_FRESH
         );
         if s.settings.smoke_available && !smoked {
-            s.preflight_pending = Some((cmd, name.to_string()));
+            s.preflight_pending = Some((cmd, name));
             if matches!(s.smoke, Some(SmokeState::Running { .. })) {
                 return Vec::new();
             }
@@ -77,11 +78,15 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
     match decision {
         Decision::Apply { share, rollback } => issue(s, share, rollback, name),
         Decision::Confirm { share, reasons } => {
-            let action = if share == 100 { "promote" } else { name };
+            let action = if share == 100 {
+                WriteAction::Promote
+            } else {
+                name
+            };
             s.view.confirm = Some(PendingConfirm {
                 share,
                 reasons,
-                action: action.into(),
+                action,
             });
             Vec::new()
         }
@@ -104,7 +109,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: &str) -> Vec<Effect> {
     }
 }
 
-pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
+pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
     s.preflight_pending = None;
     if !s.traffic.live_known {
         // Nothing guesses: ask where all traffic goes.
@@ -149,14 +154,14 @@ pub(super) fn rollback(s: &mut State, action: &str) -> Vec<Effect> {
         s.view.confirm = Some(PendingConfirm {
             share: 100,
             reasons: vec![ConfirmReason::Promote],
-            action: "revert".into(),
+            action: WriteAction::Revert,
         });
         return Vec::new();
     }
     issue(s, 0, true, action)
 }
 
-pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> Vec<Effect> {
+pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteAction) -> Vec<Effect> {
     // The one place a write is ordered. Forward writes need the driver lease; a rollback
     // needs only a cutover that may write at all (not --read-only).
     let allowed = match s.lease.role {
@@ -186,7 +191,7 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> V
         s.cutover.base()
     }
     .map_or_else(|| "?".to_string(), |b| b.to_string());
-    let order = s.order(share, rollback, action, "tui");
+    let order = s.order(share, rollback, action.clone(), "tui");
     s.cutover.requested(share);
     if rollback {
         // A step whose outcome is unknown may still land: after this rollback it must not.
@@ -199,7 +204,7 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: &str) -> V
         share,
         since: s.now,
         rollback,
-        action: action.into(),
+        action: order.action.clone(),
         superseded: false,
     });
     let cand = s.candidate();
@@ -227,7 +232,7 @@ pub(super) fn on_write_done(
     let what = if w.rollback {
         "ROLLBACK".to_string()
     } else {
-        w.action.clone()
+        w.action.to_string()
     };
     let failed = verdict(s, &w, &result);
     say_unrecorded(s, &what, w.share, journal_error, record_error);
@@ -248,7 +253,7 @@ pub(super) fn on_write_done(
         .map(|l| l.text.clone())
         .unwrap_or_default();
     vec![Effect::Notify {
-        event: if w.action == "auto-rollback" {
+        event: if w.action == WriteAction::AutoRollback {
             "auto-rollback".into()
         } else {
             "write".into()
@@ -264,7 +269,7 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
     let what = if w.rollback {
         "ROLLBACK".to_string()
     } else {
-        w.action.clone()
+        w.action.to_string()
     };
     let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
     // A failed write's banner: what, the verdict, when, then what to know or press.
