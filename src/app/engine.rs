@@ -4,7 +4,7 @@
 use super::journal::{CandidateSnapshot, Entry, Journal, Phase, Who, WriteAction, timestamp};
 use super::lease::wall_ms;
 use super::record::{self, Intent};
-use crate::backends::{Backend, Switch};
+use crate::backends::{Backend, BackendError, Switch};
 use crate::core::{Env, Weights};
 use std::time::Instant;
 
@@ -153,23 +153,7 @@ pub async fn apply(
         now,
         begun,
     };
-    // A forward write: the lease still ours, then the record marks it in flight.
-    let refused = if order.rollback {
-        None
-    } else {
-        let lost = match &order.lease_token {
-            Some(token) => lease_lost(backend, token).await,
-            None => None,
-        };
-        match lost {
-            Some(why) => Some(why),
-            None => record::begin(backend, &intent(wall_ms()))
-                .await
-                .err()
-                .map(|e| e.to_string()),
-        }
-    };
-    if let Some(why) = refused {
+    if let Some(why) = forward_refusal(backend, order, &intent(wall_ms())).await {
         let reason = format!("not written: {why}");
         e.ts = timestamp();
         e.phase = Phase::Refused;
@@ -179,24 +163,88 @@ pub async fn apply(
         return out;
     }
     let t = Instant::now();
-    let written = if order.rollback && backend.record_on_weights_object() {
-        backend.write_urgent(target).await
-    } else if order.rollback {
-        // The record names who rolled back, sent alongside the write, never before it: a
-        // rollback waits for nothing. Its failure is said, not a reason to stop.
-        let mark = intent(wall_ms());
-        let (written, marked) = futures::join!(
-            backend.write_urgent(target),
-            record::finish(backend, &mark, true, None, None)
-        );
-        if let Err(err) = marked {
-            out.record_error = Some(err);
-        }
-        written
+    let written = send(backend, order, target, &intent(wall_ms()), &mut out).await;
+    let result = read_back(backend, written, order, t).await;
+    let result = if order.rollback {
+        result
     } else {
-        backend.write(target).await
+        undo_if_rolled_back(backend, cand, begun, result).await
     };
-    let result = match written {
+    e.ts = timestamp();
+    e.elapsed_ms = Some(t.elapsed().as_millis() as u64);
+    result_into(&mut e, &result, cand);
+    journal_append(journal, &e, &mut out);
+    // The record: nothing in flight any more unless the outcome is unknown.
+    if !matches!(result, WriteResult::Unknown { .. }) || order.rollback {
+        let now = wall_ms();
+        let landed = result.after().and_then(|w| w.share_of(cand));
+        let end = now.saturating_add(i64::try_from(order.window_ms).unwrap_or(i64::MAX));
+        if let Err(err) =
+            record::finish(backend, &intent(now), order.rollback, landed, Some(end)).await
+        {
+            out.record_error.get_or_insert(err);
+        }
+    }
+    out.result = result;
+    out
+}
+
+/// Why a forward write may not go out: the lease is no longer ours, or the record cannot
+/// mark it in flight. A rollback is never refused.
+async fn forward_refusal(
+    backend: &dyn Switch,
+    order: &WriteOrder,
+    intent: &Intent<'_>,
+) -> Option<String> {
+    if order.rollback {
+        return None;
+    }
+    if let Some(token) = &order.lease_token
+        && let Some(why) = lease_lost(backend, token).await
+    {
+        return Some(why);
+    }
+    record::begin(backend, intent)
+        .await
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// The write itself. A rollback goes out urgently; the record names who rolled back, sent
+/// alongside the write, never before it (its failure is said, not a reason to stop).
+async fn send(
+    backend: &dyn Switch,
+    order: &WriteOrder,
+    target: Weights,
+    mark: &Intent<'_>,
+    out: &mut Applied,
+) -> Result<(), BackendError> {
+    if !order.rollback {
+        return backend.write(target).await;
+    }
+    if backend.record_on_weights_object() {
+        return backend.write_urgent(target).await;
+    }
+    let (written, marked) = futures::join!(
+        backend.write_urgent(target),
+        record::finish(backend, mark, true, None, None)
+    );
+    if let Err(err) = marked {
+        out.record_error = Some(err);
+    }
+    written
+}
+
+/// What the backend reads after the write: verified only when it reads the share asked for;
+/// a timeout or a failed read-back is an unknown outcome, never a failure.
+async fn read_back(
+    backend: &dyn Switch,
+    written: Result<(), BackendError>,
+    order: &WriteOrder,
+    t: Instant,
+) -> WriteResult {
+    let cand = order.live.other();
+    match written {
         Ok(()) => match backend.read().await {
             Ok(after) => {
                 let elapsed_ms = t.elapsed().as_millis() as u64;
@@ -219,17 +267,14 @@ pub async fn apply(
             error: err.to_string(),
             after: backend.read().await.ok(),
         },
-    };
-    let result = if order.rollback {
-        result
-    } else {
-        undo_if_rolled_back(backend, cand, begun, result).await
-    };
-    e.ts = timestamp();
-    e.elapsed_ms = Some(t.elapsed().as_millis() as u64);
+    }
+}
+
+/// The result's journal line: phase, verdict, error, the weights read back.
+fn result_into(e: &mut Entry, result: &WriteResult, cand: Env) {
     e.after = result.after();
     e.share_after = result.after().and_then(|w| w.share_of(cand));
-    match &result {
+    match result {
         WriteResult::Verified { .. } => {
             e.phase = Phase::Result;
             e.verified = Some(true);
@@ -249,20 +294,6 @@ pub async fn apply(
         }
         WriteResult::Refused { .. } | WriteResult::Aborted => {}
     }
-    journal_append(journal, &e, &mut out);
-    // The record: nothing in flight any more unless the outcome is unknown.
-    if !matches!(result, WriteResult::Unknown { .. }) || order.rollback {
-        let now = wall_ms();
-        let landed = result.after().and_then(|w| w.share_of(cand));
-        let end = now.saturating_add(i64::try_from(order.window_ms).unwrap_or(i64::MAX));
-        if let Err(err) =
-            record::finish(backend, &intent(now), order.rollback, landed, Some(end)).await
-        {
-            out.record_error.get_or_insert(err);
-        }
-    }
-    out.result = result;
-    out
 }
 
 /// A rollback made elsewhere (an observer, the CLI) while this forward write was in flight

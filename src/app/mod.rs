@@ -1,12 +1,14 @@
 //! The loop: one bounded channel of events, a pure reducer, a runner for effects, and the
 //! journal.
 
+pub mod effects;
 pub mod engine;
 pub mod fixtures;
 pub mod journal;
 pub mod keymap;
 pub mod lease;
 pub mod notify;
+pub mod producers;
 pub mod record;
 pub mod runner;
 pub mod state;

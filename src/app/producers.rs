@@ -1,0 +1,228 @@
+//! The producers of events: the tick, the backend poll (weights and the cutover record
+//! together), each signal source's poll, the OS signals, and the driver lease task.
+
+use crate::app::Clock;
+use crate::app::lease::{self, Standing};
+use crate::app::runner::Setup;
+use crate::app::state::{ReadError, Role};
+use crate::app::update::Event;
+use crate::shared::with_timeout;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Spawns the tasks that produce events: ticks, backend and signal polls, OS signals.
+pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<JoinHandle<()>> {
+    let mut tasks = vec![
+        spawn_tick(tx, setup.clock),
+        spawn_backend_poll(setup, tx),
+        spawn_os_signals(tx, setup.clock),
+    ];
+    let clock = setup.clock;
+    let interval = setup.poll_interval;
+    let timeout = setup.poll_timeout;
+    for source in &setup.sources {
+        let t = tx.clone();
+        let source = source.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let result = with_timeout(&source.name(), timeout, source.poll())
+                    .await
+                    .map(Box::new);
+                if t.send(Event::Signals {
+                    source: source.name(),
+                    now: clock.now(),
+                    result,
+                })
+                .await
+                .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+/// A tick every second: the clock on screen moves, windows count down.
+fn spawn_tick(tx: &mpsc::Sender<Event>, clock: Clock) -> JoinHandle<()> {
+    let t = tx.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if t.send(Event::Tick { now: clock.now() }).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// The backend's weights and the cutover record, every interval and at once on a watch event.
+fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()> {
+    let clock = setup.clock;
+    let interval = setup.poll_interval;
+    let timeout = setup.poll_timeout;
+    let t = tx.clone();
+    let backend = setup.backend.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = backend.changed() => {}
+            }
+            let started = clock.now();
+            // The weights and the cutover record together: who made a change is named in
+            // the record by the time the change is seen.
+            let (target, place) = (
+                backend.target(),
+                backend.place(crate::backends::Slot::Record),
+            );
+            let (read, record) = futures::join!(
+                with_timeout(&target, timeout, backend.read()),
+                with_timeout(&place, timeout, backend.record())
+            );
+            let result = match read {
+                // Said as UNKNOWN on screen: not a stale number, no number at all.
+                Err(e @ crate::backends::BackendError::Unknown { .. }) => {
+                    Err(ReadError::Unknown(e.to_string()))
+                }
+                r => r.map_err(|e| ReadError::Failed(e.to_string())),
+            };
+            let record = record.map_err(|e| e.to_string());
+            let now = clock.now();
+            if t.send(Event::RecordRead {
+                now,
+                result: record,
+            })
+            .await
+            .is_err()
+            {
+                break;
+            }
+            let ev = Event::BackendRead {
+                started,
+                now,
+                result,
+            };
+            if t.send(ev).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// SIGTERM, SIGHUP, SIGINT: a shutdown event; traffic is left as it is.
+fn spawn_os_signals(tx: &mpsc::Sender<Event>, clock: Clock) -> JoinHandle<()> {
+    let t = tx.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        let reason = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP (terminal gone)",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = t
+            .send(Event::Shutdown {
+                now: clock.now(),
+                reason: reason.into(),
+            })
+            .await;
+    })
+}
+
+/// The lease task: a driver renews every third of the lease's life; an observer reads who
+/// drives; a take-over request takes the lease. Each result goes to the loop.
+pub(super) fn spawn_lease(
+    setup: &Setup,
+    tx: mpsc::Sender<Event>,
+    mut take_over: mpsc::UnboundedReceiver<()>,
+) -> JoinHandle<()> {
+    let (backend, switch, me, clock) = (
+        setup.backend.clone(),
+        setup.switch.clone(),
+        setup.me.clone(),
+        setup.clock,
+    );
+    let timeout = setup.poll_timeout;
+    // A cutover that could not reach the lease store at start keeps trying to take it.
+    let mut driving =
+        setup.state.lease.role == Role::Driver || setup.state.lease.lease_error.is_some();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis((me.ttl / 3).max(200)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let asked = tokio::select! {
+                _ = tick.tick() => false,
+                r = take_over.recv() => r.is_some(),
+            };
+            let now = lease::wall_ms();
+            let call = async {
+                match (&switch, asked, driving) {
+                    (Some(sw), true, _) => lease::take_over(sw.as_ref(), &me, now).await,
+                    (Some(sw), false, true) => lease::acquire(sw.as_ref(), &me, now)
+                        .await
+                        .map(|s| (s, None)),
+                    _ => lease::look(backend.as_ref(), &me, now)
+                        .await
+                        .map(|s| (s, None)),
+                }
+            };
+            let ev = match tokio::time::timeout(timeout, call).await {
+                Ok(Ok((standing, took_over))) => {
+                    let (role, holder) = match standing {
+                        Standing::Mine(l) => (Role::Driver, Some(l)),
+                        Standing::Theirs(l) => (Role::Observer, Some(l)),
+                        Standing::Free => (Role::Observer, None),
+                    };
+                    let role = if switch.is_none() {
+                        Role::ReadOnly
+                    } else {
+                        role
+                    };
+                    driving = role == Role::Driver;
+                    Event::Lease {
+                        now: clock.now(),
+                        role,
+                        holder,
+                        took_over,
+                        error: None,
+                    }
+                }
+                Ok(Err(e)) => Event::Lease {
+                    now: clock.now(),
+                    role: Role::Driver,
+                    holder: None,
+                    took_over: None,
+                    error: Some(e.to_string()),
+                },
+                Err(_) => Event::Lease {
+                    now: clock.now(),
+                    role: Role::Driver,
+                    holder: None,
+                    took_over: None,
+                    error: Some(format!(
+                        "no answer within {}",
+                        crate::shared::seconds_text(timeout.as_secs_f64())
+                    )),
+                },
+            };
+            if tx.send(ev).await.is_err() {
+                break;
+            }
+        }
+    })
+}
