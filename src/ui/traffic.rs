@@ -5,7 +5,7 @@ use super::theme::Theme;
 use super::{age, clock, pct};
 use crate::app::keymap::Action;
 use crate::app::state::{SmokeState, State};
-use crate::core::Env;
+use crate::core::{Env, Millis};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -210,7 +210,6 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
 
 fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     let c = &state.cutover;
-    let live = state.live();
     if let Some(left) = state.auto_rollback_in() {
         let key = state
             .settings
@@ -251,40 +250,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     }
     let mut spans = match c.window_remaining(state.now) {
         // At 0 %: the pre-flight checklist for the first step.
-        None if c.share == Some(0) && state.traffic.live_known => {
-            let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
-            for (name, ok) in state.preflight() {
-                // Not run yet is not a failure: it runs before the first step.
-                let cand = state.candidate();
-                if name == crate::app::state::PreflightCheck::SmokePassed && ok == Some(false) {
-                    match &state.smoke {
-                        Some(SmokeState::Running { .. }) => {
-                            v.push(Span::styled(" ⟳ smoke running ", theme.warn));
-                            continue;
-                        }
-                        Some(SmokeState::Done { env, .. }) if *env != cand => {
-                            v.push(Span::styled(
-                                format!(" ○ smoke of {cand} not run yet "),
-                                theme.dim,
-                            ));
-                            continue;
-                        }
-                        None => {
-                            v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
-                            continue;
-                        }
-                        _ => {}
-                    }
-                }
-                let (glyph, style) = match ok {
-                    Some(true) => ("✓", theme.ok),
-                    Some(false) => ("✕", theme.breach),
-                    None => ("–", theme.dim),
-                };
-                v.push(Span::styled(format!(" {glyph} {name} "), style));
-            }
-            v
-        }
+        None if c.share == Some(0) && state.traffic.live_known => preflight_spans(state, theme),
         None if !state.traffic.live_known => vec![Span::styled(
             format!(
                 " live UNKNOWN: {} — {} asks where all traffic goes",
@@ -301,39 +267,90 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             format!(" {}", super::strings::WINDOW_NOT_STARTED),
             theme.dim,
         )],
-        Some(left) => {
-            let warm = state
-                .signals
-                .get(live)
-                .health(state.now, state.settings.poll_interval);
-            let warm_style = theme.health(warm);
-            let soon = left <= state.settings.window_warn_ms;
-            // Ready of desired, where the health source counts them (Deployments, probes).
-            let warmth = match &state.signals.get(live).health {
-                Some((h, _)) if h.total == 0 && h.health == crate::core::Health::Down => {
-                    "⚠ NOT WARM: scaled to 0".to_string()
-                }
-                Some((h, _)) if h.up == 0 && h.health == crate::core::Health::Down => {
-                    format!("⚠ NOT WARM: 0/{} ready", h.total)
-                }
-                Some((h, _)) if h.total > 0 => {
-                    format!("kept warm: {} {}/{}", warm.word(), h.up, h.total)
-                }
-                _ => format!("kept warm: {}", warm.word()),
-            };
-            vec![
-                Span::styled(" rollback window ", theme.text),
-                Span::styled(clock(left), if soon { theme.warn } else { theme.title }),
-                Span::styled(" left · ", theme.text),
-                Span::styled(format!("{live} "), theme.env(live)),
-                Span::styled(warmth, warm_style),
-                Span::styled(
-                    if soon { " · ends soon, e extends" } else { "" },
-                    theme.warn,
-                ),
-            ]
-        }
+        Some(left) => countdown_spans(state, theme, left),
     };
+    spans.extend(smoke_spans(state, theme));
+    Line::from(spans)
+}
+
+/// At 0 %: the pre-flight checklist for the first step.
+fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
+    let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
+    for (name, ok) in state.preflight() {
+        // Not run yet is not a failure: it runs before the first step.
+        let cand = state.candidate();
+        if name == crate::app::state::PreflightCheck::SmokePassed && ok == Some(false) {
+            match &state.smoke {
+                Some(SmokeState::Running { .. }) => {
+                    v.push(Span::styled(" ⟳ smoke running ", theme.warn));
+                    continue;
+                }
+                Some(SmokeState::Done { env, .. }) if *env != cand => {
+                    v.push(Span::styled(
+                        format!(" ○ smoke of {cand} not run yet "),
+                        theme.dim,
+                    ));
+                    continue;
+                }
+                None => {
+                    v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        let (glyph, style) = match ok {
+            Some(true) => ("✓", theme.ok),
+            Some(false) => ("✕", theme.breach),
+            None => ("–", theme.dim),
+        };
+        v.push(Span::styled(format!(" {glyph} {name} "), style));
+    }
+    v
+}
+
+/// The window's countdown and how warm the live env is kept.
+fn countdown_spans(state: &State, theme: &Theme, left: Millis) -> Vec<Span<'static>> {
+    let live = state.live();
+    let warm = state
+        .signals
+        .get(live)
+        .health(state.now, state.settings.poll_interval);
+    let warm_style = theme.health(warm);
+    let soon = left <= state.settings.window_warn_ms;
+    // Ready of desired, where the health source counts them (Deployments, probes).
+    let warmth = match &state.signals.get(live).health {
+        Some((h, _)) if h.total == 0 && h.health == crate::core::Health::Down => {
+            "⚠ NOT WARM: scaled to 0".to_string()
+        }
+        Some((h, _)) if h.up == 0 && h.health == crate::core::Health::Down => {
+            format!("⚠ NOT WARM: 0/{} ready", h.total)
+        }
+        Some((h, _)) if h.total > 0 => {
+            format!("kept warm: {} {}/{}", warm.word(), h.up, h.total)
+        }
+        _ => format!("kept warm: {}", warm.word()),
+    };
+    vec![
+        Span::styled(" rollback window ", theme.text),
+        Span::styled(clock(left), if soon { theme.warn } else { theme.title }),
+        Span::styled(" left · ", theme.text),
+        Span::styled(format!("{live} "), theme.env(live)),
+        Span::styled(warmth, warm_style),
+        Span::styled(
+            if soon {
+                format!(" · ends soon, {} extends", state.key(Action::ExtendWindow))
+            } else {
+                String::new()
+            },
+            theme.warn,
+        ),
+    ]
+}
+
+/// The last smoke run, after the window line.
+fn smoke_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
     match &state.smoke {
         Some(SmokeState::Running { env, since }) => spans.push(Span::styled(
             format!(
@@ -359,5 +376,5 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         }
         None => {}
     }
-    Line::from(spans)
+    spans
 }
