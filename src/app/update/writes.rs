@@ -265,79 +265,89 @@ pub(super) fn on_write_done(
 /// Says what a finished write did, and keeps a failure on screen as a banner: what, the
 /// verdict, when, then what to know or press. `true` when the write did not do its job.
 fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
+    let (level, line, banner) = words_of(s, w, result);
+    s.log(level, line);
+    match result {
+        WriteResult::Verified { .. } => s.writes.failed = None,
+        WriteResult::Unknown { .. } => s.writes.unknown.push(w.clone()),
+        WriteResult::Aborted => s.writes.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS),
+        _ => {}
+    }
+    let Some((verdict, detail)) = banner else {
+        return false;
+    };
+    let what = if w.rollback {
+        "ROLLBACK".to_string()
+    } else {
+        w.action.to_string().to_uppercase()
+    };
+    let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
+    s.writes.failed = Some(Banner {
+        rollback: w.rollback,
+        at: s.now,
+        text: format!("{what} {verdict} {hhmmss} — {detail}"),
+    });
+    true
+}
+
+/// A finished write in words: the event line, and for a write that did not do its job, the
+/// banner's verdict and what to know or press.
+fn words_of(
+    s: &State,
+    w: &InFlight,
+    result: &WriteResult,
+) -> (Level, String, Option<(&'static str, String)>) {
     let cand = s.candidate();
     let what = if w.rollback {
         "ROLLBACK".to_string()
     } else {
         w.action.to_string()
     };
-    let hhmmss = s.wall(s.now).format("%H:%M:%S").to_string();
-    // A failed write's banner: what, the verdict, when, then what to know or press.
-    let (now, retry) = (
-        s.now,
-        format!(
-            "{} retries",
-            s.key(if w.rollback {
-                Action::Rollback
-            } else {
-                Action::StepForward
-            })
-        ),
+    let retry = format!(
+        "{} retries",
+        s.key(if w.rollback {
+            Action::Rollback
+        } else {
+            Action::StepForward
+        })
     );
-    let banner = |verdict: &str, detail: String| Banner {
-        rollback: w.rollback,
-        at: now,
-        text: format!("{} {verdict} {hhmmss} — {detail}", what.to_uppercase()),
-    };
-    let mut failed = false;
+    let (action, share) = (&w.action, w.share);
     match result {
-        WriteResult::Verified { after, elapsed_ms } => {
-            s.writes.failed = None;
-            s.log(
-                Level::Good,
-                format!(
-                    "{what} → {} % applied in {elapsed_ms} ms, verified ({after})",
-                    w.share
-                ),
-            );
-        }
+        WriteResult::Verified { after, elapsed_ms } => (
+            Level::Good,
+            format!("{what} → {share} % applied in {elapsed_ms} ms, verified ({after})"),
+            None,
+        ),
         WriteResult::Unverified { after, .. } => {
-            failed = true;
             let got = after
                 .share_of(cand)
                 .map_or_else(|| "no traffic".into(), |p| format!("{p} %"));
-            let text = format!(
-                "{} → {} % NOT verified: the backend reads {cand} {got} ({after})",
-                w.action, w.share
-            );
-            s.log(Level::Error, text);
-            s.writes.failed = Some(banner(
-                "NOT VERIFIED",
-                format!("{retry} — {}", traffic(&Some(*after))),
-            ));
+            (
+                Level::Error,
+                format!(
+                    "{action} → {share} % NOT verified: the backend reads {cand} {got} ({after})"
+                ),
+                Some((
+                    "NOT VERIFIED",
+                    format!("{retry} — {}", traffic(&Some(*after))),
+                )),
+            )
         }
         WriteResult::Failed { error, after } => {
-            failed = true;
             let reread = match after {
                 Some(a) => format!("; backend re-read: {a}"),
                 None => "; backend could not be re-read".into(),
             };
-            s.log(
+            (
                 Level::Error,
-                format!("{} → {} % FAILED: {error}{reread}", w.action, w.share),
-            );
-            s.writes.failed = Some(banner("FAILED", format!("{retry} — {}", traffic(after))));
+                format!("{action} → {share} % FAILED: {error}{reread}"),
+                Some(("FAILED", format!("{retry} — {}", traffic(after)))),
+            )
         }
-        WriteResult::Unknown { error, after } => {
-            failed = true;
-            s.log(
-                Level::Error,
-                format!(
-                    "{} → {} %: outcome UNKNOWN, it may still land: {error}",
-                    w.action, w.share
-                ),
-            );
-            s.writes.failed = Some(banner(
+        WriteResult::Unknown { error, after } => (
+            Level::Error,
+            format!("{action} → {share} %: outcome UNKNOWN, it may still land: {error}"),
+            Some((
                 "OUTCOME UNKNOWN",
                 format!(
                     "may still land — {} — {}",
@@ -348,35 +358,25 @@ fn verdict(s: &mut State, w: &InFlight, result: &WriteResult) -> bool {
                         "watching"
                     }
                 ),
-            ));
-            s.writes.unknown.push(w.clone());
-        }
-        WriteResult::Refused { reason } => {
-            failed = true;
-            s.log(
-                Level::Error,
-                format!("{} → {} % REFUSED: {reason}", w.action, w.share),
-            );
-            s.writes.failed = Some(banner(
+            )),
+        ),
+        WriteResult::Refused { reason } => (
+            Level::Error,
+            format!("{action} → {share} % REFUSED: {reason}"),
+            Some((
                 "REFUSED",
                 format!(
                     "traffic untouched — {}",
                     reason.trim_start_matches("not written: ")
                 ),
-            ));
-        }
-        WriteResult::Aborted => {
-            s.log(
-                Level::Warn,
-                format!(
-                    "{} → {} % cancelled: pre-empted by rollback",
-                    w.action, w.share
-                ),
-            );
-            s.writes.rollback_guard_until = Some(s.now + ROLLBACK_GUARD_MS);
-        }
+            )),
+        ),
+        WriteResult::Aborted => (
+            Level::Warn,
+            format!("{action} → {share} % cancelled: pre-empted by rollback"),
+            None,
+        ),
     }
-    failed
 }
 
 /// Where traffic stands after a write that did not do its job.
