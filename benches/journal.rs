@@ -2,6 +2,7 @@
 //! every write pays before its backend call), side by side with the same append without
 //! the fsync. The folder is `CUTOVER_BENCH_DIR`, else the system temp folder: point it at the
 //! disk that holds the real journal (`~/.local/state/cutover`).
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use cutover::app::journal::{

@@ -1,5 +1,6 @@
 //! Full-frame render time (budget: < 1 ms at 200 × 50; see BENCHMARKS.md) and the reducer's cost per
 //! key press, on states made by the real simulator and reducer.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use cutover::app::fixtures::{Step, run};

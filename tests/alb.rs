@@ -1,5 +1,6 @@
 //! The ALB backend against an AWS API emulator (moto) on loopback, set up by the same
 //! script a user runs: demo/alb/setup.py.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The command line against a real `cutover sim serve` over HTTP on loopback.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

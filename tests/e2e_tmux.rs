@@ -1,5 +1,6 @@
 //! End to end: the binary in a real terminal (tmux), driven by keys like a person, against
 //! a `cutover sim serve` running `bad-release`.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

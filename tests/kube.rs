@@ -1,6 +1,7 @@
 //! The Kubernetes backends against a small API server on loopback (tests/common/kubeapi.rs)
 //! that the kube client talks to over real HTTP, loaded with the manifests a user applies
 //! (demo/k8s/*.yaml) and driven with the configs a user runs (demo/k8s/*.toml).
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 #[path = "common/kubeapi.rs"]

@@ -1,6 +1,7 @@
 //! HAProxy and nginx backends against the real servers on loopback, fronting two envs of a
 //! `cutover sim serve`: shares driven through the same engine as the TUI, then real requests
 //! sent through the balancer and counted by the env that answered.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The whole chain: `cutover sim serve` → a real Prometheus scraping it every second →
 //! cutover reading error rate and p99 through PromQL.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

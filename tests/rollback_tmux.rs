@@ -1,6 +1,7 @@
 //! Rollback in the cockpit, driven by keys in tmux like a person would: another person rolls
 //! back from the CLI while a cockpit drives, a driver killed mid-write comes back to its
 //! seat and is told of the pending write, and a failing release holds its window.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The simulator's scenarios on virtual time: every number comes from simulated requests.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 use cutover::core::{Env, Weights};
 use cutover::sim::{Scenario, Simulator};

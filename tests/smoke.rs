@@ -1,5 +1,6 @@
 //! The smoke gate: `[[smoke]]` HTTP checks against each env's own address on a real
 //! `cutover sim serve`, and the pre-flight before the first step in the cockpit (tmux).
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The screen, rendered from states made by the real simulator and reducer on virtual time,
 //! at 120 × 32 and 80 × 24, plus colour and glyph checks on key cells.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
 
 use cutover::app::State;
 use cutover::app::fixtures::{Step, run};

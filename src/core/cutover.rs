@@ -271,6 +271,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one scenario, told from start to end
     fn decision_table() {
         type Case = ((Option<u8>, Option<u8>, bool, bool), Command, Decision);
         let cases: Vec<Case> = vec![

@@ -111,6 +111,7 @@ mod tests {
     use crate::app::update::testkit::*;
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one scenario, told from start to end
     fn an_observer_explains_writes_away_sees_the_drivers_and_can_take_over() {
         let bob = crate::core::Lease::new("bob@h", "tok", 0, 15_000);
         let lease = |s: &mut State, role, holder, took_over| {

@@ -440,6 +440,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one scenario, told from start to end
     fn the_record_names_live_and_who_wrote_and_a_late_write_is_its_own() {
         let mut s = State::new(
             "t".into(),
