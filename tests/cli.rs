@@ -378,3 +378,22 @@ fn a_closed_stderr_keeps_the_usage_exit_code() {
         "a bad config is a usage error, not a panic (101)"
     );
 }
+
+#[test]
+fn the_demo_checks_a_config_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("keys.toml");
+    std::fs::write(
+        &cfg,
+        "[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:7070\"\n[keys]\nconfirm = [\"r\"]\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["demo", "--config"])
+        .arg(&cfg)
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("keys.confirm"), "{}", stderr(&o));
+}

@@ -46,11 +46,20 @@ pub(super) async fn demo(
         )
         .into());
     }
-    let theme = theme(cli, None)?;
+    // An explicit --config lends the demo the operator's keys and theme (and is checked
+    // like any config); its backend is not used: the demo always runs the bundled simulator.
+    let mine = match &cli.config {
+        Some(_) => Some(load_config(cli)?),
+        None => None,
+    };
+    let theme = theme(cli, mine.as_ref().and_then(|c| c.theme.as_deref()))?;
     let mut config = Config::parse(
         "[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n",
         "demo",
     )?;
+    if let Some(mine) = mine {
+        config.keymap = mine.keymap;
+    }
     config.name = scenario.service.clone();
     config.live = Some(scenario.live);
     config.rollback_window = window;
