@@ -296,6 +296,16 @@ impl State {
         self.settings.keymap.first(action)
     }
 
+    /// The newest event line's text ("" before any).
+    pub fn last_event(&self) -> &str {
+        self.view.events.back().map_or("", |l| l.text.as_str())
+    }
+
+    /// Whether any event line says `words`.
+    pub fn said(&self, words: &str) -> bool {
+        self.view.events.iter().any(|l| l.text.contains(words))
+    }
+
     /// A time (unix ms) as HH:MM:SS at the offset this cockpit started with.
     pub fn hhmm(&self, unix_ms: i64) -> String {
         super::words::hhmm_at(unix_ms, *self.settings.start_wall.offset())

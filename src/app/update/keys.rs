@@ -331,7 +331,7 @@ mod tests {
         key(&mut s, KeyCode::Char(' '));
         assert!(s.cutover.paused);
         assert!(key(&mut s, KeyCode::Right).is_empty());
-        assert!(s.view.events.back().unwrap().text.contains("paused"));
+        assert!(s.last_event().contains("paused"));
         assert_eq!(
             shares(&key(&mut s, KeyCode::Left)),
             vec![(0, false)],
@@ -428,11 +428,7 @@ mod tests {
         assert!(key(&mut s, KeyCode::Char('r')).is_empty());
         assert!(s.view.ask_target);
         assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
+            s.last_event()
                 .contains("traffic is split (blue 20 / green 80)")
         );
         // Any other key cancels, nothing written.
@@ -452,13 +448,6 @@ mod tests {
             chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
         );
         key(&mut s, KeyCode::Char('r'));
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("traffic state is unknown")
-        );
+        assert!(s.last_event().contains("traffic state is unknown"));
     }
 }

@@ -131,17 +131,10 @@ mod tests {
         s.settings.driver = "alice@h".into();
         let e = lease(&mut s, Role::Observer, Some(bob.clone()), None);
         assert!(e.is_empty());
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("bob@h took over")
-        );
+        assert!(s.last_event().contains("bob@h took over"));
         for c in [KeyCode::Right, KeyCode::Left, KeyCode::Char('5')] {
             assert!(key(&mut s, c).is_empty(), "{c:?} writes nothing");
-            let t = &s.view.events.back().unwrap().text;
+            let t = &s.last_event();
             assert!(t.contains("observing: bob@h drives since"), "{t}");
         }
         // …but an observer rolls back at once, named with the driver.
@@ -151,12 +144,7 @@ mod tests {
         };
         assert!(o.rollback && o.share == 0 && o.live == Env::Blue);
         assert_eq!(o.driver.as_deref(), Some("bob@h"));
-        assert!(
-            s.view
-                .events
-                .iter()
-                .any(|l| l.text.contains("alice@h rolls back while bob@h drives"))
-        );
+        assert!(s.said("alice@h rolls back while bob@h drives"));
         let (id, t0) = (o.id, s.now);
         update(
             &mut s,
@@ -205,11 +193,7 @@ mod tests {
         );
         assert!(e.is_empty(), "{e:?}");
         assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
+            s.last_event()
                 .starts_with("bob@h made a step: green 10 → 50 %")
         );
         // Take over: a confirm, then the effect; the result is journaled.
@@ -230,7 +214,7 @@ mod tests {
         assert!(key(&mut s, KeyCode::Char('r')).is_empty());
         assert!(key(&mut s, KeyCode::Char('T')).is_empty());
         assert!(!s.view.takeover_confirm);
-        assert!(s.view.events.back().unwrap().text.contains("read-only"));
+        assert!(s.last_event().contains("read-only"));
     }
 
     #[test]
@@ -288,14 +272,7 @@ mod tests {
         );
         assert_eq!(s.lease.role, Role::Observer);
         assert!(key(&mut s, KeyCode::Right).is_empty());
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("no driver lease")
-        );
+        assert!(s.last_event().contains("no driver lease"));
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), vec![(0, true)]);
         let [Effect::Write(o)] = e.as_slice() else {

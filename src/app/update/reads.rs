@@ -273,12 +273,7 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
         format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
     );
     observe(s, w);
-    let text = s
-        .view
-        .events
-        .back()
-        .map(|l| l.text.clone())
-        .unwrap_or_default();
+    let text = s.last_event().to_string();
     vec![
         Effect::JournalExternal { before, after: w },
         Effect::Notify {
@@ -384,14 +379,7 @@ mod tests {
             [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
         ));
         assert_eq!(s.cutover.share, Some(80));
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("external change")
-        );
+        assert!(s.last_event().contains("external change"));
     }
 
     #[test]
@@ -491,11 +479,7 @@ mod tests {
         );
         assert!(e.is_empty(), "not an external change: {e:?}");
         assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
+            s.last_event()
                 .starts_with("carol@h rolled back: blue 80 → 0 %")
         );
         // Someone then sets 50/50 by hand: not carol's doing, whatever the record's last.
@@ -511,14 +495,7 @@ mod tests {
             matches!(e.first(), Some(Effect::JournalExternal { .. })),
             "{e:?}"
         );
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .starts_with("external change: blue 0 → 50 %")
-        );
+        assert!(s.last_event().starts_with("external change: blue 0 → 50 %"));
 
         // A write whose outcome was unknown, landing late, is attributed to itself.
         let (mut s, id) = step_unknown();
@@ -542,7 +519,7 @@ mod tests {
             matches!(e.as_slice(), [Effect::JournalLate { write, .. }] if *write == id),
             "{e:?}"
         );
-        let t = &s.view.events.back().unwrap().text;
+        let t = &s.last_event();
         assert!(
             t.starts_with("late: the write (step → 50 %) landed 3.1 s after"),
             "{t}"
@@ -553,12 +530,7 @@ mod tests {
         let (mut s, _) = step_unknown();
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("ROLLBACK green 10 → 0 %"),
+            s.last_event().contains("ROLLBACK green 10 → 0 %"),
             "from the read-back, not the step's 50"
         );
         done(&mut s, &e, 0);
@@ -574,12 +546,7 @@ mod tests {
             matches!(e.as_slice(), [Effect::JournalLate { .. }, Effect::Write(o)] if o.rollback && o.share == 0),
             "{e:?}"
         );
-        assert!(
-            s.view
-                .events
-                .iter()
-                .any(|l| l.text.contains("after a rollback: rolling back again"))
-        );
+        assert!(s.said("after a rollback: rolling back again"));
     }
 
     #[test]

@@ -133,13 +133,6 @@ mod tests {
             },
         );
         assert!(!s.observed_mismatch());
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("matches the set share again")
-        );
+        assert!(s.last_event().contains("matches the set share again"));
     }
 }

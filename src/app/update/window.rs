@@ -331,7 +331,7 @@ mod tests {
         // After it closed, r does not pretend: it offers the way back as a new cutover.
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(e.is_empty(), "{e:?}");
-        let t = &s.view.events.back().unwrap().text;
+        let t = &s.last_event();
         assert!(
             t.starts_with("nothing to roll back: the rollback window closed at"),
             "{t}"

@@ -246,12 +246,7 @@ pub(super) fn on_write_done(
         return Vec::new();
     }
     let cand = s.candidate();
-    let text = s
-        .view
-        .events
-        .back()
-        .map(|l| l.text.clone())
-        .unwrap_or_default();
+    let text = s.last_event().to_string();
     vec![Effect::Notify {
         event: if w.action == WriteAction::AutoRollback {
             "auto-rollback".into()
@@ -479,14 +474,7 @@ mod tests {
         );
         assert_eq!(s.cutover.share, Some(10));
         assert_eq!(s.cutover.intent, None);
-        assert!(
-            s.view
-                .events
-                .back()
-                .unwrap()
-                .text
-                .contains("FAILED: HTTP 500")
-        );
+        assert!(s.last_event().contains("FAILED: HTTP 500"));
     }
 
     #[test]
