@@ -221,10 +221,7 @@ mod tests {
     fn failures_stay_on_screen_and_the_lease_store_down_refuses_forward_only() {
         let mut s = state(50);
         let e = key(&mut s, KeyCode::Char('r'));
-        let [Effect::Write(o)] = e.as_slice() else {
-            panic!("{e:?}")
-        };
-        let id = o.id;
+        let id = only_write(&e);
         update(
             &mut s,
             Event::WriteDone {

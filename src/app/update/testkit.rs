@@ -122,14 +122,19 @@ pub(crate) fn promoted(err: f64) -> State {
     s
 }
 
+/// The id of the one write among `effects` (there must be exactly one effect, a write).
+pub(crate) fn only_write(effects: &[Effect]) -> u64 {
+    let [Effect::Write(o)] = effects else {
+        panic!("{effects:?}")
+    };
+    o.id
+}
+
 /// At 10 %, a step to 50 whose outcome came back unknown; its write id.
 pub(crate) fn step_unknown() -> (State, u64) {
     let mut s = state(10);
     let e = key(&mut s, KeyCode::Right);
-    let [Effect::Write(o)] = e.as_slice() else {
-        panic!("{e:?}")
-    };
-    let id = o.id;
+    let id = only_write(&e);
     update(
         &mut s,
         Event::WriteDone {
