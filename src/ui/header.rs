@@ -72,7 +72,18 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
 pub fn keybar<'a>(state: &State, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::raw(" ")];
     for (action, keys) in state.settings.keymap.bindings() {
-        let (Some(label), Some(key)) = (keybar_label(*action), keys.first()) else {
+        // An observer is shown how to drive instead of keys that would only say why not.
+        let observing = state.lease.role == crate::app::state::Role::Observer;
+        let label = match action {
+            crate::app::keymap::Action::TakeOver if observing => Some("take over"),
+            crate::app::keymap::Action::StepForward | crate::app::keymap::Action::StepBack
+                if observing =>
+            {
+                None
+            }
+            a => keybar_label(*a),
+        };
+        let (Some(label), Some(key)) = (label, keys.first()) else {
             continue;
         };
         let label_style = if *action == crate::app::keymap::Action::Rollback {
