@@ -902,3 +902,38 @@ fn a_stale_live_in_one_config_is_warned_and_never_rewrites_the_shared_record() {
         stderr(&o)
     );
 }
+
+#[test]
+fn rollback_to_over_the_record_makes_the_record_name_the_chosen_live() {
+    // The record says green is live; the operator knows better and sends all traffic to
+    // blue. Left as it was, the record would have every cockpit take blue for the candidate
+    // at 100 %, and the next `r` would send all traffic back to green.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 30, 70);
+    let rec = format!("v1 live=green by=alice@h at={} pos=30", lease::wall_ms());
+    std::fs::write(d.join("upstream.conf.cutover-record"), format!("{rec}\n")).unwrap();
+    let o = cutover(&cfg, &["rollback", "--to", "blue"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--to blue overrides it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        file_weights(d).contains("127.0.0.1:8082 down;"),
+        "all to blue: {}",
+        file_weights(d)
+    );
+    let now = std::fs::read_to_string(d.join("upstream.conf.cutover-record")).unwrap();
+    assert!(now.contains("live=blue"), "{now}");
+    assert!(
+        !stderr(&o).contains("left the record as it is"),
+        "{}",
+        stderr(&o)
+    );
+    // And now a plain rollback stays on blue: nothing to roll back.
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(file_weights(d).contains("127.0.0.1:8082 down;"));
+}

@@ -32,6 +32,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         driver: None,
         window_ms: 60_000,
         lease_token: None,
+        target_chosen: false,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct WriteOrder {
     /// before the write (a lease lost since the last renewal refuses it). `None`: unchecked
     /// (a rollback never needs one).
     pub lease_token: Option<String>,
+    /// The operator named the rollback target just now (`rollback --to`): once the rollback
+    /// reads back, the record is made to name it, whatever it said before.
+    pub target_chosen: bool,
 }
 
 /// How a write ended.
@@ -148,6 +151,7 @@ pub async fn apply(
         live: order.live,
         who: &who.user,
         action: &order.action,
+        chosen: order.target_chosen,
         id: &id,
         share: order.share,
         now,

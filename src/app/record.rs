@@ -28,6 +28,8 @@ pub struct Intent<'a> {
     pub live: Env,
     pub who: &'a str,
     pub action: &'a WriteAction,
+    /// The operator named `live` just now (`rollback --to`), over what the record says.
+    pub chosen: bool,
     /// The journal's write id.
     pub id: &'a str,
     pub share: u8,
@@ -122,9 +124,16 @@ pub async fn finish(
         }
         let base = match cur {
             Some(r) if r.live == i.live => r,
-            // Another operator's running cutover names the other env: this rollback went
-            // where the config or --to said, but it does not rewrite what everyone else
-            // reads.
+            // `rollback --to` named the other env: once all traffic reads back there, that
+            // env is live, and a record saying otherwise would turn everyone's next `r`
+            // back onto the release just rolled back from. Until the read-back, nothing.
+            Some(_) if rollback && i.chosen && landed == Some(0) => {
+                Record::new(i.live, i.who, i.now)
+            }
+            Some(_) if rollback && i.chosen && landed.is_none() => return Ok(()),
+            // Another operator's running cutover names the other env and only a config
+            // (perhaps stale) said otherwise: this rollback went where the config said, but
+            // it does not rewrite what everyone else reads.
             Some(r) if rollback => {
                 return Err(format!(
                     "the cutover record names {} as live (started by {}); this rollback sent all traffic to {} as the config or --to said, and left the record as it is",
@@ -216,6 +225,7 @@ mod tests {
             live,
             who,
             action: &WriteAction::Step,
+            chosen: false,
             id: "1-1",
             share,
             now,

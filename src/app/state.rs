@@ -619,6 +619,7 @@ impl State {
                 Role::Driver => self.lease.holder.as_ref().map(|l| l.token.clone()),
                 _ => None,
             },
+            target_chosen: false,
         }
     }
 }

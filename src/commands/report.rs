@@ -131,6 +131,7 @@ mod tests {
             driver: None,
             window_ms: 0,
             lease_token: None,
+            target_chosen: false,
         }
     }
 

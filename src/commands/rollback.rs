@@ -64,7 +64,10 @@ pub(super) async fn rollback_cli(
         return Ok(ExitCode::SUCCESS);
     }
     println!("rolling back: all traffic to {live} (rollback target per {from})");
-    let order = rollback_order(config, live, before, read.driver.clone());
+    // Only an explicit --to over what the record says rewrites the record (after the
+    // read-back); a config's `live` may be stale and never does.
+    let chosen = to.is_some_and(|t| record.is_some_and(|r| r.live != t));
+    let order = rollback_order(config, live, before, read.driver.clone(), chosen);
     let done = match journal {
         Some(j) => engine::apply(backend.as_ref(), j, who, &order).await,
         None => {
@@ -165,8 +168,8 @@ fn target_warnings(
     }
     if to.is_some_and(|t| t != r.live) {
         warnings.push(format!(
-            "the cutover record says {} is live; --to {} overrides it",
-            r.live, live
+            "the cutover record says {} is live; --to {} overrides it: once the rollback reads back, the record names {} as live",
+            r.live, live, live
         ));
     }
     warnings
@@ -197,6 +200,7 @@ fn rollback_order(
     live: Env,
     before: Option<Weights>,
     driver: Option<String>,
+    target_chosen: bool,
 ) -> WriteOrder {
     WriteOrder {
         id: 1,
@@ -211,6 +215,7 @@ fn rollback_order(
         driver,
         window_ms: config.rollback_window.as_millis() as u64,
         lease_token: None,
+        target_chosen,
     }
 }
 
@@ -274,7 +279,9 @@ mod tests {
         // With --to, only the override is said, whatever the config says.
         assert_eq!(
             target_warnings(Some(&rec), Some(Env::Blue), Some(Env::Blue), Env::Blue),
-            ["the cutover record says green is live; --to blue overrides it"]
+            [
+                "the cutover record says green is live; --to blue overrides it: once the rollback reads back, the record names blue as live"
+            ]
         );
     }
 
@@ -320,7 +327,7 @@ mod tests {
             "rollback-window = \"2m\"\n[backend]\nkind = \"sim\"\ncontrol = \"in-process\"\n";
         let config = Config::parse(text, "test").unwrap();
         let before = Some(Weights::new(40, 60));
-        let o = rollback_order(&config, Env::Green, before, Some("alice@h".into()));
+        let o = rollback_order(&config, Env::Green, before, Some("alice@h".into()), false);
         assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
         assert_eq!((o.action.as_str(), o.source.as_str()), ("rollback", "cli"));
         assert_eq!(o.before, before);

@@ -251,6 +251,7 @@ fn forward_order(
         driver: None,
         window_ms: config.rollback_window.as_millis() as u64,
         lease_token: Some(me.token.clone()),
+        target_chosen: false,
     }
 }
 
