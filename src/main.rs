@@ -17,10 +17,18 @@ fn quiet_broken_pipe() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if (msg.contains("failed printing to stdout") || msg.contains("failed printing to stderr"))
-            && msg.contains("Broken pipe")
-        {
+        let printing =
+            msg.contains("failed printing to stdout") || msg.contains("failed printing to stderr");
+        if printing && msg.contains("Broken pipe") {
             std::process::exit(141);
+        }
+        // A full disk or a closed stdout: said once, exit 1, no panic report.
+        if printing {
+            let _ = writeln!(
+                std::io::stderr(),
+                "cutover: output could not be written: {msg}"
+            );
+            std::process::exit(1);
         }
         default(info);
     }));

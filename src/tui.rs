@@ -111,10 +111,13 @@ fn spawn_keys(
 pub async fn run_tui(setup: Setup, theme: Theme) -> anyhow::Result<Outcome> {
     init_panel_logger();
     let keymap = setup.state.settings.keymap.clone();
-    let mut screen = Terminal {
-        terminal: ratatui::init(),
-        theme,
-    };
+    // No terminal (cron, a pipe, a closed tty): said in one line, never a panic.
+    let terminal = ratatui::try_init().map_err(|e| {
+        // Raw mode may be on; the alternate screen was not entered, so nothing to leave.
+        let _ = crossterm::terminal::disable_raw_mode();
+        anyhow::anyhow!("the cockpit needs a terminal: {e}; `cutover status` and `cutover rollback` work without one")
+    })?;
+    let mut screen = Terminal { terminal, theme };
     let out = runner::run(setup, &mut screen, move |tx, clock| {
         spawn_keys(keymap, tx, clock)
     })

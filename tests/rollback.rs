@@ -937,3 +937,34 @@ fn rollback_to_over_the_record_makes_the_record_name_the_chosen_live() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(file_weights(d).contains("127.0.0.1:8082 down;"));
 }
+
+#[test]
+fn a_rollback_is_written_whatever_becomes_of_its_output() {
+    // A full disk under stdout, a reader gone from stderr: the words are lost, the rollback
+    // is not.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = nginx_cfg(d, "[\"true\"]", 50, 50);
+    let rec = format!("v1 live=blue by=alice@h at={} pos=50", lease::wall_ms());
+    std::fs::write(d.join("upstream.conf.cutover-record"), format!("{rec}\n")).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut child = std::process::Command::new(common::bin())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("rollback")
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "the rollback itself succeeded");
+    assert!(
+        file_weights(d).contains("127.0.0.1:8082 down;"),
+        "all to blue: {}",
+        file_weights(d)
+    );
+}

@@ -14,6 +14,23 @@
 //!
 //! ARCHITECTURE.md says how these sit on the layers below.
 
+/// A line to stdout that cannot stop the command: a full disk or a reader gone must never
+/// cost a rollback its write (`println!` would panic there).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// The same for stderr.
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
 

@@ -16,8 +16,8 @@ pub(super) fn report_write(
 ) -> ExitCode {
     let said = write_report(order, before, result);
     match &said {
-        Ok(line) => println!("{line}"),
-        Err(line) => eprintln!("{line}"),
+        Ok(line) => out!("{line}"),
+        Err(line) => err!("{line}"),
     }
     exit_code(said.is_ok())
 }
@@ -106,7 +106,7 @@ pub(super) async fn notify_cli(
         .map(|h| async { (h.name.clone(), h.send(&http, &notice).await) });
     for (name, r) in futures::future::join_all(sends).await {
         if let Err(e) = r {
-            eprintln!("cutover: webhook {name} not told: {e}");
+            err!("cutover: webhook {name} not told: {e}");
         }
     }
 }

@@ -39,18 +39,18 @@ pub(super) async fn rollback_cli(
     let (live, from) = match rollback_target(to, config.live, record, before, lease::wall_ms()) {
         Ok(target) => target,
         Err(why) => {
-            eprintln!("cutover: not rolling back: {why}");
+            err!("cutover: not rolling back: {why}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
     for w in target_warnings(record, config.live, to, live) {
-        eprintln!("cutover: warning: {w}");
+        err!("cutover: warning: {w}");
     }
     let cand = live.other();
     // A forward write in flight may still land: a rollback is never "nothing to do" then.
     let in_flight = in_flight(record, live);
     if let Some(f) = in_flight {
-        println!(
+        out!(
             "a write of {cand} → {} % is in flight per the cutover record (since {}): rolling back so it cannot win",
             f.share,
             hhmm(f.since)
@@ -60,10 +60,10 @@ pub(super) async fn rollback_cli(
         && in_flight.is_none()
         && let Some(said) = nothing_to_roll_back(before, live, from)
     {
-        println!("{said}");
+        out!("{said}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("rolling back: all traffic to {live} (rollback target per {from})");
+    out!("rolling back: all traffic to {live} (rollback target per {from})");
     // Only an explicit --to over what the record says rewrites the record (after the
     // read-back); a config's `live` may be stale and never does.
     let chosen = to.is_some_and(|t| record.is_some_and(|r| r.live != t));
@@ -78,14 +78,14 @@ pub(super) async fn rollback_cli(
     notify_cli(config, who, &order, &done.result).await;
     let mut code = report_write(&order, before, &done.result);
     if let Some(d) = &read.driver {
-        println!("{d} drives this cutover: they will see this rollback within one poll");
+        out!("{d} drives this cutover: they will see this rollback within one poll");
     }
     if let Some(e) = &done.journal_error {
-        eprintln!("cutover: ROLLBACK NOT JOURNALED: {e}");
+        err!("cutover: ROLLBACK NOT JOURNALED: {e}");
         code = ExitCode::FAILURE;
     }
     if let Some(e) = &done.record_error {
-        eprintln!("cutover: warning: the cutover record was not updated: {e}");
+        err!("cutover: warning: the cutover record was not updated: {e}");
     }
     Ok(code)
 }
@@ -102,11 +102,11 @@ async fn read_before(config: &Config, backend: &dyn Switch) -> Before {
     let record = match record {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            eprintln!("cutover: warning: the cutover record could not be read: {e}");
+            err!("cutover: warning: the cutover record could not be read: {e}");
             None
         }
         Err(_) => {
-            eprintln!("cutover: warning: the cutover record did not answer");
+            err!("cutover: warning: the cutover record did not answer");
             None
         }
     };

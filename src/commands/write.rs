@@ -44,7 +44,7 @@ impl NotWriting {
     }
 
     fn exit(self) -> ExitCode {
-        eprintln!("cutover: {}", self.text);
+        err!("cutover: {}", self.text);
         if self.usage {
             ExitCode::from(EXIT_USAGE)
         } else {
@@ -58,18 +58,18 @@ impl NotWriting {
 pub(super) async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     if cli.read_only {
-        eprintln!("cutover: --read-only: not writing");
+        err!("cutover: --read-only: not writing");
         return Ok(ExitCode::FAILURE);
     }
     let journal = match journal_for(cli, Some(&config), &config.name) {
         Ok(j) => Some(j),
         // Fail closed forward, open for a rollback: it goes ahead and says so.
         Err(e) if matches!(cmd, WriteCmd::Rollback(_)) => {
-            eprintln!("cutover: ROLLBACK NOT JOURNALED: {e:#}");
+            err!("cutover: ROLLBACK NOT JOURNALED: {e:#}");
             None
         }
         Err(e) => {
-            eprintln!("cutover: not writing: {e:#}");
+            err!("cutover: not writing: {e:#}");
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -137,12 +137,12 @@ async fn write_held(
     let before = match snap.weights {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("cutover: cannot read the traffic state: {e}");
+            err!("cutover: cannot read the traffic state: {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
     let Some((live, _)) = snap.live else {
-        eprintln!(
+        err!(
             "cutover: live env unknown: traffic is split ({before}) and no cutover record names the live env; set `live` in the config"
         );
         return Ok(ExitCode::FAILURE);
@@ -170,10 +170,10 @@ async fn write_held(
     notify_cli(config, who, &order, &done.result).await;
     let code = report_write(&order, Some(before), &done.result);
     if let Some(e) = &done.journal_error {
-        eprintln!("cutover: warning: the result was not journaled: {e}");
+        err!("cutover: warning: the result was not journaled: {e}");
     }
     if let Some(e) = &done.record_error {
-        eprintln!("cutover: warning: the cutover record was not updated: {e}");
+        err!("cutover: warning: the cutover record was not updated: {e}");
     }
     Ok(code)
 }
