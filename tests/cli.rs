@@ -395,5 +395,5 @@ fn the_demo_checks_a_config_it_is_given() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("keys.confirm"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("confirm"), "{}", stderr(&o));
 }

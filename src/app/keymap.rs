@@ -282,7 +282,12 @@ impl Keymap {
                     "keys.{name} = []: expected at least one key for {name}"
                 ));
             }
-            for k in &keys {
+            for (i, k) in keys.iter().enumerate() {
+                if keys[..i].contains(k) {
+                    return Err(format!(
+                        "keys.{name} lists `{k}` twice; expected each key once"
+                    ));
+                }
                 if let Some((_, _, other)) = claimed
                     .iter()
                     .find(|(l, ck, _)| *l == action.layer() && ck == k)
@@ -318,14 +323,19 @@ impl Keymap {
         }
         for (action, keys) in &self.bindings {
             let name = action.name();
-            if action.layer() == Layer::Dialog
-                && let Some(k) = keys
-                    .iter()
-                    .find(|k| self.keys(Action::Rollback).contains(k))
-            {
-                return Err(format!(
-                    "keys.{name}: `{k}` is a rollback key, and rollback pre-empts every dialog; expected a key rollback does not use"
-                ));
+            if action.layer() == Layer::Dialog {
+                for (other, why) in [
+                    (Action::Rollback, "rollback pre-empts every dialog"),
+                    (Action::Quit, "quit never changes traffic"),
+                ] {
+                    if let Some(k) = keys.iter().find(|k| self.keys(other).contains(k)) {
+                        return Err(format!(
+                            "keys: `{k}` is bound to both {} and {name}, and {why}; expected {name} to use a key {} does not",
+                            other.name(),
+                            other.name()
+                        ));
+                    }
+                }
             }
             if keys.is_empty() && !overrides.contains_key(&name) {
                 return Err(format!(
@@ -491,12 +501,19 @@ mod tests {
         };
         let e = Keymap::with_overrides(&o(&[("confirm", &["r"])])).unwrap_err();
         assert!(
-            e.contains("keys.confirm") && e.contains("rollback pre-empts"),
+            e.contains("both rollback and confirm") && e.contains("rollback pre-empts"),
             "{e}"
         );
+        let e = Keymap::with_overrides(&o(&[("confirm", &["ctrl-c"])])).unwrap_err();
+        assert!(
+            e.contains("both quit and confirm") && e.contains("never changes traffic"),
+            "{e}"
+        );
+        let e = Keymap::with_overrides(&o(&[("help", &["?", "?"])])).unwrap_err();
+        assert!(e.contains("keys.help lists `?` twice"), "{e}");
         let e =
             Keymap::with_overrides(&o(&[("cancel", &["x"]), ("rollback", &["x"])])).unwrap_err();
-        assert!(e.contains("keys.cancel") && e.contains("`x`"), "{e}");
+        assert!(e.contains("cancel") && e.contains("`x`"), "{e}");
         let e = Keymap::with_overrides(&o(&[("pause", &["r"]), ("rollback", &["r"])])).unwrap_err();
         assert!(
             e.contains("keys.rollback and keys.pause both bind `r`"),
