@@ -108,6 +108,14 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// Seconds as "5.0 s", "0.7 s" or "0.25 s": at least one decimal, and as many more as the
 /// value has (to the microsecond), so a sub-second timeout is never rounded to "0.0 s".
 pub fn seconds_text(seconds: f64) -> String {
+    // Below a millisecond, in the unit that shows it (a 1 ns timeout is not "0.0 s").
+    if seconds > 0.0 && seconds < 1e-3 {
+        return if seconds < 1e-6 {
+            format!("{} ns", (seconds * 1e9).round())
+        } else {
+            format!("{} µs", (seconds * 1e6).round())
+        };
+    }
     let digits = format!("{seconds:.6}");
     let digits = digits.trim_end_matches('0');
     if digits.ends_with('.') {
@@ -164,6 +172,8 @@ mod tests {
             (0.02, "0.02 s"),
             (1.125, "1.125 s"),
             (0.0, "0.0 s"),
+            (0.000_25, "250 µs"),
+            (1e-9, "1 ns"),
         ];
         for (seconds, text) in cases {
             assert_eq!(seconds_text(seconds), text, "{seconds}");

@@ -143,7 +143,7 @@ fn a_failed_preflight_asks_for_an_override_that_is_journaled() {
     });
     let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
     assert!(journal.contains("\"preflight-override\""), "{journal}");
-    assert!(journal.contains("smoke passed failed"), "{journal}");
+    assert!(journal.contains("not met: smoke passed"), "{journal}");
     t.keys(&["r"]);
     t.wait(20, "rolled back", |s| s.contains("[0]"));
     t.keys(&["q"]);

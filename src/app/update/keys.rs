@@ -102,7 +102,7 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                 let mut effects = Vec::new();
                 if c.reasons.contains(&ConfirmReason::Preflight) {
                     let reason = format!(
-                        "{} overrode a failed pre-flight to step {} to {} %: {} failed",
+                        "{} overrode a failed pre-flight to step {} to {} %: not met: {}",
                         s.settings.driver,
                         s.candidate(),
                         c.share,
@@ -391,7 +391,7 @@ mod tests {
         assert!(matches!(
             e.as_slice(),
             [Effect::JournalNote { phase, reason }, Effect::Write(_)]
-                if *phase == Phase::PreflightOverride && reason.contains("smoke passed failed")
+                if *phase == Phase::PreflightOverride && reason.contains("not met: smoke passed")
         ));
         // A rollback while the smoke runs drops the pending step.
         let mut s = state(0);

@@ -174,15 +174,16 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
         return Vec::new();
     }
     if rollback && s.lease.role == Role::Observer {
-        let driver = s
-            .lease
-            .holder
-            .as_ref()
-            .map_or_else(|| "nobody".to_string(), |l| l.holder.clone());
-        s.log(
-            Level::Warn,
-            format!("{} rolls back while {driver} drives", s.settings.driver),
-        );
+        // A lease store that does not answer says nothing of who drives: unknown, not nobody.
+        let text = match (&s.lease.holder, &s.lease.lease_error) {
+            (Some(l), _) => format!("{} rolls back while {} drives", s.settings.driver, l.holder),
+            (None, Some(_)) => format!(
+                "{} rolls back; who drives is unknown (the lease store does not answer)",
+                s.settings.driver
+            ),
+            (None, None) => format!("{} rolls back while nobody drives", s.settings.driver),
+        };
+        s.log(Level::Warn, text);
     }
     // A rollback says where traffic is by the read-back, not by a step still in flight.
     let from = if rollback {
