@@ -1,164 +1,22 @@
-//! Everything the screen shows, owned by the loop alone.
+//! Everything the screen shows, owned by the loop alone: `State` in its groups and the
+//! basic reads of it. The small types it is made of are in `kinds.rs`; what it judges (the
+//! guardrails, the pre-flight, staleness, observed traffic) in `judge.rs`.
 
-use super::engine::WriteOrder;
-use super::journal::{CandidateSnapshot, WriteAction};
-use super::keymap::Keymap;
+mod judge;
+mod kinds;
+
+pub use kinds::*;
+
+use crate::app::engine::WriteOrder;
+use crate::app::journal::{CandidateSnapshot, WriteAction};
+use crate::app::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
-    BreachClock, ConfirmReason, Cutover, Env, EnvPair, EnvSignals, Guardrails, LiveFrom, Millis,
-    Record, RuleResult, Weights,
+    BreachClock, Cutover, Env, EnvPair, EnvSignals, Guardrails, LiveFrom, Millis, Record,
+    RuleResult, Weights,
 };
 use chrono::{DateTime, FixedOffset};
 use std::collections::VecDeque;
-
-/// Observed share differing from the set share by more than this many points is flagged…
-pub const MISMATCH_PP: f64 = 5.0;
-/// …once the set share has stood this long (observed rates lag a change by their window).
-pub const MISMATCH_AFTER_MS: Millis = 30_000;
-
-/// Lines kept in the event panel.
-pub const EVENT_LINES: usize = 200;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Good,
-    Warn,
-    Error,
-}
-
-/// One line of the event panel.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogLine {
-    pub at: Millis,
-    pub level: Level,
-    pub text: String,
-}
-
-/// A write in flight.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InFlight {
-    pub id: u64,
-    pub share: u8,
-    pub since: Millis,
-    pub rollback: bool,
-    pub action: WriteAction,
-    /// A rollback was ordered after it: if it lands late it is undone again.
-    pub superseded: bool,
-}
-
-/// A failed write kept on screen until a later write succeeds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Banner {
-    pub rollback: bool,
-    pub at: Millis,
-    pub text: String,
-}
-
-/// Why the backend's weights could not be read.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ReadError {
-    /// The backend answered that the traffic state cannot be known (nginx after a failed
-    /// reload): the screen shows no weights at all, not the last ones.
-    Unknown(String),
-    /// No answer in time, or an error.
-    Failed(String),
-}
-
-impl ReadError {
-    /// The words without the verdict.
-    pub fn message(&self) -> &str {
-        match self {
-            ReadError::Unknown(m) | ReadError::Failed(m) => m,
-        }
-    }
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Unknown(m) => write!(f, "traffic UNKNOWN: {m}"),
-            ReadError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-/// Auto-rollback: since when the breach has counted down, and whether the operator
-/// cancelled this breach's countdown.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct AutoRollback {
-    pub since: Option<Millis>,
-    pub cancelled: bool,
-    pub fired: bool,
-}
-
-/// One item of the pre-flight checklist before the first step; shown as its words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PreflightCheck {
-    /// The candidate is up.
-    Healthy(Env),
-    /// A smoke run of the candidate passed, lately.
-    SmokePassed,
-    /// Live is up, to take the traffic back.
-    Warm(Env),
-    /// The candidate's signals are fresh.
-    DataFresh,
-}
-
-impl std::fmt::Display for PreflightCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
-            PreflightCheck::SmokePassed => f.write_str("smoke passed"),
-            PreflightCheck::Warm(env) => write!(f, "{env} warm"),
-            PreflightCheck::DataFresh => f.write_str("data fresh"),
-        }
-    }
-}
-
-/// A passed smoke run counts for the pre-flight for this long.
-pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
-
-/// Whether this cutover may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Holds the driver lease.
-    Driver,
-    /// Someone else drives; write keys explain, T takes over.
-    Observer,
-    /// Started `--read-only`: holds no `Switch`, never writes.
-    ReadOnly,
-}
-
-/// A write waiting for `y`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PendingConfirm {
-    pub share: u8,
-    pub reasons: Vec<ConfirmReason>,
-    pub action: WriteAction,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overlay {
-    None,
-    Help,
-    Log,
-}
-
-/// The last smoke run.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SmokeState {
-    Running {
-        env: Env,
-        since: Millis,
-    },
-    Done {
-        env: Env,
-        passed: bool,
-        summary: String,
-        at: Millis,
-    },
-}
 
 /// What the cockpit runs with, built once from the config and the command line.
 #[derive(Clone, Debug)]
@@ -292,7 +150,7 @@ pub struct State {
 
 impl State {
     /// The first key bound to `action`, for messages ("r rolls back").
-    pub fn key(&self, action: super::keymap::Action) -> String {
+    pub fn key(&self, action: crate::app::keymap::Action) -> String {
         self.settings.keymap.first(action)
     }
 
@@ -308,7 +166,7 @@ impl State {
 
     /// A time (unix ms) as HH:MM:SS at the offset this cockpit started with.
     pub fn hhmm(&self, unix_ms: i64) -> String {
-        super::words::hhmm_at(unix_ms, *self.settings.start_wall.offset())
+        crate::app::words::hhmm_at(unix_ms, *self.settings.start_wall.offset())
     }
 
     pub fn new(name: String, cutover: Cutover, start_wall: DateTime<FixedOffset>) -> State {
@@ -408,169 +266,9 @@ impl State {
         self.settings.start_wall + chrono::Duration::milliseconds(at as i64)
     }
 
-    /// The guardrails as last evaluated (on every event), `for` applied.
-    pub fn guard_results(&self) -> &[RuleResult] {
-        &self.guard
-    }
-
-    /// Re-evaluates the guardrails on the current signals.
-    pub fn refresh_guards(&mut self) {
-        let (cand, live) = (self.candidate(), self.live());
-        self.guard = self.settings.guardrails.check(
-            self.signals.get(cand),
-            self.signals.get(live),
-            self.now,
-            self.settings.poll_interval,
-            &mut self.breach_clock,
-        );
-    }
-
     /// Unix ms at `at` on the app clock.
     pub fn wall_ms(&self, at: Millis) -> i64 {
         self.wall(at).timestamp_millis()
-    }
-
-    /// Why the candidate cannot be trusted now: breaching, stale, or no data at all.
-    /// `None` when it is judged and fine.
-    pub fn candidate_failing(&self) -> Option<String> {
-        let cand = self.candidate();
-        if self.breach() {
-            let tripped: Vec<String> = self
-                .guard
-                .iter()
-                .filter(|r| r.check == crate::core::RuleCheck::Breach)
-                .map(|r| match (&r.kind, r.value) {
-                    (crate::core::RuleKind::ErrorRate, Some(v)) => {
-                        format!("errors {:.2} % > {} %", v * 100.0, r.limit * 100.0)
-                    }
-                    (crate::core::RuleKind::P99, Some(v)) => {
-                        format!("p99 {v:.0} ms > {:.0} ms", r.limit)
-                    }
-                    (k, Some(v)) => format!("{} {v:.3} > {}", k.name(), r.limit),
-                    (k, None) => k.name(),
-                })
-                .collect();
-            return Some(format!("{cand} breaches {}", tripped.join(", ")));
-        }
-        if self.candidate_stale() {
-            return Some(format!("{cand}'s data is stale or missing"));
-        }
-        None
-    }
-
-    /// The pre-flight checklist before the first step away from 0: each item and whether it
-    /// holds (`None`: not applicable).
-    pub fn preflight(&self) -> Vec<(PreflightCheck, Option<bool>)> {
-        use crate::core::Health;
-        let (cand, live) = (self.candidate(), self.live());
-        let health = |env| {
-            self.signals
-                .get(env)
-                .health(self.now, self.settings.poll_interval)
-        };
-        let smoke = if self.settings.smoke_available {
-            Some(matches!(
-                &self.smoke,
-                Some(SmokeState::Done { env, passed: true, at, .. })
-                    if *env == cand && self.now.saturating_sub(*at) <= PREFLIGHT_SMOKE_FRESH
-            ))
-        } else {
-            None
-        };
-        vec![
-            (
-                PreflightCheck::Healthy(cand),
-                Some(health(cand) == Health::Up),
-            ),
-            (PreflightCheck::SmokePassed, smoke),
-            (PreflightCheck::Warm(live), Some(health(live) == Health::Up)),
-            (PreflightCheck::DataFresh, Some(!self.candidate_stale())),
-        ]
-    }
-
-    /// The pre-flight items that fail.
-    pub fn preflight_failures(&self) -> Vec<PreflightCheck> {
-        self.preflight()
-            .into_iter()
-            .filter(|(_, ok)| *ok == Some(false))
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// The failing pre-flight items' words, comma-separated.
-    pub fn preflight_failures_text(&self) -> String {
-        let words: Vec<String> = self
-            .preflight_failures()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        words.join(", ")
-    }
-
-    pub fn candidate_stale(&self) -> bool {
-        let s = self.signals.get(self.candidate());
-        let newest = [
-            s.health.as_ref().map(|(_, at)| *at),
-            s.error_rate.latest.as_ref().map(|x| x.at),
-            s.p99_ms.latest.as_ref().map(|x| x.at),
-            s.rps.latest.as_ref().map(|x| x.at),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        newest.is_none_or(|at| self.now.saturating_sub(at) > self.settings.poll_interval * 3)
-    }
-
-    pub fn breach(&self) -> bool {
-        any_breach(&self.guard)
-    }
-
-    /// The backend's weights are older than three polls.
-    pub fn weights_stale(&self) -> bool {
-        match self.traffic.weights_at {
-            Some(at) => self.now.saturating_sub(at) > self.settings.poll_interval * 3,
-            None => true,
-        }
-    }
-
-    /// The share of traffic the candidate actually receives, from both envs' rps.
-    pub fn observed_share(&self) -> Option<f64> {
-        let rps = |env: Env| {
-            self.signals
-                .get(env)
-                .rps
-                .fresh_value(self.now, self.settings.poll_interval)
-        };
-        crate::core::observed_share(rps(self.candidate())?, rps(self.live())?)
-    }
-
-    /// The observed share has differed from the set share by more than
-    /// [`MISMATCH_PP`] while the set share stood still for [`MISMATCH_AFTER_MS`]:
-    /// sticky sessions, DNS caching or a wrong selector.
-    pub fn observed_mismatch(&self) -> bool {
-        let settled = self.now.saturating_sub(self.traffic.share_changed_at) > MISMATCH_AFTER_MS;
-        match (self.observed_share(), self.cutover.share) {
-            (Some(o), Some(set)) => settled && (o - f64::from(set)).abs() > MISMATCH_PP,
-            _ => false,
-        }
-    }
-
-    pub fn candidate_snapshot(&self) -> CandidateSnapshot {
-        self.snapshot_of(self.candidate())
-    }
-
-    /// `env`'s signals now, for the journal.
-    pub fn snapshot_of(&self, env: Env) -> CandidateSnapshot {
-        let s = self.signals.get(env);
-        let i = self.settings.poll_interval;
-        CandidateSnapshot {
-            env: Some(env),
-            health: Some(s.health(self.now, i).word().to_string()),
-            error_rate: s.error_rate.fresh_value(self.now, i),
-            p99_ms: s.p99_ms.fresh_value(self.now, i),
-            rps: s.rps.fresh_value(self.now, i),
-            stale: s.error_rate.is_stale(self.now, i),
-        }
     }
 
     pub fn log(&mut self, level: Level, text: impl Into<String>) {

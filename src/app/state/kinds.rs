@@ -1,0 +1,154 @@
+//! The small types `State` is made of: levels and lines of the event panel, writes in
+//! flight and their banners, read errors, the pre-flight's checks, roles, dialogs, smoke.
+
+use crate::app::journal::WriteAction;
+use crate::core::{ConfirmReason, Env, Millis};
+
+/// Observed share differing from the set share by more than this many points is flagged…
+pub const MISMATCH_PP: f64 = 5.0;
+/// …once the set share has stood this long (observed rates lag a change by their window).
+pub const MISMATCH_AFTER_MS: Millis = 30_000;
+
+/// Lines kept in the event panel.
+pub const EVENT_LINES: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Good,
+    Warn,
+    Error,
+}
+
+/// One line of the event panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at: Millis,
+    pub level: Level,
+    pub text: String,
+}
+
+/// A write in flight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlight {
+    pub id: u64,
+    pub share: u8,
+    pub since: Millis,
+    pub rollback: bool,
+    pub action: WriteAction,
+    /// A rollback was ordered after it: if it lands late it is undone again.
+    pub superseded: bool,
+}
+
+/// A failed write kept on screen until a later write succeeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Banner {
+    pub rollback: bool,
+    pub at: Millis,
+    pub text: String,
+}
+
+/// Why the backend's weights could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadError {
+    /// The backend answered that the traffic state cannot be known (nginx after a failed
+    /// reload): the screen shows no weights at all, not the last ones.
+    Unknown(String),
+    /// No answer in time, or an error.
+    Failed(String),
+}
+
+impl ReadError {
+    /// The words without the verdict.
+    pub fn message(&self) -> &str {
+        match self {
+            ReadError::Unknown(m) | ReadError::Failed(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Unknown(m) => write!(f, "traffic UNKNOWN: {m}"),
+            ReadError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Auto-rollback: since when the breach has counted down, and whether the operator
+/// cancelled this breach's countdown.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AutoRollback {
+    pub since: Option<Millis>,
+    pub cancelled: bool,
+    pub fired: bool,
+}
+
+/// One item of the pre-flight checklist before the first step; shown as its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightCheck {
+    /// The candidate is up.
+    Healthy(Env),
+    /// A smoke run of the candidate passed, lately.
+    SmokePassed,
+    /// Live is up, to take the traffic back.
+    Warm(Env),
+    /// The candidate's signals are fresh.
+    DataFresh,
+}
+
+impl std::fmt::Display for PreflightCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
+            PreflightCheck::SmokePassed => f.write_str("smoke passed"),
+            PreflightCheck::Warm(env) => write!(f, "{env} warm"),
+            PreflightCheck::DataFresh => f.write_str("data fresh"),
+        }
+    }
+}
+
+/// A passed smoke run counts for the pre-flight for this long.
+pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
+
+/// Whether this cutover may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Holds the driver lease.
+    Driver,
+    /// Someone else drives; write keys explain, T takes over.
+    Observer,
+    /// Started `--read-only`: holds no `Switch`, never writes.
+    ReadOnly,
+}
+
+/// A write waiting for `y`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingConfirm {
+    pub share: u8,
+    pub reasons: Vec<ConfirmReason>,
+    pub action: WriteAction,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Log,
+}
+
+/// The last smoke run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SmokeState {
+    Running {
+        env: Env,
+        since: Millis,
+    },
+    Done {
+        env: Env,
+        passed: bool,
+        summary: String,
+        at: Millis,
+    },
+}
