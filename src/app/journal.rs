@@ -59,6 +59,31 @@ pub struct CandidateSnapshot {
     pub stale: bool,
 }
 
+/// A journal word as an enum: written and shown as its word (`as_str`), read back from any
+/// word (`From<&str>`, unknown words kept), so old and new journals read alike.
+macro_rules! word_enum {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let word = String::deserialize(d)?;
+                Ok(<$t>::from(word.as_str()))
+            }
+        }
+    };
+}
+
 /// What a journal line records: a write's `intent` and how it ended, or a note about
 /// something that is not a write. Written as the kebab-case word of each variant; a word
 /// this version does not know (a newer cutover's) is kept as [`Phase::Other`], so that no
@@ -160,24 +185,7 @@ impl From<&str> for Phase {
     }
 }
 
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Phase {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Phase {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Phase, D::Error> {
-        let word = String::deserialize(d)?;
-        Ok(Phase::from(word.as_str()))
-    }
-}
+word_enum!(Phase);
 
 /// What a journal line is about: the write's action, or, for a line that records no write
 /// (a note, the end of the window, an external change), the note itself, written as its
@@ -254,24 +262,7 @@ impl From<&str> for WriteAction {
     }
 }
 
-impl std::fmt::Display for WriteAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for WriteAction {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for WriteAction {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WriteAction, D::Error> {
-        let word = String::deserialize(d)?;
-        Ok(WriteAction::from(word.as_str()))
-    }
-}
+word_enum!(WriteAction);
 
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -72,6 +72,11 @@ fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()>
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Named once: they are only needed to say who did not answer.
+        let (target, place) = (
+            backend.target(),
+            backend.place(crate::backends::Slot::Record),
+        );
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -80,10 +85,6 @@ fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()>
             let started = clock.now();
             // The weights and the cutover record together: who made a change is named in
             // the record by the time the change is seen.
-            let (target, place) = (
-                backend.target(),
-                backend.place(crate::backends::Slot::Record),
-            );
             let (read, record) = futures::join!(
                 with_timeout(&target, timeout, backend.read()),
                 with_timeout(&place, timeout, backend.record())

@@ -1,8 +1,8 @@
 //! Popups: help (generated from the keymap), confirm, and the diagnostic log.
 
-use super::strings::{confirm_keys, describe, describe_jumps, help_footer};
+use super::strings::{confirm_keys, describe, describe_jumps, help_footer, keys_shown};
 use super::theme::Theme;
-use crate::app::keymap::{Action, KeyCode};
+use crate::app::keymap::Action;
 use crate::app::state::State;
 use crate::app::words::reason_text;
 use ratatui::Frame;
@@ -151,15 +151,7 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
         Line::styled(
             format!(
                 " {} take over   {} ROLLBACK   any other key cancels",
-                state
-                    .settings
-                    .keymap
-                    .keys(Action::Confirm)
-                    .iter()
-                    .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("/"),
+                keys_shown(&state.settings.keymap, Action::Confirm),
                 state.key(Action::Rollback)
             ),
             theme.key,

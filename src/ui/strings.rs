@@ -9,6 +9,17 @@ pub const NO_DATA: &str = "no data";
 pub const UNKNOWN: &str = "—";
 pub const WINDOW_NOT_STARTED: &str = "rollback window: starts at 100 %";
 
+/// An action's keys for a dialog line, "n/Esc": upper-case twins left out.
+pub fn keys_shown(keymap: &Keymap, action: Action) -> String {
+    keymap
+        .keys(action)
+        .iter()
+        .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The help's last line, naming the rollback key as bound.
 pub fn help_footer(keymap: &Keymap) -> String {
     format!(
@@ -20,19 +31,10 @@ pub fn help_footer(keymap: &Keymap) -> String {
 /// A dialog's keys, as bound: "y confirm   n/Esc cancel", then "   r ROLLBACK" unless
 /// there is nothing to roll back.
 pub fn confirm_keys(keymap: &Keymap, rollback: bool) -> String {
-    let join = |a: Action| {
-        keymap
-            .keys(a)
-            .iter()
-            .filter(|k| !matches!(k.code, KeyCode::Char(c) if c.is_ascii_uppercase()))
-            .map(std::string::ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("/")
-    };
     let mut text = format!(
         "{} confirm   {} cancel",
         keymap.first(Action::Confirm),
-        join(Action::Cancel)
+        keys_shown(keymap, Action::Cancel)
     );
     if rollback {
         text.push_str(&format!("   {} ROLLBACK", keymap.first(Action::Rollback)));

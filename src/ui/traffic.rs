@@ -232,8 +232,8 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         return Line::from(Span::styled(
             format!(
                 " ⚠ window held at 0:00: {why} — {} rolls back, {} completes anyway",
-                state.settings.keymap.first(Action::Rollback),
-                state.settings.keymap.first(Action::CompleteWindow)
+                state.key(Action::Rollback),
+                state.key(Action::CompleteWindow)
             ),
             theme.rollback,
         ));

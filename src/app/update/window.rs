@@ -24,8 +24,8 @@ pub(super) fn window_due(s: &mut State) -> Vec<Effect> {
     if let Some(why) = s.candidate_failing() {
         let text = format!(
             "window held: {why} — {} rolls back, {} completes anyway",
-            s.settings.keymap.first(Action::Rollback),
-            s.settings.keymap.first(Action::CompleteWindow)
+            s.key(Action::Rollback),
+            s.key(Action::CompleteWindow)
         );
         s.log(Level::Error, text.clone());
         s.window.held = Some(why);

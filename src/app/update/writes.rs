@@ -128,9 +128,9 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
             Level::Error,
             format!(
                 "ROLLBACK: {state} and no cutover record names the live env: {} sends all traffic to blue{}, {} to green{}; any other key cancels",
-                s.settings.keymap.first(Action::PickBlue),
+                s.key(Action::PickBlue),
                 version(Env::Blue),
-                s.settings.keymap.first(Action::PickGreen),
+                s.key(Action::PickGreen),
                 version(Env::Green)
             ),
         );
@@ -148,7 +148,7 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
             format!(
                 "nothing to roll back: the rollback window closed at {when} and {} is live; going back to {old} is a new cutover the other way: {} sends all traffic to {old} now",
                 s.live(),
-                s.settings.keymap.first(Action::Confirm)
+                s.key(Action::Confirm)
             ),
         );
         s.view.confirm = Some(PendingConfirm {
