@@ -116,13 +116,18 @@ pub enum Phase {
     WindowHeld,
     CompleteOverride,
     QuitInFlight,
+    /// A guardrail of the candidate started breaching / stopped breaching.
+    Breach,
+    BreachCleared,
+    /// A forward move confirmed over a breach, stale data or a candidate nothing judged.
+    Override,
     /// A word this version does not know, kept as written.
     Other(String),
 }
 
 impl Phase {
     /// Every phase this version writes.
-    pub const KNOWN: [Phase; 16] = [
+    pub const KNOWN: [Phase; 19] = [
         Phase::Intent,
         Phase::Result,
         Phase::Failed,
@@ -139,6 +144,9 @@ impl Phase {
         Phase::WindowHeld,
         Phase::CompleteOverride,
         Phase::QuitInFlight,
+        Phase::Breach,
+        Phase::BreachCleared,
+        Phase::Override,
     ];
 
     /// The word written to the journal.
@@ -160,6 +168,9 @@ impl Phase {
             Phase::WindowHeld => "window-held",
             Phase::CompleteOverride => "complete-override",
             Phase::QuitInFlight => "quit-in-flight",
+            Phase::Breach => "breach",
+            Phase::BreachCleared => "breach-cleared",
+            Phase::Override => "override",
             Phase::Other(s) => s,
         }
     }

@@ -2,7 +2,7 @@
 //! a command asks or does nothing. Here, below both `app::update` and `ui`, so that neither
 //! needs the other for them.
 
-use crate::core::{ConfirmReason, Env, Refusal};
+use crate::core::{ConfirmReason, Env, Hold, Refusal};
 
 /// `mm:ss` or `h:mm:ss`.
 pub fn clock(ms: u64) -> String {
@@ -38,6 +38,9 @@ pub fn reason_text(r: ConfirmReason) -> &'static str {
         ConfirmReason::Breach => "the candidate is BREACHING a guardrail",
         ConfirmReason::Stale => "the candidate's data is STALE: this step would be taken blind",
         ConfirmReason::Preflight => "PRE-FLIGHT failed: stepping on is a journaled override",
+        ConfirmReason::Unjudged => {
+            "NOTHING HAS JUDGED the candidate: stepping on is a journaled override"
+        }
     }
 }
 
@@ -49,8 +52,35 @@ pub fn refusal_text(r: Refusal, cand: Env, backend_kind: &str) -> String {
         Refusal::AtZero => format!("{cand} already at 0 %"),
         Refusal::ShareUnknown => "share unknown: waiting for the backend to answer".to_string(),
         Refusal::AlreadyThere(p) => format!("{cand} already at {p} %"),
+        Refusal::Hold(Hold::Bake { left }) => format!(
+            "{cand} holds here: min-bake not met, {} left (rollback still works)",
+            clock(left)
+        ),
+        Refusal::Hold(Hold::Requests { seen, min }) => format!(
+            "{cand} holds here: min-requests not met, {}/{min} requests at this step (rollback still works)",
+            seen.map_or_else(|| "?".to_string(), |n| n.to_string())
+        ),
         Refusal::FlipOnly(p) => format!(
             "{p} % refused: {backend_kind} switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
         ),
+    }
+}
+
+/// A guardrail's measured value against its limit, as events and dialogs say it:
+/// "errors 4.38 % > 1 %", "p99 2534 ms > 2000 ms".
+pub fn rule_text(r: &crate::core::RuleResult) -> String {
+    use crate::core::RuleKind;
+    let Some(v) = r.value else {
+        return r.kind.name();
+    };
+    let pct = |x: f64| format!("{:.2}", x * 100.0);
+    let limit_pct = (r.limit * 100.0).to_string();
+    match &r.kind {
+        RuleKind::ErrorRate => format!("errors {} % > {limit_pct} %", pct(v)),
+        RuleKind::ErrorRateDelta => format!("errors {:+.2} pp vs live > {limit_pct} pp", v * 100.0),
+        RuleKind::P99 => format!("p99 {v:.0} ms > {:.0} ms", r.limit),
+        RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", r.limit),
+        RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
+        RuleKind::Metric(name) => format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0),
     }
 }

@@ -98,6 +98,8 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.settings.auto_rollback_ms = config.auto_rollback.map(|d| d.as_millis() as u64);
     s.settings.window_extend_ms = config.rollback_window_extend.as_millis() as u64;
     s.settings.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
+    s.settings.settle_ms = super::wiring::signal_window(config).as_millis() as u64;
+    s.settings.min_bake_ms = config.min_bake.map(|d| d.as_millis() as u64);
     s
 }
 

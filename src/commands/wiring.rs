@@ -84,6 +84,25 @@ pub(super) fn cutover_for(config: &Config, live: Env, capabilities: Capabilities
     }
 }
 
+/// The longest window any configured windowed signal covers: Prometheus's rate window,
+/// the simulator's stats window, HAProxy's rate baseline. After a move, values settle this
+/// long. Zero when no source windows anything (health probes only).
+pub(super) fn signal_window(config: &Config) -> Duration {
+    if let Some(p) = &config.prometheus {
+        // A PromQL duration ("1m", "90s", "1h30m"); one humantime cannot read is taken as
+        // the longest plausible, never as none.
+        return humantime::parse_duration(&p.window).unwrap_or(Duration::from_secs(300));
+    }
+    match &config.backend {
+        BackendConfig::Sim { .. } => Duration::from_secs(crate::sim::STATS_WINDOW_S),
+        BackendConfig::Haproxy(_) => HAPROXY_RATE_WINDOW,
+        _ => Duration::ZERO,
+    }
+}
+
+/// How far back HAProxy's counters are compared to make rates.
+const HAPROXY_RATE_WINDOW: Duration = Duration::from_secs(30);
+
 /// Backend and signal sources for a config: error rate, p99 and rps from Prometheus when it
 /// is configured, else from the backend; health from HTTP probes when configured, else from
 /// the backend.
@@ -129,7 +148,7 @@ async fn backend_for(
         BackendConfig::Haproxy(h) => {
             let backend = HaproxyBackend::new(h.clone());
             if config.prometheus.is_none() {
-                let mut stats = HaproxyStats::new(backend.clone(), Duration::from_secs(30));
+                let mut stats = HaproxyStats::new(backend.clone(), HAPROXY_RATE_WINDOW);
                 stats.provides_health = !has_probes;
                 sources.push(Arc::new(stats));
             }

@@ -15,7 +15,9 @@ use crate::backends::{BackendError, Switch};
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::core::guardrail::any_breach;
-use crate::core::{Command as CoreCommand, ConfirmReason, Cutover, Decision, Env, Weights};
+use crate::core::{
+    Command as CoreCommand, ConfirmReason, Cutover, Decision, Doubts, Env, Weights,
+};
 use crate::signals::SignalSource;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -149,17 +151,24 @@ async fn write_held(
     };
     let cand = live.other();
     let interval = config.poll_interval.as_millis() as u64;
-    let breach = any_breach(&config.guardrails.evaluate(
+    let results = config.guardrails.evaluate(
         snap.signals.get(cand),
         snap.signals.get(live),
         snap.clock.now(),
         interval,
-    ));
-    // Signals that could not be read are as good as stale.
-    let stale = !snap.poll_errors.is_empty();
+    );
+    let unjudged = crate::core::verdict::unjudged(&results, cand);
+    let doubts = Doubts {
+        breach: any_breach(&results),
+        // Signals that could not be read are as good as stale.
+        stale: !snap.poll_errors.is_empty(),
+        unjudged: unjudged.is_some(),
+        hold: None,
+    };
     let mut cutover = cutover_for(config, live, backend.capabilities());
     cutover.share = before.share_of(cand);
-    let (share, action) = match choose_share(&cutover, cmd, (breach, stale), yes, backend.kind()) {
+    let why = unjudged.unwrap_or_default();
+    let (share, action) = match choose_share(&cutover, cmd, (doubts, &why), yes, backend.kind()) {
         Ok(chosen) => chosen,
         Err(refused) => return Ok(refused.exit()),
     };
@@ -185,7 +194,7 @@ async fn write_held(
 fn choose_share(
     cutover: &Cutover,
     cmd: WriteCmd,
-    (breach, stale): (bool, bool),
+    (doubts, unjudged): (Doubts, &str),
     yes: bool,
     backend_kind: &str,
 ) -> Result<(u8, WriteAction), NotWriting> {
@@ -195,13 +204,16 @@ fn choose_share(
         WriteCmd::Back => (CoreCommand::StepBack, WriteAction::Back),
         WriteCmd::Rollback(_) => unreachable!("rollback_cli"),
     };
-    let share = match cutover.decide(core_cmd, breach, stale) {
+    let share = match cutover.decide(core_cmd, doubts) {
         Decision::Apply { share, .. } => share,
         Decision::Confirm { share, reasons } => {
             let needs: Vec<_> = reasons
                 .iter()
                 .filter(|r| **r != ConfirmReason::Jump)
-                .map(|r| reason_text(*r))
+                .map(|r| match r {
+                    ConfirmReason::Unjudged => format!("{}: {unjudged}", reason_text(*r)),
+                    _ => reason_text(*r).to_string(),
+                })
                 .collect();
             if !needs.is_empty() && !yes {
                 return Err(NotWriting {

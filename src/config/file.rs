@@ -24,6 +24,8 @@ pub(super) struct ConfigFile {
     pub(super) rollback_window_warn: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub(super) lease_ttl: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) min_bake: Option<Duration>,
     pub(super) live: Option<String>,
     pub(super) journal: Option<PathBuf>,
     pub(super) theme: Option<String>,

@@ -77,6 +77,8 @@ pub struct Config {
     pub smoke: Vec<SmokeCheck>,
     /// Roll back by itself after a breach has lasted this long (`None`: off).
     pub auto_rollback: Option<Duration>,
+    /// Each step holds at least this long before the next forward move (`None`: off).
+    pub min_bake: Option<Duration>,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -107,6 +109,7 @@ impl Config {
         let rollback_window = rollback_window(f.rollback_window)?;
         let live = live(&f.live)?;
         let lease_ttl = lease_ttl(f.lease_ttl)?;
+        let min_bake = min_bake(f.min_bake)?;
         let backend = backend::backend_config(f.backend, poll_timeout)?;
         let timeout = poll_timeout;
         let envs = EnvPair::new(
@@ -147,6 +150,7 @@ impl Config {
             hooks,
             smoke,
             auto_rollback,
+            min_bake,
         })
     }
 }
@@ -187,6 +191,19 @@ fn rollback_window(window: Option<Duration>) -> Result<Duration, String> {
         );
     }
     Ok(rollback_window)
+}
+
+/// `min-bake`: 1s to 24h, off when absent.
+fn min_bake(bake: Option<Duration>) -> Result<Option<Duration>, String> {
+    match bake {
+        Some(b) if b < Duration::from_secs(1) || b > Duration::from_secs(24 * 3600) => {
+            Err(format!(
+                "key `min-bake`: value {:?}: expected a duration from 1s to 24h (how long each step holds before the next), or leave it out",
+                humantime::format_duration(b).to_string()
+            ))
+        }
+        b => Ok(b),
+    }
 }
 
 fn live(live: &Option<String>) -> Result<Option<Env>, String> {

@@ -28,6 +28,33 @@ pub enum ConfirmReason {
     Stale,
     /// The first step away from 0 with a failed pre-flight check: an explicit override.
     Preflight,
+    /// Nothing has judged the candidate: no data, too few requests, invalid or settling
+    /// values for its guardrails. The caller says which.
+    Unjudged,
+}
+
+/// What makes a forward move doubtful, as the caller judges the candidate now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Doubts {
+    /// A guardrail is breached.
+    pub breach: bool,
+    /// Every signal of the candidate is stale.
+    pub stale: bool,
+    /// Some guardrail has nothing to judge on (not OK, not breached).
+    pub unjudged: bool,
+    /// The current step has not baked or served enough yet: forward moves are refused.
+    pub hold: Option<Hold>,
+}
+
+/// Why the current step must hold before the next forward move (`min-bake`,
+/// `min-requests`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// The step has baked for less than `min-bake`: this long is left.
+    Bake { left: Millis },
+    /// The candidate has served `seen` requests at this step of the `min` asked for
+    /// (`None`: not counted: no request source).
+    Requests { seen: Option<u64>, min: u64 },
 }
 
 /// Why a command does nothing.
@@ -40,6 +67,8 @@ pub enum Refusal {
     AlreadyThere(u8),
     /// The backend only flips (0 or 100 %); this share cannot be set.
     FlipOnly(u8),
+    /// The current step has not met `min-bake` / `min-requests` yet.
+    Hold(Hold),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,15 +149,20 @@ impl Cutover {
         self.intent.or(self.share)
     }
 
-    /// What `cmd` means now. `breach` says the candidate breaches a guardrail, `stale` that
-    /// its data is stale: both make a move towards it ask first. Rollback never asks.
-    pub fn decide(&self, cmd: Command, breach: bool, stale: bool) -> Decision {
+    /// What `cmd` means now. A breach, stale data or a candidate nothing has judged make a
+    /// move towards it ask first; a hold refuses it. Rollback never asks.
+    pub fn decide(&self, cmd: Command, doubts: Doubts) -> Decision {
         let forward = |share: u8, mut reasons: Vec<ConfirmReason>| {
-            if breach {
+            if let Some(hold) = doubts.hold {
+                return Decision::Refused(Refusal::Hold(hold));
+            }
+            if doubts.breach {
                 reasons.push(ConfirmReason::Breach);
             }
-            if stale {
+            if doubts.stale {
                 reasons.push(ConfirmReason::Stale);
+            } else if doubts.unjudged && !doubts.breach {
+                reasons.push(ConfirmReason::Unjudged);
             }
             if share == 100 && !reasons.contains(&ConfirmReason::Promote) {
                 reasons.insert(0, ConfirmReason::Promote);
@@ -261,6 +295,14 @@ mod tests {
         c.intent = intent;
         c.paused = paused;
         c
+    }
+
+    fn doubts(breach: bool, stale: bool) -> Doubts {
+        Doubts {
+            breach,
+            stale,
+            ..Doubts::default()
+        }
     }
 
     fn apply(share: u8) -> Decision {
@@ -419,7 +461,7 @@ mod tests {
         for ((share, intent, paused, breach), cmd, want) in cases {
             let c = cutover(share, intent, paused);
             assert_eq!(
-                c.decide(cmd, breach, false),
+                c.decide(cmd, doubts(breach, false)),
                 want,
                 "share {share:?} intent {intent:?} paused {paused} breach {breach} {cmd:?}"
             );
@@ -433,20 +475,64 @@ mod tests {
             share: 50,
             reasons: vec![R::Stale],
         };
-        assert_eq!(c.decide(Command::StepForward, false, true), want);
-        assert_eq!(c.decide(Command::StepBack, false, true), apply(0));
+        assert_eq!(c.decide(Command::StepForward, doubts(false, true)), want);
+        assert_eq!(c.decide(Command::StepBack, doubts(false, true)), apply(0));
         assert_eq!(
-            c.decide(Command::Rollback, true, true),
+            c.decide(Command::Rollback, doubts(true, true)),
             D::Apply {
                 share: 0,
                 rollback: true
             }
         );
         assert_eq!(
-            c.decide(Command::Promote, false, true),
+            c.decide(Command::Promote, doubts(false, true)),
             D::Confirm {
                 share: 100,
                 reasons: vec![R::Promote, R::Stale]
+            }
+        );
+    }
+
+    #[test]
+    fn unjudged_asks_a_hold_refuses_and_neither_touches_rollback_or_back() {
+        let c = cutover(Some(10), None, false);
+        let unjudged = Doubts {
+            unjudged: true,
+            ..Doubts::default()
+        };
+        assert_eq!(
+            c.decide(Command::StepForward, unjudged),
+            D::Confirm {
+                share: 50,
+                reasons: vec![R::Unjudged]
+            }
+        );
+        let breach = Doubts {
+            breach: true,
+            ..unjudged
+        };
+        assert_eq!(
+            c.decide(Command::StepForward, breach),
+            D::Confirm {
+                share: 50,
+                reasons: vec![R::Breach]
+            },
+            "a breach says more than unjudged"
+        );
+        let hold = Hold::Bake { left: 4000 };
+        let held = Doubts {
+            hold: Some(hold),
+            ..breach
+        };
+        for cmd in [Command::StepForward, Command::Promote, Command::Jump(90)] {
+            assert_eq!(c.decide(cmd, held), D::Refused(Refusal::Hold(hold)), "{cmd:?}");
+        }
+        assert_eq!(c.decide(Command::StepBack, held), apply(0));
+        assert_eq!(
+            c.decide(Command::Rollback, held),
+            D::Apply {
+                share: 0,
+                rollback: true
             }
         );
     }

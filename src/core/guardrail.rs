@@ -102,6 +102,11 @@ pub enum RuleCheck {
     NoData,
     /// The value is older than three poll intervals.
     Stale,
+    /// The windowed value still includes traffic from before the last move: no verdict
+    /// until `until`.
+    Settling {
+        until: Millis,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

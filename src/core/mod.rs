@@ -8,8 +8,9 @@ pub mod plan;
 pub mod record;
 pub mod signal;
 pub mod stats;
+pub mod verdict;
 
-pub use cutover::{Command, ConfirmReason, Cutover, Decision, Refusal};
+pub use cutover::{Command, ConfirmReason, Cutover, Decision, Doubts, Hold, Refusal};
 pub use guardrail::{
     Bad, BreachClock, Guardrails, MetricRule, NoDataPolicy, RuleCheck, RuleKind, RuleResult,
 };

@@ -70,6 +70,8 @@ impl Row<'_> {
                     _ if stale => theme.stale,
                     Some(RuleCheck::Breach) => theme.breach,
                     Some(RuleCheck::Pending { .. }) => theme.warn,
+                    // Still includes traffic from before the last move: dimmed.
+                    _ if state.settling_until().is_some() => theme.dim,
                     _ => theme.text,
                 };
                 (fmt(*v), style)
@@ -339,6 +341,12 @@ fn tail(
             RuleCheck::Pending { since } => format!("⧗ {}", age(state.now.saturating_sub(since))),
             RuleCheck::NoData => "NO DATA".to_string(),
             RuleCheck::Stale => "STALE".to_string(),
+            RuleCheck::Settling { until } => {
+                // No verdict: how long until there is one, instead of the sample's age.
+                let left = until.saturating_sub(state.now).div_ceil(1000);
+                v.push(Span::styled(format!("settling {left}s"), theme.dim));
+                return v;
+            }
         };
         v.push(Span::styled(format!("{word:<8}"), theme.check(g.check)));
     }
@@ -403,6 +411,22 @@ fn guard_summary(results: &[RuleResult], state: &State, theme: &Theme) -> Line<'
             Span::styled(
                 format!("⧗ over for < {for_s}s: {}", pending.join(", ")),
                 theme.warn,
+            ),
+        ]);
+    }
+    if let Some(until) = results.iter().find_map(|r| match r.check {
+        RuleCheck::Settling { until } => Some(until),
+        _ => None,
+    }) {
+        return Line::from(vec![
+            label,
+            Span::styled(
+                format!(
+                    "settling {}: no verdict until {}",
+                    age(until.saturating_sub(state.now)),
+                    state.wall(until).format("%H:%M:%S")
+                ),
+                theme.dim,
             ),
         ]);
     }

@@ -189,6 +189,15 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             theme.text
         };
         lines.push(Line::styled(format!(" · {}", reason_text(*r)), style));
+        // What exactly: the breach's values, or why nothing judged the candidate.
+        let detail = match r {
+            crate::core::ConfirmReason::Breach => state.candidate_failing(),
+            crate::core::ConfirmReason::Unjudged => state.unjudged(),
+            _ => None,
+        };
+        if let Some(d) = detail {
+            lines.push(Line::styled(format!("   {d}"), style));
+        }
         if *r == crate::core::ConfirmReason::Preflight {
             for item in state.preflight_failures() {
                 let detail = match &state.smoke {

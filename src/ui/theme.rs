@@ -219,6 +219,7 @@ impl Theme {
             RuleCheck::Breach => self.breach,
             RuleCheck::NoData | RuleCheck::Pending { .. } => self.warn,
             RuleCheck::Stale => self.stale,
+            RuleCheck::Settling { .. } => self.dim,
         }
     }
 

@@ -171,7 +171,20 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
         theme.text,
     ));
     spans.push(Span::styled("  observed ", theme.dim));
+    let settling = state.settling_until();
     match state.observed_share() {
+        // Still mixes traffic from before the last move: no number to compare yet.
+        Some(o) if settling.is_some() => spans.push(Span::styled(
+            format!(
+                "{} {cand} settling {}s",
+                pct(o),
+                settling
+                    .unwrap_or(0)
+                    .saturating_sub(state.now)
+                    .div_ceil(1000)
+            ),
+            theme.dim,
+        )),
         Some(o) => {
             let off = state.observed_mismatch();
             let style = if off { theme.warn } else { theme.text };
@@ -201,6 +214,9 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
             ),
             style,
         ));
+    }
+    if let Some(crate::core::Hold::Bake { left }) = state.hold() {
+        spans.push(Span::styled(format!("   bake {}", clock(left)), theme.warn));
     }
     if c.paused {
         spans.push(Span::styled("   ‖ PAUSED", theme.warn));
@@ -249,6 +265,20 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         ));
     }
     let mut spans = match c.window_remaining(state.now) {
+        // Just moved back to 0 %: the truth about the numbers, not a checklist.
+        None if c.share == Some(0)
+            && let (Some(until), Some(at)) = (state.settling_until(), state.traffic.moved_at) =>
+        {
+            let cand = state.candidate();
+            vec![Span::styled(
+                format!(
+                    " rolled back {} — {cand}'s numbers settle until {}",
+                    state.wall(at).format("%H:%M:%S"),
+                    state.wall(until).format("%H:%M:%S")
+                ),
+                theme.warn,
+            )]
+        }
         // At 0 %: the pre-flight checklist for the first step.
         None if c.share == Some(0) && state.traffic.live_known => preflight_spans(state, theme),
         None if !state.traffic.live_known => vec![Span::styled(
@@ -277,27 +307,10 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
 fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
     for (name, ok) in state.preflight() {
-        // Not run yet is not a failure: it runs before the first step.
-        let cand = state.candidate();
-        if name == crate::app::state::PreflightCheck::SmokePassed && ok == Some(false) {
-            match &state.smoke {
-                Some(SmokeState::Running { .. }) => {
-                    v.push(Span::styled(" ⟳ smoke running ", theme.warn));
-                    continue;
-                }
-                Some(SmokeState::Done { env, .. }) if *env != cand => {
-                    v.push(Span::styled(
-                        format!(" ○ smoke of {cand} not run yet "),
-                        theme.dim,
-                    ));
-                    continue;
-                }
-                None => {
-                    v.push(Span::styled(" ○ smoke not run yet ", theme.dim));
-                    continue;
-                }
-                _ => {}
-            }
+        if name == crate::app::state::PreflightCheck::SmokePassed && ok.is_some() {
+            let (text, style) = smoke_item(state, ok == Some(true));
+            v.push(Span::styled(text, style(theme)));
+            continue;
         }
         let (glyph, style) = match ok {
             Some(true) => ("✓", theme.ok),
@@ -307,6 +320,23 @@ fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
         v.push(Span::styled(format!(" {glyph} {name} "), style));
     }
     v
+}
+
+/// The pre-flight's smoke item as it reads: running, passed, failed, or not run (yet, or
+/// not lately).
+fn smoke_item(state: &State, passed: bool) -> (String, fn(&Theme) -> ratatui::style::Style) {
+    let cand = state.candidate();
+    match &state.smoke {
+        _ if passed => (" ✓ smoke passed ".into(), |t| t.ok),
+        Some(SmokeState::Running { .. }) => (" ⟳ smoke running ".into(), |t| t.warn),
+        Some(SmokeState::Done { env, passed: false, .. }) if *env == cand => {
+            (" ✕ smoke failed ".into(), |t| t.breach)
+        }
+        Some(SmokeState::Done { env, .. }) if *env == cand => {
+            (" ○ smoke not run lately ".into(), |t| t.dim)
+        }
+        _ => (format!(" ○ smoke of {cand} not run "), |t| t.dim),
+    }
 }
 
 /// The window's countdown and how warm the live env is kept.

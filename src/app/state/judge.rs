@@ -2,6 +2,8 @@
 //! trusted, the pre-flight, staleness, observed against set traffic, and the candidate's
 //! signals for the journal.
 
+use crate::core::{Doubts, Hold, Millis, RuleCheck, RuleKind};
+
 use super::{
     CandidateSnapshot, Env, MISMATCH_AFTER_MS, MISMATCH_PP, PREFLIGHT_SMOKE_FRESH, PreflightCheck,
     RuleResult, SmokeState, State, any_breach,
@@ -13,7 +15,9 @@ impl State {
         &self.guard
     }
 
-    /// Re-evaluates the guardrails on the current signals.
+    /// Re-evaluates the guardrails on the current signals. While windowed values settle
+    /// after a move they get no OK verdict; a breach of a candidate that serves traffic
+    /// still counts (settling never hides a failing release), one at 0 % does not.
     pub fn refresh_guards(&mut self) {
         let (cand, live) = (self.candidate(), self.live());
         self.guard = self.settings.guardrails.check(
@@ -23,6 +27,54 @@ impl State {
             self.settings.poll_interval,
             &mut self.breach_clock,
         );
+        if let Some(until) = self.settling_until() {
+            let serving = self.cutover.share.is_some_and(|s| s > 0);
+            for r in &mut self.guard {
+                let windowed = r.kind != RuleKind::HealthFailures;
+                let breach = matches!(r.check, RuleCheck::Breach | RuleCheck::Pending { .. });
+                if windowed && !(breach && serving) {
+                    r.check = RuleCheck::Settling { until };
+                }
+            }
+        }
+    }
+
+    /// Until when windowed values (rates, p99, observed share) still include traffic from
+    /// before the last move; `None` when they do not.
+    pub fn settling_until(&self) -> Option<Millis> {
+        let until = self
+            .traffic
+            .moved_at?
+            .saturating_add(self.settings.settle_ms);
+        (self.now < until).then_some(until)
+    }
+
+    /// What makes a forward move doubtful now.
+    pub fn doubts(&self) -> Doubts {
+        Doubts {
+            breach: self.breach(),
+            stale: self.candidate_stale(),
+            unjudged: self.unjudged().is_some(),
+            hold: self.hold(),
+        }
+    }
+
+    /// Why nothing has judged the candidate (no data, settling, …), when that is so.
+    pub fn unjudged(&self) -> Option<String> {
+        crate::core::verdict::unjudged(&self.guard, self.candidate())
+    }
+
+    /// Why the current step must hold before the next forward move: `min-bake` not yet
+    /// met (never at 0 %: the first step has nothing to bake).
+    pub fn hold(&self) -> Option<Hold> {
+        let share = self.cutover.share?;
+        if share == 0 || share == 100 {
+            return None;
+        }
+        let min = self.settings.min_bake_ms?;
+        let since = self.traffic.bake_since?;
+        let left = min.saturating_sub(self.now.saturating_sub(since));
+        (left > 0).then_some(Hold::Bake { left })
     }
 
     /// Why the candidate cannot be trusted now: breaching, stale, or no data at all.
@@ -33,17 +85,8 @@ impl State {
             let tripped: Vec<String> = self
                 .guard
                 .iter()
-                .filter(|r| r.check == crate::core::RuleCheck::Breach)
-                .map(|r| match (&r.kind, r.value) {
-                    (crate::core::RuleKind::ErrorRate, Some(v)) => {
-                        format!("errors {:.2} % > {} %", v * 100.0, r.limit * 100.0)
-                    }
-                    (crate::core::RuleKind::P99, Some(v)) => {
-                        format!("p99 {v:.0} ms > {:.0} ms", r.limit)
-                    }
-                    (k, Some(v)) => format!("{} {v:.3} > {}", k.name(), r.limit),
-                    (k, None) => k.name(),
-                })
+                .filter(|r| r.check == RuleCheck::Breach)
+                .map(crate::app::words::rule_text)
                 .collect();
             return Some(format!("{cand} breaches {}", tripped.join(", ")));
         }
@@ -79,7 +122,7 @@ impl State {
             ),
             (PreflightCheck::SmokePassed, smoke),
             (PreflightCheck::Warm(live), Some(health(live) == Health::Up)),
-            (PreflightCheck::DataFresh, Some(!self.candidate_stale())),
+            (PreflightCheck::DataFresh, Some(self.judgeable())),
         ]
     }
 
@@ -100,6 +143,13 @@ impl State {
             .map(ToString::to_string)
             .collect();
         words.join(", ")
+    }
+
+    /// The candidate has fresh error-rate and p99 data: something can judge it.
+    pub fn judgeable(&self) -> bool {
+        let s = self.signals.get(self.candidate());
+        let i = self.settings.poll_interval;
+        s.error_rate.fresh_value(self.now, i).is_some() && s.p99_ms.fresh_value(self.now, i).is_some()
     }
 
     pub fn candidate_stale(&self) -> bool {
@@ -143,7 +193,8 @@ impl State {
     /// [`MISMATCH_PP`] while the set share stood still for [`MISMATCH_AFTER_MS`]:
     /// sticky sessions, DNS caching or a wrong selector.
     pub fn observed_mismatch(&self) -> bool {
-        let settled = self.now.saturating_sub(self.traffic.share_changed_at) > MISMATCH_AFTER_MS;
+        let settled = self.now.saturating_sub(self.traffic.share_changed_at) > MISMATCH_AFTER_MS
+            && self.settling_until().is_none();
         match (self.observed_share(), self.cutover.share) {
             (Some(o), Some(set)) => settled && (o - f64::from(set)).abs() > MISMATCH_PP,
             _ => false,

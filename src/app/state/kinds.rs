@@ -94,7 +94,7 @@ pub enum PreflightCheck {
     SmokePassed,
     /// Live is up, to take the traffic back.
     Warm(Env),
-    /// The candidate's signals are fresh.
+    /// The candidate has fresh error-rate and p99 data.
     DataFresh,
 }
 
@@ -104,7 +104,7 @@ impl std::fmt::Display for PreflightCheck {
             PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
             PreflightCheck::SmokePassed => f.write_str("smoke passed"),
             PreflightCheck::Warm(env) => write!(f, "{env} warm"),
-            PreflightCheck::DataFresh => f.write_str("data fresh"),
+            PreflightCheck::DataFresh => f.write_str("fresh error & p99 data"),
         }
     }
 }

@@ -43,6 +43,11 @@ pub struct Settings {
     pub window_extend_ms: Millis,
     pub window_warn_ms: Millis,
     pub keymap: Keymap,
+    /// The longest window of any windowed signal (a Prometheus `rate[1m]`, the simulator's
+    /// 10 s): after a move, values settle this long. 0: no windowed signal.
+    pub settle_ms: Millis,
+    /// Each step holds at least this long before the next forward move (`min-bake`).
+    pub min_bake_ms: Option<Millis>,
 }
 
 /// Who drives, as the lease task last saw it.
@@ -73,6 +78,11 @@ pub struct Traffic {
     pub weights_at: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
     pub share_changed_at: Millis,
+    /// When traffic last moved (a read-back share changed from a known one): windowed
+    /// values settle from then.
+    pub moved_at: Option<Millis>,
+    /// When the current step's bake clock started (the move, or the resume after a pause).
+    pub bake_since: Option<Millis>,
     /// Whether the lasting observed-vs-set mismatch has been reported.
     pub mismatch_reported: bool,
     pub backend_error: Option<(ReadError, Millis)>,
@@ -143,6 +153,9 @@ pub struct State {
     pub signals: EnvPair<EnvSignals>,
     pub guard: Vec<RuleResult>,
     pub breach_clock: BreachClock,
+    /// The guardrails breached as last told (candidate, rule, since): their start and clear
+    /// are events and journal lines.
+    pub breaches: Vec<(Env, crate::core::RuleKind, Millis)>,
     /// Sources whose last poll failed: (source, error, since).
     pub source_errors: Vec<(String, String, Millis)>,
     pub smoke: Option<SmokeState>,
@@ -188,6 +201,8 @@ impl State {
                 window_extend_ms: 15 * 60_000,
                 window_warn_ms: 2 * 60_000,
                 keymap: Keymap::default(),
+                settle_ms: 0,
+                min_bake_ms: None,
             },
             lease: LeaseView {
                 role: Role::Driver,
@@ -202,6 +217,8 @@ impl State {
                 weights: None,
                 weights_at: None,
                 share_changed_at: 0,
+                moved_at: None,
+                bake_since: None,
                 mismatch_reported: false,
                 backend_error: None,
             },
@@ -236,6 +253,7 @@ impl State {
             signals: EnvPair::default(),
             guard: Vec::new(),
             breach_clock: BreachClock::default(),
+            breaches: Vec::new(),
             source_errors: Vec::new(),
             smoke: None,
         }

@@ -8,7 +8,7 @@ use super::writes::{command, issue, rollback};
 use super::{Effect, RecordOp};
 use crate::app::journal::{Phase, WriteAction};
 use crate::app::keymap::{Action, Press};
-use crate::app::state::{Level, Overlay, Role, SmokeState, State};
+use crate::app::state::{Level, Overlay, PendingConfirm, Role, SmokeState, State};
 use crate::app::words::clock;
 use crate::core::{Command, ConfirmReason, Env, LiveFrom};
 
@@ -79,6 +79,39 @@ fn answer_question(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     None
 }
 
+/// What a confirmed move overrode (a breach, stale data, a candidate nothing judged), in
+/// words for the events and the journal; `None` when it overrode none of those.
+fn override_reason(s: &State, c: &PendingConfirm) -> Option<String> {
+    let mut over = Vec::new();
+    for r in &c.reasons {
+        match r {
+            ConfirmReason::Breach => {
+                over.push(s.candidate_failing().unwrap_or_else(|| "a breach".into()));
+            }
+            ConfirmReason::Stale => over.push(format!("{}'s data is STALE", s.candidate())),
+            ConfirmReason::Unjudged => {
+                over.push(s.unjudged().unwrap_or_else(|| "nothing judged it".into()));
+            }
+            _ => {}
+        }
+    }
+    if over.is_empty() {
+        return None;
+    }
+    let from = s
+        .cutover
+        .base()
+        .map_or_else(|| "?".to_string(), |b| b.to_string());
+    Some(format!(
+        "{} overrode the guardrails to {} {} {from} → {} %: {}",
+        s.settings.driver,
+        c.action,
+        s.candidate(),
+        c.share,
+        over.join("; ")
+    ))
+}
+
 /// The answer to a confirm (a step waiting for `y`, a held window), or `None` when nothing
 /// waits for one.
 fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
@@ -111,6 +144,13 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                     s.log(Level::Warn, reason.clone());
                     effects.push(Effect::JournalNote {
                         phase: Phase::PreflightOverride,
+                        reason,
+                    });
+                }
+                if let Some(reason) = override_reason(s, &c) {
+                    s.log(Level::Warn, reason.clone());
+                    effects.push(Effect::JournalNote {
+                        phase: Phase::Override,
                         reason,
                     });
                 }

@@ -15,6 +15,7 @@ mod reads;
 mod signals;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod verdicts;
 mod window;
 mod writes;
 
@@ -157,6 +158,7 @@ pub enum RecordOp {
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     let mut effects = reduce(s, ev);
     s.refresh_guards();
+    effects.extend(verdicts::breach_history(s));
     report_mismatch(s);
     effects.extend(auto_rollback(s));
     effects.extend(window_due(s));

@@ -289,6 +289,11 @@ pub(super) fn observe(s: &mut State, w: Weights) {
     let share = w.share_of(s.candidate());
     if share != s.cutover.share {
         s.traffic.share_changed_at = s.now;
+        // A move from a known share: windowed values settle, the new step's bake starts.
+        if s.cutover.share.is_some() && share.is_some() {
+            s.traffic.moved_at = Some(s.now);
+            s.traffic.bake_since = Some(s.now);
+        }
     }
     let was_window = s.cutover.window_started.is_some();
     s.cutover.observe(share, s.now);

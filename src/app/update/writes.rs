@@ -27,8 +27,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         );
         return Vec::new();
     }
-    let (breach, stale) = (s.breach(), s.candidate_stale());
-    let mut decision = s.cutover.decide(cmd, breach, stale);
+    let mut decision = s.cutover.decide(cmd, s.doubts());
     // The first step away from 0 passes the pre-flight: smoke first, then the checklist.
     let first = s.cutover.base() == Some(0);
     let target = match &decision {
@@ -92,6 +91,10 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         }
         Decision::Pause(p) => {
             s.cutover.paused = p;
+            if !p {
+                // The bake clock stopped while paused: it starts over on resume.
+                s.traffic.bake_since = Some(s.now);
+            }
             s.preflight_pending = None;
             let text = if p {
                 "paused: forward steps refused until resume; rollback still works"
