@@ -502,6 +502,9 @@ mod tests {
                 "window-held",
                 "complete-override",
                 "quit-in-flight",
+                "breach",
+                "breach-cleared",
+                "override",
             ]
         );
     }

@@ -81,6 +81,8 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
         RuleKind::P99 => format!("p99 {v:.0} ms > {:.0} ms", r.limit),
         RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", r.limit),
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
-        RuleKind::Metric(name) => format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0),
+        RuleKind::Metric(name) => {
+            format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0)
+        }
     }
 }

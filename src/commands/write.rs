@@ -15,9 +15,7 @@ use crate::backends::{BackendError, Switch};
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::core::guardrail::any_breach;
-use crate::core::{
-    Command as CoreCommand, ConfirmReason, Cutover, Decision, Doubts, Env, Weights,
-};
+use crate::core::{Command as CoreCommand, ConfirmReason, Cutover, Decision, Doubts, Env, Weights};
 use crate::signals::SignalSource;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -290,7 +288,26 @@ mod tests {
         })
     }
 
-    const CALM: (bool, bool) = (false, false);
+    const CALM: (Doubts, &str) = (
+        Doubts {
+            breach: false,
+            stale: false,
+            unjudged: false,
+            hold: None,
+        },
+        "",
+    );
+
+    fn doubts(breach: bool, stale: bool) -> (Doubts, &'static str) {
+        (
+            Doubts {
+                breach,
+                stale,
+                ..Doubts::default()
+            },
+            "",
+        )
+    }
 
     #[test]
     fn step_back_and_set_follow_the_plan() {
@@ -325,19 +342,62 @@ mod tests {
             Ok((100, WriteAction::Set))
         );
         assert_eq!(
-            choose_share(&at(Some(0)), WriteCmd::Step, (true, true), false, "sim"),
+            choose_share(
+                &at(Some(0)),
+                WriteCmd::Step,
+                doubts(true, true),
+                false,
+                "sim"
+            ),
             needs_yes(
                 "step to 10 % needs --yes: the candidate is BREACHING a guardrail; and the candidate's data is STALE: this step would be taken blind"
             )
         );
         assert_eq!(
-            choose_share(&at(Some(0)), WriteCmd::Step, (true, false), true, "sim"),
+            choose_share(
+                &at(Some(0)),
+                WriteCmd::Step,
+                doubts(true, false),
+                true,
+                "sim"
+            ),
             Ok((10, WriteAction::Step))
         );
         let exit = needs_yes("x").unwrap_err().exit();
         assert_eq!(
             format!("{exit:?}"),
             format!("{:?}", ExitCode::from(EXIT_USAGE))
+        );
+    }
+
+    #[test]
+    fn a_candidate_nothing_judged_needs_yes_and_says_why() {
+        let why = "no error or latency data for green: nothing has judged it";
+        let unjudged = Doubts {
+            unjudged: true,
+            ..Doubts::default()
+        };
+        assert_eq!(
+            choose_share(
+                &at(Some(0)),
+                WriteCmd::Set(50),
+                (unjudged, why),
+                false,
+                "nginx"
+            ),
+            needs_yes(&format!(
+                "set to 50 % needs --yes: NOTHING HAS JUDGED the candidate: stepping on is a journaled override: {why}"
+            ))
+        );
+        assert_eq!(
+            choose_share(
+                &at(Some(0)),
+                WriteCmd::Set(50),
+                (unjudged, why),
+                true,
+                "nginx"
+            ),
+            Ok((50, WriteAction::Set))
         );
     }
 

@@ -525,7 +525,11 @@ mod tests {
             ..breach
         };
         for cmd in [Command::StepForward, Command::Promote, Command::Jump(90)] {
-            assert_eq!(c.decide(cmd, held), D::Refused(Refusal::Hold(hold)), "{cmd:?}");
+            assert_eq!(
+                c.decide(cmd, held),
+                D::Refused(Refusal::Hold(hold)),
+                "{cmd:?}"
+            );
         }
         assert_eq!(c.decide(Command::StepBack, held), apply(0));
         assert_eq!(

@@ -329,9 +329,9 @@ fn smoke_item(state: &State, passed: bool) -> (String, fn(&Theme) -> ratatui::st
     match &state.smoke {
         _ if passed => (" ✓ smoke passed ".into(), |t| t.ok),
         Some(SmokeState::Running { .. }) => (" ⟳ smoke running ".into(), |t| t.warn),
-        Some(SmokeState::Done { env, passed: false, .. }) if *env == cand => {
-            (" ✕ smoke failed ".into(), |t| t.breach)
-        }
+        Some(SmokeState::Done {
+            env, passed: false, ..
+        }) if *env == cand => (" ✕ smoke failed ".into(), |t| t.breach),
         Some(SmokeState::Done { env, .. }) if *env == cand => {
             (" ○ smoke not run lately ".into(), |t| t.dim)
         }

@@ -149,7 +149,8 @@ impl State {
     pub fn judgeable(&self) -> bool {
         let s = self.signals.get(self.candidate());
         let i = self.settings.poll_interval;
-        s.error_rate.fresh_value(self.now, i).is_some() && s.p99_ms.fresh_value(self.now, i).is_some()
+        s.error_rate.fresh_value(self.now, i).is_some()
+            && s.p99_ms.fresh_value(self.now, i).is_some()
     }
 
     pub fn candidate_stale(&self) -> bool {

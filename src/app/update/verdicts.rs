@@ -5,8 +5,8 @@ use super::Effect;
 use crate::app::journal::Phase;
 use crate::app::state::{Level, State};
 use crate::app::words::rule_text;
-use crate::core::verdict::check_word;
 use crate::core::RuleCheck;
+use crate::core::verdict::check_word;
 
 /// Tells each breach that began or ended since the last event. A change of candidate (the
 /// window completed, a rollback target chosen) forgets the old candidate's breaches
@@ -27,7 +27,11 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
         if s.breaches.iter().any(|(_, k, _)| *k == r.kind) {
             continue;
         }
-        let reason = format!("{cand} BREACH: {} (since {})", rule_text(r), s.hhmm(s.wall_ms(s.now)));
+        let reason = format!(
+            "{cand} BREACH: {} (since {})",
+            rule_text(r),
+            s.hhmm(s.wall_ms(s.now))
+        );
         s.log(Level::Error, reason.clone());
         s.breaches.push((cand, r.kind.clone(), s.now));
         effects.push(Effect::JournalNote {
@@ -46,12 +50,17 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
         let now = s.guard.iter().find(|r| r.kind == kind).map_or_else(
             || "rule no longer evaluated".to_string(),
             |r| match (r.check, r.value) {
-                (RuleCheck::Ok, Some(_)) => format!("now OK: {}", rule_text(r).replacen(" > ", " ≤ ", 1)),
+                (RuleCheck::Ok, Some(_)) => {
+                    format!("now OK: {}", rule_text(r).replacen(" > ", " ≤ ", 1))
+                }
                 (c, _) => format!("now {}", check_word(c)),
             },
         );
         let lasted = crate::app::words::clock(s.now.saturating_sub(since));
-        let reason = format!("{cand} {} no longer breaching after {lasted}: {now}", kind.name());
+        let reason = format!(
+            "{cand} {} no longer breaching after {lasted}: {now}",
+            kind.name()
+        );
         s.log(Level::Info, reason.clone());
         effects.push(Effect::JournalNote {
             phase: Phase::BreachCleared,
@@ -59,4 +68,136 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
         });
     }
     effects
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::update::testkit::*;
+    use crate::core::{ConfirmReason, Reading, RuleCheck};
+
+    /// Signals at `now` where green has no error or latency data at all.
+    fn green_unjudged(s: &mut State, now: Millis) -> Vec<Effect> {
+        let poll = |r: Reading| crate::signals::EnvPoll {
+            error_rate: Some(r.clone()),
+            p99_ms: Some(r),
+            ..Default::default()
+        };
+        let result = Ok(Box::new(EnvPair::new(
+            poll(Reading::Value(0.001)),
+            poll(Reading::NoData("no requests in the window".into())),
+        )));
+        update(
+            s,
+            Event::Signals {
+                source: "t".into(),
+                now,
+                result,
+            },
+        )
+    }
+
+    fn notes(effects: &[Effect], phase: &Phase) -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::JournalNote { phase: p, reason } if p == phase => Some(reason.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_a_rollback_the_numbers_settle_instead_of_breaching() {
+        let mut s = state(50);
+        s.settings.settle_ms = 30_000;
+        let e = green_errors(&mut s, 1_000, 0.05);
+        assert_eq!(notes(&e, &Phase::Breach).len(), 1, "{e:?}");
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), vec![(0, true)]);
+        done(&mut s, &e, 0);
+        // Green's window still holds its errors from before the rollback.
+        let e = green_errors(&mut s, 2_000, 0.05);
+        assert!(!s.breach(), "{:?}", s.guard_results());
+        assert!(
+            s.guard_results()
+                .iter()
+                .filter(|r| r.kind != crate::core::RuleKind::HealthFailures)
+                .all(|r| matches!(r.check, RuleCheck::Settling { .. })),
+            "{:?}",
+            s.guard_results()
+        );
+        assert!(notes(&e, &Phase::Breach).is_empty(), "{e:?}");
+        assert!(
+            s.said("green error-rate no longer breaching after 0:01: now settling"),
+            "{:?}",
+            s.view.events
+        );
+        assert!(s.settling_until().is_some());
+        // Once the window has passed, a candidate at 0 % with no data is just that.
+        green_unjudged(&mut s, 40_000);
+        assert_eq!(s.settling_until(), None);
+        assert!(!s.breach());
+    }
+
+    #[test]
+    fn settling_never_hides_a_breach_of_a_candidate_that_serves() {
+        let mut s = state(10);
+        s.settings.settle_ms = 30_000;
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 50);
+        assert!(s.settling_until().is_some());
+        green_errors(&mut s, 1_000, 0.05);
+        assert!(s.breach(), "{:?}", s.guard_results());
+        green_errors(&mut s, 2_000, 0.001);
+        assert!(
+            s.guard_results()
+                .iter()
+                .any(|r| matches!(r.check, RuleCheck::Settling { .. })),
+            "no OK verdict while settling: {:?}",
+            s.guard_results()
+        );
+    }
+
+    #[test]
+    fn a_step_nothing_judged_asks_why_and_the_override_is_journaled() {
+        let mut s = state(10);
+        green_unjudged(&mut s, 500);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        let c = s.view.confirm.clone().expect("asks first");
+        assert_eq!(c.reasons, vec![ConfirmReason::Unjudged]);
+        assert_eq!(
+            s.unjudged().as_deref(),
+            Some("no error or latency data for green: nothing has judged it")
+        );
+        let e = key(&mut s, KeyCode::Char('y'));
+        let over = notes(&e, &Phase::Override);
+        assert!(
+            over.len() == 1 && over[0].contains("step green 10 → 50 %: no error or latency data"),
+            "{over:?}"
+        );
+        assert_eq!(shares(&e), vec![(50, false)]);
+    }
+
+    #[test]
+    fn min_bake_holds_each_step_with_a_countdown_and_never_rollback() {
+        let mut s = state(0);
+        s.settings.min_bake_ms = Some(60_000);
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 10);
+        fresh_signals(&mut s, 10_000);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(
+            s.last_event().contains("min-bake not met, 0:51 left"),
+            "{}",
+            s.last_event()
+        );
+        assert_eq!(shares(&key(&mut s, KeyCode::Char('9'))), vec![]);
+        fresh_signals(&mut s, 61_000);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(50, false)]);
+        let mut s = state(0);
+        s.settings.min_bake_ms = Some(60_000);
+        let e = key(&mut s, KeyCode::Right);
+        done(&mut s, &e, 10);
+        assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
+    }
 }

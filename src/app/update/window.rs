@@ -189,7 +189,11 @@ mod tests {
     fn auto_rollback_fires_after_a_sustained_breach_with_its_reason() {
         let mut s = state(50);
         s.settings.auto_rollback_ms = Some(10_000);
-        assert!(green_errors(&mut s, 1_000, 0.05).is_empty());
+        let e = green_errors(&mut s, 1_000, 0.05);
+        assert!(
+            matches!(e.as_slice(), [Effect::JournalNote { phase: Phase::Breach, reason }] if reason.contains("errors 5.00 % > 1 %")),
+            "the breach's start is history: {e:?}"
+        );
         assert_eq!(s.auto_rollback_in(), Some(10_000));
         assert!(green_errors(&mut s, 9_000, 0.05).is_empty());
         assert_eq!(s.auto_rollback_in(), Some(2_000));
