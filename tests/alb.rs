@@ -314,7 +314,15 @@ fn cli_check_status_and_rollback_against_the_emulator() {
         "{}",
         stdout(&o)
     );
+    // Target health is all an ALB says: nothing would judge green's errors or latency.
     let o = run(&["set", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no error or latency data for green"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["set", "10", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["status", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

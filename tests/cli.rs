@@ -34,7 +34,16 @@ fn status_steps_promote_back_and_rollback_through_the_engine() {
     );
     assert_eq!(status(&cfg)["share"], 10);
 
+    // Just stepped: green has served too few requests for a verdict.
     let o = cutover(&cfg, &["set", "50"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("NOTHING HAS JUDGED the candidate"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(status(&cfg)["share"], 10, "refused means untouched");
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(status(&cfg)["weights"]["green"], 50);
 
@@ -302,7 +311,11 @@ fn journal_prints_a_timeline_in_text_markdown_and_json() {
     let sim = SimServe::start("happy", &["--no-sleep"]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = sim.config(dir.path(), "");
-    for args in [&["step"][..], &["set", "50"][..], &["rollback"][..]] {
+    for args in [
+        &["step"][..],
+        &["set", "50", "--yes"][..],
+        &["rollback"][..],
+    ] {
         assert!(cutover(&cfg, args).status.success());
     }
     let o = cutover(&cfg, &["journal"]);

@@ -219,7 +219,7 @@ async fn service_flips_its_selector_and_refuses_splits() {
 
     // The CLI: no partial steps; promote and rollback work.
     let cfg = config_file(&api, dir.path(), "service.toml");
-    let o = cutover(&cfg, &["set", "50"]);
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("kube-service switches all traffic at once"),
@@ -376,7 +376,7 @@ async fn a_denied_write_names_verb_and_resource_and_the_state_is_reread() {
     api.allow_all();
     api.deny("patch", "httproutes");
     let cfg = config_file(&api, dir.path(), "gateway.toml");
-    let o = cutover(&cfg, &["set", "10"]);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("RBAC denied `patch`"), "{}", stderr(&o));
 
@@ -566,7 +566,7 @@ fn cli_status_and_config_errors() {
     let api = cluster("httproute.yaml");
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_file(&api, dir.path(), "gateway.toml");
-    let o = cutover(&cfg, &["set", "10"]);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = status(&cfg);
     assert_eq!(s["backend"], "kube-gateway", "{s}");
@@ -638,7 +638,13 @@ fn cockpit_steps_sees_external_edits_at_once_and_says_denials() {
     assert!(s.contains("kube-gateway"), "{s}");
     assert!(s.contains("HTTPRoute shop/checkout"), "{s}");
 
+    // Deployment readiness is all kube says: nothing would judge green's errors or latency,
+    // so the first step is a confirmed, journaled override of the pre-flight.
     t.keys(&["Right"]);
+    t.wait(20, "the pre-flight names the missing data", |s| {
+        s.contains("PRE-FLIGHT failed") && s.contains("fresh error & p99 data")
+    });
+    t.keys(&["y"]);
     t.wait(20, "10 % verified", |s| {
         s.contains("[10]") && s.contains("→ 10 % applied")
     });

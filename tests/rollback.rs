@@ -67,7 +67,7 @@ fn two_operators_with_their_own_journals_agree_on_the_rollback_target() {
     let (_a, alice) = operator(&sim);
     let (bdir, bob) = operator(&sim);
     for share in ["10", "50", "80"] {
-        let o = cutover(&alice, &["set", share]);
+        let o = cutover(&alice, &["set", share, "--yes"]);
         assert!(o.status.success(), "{share}: {}", stderr(&o));
     }
     assert_eq!(weights(&alice), (20, 80));
@@ -84,7 +84,7 @@ fn two_operators_with_their_own_journals_agree_on_the_rollback_target() {
         "{s}"
     );
     // His `set 40` is green 40, not "blue 40" from a majority guess.
-    let o = cutover(&bob, &["set", "40"]);
+    let o = cutover(&bob, &["set", "40", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(weights(&bob), (60, 40));
     // And his rollback sends everything to blue, said before it writes.
@@ -136,7 +136,7 @@ fn a_split_with_no_record_is_never_guessed() {
             "refused means untouched"
         );
         // Forward writes cannot guess either.
-        let o = cutover(&cfg, &["set", "60"]);
+        let o = cutover(&cfg, &["set", "60", "--yes"]);
         assert_eq!(o.status.code(), Some(1));
         assert!(stderr(&o).contains("live env unknown"), "{}", stderr(&o));
     }
@@ -175,7 +175,7 @@ fn a_split_with_no_record_is_never_guessed() {
 fn rollback_is_never_gated_by_anothers_lease_and_names_both() {
     let sim = SimServe::start("happy", &["--no-sleep"]);
     let (dir, cfg) = operator(&sim);
-    let o = cutover(&cfg, &["set", "30"]);
+    let o = cutover(&cfg, &["set", "30", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Bob drives from another machine, his lease good for an hour.
     let now = lease::wall_ms();
@@ -188,7 +188,7 @@ fn rollback_is_never_gated_by_anothers_lease_and_names_both() {
     );
     assert!(st.contains("200") && body.trim() == "true", "{st} {body}");
     // A forward write is refused and names him…
-    let o = cutover(&cfg, &["set", "50"]);
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("bob@elsewhere drives"),
@@ -266,13 +266,13 @@ fn a_lease_store_that_cannot_be_written_refuses_forward_writes_not_rollback() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cfg = nginx_cfg(d, "[\"true\"]", 100, 0);
-    let o = cutover(&cfg, &["set", "20"]);
+    let o = cutover(&cfg, &["set", "20", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The lease file becomes something no one can write: a folder.
     let _ = std::fs::remove_file(d.join("upstream.conf.cutover-lease"));
     std::fs::create_dir(d.join("upstream.conf.cutover-lease")).unwrap();
     let before = file_weights(d);
-    let o = cutover(&cfg, &["set", "50"]);
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("not writing: the driver lease could not be taken"),
@@ -307,7 +307,7 @@ fn a_full_journal_refuses_forward_writes_and_a_rollback_says_it_was_not_journale
             .output()
             .unwrap()
     };
-    let o = full(&["set", "60"]);
+    let o = full(&["set", "60", "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let err = stderr(&o);
     assert!(
@@ -348,10 +348,10 @@ fn an_nginx_reload_that_applies_then_hangs_is_unknown_until_a_reload_succeeds() 
         flag.display()
     );
     let cfg = nginx_cfg(d, &reload, 100, 0);
-    let o = cutover(&cfg, &["set", "10"]);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::write(&flag, "").unwrap();
-    let o = cutover(&cfg, &["set", "50"]);
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let err = stderr(&o);
     assert!(err.contains("outcome UNKNOWN"), "{err}");
@@ -631,7 +631,7 @@ fn a_lease_ttl_out_of_bounds_is_refused_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
     for ttl in ["500000000years", "2h", "1s"] {
         let cfg = sim.config(dir.path(), &format!("lease-ttl = \"{ttl}\"\n"));
-        let o = cutover(&cfg, &["set", "10"]);
+        let o = cutover(&cfg, &["set", "10", "--yes"]);
         assert_eq!(o.status.code(), Some(2), "{ttl}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("key `lease-ttl`") && stderr(&o).contains("to \"1h\""),
@@ -673,7 +673,7 @@ fn a_record_anyone_could_have_written_never_directs_a_rollback() {
     );
     assert!(file_weights(d).contains("weight=70"), "untouched");
     // Forward writes fail closed on it too.
-    let o = cutover(&cfg, &["set", "50"]);
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(file_weights(d).contains("weight=70"), "untouched");
     let o = cutover(&cfg, &["check"]);
@@ -737,7 +737,7 @@ fn a_lease_that_is_not_one_refuses_forward_writes_and_says_who_drives_is_unknown
     let year_5138 = "mallory@otherhost 1795651000000 99999999999999 tok 1";
     for junk in ["total junk", year_5138] {
         std::fs::write(&lease_file, format!("{junk}\n")).unwrap();
-        let o = cutover(&cfg, &["set", "10"]);
+        let o = cutover(&cfg, &["set", "10", "--yes"]);
         assert_eq!(o.status.code(), Some(1), "{junk}: {}", stdout(&o));
         let err = stderr(&o);
         assert!(
@@ -749,7 +749,7 @@ fn a_lease_that_is_not_one_refuses_forward_writes_and_says_who_drives_is_unknown
         assert!(stdout(&o).contains("driver UNKNOWN"), "{}", stdout(&o));
     }
     std::fs::remove_file(&lease_file).unwrap();
-    let o = cutover(&cfg, &["set", "10"]);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -758,14 +758,14 @@ fn two_clis_in_the_same_instant_end_at_what_one_of_them_asked() {
     let sim = SimServe::start("happy", &["--no-sleep"]);
     let (_a, alice) = operator(&sim);
     let (_b, bob) = operator(&sim);
-    let o = cutover(&alice, &["set", "80"]);
+    let o = cutover(&alice, &["set", "80", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     for _ in 0..5 {
         let spawn = |cfg: &std::path::Path, share: &str| {
             Command::new(bin())
                 .arg("--config")
                 .arg(cfg)
-                .args(["set", share])
+                .args(["set", share, "--yes"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -858,7 +858,7 @@ fn the_nginx_backup_never_writes_through_a_planted_symlink() {
     std::os::unix::fs::symlink(&victim, d.join("upstream.conf.cutover.bak")).unwrap();
     std::os::unix::fs::symlink(&victim, d.join(format!("upstream.conf.cutover-tmp-{}", 1)))
         .unwrap();
-    let o = cutover(&cfg, &["set", "10"]);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(file_weights(d).contains("weight=10"));

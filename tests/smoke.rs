@@ -124,11 +124,11 @@ fn a_failed_preflight_asks_for_an_override_that_is_journaled() {
     let s = t.wait(20, "the checklist", |s| {
         s.contains("pre-flight") && s.contains("✓ green healthy")
     });
-    assert!(s.contains("○ smoke not run yet"), "{s}");
+    assert!(s.contains("○ smoke not run"), "{s}");
     t.keys(&["Right"]);
     let s = t.wait(20, "the override question", |s| s.contains("PRE-FLIGHT"));
     assert!(
-        s.contains("✕ smoke passed: 1 of 2 checks failed: teapot"),
+        s.contains("✕ smoke failed: 1 of 2 checks failed: teapot"),
         "{s}"
     );
     assert!(s.contains("y confirm"), "{s}");

@@ -29,9 +29,15 @@ pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<Jo
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                let t0 = std::time::Instant::now();
                 let result = with_timeout(&source.name(), timeout, source.poll())
                     .await
                     .map(Box::new);
+                diag_call(
+                    &format!("poll {}", source.name()),
+                    t0,
+                    result.as_ref().err(),
+                );
                 if t.send(Event::Signals {
                     source: source.name(),
                     now: clock.now(),
@@ -46,6 +52,20 @@ pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<Jo
         }));
     }
     tasks
+}
+
+/// One line of the diagnostic log (`L`): a call, how long it took, and how it failed.
+/// The events pane says what happened; this says what cutover did to find out.
+pub(super) fn diag_call(
+    what: &str,
+    t0: std::time::Instant,
+    error: Option<&impl std::fmt::Display>,
+) {
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    match error {
+        None => log::info!(target: "cutover::diag", "{what}: ok in {ms:.1} ms"),
+        Some(e) => log::warn!(target: "cutover::diag", "{what}: FAILED after {ms:.1} ms: {e}"),
+    }
 }
 
 /// A tick every second: the clock on screen moves, windows count down.
@@ -83,12 +103,15 @@ fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()>
                 () = backend.changed() => {}
             }
             let started = clock.now();
+            let t0 = std::time::Instant::now();
             // The weights and the cutover record together: who made a change is named in
             // the record by the time the change is seen.
             let (read, record) = futures::join!(
                 with_timeout(&target, timeout, backend.read()),
                 with_timeout(&place, timeout, backend.record())
             );
+            diag_call(&format!("read {target}"), t0, read.as_ref().err());
+            diag_call(&format!("read {place}"), t0, record.as_ref().err());
             let result = match read {
                 // Said as UNKNOWN on screen: not a stale number, no number at all.
                 Err(e @ crate::backends::BackendError::Unknown { .. }) => {

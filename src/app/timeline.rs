@@ -126,6 +126,15 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
                 "a write whose outcome was unknown landed".into(),
                 format!("backend reads {}", pct(e.share_after)),
             )),
+            Phase::Breach => out.push(base("BREACH".into(), "a guardrail breached".into())),
+            Phase::BreachCleared => out.push(base(
+                "breach cleared".into(),
+                "the guardrail no longer breaches".into(),
+            )),
+            Phase::Override => out.push(base(
+                "OVERRIDE".into(),
+                "a move confirmed over the guardrails".into(),
+            )),
             other => out.push(base(other.as_str().replace('-', " "), String::new())),
         }
     }

@@ -38,7 +38,18 @@ pub fn spawn_writer(
             );
             let o = order.clone();
             let task = tokio::spawn(async move {
+                let t0 = std::time::Instant::now();
+                log::info!(target: "cutover::diag", "write #{} → {} % to {}: sent", o.id, o.share, backend.target());
                 let done = engine::apply(backend.as_ref(), &journal, &who, &o).await;
+                log::info!(
+                    target: "cutover::diag",
+                    "write #{}: {:?} after {:.1} ms{}{}",
+                    o.id,
+                    done.result,
+                    t0.elapsed().as_secs_f64() * 1000.0,
+                    done.journal_error.as_ref().map_or_else(String::new, |e| format!("; journal: {e}")),
+                    done.record_error.as_ref().map_or_else(String::new, |e| format!("; record: {e}"))
+                );
                 let _ = events
                     .send(Event::WriteDone {
                         id: o.id,

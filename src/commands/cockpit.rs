@@ -63,6 +63,7 @@ pub(super) async fn demo(
     config.name = scenario.service.clone();
     config.live = Some(scenario.live);
     config.rollback_window = window;
+    config.min_bake = scenario.min_bake;
     let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
     let handle = SimHandle::new(Simulator::new(scenario, seed));
     handle.set_write_delay(write_delay);

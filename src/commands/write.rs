@@ -155,7 +155,19 @@ async fn write_held(
         snap.clock.now(),
         interval,
     );
-    let unjudged = crate::core::verdict::unjudged(&results, cand);
+    // At 0 % nothing can have judged the candidate on traffic: then only feeds that do not
+    // answer leave it unjudged (the cockpit's pre-flight item).
+    let serving = before.share_of(cand).is_some_and(|s| s > 0);
+    let now = snap.clock.now();
+    let unjudged = if serving {
+        crate::core::verdict::unjudged(&results, cand)
+    } else if crate::core::verdict::feeds_fresh(snap.signals.get(cand), now, interval) {
+        None
+    } else {
+        Some(format!(
+            "no error or latency data for {cand}: nothing will judge it once it serves"
+        ))
+    };
     let doubts = Doubts {
         breach: any_breach(&results),
         // Signals that could not be read are as good as stale.

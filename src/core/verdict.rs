@@ -1,8 +1,22 @@
 //! What the guardrails' results say about the candidate as a whole: judged and fine,
 //! breaching, or not judged — and why not, in words a confirm dialog and the CLI share.
 
-use super::Env;
 use super::guardrail::{RuleCheck, RuleKind, RuleResult};
+use super::signal::{EnvSignals, Reading, Series};
+use super::{Env, Millis};
+
+/// The env's error-rate and p99 feeds answer, freshly: a value, or no data because there
+/// were no requests to measure — not a source error, not never sampled, not stale.
+pub fn feeds_fresh(s: &EnvSignals, now: Millis, interval: Millis) -> bool {
+    let answers = |series: &Series| {
+        !series.is_stale(now, interval)
+            && matches!(
+                series.latest.as_ref().map(|l| &l.reading),
+                Some(Reading::Value(_) | Reading::NoData(_))
+            )
+    };
+    answers(&s.error_rate) && answers(&s.p99_ms)
+}
 
 /// Why nothing has judged the candidate, when a rule has no verdict (no data, stale,
 /// settling, too few requests, invalid) and none breaches. `None`: every rule is OK or one

@@ -179,7 +179,7 @@ impl SignalSource for SimSignals {
                 let mut sim = h.lock();
                 let (mut errors, mut worst) = (0, 0.0f64);
                 for _ in 0..SMOKE_REQUESTS {
-                    let s = sim.serve(env);
+                    let s = sim.serve_smoke(env);
                     errors += u32::from(s.status >= 500);
                     worst = worst.max(s.latency_ms);
                 }
@@ -199,7 +199,12 @@ impl SignalSource for SimSignals {
                 let (mut errors, mut worst) = (0, 0.0f64);
                 for _ in 0..SMOKE_REQUESTS {
                     let t = Instant::now();
-                    let r = client.http().get(format!("{base}/")).send().await;
+                    let r = client
+                        .http()
+                        .get(format!("{base}/"))
+                        .header(crate::sim::server::SMOKE_HEADER, "1")
+                        .send()
+                        .await;
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
                     errors += u32::from(!r.is_ok_and(|r| r.status().is_success()));
                     worst = worst.max(ms);

@@ -63,6 +63,9 @@ struct Bucket {
     second: u64,
     count: u64,
     errors: u64,
+    /// Smoke requests among `count`: judged like any request, but not traffic the router
+    /// sent, so not in the observed rate.
+    synthetic: u64,
     fine: Vec<u32>,
 }
 
@@ -72,6 +75,7 @@ impl Bucket {
             second,
             count: 0,
             errors: 0,
+            synthetic: 0,
             fine: vec![0; FINE_BUCKETS],
         }
     }
@@ -98,12 +102,13 @@ impl EnvState {
         }
     }
 
-    fn record(&mut self, second: u64, latency_ms: f64, status: u16) {
+    fn record(&mut self, second: u64, latency_ms: f64, status: u16, synthetic: bool) {
         let slot = &mut self.ring[(second % RING as u64) as usize];
         if slot.second != second {
             *slot = Bucket::new(second);
         }
         slot.count += 1;
+        slot.synthetic += u64::from(synthetic);
         if status >= 500 {
             slot.errors += 1;
         }
@@ -276,6 +281,16 @@ impl Simulator {
 
     /// Serves one request on `env` and records it.
     pub fn serve(&mut self, env: Env) -> Served {
+        self.serve_as(env, false)
+    }
+
+    /// Serves one smoke request on `env`: judged like any request (errors, latency), not
+    /// counted as routed traffic (the observed share).
+    pub fn serve_smoke(&mut self, env: Env) -> Served {
+        self.serve_as(env, true)
+    }
+
+    fn serve_as(&mut self, env: Env, synthetic: bool) -> Served {
         let spec = self.scenario.env(env);
         let levels = &self.envs.get(env).fault_levels;
         let mut p_err = spec.error_rate;
@@ -299,7 +314,9 @@ impl Simulator {
             200
         };
         let second = self.now_ms / 1000;
-        self.envs.get_mut(env).record(second, latency_ms, status);
+        self.envs
+            .get_mut(env)
+            .record(second, latency_ms, status, synthetic);
         Served {
             env,
             latency_ms,
@@ -314,6 +331,7 @@ impl Simulator {
         let oldest = now_s.saturating_sub(STATS_WINDOW_S - 1);
         let mut count = 0;
         let mut errors = 0;
+        let mut synthetic = 0;
         let mut fine = vec![0u64; FINE_BUCKETS];
         for b in state
             .ring
@@ -322,6 +340,7 @@ impl Simulator {
         {
             count += b.count;
             errors += b.errors;
+            synthetic += b.synthetic;
             for (acc, v) in fine.iter_mut().zip(&b.fine) {
                 *acc += u64::from(*v);
             }
@@ -354,7 +373,7 @@ impl Simulator {
             error_rate: (count > 0).then(|| errors as f64 / count as f64),
             p50_ms: quantile(0.50),
             p99_ms: quantile(0.99),
-            rps: count as f64 / window_s,
+            rps: count.saturating_sub(synthetic) as f64 / window_s,
             total_requests: state.total,
         }
     }
@@ -524,5 +543,21 @@ mod tests {
             (s.stats(Env::Green), s.stats(Env::Blue))
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn smoke_requests_are_judged_but_are_not_routed_traffic() {
+        let mut s = Simulator::new(Scenario::load("happy").unwrap(), Some(1));
+        s.set_weights(Weights::new(100, 0));
+        s.advance(3_000);
+        let before = s.stats(Env::Green);
+        assert_eq!(before.requests, 0);
+        for _ in 0..50 {
+            s.serve_smoke(Env::Green);
+        }
+        let after = s.stats(Env::Green);
+        assert_eq!(after.requests, 50, "judged");
+        assert!(after.error_rate.is_some() && after.p99_ms.is_some());
+        assert_eq!(after.rps, 0.0, "green at 0 % gets no routed traffic");
     }
 }

@@ -35,6 +35,9 @@ pub struct Scenario {
     /// The env holding all traffic at the start.
     #[serde(default = "default_live")]
     pub live: Env,
+    /// The demo's `min-bake`: each step holds this long before the next.
+    #[serde(default, with = "humantime_serde")]
+    pub min_bake: Option<Duration>,
     pub blue: EnvModelSpec,
     pub green: EnvModelSpec,
 }

@@ -298,10 +298,21 @@ struct RequestQuery {
     sleep: Option<u8>,
 }
 
-async fn env_request(State(s): State<EnvShared>, Query(q): Query<RequestQuery>) -> Response {
+/// The header a smoke request carries: judged, not counted as routed traffic.
+pub const SMOKE_HEADER: &str = "x-cutover-smoke";
+
+async fn env_request(
+    State(s): State<EnvShared>,
+    Query(q): Query<RequestQuery>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let (served, version) = {
         let mut sim = s.shared.sim.lock();
-        let served = sim.serve(s.env);
+        let served = if headers.contains_key(SMOKE_HEADER) {
+            sim.serve_smoke(s.env)
+        } else {
+            sim.serve(s.env)
+        };
         (served, sim.scenario().env(s.env).version.clone())
     };
     if s.shared.sleep && q.sleep != Some(0) {

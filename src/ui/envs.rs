@@ -126,14 +126,12 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         w,
     };
 
-    let role = if !state.traffic.live_known {
-        "?"
-    } else if is_cand {
-        "CANDIDATE"
-    } else {
-        "LIVE"
-    };
     let version = sig.version.clone().unwrap_or_default();
+    let head = format!(" {:<6}{version:<9} ", env.label());
+    let role = fit_words(
+        &role_words(state, env),
+        w.saturating_sub(head.chars().count()),
+    );
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!(" {:<6}", env.label()), theme.env(env)),
@@ -180,21 +178,71 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         lines.push(vs_live(state, theme));
         lines.push(guard_summary(guards, state, theme));
     } else {
-        let target = if state.traffic.live_known {
-            Line::from(Span::styled(" rollback target", theme.dim))
-        } else {
-            Line::from(Span::styled(
-                " live unknown: set `live` in the config",
-                theme.warn,
-            ))
-        };
-        lines.push(target);
+        lines.push(Line::from(Span::styled(
+            format!(" rollback target{}", warmth(state, env)),
+            theme.dim,
+        )));
         lines.push(match state.source_errors.first() {
             Some((src, e, _)) => Line::from(Span::styled(format!(" ⚠ {src}: {e}"), theme.breach)),
             None => Line::from(""),
         });
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// What `env` is doing, most important first: whether it serves traffic (and how much),
+/// and its role: the candidate, or live (the rollback target), on standby at 0 %.
+fn role_words(state: &State, env: Env) -> Vec<String> {
+    if !state.traffic.live_known {
+        return vec!["?".into()];
+    }
+    let share = state.traffic.weights.and_then(|w| w.share_of(env));
+    let serving = match share {
+        None => "share ?".to_string(),
+        Some(0) if env == state.live() => "STANDBY 0 %".to_string(),
+        Some(0) => "0 %".to_string(),
+        Some(p) => format!("SERVING {p} %"),
+    };
+    if env == state.candidate() {
+        vec!["CANDIDATE".into(), serving]
+    } else {
+        vec![serving, "live".into()]
+    }
+}
+
+/// Words joined with " · " while they fit in `width`; whole words only, `…` when one is
+/// left out.
+fn fit_words(words: &[String], width: usize) -> String {
+    let mut out = String::new();
+    for (i, word) in words.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " · " };
+        let len = out.chars().count() + sep.chars().count() + word.chars().count();
+        let more = i + 1 < words.len();
+        if len + usize::from(more) * 2 > width && (more || len > width) {
+            if !out.is_empty() {
+                out.push_str(" …");
+            }
+            return out;
+        }
+        out.push_str(sep);
+        out.push_str(word);
+    }
+    out
+}
+
+/// How warm the rollback target is kept: " · warm 6/6", " · COLD 2/6", or nothing unknown.
+fn warmth(state: &State, env: Env) -> String {
+    let sig = state.signals.get(env);
+    let word = match sig.health(state.now, state.settings.poll_interval) {
+        Health::Up => "warm",
+        Health::Degraded => "DEGRADED",
+        Health::Down => "COLD",
+        Health::Unknown => return " · warmth unknown".into(),
+    };
+    match &sig.health {
+        Some((h, _)) if h.total > 0 => format!(" · {word} {}/{}", h.up, h.total),
+        _ => format!(" · {word}"),
+    }
 }
 
 fn health_line(row: &Row, sig: &EnvSignals) -> Line<'static> {

@@ -200,15 +200,19 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
         }
         if *r == crate::core::ConfirmReason::Preflight {
             for item in state.preflight_failures() {
-                let detail = match &state.smoke {
-                    Some(crate::app::state::SmokeState::Done { summary, .. })
-                        if item == crate::app::state::PreflightCheck::SmokePassed =>
-                    {
-                        format!(": {summary}")
+                // What failed, as it reads: "smoke failed: 1 of 2 checks failed", not
+                // "✕ smoke passed".
+                let what = match &state.smoke {
+                    Some(crate::app::state::SmokeState::Done {
+                        summary,
+                        passed: false,
+                        ..
+                    }) if item == crate::app::state::PreflightCheck::SmokePassed => {
+                        format!("smoke failed: {summary}")
                     }
-                    _ => String::new(),
+                    _ => item.failed_text(),
                 };
-                let text: String = format!("   ✕ {item}{detail}").chars().take(68).collect();
+                let text: String = format!("   ✕ {what}").chars().take(68).collect();
                 lines.push(Line::styled(text, theme.breach));
             }
         }
@@ -239,7 +243,10 @@ pub fn render_log(frame: &mut Frame, area: Rect, theme: &Theme) {
     );
     frame.render_widget(Clear, rect);
     let widget = tui_logger::TuiLoggerWidget::default()
-        .block(popup("log · any key closes", theme))
+        .block(popup(
+            "diagnostic log · calls, polls, writes, timings · any key closes",
+            theme,
+        ))
         .style(theme.text)
         .style_error(theme.breach)
         .style_warn(theme.warn)

@@ -57,7 +57,7 @@ pub fn describe(a: Action) -> String {
         Action::TakeOver => "take the driver lease from whoever drives (asks to confirm)".into(),
         Action::CancelAuto => "cancel the auto-rollback countdown (until the breach recurs)".into(),
         Action::Help => "this help".into(),
-        Action::Log => "the full diagnostic log".into(),
+        Action::Log => "the diagnostic log: backend calls, polls, writes, timings".into(),
         Action::Quit => "quit (never changes traffic)".into(),
         Action::CompleteWindow => "complete a HELD rollback window anyway (journaled)".into(),
         Action::Confirm => "in a dialog: yes".into(),

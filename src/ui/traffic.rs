@@ -335,7 +335,7 @@ fn smoke_item(state: &State, passed: bool) -> (String, fn(&Theme) -> ratatui::st
         Some(SmokeState::Done { env, .. }) if *env == cand => {
             (" ○ smoke not run lately ".into(), |t| t.dim)
         }
-        _ => (format!(" ○ smoke of {cand} not run "), |t| t.dim),
+        _ => (" ○ smoke not run ".into(), |t| t.dim),
     }
 }
 

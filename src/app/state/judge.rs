@@ -49,12 +49,15 @@ impl State {
         (self.now < until).then_some(until)
     }
 
-    /// What makes a forward move doubtful now.
+    /// What makes a forward move doubtful now. At 0 % the candidate serves nothing, so
+    /// nothing can have judged it on traffic: the pre-flight (fresh feeds, health, smoke)
+    /// is the gate of the first step, not "unjudged".
     pub fn doubts(&self) -> Doubts {
+        let serving = self.cutover.share.is_some_and(|s| s > 0);
         Doubts {
             breach: self.breach(),
             stale: self.candidate_stale(),
-            unjudged: self.unjudged().is_some(),
+            unjudged: serving && self.unjudged().is_some(),
             hold: self.hold(),
         }
     }
@@ -145,12 +148,15 @@ impl State {
         words.join(", ")
     }
 
-    /// The candidate has fresh error-rate and p99 data: something can judge it.
+    /// The candidate's error-rate and p99 feeds answer, freshly: a value, or "no
+    /// requests" (at 0 % there is nothing to measure yet) — not an error, not nothing, not
+    /// stale. Without such feeds nothing will judge the candidate once it serves.
     pub fn judgeable(&self) -> bool {
-        let s = self.signals.get(self.candidate());
-        let i = self.settings.poll_interval;
-        s.error_rate.fresh_value(self.now, i).is_some()
-            && s.p99_ms.fresh_value(self.now, i).is_some()
+        crate::core::verdict::feeds_fresh(
+            self.signals.get(self.candidate()),
+            self.now,
+            self.settings.poll_interval,
+        )
     }
 
     pub fn candidate_stale(&self) -> bool {

@@ -109,6 +109,18 @@ impl std::fmt::Display for PreflightCheck {
     }
 }
 
+impl PreflightCheck {
+    /// The item as it reads when it does not hold.
+    pub fn failed_text(&self) -> String {
+        match self {
+            PreflightCheck::Healthy(env) => format!("{env} not healthy"),
+            PreflightCheck::SmokePassed => "smoke not passed lately".into(),
+            PreflightCheck::Warm(env) => format!("{env} not warm"),
+            PreflightCheck::DataFresh => "no fresh error & p99 data".into(),
+        }
+    }
+}
+
 /// A passed smoke run counts for the pre-flight for this long.
 pub const PREFLIGHT_SMOKE_FRESH: Millis = 10 * 60_000;
 

@@ -293,12 +293,9 @@ impl State {
         if self.view.events.len() == EVENT_LINES {
             self.view.events.pop_front();
         }
+        // The events pane only: `L` is the diagnostic log (calls, timings, errors), not a
+        // second copy of these lines.
         let text = text.into();
-        match level {
-            Level::Error => log::error!("{text}"),
-            Level::Warn => log::warn!("{text}"),
-            _ => log::info!("{text}"),
-        }
         self.view.events.push_back(LogLine {
             at: self.now,
             level,

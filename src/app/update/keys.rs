@@ -443,6 +443,22 @@ mod tests {
             smoke_done(&mut s, true).is_empty(),
             "no step after the rollback"
         );
+        // Keys pressed while the pre-flight runs are refused and said so, never remapped.
+        let mut s = state(0);
+        s.settings.smoke_available = true;
+        key(&mut s, KeyCode::Right);
+        assert!(key(&mut s, KeyCode::Char('9')).is_empty());
+        assert!(
+            s.last_event()
+                .contains("pre-flight smoke running: step waits"),
+            "{}",
+            s.last_event()
+        );
+        assert!(key(&mut s, KeyCode::Char('y')).is_empty());
+        assert!(
+            matches!(smoke_done(&mut s, true).as_slice(), [Effect::Write(o)] if o.share == 10),
+            "the step asked for, not the 9"
+        );
     }
 
     #[test]

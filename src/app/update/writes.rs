@@ -27,6 +27,24 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         );
         return Vec::new();
     }
+    // A step waits for its pre-flight smoke: other forward keys are refused, said so,
+    // never queued behind it or turned into something else.
+    if let Some((pending, pname)) = &s.preflight_pending
+        && matches!(s.smoke, Some(SmokeState::Running { .. }))
+        && cmd != Command::TogglePause
+    {
+        let text = if *pending == cmd {
+            format!("{pname} already waits for the pre-flight smoke checks")
+        } else {
+            format!(
+                "pre-flight smoke running: {pname} waits for its result; this key is ignored ({} pauses and cancels the step, {} rolls back)",
+                s.key(Action::Pause),
+                s.key(Action::Rollback)
+            )
+        };
+        s.log(Level::Warn, text);
+        return Vec::new();
+    }
     let mut decision = s.cutover.decide(cmd, s.doubts());
     // The first step away from 0 passes the pre-flight: smoke first, then the checklist.
     let first = s.cutover.base() == Some(0);
