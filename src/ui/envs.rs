@@ -128,10 +128,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
 
     let version = sig.version.clone().unwrap_or_default();
     let head = format!(" {:<6}{version:<9} ", env.label());
-    let role = fit_words(
-        &role_words(state, env),
-        w.saturating_sub(head.chars().count()),
-    );
+    let role = role_text(state, env, w.saturating_sub(head.chars().count()));
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!(" {:<6}", env.label()), theme.env(env)),
@@ -190,44 +187,30 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// What `env` is doing, most important first: whether it serves traffic (and how much),
-/// and its role: the candidate, or live (the rollback target), on standby at 0 %.
-fn role_words(state: &State, env: Env) -> Vec<String> {
+/// What `env` is doing, in words that fit `width`: whether it serves traffic (and how
+/// much) and its role — the candidate, or live (the rollback target), on standby at 0 %.
+/// The long form first, a compact one at 80 columns; never the share cut off.
+fn role_text(state: &State, env: Env, width: usize) -> String {
     if !state.traffic.live_known {
-        return vec!["?".into()];
+        return "?".into();
     }
     let share = state.traffic.weights.and_then(|w| w.share_of(env));
-    let serving = match share {
-        None => "share ?".to_string(),
-        Some(0) if env == state.live() => "STANDBY 0 %".to_string(),
-        Some(0) => "0 %".to_string(),
-        Some(p) => format!("SERVING {p} %"),
+    let p = share.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let forms = match (env == state.candidate(), share) {
+        (true, Some(0)) => vec!["CANDIDATE · 0 %".to_string(), "CANDIDATE 0 %".into()],
+        (true, _) => vec![
+            format!("CANDIDATE · SERVING {p} %"),
+            format!("CANDIDATE {p} %"),
+        ],
+        (false, Some(0)) => vec!["STANDBY 0 % · live".to_string(), "STANDBY · live".into()],
+        (false, _) => vec![format!("SERVING {p} % · live"), format!("LIVE {p} %")],
     };
-    if env == state.candidate() {
-        vec!["CANDIDATE".into(), serving]
-    } else {
-        vec![serving, "live".into()]
-    }
-}
-
-/// Words joined with " · " while they fit in `width`; whole words only, `…` when one is
-/// left out.
-fn fit_words(words: &[String], width: usize) -> String {
-    let mut out = String::new();
-    for (i, word) in words.iter().enumerate() {
-        let sep = if i == 0 { "" } else { " · " };
-        let len = out.chars().count() + sep.chars().count() + word.chars().count();
-        let more = i + 1 < words.len();
-        if len + usize::from(more) * 2 > width && (more || len > width) {
-            if !out.is_empty() {
-                out.push_str(" …");
-            }
-            return out;
-        }
-        out.push_str(sep);
-        out.push_str(word);
-    }
-    out
+    forms
+        .iter()
+        .find(|f| f.chars().count() <= width)
+        .or(forms.last())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// How warm the rollback target is kept: " · warm 6/6", " · COLD 2/6", or nothing unknown.
