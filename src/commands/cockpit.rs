@@ -24,6 +24,8 @@ use std::time::Duration;
 pub(super) async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let theme = theme(cli, config.theme.as_deref())?;
+    // Before the lease is taken or anything connects: a config error still says itself.
+    crate::tui::can_run()?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
     let (backend, sources) = connect(&config).await?;
     run_cockpit(config, theme, backend, cli.read_only, sources, journal).await
@@ -63,6 +65,7 @@ pub(super) async fn demo(
     config.name = scenario.service.clone();
     config.live = Some(scenario.live);
     config.rollback_window = window;
+    crate::tui::can_run()?;
     let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
     let handle = SimHandle::new(Simulator::new(scenario, seed));
     handle.set_write_delay(write_delay);
