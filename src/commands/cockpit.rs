@@ -12,7 +12,7 @@ use crate::app::state::{Level, Role, State};
 use crate::backends::{Backend, BackendError, SimBackend, Switch};
 use crate::cli::Cli;
 use crate::config::{Config, ConfigError};
-use crate::core::{Env, LiveFrom};
+use crate::core::{Env, LiveFrom, Provided};
 use crate::signals::{SignalSource, SimSignals};
 use crate::sim::{Scenario, SimHandle, Simulator};
 use crate::ui::theme::Theme;
@@ -128,6 +128,7 @@ async fn run_cockpit(
     }
     read_record(&mut state, &config, backend.as_ref()).await;
     log_journal(&mut state, &journal);
+    state.settings.provided = Provided::any(sources.iter().map(|s| s.provides()));
     state.settings.smoke_available =
         !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
     let smoke = (!config.smoke.is_empty())

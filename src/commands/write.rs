@@ -149,11 +149,15 @@ async fn write_held(
     };
     let cand = live.other();
     let interval = config.poll_interval.as_millis() as u64;
+    let at = crate::core::Judging {
+        now: snap.clock.now(),
+        interval,
+        provided: crate::core::Provided::any(sources.iter().map(|s| s.provides())),
+    };
     let breach = any_breach(&config.guardrails.evaluate(
         snap.signals.get(cand),
         snap.signals.get(live),
-        snap.clock.now(),
-        interval,
+        at,
     ));
     // Signals that could not be read are as good as stale.
     let stale = !snap.poll_errors.is_empty();
@@ -163,7 +167,7 @@ async fn write_held(
         Ok(chosen) => chosen,
         Err(refused) => return Ok(refused.exit()),
     };
-    let candidate = snapshot_of(&snap.signals, cand);
+    let candidate = snapshot_of(&snap.signals, cand, (snap.clock.now(), interval));
     let order = forward_order(config, me, before, candidate, (live, share, action));
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.

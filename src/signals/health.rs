@@ -229,6 +229,14 @@ impl SignalSource for HealthPoller {
         "health probes".into()
     }
 
+    fn provides(&self) -> crate::core::Provided {
+        if self.probes.blue.is_empty() && self.probes.green.is_empty() {
+            crate::core::Provided::NONE
+        } else {
+            crate::core::Provided::HEALTH
+        }
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let mut out = EnvPair::<EnvPoll>::default();
         for env in Env::ALL {

@@ -213,12 +213,16 @@ impl Theme {
         }
     }
 
-    pub fn check(&self, c: RuleCheck) -> Style {
+    pub fn check(&self, c: &RuleCheck) -> Style {
         match c {
             RuleCheck::Ok => self.ok,
             RuleCheck::Breach => self.breach,
-            RuleCheck::NoData | RuleCheck::Pending { .. } => self.warn,
             RuleCheck::Stale => self.stale,
+            RuleCheck::NoData
+            | RuleCheck::NoSource(_)
+            | RuleCheck::Pending { .. }
+            | RuleCheck::Waiting { .. }
+            | RuleCheck::Invalid(_) => self.warn,
         }
     }
 

@@ -16,11 +16,15 @@ impl State {
     /// Re-evaluates the guardrails on the current signals.
     pub fn refresh_guards(&mut self) {
         let (cand, live) = (self.candidate(), self.live());
+        let at = crate::core::Judging {
+            now: self.now,
+            interval: self.settings.poll_interval,
+            provided: self.settings.provided,
+        };
         self.guard = self.settings.guardrails.check(
             self.signals.get(cand),
             self.signals.get(live),
-            self.now,
-            self.settings.poll_interval,
+            at,
             &mut self.breach_clock,
         );
     }
@@ -49,6 +53,12 @@ impl State {
         }
         if self.candidate_stale() {
             return Some(format!("{cand}'s data is stale or missing"));
+        }
+        if let Some((kind, why)) = self.guard.iter().find_map(|r| match &r.check {
+            crate::core::RuleCheck::Invalid(why) => Some((r.kind.name(), why)),
+            _ => None,
+        }) {
+            return Some(format!("{cand}'s {kind} is invalid: {why}"));
         }
         None
     }
@@ -102,18 +112,21 @@ impl State {
         words.join(", ")
     }
 
+    /// No candidate signal is fresh: the youngest (by each sample's own time) is older
+    /// than three polls, or there is none.
     pub fn candidate_stale(&self) -> bool {
         let s = self.signals.get(self.candidate());
-        let newest = [
-            s.health.as_ref().map(|(_, at)| *at),
-            s.error_rate.latest.as_ref().map(|x| x.at),
-            s.p99_ms.latest.as_ref().map(|x| x.at),
-            s.rps.latest.as_ref().map(|x| x.at),
+        let now = self.now;
+        let youngest = [
+            s.health.as_ref().map(|(_, at)| now.saturating_sub(*at)),
+            s.error_rate.age(now),
+            s.p99_ms.age(now),
+            s.rps.age(now),
         ]
         .into_iter()
         .flatten()
-        .max();
-        newest.is_none_or(|at| self.now.saturating_sub(at) > self.settings.poll_interval * 3)
+        .min();
+        youngest.is_none_or(|age| age > self.settings.poll_interval * 3)
     }
 
     pub fn breach(&self) -> bool {
