@@ -106,6 +106,37 @@ fn spawn_keys(
     })
 }
 
+/// Why the full-screen cockpit cannot run here, from `TERM` and whether stdin and stdout
+/// are terminals; `None` when it can.
+pub fn refusal(term: Option<&str>, stdin_tty: bool, stdout_tty: bool) -> Option<&'static str> {
+    if term == Some("dumb") {
+        Some("TERM=dumb")
+    } else if !stdout_tty {
+        Some("stdout is not a terminal")
+    } else if !stdin_tty {
+        Some("stdin is not a terminal")
+    } else {
+        None
+    }
+}
+
+/// Refuses in one line, before anything is drawn or any lease taken, where the cockpit
+/// cannot be drawn: `TERM=dumb`, or no terminal on stdin or stdout (cron, a pipe, CI).
+pub fn can_run() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let term = std::env::var("TERM").ok();
+    match refusal(
+        term.as_deref(),
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        Some(why) => Err(anyhow::anyhow!(
+            "the cockpit needs a full-screen terminal ({why}); use `cutover status` (or `status --json`) to watch and `cutover rollback` to roll back"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs the full-screen cockpit until quit, SIGTERM or SIGHUP. Traffic is left exactly as
 /// the backend has it.
 pub async fn run_tui(setup: Setup, theme: Theme) -> anyhow::Result<Outcome> {
@@ -139,6 +170,30 @@ pub async fn run_tui(setup: Setup, theme: Theme) -> anyhow::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cockpit_refuses_where_it_cannot_draw() {
+        let cases = [
+            ((Some("xterm-256color"), true, true), None),
+            ((None, true, true), None),
+            ((Some("dumb"), true, true), Some("TERM=dumb")),
+            (
+                (Some("screen"), true, false),
+                Some("stdout is not a terminal"),
+            ),
+            (
+                (Some("screen"), false, true),
+                Some("stdin is not a terminal"),
+            ),
+        ];
+        for ((term, stdin, stdout), want) in cases {
+            assert_eq!(
+                refusal(term, stdin, stdout),
+                want,
+                "{term:?} {stdin} {stdout}"
+            );
+        }
+    }
 
     #[test]
     fn crossterm_keys_become_the_cockpits_own() {

@@ -216,3 +216,78 @@ async fn env_health_up_degraded_down_and_consecutive_failures() {
     assert!(p.blue.health.is_none(), "no probes, no health claimed");
     assert_eq!(p.green.health.unwrap().health, Health::Down);
 }
+
+/// A server on loopback answering `/ok` with 200 and each route's path with its status and
+/// `Location` (`{self}` in it is this server's own base URL).
+async fn redirecting(routes: Vec<(&'static str, StatusCode, String)>) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let mut app = Router::new().route("/ok", get(|| async { "ok" }));
+    for (path, status, location) in routes {
+        let location = location.replace("{self}", &base);
+        app = app.route(
+            path,
+            get(move || {
+                let location = location.clone();
+                async move { (status, [(axum::http::header::LOCATION, location)], "") }
+            }),
+        );
+    }
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_cross_origin_redirect_is_a_failure_naming_its_location() {
+    // An SSO page elsewhere that answers 200 to anyone: following it would read "up".
+    let sso = redirecting(Vec::new()).await;
+    let login = format!("{sso}/ok");
+    let port = sso.rsplit(':').next().unwrap().to_string();
+    let base = redirecting(vec![
+        ("/to-sso", StatusCode::FOUND, login.clone()),
+        (
+            "/to-https",
+            StatusCode::MOVED_PERMANENTLY,
+            format!("https://127.0.0.1:{port}/ok"),
+        ),
+        ("/same", StatusCode::FOUND, "/ok".into()),
+        (
+            "/same-abs",
+            StatusCode::TEMPORARY_REDIRECT,
+            "{self}/same".into(),
+        ),
+        ("/loop", StatusCode::FOUND, "/loop".into()),
+    ])
+    .await;
+    let poller = HealthPoller::new(EnvPair::default());
+    let cases: Vec<(String, bool, String)> = vec![
+        (
+            format!("{base}/to-sso"),
+            false,
+            format!("HTTP 302 redirects to another origin, not followed: Location {login}"),
+        ),
+        (
+            format!("{base}/to-https"),
+            false,
+            format!("Location https://127.0.0.1:{port}/ok"),
+        ),
+        (format!("{base}/same"), true, "HTTP 200".into()),
+        // Same origin written in full, then again: followed twice, up to the limit.
+        (format!("{base}/same-abs"), true, "HTTP 200".into()),
+        (
+            format!("{base}/loop"),
+            false,
+            "more than 3 redirects".into(),
+        ),
+    ];
+    for (url, ok, detail) in cases {
+        let r = poller.probe(&probe(url.clone())).await;
+        assert_eq!(r.ok, ok, "{url}: {r:?}");
+        assert!(
+            r.detail.contains(&detail),
+            "{url}: {:?} should contain {detail:?}",
+            r.detail
+        );
+    }
+}

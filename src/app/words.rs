@@ -2,7 +2,7 @@
 //! a command asks or does nothing. Here, below both `app::update` and `ui`, so that neither
 //! needs the other for them.
 
-use crate::core::{ConfirmReason, Env, Hold, Refusal};
+use crate::core::{ConfirmReason, Env, Hold, Refusal, RuleCheck, RuleResult};
 
 /// `mm:ss` or `h:mm:ss`.
 pub fn clock(ms: u64) -> String {
@@ -84,5 +84,114 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
         RuleKind::Metric(name) => {
             format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0)
         }
+    }
+}
+
+/// The guardrails that are neither OK nor breached, in words, worst first: `INVALID
+/// error-rate: negative (-500 %)` (`INVALID error-rate, p99` without `reasons`, where each
+/// row says its own), `STALE p99, health`, `NO DATA error-rate`, `WAITING 12/200 req`, `NO
+/// DATA — no error-rate or p99 source configured`. Rules with the same verdict are said
+/// once together.
+pub fn unsettled_rules(results: &[RuleResult], reasons: bool) -> Vec<String> {
+    let mut sorted: Vec<&RuleResult> = results
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.check,
+                RuleCheck::Ok | RuleCheck::Breach | RuleCheck::Pending { .. }
+            )
+        })
+        .collect();
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.check.severity()));
+    let mut out: Vec<String> = Vec::new();
+    let mut no_source: Vec<&str> = Vec::new();
+    for r in sorted {
+        match &r.check {
+            RuleCheck::Invalid(why) if reasons => {
+                out.push(format!("INVALID {}: {why}", r.kind.name()));
+            }
+            RuleCheck::Invalid(_) => grouped(&mut out, "INVALID", &r.kind.name()),
+            RuleCheck::Stale => grouped(&mut out, "STALE", &r.kind.name()),
+            RuleCheck::NoData => grouped(&mut out, "NO DATA", &r.kind.name()),
+            c @ RuleCheck::Waiting { .. } => {
+                let text = c.to_string();
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+            RuleCheck::NoSource(signal) if !no_source.contains(signal) => no_source.push(signal),
+            _ => {}
+        }
+    }
+    if let Some((last, first)) = no_source.split_last() {
+        let names = if first.is_empty() {
+            (*last).to_string()
+        } else {
+            format!("{} or {last}", first.join(", "))
+        };
+        out.push(format!("NO DATA — no {names} source configured"));
+    }
+    out
+}
+
+/// Adds `item` to the line that starts with `word`, or starts that line.
+fn grouped(out: &mut Vec<String>, word: &str, item: &str) {
+    let head = format!("{word} ");
+    match out.iter_mut().find(|s| s.starts_with(&head)) {
+        Some(line) => line.push_str(&format!(", {item}")),
+        None => out.push(format!("{head}{item}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::RuleKind;
+
+    #[test]
+    fn unsettled_rules_are_said_worst_first_and_grouped() {
+        let rule = |kind, check| RuleResult {
+            kind,
+            check,
+            value: None,
+            limit: 1.0,
+        };
+        let all = [
+            rule(RuleKind::ErrorRate, RuleCheck::Waiting { n: 12, min: 200 }),
+            rule(
+                RuleKind::ErrorRateDelta,
+                RuleCheck::Waiting { n: 12, min: 200 },
+            ),
+            rule(RuleKind::P99, RuleCheck::NoSource("p99")),
+            rule(RuleKind::P99Ratio, RuleCheck::NoSource("p99")),
+            rule(RuleKind::HealthFailures, RuleCheck::Stale),
+            rule(RuleKind::Metric("orders".into()), RuleCheck::Stale),
+            rule(
+                RuleKind::Metric("x".into()),
+                RuleCheck::Invalid("NaN".into()),
+            ),
+            rule(RuleKind::Metric("y".into()), RuleCheck::Ok),
+            rule(RuleKind::Metric("z".into()), RuleCheck::Breach),
+        ];
+        assert_eq!(
+            unsettled_rules(&all, true),
+            [
+                "INVALID x: NaN",
+                "STALE health, orders",
+                "WAITING 12/200 req",
+                "NO DATA — no p99 source configured",
+            ]
+        );
+        assert_eq!(unsettled_rules(&all, false)[0], "INVALID x");
+        let none = [
+            rule(RuleKind::ErrorRate, RuleCheck::NoSource("error-rate")),
+            rule(RuleKind::P99, RuleCheck::NoSource("p99")),
+            rule(RuleKind::HealthFailures, RuleCheck::NoSource("health")),
+        ];
+        assert_eq!(
+            unsettled_rules(&none, true),
+            ["NO DATA — no error-rate, p99 or health source configured"]
+        );
+        assert!(unsettled_rules(&[rule(RuleKind::P99, RuleCheck::Ok)], true).is_empty());
     }
 }

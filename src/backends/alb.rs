@@ -464,6 +464,10 @@ impl SignalSource for AlbHealth {
         "alb target health".into()
     }
 
+    fn provides(&self) -> crate::core::Provided {
+        crate::core::Provided::HEALTH
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let (b, g) = futures::join!(
             self.0.target_health(Env::Blue),

@@ -359,6 +359,17 @@ impl SignalSource for HaproxyStats {
         format!("haproxy stats {}", self.backend.s.socket)
     }
 
+    /// Error rate, rps and counts from the stats; no percentiles, so no p99.
+    fn provides(&self) -> crate::core::Provided {
+        crate::core::Provided {
+            health: self.provides_health,
+            error_rate: true,
+            p99: false,
+            rps: true,
+            counts: true,
+        }
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let answer = self
             .backend

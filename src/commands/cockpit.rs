@@ -12,7 +12,7 @@ use crate::app::state::{Level, Role, State};
 use crate::backends::{Backend, BackendError, SimBackend, Switch};
 use crate::cli::Cli;
 use crate::config::{Config, ConfigError};
-use crate::core::{Env, LiveFrom};
+use crate::core::{Env, LiveFrom, Provided};
 use crate::signals::{SignalSource, SimSignals};
 use crate::sim::{Scenario, SimHandle, Simulator};
 use crate::ui::theme::Theme;
@@ -24,6 +24,8 @@ use std::time::Duration;
 pub(super) async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let theme = theme(cli, config.theme.as_deref())?;
+    // Before the lease is taken or anything connects: a config error still says itself.
+    crate::tui::can_run()?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
     let (backend, sources) = connect(&config).await?;
     run_cockpit(config, theme, backend, cli.read_only, sources, journal).await
@@ -64,6 +66,7 @@ pub(super) async fn demo(
     config.live = Some(scenario.live);
     config.rollback_window = window;
     config.min_bake = scenario.min_bake;
+    crate::tui::can_run()?;
     let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
     let handle = SimHandle::new(Simulator::new(scenario, seed));
     handle.set_write_delay(write_delay);
@@ -128,6 +131,7 @@ async fn run_cockpit(
     }
     read_record(&mut state, &config, backend.as_ref()).await;
     log_journal(&mut state, &journal);
+    state.settings.provided = Provided::any(sources.iter().map(|s| s.provides()));
     state.settings.smoke_available =
         !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
     let smoke = (!config.smoke.is_empty())

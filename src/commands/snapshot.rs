@@ -76,12 +76,13 @@ fn merge_polls(config: &Config, polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<S
     signals.blue.version = config.envs.blue.version.clone();
     signals.green.version = config.envs.green.version.clone();
     let mut poll_errors = Vec::new();
+    let interval = config.poll_interval.as_millis() as u64;
     for (name, r, at) in polls {
         match r {
             Ok(pair) => {
                 let EnvPair { blue, green } = pair;
-                blue.apply_to(&mut signals.blue, at);
-                green.apply_to(&mut signals.green, at);
+                blue.apply_to(&mut signals.blue, at, interval);
+                green.apply_to(&mut signals.green, at, interval);
             }
             Err(e) => poll_errors.push(format!("{name}: {e}")),
         }
@@ -89,16 +90,21 @@ fn merge_polls(config: &Config, polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<S
     (signals, poll_errors)
 }
 
-/// The candidate's signals as the journal keeps them beside a decision.
-pub(super) fn snapshot_of(signals: &EnvPair<EnvSignals>, cand: Env) -> CandidateSnapshot {
+/// The candidate's signals as the journal keeps them beside a decision, at `(now, poll
+/// interval)`: a value stale by its own time is left out, and said stale.
+pub(super) fn snapshot_of(
+    signals: &EnvPair<EnvSignals>,
+    cand: Env,
+    (now, interval): (Millis, Millis),
+) -> CandidateSnapshot {
     let s = signals.get(cand);
     CandidateSnapshot {
         env: Some(cand),
         health: s.health.as_ref().map(|(h, _)| h.health.word().to_string()),
-        error_rate: s.error_rate.value(),
-        p99_ms: s.p99_ms.value(),
-        rps: s.rps.value(),
-        stale: false,
+        error_rate: s.error_rate.fresh_value(now, interval),
+        p99_ms: s.p99_ms.fresh_value(now, interval),
+        rps: s.rps.fresh_value(now, interval),
+        stale: s.error_rate.latest.is_some() && s.error_rate.is_stale(now, interval),
     }
 }
 
@@ -151,7 +157,7 @@ mod tests {
         assert_eq!(signals.green.p99_ms.latest.as_ref().map(|s| s.at), Some(7));
         assert_eq!(signals.green.version.as_deref(), Some("v2"));
         assert_eq!(signals.blue.version, None);
-        let cand = snapshot_of(&signals, Env::Green);
+        let cand = snapshot_of(&signals, Env::Green, (8, 1000));
         assert_eq!(cand.env, Some(Env::Green));
         assert_eq!(cand.health.as_deref(), Some("down"));
         assert_eq!(cand.p99_ms, Some(250.0));

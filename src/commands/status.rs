@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::core::Lease;
 use crate::core::guardrail::{RuleResult, any_breach};
 use crate::core::stats::{Difference, two_proportion};
-use crate::core::{Env, EnvSignals, Millis, RuleCheck};
+use crate::core::{Env, EnvSignals, Judging, Millis, Provided, RuleCheck};
 use std::process::ExitCode;
 
 /// What `status` concludes from one snapshot and the lease.
@@ -25,9 +25,12 @@ pub(super) struct Facts {
     pub now: Millis,
     pub cand: Option<Env>,
     pub share: Option<u8>,
-    /// `ok`, `breach` or `no-data`; `None` when live is unknown.
+    /// `breach`, `invalid`, `stale`, `no-data`, `waiting` or `ok` (the worst rule's);
+    /// `None` when live is unknown.
     pub guard_status: Option<&'static str>,
     pub breaches: Vec<String>,
+    /// Each rule's verdict, as judged.
+    pub rules: Vec<RuleResult>,
     pub vs_live: Option<Difference>,
     /// Who holds a live lease (a lapsed one is nobody).
     pub driver: Option<Lease>,
@@ -60,7 +63,8 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         &who_host(),
         lease::process_alive,
     );
-    let facts = facts(&config, &snap, driver, lease_error);
+    let provided = Provided::any(sources.iter().map(|s| s.provides()));
+    let facts = facts(&config, &snap, provided, (driver, lease_error));
     if json {
         let v = status_json(&config, backend.as_ref(), &snap, &facts);
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -77,20 +81,21 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
 fn facts(
     config: &Config,
     snap: &Snapshot,
-    driver: Option<Lease>,
-    lease_error: Option<String>,
+    provided: Provided,
+    (driver, lease_error): (Option<Lease>, Option<String>),
 ) -> Facts {
     let now = snap.clock.now();
     let cand = snap.live.map(|(l, _)| l.other());
     let share = cand.and_then(|c| snap.weights.as_ref().ok().and_then(|w| w.share_of(c)));
-    let interval = config.poll_interval.as_millis() as u64;
+    let at = Judging {
+        now,
+        interval: config.poll_interval.as_millis() as u64,
+        provided,
+    };
     let guard = cand.map(|c| {
-        config.guardrails.evaluate(
-            snap.signals.get(c),
-            snap.signals.get(c.other()),
-            now,
-            interval,
-        )
+        config
+            .guardrails
+            .evaluate(snap.signals.get(c), snap.signals.get(c.other()), at)
     });
     let (guard_status, breaches) = guard_summary(guard.as_deref());
     let vs_live = cand.and_then(|c| vs_live(snap.signals.get(c), snap.signals.get(c.other())));
@@ -100,14 +105,16 @@ fn facts(
         share,
         guard_status,
         breaches,
+        rules: guard.unwrap_or_default(),
         vs_live,
         driver,
         lease_error,
     }
 }
 
-/// The guardrails' verdict (`breach`, `ok` or `no-data`) and the names of the rules in
-/// breach; no verdict when there is no candidate to judge.
+/// The guardrails' verdict, the worst rule's (`breach`, `invalid`, `stale`, `no-data`,
+/// `waiting`, else `ok`), and the names of the rules in breach; no verdict when there is
+/// no candidate to judge.
 fn guard_summary(guard: Option<&[RuleResult]>) -> (Option<&'static str>, Vec<String>) {
     let breaches = guard
         .iter()
@@ -116,12 +123,18 @@ fn guard_summary(guard: Option<&[RuleResult]>) -> (Option<&'static str>, Vec<Str
         .filter(|r| r.check == RuleCheck::Breach)
         .map(|r| r.kind.name())
         .collect();
-    let status = match guard {
-        None => None,
-        Some(g) if any_breach(g) => Some("breach"),
-        Some(g) if g.iter().all(|r| r.check == RuleCheck::Ok) => Some("ok"),
-        Some(_) => Some("no-data"),
-    };
+    let status = guard.map(|g| {
+        if any_breach(g) {
+            return "breach";
+        }
+        match g.iter().map(|r| &r.check).max_by_key(|c| c.severity()) {
+            Some(RuleCheck::Invalid(_)) => "invalid",
+            Some(RuleCheck::Stale) => "stale",
+            Some(RuleCheck::NoData | RuleCheck::NoSource(_)) => "no-data",
+            Some(RuleCheck::Waiting { .. }) => "waiting",
+            _ => "ok",
+        }
+    });
     (status, breaches)
 }
 
@@ -193,6 +206,20 @@ mod tests {
         let (status, breaches) = guard_summary(Some(&bad));
         assert_eq!(status, Some("breach"));
         assert_eq!(breaches, ["error-rate", "health"]);
+        // Without a breach, the worst verdict names the status.
+        let cases = [
+            (RuleCheck::Invalid("NaN".into()), "invalid"),
+            (RuleCheck::Stale, "stale"),
+            (RuleCheck::NoSource("p99"), "no-data"),
+            (RuleCheck::Waiting { n: 1, min: 9 }, "waiting"),
+        ];
+        for (check, want) in cases {
+            let g = [
+                rule(RuleKind::ErrorRate, RuleCheck::Ok),
+                rule(RuleKind::P99, check),
+            ];
+            assert_eq!(guard_summary(Some(&g)).0, Some(want));
+        }
     }
 
     #[test]

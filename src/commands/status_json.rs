@@ -1,11 +1,12 @@
-//! `cutover status --json`: the same look as the text status, as one JSON object. Unknown
-//! values are `null`, never 0; each env's values carry their ages and why one is missing.
+//! `cutover status --json`: the same look as the text status, as one JSON object. Unknown,
+//! invalid and stale values are `null`, never 0 or a number that cannot be true; each env's
+//! values carry their ages (by each sample's own time) and why one is missing.
 
 use super::snapshot::Snapshot;
 use super::status::Facts;
 use crate::backends::Backend;
 use crate::config::Config;
-use crate::core::{EnvSignals, Lease, LiveFrom, Millis, Reading, Record, Series};
+use crate::core::{EnvSignals, Lease, LiveFrom, Millis, Reading, Record, RuleResult, Series};
 use serde_json::{Value, json};
 
 /// Unix ms as RFC 3339, `null` when out of range.
@@ -20,6 +21,7 @@ pub(super) fn status_json(
     snap: &Snapshot,
     f: &Facts,
 ) -> Value {
+    let when = (f.now, config.poll_interval.as_millis() as u64);
     json!({
         "name": config.name,
         "backend": backend.kind(),
@@ -34,13 +36,17 @@ pub(super) fn status_json(
         "share": f.share,
         "weights": snap.weights.as_ref().ok(),
         "envs": {
-            "blue": env_json(&snap.signals.blue, f.now),
-            "green": env_json(&snap.signals.green, f.now),
+            "blue": env_json(&snap.signals.blue, when),
+            "green": env_json(&snap.signals.green, when),
         },
         "vs_live": f.vs_live.map(|d| json!({
             "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
         })),
-        "guardrails": {"status": f.guard_status, "breaches": f.breaches},
+        "guardrails": {
+            "status": f.guard_status,
+            "breaches": f.breaches,
+            "rules": f.rules.iter().map(rule_json).collect::<Vec<_>>(),
+        },
         "driver": f.driver.as_ref().map(driver_json),
         "errors": {
             "lease": f.lease_error,
@@ -88,9 +94,41 @@ fn driver_json(l: &Lease) -> Value {
     })
 }
 
-/// One env as `status --json` shows it: values (`null` when unknown), their ages, and why a
-/// value is missing.
-fn env_json(s: &EnvSignals, now: Millis) -> Value {
+/// One rule: its name, its verdict in words (`NO DATA`, `WAITING`…), what goes with it,
+/// the judged value and the limit.
+fn rule_json(r: &RuleResult) -> Value {
+    json!({
+        "rule": r.kind.name(),
+        "verdict": r.check.word(),
+        "detail": r.check.detail(),
+        "value": r.value.filter(|v| v.is_finite()),
+        "limit": r.limit,
+    })
+}
+
+/// A series' value as JSON: `null` unless it is a fresh value; and why not, as a note.
+fn value_and_note(series: &Series, (now, interval): (Millis, Millis)) -> (Value, Option<String>) {
+    let Some(sample) = series.latest.as_ref() else {
+        return (Value::Null, None);
+    };
+    match &sample.reading {
+        Reading::Value(_) if series.is_stale(now, interval) => (
+            Value::Null,
+            Some(format!(
+                "stale: sampled {} ago, by its own timestamp",
+                crate::ui::age(sample.age(now))
+            )),
+        ),
+        Reading::Value(v) => ((*v).into(), None),
+        Reading::NoData(why) | Reading::Error(why) => (Value::Null, Some(why.clone())),
+        Reading::Invalid(why) => (Value::Null, Some(format!("invalid: {why}"))),
+    }
+}
+
+/// One env as `status --json` shows it: values (`null` when unknown, invalid or stale),
+/// their ages, and why a value is missing, at `(now, poll interval)`.
+fn env_json(s: &EnvSignals, when: (Millis, Millis)) -> Value {
+    let now = when.0;
     let series: [(&str, &Series); 5] = [
         ("error_rate", &s.error_rate),
         ("p99_ms", &s.p99_ms),
@@ -112,18 +150,21 @@ fn env_json(s: &EnvSignals, now: Millis) -> Value {
             .into(),
     );
     for (name, series) in series {
-        v[name] = series.value().into();
+        let (value, note) = value_and_note(series, when);
+        v[name] = value;
         ages.insert(name.into(), series.age(now).into());
-        if let Some(Reading::NoData(why) | Reading::Error(why)) =
-            series.latest.as_ref().map(|x| &x.reading)
-        {
-            notes.insert(name.into(), why.clone().into());
+        if let Some(note) = note {
+            notes.insert(name.into(), note.into());
         }
     }
     let mut metrics = serde_json::Map::new();
     for (name, series) in &s.metrics {
-        metrics.insert(name.clone(), series.value().into());
+        let (value, note) = value_and_note(series, when);
+        metrics.insert(name.clone(), value);
         ages.insert(name.clone(), series.age(now).into());
+        if let Some(note) = note {
+            notes.insert(name.clone(), note.into());
+        }
     }
     v["metrics"] = metrics.into();
     v["age_ms"] = ages.into();
@@ -178,7 +219,10 @@ mod tests {
         s.p99_ms.push(Reading::NoData("no traffic".into()), 1_500);
         s.rps.push(Reading::Error("timeout".into()), 1_500);
         s.metric_mut("queue_depth").push(Reading::Value(3.0), 2_000);
-        let v = env_json(&s, 4_000);
+        s.requests
+            .push(Reading::Invalid("negative (-3)".into()), 2_000);
+        s.errors.push_aged(Reading::Value(5.0), 3_000, 86_400_000);
+        let v = env_json(&s, (4_000, 1_000));
         assert_eq!(v["error_rate"], json!(0.02));
         assert_eq!(v["p99_ms"], Value::Null, "no data is null, never 0");
         assert_eq!(v["rps"], Value::Null);
@@ -187,11 +231,18 @@ mod tests {
         assert_eq!(v["metrics"], json!({"queue_depth": 3.0}));
         assert_eq!(v["age_ms"]["error_rate"], json!(3_000));
         assert_eq!(v["age_ms"]["p99_ms"], json!(2_500));
-        assert_eq!(v["age_ms"]["requests"], Value::Null);
+        assert_eq!(v["errors"], Value::Null, "a day old is not now's value");
+        assert_eq!(v["age_ms"]["requests"], json!(2_000));
+        assert_eq!(v["age_ms"]["errors"], json!(86_401_000));
         assert_eq!(v["age_ms"]["queue_depth"], json!(2_000));
         assert_eq!(
             v["notes"],
-            json!({"p99_ms": "no traffic", "rps": "timeout"})
+            json!({
+                "p99_ms": "no traffic",
+                "rps": "timeout",
+                "requests": "invalid: negative (-3)",
+                "errors": "stale: sampled 24h ago, by its own timestamp",
+            })
         );
     }
 }

@@ -3,11 +3,15 @@
 use super::snapshot::Snapshot;
 use super::status::Facts;
 use crate::app::lease;
-use crate::app::words::hhmm;
+use crate::app::words::{hhmm, unsettled_rules};
 use crate::backends::Backend;
 use crate::config::Config;
 use crate::core::stats::Difference;
-use crate::core::{Env, EnvSignals, Lease, LiveFrom, Reading, Record, Series, Weights};
+use crate::core::value::num;
+use crate::core::{
+    Env, EnvSignals, Lease, LiveFrom, Millis, Reading, Record, RuleResult, Series, Weights,
+};
+use crate::ui::age;
 
 /// `status` as text, one line each.
 pub(super) fn text(
@@ -29,8 +33,9 @@ pub(super) fn text(
     ));
     lines.push(traffic_line(&snap.weights, snap.live, f.share));
     lines.extend(record_lines(&snap.record, lease::wall_ms()));
+    let interval = config.poll_interval.as_millis() as u64;
     for env in Env::ALL {
-        lines.push(env_line(env, snap.signals.get(env)));
+        lines.push(env_line(env, snap.signals.get(env), (f.now, interval)));
     }
     if let Some(d) = f.vs_live {
         lines.push(vs_live_line(&d));
@@ -38,7 +43,7 @@ pub(super) fn text(
     for e in &snap.poll_errors {
         lines.push(format!("signals UNAVAILABLE: {e}"));
     }
-    lines.extend(guard_line(f.guard_status, &f.breaches));
+    lines.extend(guard_line(f.guard_status, &f.breaches, &f.rules));
     lines
 }
 
@@ -98,27 +103,35 @@ fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String
     lines
 }
 
-fn env_line(env: Env, s: &EnvSignals) -> String {
+/// An env's signals in one line, at `(now, poll interval)`.
+fn env_line(env: Env, s: &EnvSignals, when: (Millis, Millis)) -> String {
     format!(
         "{:<6} health {:<8} errors {:<9} p99 {:<9} rps {}",
         env.name(),
         s.health
             .as_ref()
             .map_or("unknown", |(h, _)| h.health.word()),
-        cell(&s.error_rate, &|v| format!("{:.2} %", v * 100.0)),
-        cell(&s.p99_ms, &|v| format!("{v:.0} ms")),
-        cell(&s.rps, &|v| format!("{v:.0}")),
+        cell(&s.error_rate, &|v| format!("{:.2} %", v * 100.0), when),
+        cell(&s.p99_ms, &|v| format!("{} ms", num(v.round())), when),
+        cell(&s.rps, &|v| num(v.round()), when),
     )
 }
 
-/// One signal's latest reading: the value as `fmt` writes it, why there is no data (up to
-/// the first `:`), `ERROR`, or `—` when never read.
-fn cell(series: &Series, fmt: &dyn Fn(f64) -> String) -> String {
-    match series.latest.as_ref().map(|x| &x.reading) {
-        Some(Reading::Value(v)) => fmt(*v),
-        Some(Reading::NoData(why)) => why.split(':').next().unwrap_or("no data").to_string(),
-        Some(Reading::Error(_)) => "ERROR".to_string(),
-        None => "—".to_string(),
+/// One signal's latest reading: the value as `fmt` writes it (marked STALE with its age,
+/// by the sample's own time, when older than three polls), why there is no data (up to the
+/// first `:`), `invalid: ` and why, `ERROR`, or `—` when never read.
+fn cell(series: &Series, fmt: &dyn Fn(f64) -> String, (now, interval): (Millis, Millis)) -> String {
+    let Some(sample) = series.latest.as_ref() else {
+        return "—".to_string();
+    };
+    match &sample.reading {
+        Reading::Value(v) if series.is_stale(now, interval) => {
+            format!("{} (STALE {})", fmt(*v), age(sample.age(now)))
+        }
+        Reading::Value(v) => fmt(*v),
+        Reading::NoData(why) => why.split(':').next().unwrap_or("no data").to_string(),
+        Reading::Invalid(why) => format!("invalid: {why}"),
+        Reading::Error(_) => "ERROR".to_string(),
     }
 }
 
@@ -131,9 +144,12 @@ fn vs_live_line(d: &Difference) -> String {
     format!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp)
 }
 
-fn guard_line(status: Option<&str>, breaches: &[String]) -> Option<String> {
+/// The guardrails: the rules in breach, else every rule that is not OK in words, else OK.
+fn guard_line(status: Option<&str>, breaches: &[String], rules: &[RuleResult]) -> Option<String> {
+    let unsettled = unsettled_rules(rules, true);
     match status {
         Some("breach") => Some(format!("guardrails: BREACH {}", breaches.join(", "))),
+        Some(_) if !unsettled.is_empty() => Some(format!("guardrails: {}", unsettled.join(" · "))),
         Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
         None => None,
     }
@@ -199,19 +215,25 @@ mod tests {
     #[test]
     fn a_cell_is_a_value_why_there_is_none_error_or_a_dash() {
         let pct = |v: f64| format!("{:.2} %", v * 100.0);
+        let when = (4, 1000);
         let mut s = Series::default();
-        assert_eq!(cell(&s, &pct), "—");
+        assert_eq!(cell(&s, &pct, when), "—");
         s.push(Reading::Value(0.0123), 1);
-        assert_eq!(cell(&s, &pct), "1.23 %");
+        assert_eq!(cell(&s, &pct, when), "1.23 %");
         s.push(Reading::NoData("no traffic: rate() is empty".into()), 2);
-        assert_eq!(cell(&s, &pct), "no traffic");
+        assert_eq!(cell(&s, &pct, when), "no traffic");
         s.push(Reading::Error("boom".into()), 3);
-        assert_eq!(cell(&s, &pct), "ERROR");
+        assert_eq!(cell(&s, &pct, when), "ERROR");
+        s.push(Reading::Invalid("negative (-500 %)".into()), 3);
+        assert_eq!(cell(&s, &pct, when), "invalid: negative (-500 %)");
+        s.push_aged(Reading::Value(0.001), 3, 86_400_000);
+        assert_eq!(cell(&s, &pct, when), "0.10 % (STALE 24h)");
         let mut e = EnvSignals::default();
         e.p99_ms.push(Reading::Value(312.4), 1);
+        e.rps.push(Reading::Value(1e308), 1);
         assert_eq!(
-            env_line(Env::Green, &e),
-            "green  health unknown  errors —         p99 312 ms    rps —"
+            env_line(Env::Green, &e, when),
+            "green  health unknown  errors —         p99 312 ms    rps 1e308"
         );
     }
 
@@ -240,20 +262,32 @@ mod tests {
     }
 
     #[test]
-    fn guardrails_say_the_breached_rules() {
+    fn guardrails_say_the_breached_rules_or_each_rules_words() {
+        use crate::core::{RuleCheck, RuleKind};
         let breaches = ["error-rate".to_string(), "health".to_string()];
         assert_eq!(
-            guard_line(Some("breach"), &breaches).as_deref(),
+            guard_line(Some("breach"), &breaches, &[]).as_deref(),
             Some("guardrails: BREACH error-rate, health")
         );
+        let rule = |kind, check| RuleResult {
+            kind,
+            check,
+            value: None,
+            limit: 1.0,
+        };
+        let rules = [
+            rule(RuleKind::ErrorRate, RuleCheck::Waiting { n: 12, min: 200 }),
+            rule(RuleKind::P99, RuleCheck::NoSource("p99")),
+            rule(RuleKind::HealthFailures, RuleCheck::Ok),
+        ];
         assert_eq!(
-            guard_line(Some("no-data"), &[]).as_deref(),
-            Some("guardrails: NO-DATA")
+            guard_line(Some("waiting"), &[], &rules).as_deref(),
+            Some("guardrails: WAITING 12/200 req · NO DATA — no p99 source configured")
         );
         assert_eq!(
-            guard_line(Some("ok"), &[]).as_deref(),
+            guard_line(Some("ok"), &[], &rules[2..]).as_deref(),
             Some("guardrails: OK")
         );
-        assert_eq!(guard_line(None, &[]), None);
+        assert_eq!(guard_line(None, &[], &[]), None);
     }
 }

@@ -149,19 +149,21 @@ async fn write_held(
     };
     let cand = live.other();
     let interval = config.poll_interval.as_millis() as u64;
-    let results = config.guardrails.evaluate(
-        snap.signals.get(cand),
-        snap.signals.get(live),
-        snap.clock.now(),
+    let at = crate::core::Judging {
+        now: snap.clock.now(),
         interval,
-    );
+        provided: crate::core::Provided::any(sources.iter().map(|s| s.provides())),
+    };
+    let results = config
+        .guardrails
+        .evaluate(snap.signals.get(cand), snap.signals.get(live), at);
     // At 0 % nothing can have judged the candidate on traffic: then only feeds that do not
     // answer leave it unjudged (the cockpit's pre-flight item).
     let serving = before.share_of(cand).is_some_and(|s| s > 0);
     let now = snap.clock.now();
     let unjudged = if serving {
-        crate::core::verdict::unjudged(&results, cand)
-    } else if crate::core::verdict::feeds_fresh(snap.signals.get(cand), now, interval) {
+        crate::core::judged::unjudged(&results, cand)
+    } else if crate::core::judged::feeds_fresh(snap.signals.get(cand), now, interval) {
         None
     } else {
         Some(format!(
@@ -182,7 +184,7 @@ async fn write_held(
         Ok(chosen) => chosen,
         Err(refused) => return Ok(refused.exit()),
     };
-    let candidate = snapshot_of(&snap.signals, cand);
+    let candidate = snapshot_of(&snap.signals, cand, (snap.clock.now(), interval));
     let order = forward_order(config, me, before, candidate, (live, share, action));
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.

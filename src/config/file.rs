@@ -229,6 +229,7 @@ pub(super) struct GuardrailsFile {
     pub(super) max_p99: Option<Duration>,
     pub(super) max_p99_ratio: Option<f64>,
     pub(super) max_health_failures: Option<u32>,
+    pub(super) min_requests: Option<i64>,
     #[serde(default, rename = "for", with = "humantime_serde")]
     pub(super) for_: Option<Duration>,
     pub(super) no_data: Option<String>,

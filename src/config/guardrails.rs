@@ -5,6 +5,9 @@ use super::file::GuardrailsFile;
 use crate::core::{Guardrails, MetricRule, NoDataPolicy};
 use std::time::Duration;
 
+/// The most `guardrails.min-requests` may ask for: more than any window holds.
+pub const MAX_MIN_REQUESTS: i64 = 100_000_000;
+
 /// `guardrails.auto-rollback`: "off" (the default) or how long a breach lasts before the
 /// cockpit rolls back by itself.
 pub(super) fn auto_rollback(value: Option<&str>) -> Result<Option<Duration>, String> {
@@ -43,6 +46,15 @@ pub(super) fn guardrails(
             "key `guardrails.max-p99-ratio`: value {r}: expected a ratio above 1 (1.5 = 50 % slower than live)"
         ));
     }
+    let min_requests = match g.min_requests {
+        None => None,
+        Some(n @ 1..=MAX_MIN_REQUESTS) => Some(n as u64),
+        Some(n) => {
+            return Err(format!(
+                "key `guardrails.min-requests`: value {n}: expected a whole number of requests from 1 to {MAX_MIN_REQUESTS} (leave it out to judge from the first request)"
+            ));
+        }
+    };
     let no_data = match g.no_data.as_deref() {
         None | Some("warn") => NoDataPolicy::Warn,
         Some("breach") => NoDataPolicy::Breach,
@@ -60,6 +72,7 @@ pub(super) fn guardrails(
         max_p99_ratio: g.max_p99_ratio,
         max_health_failures: g.max_health_failures.or(d.max_health_failures),
         metrics,
+        min_requests,
         for_ms: g.for_.map_or(0, |d| d.as_millis() as u64),
         no_data,
     })

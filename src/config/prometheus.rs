@@ -158,6 +158,7 @@ max-error-rate-delta = 0.005
 max-p99-ratio = 1.5
 for = "30s"
 no-data = "breach"
+min-requests = 200
 {MIN}"#
         );
         let c = Config::parse(&text, "t").unwrap();
@@ -176,6 +177,7 @@ no-data = "breach"
         assert_eq!(p.extra[0].name, "orders/min");
         assert_eq!(c.guardrails.for_ms, 30_000);
         assert_eq!(c.guardrails.no_data, NoDataPolicy::Breach);
+        assert_eq!(c.guardrails.min_requests, Some(200));
         assert_eq!(c.guardrails.metrics[0].max_change, 0.2);
         assert_eq!(c.metrics[0].unit, "/min");
     }
@@ -205,6 +207,18 @@ no-data = "breach"
             (
                 "[guardrails]\nmax-p99-ratio = 0.5\n",
                 "guardrails.max-p99-ratio",
+            ),
+            (
+                "[guardrails]\nmin-requests = 0\n",
+                "key `guardrails.min-requests`: value 0: expected a whole number of requests from 1 to 100000000",
+            ),
+            (
+                "[guardrails]\nmin-requests = -5\n",
+                "key `guardrails.min-requests`: value -5",
+            ),
+            (
+                "[guardrails]\nmin-requests = 1000000000\n",
+                "value 1000000000: expected a whole number",
             ),
         ];
         for (text, want) in cases {

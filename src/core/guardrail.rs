@@ -1,17 +1,22 @@
 //! Guardrails: thresholds on the candidate's signals, absolute and relative to live. A
-//! breach counts only once it has lasted `for`; "no data" is its own state.
+//! breach counts only once it has lasted `for`. Every rule says one of OK, BREACH, STALE,
+//! NO DATA, WAITING or INVALID ([`RuleCheck`], in `verdict.rs`): no data, too few
+//! requests and an impossible value are each their own verdict, never OK.
 
-use super::signal::{EnvSignals, Series};
+use super::signal::{EnvSignals, Reading, Series};
 use super::stats::{two_proportion, wilson_lower};
+use super::value::Provided;
+pub use super::verdict::RuleCheck;
 use super::{Health, Millis};
 
-/// What a rule without data (or with stale data) means.
+/// What a rule without data (or with stale or invalid data) means.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NoDataPolicy {
-    /// Shown as NO DATA / STALE, not a breach.
+    /// Shown as NO DATA / STALE / INVALID, not a breach.
     #[default]
     Warn,
-    /// Counts as a breach (after `for`).
+    /// Counts as a breach (after `for`). A rule that no configured source can feed does
+    /// not: it would breach forever.
     Breach,
 }
 
@@ -45,6 +50,9 @@ pub struct Guardrails {
     /// Consecutive failed health polls.
     pub max_health_failures: Option<u32>,
     pub metrics: Vec<MetricRule>,
+    /// Error-rate rules wait (WAITING) until the candidate served this many requests in the
+    /// window: fewer say nothing either way.
+    pub min_requests: Option<u64>,
     /// How long a breach must last before it counts.
     pub for_ms: Millis,
     pub no_data: NoDataPolicy,
@@ -59,6 +67,7 @@ impl Default for Guardrails {
             max_p99_ratio: None,
             max_health_failures: Some(3),
             metrics: Vec::new(),
+            min_requests: None,
             for_ms: 0,
             no_data: NoDataPolicy::Warn,
         }
@@ -89,26 +98,6 @@ impl RuleKind {
     }
 }
 
-/// The outcome of one rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleCheck {
-    Ok,
-    /// Over the threshold since `since`, not yet for long enough to count.
-    Pending {
-        since: Millis,
-    },
-    Breach,
-    /// No value to judge: not a breach (unless configured so), not OK either.
-    NoData,
-    /// The value is older than three poll intervals.
-    Stale,
-    /// The windowed value still includes traffic from before the last move: no verdict
-    /// until `until`.
-    Settling {
-        until: Millis,
-    },
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleResult {
     pub kind: RuleKind,
@@ -124,16 +113,55 @@ pub struct BreachClock {
     since: Vec<(RuleKind, Millis)>,
 }
 
-fn judge(series: &Series, now: Millis, interval: Millis) -> Result<f64, RuleCheck> {
-    match series.value() {
-        None => Err(RuleCheck::NoData),
-        Some(_) if series.is_stale(now, interval) => Err(RuleCheck::Stale),
-        Some(v) => Ok(v),
+/// When and on what rules are judged: now, the poll interval that says what is fresh, and
+/// which signals some configured source provides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Judging {
+    pub now: Millis,
+    pub interval: Millis,
+    pub provided: Provided,
+}
+
+impl Judging {
+    /// With every signal provided (tests, and a simulator that provides them all).
+    pub fn at(now: Millis, interval: Millis) -> Judging {
+        Judging {
+            now,
+            interval,
+            provided: Provided::ALL,
+        }
+    }
+
+    /// The latest value of `series` when it can be judged; else the verdict saying why not.
+    /// `signal` names it when no source provides it (`provided` false).
+    fn fresh(self, s: &Series, provided: bool, signal: &'static str) -> Result<f64, RuleCheck> {
+        if !provided {
+            return Err(RuleCheck::NoSource(signal));
+        }
+        let Some(sample) = &s.latest else {
+            return Err(RuleCheck::NoData);
+        };
+        if s.is_stale(self.now, self.interval) {
+            return Err(RuleCheck::Stale);
+        }
+        match &sample.reading {
+            Reading::Value(v) => Ok(*v),
+            Reading::Invalid(why) => Err(RuleCheck::Invalid(why.clone())),
+            Reading::NoData(_) | Reading::Error(_) => Err(RuleCheck::NoData),
+        }
+    }
+
+    fn value(self, s: &Series) -> Option<f64> {
+        s.fresh_value(self.now, self.interval)
     }
 }
 
 fn over(value: f64, limit: f64) -> RuleCheck {
-    if value > limit {
+    verdict(value > limit)
+}
+
+fn verdict(bad: bool) -> RuleCheck {
+    if bad {
         RuleCheck::Breach
     } else {
         RuleCheck::Ok
@@ -141,15 +169,8 @@ fn over(value: f64, limit: f64) -> RuleCheck {
 }
 
 impl Guardrails {
-    /// Each enabled rule judged on the signals at `now`, before `for` is applied.
-    pub fn evaluate(
-        &self,
-        cand: &EnvSignals,
-        live: &EnvSignals,
-        now: Millis,
-        interval: Millis,
-    ) -> Vec<RuleResult> {
-        let at = At { now, interval };
+    /// Each enabled rule judged on the signals at `at`, before `for` is applied.
+    pub fn evaluate(&self, cand: &EnvSignals, live: &EnvSignals, at: Judging) -> Vec<RuleResult> {
         let mut out = Vec::new();
         let mut push = |kind, limit: f64, r: Judged| {
             let (value, check) = match r {
@@ -163,18 +184,23 @@ impl Guardrails {
                 limit,
             });
         };
+        let p = at.provided;
         if let Some(limit) = self.max_error_rate {
-            push(RuleKind::ErrorRate, limit, error_rate(cand, at, limit));
+            let r = self
+                .enough_requests(cand, at)
+                .and_then(|()| error_rate(cand, at, limit));
+            push(RuleKind::ErrorRate, limit, r);
         }
         if let Some(limit) = self.max_error_rate_delta {
-            push(
-                RuleKind::ErrorRateDelta,
-                limit,
-                error_rate_delta(cand, live, at, limit),
-            );
+            let r = self
+                .enough_requests(cand, at)
+                .and_then(|()| error_rate_delta(cand, live, at, limit));
+            push(RuleKind::ErrorRateDelta, limit, r);
         }
         if let Some(limit) = self.max_p99_ms {
-            let r = at.fresh(&cand.p99_ms).map(|v| (v, over(v, limit)));
+            let r = at
+                .fresh(&cand.p99_ms, p.p99, "p99")
+                .map(|v| (v, over(v, limit)));
             push(RuleKind::P99, limit, r);
         }
         if let Some(limit) = self.max_p99_ratio {
@@ -202,19 +228,38 @@ impl Guardrails {
         &self,
         cand: &EnvSignals,
         live: &EnvSignals,
-        now: Millis,
-        interval: Millis,
+        at: Judging,
         clock: &mut BreachClock,
     ) -> Vec<RuleResult> {
-        let mut results = self.evaluate(cand, live, now, interval);
-        clock.settle(&mut results, now, self.for_ms, self.no_data);
+        let mut results = self.evaluate(cand, live, at);
+        clock.settle(&mut results, at.now, self.for_ms, self.no_data);
         results
+    }
+
+    /// With `min-requests` set, an error-rate rule is judged only once the candidate served
+    /// that many requests in the window: WAITING n/min until then. The error rate's own
+    /// trouble (no source, no data, stale, invalid) is said first.
+    fn enough_requests(&self, cand: &EnvSignals, at: Judging) -> Result<(), RuleCheck> {
+        let Some(min) = self.min_requests else {
+            return Ok(());
+        };
+        at.fresh(&cand.error_rate, at.provided.error_rate, "error-rate")?;
+        let n = at
+            .fresh(&cand.requests, at.provided.counts, "request-count")
+            .map_err(|c| match c {
+                RuleCheck::Invalid(why) => RuleCheck::Invalid(format!("request count {why}")),
+                c => c,
+            })?;
+        if n < min as f64 {
+            return Err(RuleCheck::Waiting { n: n as u64, min });
+        }
+        Ok(())
     }
 }
 
 impl BreachClock {
-    /// Turns a breach that has not lasted `for_ms` into `Pending`, and no data into a
-    /// breach when the policy says so.
+    /// Turns a breach that has not lasted `for_ms` into `Pending`, and missing data (none,
+    /// stale or invalid) into a breach when the policy says so.
     pub fn settle(
         &mut self,
         results: &mut [RuleResult],
@@ -225,9 +270,9 @@ impl BreachClock {
         self.since
             .retain(|(k, _)| results.iter().any(|r| &r.kind == k));
         for r in results.iter_mut() {
-            let raw = match r.check {
+            let raw = match &r.check {
                 RuleCheck::Breach => true,
-                RuleCheck::NoData | RuleCheck::Stale => policy == NoDataPolicy::Breach,
+                c if c.is_missing() => policy == NoDataPolicy::Breach,
                 _ => false,
             };
             if !raw {
@@ -258,28 +303,20 @@ pub fn any_breach(results: &[RuleResult]) -> bool {
 /// A rule's measured value and verdict, or why there is no value.
 type Judged = Result<(f64, RuleCheck), RuleCheck>;
 
-/// When a rule is judged: now, and the poll interval that says what is fresh.
-#[derive(Clone, Copy)]
-struct At {
-    now: Millis,
-    interval: Millis,
-}
-
-impl At {
-    fn fresh(self, s: &Series) -> Result<f64, RuleCheck> {
-        judge(s, self.now, self.interval)
-    }
-
-    fn value(self, s: &Series) -> Option<f64> {
-        s.fresh_value(self.now, self.interval)
+/// Live's side of a relative rule: an invalid value says it is live's.
+fn live_side(c: RuleCheck) -> RuleCheck {
+    match c {
+        RuleCheck::Invalid(why) => RuleCheck::Invalid(format!("live: {why}")),
+        c => c,
     }
 }
 
 /// With request and error counts, the rate breaches only when even the low end of its 95 %
 /// interval is over the limit: 2 errors in 197 requests is not "1 %".
-fn error_rate(cand: &EnvSignals, at: At, limit: f64) -> Judged {
+fn error_rate(cand: &EnvSignals, at: Judging, limit: f64) -> Judged {
     let counts = (at.value(&cand.errors), at.value(&cand.requests));
-    at.fresh(&cand.error_rate).map(|v| match counts {
+    let v = at.fresh(&cand.error_rate, at.provided.error_rate, "error-rate")?;
+    Ok(match counts {
         (Some(e), Some(n)) => match wilson_lower(e, n) {
             Some(low) => (v, over(low, limit)),
             None => (v, over(v, limit)),
@@ -290,9 +327,12 @@ fn error_rate(cand: &EnvSignals, at: At, limit: f64) -> Judged {
 
 /// The candidate's error rate over the live env's; with counts, only a significant
 /// difference breaches.
-fn error_rate_delta(cand: &EnvSignals, live: &EnvSignals, at: At, limit: f64) -> Judged {
-    let c = at.fresh(&cand.error_rate)?;
-    let l = at.fresh(&live.error_rate)?;
+fn error_rate_delta(cand: &EnvSignals, live: &EnvSignals, at: Judging, limit: f64) -> Judged {
+    let p = at.provided.error_rate;
+    let c = at.fresh(&cand.error_rate, p, "error-rate")?;
+    let l = at
+        .fresh(&live.error_rate, p, "error-rate")
+        .map_err(live_side)?;
     let delta = c - l;
     let counts = [&cand.errors, &cand.requests, &live.errors, &live.requests].map(|s| at.value(s));
     let significant = match counts {
@@ -309,16 +349,20 @@ fn error_rate_delta(cand: &EnvSignals, live: &EnvSignals, at: At, limit: f64) ->
     })
 }
 
-fn p99_ratio(cand: &EnvSignals, live: &EnvSignals, at: At, limit: f64) -> Judged {
-    let c = at.fresh(&cand.p99_ms)?;
-    let l = at.fresh(&live.p99_ms)?;
+fn p99_ratio(cand: &EnvSignals, live: &EnvSignals, at: Judging, limit: f64) -> Judged {
+    let p = at.provided.p99;
+    let c = at.fresh(&cand.p99_ms, p, "p99")?;
+    let l = at.fresh(&live.p99_ms, p, "p99").map_err(live_side)?;
     if l <= 0.0 {
         return Err(RuleCheck::NoData);
     }
     Ok((c / l, over(c / l, limit)))
 }
 
-fn health_failures(cand: &EnvSignals, at: At, limit: u32) -> Judged {
+fn health_failures(cand: &EnvSignals, at: Judging, limit: u32) -> Judged {
+    if !at.provided.health {
+        return Err(RuleCheck::NoSource("health"));
+    }
     match &cand.health {
         None => Err(RuleCheck::NoData),
         Some((_, t)) if at.now.saturating_sub(*t) > at.interval.saturating_mul(3) => {
@@ -333,21 +377,21 @@ fn health_failures(cand: &EnvSignals, at: At, limit: u32) -> Judged {
 
 /// An extra metric, per request (a candidate at 10 % of the traffic has a tenth of the
 /// orders without anything being wrong), as a change against the live env.
-fn metric_change(m: &MetricRule, cand: &EnvSignals, live: &EnvSignals, at: At) -> Judged {
+fn metric_change(m: &MetricRule, cand: &EnvSignals, live: &EnvSignals, at: Judging) -> Judged {
     let get = |e: &EnvSignals| {
         let v = e
             .metric(&m.name)
             .ok_or(RuleCheck::NoData)
-            .and_then(|s| at.fresh(s))?;
-        match at.fresh(&e.rps) {
+            .and_then(|s| at.fresh(s, true, "metric"))?;
+        match at.fresh(&e.rps, at.provided.rps, "rps") {
             Ok(rps) if rps > 0.0 => Ok(v / rps),
             Ok(_) => Err(RuleCheck::NoData),
-            Err(RuleCheck::NoData) => Ok(v),
+            Err(RuleCheck::NoData | RuleCheck::NoSource(_)) => Ok(v),
             Err(c) => Err(c),
         }
     };
     let c = get(cand)?;
-    let l = get(live)?;
+    let l = get(live).map_err(live_side)?;
     if l == 0.0 {
         return Err(RuleCheck::NoData);
     }
@@ -359,246 +403,6 @@ fn metric_change(m: &MetricRule, cand: &EnvSignals, live: &EnvSignals, at: At) -
     Ok((change, verdict(bad)))
 }
 
-fn verdict(bad: bool) -> RuleCheck {
-    if bad {
-        RuleCheck::Breach
-    } else {
-        RuleCheck::Ok
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::{HealthSample, Reading};
-
-    fn signals(err: Option<f64>, p99: Option<f64>, failures: u32, at: Millis) -> EnvSignals {
-        let mut s = EnvSignals::default();
-        s.error_rate
-            .push(Reading::from_option(err, "no traffic"), at);
-        s.p99_ms.push(Reading::from_option(p99, "no traffic"), at);
-        s.health = Some((
-            HealthSample {
-                health: if failures > 0 {
-                    Health::Degraded
-                } else {
-                    Health::Up
-                },
-                up: 1,
-                total: 1,
-                latency_ms: None,
-                failures,
-                detail: String::new(),
-            },
-            at,
-        ));
-        s
-    }
-
-    fn checks(r: &[RuleResult]) -> Vec<RuleCheck> {
-        r.iter().map(|r| r.check).collect()
-    }
-
-    #[test]
-    fn absolute_table() {
-        use RuleCheck::*;
-        let g = Guardrails::default();
-        let live = signals(Some(0.001), Some(100.0), 0, 0);
-        let cases = [
-            // (error rate, p99, failures, sampled at, now) -> (errors, p99, health)
-            ((Some(0.001), Some(100.0), 0, 0, 0), (Ok, Ok, Ok)),
-            ((Some(0.05), Some(100.0), 0, 0, 0), (Breach, Ok, Ok)),
-            ((Some(0.001), Some(2500.0), 0, 0, 0), (Ok, Breach, Ok)),
-            ((Some(0.001), Some(100.0), 3, 0, 0), (Ok, Ok, Breach)),
-            ((None, None, 0, 0, 0), (NoData, NoData, Ok)),
-            (
-                (Some(0.05), Some(2500.0), 0, 0, 10_000),
-                (Stale, Stale, Stale),
-            ),
-            ((Some(0.01), Some(2000.0), 2, 0, 3000), (Ok, Ok, Ok)),
-        ];
-        for ((err, p99, fails, at, now), (we, wp, wh)) in cases {
-            let r = g.evaluate(&signals(err, p99, fails, at), &live, now, 1000);
-            assert_eq!(
-                checks(&r),
-                vec![we, wp, wh],
-                "{err:?} {p99:?} {fails} {at} {now}"
-            );
-        }
-    }
-
-    #[test]
-    fn absolute_error_rate_needs_evidence_when_counts_are_known() {
-        let g = Guardrails {
-            max_p99_ms: None,
-            max_health_failures: None,
-            ..Guardrails::default()
-        };
-        let live = EnvSignals::default();
-        let with = |errors: f64, n: f64| {
-            let mut s = signals(Some(errors / n), None, 0, 0);
-            s.requests.push(Reading::Value(n), 0);
-            s.errors.push(Reading::Value(errors), 0);
-            s
-        };
-        for ((e, n), want) in [
-            ((2.0, 197.0), RuleCheck::Ok),
-            ((50.0, 1000.0), RuleCheck::Breach),
-        ] {
-            assert_eq!(
-                checks(&g.evaluate(&with(e, n), &live, 0, 1000)),
-                vec![want],
-                "{e}/{n}"
-            );
-        }
-    }
-
-    #[test]
-    fn relative_rules_table() {
-        use RuleCheck::*;
-        let g = Guardrails {
-            max_error_rate: None,
-            max_error_rate_delta: Some(0.005),
-            max_p99_ms: None,
-            max_p99_ratio: Some(1.5),
-            max_health_failures: None,
-            ..Guardrails::default()
-        };
-        let with_counts = |err: f64, p99: f64, n: f64| {
-            let mut s = signals(Some(err), Some(p99), 0, 0);
-            s.requests.push(Reading::Value(n), 0);
-            s.errors.push(Reading::Value((err * n).round()), 0);
-            s
-        };
-        let live = with_counts(0.001, 100.0, 9000.0);
-        let cases = [
-            (with_counts(0.002, 120.0, 1000.0), (Ok, Ok)),
-            (with_counts(0.05, 100.0, 1000.0), (Breach, Ok)),
-            (with_counts(0.025, 200.0, 40.0), (NoData, Breach)), // 1 error in 40: too few to judge
-            (with_counts(0.05, 100.0, 10.0), (NoData, Ok)),      // too few to judge
-            (signals(Some(0.05), Some(100.0), 0, 0), (Breach, Ok)), // no counts: judged on value
-        ];
-        for (cand, (we, wp)) in cases {
-            let r = g.evaluate(&cand, &live, 0, 1000);
-            assert_eq!(checks(&r), vec![we, wp], "{:?}", cand.error_rate.value());
-        }
-    }
-
-    #[test]
-    fn metric_drop_vs_live() {
-        let g = orders_guard();
-        let with = |v: f64| {
-            let mut s = EnvSignals::default();
-            s.metric_mut("orders").push(Reading::Value(v), 0);
-            s
-        };
-        let live = with(100.0);
-        for (c, want) in [
-            (95.0, RuleCheck::Ok),
-            (70.0, RuleCheck::Breach),
-            (150.0, RuleCheck::Ok),
-        ] {
-            assert_eq!(
-                checks(&g.evaluate(&with(c), &live, 0, 1000)),
-                vec![want],
-                "{c}"
-            );
-        }
-        assert_eq!(
-            checks(&g.evaluate(&EnvSignals::default(), &live, 0, 1000)),
-            vec![RuleCheck::NoData]
-        );
-    }
-
-    #[test]
-    fn breach_must_last_for_and_no_data_policy() {
-        let g = Guardrails {
-            for_ms: 10_000,
-            max_p99_ms: None,
-            max_health_failures: None,
-            ..Guardrails::default()
-        };
-        let live = signals(Some(0.001), None, 0, 0);
-        let mut clock = BreachClock::default();
-        let bad = |at| signals(Some(0.05), None, 0, at);
-        assert_eq!(
-            checks(&g.check(&bad(0), &live, 0, 1000, &mut clock)),
-            vec![RuleCheck::Pending { since: 0 }]
-        );
-        assert_eq!(
-            checks(&g.check(&bad(9000), &live, 9000, 1000, &mut clock)),
-            vec![RuleCheck::Pending { since: 0 }]
-        );
-        assert_eq!(
-            checks(&g.check(&bad(10_000), &live, 10_000, 1000, &mut clock)),
-            vec![RuleCheck::Breach]
-        );
-        let ok = signals(Some(0.001), None, 0, 11_000);
-        assert_eq!(
-            checks(&g.check(&ok, &live, 11_000, 1000, &mut clock)),
-            vec![RuleCheck::Ok]
-        );
-        assert_eq!(
-            checks(&g.check(&bad(12_000), &live, 12_000, 1000, &mut clock)),
-            vec![RuleCheck::Pending { since: 12_000 }],
-            "a cleared breach starts over"
-        );
-
-        let strict = Guardrails {
-            no_data: NoDataPolicy::Breach,
-            for_ms: 0,
-            ..g.clone()
-        };
-        let none = signals(None, None, 0, 0);
-        assert_eq!(
-            checks(&strict.check(&none, &live, 0, 1000, &mut BreachClock::default())),
-            vec![RuleCheck::Breach]
-        );
-        assert_eq!(
-            checks(&g.check(&none, &live, 0, 1000, &mut BreachClock::default())),
-            vec![RuleCheck::NoData]
-        );
-    }
-
-    /// Only a guard on "orders": no more than 20 % below live.
-    fn orders_guard() -> Guardrails {
-        Guardrails {
-            max_error_rate: None,
-            max_p99_ms: None,
-            max_health_failures: None,
-            metrics: vec![MetricRule {
-                name: "orders".into(),
-                bad: Bad::Down,
-                max_change: 0.2,
-            }],
-            ..Guardrails::default()
-        }
-    }
-
-    #[test]
-    fn metrics_are_compared_per_request() {
-        let g = orders_guard();
-        let env = |orders: f64, rps: f64| {
-            let mut s = EnvSignals::default();
-            s.metric_mut("orders").push(Reading::Value(orders), 0);
-            s.rps.push(Reading::Value(rps), 0);
-            s
-        };
-        let live = env(100.0, 100.0);
-        // A candidate at a tenth of the traffic with a tenth of the orders is fine.
-        let cases = [
-            (env(10.0, 10.0), RuleCheck::Ok),
-            (env(5.0, 10.0), RuleCheck::Breach),
-            (env(0.0, 0.0), RuleCheck::NoData),
-        ];
-        for (cand, want) in cases {
-            let r = g.evaluate(&cand, &live, 0, 1000);
-            assert_eq!(
-                r[0].check,
-                want,
-                "{:?}",
-                cand.metric("orders").and_then(Series::value)
-            );
-        }
-    }
-}
+#[path = "guardrail_tests.rs"]
+mod tests;

@@ -3,24 +3,28 @@
 
 pub mod cutover;
 pub mod guardrail;
+pub mod judged;
 pub mod lease;
 pub mod plan;
 pub mod record;
 pub mod signal;
 pub mod stats;
+pub mod value;
 pub mod verdict;
 
 pub use cutover::{Command, ConfirmReason, Cutover, Decision, Doubts, Hold, Refusal};
 pub use guardrail::{
-    Bad, BreachClock, Guardrails, MetricRule, NoDataPolicy, RuleCheck, RuleKind, RuleResult,
+    Bad, BreachClock, Guardrails, Judging, MetricRule, NoDataPolicy, RuleCheck, RuleKind,
+    RuleResult,
 };
 pub use lease::Lease;
 pub use plan::{Plan, PlanError};
 pub use record::{Flight, LastWrite, LiveFrom, Record, Slot, resolve_live};
 pub use signal::{
-    EnvPoll, EnvSignals, Health, HealthSample, MetricInfo, Reading, Sample, Series, SignalSource,
-    SmokeReport,
+    EnvPoll, EnvSignals, Health, HealthSample, Lags, MetricInfo, Reading, Sample, Series,
+    SignalSource, SmokeReport,
 };
+pub use value::{Provided, Range};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

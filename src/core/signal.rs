@@ -4,6 +4,7 @@
 //! only a definition: nothing here does I/O.
 
 use super::guardrail::Bad;
+use super::value::{Provided, Range, non_finite};
 use super::{Env, EnvPair, Millis};
 use crate::shared::SignalError;
 use async_trait::async_trait;
@@ -21,6 +22,10 @@ pub enum Reading {
     NoData(String),
     /// The source could not be read.
     Error(String),
+    /// The source answered with something that cannot be a measurement (negative, an error
+    /// rate over 100 %, non-finite, several series for one env): said with its reason,
+    /// never shown, kept or judged as a number.
+    Invalid(String),
 }
 
 impl Reading {
@@ -35,17 +40,26 @@ impl Reading {
     pub fn from_option(v: Option<f64>, why: &str) -> Reading {
         match v {
             Some(v) if v.is_finite() => Reading::Value(v),
-            Some(v) => Reading::NoData(format!("{v}")),
+            Some(v) => Reading::Invalid(non_finite(v).to_string()),
             None => Reading::NoData(why.to_string()),
         }
     }
 }
 
-/// A reading with the time it was taken.
+/// A reading with the time it was read, and how old it already was then by its own
+/// timestamp (a Prometheus sample carries one; 0 when the source does not say).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub reading: Reading,
     pub at: Millis,
+    pub lag: Millis,
+}
+
+impl Sample {
+    /// How old the sample is at `now`, by its own time.
+    pub fn age(&self, now: Millis) -> Millis {
+        now.saturating_sub(self.at).saturating_add(self.lag)
+    }
 }
 
 /// The latest sample of one signal and the history of its values.
@@ -57,16 +71,36 @@ pub struct Series {
 
 impl Series {
     pub fn push(&mut self, reading: Reading, at: Millis) {
+        self.push_aged(reading, at, 0);
+    }
+
+    /// Records a reading read at `at` that was already `lag` old then.
+    pub fn push_aged(&mut self, reading: Reading, at: Millis, lag: Millis) {
+        self.push_kept(reading, at, lag, true);
+    }
+
+    /// Records a reading; its value goes into the history only when `in_history` (a value
+    /// already stale when read is no part of the recent history: a gap there).
+    fn push_kept(&mut self, reading: Reading, at: Millis, lag: Millis, in_history: bool) {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
-        self.history.push_back(reading.value());
-        self.latest = Some(Sample { reading, at });
+        self.history
+            .push_back(reading.value().filter(|_| in_history));
+        self.latest = Some(Sample { reading, at, lag });
     }
 
-    /// Age of the latest sample.
+    /// Age of the latest sample, by its own time.
     pub fn age(&self, now: Millis) -> Option<Millis> {
-        self.latest.as_ref().map(|s| now.saturating_sub(s.at))
+        self.latest.as_ref().map(|s| s.age(now))
+    }
+
+    /// Why the latest reading is not a measurement, when it is invalid.
+    pub fn invalid(&self) -> Option<&str> {
+        match self.latest.as_ref().map(|s| &s.reading) {
+            Some(Reading::Invalid(why)) => Some(why),
+            _ => None,
+        }
     }
 
     /// Stale: older than three poll intervals (or never sampled).
@@ -197,6 +231,18 @@ impl EnvSignals {
     }
 }
 
+/// How old each reading of a poll already was when it was read, by the sample's own
+/// timestamp (wall-clock ms). 0 when the source does not timestamp its samples.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lags {
+    pub error_rate: Millis,
+    pub p99_ms: Millis,
+    pub rps: Millis,
+    pub requests: Millis,
+    pub errors: Millis,
+    pub metrics: Vec<(String, Millis)>,
+}
+
 /// One poll's readings for one env. `None`: this source does not provide that signal.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnvPoll {
@@ -209,25 +255,47 @@ pub struct EnvPoll {
     pub errors: Option<Reading>,
     pub metrics: Vec<(String, Reading)>,
     pub version: Option<String>,
+    pub lags: Lags,
 }
 
 impl EnvPoll {
-    /// Records what this poll provides into `s`, sampled at `at`.
-    pub fn apply_to(self, s: &mut EnvSignals, at: Millis) {
+    /// Records what this poll provides into `s`, read at `at` with polls every `interval`:
+    /// each value checked against its signal's range first, so an impossible one is stored
+    /// as invalid, never as a number; a value already stale when read (by its own time) is
+    /// kept as the latest, marked stale, but not drawn into the recent history.
+    pub fn apply_to(self, s: &mut EnvSignals, at: Millis, interval: Millis) {
+        let lags = self.lags;
+        let fresh = |lag: Millis| lag <= interval.saturating_mul(3);
         let series = [
-            (self.error_rate, &mut s.error_rate),
-            (self.p99_ms, &mut s.p99_ms),
-            (self.rps, &mut s.rps),
-            (self.requests, &mut s.requests),
-            (self.errors, &mut s.errors),
+            (
+                self.error_rate,
+                lags.error_rate,
+                &mut s.error_rate,
+                Range::Fraction,
+            ),
+            (self.p99_ms, lags.p99_ms, &mut s.p99_ms, Range::LatencyMs),
+            (self.rps, lags.rps, &mut s.rps, Range::NonNegative),
+            (
+                self.requests,
+                lags.requests,
+                &mut s.requests,
+                Range::NonNegative,
+            ),
+            (self.errors, lags.errors, &mut s.errors, Range::NonNegative),
         ];
-        for (reading, series) in series {
+        for (reading, lag, series, range) in series {
             if let Some(r) = reading {
-                series.push(r, at);
+                series.push_kept(range.check(r), at, lag, fresh(lag));
             }
         }
         for (name, r) in self.metrics {
-            s.metric_mut(&name).push(r, at);
+            let lag = lags
+                .metrics
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(0, |(_, l)| *l);
+            s.metric_mut(&name)
+                .push_kept(Range::Finite.check(r), at, lag, fresh(lag));
         }
         if let Some(h) = self.health {
             s.health = Some((h, at));
@@ -250,6 +318,8 @@ pub struct SmokeReport {
 #[async_trait]
 pub trait SignalSource: Send + Sync {
     fn name(&self) -> String;
+    /// The signals this source provides, as configured.
+    fn provides(&self) -> Provided;
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, SignalError>;
     /// Whether [`SignalSource::smoke`] means anything for this source.
     fn can_smoke(&self) -> bool {
@@ -330,6 +400,56 @@ mod tests {
             }
             assert_eq!(s.trend(10), want, "{vals:?}");
         }
+    }
+
+    #[test]
+    fn an_impossible_value_is_stored_as_invalid_never_as_a_number() {
+        let mut s = EnvSignals::default();
+        let poll = EnvPoll {
+            error_rate: Some(Reading::Value(-5.0)),
+            p99_ms: Some(Reading::Value(f64::INFINITY)),
+            rps: Some(Reading::Value(1e308)),
+            requests: Some(Reading::Value(-1.0)),
+            metrics: vec![("orders".into(), Reading::Value(f64::NAN))],
+            ..EnvPoll::default()
+        };
+        poll.apply_to(&mut s, 1_000, 1_000);
+        assert_eq!(s.error_rate.invalid(), Some("negative (-500 %)"));
+        assert_eq!(s.p99_ms.invalid(), Some("+Inf"));
+        assert_eq!(s.rps.value(), Some(1e308), "huge but possible");
+        assert_eq!(s.requests.invalid(), Some("negative (-1)"));
+        assert_eq!(s.metric("orders").and_then(Series::invalid), Some("NaN"));
+        for series in [&s.error_rate, &s.p99_ms, &s.requests] {
+            assert_eq!(series.value(), None);
+            assert_eq!(series.history.iter().flatten().count(), 0, "not in history");
+        }
+    }
+
+    #[test]
+    fn age_is_the_samples_own() {
+        let mut s = EnvSignals::default();
+        let poll = EnvPoll {
+            error_rate: Some(Reading::Value(0.01)),
+            rps: Some(Reading::Value(10.0)),
+            lags: Lags {
+                error_rate: 86_400_000,
+                ..Lags::default()
+            },
+            ..EnvPoll::default()
+        };
+        poll.apply_to(&mut s, 5_000, 1_000);
+        assert_eq!(s.error_rate.age(6_000), Some(86_401_000));
+        assert!(s.error_rate.is_stale(6_000, 1000), "a day old is stale");
+        assert_eq!(s.error_rate.fresh_value(6_000, 1000), None);
+        assert_eq!(s.error_rate.value(), Some(0.01), "kept as what was read");
+        assert_eq!(
+            s.error_rate.history.back(),
+            Some(&None),
+            "not drawn as recent"
+        );
+        assert_eq!(s.rps.history.back(), Some(&Some(10.0)));
+        assert_eq!(s.rps.age(6_000), Some(1_000));
+        assert!(!s.rps.is_stale(6_000, 1000));
     }
 
     #[test]

@@ -1,77 +1,99 @@
-//! What the guardrails' results say about the candidate as a whole: judged and fine,
-//! breaching, or not judged — and why not, in words a confirm dialog and the CLI share.
+//! What a guardrail rule says: OK, BREACH, STALE, NO DATA, WAITING or INVALID (and, with
+//! `for`, a breach still pending; after a move, SETTLING), with the words that go with each, as the screen, the
+//! text status and `status --json` show them.
 
-use super::guardrail::{RuleCheck, RuleKind, RuleResult};
-use super::signal::{EnvSignals, Reading, Series};
-use super::{Env, Millis};
+use super::Millis;
+use std::fmt;
 
-/// The env's error-rate and p99 feeds answer, freshly: a value, or no data because there
-/// were no requests to measure — not a source error, not never sampled, not stale.
-pub fn feeds_fresh(s: &EnvSignals, now: Millis, interval: Millis) -> bool {
-    let answers = |series: &Series| {
-        !series.is_stale(now, interval)
-            && matches!(
-                series.latest.as_ref().map(|l| &l.reading),
-                Some(Reading::Value(_) | Reading::NoData(_))
-            )
-    };
-    answers(&s.error_rate) && answers(&s.p99_ms)
+/// The outcome of one rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleCheck {
+    Ok,
+    /// Over the threshold since `since`, not yet for long enough to count.
+    Pending {
+        since: Millis,
+    },
+    Breach,
+    /// A source that provides the signal is configured, but there is nothing to judge yet.
+    NoData,
+    /// No configured source provides the signal (named: `error-rate`, `p99`, `health`,
+    /// `request-count`): there never will be data.
+    NoSource(&'static str),
+    /// The value is older than three poll intervals, by its own time.
+    Stale,
+    /// Too few requests in the window to judge an error rate: `n` of the `min` required.
+    Waiting {
+        n: u64,
+        min: u64,
+    },
+    /// The value cannot be a measurement; why.
+    Invalid(String),
+    /// The windowed value still includes traffic from before the last move: no verdict
+    /// until `until`.
+    Settling {
+        until: Millis,
+    },
 }
 
-/// Why nothing has judged the candidate, when a rule has no verdict (no data, stale,
-/// settling, too few requests, invalid) and none breaches. `None`: every rule is OK or one
-/// breaches (a breach says more). No rule configured at all is unjudged too.
-pub fn unjudged(results: &[RuleResult], cand: Env) -> Option<String> {
-    if results.is_empty() {
-        return Some(format!("no guardrail is configured: nothing judges {cand}"));
-    }
-    if results.iter().any(|r| r.check == RuleCheck::Breach) {
-        return None;
-    }
-    let open: Vec<&RuleResult> = results
-        .iter()
-        .filter(|r| !matches!(r.check, RuleCheck::Ok))
-        .collect();
-    if open.is_empty() {
-        return None;
-    }
-    let signal = |k: &RuleKind| {
-        matches!(
-            k,
-            RuleKind::ErrorRate | RuleKind::ErrorRateDelta | RuleKind::P99 | RuleKind::P99Ratio
-        )
-    };
-    let judged_signal = results
-        .iter()
-        .any(|r| signal(&r.kind) && r.check == RuleCheck::Ok);
-    let has_signal_rule = results.iter().any(|r| signal(&r.kind));
-    if has_signal_rule && !judged_signal {
-        let all_without_data = results
-            .iter()
-            .filter(|r| signal(&r.kind))
-            .all(|r| matches!(r.check, RuleCheck::NoData | RuleCheck::Stale));
-        if all_without_data {
-            return Some(format!(
-                "no error or latency data for {cand}: nothing has judged it"
-            ));
+impl RuleCheck {
+    /// The verdict in one word (two for NO DATA), as on screen.
+    pub fn word(&self) -> &'static str {
+        match self {
+            RuleCheck::Ok => "OK",
+            RuleCheck::Pending { .. } => "PENDING",
+            RuleCheck::Breach => "BREACH",
+            RuleCheck::NoData | RuleCheck::NoSource(_) => "NO DATA",
+            RuleCheck::Stale => "STALE",
+            RuleCheck::Waiting { .. } => "WAITING",
+            RuleCheck::Invalid(_) => "INVALID",
+            RuleCheck::Settling { .. } => "SETTLING",
         }
     }
-    let words: Vec<String> = open
-        .iter()
-        .map(|r| format!("{} {}", r.kind.name(), check_word(r.check)))
-        .collect();
-    Some(format!("{cand} not judged: {}", words.join(", ")))
+
+    /// What goes with the word: which source is missing, how many requests of how many,
+    /// why a value is invalid.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            RuleCheck::NoSource(signal) => Some(format!("no {signal} source configured")),
+            RuleCheck::Waiting { n, min } => Some(format!("{n}/{min} req")),
+            RuleCheck::Invalid(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    /// Data that is missing, old or impossible: what `no-data = "breach"` counts as a
+    /// breach. Neither a rule no source can feed nor too few requests is.
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            RuleCheck::NoData | RuleCheck::Stale | RuleCheck::Invalid(_)
+        )
+    }
+
+    /// How much the verdict needs a look, for the summary's order: a breach first, OK last.
+    pub fn severity(&self) -> u8 {
+        match self {
+            RuleCheck::Breach => 7,
+            RuleCheck::Pending { .. } => 6,
+            RuleCheck::Invalid(_) => 5,
+            RuleCheck::Stale => 4,
+            RuleCheck::NoData => 3,
+            RuleCheck::Waiting { .. } | RuleCheck::Settling { .. } => 2,
+            RuleCheck::NoSource(_) => 1,
+            RuleCheck::Ok => 0,
+        }
+    }
 }
 
-/// A rule's verdict as one word (or two), as the CLI and the dialogs say it.
-pub fn check_word(c: RuleCheck) -> &'static str {
-    match c {
-        RuleCheck::Ok => "OK",
-        RuleCheck::Breach => "BREACH",
-        RuleCheck::Pending { .. } => "over the limit (not yet for long enough)",
-        RuleCheck::NoData => "NO DATA",
-        RuleCheck::Stale => "STALE",
-        RuleCheck::Settling { .. } => "settling",
+/// The word and its detail: `NO DATA — no error-rate source configured`, `WAITING 12/200
+/// req`, `INVALID — negative (-500 %)`.
+impl fmt::Display for RuleCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self, self.detail()) {
+            (RuleCheck::Waiting { .. }, Some(d)) => write!(f, "{} {d}", self.word()),
+            (_, Some(d)) => write!(f, "{} — {d}", self.word()),
+            (_, None) => f.write_str(self.word()),
+        }
     }
 }
 
@@ -79,49 +101,56 @@ pub fn check_word(c: RuleCheck) -> &'static str {
 mod tests {
     use super::*;
 
-    fn r(kind: RuleKind, check: RuleCheck) -> RuleResult {
-        RuleResult {
-            kind,
-            check,
-            value: None,
-            limit: 1.0,
+    #[test]
+    fn vocabulary_table() {
+        // (verdict, shown, missing for the no-data policy)
+        let cases = [
+            (RuleCheck::Ok, "OK", false),
+            (RuleCheck::Breach, "BREACH", false),
+            (RuleCheck::Pending { since: 5 }, "PENDING", false),
+            (RuleCheck::Stale, "STALE", true),
+            (RuleCheck::NoData, "NO DATA", true),
+            (
+                RuleCheck::NoSource("error-rate"),
+                "NO DATA — no error-rate source configured",
+                false,
+            ),
+            (
+                RuleCheck::Waiting { n: 12, min: 200 },
+                "WAITING 12/200 req",
+                false,
+            ),
+            (
+                RuleCheck::Invalid("negative (-500 %)".into()),
+                "INVALID — negative (-500 %)",
+                true,
+            ),
+        ];
+        for (check, shown, missing) in cases {
+            assert_eq!(check.to_string(), shown);
+            assert_eq!(check.is_missing(), missing, "{shown}");
         }
     }
 
     #[test]
-    fn unjudged_table() {
-        use RuleCheck as C;
-        use RuleKind as K;
-        let cases: Vec<(Vec<RuleResult>, Option<&str>)> = vec![
-            (vec![r(K::ErrorRate, C::Ok), r(K::P99, C::Ok)], None),
-            (vec![r(K::ErrorRate, C::Breach), r(K::P99, C::NoData)], None),
-            (
-                vec![
-                    r(K::ErrorRate, C::NoData),
-                    r(K::P99, C::Stale),
-                    r(K::HealthFailures, C::Ok),
-                ],
-                Some("no error or latency data for green: nothing has judged it"),
-            ),
-            (
-                vec![r(K::ErrorRate, C::Ok), r(K::P99, C::NoData)],
-                Some("green not judged: p99 NO DATA"),
-            ),
-            (
-                vec![r(K::ErrorRate, C::Settling { until: 5 }), r(K::P99, C::Ok)],
-                Some("green not judged: error-rate settling"),
-            ),
-            (
-                vec![],
-                Some("no guardrail is configured: nothing judges green"),
-            ),
+    fn severity_puts_a_breach_first_and_ok_last() {
+        let mut all = [
+            RuleCheck::Ok,
+            RuleCheck::NoSource("p99"),
+            RuleCheck::Waiting { n: 1, min: 2 },
+            RuleCheck::NoData,
+            RuleCheck::Stale,
+            RuleCheck::Invalid(String::new()),
+            RuleCheck::Pending { since: 0 },
+            RuleCheck::Breach,
         ];
-        for (results, want) in cases {
-            assert_eq!(
-                unjudged(&results, Env::Green).as_deref(),
-                want,
-                "{results:?}"
-            );
-        }
+        all.sort_by_key(|c| std::cmp::Reverse(c.severity()));
+        let words: Vec<&str> = all.iter().map(RuleCheck::word).collect();
+        assert_eq!(
+            words,
+            [
+                "BREACH", "PENDING", "INVALID", "STALE", "NO DATA", "WAITING", "NO DATA", "OK"
+            ]
+        );
     }
 }

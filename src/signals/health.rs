@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// Bodies are read up to this many bytes.
 const MAX_BODY: usize = 64 * 1024;
+/// Same-origin redirects followed at most.
+const MAX_REDIRECTS: usize = 3;
 
 /// One health URL and what it must answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,7 +52,7 @@ impl HealthPoller {
         let failures = Mutex::new(probes.map(|_, p| vec![0; p.len()]));
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::custom(same_origin_only))
             .build()
             .expect("a plain HTTP client builds");
         HealthPoller {
@@ -90,6 +92,12 @@ impl HealthPoller {
             Err(e) => return fail(None, root_cause(&e)),
         };
         let status = resp.status().as_u16();
+        if let Some(loc) = cross_origin_location(&resp) {
+            return fail(
+                Some(status),
+                format!("HTTP {status} redirects to another origin, not followed: Location {loc}"),
+            );
+        }
         let status_ok = match p.expect_status {
             Some(want) => status == want,
             None => resp.status().is_success(),
@@ -147,6 +155,33 @@ impl HealthPoller {
     }
 }
 
+/// Follows a redirect only to the same scheme, host and port (a health check that lands on
+/// an SSO page answering 200 is not up), at most [`MAX_REDIRECTS`] times. A cross-origin
+/// redirect is not followed: the probe sees the 3xx and says where it pointed.
+fn same_origin_only(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
+    let from = attempt.previous().last().map(reqwest::Url::origin);
+    if from.is_some_and(|o| o != attempt.url().origin()) {
+        attempt.stop()
+    } else if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+    } else {
+        attempt.follow()
+    }
+}
+
+/// A redirect's `Location` when it points to another origin than the response's own.
+fn cross_origin_location(resp: &reqwest::Response) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let loc = resp.headers().get(reqwest::header::LOCATION)?;
+    let text = String::from_utf8_lossy(loc.as_bytes()).into_owned();
+    match resp.url().join(&text) {
+        Ok(to) if to.origin() == resp.url().origin() => None,
+        _ => Some(text),
+    }
+}
+
 async fn read_body(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
     let mut buf = Vec::new();
     while let Some(chunk) = resp.chunk().await? {
@@ -192,6 +227,14 @@ pub fn summarize(results: &[ProbeResult], failures: &[u32]) -> HealthSample {
 impl SignalSource for HealthPoller {
     fn name(&self) -> String {
         "health probes".into()
+    }
+
+    fn provides(&self) -> crate::core::Provided {
+        if self.probes.blue.is_empty() && self.probes.green.is_empty() {
+            crate::core::Provided::NONE
+        } else {
+            crate::core::Provided::HEALTH
+        }
     }
 
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {

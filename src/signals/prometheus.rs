@@ -4,7 +4,8 @@
 //! `{envs}` is replaced by a regex of both labels, `{window}` by the rate window.
 
 use super::{EnvPoll, SignalSource};
-use crate::core::{Env, EnvPair, Reading};
+use crate::core::value::non_finite;
+use crate::core::{Env, EnvPair, Lags, Provided, Reading};
 use async_trait::async_trait;
 use prometheus_http_query::{Client, Error as PromError, response::Data};
 use std::time::Duration;
@@ -96,11 +97,9 @@ impl PrometheusSource {
         q
     }
 
-    /// Runs one instant query and returns its vector as (labels, value) pairs.
-    async fn instant(
-        &self,
-        query: &str,
-    ) -> Result<Vec<(std::collections::HashMap<String, String>, f64)>, QueryError> {
+    /// Runs one instant query and returns its vector as samples, each with its age by its
+    /// own timestamp.
+    async fn instant(&self, query: &str) -> Result<Vec<Found>, QueryError> {
         let timeout_ms = self.settings.timeout.as_millis() as i64;
         let r = self
             .client
@@ -109,59 +108,165 @@ impl PrometheusSource {
             .get()
             .await
             .map_err(QueryError::from)?;
+        let now = wall_seconds();
+        let found = |labels: &Labels, s: &prometheus_http_query::response::Sample| Found {
+            labels: labels.clone(),
+            value: s.value(),
+            lag: lag_ms(now, s.timestamp()),
+        };
         match r.data() {
-            Data::Vector(v) => Ok(v
-                .iter()
-                .map(|s| (s.metric().clone(), s.sample().value()))
-                .collect()),
-            Data::Scalar(s) => Ok(vec![(Default::default(), s.value())]),
+            Data::Vector(v) => Ok(v.iter().map(|s| found(s.metric(), s.sample())).collect()),
+            Data::Scalar(s) => Ok(vec![found(&Labels::new(), s)]),
             Data::Matrix(_) => Err(QueryError::Query(
                 "a range vector; expected an instant vector".into(),
             )),
         }
     }
 
-    /// One template, both envs.
-    async fn both(&self, template: &str, scale: f64) -> Result<EnvPair<Reading>, QueryError> {
+    /// One template, both envs: each env's one series as a reading and its age.
+    async fn both(
+        &self,
+        template: &str,
+        kind: Kind,
+    ) -> Result<EnvPair<(Reading, u64)>, QueryError> {
+        let label = &self.settings.env_label;
+        let labels = &self.settings.labels;
         if template.contains("{env}") {
             let (qb, qg) = (
                 self.render(template, Some(Env::Blue)),
                 self.render(template, Some(Env::Green)),
             );
             let (b, g) = futures::join!(self.instant(&qb), self.instant(&qg));
-            let one = |r: Result<Vec<_>, QueryError>| match r {
-                Ok(v) => reading(v.first().map(|(_, x)| *x), scale, "empty result"),
-                Err(e) => Reading::Error(e.to_string()),
-            };
             if let (Err(QueryError::Transport(e)), Err(QueryError::Transport(_))) = (&b, &g) {
                 return Err(QueryError::Transport(e.clone()));
             }
-            return Ok(EnvPair::new(one(b), one(g)));
+            let one = |r: Result<Vec<Found>, QueryError>, env: Env| match r {
+                Ok(v) => one_series(&v, kind, label, labels.get(env), "empty result"),
+                Err(e) => (Reading::Error(e.to_string()), 0),
+            };
+            return Ok(EnvPair::new(one(b, Env::Blue), one(g, Env::Green)));
         }
         let v = self.instant(&self.render(template, None)).await?;
-        let label = &self.settings.env_label;
         Ok(EnvPair::new(Env::Blue, Env::Green).map(|_, &env| {
-            let want = self.settings.labels.get(env);
-            let found = v
+            let want = labels.get(env);
+            let mine: Vec<Found> = v
                 .iter()
-                .find(|(m, _)| m.get(label) == Some(want))
-                .map(|(_, x)| *x);
-            reading(
-                found,
-                scale,
-                &format!("empty: no series with {label}=\"{want}\""),
-            )
+                .filter(|f| f.labels.get(label) == Some(want))
+                .cloned()
+                .collect();
+            let missing = format!("empty: no series with {label}=\"{want}\"");
+            one_series(&mine, kind, label, want, &missing)
         }))
     }
 }
 
-/// A value as a reading: missing, NaN and ±Inf are said as what they are, never 0.
-fn reading(v: Option<f64>, scale: f64, missing: &str) -> Reading {
+type Labels = std::collections::HashMap<String, String>;
+
+/// One sample of an instant vector: its labels, its value, and how old it was when read.
+#[derive(Clone, Debug)]
+struct Found {
+    labels: Labels,
+    value: f64,
+    lag: u64,
+}
+
+/// What a query measures, for what its NaN means and how its value is scaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A ratio (error rate) or an extra metric: NaN is 0/0, no traffic.
+    Ratio,
+    /// `histogram_quantile` in seconds, shown in ms: NaN is no traffic, +Inf is above the
+    /// highest bucket.
+    QuantileSeconds,
+    /// A sum (rps, counts): never NaN from no traffic.
+    Sum,
+}
+
+/// Wall-clock seconds now, as Prometheus timestamps are.
+fn wall_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// How old a sample stamped `ts` is at `now` (both wall-clock seconds), in ms; a sample from
+/// the future (a clock ahead of ours) is taken as new.
+fn lag_ms(now: f64, ts: f64) -> u64 {
+    let ms = (now - ts) * 1000.0;
+    if ms.is_finite() && ms > 0.0 {
+        ms.min(u64::MAX as f64) as u64
+    } else {
+        0
+    }
+}
+
+/// An env's one series as a reading, with its age: none is no data; more than one is
+/// invalid, naming how many and the labels they differ in (the query lacks a `sum by`).
+fn one_series(
+    found: &[Found],
+    kind: Kind,
+    label: &str,
+    env: &str,
+    missing: &str,
+) -> (Reading, u64) {
+    match found {
+        [] => (Reading::NoData(missing.to_string()), 0),
+        [one] => (reading(Some(one.value), kind, missing), one.lag),
+        many => (Reading::Invalid(many_series(many, label, env)), 0),
+    }
+}
+
+/// `3 series for env=green: add sum by (env) (instance=a|b|c)`: the labels whose values
+/// differ, a few values each.
+fn many_series(many: &[Found], label: &str, env: &str) -> String {
+    let mut keys: Vec<&String> = many.iter().flat_map(|f| f.labels.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut differ = Vec::new();
+    for k in keys {
+        let mut values: Vec<&str> = many
+            .iter()
+            .map(|f| f.labels.get(k).map_or("", String::as_str))
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        if values.len() > 1 {
+            let shown: Vec<&str> = values.iter().take(3).copied().collect();
+            let more = if values.len() > 3 { "|…" } else { "" };
+            differ.push(format!("{k}={}{more}", shown.join("|")));
+        }
+    }
+    let mut text = format!(
+        "{} series for {label}={env}: add sum by ({label})",
+        many.len()
+    );
+    if !differ.is_empty() {
+        let more = if differ.len() > 2 { ", …" } else { "" };
+        differ.truncate(2);
+        text.push_str(&format!(" ({}{more})", differ.join(", ")));
+    }
+    text
+}
+
+/// A value as a reading: missing is no data, never 0; NaN is no traffic where a ratio or
+/// a quantile makes it, invalid elsewhere; an infinity is invalid with what it means.
+/// Ranges (negative, over 100 %, over an hour) are checked when the reading is stored.
+fn reading(v: Option<f64>, kind: Kind, missing: &str) -> Reading {
+    let scale = if kind == Kind::QuantileSeconds {
+        1000.0
+    } else {
+        1.0
+    };
     match v {
         None => Reading::NoData(missing.to_string()),
-        Some(x) if x.is_nan() => Reading::NoData("NaN: no traffic in the window".into()),
-        Some(x) if x == f64::INFINITY => Reading::NoData("+Inf: above the highest bucket".into()),
-        Some(x) if x == f64::NEG_INFINITY => Reading::NoData("-Inf".into()),
+        Some(x) if x.is_nan() && kind != Kind::Sum => {
+            Reading::NoData("NaN: no traffic in the window".into())
+        }
+        Some(x) if x.is_nan() => Reading::Invalid("NaN: a sum is never NaN".into()),
+        Some(x) if x == f64::INFINITY && kind == Kind::QuantileSeconds => {
+            Reading::Invalid("+Inf: above the highest bucket".into())
+        }
+        Some(x) if x.is_infinite() => Reading::Invalid(non_finite(x).into()),
         Some(x) => Reading::Value(x * scale),
     }
 }
@@ -224,18 +329,30 @@ impl SignalSource for PrometheusSource {
         format!("prometheus {}", self.settings.url)
     }
 
+    /// Every query has a default template: all of these come from Prometheus.
+    fn provides(&self) -> Provided {
+        Provided {
+            health: false,
+            ..Provided::ALL
+        }
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let t = &self.settings.templates;
         let (err, p99, rps, req, errs) = futures::join!(
-            self.both(&t.error_rate, 1.0),
-            self.both(&t.p99, 1000.0),
-            self.both(&t.rps, 1.0),
-            self.both(&t.requests, 1.0),
-            self.both(&t.errors, 1.0),
+            self.both(&t.error_rate, Kind::Ratio),
+            self.both(&t.p99, Kind::QuantileSeconds),
+            self.both(&t.rps, Kind::Sum),
+            self.both(&t.requests, Kind::Sum),
+            self.both(&t.errors, Kind::Sum),
         );
-        let extras =
-            futures::future::join_all(self.settings.extra.iter().map(|x| self.both(&x.query, 1.0)))
-                .await;
+        let extras = futures::future::join_all(
+            self.settings
+                .extra
+                .iter()
+                .map(|x| self.both(&x.query, Kind::Ratio)),
+        )
+        .await;
         let all = [&err, &p99, &rps, &req, &errs];
         if let Some(Err(QueryError::Transport(e))) = all
             .iter()
@@ -246,24 +363,37 @@ impl SignalSource for PrometheusSource {
         {
             return Err(e.clone().into());
         }
-        let pick = |r: &Result<EnvPair<Reading>, QueryError>, env: Env| match r {
+        type Answer = Result<EnvPair<(Reading, u64)>, QueryError>;
+        let pick = |r: &Answer, env: Env| match r {
             Ok(pair) => pair.get(env).clone(),
-            Err(e) => Reading::Error(e.to_string()),
+            Err(e) => (Reading::Error(e.to_string()), 0),
         };
-        Ok(EnvPair::new(Env::Blue, Env::Green).map(|_, &env| EnvPoll {
-            error_rate: Some(pick(&err, env)),
-            p99_ms: Some(pick(&p99, env)),
-            rps: Some(pick(&rps, env)),
-            requests: Some(pick(&req, env)),
-            errors: Some(pick(&errs, env)),
-            metrics: self
+        Ok(EnvPair::new(Env::Blue, Env::Green).map(|_, &env| {
+            let [e, p, r, n, x] = [&err, &p99, &rps, &req, &errs].map(|a| pick(a, env));
+            let metrics: Vec<(String, (Reading, u64))> = self
                 .settings
                 .extra
                 .iter()
                 .zip(&extras)
-                .map(|(x, r)| (x.name.clone(), pick(r, env)))
-                .collect(),
-            ..EnvPoll::default()
+                .map(|(q, a)| (q.name.clone(), pick(a, env)))
+                .collect();
+            EnvPoll {
+                lags: Lags {
+                    error_rate: e.1,
+                    p99_ms: p.1,
+                    rps: r.1,
+                    requests: n.1,
+                    errors: x.1,
+                    metrics: metrics.iter().map(|(k, (_, l))| (k.clone(), *l)).collect(),
+                },
+                error_rate: Some(e.0),
+                p99_ms: Some(p.0),
+                rps: Some(r.0),
+                requests: Some(n.0),
+                errors: Some(x.0),
+                metrics: metrics.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+                ..EnvPoll::default()
+            }
         }))
     }
 }
@@ -274,16 +404,89 @@ mod tests {
 
     #[test]
     fn readings_never_turn_into_zero() {
-        assert_eq!(reading(Some(0.5), 1000.0, ""), Reading::Value(500.0));
-        assert!(
-            matches!(reading(Some(f64::NAN), 1.0, ""), Reading::NoData(r) if r.starts_with("NaN"))
+        let cases: [(Option<f64>, Kind, Reading); 7] = [
+            (Some(0.5), Kind::QuantileSeconds, Reading::Value(500.0)),
+            (Some(0.5), Kind::Ratio, Reading::Value(0.5)),
+            (
+                Some(f64::NAN),
+                Kind::Ratio,
+                Reading::NoData("NaN: no traffic in the window".into()),
+            ),
+            (
+                Some(f64::NAN),
+                Kind::Sum,
+                Reading::Invalid("NaN: a sum is never NaN".into()),
+            ),
+            (
+                Some(f64::INFINITY),
+                Kind::QuantileSeconds,
+                Reading::Invalid("+Inf: above the highest bucket".into()),
+            ),
+            (
+                Some(f64::NEG_INFINITY),
+                Kind::Sum,
+                Reading::Invalid("-Inf".into()),
+            ),
+            (None, Kind::Sum, Reading::NoData("empty result".into())),
+        ];
+        for (v, kind, want) in cases {
+            assert_eq!(reading(v, kind, "empty result"), want, "{v:?} {kind:?}");
+        }
+    }
+
+    #[test]
+    fn several_series_for_one_env_is_invalid_and_names_the_labels() {
+        let series = |pairs: &[(&str, &str)], value: f64| Found {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            value,
+            lag: 0,
+        };
+        let five: Vec<Found> = (0..5)
+            .map(|i| {
+                let inst = format!("10.0.0.{i}:80");
+                series(
+                    &[("env", "green"), ("instance", &inst)],
+                    f64::from(i) / 10.0,
+                )
+            })
+            .collect();
+        let (r, _) = one_series(&five, Kind::Ratio, "env", "green", "");
+        assert_eq!(
+            r,
+            Reading::Invalid(
+                "5 series for env=green: add sum by (env) (instance=10.0.0.0:80|10.0.0.1:80|10.0.0.2:80|…)"
+                    .into()
+            )
         );
-        assert!(
-            matches!(reading(Some(f64::INFINITY), 1.0, ""), Reading::NoData(r) if r.starts_with("+Inf"))
+        let two = [
+            series(&[("env", "green"), ("code", "500"), ("job", "a")], 1.0),
+            series(&[("env", "green"), ("code", "502"), ("job", "a")], 1.0),
+        ];
+        assert_eq!(
+            many_series(&two, "env", "green"),
+            "2 series for env=green: add sum by (env) (code=500|502)"
         );
-        assert!(
-            matches!(reading(None, 1.0, "empty result"), Reading::NoData(r) if r.starts_with("empty"))
+        let one = [series(&[("env", "green")], 0.25)];
+        assert_eq!(
+            one_series(&one, Kind::Ratio, "env", "green", "").0,
+            Reading::Value(0.25)
         );
+    }
+
+    #[test]
+    fn a_samples_age_is_from_its_own_timestamp() {
+        assert_eq!(lag_ms(1000.0, 1000.0), 0);
+        assert_eq!(lag_ms(1000.0, 999.5), 500);
+        assert_eq!(lag_ms(100_000.0, 100_000.0 - 86_400.0), 86_400_000);
+        assert_eq!(
+            lag_ms(1000.0, 1010.0),
+            0,
+            "a clock ahead is not a negative age"
+        );
+        assert_eq!(lag_ms(1000.0, f64::NAN), 0);
     }
 
     #[test]

@@ -130,6 +130,17 @@ impl SignalSource for SimSignals {
         }
     }
 
+    fn provides(&self) -> crate::core::Provided {
+        let m = self.provides.metrics;
+        crate::core::Provided {
+            health: self.provides.health,
+            error_rate: m,
+            p99: m,
+            rps: m,
+            counts: m,
+        }
+    }
+
     fn can_smoke(&self) -> bool {
         true
     }

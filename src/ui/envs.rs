@@ -1,16 +1,21 @@
 //! The blue and green panels, side by side: health, error rate, p99, rps and extra metrics,
-//! each with a sparkline, a trend glyph and a freshness mark; on the candidate, guardrail
-//! words and the difference to live with its significance.
+//! each with a sparkline (one scale per signal for both envs), a trend glyph and a
+//! freshness mark; on the candidate, guardrail words and the difference to live with its
+//! significance. An invalid value is `invalid` and why, never a number; every line is cut
+//! at whole words to its panel.
 
-use super::age;
+use super::fmt::{compact, fit, fit_str, ms_text, rate_text};
+use super::guards::{summary, tail};
+use super::spark::{shared_max, sparkline};
 use super::strings::UNKNOWN;
 use super::theme::Theme;
 use crate::app::state::State;
 use crate::core::stats::two_proportion;
-use crate::core::{Env, EnvSignals, Health, Reading, RuleCheck, RuleKind, RuleResult, Series};
+use crate::core::{
+    Env, EnvPair, EnvSignals, Health, Reading, RuleCheck, RuleKind, RuleResult, Series,
+};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -19,13 +24,18 @@ const VALUE_W: usize = 9;
 const TREND_W: usize = 2;
 const TAIL_W: usize = 13;
 const SPARK_MAX: usize = 30;
-const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 /// Extra metric rows shown at most.
 pub const MAX_METRIC_ROWS: usize = 4;
 
 /// Rows the panels need: title, health, errors, p99, rps, the metrics, two lines of notes.
 pub fn height(state: &State) -> u16 {
     7 + state.settings.metric_info.len().min(MAX_METRIC_ROWS) as u16
+}
+
+/// The sparkline's width in a panel `w` columns wide.
+fn spark_width(w: usize) -> usize {
+    w.saturating_sub(LABEL_W + VALUE_W + TREND_W + TAIL_W + 1)
+        .min(SPARK_MAX)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -36,8 +46,45 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .border_style(theme.border);
     let left_inner = sep.inner(left);
     frame.render_widget(sep, left);
-    render_env(frame, left_inner, state, theme, Env::Blue);
-    render_env(frame, right, state, theme, Env::Green);
+    let widths = EnvPair::new(
+        spark_width(left_inner.width as usize),
+        spark_width(right.width as usize),
+    );
+    let scales = Scales::of(state, &widths);
+    render_env(frame, left_inner, state, theme, (Env::Blue, &scales));
+    render_env(frame, right, state, theme, (Env::Green, &scales));
+}
+
+/// One scale per signal, shared by both panels: the largest value either shows.
+struct Scales {
+    error_rate: f64,
+    p99: f64,
+    rps: f64,
+    /// In the order of `settings.metric_info`.
+    metrics: Vec<f64>,
+}
+
+impl Scales {
+    fn of(state: &State, widths: &EnvPair<usize>) -> Scales {
+        let both = |pick: &dyn Fn(&EnvSignals) -> Option<&Series>| {
+            shared_max(
+                Env::ALL
+                    .into_iter()
+                    .filter_map(|env| pick(state.signals.get(env)).map(|s| (s, *widths.get(env)))),
+            )
+        };
+        Scales {
+            error_rate: both(&|s| Some(&s.error_rate)),
+            p99: both(&|s| Some(&s.p99_ms)),
+            rps: both(&|s| Some(&s.rps)),
+            metrics: state
+                .settings
+                .metric_info
+                .iter()
+                .map(|m| both(&|s| s.metric(&m.name)))
+                .collect(),
+        }
+    }
 }
 
 struct Row<'a> {
@@ -53,43 +100,59 @@ impl Row<'_> {
         self.guards.iter().find(|r| &r.kind == k)
     }
 
+    /// One signal's row: label, value (or why there is none), trend, sparkline on
+    /// `scale`, then the guardrail word and the age. An invalid value takes the place of
+    /// value, trend and sparkline with `invalid` and its reason.
     fn metric(
         &self,
         label: &str,
-        series: &Series,
+        (series, scale): (&Series, f64),
         fmt: impl Fn(f64) -> String,
         guard: Option<&RuleResult>,
     ) -> Line<'static> {
         let (state, theme) = (self.state, self.theme);
         let now = state.now;
         let stale = series.is_stale(now, state.settings.poll_interval);
-        let (text, style) = match series.latest.as_ref().map(|s| &s.reading) {
-            None => (UNKNOWN.to_string(), theme.stale),
-            Some(Reading::Value(v)) => {
-                let style = match guard.map(|g| g.check) {
-                    _ if stale => theme.stale,
-                    Some(RuleCheck::Breach) => theme.breach,
-                    Some(RuleCheck::Pending { .. }) => theme.warn,
-                    // Still includes traffic from before the last move: dimmed.
-                    _ if state.settling_until().is_some() => theme.dim,
-                    _ => theme.text,
-                };
-                (fmt(*v), style)
-            }
-            Some(Reading::NoData(why)) => (short_reason(why), theme.dim),
-            Some(Reading::Error(_)) => ("ERROR".to_string(), theme.breach),
-        };
-        let trend = match series.trend(10) {
-            1 => "▲",
-            -1 => "▼",
-            _ => " ",
-        };
-        let mut spans = vec![
-            Span::styled(format!(" {:<w$}", label, w = LABEL_W - 1), theme.dim),
-            Span::styled(format!("{text:<VALUE_W$}"), style),
-            Span::styled(format!("{trend:<TREND_W$}"), style),
-            Span::styled(sparkline(series, self.spark_w), theme.dim),
-        ];
+        let mut spans = vec![Span::styled(
+            format!(" {:<w$}", label, w = LABEL_W - 1),
+            theme.dim,
+        )];
+        if let Some(why) = series.invalid() {
+            let room = VALUE_W + TREND_W + self.spark_w;
+            spans.push(Span::styled(
+                fit_str(&format!("invalid {why}"), room),
+                theme.warn,
+            ));
+        } else {
+            let (text, style) = match series.latest.as_ref().map(|s| &s.reading) {
+                None => (UNKNOWN.to_string(), theme.stale),
+                Some(Reading::Value(v)) => {
+                    let style = match guard.map(|g| &g.check) {
+                        _ if stale => theme.stale,
+                        Some(RuleCheck::Breach) => theme.breach,
+                        Some(RuleCheck::Pending { .. }) => theme.warn,
+                        // Still includes traffic from before the last move: dimmed.
+                        _ if state.settling_until().is_some() => theme.dim,
+                        _ => theme.text,
+                    };
+                    (fmt(*v), style)
+                }
+                Some(Reading::NoData(why)) => (short_reason(why), theme.dim),
+                Some(Reading::Error(_) | Reading::Invalid(_)) => {
+                    ("ERROR".to_string(), theme.breach)
+                }
+            };
+            let trend = match series.trend(10) {
+                1 => "▲",
+                -1 => "▼",
+                _ => " ",
+            };
+            spans.extend([
+                Span::styled(format!("{text:<VALUE_W$}"), style),
+                Span::styled(format!("{trend:<TREND_W$}"), style),
+                Span::styled(sparkline(series, self.spark_w, scale), theme.dim),
+            ]);
+        }
         pad_to(&mut spans, self.w.saturating_sub(TAIL_W));
         if series.latest.is_some() {
             spans.extend(tail(
@@ -99,14 +162,20 @@ impl Row<'_> {
                 stale,
                 series.age(now).unwrap_or(0),
             ));
-        } else if guard.is_some() {
-            spans.push(Span::styled("NO DATA", theme.warn));
+        } else if let Some(g) = guard {
+            spans.push(Span::styled(g.check.word(), theme.check(&g.check)));
         }
         Line::from(spans)
     }
 }
 
-fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: Env) {
+fn render_env(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    (env, scales): (Env, &Scales),
+) {
     let w = area.width as usize;
     let is_cand = env == state.candidate();
     let sig = state.signals.get(env);
@@ -120,9 +189,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         state,
         theme,
         guards,
-        spark_w: w
-            .saturating_sub(LABEL_W + VALUE_W + TREND_W + TAIL_W + 1)
-            .min(SPARK_MAX),
+        spark_w: spark_width(w),
         w,
     };
 
@@ -138,21 +205,27 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         health_line(&row, sig),
         row.metric(
             "errors",
-            &sig.error_rate,
+            (&sig.error_rate, scales.error_rate),
             |v| format!("{:.2} %", v * 100.0),
             row.guard(&RuleKind::ErrorRate),
         ),
-        row.metric("p99", &sig.p99_ms, ms_text, row.guard(&RuleKind::P99)),
-        row.metric("rps", &sig.rps, |v| format!("{v:.0}"), None),
+        row.metric(
+            "p99",
+            (&sig.p99_ms, scales.p99),
+            ms_text,
+            row.guard(&RuleKind::P99),
+        ),
+        row.metric("rps", (&sig.rps, scales.rps), rate_text, None),
     ];
-    for info in state.settings.metric_info.iter().take(MAX_METRIC_ROWS) {
+    let infos = state.settings.metric_info.iter().zip(&scales.metrics);
+    for (info, scale) in infos.take(MAX_METRIC_ROWS) {
         let empty = Series::default();
         let series = sig.metric(&info.name).unwrap_or(&empty);
         let guard = row.guard(&RuleKind::Metric(info.name.clone()));
         let label: String = info.name.chars().take(LABEL_W - 2).collect();
         lines.push(row.metric(
             &label,
-            series,
+            (series, *scale),
             |v| format!("{}{}", compact(v), info.unit),
             guard,
         ));
@@ -173,7 +246,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
         )));
     } else if is_cand {
         lines.push(vs_live(state, theme));
-        lines.push(guard_summary(guards, state, theme));
+        lines.push(summary(guards, state, theme));
     } else {
         lines.push(Line::from(Span::styled(
             format!(" rollback target{}", warmth(state, env)),
@@ -184,6 +257,7 @@ fn render_env(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, env: 
             None => Line::from(""),
         });
     }
+    let lines: Vec<Line> = lines.into_iter().map(|l| fit(l, w)).collect();
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -234,7 +308,14 @@ fn health_line(row: &Row, sig: &EnvSignals) -> Line<'static> {
     let label = Span::styled(format!(" {:<w$}", "health", w = LABEL_W - 1), theme.dim);
     let guard = row.guard(&RuleKind::HealthFailures);
     match &sig.health {
-        None => Line::from(vec![label, Span::styled("? unknown", theme.stale)]),
+        None => {
+            let mut spans = vec![label, Span::styled("? unknown", theme.stale)];
+            if let Some(g) = guard {
+                pad_to(&mut spans, row.w.saturating_sub(TAIL_W));
+                spans.push(Span::styled(g.check.word(), theme.check(&g.check)));
+            }
+            Line::from(spans)
+        }
         Some((_, at)) if now.saturating_sub(*at) > interval * 3 => {
             let mut spans = vec![label, Span::styled("? unknown", theme.stale)];
             pad_to(&mut spans, row.w.saturating_sub(TAIL_W));
@@ -305,7 +386,13 @@ fn vs_live(state: &State, theme: &Theme) -> Line<'static> {
     if let (Some(cp), Some(lp)) = (fresh(&c.p99_ms), fresh(&l.p99_ms))
         && lp > 0.0
     {
-        spans.push(Span::styled(format!(" · p99 ×{:.1}", cp / lp), theme.text));
+        let ratio = cp / lp;
+        let ratio = if ratio < 100.0 {
+            format!("{ratio:.1}")
+        } else {
+            compact(ratio)
+        };
+        spans.push(Span::styled(format!(" · p99 ×{ratio}"), theme.text));
     }
     Line::from(spans)
 }
@@ -328,157 +415,6 @@ fn short_reason(why: &str) -> String {
     super::strings::NO_DATA.into()
 }
 
-fn ms_text(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.2} s", v / 1000.0)
-    } else {
-        format!("{v:.0} ms")
-    }
-}
-
-/// A number in a few characters: 0.42, 12.3, 1234, 12.3k.
-fn compact(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100_000.0 {
-        format!("{:.0}k", v / 1000.0)
-    } else if a >= 10_000.0 {
-        format!("{:.1}k", v / 1000.0)
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// Guardrail word and freshness mark.
-fn tail(
-    theme: &Theme,
-    state: &State,
-    guard: Option<&RuleResult>,
-    stale: bool,
-    age_ms: u64,
-) -> Vec<Span<'static>> {
-    let mut v = Vec::new();
-    if stale {
-        v.push(Span::styled(format!("STALE {}", age(age_ms)), theme.stale));
-        return v;
-    }
-    if let Some(g) = guard {
-        let word = match g.check {
-            RuleCheck::Ok => "OK".to_string(),
-            RuleCheck::Breach => "BREACH".to_string(),
-            RuleCheck::Pending { since } => format!("⧗ {}", age(state.now.saturating_sub(since))),
-            RuleCheck::NoData => "NO DATA".to_string(),
-            RuleCheck::Stale => "STALE".to_string(),
-            RuleCheck::Settling { until } => {
-                // No verdict: how long until there is one, instead of the sample's age.
-                let left = until.saturating_sub(state.now).div_ceil(1000);
-                v.push(Span::styled(format!("settling {left}s"), theme.dim));
-                return v;
-            }
-        };
-        v.push(Span::styled(format!("{word:<8}"), theme.check(g.check)));
-    }
-    v.push(Span::styled(age(age_ms), theme.dim));
-    v
-}
-
-fn rule_text(r: &RuleResult, state: &State) -> String {
-    let v = r.value.unwrap_or(f64::NAN);
-    match &r.kind {
-        RuleKind::ErrorRate => format!("errors {:.2} % > {} %", v * 100.0, short(r.limit * 100.0)),
-        RuleKind::ErrorRateDelta => format!(
-            "errors {:+.2} pp vs live > {} pp",
-            v * 100.0,
-            short(r.limit * 100.0)
-        ),
-        RuleKind::P99 => format!("p99 {} > {}", ms_text(v), ms_text(r.limit)),
-        RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", short(r.limit)),
-        RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
-        RuleKind::Metric(name) => {
-            let bad = state
-                .settings
-                .metric_info
-                .iter()
-                .find(|m| &m.name == name)
-                .map_or(crate::core::Bad::Down, |m| m.bad);
-            let word = if bad == crate::core::Bad::Down {
-                "drop"
-            } else {
-                "rise"
-            };
-            format!(
-                "{name} {:+.0} % vs live ({word} > {} %)",
-                v * 100.0,
-                short(r.limit * 100.0)
-            )
-        }
-    }
-}
-
-fn guard_summary(results: &[RuleResult], state: &State, theme: &Theme) -> Line<'static> {
-    let label = Span::styled(" guardrails ", theme.dim);
-    let of = |pred: &dyn Fn(&RuleCheck) -> bool| -> Vec<String> {
-        results
-            .iter()
-            .filter(|r| pred(&r.check))
-            .map(|r| rule_text(r, state))
-            .collect()
-    };
-    let breaches = of(&|c| *c == RuleCheck::Breach);
-    if !breaches.is_empty() {
-        return Line::from(vec![
-            label,
-            Span::styled(format!("✕ BREACH: {}", breaches.join(", ")), theme.breach),
-        ]);
-    }
-    let pending = of(&|c| matches!(c, RuleCheck::Pending { .. }));
-    if !pending.is_empty() {
-        let for_s = state.settings.guardrails.for_ms / 1000;
-        return Line::from(vec![
-            label,
-            Span::styled(
-                format!("⧗ over for < {for_s}s: {}", pending.join(", ")),
-                theme.warn,
-            ),
-        ]);
-    }
-    if let Some(until) = results.iter().find_map(|r| match r.check {
-        RuleCheck::Settling { until } => Some(until),
-        _ => None,
-    }) {
-        return Line::from(vec![
-            label,
-            Span::styled(
-                format!(
-                    "settling {}: no verdict until {}",
-                    age(until.saturating_sub(state.now)),
-                    state.wall(until).format("%H:%M:%S")
-                ),
-                theme.dim,
-            ),
-        ]);
-    }
-    let (word, style): (&str, Style) = if results.is_empty() {
-        ("none set", theme.dim)
-    } else if results.iter().all(|r| r.check == RuleCheck::Ok) {
-        ("✓ OK", theme.ok)
-    } else if results.iter().any(|r| r.check == RuleCheck::Stale) {
-        ("STALE data", theme.stale)
-    } else {
-        ("NO DATA yet", theme.warn)
-    };
-    Line::from(vec![label, Span::styled(word, style)])
-}
-
-/// A number without trailing zeros: 1, 0.5, 2.25.
-fn short(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 fn pad_to(spans: &mut Vec<Span<'static>>, width: usize) {
     let used: usize = spans.iter().map(ratatui::prelude::Span::width).sum();
     if used < width {
@@ -486,37 +422,4 @@ fn pad_to(spans: &mut Vec<Span<'static>>, width: usize) {
     } else {
         spans.push(Span::raw(" "));
     }
-}
-
-/// The last `width` values as block characters scaled to the largest shown; gaps are blank.
-pub fn sparkline(series: &Series, width: usize) -> String {
-    if width == 0 {
-        return String::new();
-    }
-    let vals: Vec<Option<f64>> = series
-        .history
-        .iter()
-        .rev()
-        .take(width)
-        .rev()
-        .copied()
-        .collect();
-    let max = vals.iter().flatten().fold(0.0f64, |m, v| m.max(*v));
-    let mut out: String = vals
-        .iter()
-        .map(|v| match v {
-            None => ' ',
-            Some(_) if max <= 0.0 => SPARK[0],
-            Some(v) => {
-                SPARK[((v / max) * (SPARK.len() - 1) as f64)
-                    .round()
-                    .clamp(0.0, 7.0) as usize]
-            }
-        })
-        .collect();
-    let n = out.chars().count();
-    if n < width {
-        out.push_str(&" ".repeat(width - n));
-    }
-    out
 }

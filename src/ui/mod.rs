@@ -16,8 +16,11 @@
 
 pub mod envs;
 pub mod events;
+pub mod fmt;
+pub mod guards;
 pub mod header;
 pub mod overlay;
+pub mod spark;
 pub mod strings;
 pub mod theme;
 pub mod traffic;

@@ -213,13 +213,17 @@ impl Theme {
         }
     }
 
-    pub fn check(&self, c: RuleCheck) -> Style {
+    pub fn check(&self, c: &RuleCheck) -> Style {
         match c {
             RuleCheck::Ok => self.ok,
             RuleCheck::Breach => self.breach,
-            RuleCheck::NoData | RuleCheck::Pending { .. } => self.warn,
             RuleCheck::Stale => self.stale,
             RuleCheck::Settling { .. } => self.dim,
+            RuleCheck::NoData
+            | RuleCheck::NoSource(_)
+            | RuleCheck::Pending { .. }
+            | RuleCheck::Waiting { .. }
+            | RuleCheck::Invalid(_) => self.warn,
         }
     }
 

@@ -20,11 +20,15 @@ impl State {
     /// still counts (settling never hides a failing release), one at 0 % does not.
     pub fn refresh_guards(&mut self) {
         let (cand, live) = (self.candidate(), self.live());
+        let at = crate::core::Judging {
+            now: self.now,
+            interval: self.settings.poll_interval,
+            provided: self.settings.provided,
+        };
         self.guard = self.settings.guardrails.check(
             self.signals.get(cand),
             self.signals.get(live),
-            self.now,
-            self.settings.poll_interval,
+            at,
             &mut self.breach_clock,
         );
         if let Some(until) = self.settling_until() {
@@ -64,7 +68,7 @@ impl State {
 
     /// Why nothing has judged the candidate (no data, settling, …), when that is so.
     pub fn unjudged(&self) -> Option<String> {
-        crate::core::verdict::unjudged(&self.guard, self.candidate())
+        crate::core::judged::unjudged(&self.guard, self.candidate())
     }
 
     /// Why the current step must hold before the next forward move: `min-bake` not yet
@@ -95,6 +99,12 @@ impl State {
         }
         if self.candidate_stale() {
             return Some(format!("{cand}'s data is stale or missing"));
+        }
+        if let Some((kind, why)) = self.guard.iter().find_map(|r| match &r.check {
+            crate::core::RuleCheck::Invalid(why) => Some((r.kind.name(), why)),
+            _ => None,
+        }) {
+            return Some(format!("{cand}'s {kind} is invalid: {why}"));
         }
         None
     }
@@ -152,25 +162,28 @@ impl State {
     /// requests" (at 0 % there is nothing to measure yet) — not an error, not nothing, not
     /// stale. Without such feeds nothing will judge the candidate once it serves.
     pub fn judgeable(&self) -> bool {
-        crate::core::verdict::feeds_fresh(
+        crate::core::judged::feeds_fresh(
             self.signals.get(self.candidate()),
             self.now,
             self.settings.poll_interval,
         )
     }
 
+    /// No candidate signal is fresh: the youngest (by each sample's own time) is older
+    /// than three polls, or there is none.
     pub fn candidate_stale(&self) -> bool {
         let s = self.signals.get(self.candidate());
-        let newest = [
-            s.health.as_ref().map(|(_, at)| *at),
-            s.error_rate.latest.as_ref().map(|x| x.at),
-            s.p99_ms.latest.as_ref().map(|x| x.at),
-            s.rps.latest.as_ref().map(|x| x.at),
+        let now = self.now;
+        let youngest = [
+            s.health.as_ref().map(|(_, at)| now.saturating_sub(*at)),
+            s.error_rate.age(now),
+            s.p99_ms.age(now),
+            s.rps.age(now),
         ]
         .into_iter()
         .flatten()
-        .max();
-        newest.is_none_or(|at| self.now.saturating_sub(at) > self.settings.poll_interval * 3)
+        .min();
+        youngest.is_none_or(|age| age > self.settings.poll_interval * 3)
     }
 
     pub fn breach(&self) -> bool {

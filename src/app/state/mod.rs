@@ -12,7 +12,7 @@ use crate::app::journal::{CandidateSnapshot, WriteAction};
 use crate::app::keymap::Keymap;
 use crate::core::guardrail::any_breach;
 use crate::core::{
-    BreachClock, Cutover, Env, EnvPair, EnvSignals, Guardrails, LiveFrom, Millis, Record,
+    BreachClock, Cutover, Env, EnvPair, EnvSignals, Guardrails, LiveFrom, Millis, Provided, Record,
     RuleResult, Weights,
 };
 use chrono::{DateTime, FixedOffset};
@@ -36,6 +36,9 @@ pub struct Settings {
     pub poll_interval: Millis,
     pub weight_scale: u32,
     pub guardrails: Guardrails,
+    /// What the configured signal sources provide: a guardrail on anything else says no
+    /// source is configured, not "no data yet".
+    pub provided: Provided,
     /// Extra metrics as configured (name, unit, bad direction).
     pub metric_info: Vec<crate::core::MetricInfo>,
     /// Roll back by itself after a breach lasting this long.
@@ -196,6 +199,7 @@ impl State {
                 poll_interval: 1000,
                 weight_scale: 100,
                 guardrails: Guardrails::default(),
+                provided: Provided::ALL,
                 metric_info: Vec::new(),
                 auto_rollback_ms: None,
                 window_extend_ms: 15 * 60_000,

@@ -64,8 +64,9 @@ pub(super) fn on_signals(
     match result {
         Ok(pair) => {
             let EnvPair { blue, green } = *pair;
-            blue.apply_to(&mut s.signals.blue, now);
-            green.apply_to(&mut s.signals.green, now);
+            let interval = s.settings.poll_interval;
+            blue.apply_to(&mut s.signals.blue, now, interval);
+            green.apply_to(&mut s.signals.green, now, interval);
             if let Some(pos) = s
                 .source_errors
                 .iter()

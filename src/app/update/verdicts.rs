@@ -6,7 +6,6 @@ use crate::app::journal::Phase;
 use crate::app::state::{Level, State};
 use crate::app::words::rule_text;
 use crate::core::RuleCheck;
-use crate::core::verdict::check_word;
 
 /// Tells each breach that began or ended since the last event. A change of candidate (the
 /// window completed, a rollback target chosen) forgets the old candidate's breaches
@@ -49,11 +48,11 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
         s.breaches.retain(|(_, k, _)| *k != kind);
         let now = s.guard.iter().find(|r| r.kind == kind).map_or_else(
             || "rule no longer evaluated".to_string(),
-            |r| match (r.check, r.value) {
+            |r| match (&r.check, r.value) {
                 (RuleCheck::Ok, Some(_)) => {
                     format!("now OK: {}", rule_text(r).replacen(" > ", " ≤ ", 1))
                 }
-                (c, _) => format!("now {}", check_word(c)),
+                (c, _) => format!("now {}", c.to_string().to_lowercase()),
             },
         );
         let lasted = crate::app::words::clock(s.now.saturating_sub(since));

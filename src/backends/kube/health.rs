@@ -144,6 +144,10 @@ impl SignalSource for KubeHealth {
         "deployment readiness".into()
     }
 
+    fn provides(&self) -> crate::core::Provided {
+        crate::core::Provided::HEALTH
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let names = self.0.deployments().await?;
         let (b, g) = futures::join!(
