@@ -359,6 +359,11 @@ impl SignalSource for HaproxyStats {
         format!("haproxy stats {}", self.backend.s.socket)
     }
 
+    /// Rates come from two readings of the counters.
+    fn needs_warm_up(&self) -> bool {
+        true
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let answer = self
             .backend

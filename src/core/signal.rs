@@ -251,6 +251,11 @@ pub struct SmokeReport {
 pub trait SignalSource: Send + Sync {
     fn name(&self) -> String;
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, SignalError>;
+    /// Whether a first poll cannot give this source's rates (they need two samples): a
+    /// one-shot read (`status`, the CLI's writes) polls it again one poll interval later.
+    fn needs_warm_up(&self) -> bool {
+        false
+    }
     /// Whether [`SignalSource::smoke`] means anything for this source.
     fn can_smoke(&self) -> bool {
         false
