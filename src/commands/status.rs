@@ -28,6 +28,8 @@ pub(super) struct Facts {
     /// `ok`, `breach` or `no-data`; `None` when live is unknown.
     pub guard_status: Option<&'static str>,
     pub breaches: Vec<String>,
+    /// Every guardrail's verdict on the candidate, with its value and limit.
+    pub rules: Vec<RuleResult>,
     pub vs_live: Option<Difference>,
     /// Who holds a live lease (a lapsed one is nobody).
     pub driver: Option<Lease>,
@@ -93,6 +95,7 @@ fn facts(
         )
     });
     let (guard_status, breaches) = guard_summary(guard.as_deref());
+    let rules = guard.unwrap_or_default();
     let vs_live = cand.and_then(|c| vs_live(snap.signals.get(c), snap.signals.get(c.other())));
     Facts {
         now,
@@ -100,6 +103,7 @@ fn facts(
         share,
         guard_status,
         breaches,
+        rules,
         vs_live,
         driver,
         lease_error,

@@ -5,7 +5,9 @@ use super::snapshot::Snapshot;
 use super::status::Facts;
 use crate::backends::Backend;
 use crate::config::Config;
-use crate::core::{EnvSignals, Lease, LiveFrom, Millis, Reading, Record, Series};
+use crate::core::{
+    EnvSignals, Lease, LiveFrom, Millis, Reading, Record, RuleCheck, RuleResult, Series,
+};
 use serde_json::{Value, json};
 
 /// Unix ms as RFC 3339, `null` when out of range.
@@ -40,7 +42,11 @@ pub(super) fn status_json(
         "vs_live": f.vs_live.map(|d| json!({
             "error_rate_pp": d.diff_pp, "p_value": d.p_value, "significant": d.significant,
         })),
-        "guardrails": {"status": f.guard_status, "breaches": f.breaches},
+        "guardrails": {
+            "status": f.guard_status,
+            "breaches": f.breaches,
+            "rules": f.rules.iter().map(rule_json).collect::<Vec<_>>(),
+        },
         "driver": f.driver.as_ref().map(driver_json),
         "errors": {
             "lease": f.lease_error,
@@ -78,6 +84,20 @@ fn record_json(r: &Record) -> Value {
         })),
         "window_end": r.end.and_then(time),
     })
+}
+
+/// One guardrail's verdict: the rule, its check, the judged value (`null`: none) and the
+/// limit.
+fn rule_json(r: &RuleResult) -> Value {
+    let check = match r.check {
+        RuleCheck::Ok => "ok",
+        RuleCheck::Pending { .. } => "pending",
+        RuleCheck::Breach => "breach",
+        RuleCheck::NoData => "no-data",
+        RuleCheck::Stale => "stale",
+        RuleCheck::Settling { .. } => "settling",
+    };
+    json!({"rule": r.kind.name(), "check": check, "value": r.value, "limit": r.limit})
 }
 
 fn driver_json(l: &Lease) -> Value {
@@ -135,6 +155,30 @@ fn env_json(s: &EnvSignals, now: Millis) -> Value {
 mod tests {
     use super::*;
     use crate::core::Env;
+
+    #[test]
+    fn a_rule_says_its_check_value_and_limit() {
+        let r = RuleResult {
+            kind: crate::core::RuleKind::ErrorRate,
+            check: RuleCheck::Breach,
+            value: Some(0.036),
+            limit: 0.01,
+        };
+        assert_eq!(
+            rule_json(&r),
+            json!({"rule": "error-rate", "check": "breach", "value": 0.036, "limit": 0.01})
+        );
+        let quiet = RuleResult {
+            kind: crate::core::RuleKind::P99,
+            check: RuleCheck::NoData,
+            value: None,
+            limit: 2000.0,
+        };
+        assert_eq!(
+            rule_json(&quiet),
+            json!({"rule": "p99", "check": "no-data", "value": null, "limit": 2000.0})
+        );
+    }
 
     #[test]
     fn live_from_is_one_word() {

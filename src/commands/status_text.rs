@@ -3,11 +3,12 @@
 use super::snapshot::Snapshot;
 use super::status::Facts;
 use crate::app::lease;
-use crate::app::words::hhmm;
+use crate::app::words::{hhmm, rule_text};
 use crate::backends::Backend;
 use crate::config::Config;
+use crate::core::guardrail::RuleResult;
 use crate::core::stats::Difference;
-use crate::core::{Env, EnvSignals, Lease, LiveFrom, Reading, Record, Series, Weights};
+use crate::core::{Env, EnvSignals, Lease, LiveFrom, Reading, Record, RuleCheck, Series, Weights};
 
 /// `status` as text, one line each.
 pub(super) fn text(
@@ -38,7 +39,7 @@ pub(super) fn text(
     for e in &snap.poll_errors {
         lines.push(format!("signals UNAVAILABLE: {e}"));
     }
-    lines.extend(guard_line(f.guard_status, &f.breaches));
+    lines.extend(guard_line(f.guard_status, &f.rules));
     lines
 }
 
@@ -131,9 +132,17 @@ fn vs_live_line(d: &Difference) -> String {
     format!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp)
 }
 
-fn guard_line(status: Option<&str>, breaches: &[String]) -> Option<String> {
+/// The guardrails' verdict, and each breached rule with its value against its limit.
+fn guard_line(status: Option<&str>, rules: &[RuleResult]) -> Option<String> {
     match status {
-        Some("breach") => Some(format!("guardrails: BREACH {}", breaches.join(", "))),
+        Some("breach") => {
+            let breaches: Vec<String> = rules
+                .iter()
+                .filter(|r| r.check == RuleCheck::Breach)
+                .map(rule_text)
+                .collect();
+            Some(format!("guardrails: BREACH {}", breaches.join(", ")))
+        }
         Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
         None => None,
     }
@@ -142,6 +151,7 @@ fn guard_line(status: Option<&str>, breaches: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::RuleKind;
 
     #[test]
     fn the_driver_or_why_it_is_unknown() {
@@ -241,10 +251,20 @@ mod tests {
 
     #[test]
     fn guardrails_say_the_breached_rules() {
-        let breaches = ["error-rate".to_string(), "health".to_string()];
+        let rule = |kind, check, value| RuleResult {
+            kind,
+            check,
+            value,
+            limit: 0.01,
+        };
+        let rules = [
+            rule(RuleKind::ErrorRate, RuleCheck::Breach, Some(0.036)),
+            rule(RuleKind::P99, RuleCheck::NoData, None),
+            rule(RuleKind::HealthFailures, RuleCheck::Breach, None),
+        ];
         assert_eq!(
-            guard_line(Some("breach"), &breaches).as_deref(),
-            Some("guardrails: BREACH error-rate, health")
+            guard_line(Some("breach"), &rules).as_deref(),
+            Some("guardrails: BREACH errors 3.60 % > 1 %, health")
         );
         assert_eq!(
             guard_line(Some("no-data"), &[]).as_deref(),
