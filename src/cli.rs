@@ -50,7 +50,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
-    /// Print the traffic state and both envs' signals.
+    /// Print the traffic state, both envs' signals and the guardrails' verdict. A signal
+    /// source whose rates need two readings is read twice, one poll-interval apart.
     Status {
         /// As JSON (unknown values are null).
         #[arg(long)]
@@ -60,13 +61,15 @@ pub enum Command {
     Set {
         #[arg(value_parser = clap::value_parser!(u8).range(0..=100))]
         share: u8,
-        /// Confirm a promotion to 100 % or a move while a guardrail is breached.
+        /// Confirm a promotion to 100 %, or a move over a breached guardrail, stale data or a
+        /// candidate nothing has judged (an override, journaled).
         #[arg(long)]
         yes: bool,
     },
     /// Step forward to the next share in the plan.
     Step {
-        /// Confirm a promotion to 100 % or a step while a guardrail is breached.
+        /// Confirm a promotion to 100 %, or a step over a breached guardrail, stale data or a
+        /// candidate nothing has judged (an override, journaled).
         #[arg(long)]
         yes: bool,
     },

@@ -370,6 +370,11 @@ impl SignalSource for HaproxyStats {
         }
     }
 
+    /// Rates come from two readings of the counters.
+    fn needs_warm_up(&self) -> bool {
+        true
+    }
+
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
         let answer = self
             .backend

@@ -10,6 +10,7 @@ use crate::core::{Env, EnvPair, EnvSignals, LiveFrom, Millis, Record, Weights, r
 use crate::shared::with_timeout;
 use crate::signals::{EnvPoll, SignalSource};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One read of the backend and every signal source, as a `status` would show.
 pub(super) struct Snapshot {
@@ -42,12 +43,7 @@ pub(super) async fn snapshot(
             .await
             .map_err(|e| e.to_string())
     };
-    let polls = futures::future::join_all(sources.iter().map(|s| async move {
-        let r = with_timeout(&s.name(), timeout, s.poll())
-            .await
-            .map_err(|e| e.to_string());
-        (s.name(), r, clock.now())
-    }));
+    let polls = poll_sources(sources, timeout, config.poll_interval, &clock);
     let (weights, record, polls) = futures::join!(read, record, polls);
     let live = resolve_live(
         config.live,
@@ -69,9 +65,44 @@ pub(super) async fn snapshot(
 /// Each source's poll, as `(name, result, when)`.
 type Poll = (String, Result<EnvPair<EnvPoll>, String>, Millis);
 
+/// Every source polled once, concurrently; a source whose rates need two samples
+/// ([`SignalSource::needs_warm_up`]) once more, `interval` after its first answer (unless
+/// that failed), so that its rates are there and timed at the second sample. Each poll is
+/// bounded by `timeout`: the whole takes at most `interval` + 2 × `timeout`. A source's
+/// polls come in the order they were taken.
+async fn poll_sources(
+    sources: &[Arc<dyn SignalSource>],
+    timeout: Duration,
+    interval: Duration,
+    clock: &Clock,
+) -> Vec<Poll> {
+    let polls = sources.iter().map(|s| async move {
+        let name = s.name();
+        let once = || async {
+            let r = with_timeout(&name, timeout, s.poll())
+                .await
+                .map_err(|e| e.to_string());
+            (name.clone(), r, clock.now())
+        };
+        let first = once().await;
+        if !s.needs_warm_up() || first.1.is_err() {
+            return vec![first];
+        }
+        tokio::time::sleep(interval).await;
+        vec![first, once().await]
+    });
+    futures::future::join_all(polls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Both envs' signals from every poll that answered (over the versions the config names),
-/// and `name: error` for each that did not.
-fn merge_polls(config: &Config, polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<String>) {
+/// and `name: error` for each that did not. Polls are applied in the order they were taken:
+/// a source's second sample is its latest.
+fn merge_polls(config: &Config, mut polls: Vec<Poll>) -> (EnvPair<EnvSignals>, Vec<String>) {
+    polls.sort_by_key(|(_, _, at)| *at);
     let mut signals = EnvPair::<EnvSignals>::default();
     signals.blue.version = config.envs.blue.version.clone();
     signals.green.version = config.envs.green.version.clone();
@@ -162,5 +193,103 @@ mod tests {
         assert_eq!(cand.health.as_deref(), Some("down"));
         assert_eq!(cand.p99_ms, Some(250.0));
         assert_eq!(cand.error_rate, None, "unknown is never 0");
+    }
+
+    #[test]
+    fn a_second_sample_is_the_latest_and_its_time_is_the_signals() {
+        let rate = |r: Reading| EnvPoll {
+            error_rate: Some(r),
+            ..EnvPoll::default()
+        };
+        let first = rate(Reading::NoData("first poll: rates need two".into()));
+        let second = rate(Reading::Value(0.1));
+        let polls = vec![
+            (
+                "stats".to_string(),
+                Ok(EnvPair::new(EnvPoll::default(), first)),
+                5,
+            ),
+            (
+                "stats".to_string(),
+                Ok(EnvPair::new(EnvPoll::default(), second)),
+                1_007,
+            ),
+        ];
+        let (signals, errors) = merge_polls(&config(), polls);
+        assert!(errors.is_empty());
+        let g = &signals.green.error_rate;
+        assert_eq!(g.value(), Some(0.1));
+        assert_eq!(g.latest.as_ref().map(|s| s.at), Some(1_007));
+        assert_eq!(
+            g.history.iter().copied().collect::<Vec<_>>(),
+            [None, Some(0.1)]
+        );
+    }
+
+    /// A source that counts its polls, answering the count as green's error rate.
+    struct Counting {
+        warm: bool,
+        fail: bool,
+        polls: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl SignalSource for Counting {
+        fn name(&self) -> String {
+            format!("warm {} fail {}", self.warm, self.fail)
+        }
+        async fn poll(&self) -> Result<EnvPair<EnvPoll>, crate::shared::SignalError> {
+            let n = self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if self.fail {
+                return Err("refused".to_string().into());
+            }
+            let green = EnvPoll {
+                error_rate: Some(Reading::Value(f64::from(n))),
+                ..EnvPoll::default()
+            };
+            Ok(EnvPair::new(EnvPoll::default(), green))
+        }
+        fn needs_warm_up(&self) -> bool {
+            self.warm
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_source_that_needs_two_samples_is_polled_twice_one_interval_apart() {
+        let source = |warm, fail| {
+            Arc::new(Counting {
+                warm,
+                fail,
+                polls: 0.into(),
+            })
+        };
+        let (warm, plain, broken) = (
+            source(true, false),
+            source(false, false),
+            source(true, true),
+        );
+        let sources: Vec<Arc<dyn SignalSource>> = vec![warm.clone(), plain.clone(), broken.clone()];
+        let interval = Duration::from_millis(200);
+        let clock = Clock::start();
+        let polls = poll_sources(&sources, Duration::from_secs(5), interval, &clock).await;
+        let count = |s: &Counting| s.polls.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((count(&warm), count(&plain), count(&broken)), (2, 1, 1));
+        let times: Vec<Millis> = polls
+            .iter()
+            .filter(|(n, _, _)| *n == warm.name())
+            .map(|(_, _, at)| *at)
+            .collect();
+        let [first, second] = times[..] else {
+            panic!("two samples: {times:?}")
+        };
+        let apart = second - first;
+        assert!(
+            (200..2_000).contains(&apart),
+            "one interval apart: {apart} ms"
+        );
+        let (signals, errors) = merge_polls(&config(), polls);
+        assert_eq!(errors, ["warm true fail true: refused"], "not asked again");
+        let g = &signals.green.error_rate;
+        assert_eq!(g.latest.as_ref().map(|s| s.at), Some(second));
     }
 }

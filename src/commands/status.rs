@@ -29,7 +29,7 @@ pub(super) struct Facts {
     /// `None` when live is unknown.
     pub guard_status: Option<&'static str>,
     pub breaches: Vec<String>,
-    /// Each rule's verdict, as judged.
+    /// Every guardrail's verdict on the candidate, with its value and limit.
     pub rules: Vec<RuleResult>,
     pub vs_live: Option<Difference>,
     /// Who holds a live lease (a lapsed one is nobody).
@@ -98,6 +98,7 @@ fn facts(
             .evaluate(snap.signals.get(c), snap.signals.get(c.other()), at)
     });
     let (guard_status, breaches) = guard_summary(guard.as_deref());
+    let rules = guard.unwrap_or_default();
     let vs_live = cand.and_then(|c| vs_live(snap.signals.get(c), snap.signals.get(c.other())));
     Facts {
         now,
@@ -105,7 +106,7 @@ fn facts(
         share,
         guard_status,
         breaches,
-        rules: guard.unwrap_or_default(),
+        rules,
         vs_live,
         driver,
         lease_error,

@@ -86,6 +86,8 @@ fn record_json(r: &Record) -> Value {
     })
 }
 
+/// One guardrail's verdict: the rule, its check, the judged value (`null`: none) and the
+/// limit.
 fn driver_json(l: &Lease) -> Value {
     json!({
         "holder": l.holder,
@@ -99,6 +101,9 @@ fn driver_json(l: &Lease) -> Value {
 fn rule_json(r: &RuleResult) -> Value {
     json!({
         "rule": r.kind.name(),
+        // The verdict as a script matches it (`breach`, `no-data`, `settling`), and as
+        // the screen says it.
+        "check": r.check.word().to_lowercase().replace(' ', "-"),
         "verdict": r.check.word(),
         "detail": r.check.detail(),
         "value": r.value.filter(|v| v.is_finite()),
@@ -176,6 +181,30 @@ fn env_json(s: &EnvSignals, when: (Millis, Millis)) -> Value {
 mod tests {
     use super::*;
     use crate::core::Env;
+
+    #[test]
+    fn a_rule_says_its_check_value_and_limit() {
+        let r = RuleResult {
+            kind: crate::core::RuleKind::ErrorRate,
+            check: RuleCheck::Breach,
+            value: Some(0.036),
+            limit: 0.01,
+        };
+        assert_eq!(
+            rule_json(&r),
+            json!({"rule": "error-rate", "check": "breach", "value": 0.036, "limit": 0.01})
+        );
+        let quiet = RuleResult {
+            kind: crate::core::RuleKind::P99,
+            check: RuleCheck::NoData,
+            value: None,
+            limit: 2000.0,
+        };
+        assert_eq!(
+            rule_json(&quiet),
+            json!({"rule": "p99", "check": "no-data", "value": null, "limit": 2000.0})
+        );
+    }
 
     #[test]
     fn live_from_is_one_word() {

@@ -3,13 +3,14 @@
 use super::snapshot::Snapshot;
 use super::status::Facts;
 use crate::app::lease;
-use crate::app::words::{hhmm, unsettled_rules};
+use crate::app::words::{hhmm, rule_text, unsettled_rules};
 use crate::backends::Backend;
 use crate::config::Config;
 use crate::core::stats::Difference;
 use crate::core::value::num;
 use crate::core::{
-    Env, EnvSignals, Lease, LiveFrom, Millis, Reading, Record, RuleResult, Series, Weights,
+    Env, EnvSignals, Lease, LiveFrom, Millis, Reading, Record, RuleCheck, RuleResult, Series,
+    Weights,
 };
 use crate::ui::age;
 
@@ -43,7 +44,7 @@ pub(super) fn text(
     for e in &snap.poll_errors {
         lines.push(format!("signals UNAVAILABLE: {e}"));
     }
-    lines.extend(guard_line(f.guard_status, &f.breaches, &f.rules));
+    lines.extend(guard_line(f.guard_status, &f.rules));
     lines
 }
 
@@ -144,11 +145,19 @@ fn vs_live_line(d: &Difference) -> String {
     format!("candidate vs live: {:+.2} pp errors, {verdict}", d.diff_pp)
 }
 
-/// The guardrails: the rules in breach, else every rule that is not OK in words, else OK.
-fn guard_line(status: Option<&str>, breaches: &[String], rules: &[RuleResult]) -> Option<String> {
+/// The guardrails: each rule in breach with its value against its limit, else every rule
+/// that is not OK in words, else OK.
+fn guard_line(status: Option<&str>, rules: &[RuleResult]) -> Option<String> {
     let unsettled = unsettled_rules(rules, true);
     match status {
-        Some("breach") => Some(format!("guardrails: BREACH {}", breaches.join(", "))),
+        Some("breach") => {
+            let breaches: Vec<String> = rules
+                .iter()
+                .filter(|r| r.check == RuleCheck::Breach)
+                .map(rule_text)
+                .collect();
+            Some(format!("guardrails: BREACH {}", breaches.join(", ")))
+        }
         Some(_) if !unsettled.is_empty() => Some(format!("guardrails: {}", unsettled.join(" · "))),
         Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
         None => None,
@@ -158,6 +167,7 @@ fn guard_line(status: Option<&str>, breaches: &[String], rules: &[RuleResult]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::RuleKind;
 
     #[test]
     fn the_driver_or_why_it_is_unknown() {
@@ -263,11 +273,20 @@ mod tests {
 
     #[test]
     fn guardrails_say_the_breached_rules_or_each_rules_words() {
-        use crate::core::{RuleCheck, RuleKind};
-        let breaches = ["error-rate".to_string(), "health".to_string()];
+        let rule = |kind, check, value| RuleResult {
+            kind,
+            check,
+            value,
+            limit: 0.01,
+        };
+        let rules = [
+            rule(RuleKind::ErrorRate, RuleCheck::Breach, Some(0.036)),
+            rule(RuleKind::P99, RuleCheck::NoData, None),
+            rule(RuleKind::HealthFailures, RuleCheck::Breach, None),
+        ];
         assert_eq!(
-            guard_line(Some("breach"), &breaches, &[]).as_deref(),
-            Some("guardrails: BREACH error-rate, health")
+            guard_line(Some("breach"), &rules).as_deref(),
+            Some("guardrails: BREACH errors 3.60 % > 1 %, health")
         );
         let rule = |kind, check| RuleResult {
             kind,
@@ -281,13 +300,13 @@ mod tests {
             rule(RuleKind::HealthFailures, RuleCheck::Ok),
         ];
         assert_eq!(
-            guard_line(Some("waiting"), &[], &rules).as_deref(),
+            guard_line(Some("waiting"), &rules).as_deref(),
             Some("guardrails: WAITING 12/200 req · NO DATA — no p99 source configured")
         );
         assert_eq!(
-            guard_line(Some("ok"), &[], &rules[2..]).as_deref(),
+            guard_line(Some("ok"), &rules[2..]).as_deref(),
             Some("guardrails: OK")
         );
-        assert_eq!(guard_line(None, &[], &[]), None);
+        assert_eq!(guard_line(None, &[]), None);
     }
 }

@@ -10,12 +10,14 @@ use super::wiring::{connect, cutover_for, journal_for, load_config};
 use crate::app::engine::{self, WriteOrder};
 use crate::app::journal::{CandidateSnapshot, Journal, Who, WriteAction};
 use crate::app::lease::{self, Me, Standing};
-use crate::app::words::{hhmm, reason_text, refusal_text};
+use crate::app::words::{hhmm, reason_text, refusal_text, rule_text};
 use crate::backends::{BackendError, Switch};
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::core::guardrail::any_breach;
-use crate::core::{Command as CoreCommand, ConfirmReason, Cutover, Decision, Doubts, Env, Weights};
+use crate::core::guardrail::{RuleResult, any_breach};
+use crate::core::{
+    Command as CoreCommand, ConfirmReason, Cutover, Decision, Doubts, Env, RuleCheck, Weights,
+};
 use crate::signals::SignalSource;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -170,22 +172,28 @@ async fn write_held(
             "no error or latency data for {cand}: nothing will judge it once it serves"
         ))
     };
-    let doubts = Doubts {
-        breach: any_breach(&results),
-        // Signals that could not be read are as good as stale.
-        stale: !snap.poll_errors.is_empty(),
-        unjudged: unjudged.is_some(),
-        hold: None,
-    };
+    let doubted = Doubted::of(&results, unjudged, &snap.poll_errors);
     let mut cutover = cutover_for(config, live, backend.capabilities());
     cutover.share = before.share_of(cand);
-    let why = unjudged.unwrap_or_default();
-    let (share, action) = match choose_share(&cutover, cmd, (doubts, &why), yes, backend.kind()) {
+    let (share, action, overrode) = match choose_share(&cutover, cmd, &doubted, yes, backend.kind())
+    {
         Ok(chosen) => chosen,
         Err(refused) => return Ok(refused.exit()),
     };
-    let candidate = snapshot_of(&snap.signals, cand, (snap.clock.now(), interval));
-    let order = forward_order(config, me, before, candidate, (live, share, action));
+    let mut candidate = snapshot_of(&snap.signals, cand, (snap.clock.now(), interval));
+    candidate.stale |= doubted.doubts.stale;
+    let mut order = forward_order(config, me, before, candidate, (live, share, action));
+    // A --yes over a breach, stale data or a candidate nothing judged is an override: the
+    // journal's intent and result lines say what it overrode.
+    order.reason = overrode.map(|over| {
+        let from = before
+            .share_of(cand)
+            .map_or_else(|| "?".to_string(), |b| b.to_string());
+        format!(
+            "{} overrode the guardrails with --yes to {} {cand} {from} → {share} %: {over}",
+            who.user, order.action
+        )
+    });
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it.
     notify_cli(config, who, &order, &done.result).await;
@@ -199,33 +207,80 @@ async fn write_held(
     Ok(code)
 }
 
-/// The share `cmd` moves the candidate to, and the action's name, as the cutover decides
-/// it with the guardrails' `breach` and the signals' staleness. The CLI's explicit `set N`
-/// is its own confirmation of a jump; a promotion and a breach still need `--yes` (exit
-/// 2 without it). A refusal (nothing to step to, flip-only) exits 1.
+/// The doubts over a forward write, each with its words: what a `--yes` would override.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Doubted {
+    doubts: Doubts,
+    /// The rules in breach and their values ("errors 10.00 % > 1 %").
+    breach: String,
+    /// The signal sources that could not be read.
+    stale: String,
+    /// Why nothing has judged the candidate.
+    unjudged: String,
+}
+
+impl Doubted {
+    /// The doubts of one look: the guardrails' `results`, why nothing judged the candidate
+    /// (if so), and the sources that could not be read (as good as stale).
+    fn of(results: &[RuleResult], unjudged: Option<String>, poll_errors: &[String]) -> Doubted {
+        let breaches: Vec<String> = results
+            .iter()
+            .filter(|r| r.check == RuleCheck::Breach)
+            .map(rule_text)
+            .collect();
+        Doubted {
+            doubts: Doubts {
+                breach: any_breach(results),
+                stale: !poll_errors.is_empty(),
+                unjudged: unjudged.is_some(),
+                hold: None,
+            },
+            breach: breaches.join(", "),
+            stale: poll_errors.join("; "),
+            unjudged: unjudged.unwrap_or_default(),
+        }
+    }
+
+    /// What `r` is about, when it is a doubt (a breach, stale data, nothing judged).
+    fn detail(&self, r: ConfirmReason) -> Option<&str> {
+        match r {
+            ConfirmReason::Breach => Some(&self.breach),
+            ConfirmReason::Stale => Some(&self.stale),
+            ConfirmReason::Unjudged => Some(&self.unjudged),
+            _ => None,
+        }
+    }
+}
+
+/// The share `cmd` moves the candidate to, the action's name, and what a `--yes` overrode
+/// (a breach, stale data, a candidate nothing judged: `None` when none), as the cutover
+/// decides it with the `doubted` look. The CLI's explicit `set N` is its own confirmation
+/// of a jump; a promotion and every doubt still need `--yes` (exit 2 without it, saying
+/// which). A refusal (nothing to step to, flip-only) exits 1.
 fn choose_share(
     cutover: &Cutover,
     cmd: WriteCmd,
-    (doubts, unjudged): (Doubts, &str),
+    doubted: &Doubted,
     yes: bool,
     backend_kind: &str,
-) -> Result<(u8, WriteAction), NotWriting> {
+) -> Result<(u8, WriteAction, Option<String>), NotWriting> {
     let (core_cmd, action) = match cmd {
         WriteCmd::Set(p) => (CoreCommand::Jump(p), WriteAction::Set),
         WriteCmd::Step => (CoreCommand::StepForward, WriteAction::Step),
         WriteCmd::Back => (CoreCommand::StepBack, WriteAction::Back),
         WriteCmd::Rollback(_) => unreachable!("rollback_cli"),
     };
-    let share = match cutover.decide(core_cmd, doubts) {
-        Decision::Apply { share, .. } => share,
+    let with = |r: ConfirmReason, detail: Option<&str>| match detail {
+        Some(d) if !d.is_empty() => format!("{}: {d}", reason_text(r)),
+        _ => reason_text(r).to_string(),
+    };
+    match cutover.decide(core_cmd, doubted.doubts) {
+        Decision::Apply { share, .. } => Ok((share, action, None)),
         Decision::Confirm { share, reasons } => {
             let needs: Vec<_> = reasons
                 .iter()
                 .filter(|r| **r != ConfirmReason::Jump)
-                .map(|r| match r {
-                    ConfirmReason::Unjudged => format!("{}: {unjudged}", reason_text(*r)),
-                    _ => reason_text(*r).to_string(),
-                })
+                .map(|r| with(*r, doubted.detail(*r)))
                 .collect();
             if !needs.is_empty() && !yes {
                 return Err(NotWriting {
@@ -236,17 +291,18 @@ fn choose_share(
                     usage: true,
                 });
             }
-            share
+            let over: Vec<_> = reasons
+                .iter()
+                .filter_map(|r| doubted.detail(*r).map(|d| with(*r, Some(d))))
+                .collect();
+            Ok((share, action, (!over.is_empty()).then(|| over.join("; "))))
         }
-        Decision::Refused(r) => {
-            return Err(NotWriting::failure(format!(
-                "nothing to do: {}",
-                refusal_text(r, cutover.candidate(), backend_kind)
-            )));
-        }
+        Decision::Refused(r) => Err(NotWriting::failure(format!(
+            "nothing to do: {}",
+            refusal_text(r, cutover.candidate(), backend_kind)
+        ))),
         Decision::Pause(_) => unreachable!("no pause from the CLI"),
-    };
-    Ok((share, action))
+    }
 }
 
 /// The forward write as the engine takes it, made under this process's lease; a move to
@@ -291,56 +347,52 @@ mod tests {
         c
     }
 
-    fn refused(text: &str) -> Result<(u8, WriteAction), NotWriting> {
+    type Chosen = Result<(u8, WriteAction, Option<String>), NotWriting>;
+
+    fn refused(text: &str) -> Chosen {
         Err(NotWriting::failure(text.into()))
     }
 
-    fn needs_yes(text: &str) -> Result<(u8, WriteAction), NotWriting> {
+    fn needs_yes(text: &str) -> Chosen {
         Err(NotWriting {
             text: text.into(),
             usage: true,
         })
     }
 
-    const CALM: (Doubts, &str) = (
-        Doubts {
-            breach: false,
-            stale: false,
-            unjudged: false,
-            hold: None,
-        },
-        "",
-    );
+    fn calm() -> Doubted {
+        Doubted::default()
+    }
 
-    fn doubts(breach: bool, stale: bool) -> (Doubts, &'static str) {
-        (
-            Doubts {
+    fn doubts(breach: bool, stale: bool) -> Doubted {
+        Doubted {
+            doubts: Doubts {
                 breach,
                 stale,
                 ..Doubts::default()
             },
-            "",
-        )
+            ..Doubted::default()
+        }
     }
 
     #[test]
     fn step_back_and_set_follow_the_plan() {
         assert_eq!(
-            choose_share(&at(Some(0)), WriteCmd::Step, CALM, false, "sim"),
-            Ok((10, WriteAction::Step))
+            choose_share(&at(Some(0)), WriteCmd::Step, &calm(), false, "sim"),
+            Ok((10, WriteAction::Step, None))
         );
         assert_eq!(
-            choose_share(&at(Some(50)), WriteCmd::Back, CALM, false, "sim"),
-            Ok((10, WriteAction::Back))
+            choose_share(&at(Some(50)), WriteCmd::Back, &calm(), false, "sim"),
+            Ok((10, WriteAction::Back, None))
         );
-        // `set N` is its own confirmation of a jump, up or down.
+        // `set N` is its own confirmation of a jump, up or down, and overrides nothing.
         assert_eq!(
-            choose_share(&at(Some(0)), WriteCmd::Set(30), CALM, false, "sim"),
-            Ok((30, WriteAction::Set))
+            choose_share(&at(Some(0)), WriteCmd::Set(30), &calm(), false, "sim"),
+            Ok((30, WriteAction::Set, None))
         );
         assert_eq!(
-            choose_share(&at(Some(50)), WriteCmd::Set(5), CALM, false, "sim"),
-            Ok((5, WriteAction::Set))
+            choose_share(&at(Some(50)), WriteCmd::Set(5), &calm(), false, "sim"),
+            Ok((5, WriteAction::Set, None))
         );
     }
 
@@ -348,21 +400,17 @@ mod tests {
     fn promotion_and_a_breach_need_yes_and_are_usage_errors_without() {
         let promote = "set to 100 % needs --yes: sends ALL traffic to the candidate and starts the rollback window";
         assert_eq!(
-            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, false, "sim"),
+            choose_share(&at(Some(50)), WriteCmd::Set(100), &calm(), false, "sim"),
             needs_yes(promote)
         );
+        // A confirmed promotion over calm signals is no override.
         assert_eq!(
-            choose_share(&at(Some(50)), WriteCmd::Set(100), CALM, true, "sim"),
-            Ok((100, WriteAction::Set))
+            choose_share(&at(Some(50)), WriteCmd::Set(100), &calm(), true, "sim"),
+            Ok((100, WriteAction::Set, None))
         );
+        let both = doubts(true, true);
         assert_eq!(
-            choose_share(
-                &at(Some(0)),
-                WriteCmd::Step,
-                doubts(true, true),
-                false,
-                "sim"
-            ),
+            choose_share(&at(Some(0)), WriteCmd::Step, &both, false, "sim"),
             needs_yes(
                 "step to 10 % needs --yes: the candidate is BREACHING a guardrail; and the candidate's data is STALE: this step would be taken blind"
             )
@@ -371,11 +419,15 @@ mod tests {
             choose_share(
                 &at(Some(0)),
                 WriteCmd::Step,
-                doubts(true, false),
+                &doubts(true, false),
                 true,
                 "sim"
             ),
-            Ok((10, WriteAction::Step))
+            Ok((
+                10,
+                WriteAction::Step,
+                Some("the candidate is BREACHING a guardrail".into())
+            ))
         );
         let exit = needs_yes("x").unwrap_err().exit();
         assert_eq!(
@@ -385,53 +437,81 @@ mod tests {
     }
 
     #[test]
-    fn a_candidate_nothing_judged_needs_yes_and_says_why() {
-        let why = "no error or latency data for green: nothing has judged it";
-        let unjudged = Doubts {
-            unjudged: true,
-            ..Doubts::default()
-        };
+    fn the_refusal_and_the_override_name_the_breach_and_the_unread_sources() {
+        let results = [
+            RuleResult {
+                kind: crate::core::RuleKind::ErrorRate,
+                check: RuleCheck::Breach,
+                value: Some(0.036),
+                limit: 0.01,
+            },
+            RuleResult {
+                kind: crate::core::RuleKind::P99,
+                check: RuleCheck::NoData,
+                value: None,
+                limit: 2000.0,
+            },
+        ];
+        let errors = ["prometheus: timed out".to_string()];
+        let doubted = Doubted::of(&results, Env::Green, &errors);
+        assert!(doubted.doubts.breach && doubted.doubts.stale && !doubted.doubts.unjudged);
+        let said = "the candidate is BREACHING a guardrail: errors 3.60 % > 1 %; and the candidate's data is STALE: this step would be taken blind: prometheus: timed out";
         assert_eq!(
-            choose_share(
-                &at(Some(0)),
-                WriteCmd::Set(50),
-                (unjudged, why),
-                false,
-                "nginx"
-            ),
-            needs_yes(&format!(
-                "set to 50 % needs --yes: NOTHING HAS JUDGED the candidate: stepping on is a journaled override: {why}"
-            ))
+            choose_share(&at(Some(50)), WriteCmd::Set(90), &doubted, false, "haproxy"),
+            needs_yes(&format!("set to 90 % needs --yes: {said}"))
         );
         assert_eq!(
-            choose_share(
-                &at(Some(0)),
-                WriteCmd::Set(50),
-                (unjudged, why),
-                true,
-                "nginx"
-            ),
-            Ok((50, WriteAction::Set))
+            choose_share(&at(Some(50)), WriteCmd::Set(90), &doubted, true, "haproxy"),
+            Ok((90, WriteAction::Set, Some(said.replace("; and ", "; "))))
+        );
+        // Calm: nothing to override.
+        let ok = [RuleResult {
+            check: RuleCheck::Ok,
+            ..results[0].clone()
+        }];
+        assert_eq!(Doubted::of(&ok, Env::Green, &[]), calm());
+    }
+
+    #[test]
+    fn a_candidate_nothing_judged_needs_yes_and_says_why() {
+        let why = "no error or latency data for green: nothing has judged it";
+        let unjudged = Doubted {
+            doubts: Doubts {
+                unjudged: true,
+                ..Doubts::default()
+            },
+            unjudged: why.into(),
+            ..Doubted::default()
+        };
+        let said =
+            format!("NOTHING HAS JUDGED the candidate: stepping on is a journaled override: {why}");
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Set(50), &unjudged, false, "nginx"),
+            needs_yes(&format!("set to 50 % needs --yes: {said}"))
+        );
+        assert_eq!(
+            choose_share(&at(Some(0)), WriteCmd::Set(50), &unjudged, true, "nginx"),
+            Ok((50, WriteAction::Set, Some(said)))
         );
     }
 
     #[test]
     fn nothing_to_do_is_a_failure_not_a_usage_error() {
         assert_eq!(
-            choose_share(&at(Some(0)), WriteCmd::Back, CALM, false, "sim"),
+            choose_share(&at(Some(0)), WriteCmd::Back, &calm(), false, "sim"),
             refused("nothing to do: green already at 0 %")
         );
         assert_eq!(
-            choose_share(&at(Some(100)), WriteCmd::Step, CALM, false, "sim"),
+            choose_share(&at(Some(100)), WriteCmd::Step, &calm(), false, "sim"),
             refused("nothing to do: green already at 100 %: nothing to step to")
         );
         assert_eq!(
-            choose_share(&at(None), WriteCmd::Step, CALM, false, "sim"),
+            choose_share(&at(None), WriteCmd::Step, &calm(), false, "sim"),
             refused("nothing to do: share unknown: waiting for the backend to answer")
         );
         let flip = at(Some(0)).flip_only();
         assert_eq!(
-            choose_share(&flip, WriteCmd::Set(50), CALM, true, "alb"),
+            choose_share(&flip, WriteCmd::Set(50), &calm(), true, "alb"),
             refused(
                 "nothing to do: 50 % refused: alb switches all traffic at once, so steps are not available; promote to 100 % or roll back to 0 %"
             )

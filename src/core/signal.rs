@@ -321,6 +321,11 @@ pub trait SignalSource: Send + Sync {
     /// The signals this source provides, as configured.
     fn provides(&self) -> Provided;
     async fn poll(&self) -> Result<EnvPair<EnvPoll>, SignalError>;
+    /// Whether a first poll cannot give this source's rates (they need two samples): a
+    /// one-shot read (`status`, the CLI's writes) polls it again one poll interval later.
+    fn needs_warm_up(&self) -> bool {
+        false
+    }
     /// Whether [`SignalSource::smoke`] means anything for this source.
     fn can_smoke(&self) -> bool {
         false

@@ -1,0 +1,271 @@
+//! The command line against a real HAProxy whose `show stat` is the signal source: one-shot
+//! commands must see what the cockpit sees. Rates need two samples, so `status` and the
+//! writes take a second one a poll interval after the first; a candidate failing a real
+//! fraction of real requests sent through HAProxy's frontend is a breach that `status --json`
+//! reports and that a forward write needs `--yes` (a journaled override) to step over.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::*;
+use cutover::app::journal::{Journal, Phase};
+use cutover::backends::Backend;
+use cutover::backends::haproxy::{HaproxyBackend, HaproxySettings, Socket};
+use cutover::core::{EnvPair, Weights};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// HAProxy in the foreground, killed on drop, with the lease and record files cutover kept
+/// for it (named by its pid).
+struct Haproxy(Child);
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        remove_haproxy_store(self.0.id());
+    }
+}
+
+/// An env on loopback answering `/` with its name; when `fail_every` is set, every
+/// `fail_every`-th request is a 500. Returns its address.
+async fn env_server(name: &'static str, fail_every: Option<u64>) -> String {
+    let served = Arc::new(AtomicU64::new(0));
+    let app = Router::new().route(
+        "/",
+        get(move || {
+            let served = served.clone();
+            async move {
+                let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+                let code = match fail_every {
+                    Some(k) if n.is_multiple_of(k) => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::OK,
+                };
+                (code, [("x-cutover-env", name)], name)
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    addr.to_string()
+}
+
+/// Requests through `front` at about 200 a second, each on a new connection, until `stop`
+/// is set or `limit` has passed; returns how many were answered.
+async fn drive(front: String, stop: Arc<AtomicBool>, limit: Duration) -> u64 {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let end = Instant::now() + limit;
+    let mut pace = tokio::time::interval(Duration::from_millis(5));
+    let mut answered = 0;
+    while !stop.load(Ordering::SeqCst) && Instant::now() < end {
+        pace.tick().await;
+        if http.get(format!("http://{front}/")).send().await.is_ok() {
+            answered += 1;
+        }
+    }
+    answered
+}
+
+/// `cutover ARGS…` on `cfg`, and how long the whole process took.
+fn timed(cfg: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration) {
+    let t = Instant::now();
+    let o = cutover(cfg, args);
+    (o, t.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_writes_take_a_second_sample_and_a_breach_needs_yes() {
+    if !require("haproxy") {
+        return;
+    }
+    let blue = env_server("blue", None).await;
+    let green = env_server("green", Some(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (front, admin) = (closed_port(), closed_port());
+    let cfg_text = format!(
+        "global\n  stats socket ipv4@127.0.0.1:{admin} level admin\n\
+defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
+frontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\n\
+backend app\n  balance roundrobin\n  server blue {blue} weight 50\n  server green {green} weight 50\n"
+    );
+    std::fs::write(dir.path().join("haproxy.cfg"), cfg_text).unwrap();
+    let _haproxy = Haproxy(
+        Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(dir.path().join("haproxy.cfg"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for port in [front, admin] {
+        wait_until(30, &format!("HAProxy on port {port}"), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+    let haproxy = HaproxyBackend::new(HaproxySettings {
+        socket: Socket::Tcp(format!("127.0.0.1:{admin}")),
+        backend: "app".into(),
+        servers: EnvPair::new("blue".into(), "green".into()),
+        scale: 100,
+        timeout: Duration::from_secs(5),
+    });
+    assert_eq!(haproxy.read().await.unwrap(), Weights::new(50, 50));
+    let journal = dir.path().join("journal.jsonl");
+    let cfg = dir.path().join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"checkout-api\"\nlive = \"blue\"\npoll-interval = \"1s\"\njournal = \"{}\"\n[backend]\nkind = \"haproxy\"\nsocket = \"127.0.0.1:{admin}\"\nbackend = \"app\"\nblue-server = \"blue\"\ngreen-server = \"green\"\n",
+            journal.display()
+        ),
+    )
+    .unwrap();
+
+    // No traffic yet: the second sample was taken (no "first poll"), and it says there were
+    // no requests; nothing judges the candidate, so a forward move asks.
+    let (o, quiet_took) = timed(&cfg, &["status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["guardrails"]["status"], "no-data", "{s:#}");
+    assert!(s["envs"]["green"]["error_rate"].is_null(), "{s:#}");
+    assert_eq!(
+        s["envs"]["green"]["notes"]["error_rate"], "no requests in the window",
+        "{s:#}"
+    );
+    let o = cutover(&cfg, &["set", "60"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("set to 60 % needs --yes: NOTHING HAS JUDGED the candidate"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(haproxy.read().await.unwrap(), Weights::new(50, 50));
+
+    // Real traffic through the frontend, green failing one request in ten.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(drive(
+        format!("127.0.0.1:{front}"),
+        stop.clone(),
+        Duration::from_secs(120),
+    ));
+    wait_until(30, "traffic reaching green", || {
+        let stat = futures::executor::block_on(haproxy.command("show stat app 4 -1")).unwrap();
+        cutover::backends::haproxy::parse_stat_csv(&stat)
+            .iter()
+            .find(|r| r["svname"] == "green")
+            .is_some_and(|r| r["stot"].parse::<u64>().unwrap_or(0) > 50)
+    });
+
+    let (o, status_took) = timed(&cfg, &["status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["guardrails"]["status"], "breach", "{s:#}");
+    assert_eq!(
+        s["guardrails"]["breaches"],
+        serde_json::json!(["error-rate"])
+    );
+    let rule = s["guardrails"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "error-rate")
+        .cloned()
+        .unwrap();
+    assert_eq!(rule["check"], "breach", "{s:#}");
+    assert_eq!(rule["limit"], 0.01);
+    let rate = rule["value"].as_f64().expect("a value, not no-data");
+    assert!((0.05..=0.2).contains(&rate), "green fails 1 in 10: {rate}");
+    assert_eq!(s["envs"]["green"]["error_rate"].as_f64(), Some(rate));
+    assert!(
+        s["envs"]["green"]["requests"]
+            .as_f64()
+            .is_some_and(|n| n > 0.0),
+        "{s:#}"
+    );
+    assert!(
+        s["envs"]["green"]["age_ms"]["error_rate"]
+            .as_u64()
+            .is_some_and(|a| a < 1_000),
+        "timed at the second sample: {s:#}"
+    );
+    assert!(
+        s["errors"]["signals"].as_array().unwrap().is_empty(),
+        "{s:#}"
+    );
+    let o = cutover(&cfg, &["status"]);
+    assert!(
+        stdout(&o).contains("guardrails: BREACH errors "),
+        "{}",
+        stdout(&o)
+    );
+
+    // A move onto the breaching candidate without --yes: exit 2, says why, nothing moves.
+    let (o, refused_took) = timed(&cfg, &["set", "90"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let said = stderr(&o);
+    assert!(
+        said.contains("set to 90 % needs --yes: the candidate is BREACHING a guardrail: errors ")
+            && said.contains("> 1 %"),
+        "{said}"
+    );
+    assert_eq!(
+        haproxy.read().await.unwrap(),
+        Weights::new(50, 50),
+        "refused means untouched"
+    );
+
+    // With --yes it moves, and the journal carries the override.
+    let (o, set_took) = timed(&cfg, &["set", "90", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(haproxy.read().await.unwrap(), Weights::new(10, 90));
+    stop.store(true, Ordering::SeqCst);
+    let answered = load.await.unwrap();
+    assert!(answered > 0);
+    let entries = Journal::read_all(&journal).unwrap();
+    let lines: Vec<_> = entries
+        .iter()
+        .filter(|e| matches!(e.phase, Phase::Intent | Phase::Result))
+        .collect();
+    assert_eq!(lines.len(), 2, "{entries:#?}");
+    for e in &lines {
+        assert_eq!(e.action.to_string(), "set");
+        let reason = e.reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.contains("overrode the guardrails with --yes to set green 50 → 90 %")
+                && reason.contains("BREACHING a guardrail: errors "),
+            "{reason:?}"
+        );
+        assert!(e.candidate.error_rate.is_some_and(|r| r > 0.01), "{e:?}");
+    }
+    let o = cutover(&cfg, &["journal"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let timeline = stdout(&o);
+    assert!(
+        timeline.contains("set green 50 % → 90 %")
+            && timeline.contains("— ")
+            && timeline.contains("overrode the guardrails with --yes"),
+        "{timeline}"
+    );
+
+    // The second sample costs one poll interval, never much more.
+    eprintln!(
+        "timings (poll-interval 1s): status --json without traffic {quiet_took:?}, with traffic {status_took:?}; set 90 refused {refused_took:?}; set 90 --yes {set_took:?}"
+    );
+    for took in [quiet_took, status_took, refused_took, set_took] {
+        assert!(
+            (Duration::from_secs(1)..Duration::from_secs(5)).contains(&took),
+            "{took:?}"
+        );
+    }
+}
