@@ -252,6 +252,15 @@ mod tests {
         fn needs_warm_up(&self) -> bool {
             self.warm
         }
+        fn provides(&self) -> crate::core::Provided {
+            crate::core::Provided {
+                health: false,
+                error_rate: true,
+                p99: false,
+                rps: false,
+                counts: false,
+            }
+        }
     }
 
     #[tokio::test]

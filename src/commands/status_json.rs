@@ -180,7 +180,7 @@ fn env_json(s: &EnvSignals, when: (Millis, Millis)) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::Env;
+    use crate::core::{Env, RuleCheck};
 
     #[test]
     fn a_rule_says_its_check_value_and_limit() {

@@ -453,7 +453,7 @@ mod tests {
             },
         ];
         let errors = ["prometheus: timed out".to_string()];
-        let doubted = Doubted::of(&results, Env::Green, &errors);
+        let doubted = Doubted::of(&results, None, &errors);
         assert!(doubted.doubts.breach && doubted.doubts.stale && !doubted.doubts.unjudged);
         let said = "the candidate is BREACHING a guardrail: errors 3.60 % > 1 %; and the candidate's data is STALE: this step would be taken blind: prometheus: timed out";
         assert_eq!(
@@ -469,7 +469,7 @@ mod tests {
             check: RuleCheck::Ok,
             ..results[0].clone()
         }];
-        assert_eq!(Doubted::of(&ok, Env::Green, &[]), calm());
+        assert_eq!(Doubted::of(&ok, None, &[]), calm());
     }
 
     #[test]

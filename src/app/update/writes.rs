@@ -27,22 +27,7 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         );
         return Vec::new();
     }
-    // A step waits for its pre-flight smoke: other forward keys are refused, said so,
-    // never queued behind it or turned into something else.
-    if let Some((pending, pname)) = &s.preflight_pending
-        && matches!(s.smoke, Some(SmokeState::Running { .. }))
-        && cmd != Command::TogglePause
-    {
-        let text = if *pending == cmd {
-            format!("{pname} already waits for the pre-flight smoke checks")
-        } else {
-            format!(
-                "pre-flight smoke running: {pname} waits for its result; this key is ignored ({} pauses and cancels the step, {} rolls back)",
-                s.key(Action::Pause),
-                s.key(Action::Rollback)
-            )
-        };
-        s.log(Level::Warn, text);
+    if waits_for_preflight(s, cmd) {
         return Vec::new();
     }
     let mut decision = s.cutover.decide(cmd, s.doubts());
@@ -128,6 +113,28 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
             Vec::new()
         }
     }
+}
+
+/// A step waits for its pre-flight smoke: other forward keys are refused, said so, never
+/// queued behind it or turned into something else. True when `cmd` was refused so.
+fn waits_for_preflight(s: &mut State, cmd: Command) -> bool {
+    let Some((pending, pname)) = &s.preflight_pending else {
+        return false;
+    };
+    if !matches!(s.smoke, Some(SmokeState::Running { .. })) || cmd == Command::TogglePause {
+        return false;
+    }
+    let text = if *pending == cmd {
+        format!("{pname} already waits for the pre-flight smoke checks")
+    } else {
+        format!(
+            "pre-flight smoke running: {pname} waits for its result; this key is ignored ({} pauses and cancels the step, {} rolls back)",
+            s.key(Action::Pause),
+            s.key(Action::Rollback)
+        )
+    };
+    s.log(Level::Warn, text);
+    true
 }
 
 pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
