@@ -90,14 +90,24 @@ fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // bad-release without the demo's holds (min-bake, min-requests): this drill is about
+    // the window, not the bake.
+    let scenario = dir.path().join("no-holds.toml");
+    let text: String = include_str!("../demo/scenarios/bad-release.toml")
+        .lines()
+        .filter(|l| !l.starts_with("min-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&scenario, text).unwrap();
     let t = Tmux::new("held-window");
     t.start(
         120,
         32,
         &format!(
-            "{} --journal {} demo --scenario bad-release --rollback-window 6s; echo EXITED:$?; sleep 600",
+            "{} --journal {} demo --scenario {} --rollback-window 6s; echo EXITED:$?; sleep 600",
             bin().display(),
-            dir.path().join("j.jsonl").display()
+            dir.path().join("j.jsonl").display(),
+            scenario.display()
         ),
     );
     t.wait(20, "the demo", |s| s.contains("[0]"));

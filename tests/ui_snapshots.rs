@@ -418,3 +418,72 @@ fn unknown_traffic_is_not_called_a_split() {
     let screen = text(&draw(&s, &Theme::default(), 120, 32));
     assert!(screen.contains("split"), "{screen}");
 }
+
+/// Rolled back from a breach at 50 %: green's windowed numbers still hold the errors from
+/// before; they settle, dimmed, with no verdict, and the traffic panel says until when.
+fn rolled_back() -> State {
+    run(
+        "bad-release",
+        98,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (30, Step::Key(KeyCode::Right)),
+            (95, Step::Key(KeyCode::Char('r'))),
+        ],
+    )
+}
+
+#[test]
+fn after_a_rollback_the_numbers_settle_not_breach_120x32() {
+    let s = rolled_back();
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    assert!(
+        screen.contains("rolled back 14:01:35 — green's numbers settle until 14:01:45"),
+        "{screen}"
+    );
+    assert!(!screen.contains("✕ BREACH"), "{screen}");
+    assert!(screen.contains("settling"), "{screen}");
+    assert!(
+        screen.contains("STANDBY") || screen.contains("SERVING 100 % · live"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn after_a_rollback_the_numbers_settle_not_breach_80x24() {
+    let screen = text(&draw(&rolled_back(), &Theme::default(), 80, 24));
+    assert!(!screen.contains("✕ BREACH"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// The roles in words at 0 %, and after the window: the panels keep their sides, the
+/// words change, and an event says so.
+#[test]
+fn role_words_at_zero_and_after_the_window_80x24() {
+    let s = run("happy", 3, &[]);
+    let screen = text(&draw(&s, &Theme::default(), 80, 24));
+    assert!(
+        screen.contains("SERVING 100 % · live") && screen.contains("CANDIDATE · 0 %"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("role_words_at_zero_80x24", screen);
+    let s = run(
+        "happy",
+        970,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (30, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Right)),
+            (60, Step::Key(KeyCode::Char('y'))),
+        ],
+    );
+    let screen = text(&draw(&s, &Theme::default(), 80, 24));
+    let blue_left = screen.lines().find(|l| l.contains("BLUE  v")).unwrap_or("");
+    assert!(
+        blue_left.contains("CANDIDATE")
+            && blue_left.contains("GREEN v1.5.0    SERVING 100 % · live"),
+        "blue stays left, now the candidate; green is live:\n{screen}"
+    );
+    insta::assert_snapshot!("role_words_after_the_window_80x24", screen);
+}

@@ -35,6 +35,8 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
     s.settings.backend_kind = "sim".into();
     s.settings.backend_target = "127.0.0.1:7070".into();
     s.settings.driver = "alice@bastion".into();
+    // As the demo: values settle for the simulator's stats window after a move.
+    s.settings.settle_ms = crate::sim::STATS_WINDOW_S * 1000;
     s.traffic.live_known = true;
     let (mut backend_up, mut signals_up) = (true, true);
     for sec in 0..=seconds {

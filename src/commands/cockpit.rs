@@ -66,6 +66,7 @@ pub(super) async fn demo(
     config.live = Some(scenario.live);
     config.rollback_window = window;
     config.min_bake = scenario.min_bake;
+    config.guardrails.min_requests = scenario.min_requests;
     crate::tui::can_run()?;
     let journal = journal_for(cli, None, &format!("demo-{}", scenario.name))?;
     let handle = SimHandle::new(Simulator::new(scenario, seed));

@@ -192,7 +192,7 @@ mod tests {
         };
         assert_eq!(
             rule_json(&r),
-            json!({"rule": "error-rate", "check": "breach", "value": 0.036, "limit": 0.01})
+            json!({"rule": "error-rate", "check": "breach", "verdict": "BREACH", "detail": null, "value": 0.036, "limit": 0.01})
         );
         let quiet = RuleResult {
             kind: crate::core::RuleKind::P99,
@@ -202,7 +202,7 @@ mod tests {
         };
         assert_eq!(
             rule_json(&quiet),
-            json!({"rule": "p99", "check": "no-data", "value": null, "limit": 2000.0})
+            json!({"rule": "p99", "check": "no-data", "verdict": "NO DATA", "detail": null, "value": null, "limit": 2000.0})
         );
     }
 

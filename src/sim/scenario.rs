@@ -38,6 +38,10 @@ pub struct Scenario {
     /// The demo's `min-bake`: each step holds this long before the next.
     #[serde(default, with = "humantime_serde")]
     pub min_bake: Option<Duration>,
+    /// The demo's `min-requests`: each step serves this many requests (in the stats
+    /// window) before the next, and error rates are WAITING until then.
+    #[serde(default)]
+    pub min_requests: Option<u64>,
     pub blue: EnvModelSpec,
     pub green: EnvModelSpec,
 }

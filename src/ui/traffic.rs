@@ -13,10 +13,13 @@ use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut lines = banners(state, theme, area.width as usize);
+    // Cut at whole words with `…`, never a unit off a number (the events pane and `status`
+    // have the whole text).
+    let w = area.width as usize;
     lines.extend([
-        bar(state, theme, area.width as usize),
-        plan_line(state, theme),
-        window_line(state, theme),
+        bar(state, theme, w),
+        super::fmt::fit(plan_line(state, theme), w),
+        super::fmt::fit(window_line(state, theme), w),
     ]);
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -170,14 +173,26 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
         cur.map_or_else(|| "?".to_string(), |s| format!("{s} %")),
         theme.text,
     ));
+    match state.hold() {
+        Some(crate::core::Hold::Bake { left }) => {
+            spans.push(Span::styled(format!("  bake {}", clock(left)), theme.warn));
+        }
+        Some(crate::core::Hold::Requests { seen, min }) => spans.push(Span::styled(
+            format!(
+                "  hold {}/{min} req",
+                seen.map_or_else(|| "?".to_string(), |n| n.to_string())
+            ),
+            theme.warn,
+        )),
+        None => {}
+    }
     spans.push(Span::styled("  observed ", theme.dim));
     let settling = state.settling_until();
     match state.observed_share() {
         // Still mixes traffic from before the last move: no number to compare yet.
-        Some(o) if settling.is_some() => spans.push(Span::styled(
+        Some(_) if settling.is_some() => spans.push(Span::styled(
             format!(
-                "{} {cand} settling {}s",
-                pct(o),
+                "— settling {}s",
                 settling
                     .unwrap_or(0)
                     .saturating_sub(state.now)
@@ -214,9 +229,6 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
             ),
             style,
         ));
-    }
-    if let Some(crate::core::Hold::Bake { left }) = state.hold() {
-        spans.push(Span::styled(format!("   bake {}", clock(left)), theme.warn));
     }
     if c.paused {
         spans.push(Span::styled("   ‖ PAUSED", theme.warn));

@@ -72,16 +72,39 @@ impl State {
     }
 
     /// Why the current step must hold before the next forward move: `min-bake` not yet
-    /// met (never at 0 %: the first step has nothing to bake).
+    /// met, or fewer than `min-requests` served in the window (never at 0 %: the first
+    /// step has nothing to bake or count; never at 100 %: nothing is forward of it).
     pub fn hold(&self) -> Option<Hold> {
         let share = self.cutover.share?;
         if share == 0 || share == 100 {
             return None;
         }
-        let min = self.settings.min_bake_ms?;
-        let since = self.traffic.bake_since?;
-        let left = min.saturating_sub(self.now.saturating_sub(since));
-        (left > 0).then_some(Hold::Bake { left })
+        if let (Some(min), Some(since)) = (self.settings.min_bake_ms, self.traffic.bake_since) {
+            let left = min.saturating_sub(self.now.saturating_sub(since));
+            if left > 0 {
+                return Some(Hold::Bake { left });
+            }
+        }
+        let min = self.settings.guardrails.min_requests?;
+        if !self.settings.provided.counts {
+            // Nothing counts requests: the guardrail says so; a hold would never lift.
+            return None;
+        }
+        let seen = self
+            .signals
+            .get(self.candidate())
+            .requests
+            .fresh_value(self.now, self.settings.poll_interval)
+            .map(|n| n.max(0.0) as u64);
+        // Counted only while the window holds this step's traffic alone.
+        let counted = self.settling_until().is_none();
+        match seen {
+            Some(n) if counted && n >= min => None,
+            _ => Some(Hold::Requests {
+                seen: seen.filter(|_| counted),
+                min,
+            }),
+        }
     }
 
     /// Why the candidate cannot be trusted now: breaching, stale, or no data at all.

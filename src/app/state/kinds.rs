@@ -104,7 +104,7 @@ impl std::fmt::Display for PreflightCheck {
             PreflightCheck::Healthy(env) => write!(f, "{env} healthy"),
             PreflightCheck::SmokePassed => f.write_str("smoke passed"),
             PreflightCheck::Warm(env) => write!(f, "{env} warm"),
-            PreflightCheck::DataFresh => f.write_str("fresh error & p99 data"),
+            PreflightCheck::DataFresh => f.write_str("error & p99 data"),
         }
     }
 }

@@ -199,4 +199,43 @@ mod tests {
         done(&mut s, &e, 10);
         assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
     }
+
+    /// Signals at `now` with green having served `n` requests in the window.
+    fn green_served(s: &mut State, now: Millis, n: f64) {
+        let poll = |n: f64| crate::signals::EnvPoll {
+            error_rate: Some(Reading::Value(0.001)),
+            p99_ms: Some(Reading::Value(150.0)),
+            requests: Some(Reading::Value(n)),
+            errors: Some(Reading::Value(0.0)),
+            ..Default::default()
+        };
+        let result = Ok(Box::new(EnvPair::new(poll(5000.0), poll(n))));
+        update(
+            s,
+            Event::Signals {
+                source: "t".into(),
+                now,
+                result,
+            },
+        );
+    }
+
+    #[test]
+    fn min_requests_holds_a_step_until_it_has_served_enough() {
+        let mut s = state(10);
+        s.settings.guardrails.min_requests = Some(200);
+        green_served(&mut s, 1_000, 120.0);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![]);
+        assert!(
+            s.last_event()
+                .contains("min-requests not met, 120/200 requests"),
+            "{}",
+            s.last_event()
+        );
+        assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
+        let mut s = state(10);
+        s.settings.guardrails.min_requests = Some(200);
+        green_served(&mut s, 1_000, 250.0);
+        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(50, false)]);
+    }
 }
