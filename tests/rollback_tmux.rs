@@ -93,11 +93,11 @@ fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
     // bad-release without the demo's holds (min-bake, min-requests): this drill is about
     // the window, not the bake.
     let scenario = dir.path().join("no-holds.toml");
-    let text: String = include_str!("../demo/scenarios/bad-release.toml")
+    let text = include_str!("../demo/scenarios/bad-release.toml")
         .lines()
         .filter(|l| !l.starts_with("min-"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+        .collect::<Vec<_>>()
+        .join("\n");
     std::fs::write(&scenario, text).unwrap();
     let t = Tmux::new("held-window");
     t.start(
