@@ -426,6 +426,75 @@ async fn nginx_edits_validates_reloads_and_restores_a_broken_config() {
         .last()
         .unwrap();
     assert_eq!(failed.phase, Phase::Failed);
+
+    // The cockpit on this nginx, with no error or latency source at all (the README's
+    // nginx walkthrough): the first step is a pre-flight override, and every later move
+    // asks and says that nothing has judged green; both are journaled.
+    if !require("tmux") {
+        return;
+    }
+    std::fs::write(d.join("extra.conf"), "# nothing\n").unwrap();
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut test = vec!["nginx".to_string(), "-t".into(), "-q".into()];
+    test.extend(base.clone());
+    let mut reload = vec!["nginx".to_string(), "-s".into(), "reload".into()];
+    reload.extend(base.clone());
+    let cfg = d_config(
+        d,
+        &format!(
+            "live = \"blue\"\n[backend]\nkind = \"nginx\"\nconfig = \"{}\"\nupstream = \"app\"\nblue-server = \"{}\"\ngreen-server = \"{}\"\ntest-command = [{}]\nreload-command = [{}]\n",
+            d.join("upstream.conf").display(),
+            sim.blue,
+            sim.green,
+            list(&test),
+            list(&reload)
+        ),
+    );
+    let t = Tmux::new("nginx-unjudged");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    let s = t.wait(30, "the cockpit on nginx", |s| s.contains("[0]"));
+    assert!(
+        s.contains("NO DATA — no source for error-rate"),
+        "no source is not 'no data yet':\n{s}"
+    );
+    t.keys(&["Right"]);
+    t.wait(20, "the pre-flight names the missing data", |s| {
+        s.contains("PRE-FLIGHT failed") && s.contains("no fresh error & p99 data")
+    });
+    t.keys(&["y"]);
+    t.wait(20, "10 % applied", |s| {
+        s.contains("[10]") && s.contains("→ 10 % applied")
+    });
+    t.keys(&["Right"]);
+    let s = t.wait(20, "the confirm says nothing judged green", |s| {
+        s.contains("NOTHING HAS JUDGED")
+    });
+    assert!(
+        s.contains("no error or latency data for green: nothing has judged it"),
+        "{s}"
+    );
+    t.keys(&["y"]);
+    t.wait(20, "50 % applied", |s| {
+        s.contains("[50]") && s.contains("→ 50 % applied")
+    });
+    t.keys(&["r"]);
+    t.wait(20, "rolled back", |s| s.contains("ROLLBACK → 0 % applied"));
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+    let phases: Vec<Phase> = Journal::read_all(&d.join("cli.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.phase)
+        .collect();
+    assert!(
+        phases.contains(&Phase::PreflightOverride) && phases.contains(&Phase::Override),
+        "{phases:?}"
+    );
 }
 
 #[test]

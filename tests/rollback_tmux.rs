@@ -113,7 +113,12 @@ fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
     t.wait(20, "the demo", |s| s.contains("[0]"));
     t.keys(&["Right"]);
     t.wait(20, "10 %", |s| s.contains("[10]"));
+    // Just stepped: green's numbers still settle, so the next step asks first.
     t.keys(&["Right"]);
+    t.wait(10, "the confirm: nothing judged green yet", |s| {
+        s.contains("NOTHING HAS JUDGED")
+    });
+    t.keys(&["y"]);
     t.wait(20, "50 %", |s| s.contains("[50]"));
     // Green fails under load: promote it over the breach, with the confirm that says so.
     t.wait(30, "the breach", |s| s.contains("BREACH"));

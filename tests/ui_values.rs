@@ -142,13 +142,13 @@ fn no_source_configured_80x24() {
     let screen = screen(&s, 80, 24);
     assert!(green_row(&screen, "errors").contains("NO DATA"), "{screen}");
     assert!(
-        screen.contains("guardrails NO DATA — no error-rate…"),
+        screen.contains("guardrails NO DATA — no source for…"),
         "{screen}"
     );
     assert!(!screen.contains("yet"), "no source is not 'yet':\n{screen}");
     let wide = self::screen(&s, 120, 32);
     assert!(
-        wide.contains("guardrails NO DATA — no error-rate or p99 source…"),
+        wide.contains("guardrails NO DATA — no source for error-rate or p99"),
         "{wide}"
     );
     insta::assert_snapshot!(screen);

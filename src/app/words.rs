@@ -90,7 +90,7 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
 /// The guardrails that are neither OK nor breached, in words, worst first: `INVALID
 /// error-rate: negative (-500 %)` (`INVALID error-rate, p99` without `reasons`, where each
 /// row says its own), `STALE p99, health`, `NO DATA error-rate`, `WAITING 12/200 req`, `NO
-/// DATA — no error-rate or p99 source configured`. Rules with the same verdict are said
+/// DATA — no source for error-rate or p99`. Rules with the same verdict are said
 /// once together.
 pub fn unsettled_rules(results: &[RuleResult], reasons: bool) -> Vec<String> {
     let mut sorted: Vec<&RuleResult> = results
@@ -129,7 +129,7 @@ pub fn unsettled_rules(results: &[RuleResult], reasons: bool) -> Vec<String> {
         } else {
             format!("{} or {last}", first.join(", "))
         };
-        out.push(format!("NO DATA — no {names} source configured"));
+        out.push(format!("NO DATA — no source for {names}"));
     }
     out
 }
@@ -179,7 +179,7 @@ mod tests {
                 "INVALID x: NaN",
                 "STALE health, orders",
                 "WAITING 12/200 req",
-                "NO DATA — no p99 source configured",
+                "NO DATA — no source for p99",
             ]
         );
         assert_eq!(unsettled_rules(&all, false)[0], "INVALID x");
@@ -190,7 +190,7 @@ mod tests {
         ];
         assert_eq!(
             unsettled_rules(&none, true),
-            ["NO DATA — no error-rate, p99 or health source configured"]
+            ["NO DATA — no source for error-rate, p99 or health"]
         );
         assert!(unsettled_rules(&[rule(RuleKind::P99, RuleCheck::Ok)], true).is_empty());
     }

@@ -301,7 +301,7 @@ mod tests {
         ];
         assert_eq!(
             guard_line(Some("waiting"), &rules).as_deref(),
-            Some("guardrails: WAITING 12/200 req · NO DATA — no p99 source configured")
+            Some("guardrails: WAITING 12/200 req · NO DATA — no source for p99")
         );
         assert_eq!(
             guard_line(Some("ok"), &rules[2..]).as_deref(),

@@ -180,10 +180,10 @@ fn a_rule_says_which_source_is_missing() {
     assert_eq!(
         shown,
         [
-            "error-rate NO DATA — no error-rate source configured",
-            "error-rate-vs-live NO DATA — no error-rate source configured",
-            "p99 NO DATA — no p99 source configured",
-            "p99-vs-live NO DATA — no p99 source configured",
+            "error-rate NO DATA — no source for error-rate",
+            "error-rate-vs-live NO DATA — no source for error-rate",
+            "p99 NO DATA — no source for p99",
+            "p99-vs-live NO DATA — no source for p99",
             "health NO DATA",
         ]
     );

@@ -54,7 +54,7 @@ impl RuleCheck {
     /// why a value is invalid.
     pub fn detail(&self) -> Option<String> {
         match self {
-            RuleCheck::NoSource(signal) => Some(format!("no {signal} source configured")),
+            RuleCheck::NoSource(signal) => Some(format!("no source for {signal}")),
             RuleCheck::Waiting { n, min } => Some(format!("{n}/{min} req")),
             RuleCheck::Invalid(why) => Some(why.clone()),
             _ => None,
@@ -85,7 +85,7 @@ impl RuleCheck {
     }
 }
 
-/// The word and its detail: `NO DATA — no error-rate source configured`, `WAITING 12/200
+/// The word and its detail: `NO DATA — no source for error-rate`, `WAITING 12/200
 /// req`, `INVALID — negative (-500 %)`.
 impl fmt::Display for RuleCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,7 +112,7 @@ mod tests {
             (RuleCheck::NoData, "NO DATA", true),
             (
                 RuleCheck::NoSource("error-rate"),
-                "NO DATA — no error-rate source configured",
+                "NO DATA — no source for error-rate",
                 false,
             ),
             (

@@ -177,9 +177,9 @@ mod tests {
             ("invalid > 100 % (500 %)", 18, "invalid > 100 %…"),
             ("3-series-for-env=green", 10, "3-series-…"),
             (
-                "guardrails NO DATA — no error-rate or p99 source configured",
+                "guardrails NO DATA — no source for error-rate or p99",
                 39,
-                "guardrails NO DATA — no error-rate…",
+                "guardrails NO DATA — no source for…",
             ),
         ];
         for (text, max, want) in cases {

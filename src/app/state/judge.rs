@@ -195,6 +195,11 @@ impl State {
     /// No candidate signal is fresh: the youngest (by each sample's own time) is older
     /// than three polls, or there is none.
     pub fn candidate_stale(&self) -> bool {
+        // With no source of any signal there is nothing to go stale: that is "nothing
+        // judges the candidate", said as such, not "stale".
+        if self.settings.provided == crate::core::Provided::NONE {
+            return false;
+        }
         let s = self.signals.get(self.candidate());
         let now = self.now;
         let youngest = [
