@@ -11,6 +11,7 @@
 
 mod keys;
 mod lease;
+mod preflight;
 mod reads;
 mod signals;
 #[cfg(test)]

@@ -2,12 +2,13 @@
 //! place a write is ordered), and what a finished write means for the screen.
 
 use super::lease::not_driving;
+use super::preflight::{preflight, waits_for_preflight};
 use super::reads::observe;
 use super::{Effect, ROLLBACK_GUARD_MS};
 use crate::app::engine::WriteResult;
 use crate::app::journal::WriteAction;
 use crate::app::keymap::Action;
-use crate::app::state::{Banner, InFlight, Level, PendingConfirm, Role, SmokeState, State};
+use crate::app::state::{Banner, InFlight, Level, PendingConfirm, Role, State};
 use crate::app::words::refusal_text;
 use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
 
@@ -30,53 +31,10 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
     if waits_for_preflight(s, cmd) {
         return Vec::new();
     }
-    let mut decision = s.cutover.decide(cmd, s.doubts());
-    // The first step away from 0 passes the pre-flight: smoke first, then the checklist.
-    let first = s.cutover.base() == Some(0);
-    let target = match &decision {
-        Decision::Apply {
-            share,
-            rollback: false,
-        }
-        | Decision::Confirm { share, .. } => Some(*share),
-        _ => None,
+    let decision = match preflight(s, cmd, name.clone(), s.cutover.decide(cmd, s.doubts())) {
+        Ok(d) => d,
+        Err(effects) => return effects,
     };
-    if first && target.is_some_and(|t| t > 0) {
-        let cand = s.candidate();
-        let smoked = matches!(
-            &s.smoke,
-            Some(SmokeState::Done { env, at, .. })
-                if *env == cand && s.now.saturating_sub(*at) <= crate::app::state::PREFLIGHT_SMOKE_FRESH
-        );
-        if s.settings.smoke_available && !smoked {
-            s.preflight_pending = Some((cmd, name));
-            if matches!(s.smoke, Some(SmokeState::Running { .. })) {
-                return Vec::new();
-            }
-            s.smoke = Some(SmokeState::Running {
-                env: cand,
-                since: s.now,
-            });
-            s.log(
-                Level::Info,
-                format!("pre-flight: smoke checks against {cand} before the first step …"),
-            );
-            return vec![Effect::Smoke(cand)];
-        }
-        if !s.preflight_failures().is_empty() {
-            decision = match decision {
-                Decision::Apply { share, .. } => Decision::Confirm {
-                    share,
-                    reasons: vec![ConfirmReason::Preflight],
-                },
-                Decision::Confirm { share, mut reasons } => {
-                    reasons.insert(0, ConfirmReason::Preflight);
-                    Decision::Confirm { share, reasons }
-                }
-                other => other,
-            };
-        }
-    }
     match decision {
         Decision::Apply { share, rollback } => issue(s, share, rollback, name),
         Decision::Confirm { share, reasons } => {
@@ -113,28 +71,6 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
             Vec::new()
         }
     }
-}
-
-/// A step waits for its pre-flight smoke: other forward keys are refused, said so, never
-/// queued behind it or turned into something else. True when `cmd` was refused so.
-fn waits_for_preflight(s: &mut State, cmd: Command) -> bool {
-    let Some((pending, pname)) = &s.preflight_pending else {
-        return false;
-    };
-    if !matches!(s.smoke, Some(SmokeState::Running { .. })) || cmd == Command::TogglePause {
-        return false;
-    }
-    let text = if *pending == cmd {
-        format!("{pname} already waits for the pre-flight smoke checks")
-    } else {
-        format!(
-            "pre-flight smoke running: {pname} waits for its result; this key is ignored ({} pauses and cancels the step, {} rolls back)",
-            s.key(Action::Pause),
-            s.key(Action::Rollback)
-        )
-    };
-    s.log(Level::Warn, text);
-    true
 }
 
 pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
