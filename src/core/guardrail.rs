@@ -316,13 +316,41 @@ fn live_side(c: RuleCheck) -> RuleCheck {
 fn error_rate(cand: &EnvSignals, at: Judging, limit: f64) -> Judged {
     let counts = (at.value(&cand.errors), at.value(&cand.requests));
     let v = at.fresh(&cand.error_rate, at.provided.error_rate, "error-rate")?;
-    Ok(match counts {
-        (Some(e), Some(n)) => match wilson_lower(e, n) {
-            Some(low) => (v, over(low, limit)),
-            None => (v, over(v, limit)),
-        },
-        _ => (v, over(v, limit)),
-    })
+    if v <= limit {
+        return Ok((v, RuleCheck::Ok));
+    }
+    // Over the limit: a breach when the counts say it is no fluke. Counts that do not
+    // describe the rate on screen (another query, another window) prove nothing.
+    let (Some(e), Some(n)) = counts else {
+        return Ok((v, RuleCheck::Breach));
+    };
+    if n <= 0.0 || (e / n - v).abs() > (0.5 * v).max(0.005) {
+        return Ok((v, RuleCheck::Breach));
+    }
+    match wilson_lower(e, n) {
+        Some(low) if low > limit => Ok((v, RuleCheck::Breach)),
+        // Over the limit on too few requests to be sure: not OK, not yet a breach.
+        Some(_) => Ok((
+            v,
+            RuleCheck::Waiting {
+                n: n as u64,
+                min: requests_to_tell(v, limit),
+            },
+        )),
+        None => Ok((v, RuleCheck::Breach)),
+    }
+}
+
+/// How many requests at `rate` make its 95 % interval's low end clear `limit`.
+fn requests_to_tell(rate: f64, limit: f64) -> u64 {
+    let mut n = 1.0f64;
+    while n < 1e9 {
+        if wilson_lower(rate * n, n).is_some_and(|low| low > limit) {
+            return n as u64;
+        }
+        n = (n * 1.25).ceil();
+    }
+    n as u64
 }
 
 /// The candidate's error rate over the live env's; with counts, only a significant

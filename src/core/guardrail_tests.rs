@@ -229,8 +229,18 @@ fn absolute_error_rate_needs_evidence_when_counts_are_known() {
         s.errors.push(Reading::Value(errors), 0);
         s
     };
+    // 2 errors in 197 is over 1 % on its face but says nothing yet: WAITING, with how
+    // many requests at that rate would tell (never OK: the value is over the limit).
+    // Counts that do not describe the rate (another window) prove nothing: judged on it.
     for ((e, n), want) in [
-        ((2.0, 197.0), RuleCheck::Ok),
+        ((1.0, 197.0), RuleCheck::Ok),
+        (
+            (6.0, 300.0),
+            RuleCheck::Waiting {
+                n: 300,
+                min: requests_needed(0.02),
+            },
+        ),
         ((50.0, 1000.0), RuleCheck::Breach),
     ] {
         assert_eq!(
@@ -239,6 +249,22 @@ fn absolute_error_rate_needs_evidence_when_counts_are_known() {
             "{e}/{n}"
         );
     }
+    let mut odd = with(0.0, 300.0);
+    odd.error_rate.push(Reading::Value(0.5), 0);
+    assert_eq!(
+        checks(&g.evaluate(&odd, &live, at(0))),
+        vec![RuleCheck::Breach],
+        "50 % on screen with counts of 0/300 is still over the limit"
+    );
+}
+
+/// The smallest n (on the search's grid) at which `rate` is significantly over 1 %.
+fn requests_needed(rate: f64) -> u64 {
+    let mut n = 1.0f64;
+    while !crate::core::stats::wilson_lower(rate * n, n).is_some_and(|l| l > 0.01) {
+        n = (n * 1.25).ceil();
+    }
+    n as u64
 }
 
 #[test]

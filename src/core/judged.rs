@@ -28,13 +28,6 @@ pub fn unjudged(results: &[RuleResult], cand: Env) -> Option<String> {
     if results.iter().any(|r| r.check == RuleCheck::Breach) {
         return None;
     }
-    let open: Vec<&RuleResult> = results
-        .iter()
-        .filter(|r| !matches!(r.check, RuleCheck::Ok))
-        .collect();
-    if open.is_empty() {
-        return None;
-    }
     let signal = |k: &RuleKind| {
         matches!(
             k,
@@ -57,6 +50,15 @@ pub fn unjudged(results: &[RuleResult], cand: Env) -> Option<String> {
                 "no error or latency data for {cand}: nothing has judged it"
             ));
         }
+    }
+    // A rule no configured source can feed never will have data: once something else
+    // judges the candidate, it is no evidence still to come.
+    let open: Vec<&RuleResult> = results
+        .iter()
+        .filter(|r| !matches!(r.check, RuleCheck::Ok | RuleCheck::NoSource(_)))
+        .collect();
+    if open.is_empty() {
+        return None;
     }
     let words: Vec<String> = open
         .iter()
@@ -104,6 +106,18 @@ mod tests {
             (
                 vec![],
                 Some("no guardrail is configured: nothing judges green"),
+            ),
+            (
+                vec![r(K::ErrorRate, C::Ok), r(K::P99, C::NoSource("p99"))],
+                None,
+            ),
+            (
+                vec![
+                    r(K::ErrorRate, C::NoSource("error-rate")),
+                    r(K::P99, C::NoSource("p99")),
+                    r(K::HealthFailures, C::Ok),
+                ],
+                Some("no error or latency data for green: nothing has judged it"),
             ),
         ];
         for (results, want) in cases {

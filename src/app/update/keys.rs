@@ -380,13 +380,22 @@ mod tests {
     }
 
     #[test]
-    fn latest_intent_is_the_base_of_the_next_step() {
+    fn a_forward_move_waits_for_the_write_before_it_to_read_back() {
         let mut s = state(0);
-        assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(10, false)]);
+        let first = key(&mut s, KeyCode::Right);
+        assert_eq!(shares(&first), vec![(10, false)]);
+        for k in [KeyCode::Right, KeyCode::Char('5')] {
+            assert_eq!(shares(&key(&mut s, k)), vec![], "never 0 → 50 on an intent");
+            assert!(
+                s.last_event().contains("step → 10 % is still in flight"),
+                "{}",
+                s.last_event()
+            );
+        }
         assert_eq!(
-            shares(&key(&mut s, KeyCode::Right)),
-            vec![(50, false)],
-            "no wait for the read-back"
+            shares(&key(&mut s, KeyCode::Char('r'))),
+            vec![(0, true)],
+            "rollback never waits"
         );
     }
 

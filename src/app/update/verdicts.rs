@@ -38,10 +38,17 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
             reason,
         });
     }
+    // A breach ends when its rule reads OK (or settles after a move): a feed that went
+    // stale, silent or invalid says nothing about the breach, which stays on record.
     let ended: Vec<_> = s
         .breaches
         .iter()
-        .filter(|(_, k, _)| !now_breached.iter().any(|r| &r.kind == k))
+        .filter(|(_, k, _)| {
+            s.guard
+                .iter()
+                .find(|r| &r.kind == k)
+                .is_none_or(|r| matches!(r.check, RuleCheck::Ok | RuleCheck::Settling { .. }))
+        })
         .cloned()
         .collect();
     for (_, kind, since) in ended {
@@ -237,5 +244,20 @@ mod tests {
         s.settings.guardrails.min_requests = Some(200);
         green_served(&mut s, 1_000, 250.0);
         assert_eq!(shares(&key(&mut s, KeyCode::Right)), vec![(50, false)]);
+    }
+
+    #[test]
+    fn a_feed_that_dies_does_not_clear_a_breach() {
+        let mut s = state(50);
+        let e = green_errors(&mut s, 1_000, 0.05);
+        assert_eq!(notes(&e, &Phase::Breach).len(), 1);
+        // No poll for 10 s: green's data goes stale; the breach is not "cleared".
+        let e = update(&mut s, Event::Tick { now: 11_000 });
+        assert!(notes(&e, &Phase::BreachCleared).is_empty(), "{e:?}");
+        // The feed returns, still breaching: no second start either.
+        let e = green_errors(&mut s, 12_000, 0.05);
+        assert!(notes(&e, &Phase::Breach).is_empty(), "{e:?}");
+        let e = green_errors(&mut s, 13_000, 0.001);
+        assert_eq!(notes(&e, &Phase::BreachCleared).len(), 1, "{e:?}");
     }
 }

@@ -31,6 +31,22 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
     if waits_for_preflight(s, cmd) {
         return Vec::new();
     }
+    // A forward move waits for the write before it to read back: the next one is judged,
+    // held and baked from where traffic is, never queued on an intent.
+    let forward = matches!(
+        cmd,
+        Command::StepForward | Command::Promote | Command::Jump(_)
+    );
+    if forward && let Some(w) = s.writes.in_flight.iter().find(|w| !w.rollback) {
+        let text = format!(
+            "{} → {} % is still in flight: the next move waits for its read-back ({} rolls back now)",
+            w.action,
+            w.share,
+            s.key(Action::Rollback)
+        );
+        s.log(Level::Warn, text);
+        return Vec::new();
+    }
     let decision = match preflight(s, cmd, name.clone(), s.cutover.decide(cmd, s.doubts())) {
         Ok(d) => d,
         Err(effects) => return effects,
