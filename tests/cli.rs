@@ -65,6 +65,9 @@ fn status_steps_promote_back_and_rollback_through_the_engine() {
     let s = status(&cfg);
     assert_eq!(s["share"], 0);
     assert_eq!(s["weights"]["blue"], 100);
+    // Just rolled back (the record says when): green's windowed numbers settle, as the
+    // cockpit shows them, never a fresh verdict on old traffic.
+    assert_eq!(s["guardrails"]["status"], "settling", "{s:#}");
 
     let entries = Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
     let actions: Vec<(&str, &str, Option<u8>)> = entries
@@ -409,4 +412,20 @@ fn the_demo_checks_a_config_it_is_given() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("confirm"), "{}", stderr(&o));
+}
+
+/// `min-bake` holds the CLI too, counted from the last move recorded at the backend.
+#[test]
+fn min_bake_holds_the_cli_from_the_recorded_move() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "min-bake = \"1h\"");
+    let o = cutover(&cfg, &["step"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cutover(&cfg, &["step", "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("min-bake not met"), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["share"], 10, "held means untouched");
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "rollback never waits: {}", stderr(&o));
 }

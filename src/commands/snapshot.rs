@@ -6,7 +6,9 @@ use crate::app::journal::CandidateSnapshot;
 use crate::app::lease;
 use crate::backends::{Backend, Slot};
 use crate::config::Config;
-use crate::core::{Env, EnvPair, EnvSignals, LiveFrom, Millis, Record, Weights, resolve_live};
+use crate::core::{
+    Env, EnvPair, EnvSignals, LiveFrom, Millis, Record, RuleResult, Weights, resolve_live,
+};
 use crate::shared::with_timeout;
 use crate::signals::{EnvPoll, SignalSource};
 use std::sync::Arc;
@@ -119,6 +121,30 @@ fn merge_polls(config: &Config, mut polls: Vec<Poll>) -> (EnvPair<EnvSignals>, V
         }
     }
     (signals, poll_errors)
+}
+
+/// How long ago the last write recorded at the backend was made (any terminal's or CLI's).
+pub(super) fn since_last_write(snap: &Snapshot) -> Option<Millis> {
+    let last = snap.record.as_ref().ok()?.as_ref()?.last.as_ref()?;
+    crate::core::judged::since_last_write(Some(last.at), lease::wall_ms())
+}
+
+/// The guardrails of one look as the cockpit judges them: windowed rules settle for the
+/// longest source window after the last recorded move (a breach of a serving candidate
+/// still counts).
+pub(super) fn settle_look(
+    config: &Config,
+    snap: &Snapshot,
+    results: &mut [RuleResult],
+    serving: bool,
+) {
+    let window = super::wiring::signal_window(config).as_millis() as u64;
+    if let Some(ago) = since_last_write(snap)
+        && ago < window
+    {
+        let until = snap.clock.now() + (window - ago);
+        crate::core::judged::settle(results, until, serving);
+    }
 }
 
 /// The candidate's signals as the journal keeps them beside a decision, at `(now, poll

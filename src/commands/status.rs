@@ -93,9 +93,13 @@ fn facts(
         provided,
     };
     let guard = cand.map(|c| {
-        config
-            .guardrails
-            .evaluate(snap.signals.get(c), snap.signals.get(c.other()), at)
+        let mut results =
+            config
+                .guardrails
+                .evaluate(snap.signals.get(c), snap.signals.get(c.other()), at);
+        let serving = share.is_some_and(|s| s > 0);
+        super::snapshot::settle_look(config, snap, &mut results, serving);
+        results
     });
     let (guard_status, breaches) = guard_summary(guard.as_deref());
     let rules = guard.unwrap_or_default();
@@ -133,6 +137,9 @@ fn guard_summary(guard: Option<&[RuleResult]>) -> (Option<&'static str>, Vec<Str
             Some(RuleCheck::Stale) => "stale",
             Some(RuleCheck::NoData | RuleCheck::NoSource(_)) => "no-data",
             Some(RuleCheck::Waiting { .. }) => "waiting",
+            // Windowed values still hold traffic from before the last move: no verdict.
+            Some(RuleCheck::Settling { .. }) => "settling",
+            Some(RuleCheck::Pending { .. }) => "pending",
             _ => "ok",
         }
     });

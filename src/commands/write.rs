@@ -156,12 +156,14 @@ async fn write_held(
         interval,
         provided: crate::core::Provided::any(sources.iter().map(|s| s.provides())),
     };
-    let results = config
-        .guardrails
-        .evaluate(snap.signals.get(cand), snap.signals.get(live), at);
+    let mut results =
+        config
+            .guardrails
+            .evaluate(snap.signals.get(cand), snap.signals.get(live), at);
     // At 0 % nothing can have judged the candidate on traffic: then only feeds that do not
     // answer leave it unjudged (the cockpit's pre-flight item).
     let serving = before.share_of(cand).is_some_and(|s| s > 0);
+    super::snapshot::settle_look(config, &snap, &mut results, serving);
     let now = snap.clock.now();
     let unjudged = if serving {
         crate::core::judged::unjudged(&results, cand)
@@ -172,7 +174,15 @@ async fn write_held(
             "no error or latency data for {cand}: nothing will judge it once it serves"
         ))
     };
-    let doubted = Doubted::of(&results, unjudged, &snap.poll_errors);
+    let mut doubted = Doubted::of(&results, unjudged, &snap.poll_errors);
+    // `min-bake` from the last move recorded at the backend, whoever made it.
+    doubted.doubts.hold = match (config.min_bake, super::snapshot::since_last_write(&snap)) {
+        (Some(bake), Some(ago)) if serving && before.share_of(cand) != Some(100) => {
+            let left = (bake.as_millis() as u64).saturating_sub(ago);
+            (left > 0).then_some(crate::core::Hold::Bake { left })
+        }
+        _ => None,
+    };
     let mut cutover = cutover_for(config, live, backend.capabilities());
     cutover.share = before.share_of(cand);
     let (share, action, overrode) = match choose_share(&cutover, cmd, &doubted, yes, backend.kind())

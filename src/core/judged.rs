@@ -18,6 +18,27 @@ pub fn feeds_fresh(s: &EnvSignals, now: Millis, interval: Millis) -> bool {
     answers(&s.error_rate) && answers(&s.p99_ms)
 }
 
+/// While windowed values still include traffic from before the last move (until
+/// `until`), windowed rules get no OK verdict: `Settling`. A breach of a candidate that
+/// serves traffic still counts (settling never hides a failing release); one at 0 % does
+/// not. Health is not windowed.
+pub fn settle(results: &mut [RuleResult], until: Millis, serving: bool) {
+    for r in results {
+        let windowed = r.kind != RuleKind::HealthFailures;
+        let breach = matches!(r.check, RuleCheck::Breach | RuleCheck::Pending { .. });
+        if windowed && !(breach && serving) {
+            r.check = RuleCheck::Settling { until };
+        }
+    }
+}
+
+/// How long ago (ms) the last write recorded at the backend was made, from the cutover
+/// record's wall-clock time; `None` without one, or with a time in the future.
+pub fn since_last_write(last_at_unix_ms: Option<i64>, wall_now_ms: i64) -> Option<Millis> {
+    let since = wall_now_ms.checked_sub(last_at_unix_ms?)?;
+    u64::try_from(since).ok()
+}
+
 /// Why nothing has judged the candidate, when a rule has no verdict (no data, stale,
 /// settling, too few requests, invalid) and none breaches. `None`: every rule is OK or one
 /// breaches (a breach says more). No rule configured at all is unjudged too.

@@ -2,7 +2,7 @@
 //! trusted, the pre-flight, staleness, observed against set traffic, and the candidate's
 //! signals for the journal.
 
-use crate::core::{Doubts, Hold, Millis, RuleCheck, RuleKind};
+use crate::core::{Doubts, Hold, Millis, RuleCheck};
 
 use super::{
     CandidateSnapshot, Env, MISMATCH_AFTER_MS, MISMATCH_PP, PREFLIGHT_SMOKE_FRESH, PreflightCheck,
@@ -33,13 +33,7 @@ impl State {
         );
         if let Some(until) = self.settling_until() {
             let serving = self.cutover.share.is_some_and(|s| s > 0);
-            for r in &mut self.guard {
-                let windowed = r.kind != RuleKind::HealthFailures;
-                let breach = matches!(r.check, RuleCheck::Breach | RuleCheck::Pending { .. });
-                if windowed && !(breach && serving) {
-                    r.check = RuleCheck::Settling { until };
-                }
-            }
+            crate::core::judged::settle(&mut self.guard, until, serving);
         }
     }
 

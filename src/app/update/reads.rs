@@ -28,6 +28,22 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     }
     if let Some(r) = &rec {
         say_flight(s, r);
+        // A cockpit started after a move (another terminal's, the CLI's) settles and bakes
+        // from that move, as recorded at the backend, not from its own start.
+        if s.traffic.moved_at.is_none()
+            && let Some(ago) = crate::core::judged::since_last_write(
+                r.last.as_ref().map(|l| l.at),
+                s.wall_ms(s.now),
+            )
+            && ago
+                < s.settings
+                    .settle_ms
+                    .max(s.settings.min_bake_ms.unwrap_or(0))
+        {
+            let at = s.now.saturating_sub(ago);
+            s.traffic.moved_at = Some(at);
+            s.traffic.bake_since = Some(at);
+        }
     }
     // The driver completed the window and cleared the record: an observer that still holds
     // or counts down its own view of the window follows.
