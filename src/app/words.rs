@@ -80,6 +80,8 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
         RuleKind::ErrorRateDelta => format!("errors {:+.2} pp vs live > {limit_pct} pp", v * 100.0),
         RuleKind::P99 => format!("p99 {v:.0} ms > {:.0} ms", r.limit),
         RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", r.limit),
+        // A probe down breaches at once, before the failures add up: say so.
+        RuleKind::HealthFailures if v < r.limit => format!("health DOWN ({v:.0} failed polls)"),
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
         RuleKind::Metric(name) => {
             format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0)
@@ -145,6 +147,18 @@ fn grouped(out: &mut Vec<String>, word: &str, item: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_probe_down_is_said_as_down_not_as_failures_over_the_limit() {
+        let r = |value| RuleResult {
+            kind: crate::core::RuleKind::HealthFailures,
+            check: RuleCheck::Breach,
+            value: Some(value),
+            limit: 3.0,
+        };
+        assert_eq!(rule_text(&r(1.0)), "health DOWN (1 failed polls)");
+        assert_eq!(rule_text(&r(4.0)), "health 4 failures ≥ 3");
+    }
     use super::*;
     use crate::core::RuleKind;
 

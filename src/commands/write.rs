@@ -169,6 +169,12 @@ async fn write_held(
         crate::core::judged::unjudged(&results, cand)
     } else if crate::core::judged::feeds_fresh(snap.signals.get(cand), now, interval) {
         None
+    } else if snap.signals.get(cand).error_rate.latest.is_some()
+        || snap.signals.get(cand).p99_ms.latest.is_some()
+    {
+        Some(format!(
+            "{cand}'s error or latency data is STALE or unreadable: nothing would judge it once it serves"
+        ))
     } else {
         Some(format!(
             "no error or latency data for {cand}: nothing will judge it once it serves"

@@ -113,6 +113,7 @@ impl PrometheusSource {
             labels: labels.clone(),
             value: s.value(),
             lag: lag_ms(now, s.timestamp()),
+            ahead: lag_ms(s.timestamp(), now),
         };
         match r.data() {
             Data::Vector(v) => Ok(v.iter().map(|s| found(s.metric(), s.sample())).collect()),
@@ -168,7 +169,12 @@ struct Found {
     labels: Labels,
     value: f64,
     lag: u64,
+    /// How far ahead of our clock the sample is stamped, in ms (0 when it is not).
+    ahead: u64,
 }
+
+/// A sample stamped further ahead than this is not believed (a few seconds of skew are).
+const AHEAD_MAX_MS: u64 = 60_000;
 
 /// What a query measures, for what its NaN means and how its value is scaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,6 +217,13 @@ fn one_series(
 ) -> (Reading, u64) {
     match found {
         [] => (Reading::NoData(missing.to_string()), 0),
+        [one] if one.ahead > AHEAD_MAX_MS => (
+            Reading::Invalid(format!(
+                "stamped {} s in the future: the source's clock is ahead, its age cannot be told",
+                one.ahead / 1000
+            )),
+            0,
+        ),
         [one] => (reading(Some(one.value), kind, missing), one.lag),
         many => (Reading::Invalid(many_series(many, label, env)), 0),
     }
@@ -443,6 +456,7 @@ mod tests {
                 .collect(),
             value,
             lag: 0,
+            ahead: 0,
         };
         let five: Vec<Found> = (0..5)
             .map(|i| {
@@ -487,6 +501,23 @@ mod tests {
             "a clock ahead is not a negative age"
         );
         assert_eq!(lag_ms(1000.0, f64::NAN), 0);
+    }
+
+    #[test]
+    fn a_sample_stamped_an_hour_ahead_is_not_believed() {
+        let at = |ahead: u64| Found {
+            labels: Labels::new(),
+            value: 0.1,
+            lag: 0,
+            ahead,
+        };
+        let (r, _) = one_series(&[at(3_600_000)], Kind::Ratio, "env", "green", "none");
+        assert!(
+            matches!(&r, Reading::Invalid(why) if why.contains("3600 s in the future")),
+            "{r:?}"
+        );
+        let (r, _) = one_series(&[at(2_000)], Kind::Ratio, "env", "green", "none");
+        assert_eq!(r, Reading::Value(0.1), "a little skew is believed");
     }
 
     #[test]

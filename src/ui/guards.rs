@@ -54,6 +54,8 @@ fn rule_text(r: &RuleResult, state: &State) -> String {
         ),
         RuleKind::P99 => format!("p99 {} > {}", ms_text(v), ms_text(r.limit)),
         RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", short(r.limit)),
+        // A probe down breaches at once, before the failures add up: say so.
+        RuleKind::HealthFailures if v < r.limit => format!("health DOWN ({v:.0} failed polls)"),
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
         RuleKind::Metric(name) => {
             let bad = state
