@@ -290,4 +290,22 @@ async fn a_cross_origin_redirect_is_a_failure_naming_its_location() {
             r.detail
         );
     }
+    // `status` says why green is not up: the probe's URL and the Location it refused.
+    let sim = common::SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        &format!(
+            "[envs.green]\nhealth = [\"{base}/to-sso\"]\n[envs.blue]\nhealth = [\"{base}/same\"]"
+        ),
+    );
+    let s = tokio::task::spawn_blocking(move || common::status(&cfg))
+        .await
+        .unwrap();
+    assert_eq!(s["envs"]["green"]["health"], "down", "{s:#}");
+    let note = s["envs"]["green"]["notes"]["health"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(note.contains(&format!("Location {login}")), "{s:#}");
+    assert!(s["envs"]["blue"]["notes"]["health"].is_null(), "{s:#}");
 }

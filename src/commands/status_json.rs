@@ -147,6 +147,12 @@ fn env_json(s: &EnvSignals, when: (Millis, Millis)) -> Value {
     });
     let mut ages = serde_json::Map::new();
     let mut notes = serde_json::Map::new();
+    // Why a probe is not up: its URL and what it answered.
+    if let Some((h, _)) = &s.health
+        && h.health != crate::core::Health::Up
+    {
+        notes.insert("health".into(), h.detail.clone().into());
+    }
     ages.insert(
         "health".into(),
         s.health

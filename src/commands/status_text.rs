@@ -37,6 +37,12 @@ pub(super) fn text(
     let interval = config.poll_interval.as_millis() as u64;
     for env in Env::ALL {
         lines.push(env_line(env, snap.signals.get(env), (f.now, interval)));
+        // Why a probe is not up: its URL and what it answered (a redirect's Location).
+        if let Some((h, _)) = &snap.signals.get(env).health
+            && h.health != crate::core::Health::Up
+        {
+            lines.push(format!("       health: {}", h.detail));
+        }
     }
     if let Some(d) = f.vs_live {
         lines.push(vs_live_line(&d));

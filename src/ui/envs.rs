@@ -342,6 +342,17 @@ fn health_line(row: &Row, sig: &EnvSignals) -> Line<'static> {
             if h.failures > 0 {
                 spans.push(Span::styled(format!("  {}×", h.failures), theme.warn));
             }
+            // Why it is not up, as far as the row has room (the whole text in `status`).
+            if h.health != Health::Up && !h.detail.is_empty() {
+                let used: usize = spans.iter().map(Span::width).sum();
+                let room = row.w.saturating_sub(TAIL_W + used + 2);
+                if room > 8 {
+                    spans.push(Span::styled(
+                        format!("  {}", super::fmt::fit_str(&h.detail, room)),
+                        theme.warn,
+                    ));
+                }
+            }
             pad_to(&mut spans, row.w.saturating_sub(TAIL_W));
             spans.extend(tail(theme, state, guard, false, now.saturating_sub(*at)));
             Line::from(spans)
