@@ -66,20 +66,20 @@ pub fn refusal_text(r: Refusal, cand: Env, backend_kind: &str) -> String {
     }
 }
 
-/// A guardrail's measured value against its limit, as events and dialogs say it:
-/// "errors 4.38 % > 1 %", "p99 2534 ms > 2000 ms".
+/// A guardrail's measured value against its limit, as events, dialogs, the journal and
+/// the screen say it: "errors 4.38 % > 1 %", "p99 2534 ms > 2000 ms" (the screen writes
+/// p99 in seconds and a metric's bad direction itself).
 pub fn rule_text(r: &crate::core::RuleResult) -> String {
     use crate::core::RuleKind;
     let Some(v) = r.value else {
         return r.kind.name();
     };
-    let pct = |x: f64| format!("{:.2}", x * 100.0);
-    let limit_pct = (r.limit * 100.0).to_string();
+    let limit_pct = short(r.limit * 100.0);
     match &r.kind {
-        RuleKind::ErrorRate => format!("errors {} % > {limit_pct} %", pct(v)),
+        RuleKind::ErrorRate => format!("errors {:.2} % > {limit_pct} %", v * 100.0),
         RuleKind::ErrorRateDelta => format!("errors {:+.2} pp vs live > {limit_pct} pp", v * 100.0),
         RuleKind::P99 => format!("p99 {v:.0} ms > {:.0} ms", r.limit),
-        RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", r.limit),
+        RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", short(r.limit)),
         // A probe down breaches at once, before the failures add up: say so.
         RuleKind::HealthFailures if v < r.limit => format!("health DOWN ({v:.0} failed polls)"),
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
@@ -87,6 +87,12 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
             format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0)
         }
     }
+}
+
+/// A number without trailing zeros: 1, 0.5, 2.25 (never `7.000000000000001`).
+pub fn short(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The guardrails that are neither OK nor breached, in words, worst first: `INVALID

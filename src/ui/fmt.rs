@@ -61,11 +61,7 @@ pub fn rate_text(v: f64) -> String {
     }
 }
 
-/// A number without trailing zeros: 1, 0.5, 2.25.
-pub fn short(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
+pub use crate::app::words::short;
 
 /// Width of `s` in terminal columns.
 fn width(s: &str) -> usize {

@@ -42,21 +42,12 @@ pub fn tail(
     v
 }
 
-/// A breached or pending rule, with its value and limit: `errors 4.38 % > 1 %`.
+/// A breached or pending rule, with its value and limit, as the events say it
+/// ([`crate::app::words::rule_text`]), except p99 in seconds and a metric's bad direction.
 fn rule_text(r: &RuleResult, state: &State) -> String {
     let v = r.value.unwrap_or(f64::NAN);
     match &r.kind {
-        RuleKind::ErrorRate => format!("errors {:.2} % > {} %", v * 100.0, short(r.limit * 100.0)),
-        RuleKind::ErrorRateDelta => format!(
-            "errors {:+.2} pp vs live > {} pp",
-            v * 100.0,
-            short(r.limit * 100.0)
-        ),
         RuleKind::P99 => format!("p99 {} > {}", ms_text(v), ms_text(r.limit)),
-        RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", short(r.limit)),
-        // A probe down breaches at once, before the failures add up: say so.
-        RuleKind::HealthFailures if v < r.limit => format!("health DOWN ({v:.0} failed polls)"),
-        RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
         RuleKind::Metric(name) => {
             let bad = state
                 .settings
@@ -71,6 +62,7 @@ fn rule_text(r: &RuleResult, state: &State) -> String {
                 short(r.limit * 100.0)
             )
         }
+        _ => crate::app::words::rule_text(r),
     }
 }
 
