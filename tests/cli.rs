@@ -429,3 +429,79 @@ fn min_bake_holds_the_cli_from_the_recorded_move() {
     let o = cutover(&cfg, &["rollback"]);
     assert!(o.status.success(), "rollback never waits: {}", stderr(&o));
 }
+
+#[test]
+fn the_first_cli_step_runs_the_pre_flight_and_a_failed_one_needs_yes() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    // The smoke check's endpoint does not answer: the smoke fails, as it would on a release
+    // whose /api/cart is broken.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/api/cart?env={{env}}", closed.local_addr().unwrap());
+    drop(closed);
+    let cfg = sim.config(
+        dir.path(),
+        &format!("[[smoke]]\nname = \"cart\"\nurl = \"{dead}\""),
+    );
+    let o = cutover(&cfg, &["set", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("pre-flight: smoke FAILED"), "{err}");
+    assert!(
+        err.contains("set to 10 % needs --yes: PRE-FLIGHT failed")
+            && err.contains("smoke failed ("),
+        "{err}"
+    );
+    assert_eq!(status(&cfg)["share"], 0, "refused means untouched");
+
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(status(&cfg)["share"], 10);
+    // The journal says what the --yes overrode.
+    let entries = Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    let intent = entries.iter().find(|e| e.phase == Phase::Intent).unwrap();
+    let reason = intent.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("overrode the guardrails with --yes") && reason.contains("smoke failed"),
+        "{reason}"
+    );
+    // Off 0 % there is no pre-flight any more: the next step is judged on its traffic.
+    let o = cutover(&cfg, &["step", "--yes"]);
+    assert!(!stderr(&o).contains("pre-flight"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_pre_flight_names_an_env_that_is_not_up_and_check_fails_on_it() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on green's probe: it is down, whatever the simulator says.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/healthz", closed.local_addr().unwrap());
+    drop(closed);
+    let cfg = sim.config(
+        dir.path(),
+        &format!(
+            "[envs.blue]\nhealth = [\"http://{}/\"]\n[envs.green]\nhealth = [\"{dead}\"]",
+            sim.blue
+        ),
+    );
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("signals health probes"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with("✕ signals health probes: blue up, green DOWN ("),
+        "{line}"
+    );
+    let o = cutover(&cfg, &["step"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("green not healthy (down"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(status(&cfg)["share"], 0, "refused means untouched");
+}

@@ -8,7 +8,6 @@ use crate::app::notify::Notice;
 use crate::app::runner::Setup;
 use crate::app::state::State;
 use crate::app::update::{Effect, Event, RecordOp};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Runs the effects of one update.
@@ -201,34 +200,10 @@ fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
 /// Smoke checks against `env` in their own task: the `[[smoke]]` checks, else a source that
 /// can smoke; the report comes back as an event.
 fn spawn_smoke(setup: &Setup, env: crate::core::Env, tx: &mpsc::Sender<Event>) {
-    if let Some(smoke) = setup.smoke.clone() {
-        let (t, clock) = (tx.clone(), setup.clock);
-        tokio::spawn(async move {
-            let report = smoke.run(env).await;
-            let _ = t
-                .send(Event::SmokeDone {
-                    now: clock.now(),
-                    report,
-                })
-                .await;
-        });
-        return;
-    }
-    let source = setup.sources.iter().find(|s| s.can_smoke()).cloned();
-    let t = tx.clone();
-    let clock = setup.clock;
+    let (t, clock) = (tx.clone(), setup.clock);
+    let (checks, sources) = (setup.smoke.clone(), setup.sources.clone());
     tokio::spawn(async move {
-        let failed = |summary: &str| crate::signals::SmokeReport {
-            env,
-            passed: false,
-            summary: summary.into(),
-        };
-        let report = match source {
-            None => failed("no smoke checks for this backend"),
-            Some(source) => tokio::time::timeout(Duration::from_secs(60), source.smoke(env))
-                .await
-                .unwrap_or_else(|_| failed("timed out after 60 s")),
-        };
+        let report = crate::signals::smoke::smoke_now(checks.as_deref(), &sources, env).await;
         let _ = t
             .send(Event::SmokeDone {
                 now: clock.now(),

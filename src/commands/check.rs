@@ -8,8 +8,8 @@ use crate::app::words::hhmm;
 use crate::backends::{Slot, Switch, WriteCheck};
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::core::{Env, Record};
-use crate::signals::SignalSource;
+use crate::core::{Env, EnvPair, Record};
+use crate::signals::{EnvPoll, SignalSource};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -116,29 +116,14 @@ fn record_line(record: Option<&Record>, place: &str) -> String {
     }
 }
 
-/// One signal source: both envs' health, and how long the poll took.
+/// One signal source: it answers, how long the poll took, and both envs' health where it
+/// gives it. An env it says is not up fails the check, with the probe's words: a cutover
+/// needs both.
 async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
     let t = Instant::now();
     say(
         match tokio::time::timeout(config.poll_timeout, source.poll()).await {
-            Ok(Ok(p)) => {
-                let h = |e: Env| {
-                    p.get(e)
-                        .health
-                        .as_ref()
-                        .map_or("unknown", |h| h.health.word())
-                };
-                (
-                    true,
-                    format!(
-                        "✓ signals {}: blue {}, green {} ({} ms)",
-                        source.name(),
-                        h(Env::Blue),
-                        h(Env::Green),
-                        t.elapsed().as_millis()
-                    ),
-                )
-            }
+            Ok(Ok(p)) => source_line(&source.name(), &p, t.elapsed().as_millis()),
             Ok(Err(e)) => (false, format!("✕ signals {}: {e}", source.name())),
             Err(_) => (
                 false,
@@ -150,6 +135,31 @@ async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
             ),
         },
     )
+}
+
+/// A source's answer as a check line: `✓` when every env it gives health for is up (or it
+/// gives none), `✕` naming each env that is not, with why.
+fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) {
+    use crate::core::Health;
+    let mut ok = true;
+    let words: Vec<String> = Env::ALL
+        .into_iter()
+        .map(|e| match &poll.get(e).health {
+            None => format!("{e} health not given"),
+            Some(h) if h.health == Health::Up => format!("{e} up"),
+            Some(h) => {
+                ok = false;
+                format!("{e} {} ({})", h.health.word().to_uppercase(), h.detail)
+            }
+        })
+        .collect();
+    let mark = if ok { "✓" } else { "✕" };
+    let said = if Env::ALL.iter().all(|e| poll.get(*e).health.is_none()) {
+        "answers (no health from this source)".to_string()
+    } else {
+        words.join(", ")
+    };
+    (ok, format!("{mark} signals {name}: {said} ({ms} ms)"))
 }
 
 #[cfg(test)]

@@ -189,6 +189,10 @@ async fn write_held(
         }
         _ => None,
     };
+    // The first step away from 0 % has the cockpit's pre-flight: smoke, both envs up.
+    if before.share_of(cand) == Some(0) && leaves_zero(cmd) {
+        doubted.preflight = preflight_cli(config, &snap, sources, (cand, live)).await;
+    }
     let mut cutover = cutover_for(config, live, backend.capabilities());
     cutover.share = before.share_of(cand);
     let (share, action, overrode) = match choose_share(&cutover, cmd, &doubted, yes, backend.kind())
@@ -223,10 +227,64 @@ async fn write_held(
     Ok(code)
 }
 
+/// Whether `cmd` moves the candidate off 0 % when it is there.
+fn leaves_zero(cmd: WriteCmd) -> bool {
+    matches!(cmd, WriteCmd::Step | WriteCmd::Set(1..))
+}
+
+/// The pre-flight of a CLI step away from 0 %, as the cockpit's: the candidate up, a smoke
+/// run passing now (when smoke checks or a source that smokes are configured), live up to
+/// take the traffic back. (Fresh error & p99 data is the `unjudged` doubt.) The failing
+/// items' words, `", "`-joined; empty when all hold. Said on stderr as it runs.
+async fn preflight_cli(
+    config: &Config,
+    snap: &super::snapshot::Snapshot,
+    sources: &[Arc<dyn SignalSource>],
+    (cand, live): (Env, Env),
+) -> String {
+    use crate::core::Health;
+    let interval = config.poll_interval.as_millis() as u64;
+    let now = snap.clock.now();
+    let health = |env: Env| {
+        let h = snap.signals.get(env).health(now, interval);
+        let detail = snap
+            .signals
+            .get(env)
+            .health
+            .as_ref()
+            .map(|(s, _)| s.detail.clone());
+        (h, detail.unwrap_or_else(|| "no health source".into()))
+    };
+    let mut failed = Vec::new();
+    for (env, word) in [(cand, "healthy"), (live, "warm")] {
+        match health(env) {
+            (Health::Up, _) => {}
+            (h, detail) => failed.push(format!("{env} not {word} ({}: {detail})", h.word())),
+        }
+    }
+    let checks = (!config.smoke.is_empty())
+        .then(|| crate::signals::smoke::HttpSmoke::new(config.smoke.clone()));
+    if checks.is_some() || sources.iter().any(|s| s.can_smoke()) {
+        err!("cutover: pre-flight: smoke checks against {cand} …");
+        let report = crate::signals::smoke::smoke_now(checks.as_ref(), sources, cand).await;
+        err!(
+            "cutover: pre-flight: smoke {}: {}",
+            if report.passed { "passed" } else { "FAILED" },
+            report.summary
+        );
+        if !report.passed {
+            failed.push(format!("smoke failed ({})", report.summary));
+        }
+    }
+    failed.join(", ")
+}
+
 /// The doubts over a forward write, each with its words: what a `--yes` would override.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Doubted {
     doubts: Doubts,
+    /// The pre-flight items that fail, on a step away from 0 % (empty: none, or not one).
+    preflight: String,
     /// The rules in breach and their values ("errors 10.00 % > 1 %").
     breach: String,
     /// The signal sources that could not be read.
@@ -251,6 +309,7 @@ impl Doubted {
                 unjudged: unjudged.is_some(),
                 hold: None,
             },
+            preflight: String::new(),
             breach: breaches.join(", "),
             stale: poll_errors.join("; "),
             unjudged: unjudged.unwrap_or_default(),
@@ -263,6 +322,7 @@ impl Doubted {
             ConfirmReason::Breach => Some(&self.breach),
             ConfirmReason::Stale => Some(&self.stale),
             ConfirmReason::Unjudged => Some(&self.unjudged),
+            ConfirmReason::Preflight => Some(&self.preflight),
             _ => None,
         }
     }
@@ -290,7 +350,25 @@ fn choose_share(
         Some(d) if !d.is_empty() => format!("{}: {d}", reason_text(r)),
         _ => reason_text(r).to_string(),
     };
-    match cutover.decide(core_cmd, doubted.doubts) {
+    let mut decision = cutover.decide(core_cmd, doubted.doubts);
+    // A failed pre-flight turns a move off 0 % into a confirm, as in the cockpit.
+    if !doubted.preflight.is_empty() {
+        decision = match decision {
+            Decision::Apply {
+                share,
+                rollback: false,
+            } if share > 0 => Decision::Confirm {
+                share,
+                reasons: vec![ConfirmReason::Preflight],
+            },
+            Decision::Confirm { share, mut reasons } => {
+                reasons.insert(0, ConfirmReason::Preflight);
+                Decision::Confirm { share, reasons }
+            }
+            other => other,
+        };
+    }
+    match decision {
         Decision::Apply { share, .. } => Ok((share, action, None)),
         Decision::Confirm { share, reasons } => {
             let needs: Vec<_> = reasons

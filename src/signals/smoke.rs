@@ -62,3 +62,35 @@ impl HttpSmoke {
         }
     }
 }
+
+/// Longest a source's own smoke run (the simulator's) may take before it counts as failed.
+pub const SOURCE_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One smoke run against `env`, as the cockpit's `s` and every pre-flight run it: the
+/// `[[smoke]]` checks when there are some, else the first source that can smoke, else a
+/// failed report saying there is nothing to run.
+pub async fn smoke_now(
+    checks: Option<&HttpSmoke>,
+    sources: &[std::sync::Arc<dyn super::SignalSource>],
+    env: Env,
+) -> SmokeReport {
+    if let Some(checks) = checks {
+        return checks.run(env).await;
+    }
+    let failed = |summary: String| SmokeReport {
+        env,
+        passed: false,
+        summary,
+    };
+    match sources.iter().find(|s| s.can_smoke()) {
+        None => failed("no smoke checks for this backend".into()),
+        Some(source) => tokio::time::timeout(SOURCE_SMOKE_TIMEOUT, source.smoke(env))
+            .await
+            .unwrap_or_else(|_| {
+                failed(format!(
+                    "timed out after {}",
+                    crate::shared::seconds_text(SOURCE_SMOKE_TIMEOUT.as_secs_f64())
+                ))
+            }),
+    }
+}
