@@ -437,7 +437,10 @@ fn the_first_cli_step_runs_the_pre_flight_and_a_failed_one_needs_yes() {
     // The smoke check's endpoint does not answer: the smoke fails, as it would on a release
     // whose /api/cart is broken.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/api/cart?env={{env}}", closed.local_addr().unwrap());
+    let dead = format!(
+        "http://{}/api/cart?env={{env}}",
+        closed.local_addr().unwrap()
+    );
     drop(closed);
     let cfg = sim.config(
         dir.path(),

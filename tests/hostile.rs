@@ -199,6 +199,55 @@ fn a_sample_a_day_old_is_stale_and_says_its_real_age() {
 }
 
 #[test]
+fn an_answer_that_does_not_parse_is_an_error_of_the_look_and_a_p99_of_1e308_s_is_invalid() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let prom = FakeProm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&sim, dir.path(), &prom, "max-error-rate = 0.01");
+    for env in ["blue", "green"] {
+        set_all(
+            &prom,
+            env,
+            [
+                vec![val("0.001")],
+                vec![val("0.1")],
+                vec![val("50")],
+                vec![val("3000")],
+                vec![val("3")],
+            ],
+        );
+    }
+    // Green's error rate is not a number Prometheus would write; its p99 is 1e308 seconds.
+    prom.set("hostile_error_rate", "green", vec![val("twelve")]);
+    prom.set("hostile_p99", "green", vec![val("1e308")]);
+    let o = cutover(&cfg, &["status", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a signal not read is not a clean look"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let green = &s["envs"]["green"];
+    assert_eq!(green["error_rate"], serde_json::Value::Null, "{s:#}");
+    let errors = s["errors"]["signals"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| {
+            let e = e.as_str().unwrap_or_default();
+            e.starts_with("prometheus ") && e.contains(": green error-rate: ")
+        }),
+        "{s:#}"
+    );
+    assert_eq!(
+        green["notes"]["p99_ms"], "invalid: > 1 h (1e308 s)",
+        "{s:#}"
+    );
+    assert_ne!(s["guardrails"]["status"], "ok", "{s:#}");
+    // A write over it needs --yes: a source that could not be read is as good as stale.
+    let o = cutover(&cfg, &["set", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn min_requests_waits_for_enough_requests_then_judges() {
     let sim = SimServe::start("happy", &["--no-sleep"]);
     let prom = FakeProm::start();

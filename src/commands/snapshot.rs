@@ -113,6 +113,12 @@ fn merge_polls(config: &Config, mut polls: Vec<Poll>) -> (EnvPair<EnvSignals>, V
     for (name, r, at) in polls {
         match r {
             Ok(pair) => {
+                // A signal the source could not read is an error of the look, not a gap.
+                for env in Env::ALL {
+                    for e in pair.get(env).read_errors() {
+                        poll_errors.push(format!("{name}: {env} {e}"));
+                    }
+                }
                 let EnvPair { blue, green } = pair;
                 blue.apply_to(&mut signals.blue, at, interval);
                 green.apply_to(&mut signals.green, at, interval);

@@ -259,6 +259,30 @@ pub struct EnvPoll {
 }
 
 impl EnvPoll {
+    /// The signals this poll could not read, each as `signal: why` (a query Prometheus
+    /// refused, an answer it could not parse).
+    pub fn read_errors(&self) -> Vec<String> {
+        let named = [
+            ("error-rate", &self.error_rate),
+            ("p99", &self.p99_ms),
+            ("rps", &self.rps),
+            ("requests", &self.requests),
+            ("errors", &self.errors),
+        ];
+        let mut out: Vec<String> = named
+            .into_iter()
+            .filter_map(|(name, r)| match r {
+                Some(Reading::Error(why)) => Some(format!("{name}: {why}")),
+                _ => None,
+            })
+            .collect();
+        out.extend(self.metrics.iter().filter_map(|(name, r)| match r {
+            Reading::Error(why) => Some(format!("{name}: {why}")),
+            _ => None,
+        }));
+        out
+    }
+
     /// Records what this poll provides into `s`, read at `at` with polls every `interval`:
     /// each value checked against its signal's range first, so an impossible one is stored
     /// as invalid, never as a number; a value already stale when read (by its own time) is

@@ -280,6 +280,10 @@ fn reading(v: Option<f64>, kind: Kind, missing: &str) -> Reading {
             Reading::Invalid("+Inf: above the highest bucket".into())
         }
         Some(x) if x.is_infinite() => Reading::Invalid(non_finite(x).into()),
+        // Finite in seconds but not in ms (1e308 s): absurd, said in the source's unit.
+        Some(x) if !(x * scale).is_finite() => {
+            Reading::Invalid(format!("> 1 h ({} s)", crate::core::value::num(x)))
+        }
         Some(x) => Reading::Value(x * scale),
     }
 }
@@ -417,7 +421,12 @@ mod tests {
 
     #[test]
     fn readings_never_turn_into_zero() {
-        let cases: [(Option<f64>, Kind, Reading); 7] = [
+        let cases: [(Option<f64>, Kind, Reading); 8] = [
+            (
+                Some(1e308),
+                Kind::QuantileSeconds,
+                Reading::Invalid("> 1 h (1e308 s)".into()),
+            ),
             (Some(0.5), Kind::QuantileSeconds, Reading::Value(500.0)),
             (Some(0.5), Kind::Ratio, Reading::Value(0.5)),
             (
