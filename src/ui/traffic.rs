@@ -282,9 +282,14 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
             && let (Some(until), Some(at)) = (state.settling_until(), state.traffic.moved_at) =>
         {
             let cand = state.candidate();
+            let how = if state.traffic.moved_by_rollback {
+                "rolled back"
+            } else {
+                "moved to 0 %"
+            };
             vec![Span::styled(
                 format!(
-                    " rolled back {} — {cand}'s numbers settle until {}",
+                    " {how} {} — {cand}'s numbers settle until {}",
                     state.wall(at).format("%H:%M:%S"),
                     state.wall(until).format("%H:%M:%S")
                 ),

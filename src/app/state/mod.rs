@@ -84,6 +84,9 @@ pub struct Traffic {
     /// When traffic last moved (a read-back share changed from a known one): windowed
     /// values settle from then.
     pub moved_at: Option<Millis>,
+    /// Whether that move was a rollback (ours or one the record names), not a step back or
+    /// a change outside cutover (a balancer's restart to its config's weights).
+    pub moved_by_rollback: bool,
     /// When the current step's bake clock started (the move, or the resume after a pause).
     pub bake_since: Option<Millis>,
     /// Whether the lasting observed-vs-set mismatch has been reported.
@@ -222,6 +225,7 @@ impl State {
                 weights_at: None,
                 share_changed_at: 0,
                 moved_at: None,
+                moved_by_rollback: false,
                 bake_since: None,
                 mismatch_reported: false,
                 backend_error: None,

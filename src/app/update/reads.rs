@@ -42,6 +42,10 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
         {
             let at = s.now.saturating_sub(ago);
             s.traffic.moved_at = Some(at);
+            s.traffic.moved_by_rollback = r
+                .last
+                .as_ref()
+                .is_some_and(|l| WriteAction::from(l.action.as_str()).is_rollback());
             s.traffic.bake_since = Some(at);
         }
     }
@@ -269,6 +273,7 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
             ),
         );
         observe(s, w);
+        s.traffic.moved_by_rollback = rollback;
         return Vec::new();
     }
     if s.lease.role != Role::Driver {
@@ -308,6 +313,7 @@ pub(super) fn observe(s: &mut State, w: Weights) {
         // A move from a known share: windowed values settle, the new step's bake starts.
         if s.cutover.share.is_some() && share.is_some() {
             s.traffic.moved_at = Some(s.now);
+            s.traffic.moved_by_rollback = false;
             s.traffic.bake_since = Some(s.now);
         }
     }
@@ -401,6 +407,21 @@ mod tests {
         ));
         assert_eq!(s.cutover.share, Some(80));
         assert!(s.last_event().contains("external change"));
+        assert!(!s.traffic.moved_by_rollback);
+        // A balancer restarted to its config's weights: back to 0 %, but not a rollback.
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 200,
+                now: 200,
+                result: Ok(Weights::new(100, 0)),
+            },
+        );
+        assert_eq!(s.traffic.moved_at, Some(200));
+        assert!(
+            !s.traffic.moved_by_rollback,
+            "nobody rolled back: the screen says 'moved to 0 %'"
+        );
     }
 
     #[test]

@@ -222,6 +222,9 @@ pub(super) fn on_write_done(
     }
     if let Some(after) = result.after() {
         observe(s, after);
+        if s.traffic.moved_at == Some(s.now) {
+            s.traffic.moved_by_rollback = w.rollback;
+        }
     }
     if result == WriteResult::Aborted {
         return Vec::new();
