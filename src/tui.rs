@@ -111,6 +111,8 @@ fn spawn_keys(
 pub fn refusal(term: Option<&str>, stdin_tty: bool, stdout_tty: bool) -> Option<&'static str> {
     if term == Some("dumb") {
         Some("TERM=dumb")
+    } else if term.is_none_or(|t| t.trim().is_empty()) {
+        Some("TERM is not set")
     } else if !stdout_tty {
         Some("stdout is not a terminal")
     } else if !stdin_tty {
@@ -121,7 +123,7 @@ pub fn refusal(term: Option<&str>, stdin_tty: bool, stdout_tty: bool) -> Option<
 }
 
 /// Refuses in one line, before anything is drawn or any lease taken, where the cockpit
-/// cannot be drawn: `TERM=dumb`, or no terminal on stdin or stdout (cron, a pipe, CI).
+/// cannot be drawn: `TERM=dumb` or unset, or no terminal on stdin or stdout (cron, a pipe, CI).
 pub fn can_run() -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let term = std::env::var("TERM").ok();
@@ -175,7 +177,8 @@ mod tests {
     fn the_cockpit_refuses_where_it_cannot_draw() {
         let cases = [
             ((Some("xterm-256color"), true, true), None),
-            ((None, true, true), None),
+            ((None, true, true), Some("TERM is not set")),
+            ((Some(""), true, true), Some("TERM is not set")),
             ((Some("dumb"), true, true), Some("TERM=dumb")),
             (
                 (Some("screen"), true, false),

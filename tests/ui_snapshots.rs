@@ -487,3 +487,18 @@ fn role_words_at_zero_and_after_the_window_80x24() {
     );
     insta::assert_snapshot!("role_words_after_the_window_80x24", screen);
 }
+
+#[test]
+fn a_read_only_cockpit_shows_no_write_keys() {
+    let mut s = run("happy", 3, &[]);
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    let bar = |screen: &str| screen.lines().last().unwrap_or_default().to_string();
+    assert!(bar(&screen).contains("ROLLBACK"), "{screen}");
+    s.lease.role = cutover::app::state::Role::ReadOnly;
+    let screen = text(&draw(&s, &Theme::default(), 120, 32));
+    let keys = bar(&screen);
+    for write in ["step", "back", "pause", "ROLLBACK"] {
+        assert!(!keys.contains(write), "{write} in {keys:?}");
+    }
+    assert!(keys.contains("quit") && keys.contains("help"), "{keys:?}");
+}

@@ -72,21 +72,22 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
 pub fn keybar<'a>(state: &State, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::raw(" ")];
     for (action, keys) in state.settings.keymap.bindings() {
-        // An observer is shown how to drive instead of keys that would only say why not.
-        let observing = state.lease.role == crate::app::state::Role::Observer;
+        use crate::app::keymap::Action;
+        use crate::app::state::Role;
+        // An observer is shown how to drive instead of keys that would only say why not; a
+        // read-only cockpit, which never writes, no write keys at all.
+        let observing = state.lease.role == Role::Observer;
+        let read_only = state.lease.role == Role::ReadOnly;
         let label = match action {
-            crate::app::keymap::Action::TakeOver if observing => Some("take over"),
-            crate::app::keymap::Action::StepForward | crate::app::keymap::Action::StepBack
-                if observing =>
-            {
-                None
-            }
+            Action::TakeOver if observing => Some("take over"),
+            Action::StepForward | Action::StepBack if observing || read_only => None,
+            Action::Pause | Action::Rollback if read_only => None,
             a => keybar_label(*a),
         };
         let (Some(label), Some(key)) = (label, keys.first()) else {
             continue;
         };
-        let label_style = if *action == crate::app::keymap::Action::Rollback {
+        let label_style = if *action == Action::Rollback {
             theme.rollback
         } else {
             theme.text
