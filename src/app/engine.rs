@@ -61,6 +61,34 @@ pub enum WriteResult {
     Aborted,
 }
 
+/// A result as the diagnostic log says it: `verified blue 90 / green 10 in 12 ms`.
+impl std::fmt::Display for WriteResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reread = |after: &Option<Weights>| {
+            after.map_or_else(
+                || "state not re-read".to_string(),
+                |w| format!("re-read {w}"),
+            )
+        };
+        match self {
+            WriteResult::Verified { after, elapsed_ms } => {
+                write!(f, "verified {after} in {elapsed_ms} ms")
+            }
+            WriteResult::Unverified { after, elapsed_ms } => {
+                write!(f, "NOT verified: read back {after} after {elapsed_ms} ms")
+            }
+            WriteResult::Failed { error, after } => {
+                write!(f, "FAILED: {error} ({})", reread(after))
+            }
+            WriteResult::Unknown { error, after } => {
+                write!(f, "outcome UNKNOWN: {error} ({})", reread(after))
+            }
+            WriteResult::Refused { reason } => write!(f, "refused before the call: {reason}"),
+            WriteResult::Aborted => f.write_str("aborted: a rollback pre-empted it"),
+        }
+    }
+}
+
 impl WriteResult {
     pub fn after(&self) -> Option<Weights> {
         match self {
@@ -356,5 +384,41 @@ fn journal_append(journal: &Journal, e: &Entry, out: &mut Applied) {
         log::error!("journal {}: {err}", journal.path().display());
         out.journal_error
             .get_or_insert_with(|| format!("journal {}: {err}", journal.path().display()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_read_as_words_in_the_diagnostic_log() {
+        let w = Weights::new(90, 10);
+        let cases = [
+            (
+                WriteResult::Verified {
+                    after: w,
+                    elapsed_ms: 12,
+                },
+                "verified blue 90 / green 10 in 12 ms",
+            ),
+            (
+                WriteResult::Failed {
+                    error: "disk full".into(),
+                    after: None,
+                },
+                "FAILED: disk full (state not re-read)",
+            ),
+            (
+                WriteResult::Unknown {
+                    error: "timed out".into(),
+                    after: Some(w),
+                },
+                "outcome UNKNOWN: timed out (re-read blue 90 / green 10)",
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(r.to_string(), want);
+        }
     }
 }

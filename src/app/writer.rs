@@ -43,7 +43,7 @@ pub fn spawn_writer(
                 let done = engine::apply(backend.as_ref(), &journal, &who, &o).await;
                 log::info!(
                     target: "cutover::diag",
-                    "write #{}: {:?} after {:.1} ms{}{}",
+                    "write #{}: {} (call and read-back {:.1} ms){}{}",
                     o.id,
                     done.result,
                     t0.elapsed().as_secs_f64() * 1000.0,
