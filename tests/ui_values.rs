@@ -236,3 +236,28 @@ fn a_breach_keeps_its_units_at_80x24() {
         "a ratio is never cut from its label: {vs}"
     );
 }
+
+#[test]
+fn no_trend_arrow_beside_a_value_that_is_not_a_number() {
+    // bad-release at 50 %: green's error rate is rising, so its row carries ▲.
+    let mut s = run(
+        "bad-release",
+        40,
+        &[
+            (5, Step::Key(KeyCode::Right)),
+            (20, Step::Key(KeyCode::Right)),
+        ],
+    );
+    let rising = screen(&s, 120, 32);
+    assert!(green_row(&rising, "errors").contains('▲'), "{rising}");
+    // Then the feed answers no data: the arrow goes with the number.
+    let now = s.now + 500;
+    let none = || EnvPoll {
+        error_rate: Some(Reading::NoData("empty result".into())),
+        ..EnvPoll::default()
+    };
+    poll(&mut s, "simulator", now, none(), none());
+    let after = screen(&s, 120, 32);
+    let row = green_row(&after, "errors");
+    assert!(!row.contains('▲') && !row.contains('▼'), "{row:?}\n{after}");
+}

@@ -142,9 +142,14 @@ impl Row<'_> {
                     ("ERROR".to_string(), theme.breach)
                 }
             };
+            // A trend only next to a number: never beside "no data" or ERROR.
+            let is_value = matches!(
+                series.latest.as_ref().map(|s| &s.reading),
+                Some(Reading::Value(_))
+            );
             let trend = match series.trend(10) {
-                1 => "▲",
-                -1 => "▼",
+                1 if is_value => "▲",
+                -1 if is_value => "▼",
                 _ => " ",
             };
             spans.extend([
