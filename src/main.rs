@@ -54,7 +54,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Not `eprintln!`: a closed stderr must not turn a usage error into a panic.
-            let _ = writeln!(std::io::stderr(), "cutover: {e:#}");
+            let text = format!("cutover: {e:#}");
+            let _ = writeln!(std::io::stderr(), "{}", cutover::shared::printable(&text));
             if e.downcast_ref::<ConfigError>().is_some() {
                 ExitCode::from(EXIT_USAGE)
             } else {

@@ -183,3 +183,72 @@ mod tests {
         assert_eq!(seconds_text(ms(700)), "0.7 s");
     }
 }
+
+/// The most a config, theme, scenario or secret file may hold: 1 MB.
+pub const SMALL_FILE_MAX: u64 = 1024 * 1024;
+
+/// Reads a small text file the user named (config, theme, scenario, secret): only a regular
+/// file (a FIFO would block, `/dev/zero` never ends), at most `max` bytes, UTF-8. The error
+/// says which of these it is not.
+pub fn read_small_file(path: &std::path::Path, max: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, FIFO or socket)"
+        };
+        return Err(Error::new(ErrorKind::InvalidInput, what));
+    }
+    let too_big = || Error::new(ErrorKind::InvalidData, format!("over {} KB", max / 1024));
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+/// `text` safe to print on a terminal: every control character but newline and tab
+/// escaped (`\u{1b}`), so a name, a header or a body from a backend or a feed can never
+/// clear the screen, set the title or move the cursor.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_escaped_and_lines_kept() {
+        assert_eq!(super::printable("ok\tfine\n"), "ok\tfine\n");
+        assert_eq!(
+            super::printable("\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}"),
+            "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{d}\\u{9b}"
+        );
+    }
+}

@@ -350,6 +350,34 @@ fn journal_prints_a_timeline_in_text_markdown_and_json() {
         "{}",
         stderr(&bad)
     );
+
+    // Damage: a byte that is not UTF-8 and a torn line in the middle of the file. The
+    // rest still reads, and the damage is counted.
+    let path = dir.path().join("journal.jsonl");
+    let whole = std::fs::read(&path).unwrap();
+    let cut = whole.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let mut damaged = whole[..cut].to_vec();
+    damaged.extend_from_slice(b"{\"ts\":\"2026-11-23T14:00:0\xff\"}\n{\"ts\":\"torn");
+    damaged.push(b'\n');
+    damaged.extend_from_slice(&whole[cut..]);
+    std::fs::write(&path, damaged).unwrap();
+    let o = cutover(&cfg, &["journal"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("2 unreadable lines skipped"),
+        "{}",
+        stderr(&o)
+    );
+    // A journal that is not a file is refused, never read without end.
+    for dev in ["/dev/full", "/dev/zero"] {
+        let o = cutover(&cfg, &["--journal", dev, "journal"]);
+        assert_eq!(o.status.code(), Some(1), "{dev}");
+        assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+        let o = cutover(&cfg, &["--journal", dev, "step"]);
+        assert_eq!(o.status.code(), Some(1), "{dev}: {}", stderr(&o));
+        assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    }
 }
 
 #[test]

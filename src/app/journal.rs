@@ -310,6 +310,17 @@ pub struct Entry {
     pub candidate: CandidateSnapshot,
 }
 
+/// What reading a journal found: the entries kept, and how many lines could not be read.
+#[derive(Debug, Default)]
+pub struct JournalRead {
+    pub entries: Vec<Entry>,
+    pub skipped: usize,
+}
+
+/// A journal over this size is rotated when it is opened: renamed with the time beside it
+/// (never deleted), and a new one begun, so no reading grows with the journal's age.
+pub const ROTATE_AT: u64 = 64 * 1024 * 1024;
+
 /// An append-only JSON-lines file.
 pub struct Journal {
     path: PathBuf,
@@ -319,10 +330,33 @@ pub struct Journal {
 
 impl Journal {
     pub fn open(path: &Path) -> std::io::Result<Journal> {
+        Journal::open_rotating(path, ROTATE_AT)
+    }
+
+    /// [`Journal::open`], rotating a journal over `rotate_at` bytes first.
+    pub fn open_rotating(path: &Path, rotate_at: u64) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)?;
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is not a regular file; expected a journal file (JSON lines)",
+                        path.display()
+                    ),
+                ));
+            }
+            Ok(m) if m.len() > rotate_at => {
+                let stamp = timestamp().replace(':', "-");
+                let mut old = path.as_os_str().to_owned();
+                old.push(format!(".{stamp}"));
+                std::fs::rename(path, &old)?;
+            }
+            _ => {}
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Journal {
@@ -387,11 +421,42 @@ impl Journal {
 
     /// Reads every entry of a journal file (lines that do not parse are skipped).
     pub fn read_all(path: &Path) -> std::io::Result<Vec<Entry>> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        Ok(Journal::read(path, |_| true)?.entries)
+    }
+
+    /// Reads the entries of a journal file that `keep` keeps, a line at a time (memory
+    /// grows with what is kept, not with the file). A line that is not UTF-8 or not an
+    /// entry (a torn write, a damaged disk block) is skipped and counted, never the end of
+    /// the reading.
+    pub fn read(path: &Path, keep: impl Fn(&Entry) -> bool) -> std::io::Result<JournalRead> {
+        use std::io::BufRead;
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let mut r = std::io::BufReader::new(File::open(path)?);
+        let mut out = JournalRead::default();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Entry>(text) {
+                Ok(e) if keep(&e) => out.entries.push(e),
+                Ok(_) => {}
+                Err(_) => out.skipped += 1,
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -522,5 +587,23 @@ mod tests {
         assert!(WriteAction::from("nudge-rollback").is_rollback());
         assert!(!WriteAction::from("auto-rollback-cancelled").is_rollback());
         assert!(!WriteAction::from("pause").is_rollback());
+    }
+
+    #[test]
+    fn a_big_journal_is_rotated_never_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, OLD_LINES.join("\n") + "\n").unwrap();
+        let j = Journal::open_rotating(&path, 100).unwrap();
+        let e: Entry = serde_json::from_str(OLD_LINES[0]).unwrap();
+        j.append(&e).unwrap();
+        assert_eq!(Journal::read_all(&path).unwrap().len(), 1, "a new journal");
+        let old: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p != &path)
+            .collect();
+        assert_eq!(old.len(), 1, "{old:?}");
+        assert_eq!(Journal::read_all(&old[0]).unwrap().len(), OLD_LINES.len());
     }
 }

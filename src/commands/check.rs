@@ -16,12 +16,17 @@ use std::time::{Duration, Instant};
 /// `cutover check`: every step runs, in order, whatever the one before found.
 pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    println!(
-        "✓ config: {} ({} backend, plan {})",
-        config.name,
-        config.backend.kind(),
-        config.plan
-    );
+    // Everything the cockpit loads: a theme that would fail it fails here first.
+    super::wiring::theme(cli, config.theme.as_deref())?;
+    say((
+        true,
+        format!(
+            "✓ config: {} ({} backend, plan {})",
+            config.name,
+            config.backend.kind(),
+            config.plan
+        ),
+    ));
     let (backend, sources) = connect(&config).await?;
     let mut ok = check_backend(&config, backend.as_ref()).await;
     ok &= say(write_side_line(
@@ -43,7 +48,7 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
 
 /// Prints a check's line; returns whether it passed.
 fn say((ok, line): (bool, String)) -> bool {
-    println!("{line}");
+    println!("{}", crate::shared::printable(&line));
     ok
 }
 

@@ -153,7 +153,7 @@ async fn run_cockpit(
     };
     let out = crate::tui::run_tui(setup, theme).await?;
     for line in quit_lines(&out.state) {
-        println!("{line}");
+        println!("{}", crate::shared::printable(&line));
     }
     Ok(ExitCode::SUCCESS)
 }

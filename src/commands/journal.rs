@@ -27,16 +27,23 @@ pub(super) fn timeline(
         }
     };
     let cutoff = since.map(|s| parse_since(s, Utc::now())).transpose()?;
-    let entries = Journal::read_all(&path)
+    let read = Journal::read(&path, |e| cutoff.is_none_or(|c| at_or_after(&e.ts, c)))
         .with_context(|| format!("cannot read the journal {}", path.display()))?;
-    let entries: Vec<_> = entries
-        .into_iter()
-        .filter(|e| cutoff.is_none_or(|c| at_or_after(&e.ts, c)))
-        .collect();
+    if read.skipped > 0 {
+        err!(
+            "cutover: {} unreadable line{} skipped in {} (not UTF-8 or not a journal entry)",
+            read.skipped,
+            if read.skipped == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
+    let entries = read.entries;
     let items = timeline::build(&entries);
     match format {
-        TimelineFormat::Text => print!("{}", timeline::text(&items)),
-        TimelineFormat::Markdown => print!("{}", timeline::markdown(&items)),
+        TimelineFormat::Text => print!("{}", crate::shared::printable(&timeline::text(&items))),
+        TimelineFormat::Markdown => {
+            print!("{}", crate::shared::printable(&timeline::markdown(&items)));
+        }
         TimelineFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
     }
     Ok(ExitCode::SUCCESS)

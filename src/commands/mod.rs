@@ -19,7 +19,8 @@
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($t)*);
+        let line = format!($($t)*);
+        let _ = writeln!(std::io::stdout(), "{}", $crate::shared::printable(&line));
     }};
 }
 
@@ -27,7 +28,8 @@ macro_rules! out {
 macro_rules! err {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        let line = format!($($t)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::shared::printable(&line));
     }};
 }
 

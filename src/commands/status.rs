@@ -70,7 +70,7 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for line in text(&config, backend.as_ref(), &snap, &facts) {
-            println!("{line}");
+            println!("{}", crate::shared::printable(&line));
         }
     }
     Ok(exit_code(ok))

@@ -39,7 +39,17 @@ pub(super) fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 /// its colours.
 pub(super) fn theme(cli: &Cli, config_theme: Option<&str>) -> Result<Theme, ConfigError> {
     let name = cli.theme.as_deref().or(config_theme).unwrap_or("default");
-    let theme = Theme::load(name).map_err(|e| ConfigError::new("--theme", e))?;
+    // Said as what named it: the flag, or the config's key.
+    let origin = if cli.theme.is_some() {
+        "--theme".to_string()
+    } else {
+        let file = cli
+            .config
+            .as_ref()
+            .map_or_else(|| "cutover.toml".to_string(), |p| p.display().to_string());
+        format!("{file}: key `theme`")
+    };
+    let theme = Theme::load(name).map_err(|e| ConfigError::new(&origin, e))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Ok(if no_color {
         theme.without_colors()

@@ -67,6 +67,7 @@ fn sim(s: SimFile) -> Result<BackendConfig, String> {
             "key `backend.control`: value \"\": expected the sim control address, e.g. \"127.0.0.1:7070\"".into(),
         );
     }
+    control_address(&s.control)?;
     let timeout = s.timeout.unwrap_or(Duration::from_secs(10));
     if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(600) {
         return Err(format!(
@@ -78,6 +79,29 @@ fn sim(s: SimFile) -> Result<BackendConfig, String> {
         control: s.control,
         timeout,
     })
+}
+
+/// `backend.control`: `host:port`, or an http(s) URL with a host and no path.
+fn control_address(control: &str) -> Result<(), String> {
+    let url = if control.starts_with("http://") || control.starts_with("https://") {
+        control.to_string()
+    } else {
+        format!("http://{control}")
+    };
+    let ok = reqwest::Url::parse(&url).is_ok_and(|u| {
+        u.host_str().is_some_and(|h| !h.is_empty())
+            && u.path().trim_end_matches('/').is_empty()
+            && u.query().is_none()
+            && u.username().is_empty()
+    }) && !control.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "key `backend.control`: value {}: expected the sim control address, `host:port` such as \"127.0.0.1:7070\" or an http:// URL",
+            super::bounds::echo(control)
+        ))
+    }
 }
 
 fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, String> {
@@ -108,7 +132,13 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
         backend: h.backend,
         servers: EnvPair::new(h.blue_server, h.green_server),
         scale,
-        timeout: h.timeout.unwrap_or(poll_timeout),
+        timeout: super::bounds::duration(
+            "backend.timeout",
+            h.timeout,
+            poll_timeout,
+            (Duration::from_millis(100), Duration::from_secs(600)),
+            "a socket command slower than this is an unknown outcome",
+        )?,
     }))
 }
 
@@ -160,16 +190,24 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
         profile: a.profile,
         endpoint_url: a.endpoint_url,
         scale,
-        timeout: a.timeout.unwrap_or(Duration::from_secs(5)),
+        timeout: super::bounds::duration(
+            "backend.timeout",
+            a.timeout,
+            Duration::from_secs(5),
+            (Duration::from_millis(100), Duration::from_secs(600)),
+            "an API call slower than this is an unknown outcome",
+        )?,
         static_credentials: None,
     }))
 }
 
 fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
-    let scale = n.weight_scale.unwrap_or(100);
-    if scale == 0 {
-        return Err("key `backend.weight-scale`: value 0: expected at least 1".into());
-    }
+    let scale = super::bounds::whole(
+        "backend.weight-scale",
+        n.weight_scale.unwrap_or(100),
+        (1, 10_000),
+        "nginx weights; the share is the weight out of this",
+    )?;
     if n.blue_server == n.green_server {
         return Err(format!(
             "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",
@@ -202,6 +240,12 @@ fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
             &["nginx", "-s", "reload"],
         )?,
         scale,
-        timeout: n.timeout.unwrap_or(Duration::from_secs(30)),
+        timeout: super::bounds::duration(
+            "backend.timeout",
+            n.timeout,
+            Duration::from_secs(30),
+            (Duration::from_millis(100), Duration::from_secs(600)),
+            "a test or reload slower than this is an unknown outcome",
+        )?,
     }))
 }

@@ -1,6 +1,7 @@
 //! `[envs.blue]` and `[envs.green]`: each env's version, label, address and health probes
 //! turned into [`EnvConfig`]; and the probe table shared with `[[smoke]]` checks.
 
+use super::bounds;
 use super::file::{EnvFile, ProbeFile};
 use super::http::{header, secret};
 use crate::core::Env;
@@ -57,13 +58,31 @@ pub(super) fn probe_of(key: &str, p: ProbeFile, timeout: Duration) -> Result<Pro
             ));
         }
     };
+    let expect_status = p
+        .expect_status
+        .map(|s| {
+            bounds::whole(
+                &format!("{key}.expect-status"),
+                s,
+                (100, 599),
+                "an HTTP status",
+            )
+        })
+        .transpose()?;
+    let timeout = bounds::duration(
+        &format!("{key}.timeout"),
+        p.timeout,
+        timeout,
+        (Duration::from_millis(10), Duration::from_secs(300)),
+        "a probe slower than this fails",
+    )?;
     Ok(Probe {
         url: p.url,
-        expect_status: p.expect_status,
+        expect_status,
         expect_body: p.expect_body,
         expect_json,
         headers,
-        timeout: p.timeout.unwrap_or(timeout),
+        timeout,
         method: reqwest::Method::GET,
     })
 }

@@ -19,7 +19,7 @@ pub(super) fn secret(
                 "key `{key}-env`: value {var:?}: the environment variable is not set; expected it to hold the secret"
             )),
         },
-        (None, Some(path)) => std::fs::read_to_string(path)
+        (None, Some(path)) => crate::shared::read_small_file(path, crate::shared::SMALL_FILE_MAX)
             .map(|v| Some(v.trim().to_string()))
             .map_err(|e| format!("key `{key}-file`: value {:?}: {e}; expected a readable file holding the secret", path.display().to_string())),
         (None, None) => Ok(None),

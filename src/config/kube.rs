@@ -61,12 +61,12 @@ pub(super) fn kube_settings(kind: Kind, k: KubeFile) -> Result<KubeSettings, Str
         Kind::IngressNginx => ingress_nginx(&k)?,
         Kind::Istio => istio(&k)?,
     };
-    let scale = k.weight_scale.unwrap_or(100);
-    if scale == 0 {
-        return Err(
-            "key `backend.weight-scale`: value 0: expected at least 1 (HTTPRoute weights are proportional)".into(),
-        );
-    }
+    let scale = super::bounds::whole(
+        "backend.weight-scale",
+        k.weight_scale.unwrap_or(100),
+        (1, 1_000_000),
+        "HTTPRoute weights are proportional; the share is the weight out of this",
+    )?;
     if let Some(ns) = &k.namespace
         && !is_dns_name(ns)
     {
@@ -89,7 +89,13 @@ pub(super) fn kube_settings(kind: Kind, k: KubeFile) -> Result<KubeSettings, Str
         namespace: k.namespace,
         deployments: EnvPair::new(k.blue_deployment, k.green_deployment),
         scale,
-        timeout: k.timeout.unwrap_or(Duration::from_secs(5)),
+        timeout: super::bounds::duration(
+            "backend.timeout",
+            k.timeout,
+            Duration::from_secs(5),
+            (Duration::from_millis(100), Duration::from_secs(600)),
+            "an API call slower than this is an unknown outcome",
+        )?,
     })
 }
 

@@ -9,6 +9,7 @@
 //! `http.rs` for the secrets and headers they share.
 
 mod backend;
+mod bounds;
 mod envs;
 mod file;
 mod guardrails;
@@ -87,7 +88,7 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::shared::read_small_file(path, crate::shared::SMALL_FILE_MAX).map_err(|e| {
             ConfigError::new(
                 &origin,
                 format!("cannot read the config: {e}; expected a cutover.toml (see the README), or try `cutover demo`"),
@@ -104,9 +105,31 @@ impl Config {
 
     /// Each section in turn, in the order its errors are reported.
     fn from_file(f: ConfigFile) -> Result<Config, String> {
+        use bounds::{DAY, SECOND};
+        let name = f.name.unwrap_or_else(|| "cutover".into());
+        bounds::text(
+            "name",
+            &name,
+            100,
+            "the service's name, shown in the header and journal",
+        )?;
         let (poll_interval, poll_timeout) = poll_times(f.poll_interval, f.poll_timeout)?;
         let plan = plan(&f.plan)?;
         let rollback_window = rollback_window(f.rollback_window)?;
+        let rollback_window_extend = bounds::duration(
+            "rollback-window-extend",
+            f.rollback_window_extend,
+            Duration::from_secs(15 * 60),
+            (SECOND, DAY),
+            "what `e` adds to a running rollback window",
+        )?;
+        let rollback_window_warn = bounds::duration(
+            "rollback-window-warn",
+            f.rollback_window_warn,
+            Duration::from_secs(2 * 60),
+            (Duration::ZERO, DAY),
+            "how long before the window ends to warn",
+        )?;
         let live = live(&f.live)?;
         let lease_ttl = lease_ttl(f.lease_ttl)?;
         let min_bake = min_bake(f.min_bake)?;
@@ -126,17 +149,13 @@ impl Config {
         let hooks = notify::webhooks(&f.notify)?;
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
-            name: f.name.unwrap_or_else(|| "cutover".into()),
+            name,
             poll_interval,
             poll_timeout,
             plan,
             rollback_window,
-            rollback_window_extend: f
-                .rollback_window_extend
-                .unwrap_or(Duration::from_secs(15 * 60)),
-            rollback_window_warn: f
-                .rollback_window_warn
-                .unwrap_or(Duration::from_secs(2 * 60)),
+            rollback_window_extend,
+            rollback_window_warn,
             lease_ttl,
             live,
             journal: f.journal,
@@ -168,10 +187,13 @@ fn poll_times(
             humantime::format_duration(poll_interval).to_string()
         ));
     }
-    let poll_timeout = timeout.unwrap_or(poll_interval.max(Duration::from_secs(2)));
-    if poll_timeout.is_zero() {
-        return Err("key `poll-timeout`: value \"0s\": expected a duration above zero".into());
-    }
+    let poll_timeout = bounds::duration(
+        "poll-timeout",
+        timeout,
+        poll_interval.max(Duration::from_secs(2)),
+        (Duration::from_millis(100), Duration::from_secs(600)),
+        "a poll slower than this is a failure; `status` waits at most twice this",
+    )?;
     Ok((poll_interval, poll_timeout))
 }
 
@@ -183,14 +205,13 @@ fn plan(plan: &Option<Vec<i64>>) -> Result<Plan, String> {
 }
 
 fn rollback_window(window: Option<Duration>) -> Result<Duration, String> {
-    let rollback_window = window.unwrap_or(DEFAULT_WINDOW);
-    if rollback_window.is_zero() {
-        return Err(
-            "key `rollback-window`: value \"0s\": expected a duration such as \"15m\" (how long live is kept warm after 100 %)"
-                .into(),
-        );
-    }
-    Ok(rollback_window)
+    bounds::duration(
+        "rollback-window",
+        window,
+        DEFAULT_WINDOW,
+        (bounds::SECOND, bounds::DAY),
+        "how long live is kept warm after 100 %, such as \"15m\"",
+    )
 }
 
 /// `min-bake`: 1s to 24h, off when absent.
@@ -292,8 +313,84 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.starts_with("cutover.toml: "), "{e}");
+            assert!(
+                e.len() < 600 && !e.chars().any(|c| c.is_control() && c != '\n'),
+                "an error is short and prints no control character: {e:.200}"
+            );
             for w in wants {
                 assert!(e.contains(w), "error {e:?} should contain {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_number_and_duration_is_bounded_and_every_echo_is_short() {
+        let cases = [
+            // Each case a fault catalogue found accepted: now refused, naming key and range.
+            (
+                format!("{MIN}[guardrails]\nmax-health-failures = 0\n"),
+                &["`guardrails.max-health-failures`", "value 0", "1 to 1000"][..],
+            ),
+            (
+                format!("rollback-window-extend = \"500000000years\"\n{MIN}"),
+                &["`rollback-window-extend`", "500000000years", "\"1s\" to \"1day\""][..],
+            ),
+            (
+                format!("poll-timeout = \"500000000years\"\n{MIN}"),
+                &["`poll-timeout`", "\"100ms\" to \"10m\""][..],
+            ),
+            (
+                format!("{MIN}[envs.green]\nhealth = [{{url = \"http://h/\", timeout = \"0s\"}}]\n"),
+                &["`envs.green.health[0].timeout`", "\"0s\""][..],
+            ),
+            (
+                format!("{MIN}[envs.green]\nhealth = [{{url = \"http://h/\", expect-status = 999}}]\n"),
+                &["`envs.green.health[0].expect-status`", "999", "100 to 599"][..],
+            ),
+            (
+                "[backend]\nkind = \"nginx\"\nconfig = \"n.conf\"\nupstream = \"u\"\nblue-server = \"a\"\ngreen-server = \"b\"\nweight-scale = 4000000000\n".to_string(),
+                &["`backend.weight-scale`", "4000000000", "1 to 10000"][..],
+            ),
+            (
+                format!("{MIN}[prometheus]\nurl = \"http://p\"\nwindow = \"0s\"\n"),
+                &["`prometheus.window`", "\"0s\""][..],
+            ),
+            (
+                format!("{MIN}[prometheus]\nurl = \"http://p\"\nerror-rate = \"\"\n"),
+                &["`prometheus.error-rate`", "PromQL"][..],
+            ),
+            (
+                "[backend]\nkind = \"sim\"\ncontrol = \"not an address/x y\"\n".to_string(),
+                &["`backend.control`", "not an address/x y"][..],
+            ),
+            (
+                format!("name = \"\"\n{MIN}"),
+                &["`name`", "1 to 100 characters"][..],
+            ),
+            (
+                format!("name = \"{}\"\n{MIN}", "n".repeat(1_000_000)),
+                &["`name`", "(1000000 characters)"][..],
+            ),
+            (
+                format!("name = \"\\u001b[2J\\u001b]0;pwned\\u0007\"\n{MIN}"),
+                &["`name`", "\\u{1b}[2J"][..],
+            ),
+            (
+                format!("{MIN}[guardrails]\nauto-rollback = \"500000000years\"\n"),
+                &["`guardrails.auto-rollback`", "\"1h\""][..],
+            ),
+        ];
+        for (text, wants) in cases {
+            let e = Config::parse(&text, "cutover.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("cutover.toml: "), "{e:.200}");
+            assert!(
+                e.len() < 600 && !e.chars().any(|c| c.is_control() && c != '\n'),
+                "an error is short and prints no control character: {e:.200}"
+            );
+            for w in wants {
+                assert!(e.contains(w), "error {e:.300} should contain {w:?}");
             }
         }
     }

@@ -35,7 +35,13 @@ pub(super) fn webhooks(notify: &[NotifyFile]) -> Result<Vec<Webhook>, String> {
             name: n.url_env.clone(),
             url,
             slack,
-            timeout: n.timeout.unwrap_or(Duration::from_secs(3)),
+            timeout: super::bounds::duration(
+                &format!("{key}.timeout"),
+                n.timeout,
+                Duration::from_secs(3),
+                (Duration::from_millis(100), Duration::from_secs(60)),
+                "a webhook slower than this is given up",
+            )?,
         });
     }
     Ok(hooks)

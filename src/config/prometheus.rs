@@ -2,6 +2,7 @@
 //! templates, and the extra metrics (each shown on screen, and a guardrail rule when it has
 //! `max-change`).
 
+use super::bounds;
 use super::envs::EnvConfig;
 use super::file::{PrometheusFile, QueryFile};
 use super::http::{base64, header, secret};
@@ -24,6 +25,40 @@ pub(super) fn prometheus_settings(
         ));
     }
     let headers = headers(&p)?;
+    for (key, v) in [
+        ("error-rate", &p.error_rate),
+        ("p99", &p.p99),
+        ("rps", &p.rps),
+        ("requests", &p.requests),
+        ("errors", &p.errors),
+    ] {
+        if let Some(q) = v
+            && q.trim().is_empty()
+        {
+            return Err(format!(
+                "key `prometheus.{key}`: value \"\": expected a PromQL query (leave the key out for the default)"
+            ));
+        }
+    }
+    let window = p.window.clone().unwrap_or_else(|| "1m".into());
+    match humantime::parse_duration(&window) {
+        Ok(d)
+            if (bounds::SECOND..=bounds::DAY).contains(&d)
+                && window.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+        _ => {
+            return Err(format!(
+                "key `prometheus.window`: value {}: expected a Prometheus range from \"1s\" to \"1d\", such as \"1m\" (the `{{window}}` of the queries)",
+                bounds::echo(&window)
+            ));
+        }
+    }
+    let timeout = bounds::duration(
+        "prometheus.timeout",
+        p.timeout,
+        timeout,
+        (100 * bounds::MS, 10 * bounds::MINUTE),
+        "a query slower than this is a failure",
+    )?;
     let d = Templates::default();
     let templates = Templates {
         error_rate: p.error_rate.unwrap_or(d.error_rate),
@@ -39,8 +74,8 @@ pub(super) fn prometheus_settings(
         extra,
         labels: envs.map(|_, e| e.label.clone()),
         env_label: p.env_label.unwrap_or_else(|| "env".into()),
-        window: p.window.unwrap_or_else(|| "1m".into()),
-        timeout: p.timeout.unwrap_or(timeout),
+        window,
+        timeout,
         headers,
     };
     Ok((Some(settings), rules, infos))

@@ -49,9 +49,15 @@ fn smoke_check(
     })?;
     let max_latency = match text("max-latency", take("max-latency"))? {
         None => None,
-        Some(d) => Some(humantime::parse_duration(&d).map_err(|_| {
-            format!("key `{key}.max-latency`: value {d:?}: expected a duration such as \"500ms\"")
-        })?),
+        Some(d) => match humantime::parse_duration(&d) {
+            Ok(v) if (Duration::from_millis(1)..=Duration::from_secs(600)).contains(&v) => Some(v),
+            _ => {
+                return Err(format!(
+                    "key `{key}.max-latency`: value {}: expected a duration from \"1ms\" to \"10m\", such as \"500ms\"",
+                    super::bounds::echo(&d)
+                ));
+            }
+        },
     };
     let urls = match (path, url) {
         (Some(p), None) => {

@@ -139,9 +139,11 @@ impl Weights {
 
     /// Weights that give `env` the share `share` percent on a scale of `scale`.
     pub fn for_share(env: Env, share: u8, scale: u32) -> Weights {
-        let share = u32::from(share.min(100));
-        let cand = (share * scale + 50) / 100;
-        let live = scale - cand;
+        // In u64: share × scale never wraps, whatever the scale (a wrapped product once
+        // wrote 14 % for a promotion to 100 %).
+        let share = u64::from(share.min(100));
+        let cand = ((share * u64::from(scale) + 50) / 100) as u32;
+        let live = scale.saturating_sub(cand);
         match env {
             Env::Blue => Weights::new(cand, live),
             Env::Green => Weights::new(live, cand),
@@ -201,6 +203,13 @@ mod tests {
             (Env::Blue, 10, 100, Weights::new(10, 90)),
             (Env::Green, 33, 256, Weights::new(172, 84)),
             (Env::Green, 50, 999, Weights::new(499, 500)),
+            // 100 × 4e9 overflows u32: it must not wrap.
+            (
+                Env::Green,
+                100,
+                4_000_000_000,
+                Weights::new(0, 4_000_000_000),
+            ),
         ];
         for (env, share, scale, want) in cases {
             assert_eq!(

@@ -119,10 +119,11 @@ impl Scenario {
         }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-                path: name_or_path.into(),
-                source,
-            })?;
+            let text = crate::shared::read_small_file(path, crate::shared::SMALL_FILE_MAX)
+                .map_err(|source| ScenarioError::Read {
+                    path: name_or_path.into(),
+                    source,
+                })?;
             return Scenario::parse(&text, name_or_path);
         }
         Err(ScenarioError::Unknown(name_or_path.into()))

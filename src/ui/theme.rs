@@ -166,7 +166,11 @@ impl Theme {
         if let Some(t) = Theme::builtin(name_or_path) {
             return Ok(t);
         }
-        let text = std::fs::read_to_string(name_or_path).map_err(|e| {
+        let text = crate::shared::read_small_file(
+            std::path::Path::new(name_or_path),
+            crate::shared::SMALL_FILE_MAX,
+        )
+        .map_err(|e| {
             format!(
                 "theme `{name_or_path}`: {e}; expected default, mono, deuteranopia or a theme file"
             )

@@ -28,26 +28,7 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
     }
     if let Some(r) = &rec {
         say_flight(s, r);
-        // A cockpit started after a move (another terminal's, the CLI's) settles and bakes
-        // from that move, as recorded at the backend, not from its own start.
-        if s.traffic.moved_at.is_none()
-            && let Some(ago) = crate::core::judged::since_last_write(
-                r.last.as_ref().map(|l| l.at),
-                s.wall_ms(s.now),
-            )
-            && ago
-                < s.settings
-                    .settle_ms
-                    .max(s.settings.min_bake_ms.unwrap_or(0))
-        {
-            let at = s.now.saturating_sub(ago);
-            s.traffic.moved_at = Some(at);
-            s.traffic.moved_by_rollback = r
-                .last
-                .as_ref()
-                .is_some_and(|l| WriteAction::from(l.action.as_str()).is_rollback());
-            s.traffic.bake_since = Some(at);
-        }
+        settle_from_record(s, r);
     }
     // The driver completed the window and cleared the record: an observer that still holds
     // or counts down its own view of the window follows.
@@ -123,6 +104,27 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
 }
 
 /// A write someone left in flight, per the record: said once, first thing.
+/// A cockpit started after a move (another terminal's, the CLI's) settles and bakes from
+/// that move, as recorded at the backend, not from its own start.
+fn settle_from_record(s: &mut State, r: &Record) {
+    if s.traffic.moved_at.is_none()
+        && let Some(ago) =
+            crate::core::judged::since_last_write(r.last.as_ref().map(|l| l.at), s.wall_ms(s.now))
+        && ago
+            < s.settings
+                .settle_ms
+                .max(s.settings.min_bake_ms.unwrap_or(0))
+    {
+        let at = s.now.saturating_sub(ago);
+        s.traffic.moved_at = Some(at);
+        s.traffic.moved_by_rollback = r
+            .last
+            .as_ref()
+            .is_some_and(|l| WriteAction::from(l.action.as_str()).is_rollback());
+        s.traffic.bake_since = Some(at);
+    }
+}
+
 fn say_flight(s: &mut State, r: &Record) {
     if let Some(f) = &r.flight
         && s.traffic.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)

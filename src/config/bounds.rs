@@ -1,0 +1,130 @@
+//! Bounds on every number and duration of the config, each with the reason, and how a
+//! value is echoed back in an error: short, and with its control characters escaped, so a
+//! 1 MB `name` or an escape sequence never reaches the terminal whole.
+
+use std::time::Duration;
+
+/// The longest a value is echoed back in an error, in characters.
+const ECHO_MAX: usize = 60;
+
+/// `v` as an error quotes it: Rust-quoted (control characters escaped), cut to a few dozen
+/// characters with `…` and its real length.
+pub fn echo(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= ECHO_MAX {
+        return format!("{v:?}");
+    }
+    let head: String = v.chars().take(ECHO_MAX).collect();
+    format!("{head:?}… ({n} characters)")
+}
+
+/// A duration as the config writes it: `"1s"`, `"15m"`, `"500000000years"`.
+pub fn dur(d: Duration) -> String {
+    format!("{:?}", humantime::format_duration(d).to_string())
+}
+
+/// `v` (or `default` when absent) within `min..=max`, else an error naming the key, the
+/// value, the range and `why` it is bounded.
+pub fn duration(
+    key: &str,
+    v: Option<Duration>,
+    default: Duration,
+    (min, max): (Duration, Duration),
+    why: &str,
+) -> Result<Duration, String> {
+    let d = v.unwrap_or(default);
+    if d < min || d > max {
+        return Err(format!(
+            "key `{key}`: value {}: expected a duration from {} to {} ({why})",
+            dur(d),
+            dur(min),
+            dur(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// Like [`duration`] for a key with no default: `None` stays `None`.
+pub fn opt_duration(
+    key: &str,
+    v: Option<Duration>,
+    range: (Duration, Duration),
+    why: &str,
+) -> Result<Option<Duration>, String> {
+    v.map(|d| duration(key, Some(d), d, range, why)).transpose()
+}
+
+/// A whole number within `min..=max`, else an error naming the key, value, range and why.
+pub fn whole<T>(key: &str, v: T, (min, max): (T, T), why: &str) -> Result<T, String>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    if v < min || v > max {
+        return Err(format!(
+            "key `{key}`: value {v}: expected {min} to {max} ({why})"
+        ));
+    }
+    Ok(v)
+}
+
+/// A text that must say something: not empty, not only spaces, no control characters, at
+/// most `max` characters.
+pub fn text(key: &str, v: &str, max: usize, what: &str) -> Result<(), String> {
+    if v.trim().is_empty() || v.chars().any(char::is_control) || v.chars().count() > max {
+        return Err(format!(
+            "key `{key}`: value {}: expected {what} (1 to {max} characters, no control characters)",
+            echo(v)
+        ));
+    }
+    Ok(())
+}
+
+pub const MS: Duration = Duration::from_millis(1);
+pub const SECOND: Duration = Duration::from_secs(1);
+pub const MINUTE: Duration = Duration::from_secs(60);
+pub const HOUR: Duration = Duration::from_secs(3600);
+pub const DAY: Duration = Duration::from_secs(24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_echo_is_short_and_escaped() {
+        assert_eq!(echo("blue"), "\"blue\"");
+        assert_eq!(
+            echo("\u{1b}[2J\u{1b}]0;pwned\u{7}"),
+            "\"\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\""
+        );
+        let long = "x".repeat(1_000_000);
+        let e = echo(&long);
+        assert!(
+            e.len() < 100 && e.ends_with("… (1000000 characters)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bounds_name_key_value_range_and_why() {
+        let big = humantime::parse_duration("500000000years").unwrap();
+        assert_eq!(
+            duration(
+                "poll-timeout",
+                Some(big),
+                SECOND,
+                (100 * MS, 10 * MINUTE),
+                "a poll slower than this fails"
+            )
+            .unwrap_err(),
+            "key `poll-timeout`: value \"500000000years\": expected a duration from \"100ms\" to \"10m\" (a poll slower than this fails)"
+        );
+        assert_eq!(duration("k", None, SECOND, (MS, HOUR), "w"), Ok(SECOND));
+        assert_eq!(
+            whole("expect-status", 999u16, (100, 599), "an HTTP status").unwrap_err(),
+            "key `expect-status`: value 999: expected 100 to 599 (an HTTP status)"
+        );
+        assert!(text("name", "", 100, "a name").is_err());
+        assert!(text("name", "a\u{1b}b", 100, "a name").is_err());
+        assert!(text("name", "checkout-api", 100, "a name").is_ok());
+    }
+}
