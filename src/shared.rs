@@ -243,11 +243,13 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod printable_tests {
+    use super::*;
+
     #[test]
     fn control_characters_are_escaped_and_lines_kept() {
-        assert_eq!(super::printable("ok\tfine\n"), "ok\tfine\n");
+        assert_eq!(printable("ok\tfine\n"), "ok\tfine\n");
         assert_eq!(
-            super::printable("\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}"),
+            printable("\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}"),
             "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{d}\\u{9b}"
         );
     }

@@ -167,18 +167,13 @@ async fn write_held(
     let now = snap.clock.now();
     let unjudged = if serving {
         crate::core::judged::unjudged(&results, cand)
-    } else if crate::core::judged::feeds_fresh(snap.signals.get(cand), now, interval) {
-        None
-    } else if snap.signals.get(cand).error_rate.latest.is_some()
-        || snap.signals.get(cand).p99_ms.latest.is_some()
-    {
-        Some(format!(
-            "{cand}'s error or latency data is STALE or unreadable: nothing would judge it once it serves"
-        ))
     } else {
-        Some(format!(
-            "no error or latency data for {cand}: nothing will judge it once it serves"
-        ))
+        crate::core::judged::not_judgeable(
+            snap.signals.get(cand),
+            at.provided,
+            (now, interval),
+            cand,
+        )
     };
     let mut doubted = Doubted::of(&results, unjudged, &snap.poll_errors);
     // `min-bake` from the last move recorded at the backend, whoever made it.

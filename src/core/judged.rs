@@ -3,11 +3,28 @@
 
 use super::guardrail::{RuleCheck, RuleKind, RuleResult};
 use super::signal::{EnvSignals, Reading, Series};
-use super::{Env, Millis};
+use super::{Env, Millis, Provided};
 
-/// The env's error-rate and p99 feeds answer, freshly: a value, or no data because there
-/// were no requests to measure — not a source error, not never sampled, not stale.
-pub fn feeds_fresh(s: &EnvSignals, now: Millis, interval: Millis) -> bool {
+/// Why the env's error-rate and p99 feeds could not judge it once it serves (`None`: they
+/// can): a signal no configured source provides, or one that does not answer freshly with
+/// a value or "no requests" (a source error, never sampled, stale, invalid).
+pub fn not_judgeable(
+    s: &EnvSignals,
+    provided: Provided,
+    (now, interval): (Millis, Millis),
+    env: Env,
+) -> Option<String> {
+    let missing: Vec<&str> = [("error-rate", provided.error_rate), ("p99", provided.p99)]
+        .into_iter()
+        .filter(|(_, p)| !p)
+        .map(|(n, _)| n)
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "no source for {}: nothing will judge {env} on it once it serves",
+            missing.join(" or ")
+        ));
+    }
     let answers = |series: &Series| {
         !series.is_stale(now, interval)
             && matches!(
@@ -15,7 +32,18 @@ pub fn feeds_fresh(s: &EnvSignals, now: Millis, interval: Millis) -> bool {
                 Some(Reading::Value(_) | Reading::NoData(_))
             )
     };
-    answers(&s.error_rate) && answers(&s.p99_ms)
+    if answers(&s.error_rate) && answers(&s.p99_ms) {
+        return None;
+    }
+    if s.error_rate.latest.is_some() || s.p99_ms.latest.is_some() {
+        Some(format!(
+            "{env}'s error or latency data is STALE or unreadable: nothing would judge it once it serves"
+        ))
+    } else {
+        Some(format!(
+            "no error or latency data for {env}: nothing will judge it once it serves"
+        ))
+    }
 }
 
 /// While windowed values still include traffic from before the last move (until
@@ -26,7 +54,11 @@ pub fn settle(results: &mut [RuleResult], until: Millis, serving: bool) {
     for r in results {
         let windowed = r.kind != RuleKind::HealthFailures;
         let breach = matches!(r.check, RuleCheck::Breach | RuleCheck::Pending { .. });
-        if windowed && !(breach && serving) {
+        // Only a verdict on a number settles: invalid, stale, no data and no source say
+        // more than "settling", and waiting does not end by settling.
+        let verdict =
+            breach || r.check == RuleCheck::Ok || matches!(r.check, RuleCheck::Waiting { .. });
+        if windowed && verdict && !(breach && serving) {
             r.check = RuleCheck::Settling { until };
         }
     }
@@ -148,5 +180,31 @@ mod tests {
                 "{results:?}"
             );
         }
+    }
+
+    #[test]
+    fn settling_takes_the_place_of_a_verdict_on_a_number_only() {
+        use RuleCheck as C;
+        use RuleKind as K;
+        let until = 9;
+        let cases = [
+            (C::Ok, false, C::Settling { until }),
+            (C::Breach, false, C::Settling { until }),
+            (C::Breach, true, C::Breach),
+            (C::Waiting { n: 3, min: 10 }, true, C::Settling { until }),
+            // What says more than "settling" stays: data that is no number, or none.
+            (C::Invalid("+Inf".into()), true, C::Invalid("+Inf".into())),
+            (C::Stale, true, C::Stale),
+            (C::NoData, false, C::NoData),
+            (C::NoSource("p99"), true, C::NoSource("p99")),
+        ];
+        for (check, serving, want) in cases {
+            let mut results = [r(K::ErrorRate, check.clone())];
+            settle(&mut results, until, serving);
+            assert_eq!(results[0].check, want, "{check:?} serving={serving}");
+        }
+        let mut health = [r(K::HealthFailures, C::Ok)];
+        settle(&mut health, until, false);
+        assert_eq!(health[0].check, C::Ok, "health is not windowed");
     }
 }

@@ -210,6 +210,10 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
                     }) if item == crate::app::state::PreflightCheck::SmokePassed => {
                         format!("smoke failed: {summary}")
                     }
+                    // Why: no source for p99, or data that is stale or unreadable.
+                    _ if item == crate::app::state::PreflightCheck::DataFresh => {
+                        state.not_judgeable().unwrap_or_else(|| item.failed_text())
+                    }
                     _ => item.failed_text(),
                 };
                 let text: String = format!("   ✕ {what}").chars().take(68).collect();

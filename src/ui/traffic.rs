@@ -324,10 +324,33 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
 fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
     for (name, ok) in state.preflight() {
-        if name == crate::app::state::PreflightCheck::SmokePassed && ok.is_some() {
-            let (text, style) = smoke_item(state, ok == Some(true));
+        use crate::app::state::PreflightCheck;
+        if name == PreflightCheck::SmokePassed {
+            let (text, style) = match ok {
+                Some(ok) => smoke_item(state, ok),
+                None => {
+                    let dim: fn(&Theme) -> ratatui::style::Style = |t| t.dim;
+                    (" – no smoke checks ".to_string(), dim)
+                }
+            };
             v.push(Span::styled(text, style(theme)));
             continue;
+        }
+        // No source is not "no fresh data": say which signal nothing provides.
+        if name == PreflightCheck::DataFresh && ok == Some(false) {
+            let p = state.settings.provided;
+            let missing: Vec<&str> = [("error-rate", p.error_rate), ("p99", p.p99)]
+                .into_iter()
+                .filter(|(_, on)| !on)
+                .map(|(n, _)| n)
+                .collect();
+            if !missing.is_empty() {
+                v.push(Span::styled(
+                    format!(" ✕ no {} source ", missing.join(" or ")),
+                    theme.breach,
+                ));
+                continue;
+            }
         }
         let (glyph, style) = match ok {
             Some(true) => ("✓", theme.ok),

@@ -179,10 +179,17 @@ impl State {
     /// requests" (at 0 % there is nothing to measure yet) — not an error, not nothing, not
     /// stale. Without such feeds nothing will judge the candidate once it serves.
     pub fn judgeable(&self) -> bool {
-        crate::core::judged::feeds_fresh(
+        self.not_judgeable().is_none()
+    }
+
+    /// Why the candidate's error-rate and p99 feeds could not judge it (no source, stale,
+    /// unreadable); `None` when they can.
+    pub fn not_judgeable(&self) -> Option<String> {
+        crate::core::judged::not_judgeable(
             self.signals.get(self.candidate()),
-            self.now,
-            self.settings.poll_interval,
+            self.settings.provided,
+            (self.now, self.settings.poll_interval),
+            self.candidate(),
         )
     }
 

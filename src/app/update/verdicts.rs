@@ -9,17 +9,30 @@ use crate::core::RuleCheck;
 
 /// Tells each breach that began or ended since the last event. A change of candidate (the
 /// window completed, a rollback target chosen) forgets the old candidate's breaches
-/// silently: they were another env's.
+/// silently: they were another env's. Only a candidate that serves traffic breaches: at
+/// 0 % (rolled back, not begun) its numbers are no release's verdict, and a breach under
+/// way ends there. Every cockpit shows the events; only the driver journals them, so two
+/// cockpits make one history.
 pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
+    let effects = breach_events(s);
+    if s.lease.role == crate::app::state::Role::Driver {
+        effects
+    } else {
+        Vec::new()
+    }
+}
+
+fn breach_events(s: &mut State) -> Vec<Effect> {
     let cand = s.candidate();
     if s.breaches.iter().any(|(env, ..)| *env != cand) {
         s.breaches.clear();
     }
+    let serving = s.cutover.share.is_some_and(|p| p > 0);
     let mut effects = Vec::new();
     let now_breached: Vec<_> = s
         .guard
         .iter()
-        .filter(|r| r.check == RuleCheck::Breach)
+        .filter(|r| serving && r.check == RuleCheck::Breach)
         .cloned()
         .collect();
     for r in &now_breached {
@@ -40,28 +53,39 @@ pub(super) fn breach_history(s: &mut State) -> Vec<Effect> {
     }
     // A breach ends when its rule reads OK (or settles after a move): a feed that went
     // stale, silent or invalid says nothing about the breach, which stays on record.
-    let ended: Vec<_> = s
-        .breaches
-        .iter()
-        .filter(|(_, k, _)| {
-            s.guard
-                .iter()
-                .find(|r| &r.kind == k)
-                .is_none_or(|r| matches!(r.check, RuleCheck::Ok | RuleCheck::Settling { .. }))
-        })
-        .cloned()
-        .collect();
+    let ended: Vec<_> =
+        s.breaches
+            .iter()
+            .filter(|(_, k, _)| {
+                !serving
+                    || s.guard.iter().find(|r| &r.kind == k).is_none_or(|r| {
+                        matches!(r.check, RuleCheck::Ok | RuleCheck::Settling { .. })
+                    })
+            })
+            .cloned()
+            .collect();
     for (_, kind, since) in ended {
         s.breaches.retain(|(_, k, _)| *k != kind);
-        let now = s.guard.iter().find(|r| r.kind == kind).map_or_else(
-            || "rule no longer evaluated".to_string(),
-            |r| match (&r.check, r.value) {
-                (RuleCheck::Ok, Some(_)) => {
-                    format!("now OK: {}", rule_text(r).replacen(" > ", " ≤ ", 1))
-                }
-                (c, _) => format!("now {}", c.to_string().to_lowercase()),
-            },
-        );
+        let now = s
+            .guard
+            .iter()
+            .find(|r| r.kind == kind)
+            .filter(|_| serving)
+            .map_or_else(
+                || {
+                    if serving {
+                        "rule no longer evaluated".to_string()
+                    } else {
+                        format!("{cand} serves no traffic (0 %)")
+                    }
+                },
+                |r| match (&r.check, r.value) {
+                    (RuleCheck::Ok, Some(_)) => {
+                        format!("now OK: {}", rule_text(r).replacen(" > ", " ≤ ", 1))
+                    }
+                    (c, _) => format!("now {}", c.to_string().to_lowercase()),
+                },
+            );
         let lasted = crate::app::words::clock(s.now.saturating_sub(since));
         let reason = format!(
             "{cand} {} no longer breaching after {lasted}: {now}",
@@ -134,7 +158,9 @@ mod tests {
         );
         assert!(notes(&e, &Phase::Breach).is_empty(), "{e:?}");
         assert!(
-            s.said("green error-rate no longer breaching after 0:01: now settling"),
+            s.said(
+                "green error-rate no longer breaching after 0:01: green serves no traffic (0 %)"
+            ),
             "{:?}",
             s.view.events
         );
@@ -143,6 +169,22 @@ mod tests {
         green_unjudged(&mut s, 40_000);
         assert_eq!(s.settling_until(), None);
         assert!(!s.breach());
+        // A straggler's error at 0 %, after the settling: no release's verdict, no history.
+        let e = green_errors(&mut s, 41_000, 0.10);
+        assert!(notes(&e, &Phase::Breach).is_empty(), "{e:?}");
+        assert!(!s.said("BREACH: errors 10"), "{:?}", s.view.events);
+    }
+
+    #[test]
+    fn only_the_driver_journals_a_breach_every_cockpit_shows_it() {
+        let mut s = state(50);
+        s.lease.role = crate::app::state::Role::Observer;
+        let e = green_errors(&mut s, 1_000, 0.05);
+        assert!(notes(&e, &Phase::Breach).is_empty(), "{e:?}");
+        assert!(s.said("green BREACH"), "{:?}", s.view.events);
+        let mut d = state(50);
+        let e = green_errors(&mut d, 1_000, 0.05);
+        assert_eq!(notes(&e, &Phase::Breach).len(), 1, "{e:?}");
     }
 
     #[test]
