@@ -396,9 +396,19 @@ fn health_failures(cand: &EnvSignals, at: Judging, limit: u32) -> Judged {
         Some((_, t)) if at.now.saturating_sub(*t) > at.interval.saturating_mul(3) => {
             Err(RuleCheck::Stale)
         }
+        // `limit` consecutive failed polls breach. A source that counts none (HAProxy's
+        // own checks, a Deployment scaled to 0) has counted for itself: its DOWN breaches.
+        // Fewer failed polls than the limit are pending, never OK and never yet a breach.
         Some((h, _)) => {
-            let bad = h.failures >= limit || h.health == Health::Down;
-            Ok((f64::from(h.failures), verdict(bad)))
+            let failing = h.health != Health::Up && h.health != Health::Unknown;
+            let check = if h.failures >= limit || (h.health == Health::Down && h.failures == 0) {
+                RuleCheck::Breach
+            } else if failing && h.failures > 0 {
+                RuleCheck::Pending { since: at.now }
+            } else {
+                RuleCheck::Ok
+            };
+            Ok((f64::from(h.failures), check))
         }
     }
 }

@@ -37,6 +37,30 @@ fn at(now: Millis) -> Judging {
 }
 
 #[test]
+fn health_breaches_at_the_limit_of_failed_polls_or_on_a_source_that_counts_for_itself() {
+    let g = Guardrails::default();
+    let live = signals(Some(0.001), Some(100.0), 0, 0);
+    let down = |failures: u32| {
+        let mut s = signals(Some(0.001), Some(100.0), 0, 0);
+        if let Some((h, _)) = s.health.as_mut() {
+            h.health = Health::Down;
+            h.failures = failures;
+        }
+        s
+    };
+    let health = |s: &EnvSignals| {
+        g.evaluate(s, &live, at(0))
+            .into_iter()
+            .find(|r| r.kind == RuleKind::HealthFailures)
+            .map(|r| r.check)
+            .unwrap()
+    };
+    assert_eq!(health(&down(1)), RuleCheck::Pending { since: 0 }, "1 of 3");
+    assert_eq!(health(&down(3)), RuleCheck::Breach);
+    assert_eq!(health(&down(0)), RuleCheck::Breach, "HAProxy's DOWN");
+}
+
+#[test]
 fn absolute_table() {
     use RuleCheck::*;
     let g = Guardrails::default();
@@ -52,7 +76,11 @@ fn absolute_table() {
             (Some(0.05), Some(2500.0), 0, 0, 10_000),
             (Stale, Stale, Stale),
         ),
-        ((Some(0.01), Some(2000.0), 2, 0, 3000), (Ok, Ok, Ok)),
+        // 2 failed polls of 3: pending, neither OK nor yet a breach.
+        (
+            (Some(0.01), Some(2000.0), 2, 0, 3000),
+            (Ok, Ok, Pending { since: 3000 }),
+        ),
     ];
     for ((err, p99, fails, sampled, now), (we, wp, wh)) in cases {
         let r = g.evaluate(&signals(err, p99, fails, sampled), &live, at(now));
