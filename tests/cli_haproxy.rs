@@ -59,13 +59,23 @@ async fn env_server(name: &'static str, fail_every: Option<u64>) -> String {
 /// Requests through `front` at about 200 a second, each on a new connection, until `stop`
 /// is set or `limit` has passed; returns how many were answered.
 async fn drive(front: String, stop: Arc<AtomicBool>, limit: Duration) -> u64 {
+    drive_every(front, stop, limit, Duration::from_millis(5)).await
+}
+
+/// [`drive`] with one request every `every`.
+async fn drive_every(
+    front: String,
+    stop: Arc<AtomicBool>,
+    limit: Duration,
+    every: Duration,
+) -> u64 {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     let end = Instant::now() + limit;
-    let mut pace = tokio::time::interval(Duration::from_millis(5));
+    let mut pace = tokio::time::interval(every);
     let mut answered = 0;
     while !stop.load(Ordering::SeqCst) && Instant::now() < end {
         pace.tick().await;
@@ -76,21 +86,14 @@ async fn drive(front: String, stop: Arc<AtomicBool>, limit: Duration) -> u64 {
     answered
 }
 
-/// `cutover ARGS…` on `cfg`, and how long the whole process took.
-fn timed(cfg: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration) {
-    let t = Instant::now();
-    let o = cutover(cfg, args);
-    (o, t.elapsed())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_and_writes_take_a_second_sample_and_a_breach_needs_yes() {
-    if !require("haproxy") {
-        return;
-    }
-    let blue = env_server("blue", None).await;
-    let green = env_server("green", Some(10)).await;
-    let dir = tempfile::tempdir().unwrap();
+/// HAProxy on loopback balancing `blue` and `green` 50/50, its admin socket, and a cutover
+/// config on it (1 s polls, journal in `dir`): the process, a client of its socket, the
+/// frontend's port and the config's path.
+fn start(
+    dir: &std::path::Path,
+    blue: &str,
+    green: &str,
+) -> (Haproxy, HaproxyBackend, u16, std::path::PathBuf) {
     let (front, admin) = (closed_port(), closed_port());
     let cfg_text = format!(
         "global\n  stats socket ipv4@127.0.0.1:{admin} level admin\n\
@@ -98,11 +101,11 @@ defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout ser
 frontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\n\
 backend app\n  balance roundrobin\n  server blue {blue} weight 50\n  server green {green} weight 50\n"
     );
-    std::fs::write(dir.path().join("haproxy.cfg"), cfg_text).unwrap();
-    let _haproxy = Haproxy(
+    std::fs::write(dir.join("haproxy.cfg"), cfg_text).unwrap();
+    let process = Haproxy(
         Command::new("haproxy")
             .args(["-db", "-f"])
-            .arg(dir.path().join("haproxy.cfg"))
+            .arg(dir.join("haproxy.cfg"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -120,17 +123,35 @@ backend app\n  balance roundrobin\n  server blue {blue} weight 50\n  server gree
         scale: 100,
         timeout: Duration::from_secs(5),
     });
-    assert_eq!(haproxy.read().await.unwrap(), Weights::new(50, 50));
-    let journal = dir.path().join("journal.jsonl");
-    let cfg = dir.path().join("cutover.toml");
+    let cfg = dir.join("cutover.toml");
     std::fs::write(
         &cfg,
         format!(
             "name = \"checkout-api\"\nlive = \"blue\"\npoll-interval = \"1s\"\njournal = \"{}\"\n[backend]\nkind = \"haproxy\"\nsocket = \"127.0.0.1:{admin}\"\nbackend = \"app\"\nblue-server = \"blue\"\ngreen-server = \"green\"\n",
-            journal.display()
+            dir.join("journal.jsonl").display()
         ),
     )
     .unwrap();
+    (process, haproxy, front, cfg)
+}
+
+/// `cutover ARGS…` on `cfg`, and how long the whole process took.
+fn timed(cfg: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration) {
+    let t = Instant::now();
+    let o = cutover(cfg, args);
+    (o, t.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_writes_take_a_second_sample_and_a_breach_needs_yes() {
+    if !require("haproxy") {
+        return;
+    }
+    let blue = env_server("blue", None).await;
+    let green = env_server("green", Some(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_haproxy, haproxy, front, cfg) = start(dir.path(), &blue, &green);
+    let journal = dir.path().join("journal.jsonl");
 
     // No traffic yet: the second sample was taken (no "first poll"), and it says there were
     // no requests; nothing judges the candidate, so a forward move asks.
@@ -268,4 +289,97 @@ backend app\n  balance roundrobin\n  server blue {blue} weight 50\n  server gree
             "{took:?}"
         );
     }
+}
+
+/// The incident of a trial: 20 requests a second, green failing one in twenty. A second of
+/// counters holds ten of green's requests and often no error: "0.00 % OK" on that let
+/// `set 90` through. Too few requests to tell is WAITING, never OK; a write samples on (up
+/// to the 30 s the cockpit judges over) until the counters tell. Then a healthy candidate
+/// on fewer requests than show it healthy: status says WAITING; a write samples until they
+/// do, and goes ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_of_counters_is_no_verdict_the_write_samples_until_they_tell() {
+    if !require("haproxy") {
+        return;
+    }
+    let blue = env_server("blue", None).await;
+    let failing = env_server("green", Some(20)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_haproxy, haproxy, front, cfg) = start(dir.path(), &blue, &failing);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(drive_every(
+        format!("127.0.0.1:{front}"),
+        stop.clone(),
+        Duration::from_secs(120),
+        Duration::from_millis(50),
+    ));
+    let green_served = |haproxy: &HaproxyBackend, n: u64| {
+        let stat = futures::executor::block_on(haproxy.command("show stat app 4 -1")).unwrap();
+        cutover::backends::haproxy::parse_stat_csv(&stat)
+            .iter()
+            .find(|r| r["svname"] == "green")
+            .is_some_and(|r| r["stot"].parse::<u64>().unwrap_or(0) > n)
+    };
+    wait_until(30, "traffic reaching green", || green_served(&haproxy, 20));
+    for _ in 0..5 {
+        let (o, took) = timed(&cfg, &["set", "90"]);
+        let said = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("needs --yes: the candidate is BREACHING a guardrail: errors ")
+                || said.contains("NOTHING HAS JUDGED"),
+            "{said}"
+        );
+        assert!(
+            took < Duration::from_secs(40),
+            "bounded by the window: {took:?}"
+        );
+        assert_eq!(
+            haproxy.read().await.unwrap(),
+            Weights::new(50, 50),
+            "refused means untouched"
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    load.await.unwrap();
+
+    let healthy = env_server("green", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_haproxy, haproxy, front, cfg) = start(dir.path(), &blue, &healthy);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(drive(
+        format!("127.0.0.1:{front}"),
+        stop.clone(),
+        Duration::from_secs(120),
+    ));
+    wait_until(30, "traffic reaching green", || green_served(&haproxy, 50));
+    let o = cutover(&cfg, &["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rule = s["guardrails"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "error-rate")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        rule["check"], "waiting",
+        "one second is too few to show OK: {s:#}"
+    );
+    assert_eq!(s["guardrails"]["status"], "waiting", "{s:#}");
+    let (o, took) = timed(&cfg, &["set", "60"]);
+    stop.store(true, Ordering::SeqCst);
+    let said = stderr(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("sampling its counters for up to 30.0 s"),
+        "{said}"
+    );
+    assert_eq!(haproxy.read().await.unwrap(), Weights::new(40, 60));
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(30)).contains(&took),
+        "{took:?}"
+    );
+    eprintln!("set 60 on a healthy candidate sampled for {took:?}");
+    load.await.unwrap();
 }

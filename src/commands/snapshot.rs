@@ -22,6 +22,11 @@ pub(super) struct Snapshot {
     pub signals: EnvPair<EnvSignals>,
     pub poll_errors: Vec<String>,
     pub clock: Clock,
+    /// Some rates come from two samples of counters a poll apart (HAProxy): a short look,
+    /// whose OK needs the evidence of its counts ([`crate::core::judged::require_evidence`]).
+    pub short_look: bool,
+    /// Every poll taken, in order: a resample adds to them.
+    polls: Vec<Poll>,
 }
 
 /// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
@@ -53,7 +58,8 @@ pub(super) async fn snapshot(
         weights.as_ref().ok().copied(),
         lease::wall_ms(),
     );
-    let (signals, poll_errors) = merge_polls(config, polls);
+    let short_look = sources.iter().any(|s| s.needs_warm_up());
+    let (signals, poll_errors) = merge_polls(config, polls.clone());
     Snapshot {
         weights,
         record,
@@ -61,11 +67,47 @@ pub(super) async fn snapshot(
         signals,
         poll_errors,
         clock,
+        short_look,
+        polls,
     }
 }
 
+/// One more poll of the sources whose rates need two samples, a poll interval after the
+/// last: their rates now span from their first sample to this one (up to their own
+/// window), and the signals are merged again with it as the latest.
+pub(super) async fn resample(
+    config: &Config,
+    sources: &[Arc<dyn SignalSource>],
+    snap: &mut Snapshot,
+) {
+    tokio::time::sleep(config.poll_interval).await;
+    for s in sources.iter().filter(|s| s.needs_warm_up()) {
+        let name = s.name();
+        let r = with_timeout(&name, config.poll_timeout, s.poll())
+            .await
+            .map_err(|e| e.to_string());
+        snap.polls.push((name, r, snap.clock.now()));
+    }
+    // Errors of earlier samples that a later one answered are no longer this look's.
+    let latest: Vec<Poll> = {
+        let mut v = snap.polls.clone();
+        v.sort_by_key(|(_, _, at)| *at);
+        let mut seen = std::collections::HashSet::new();
+        let mut keep: Vec<Poll> = v
+            .into_iter()
+            .rev()
+            .filter(|(name, r, _)| r.is_ok() || seen.insert(name.clone()))
+            .collect();
+        keep.reverse();
+        keep
+    };
+    let (signals, poll_errors) = merge_polls(config, latest);
+    snap.signals = signals;
+    snap.poll_errors = poll_errors;
+}
+
 /// Each source's poll, as `(name, result, when)`.
-type Poll = (String, Result<EnvPair<EnvPoll>, String>, Millis);
+pub(super) type Poll = (String, Result<EnvPair<EnvPoll>, String>, Millis);
 
 /// Every source polled once, concurrently; a source whose rates need two samples
 /// ([`SignalSource::needs_warm_up`]) once more, `interval` after its first answer (unless
@@ -142,8 +184,11 @@ pub(super) fn settle_look(
     config: &Config,
     snap: &Snapshot,
     results: &mut [RuleResult],
-    serving: bool,
+    (cand, at, serving): (Env, crate::core::Judging, bool),
 ) {
+    if snap.short_look {
+        crate::core::judged::require_evidence(results, snap.signals.get(cand), at);
+    }
     let window = super::wiring::signal_window(config).as_millis() as u64;
     if let Some(ago) = since_last_write(snap)
         && ago < window

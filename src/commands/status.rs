@@ -98,7 +98,7 @@ fn facts(
                 .guardrails
                 .evaluate(snap.signals.get(c), snap.signals.get(c.other()), at);
         let serving = share.is_some_and(|s| s > 0);
-        super::snapshot::settle_look(config, snap, &mut results, serving);
+        super::snapshot::settle_look(config, snap, &mut results, (c, at, serving));
         results
     });
     let (guard_status, breaches) = guard_summary(guard.as_deref());

@@ -135,9 +135,9 @@ async fn write_held(
     me: &Me,
     (cmd, yes): (WriteCmd, bool),
 ) -> anyhow::Result<ExitCode> {
-    let snap = snapshot(config, backend.as_ref(), sources).await;
-    let before = match snap.weights {
-        Ok(w) => w,
+    let mut snap = snapshot(config, backend.as_ref(), sources).await;
+    let before = match &snap.weights {
+        Ok(w) => *w,
         Err(e) => {
             err!("cutover: cannot read the traffic state: {e}");
             return Ok(ExitCode::FAILURE);
@@ -151,19 +151,45 @@ async fn write_held(
     };
     let cand = live.other();
     let interval = config.poll_interval.as_millis() as u64;
-    let at = crate::core::Judging {
-        now: snap.clock.now(),
-        interval,
-        provided: crate::core::Provided::any(sources.iter().map(|s| s.provides())),
-    };
-    let mut results =
-        config
-            .guardrails
-            .evaluate(snap.signals.get(cand), snap.signals.get(live), at);
+    let provided = crate::core::Provided::any(sources.iter().map(|s| s.provides()));
     // At 0 % nothing can have judged the candidate on traffic: then only feeds that do not
     // answer leave it unjudged (the cockpit's pre-flight item).
     let serving = before.share_of(cand).is_some_and(|s| s > 0);
-    super::snapshot::settle_look(config, &snap, &mut results, serving);
+    let judge = |snap: &super::snapshot::Snapshot| {
+        let at = crate::core::Judging {
+            now: snap.clock.now(),
+            interval,
+            provided,
+        };
+        let mut results =
+            config
+                .guardrails
+                .evaluate(snap.signals.get(cand), snap.signals.get(live), at);
+        super::snapshot::settle_look(config, snap, &mut results, (cand, at, serving));
+        results
+    };
+    let mut results = judge(&snap);
+    // A short look (HAProxy's counters a poll apart) that cannot yet tell the candidate's
+    // error rate samples on, up to the window the cockpit judges over: never a verdict on
+    // a second of traffic.
+    if snap.short_look && serving && waits_for_evidence(&results) {
+        let bound = super::wiring::signal_window(config);
+        let t0 = std::time::Instant::now();
+        err!(
+            "cutover: {cand}'s error rate cannot be told from {} yet: sampling its counters for up to {} …",
+            words_of_rules(&results),
+            crate::shared::seconds_text(bound.as_secs_f64())
+        );
+        while waits_for_evidence(&results) && t0.elapsed() + config.poll_interval <= bound {
+            super::snapshot::resample(config, sources, &mut snap).await;
+            results = judge(&snap);
+        }
+    }
+    let at = crate::core::Judging {
+        now: snap.clock.now(),
+        interval,
+        provided,
+    };
     let now = snap.clock.now();
     let unjudged = if serving {
         crate::core::judged::unjudged(&results, cand)
@@ -220,6 +246,24 @@ async fn write_held(
         err!("cutover: warning: the cutover record was not updated: {e}");
     }
     Ok(code)
+}
+
+/// Whether the error-rate rule waits for requests that would tell (too few to show OK, or
+/// to be sure of a breach).
+fn waits_for_evidence(results: &[RuleResult]) -> bool {
+    results.iter().any(|r| {
+        r.kind == crate::core::RuleKind::ErrorRate && matches!(r.check, RuleCheck::Waiting { .. })
+    })
+}
+
+/// The waiting rules in words: "error-rate WAITING 20/380 req".
+fn words_of_rules(results: &[RuleResult]) -> String {
+    results
+        .iter()
+        .filter(|r| matches!(r.check, RuleCheck::Waiting { .. }))
+        .map(rule_text)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether `cmd` moves the candidate off 0 % when it is there.

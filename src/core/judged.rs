@@ -64,6 +64,32 @@ pub fn settle(results: &mut [RuleResult], until: Millis, serving: bool) {
     }
 }
 
+/// In a short look (two samples of counters a poll apart, as the CLI takes from HAProxy),
+/// an error rate under the limit is OK only when its counts show it: 0 errors in 20
+/// requests does not show "under 1 %". Without that evidence the rule is WAITING for the
+/// requests that would (`n`/`min`), never OK.
+pub fn require_evidence(results: &mut [RuleResult], cand: &EnvSignals, at: super::Judging) {
+    let counts = (
+        cand.errors.fresh_value(at.now, at.interval),
+        cand.requests.fresh_value(at.now, at.interval),
+    );
+    for r in results {
+        if r.kind != RuleKind::ErrorRate || r.check != RuleCheck::Ok {
+            continue;
+        }
+        let (Some(e), Some(n)) = counts else {
+            continue;
+        };
+        let rate = r.value.unwrap_or(if n > 0.0 { e / n } else { 0.0 });
+        if super::stats::wilson_upper(e, n).is_none_or(|high| high > r.limit) {
+            r.check = RuleCheck::Waiting {
+                n: n.max(0.0) as u64,
+                min: super::stats::requests_to_clear(rate, r.limit),
+            };
+        }
+    }
+}
+
 /// How long ago (ms) the last write recorded at the backend was made, from the cutover
 /// record's wall-clock time; `None` without one, or with a time in the future.
 pub fn since_last_write(last_at_unix_ms: Option<i64>, wall_now_ms: i64) -> Option<Millis> {

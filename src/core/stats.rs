@@ -63,6 +63,32 @@ pub fn wilson_lower(errors: f64, n: f64) -> Option<f64> {
     Some(((centre - margin) / (1.0 + z2n)).max(0.0))
 }
 
+/// The upper bound of the same interval: how high the true rate may plausibly be.
+pub fn wilson_upper(errors: f64, n: f64) -> Option<f64> {
+    if !(n > 0.0 && errors >= 0.0 && errors <= n && n.is_finite()) {
+        return None;
+    }
+    let z = 1.959_964;
+    let p = errors / n;
+    let z2n = z * z / n;
+    let centre = p + z2n / 2.0;
+    let margin = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    Some(((centre + margin) / (1.0 + z2n)).min(1.0))
+}
+
+/// How many requests at `rate` (under `limit`) make its 95 % interval's high end clear
+/// `limit`: the evidence an OK needs.
+pub fn requests_to_clear(rate: f64, limit: f64) -> u64 {
+    let mut n = 1.0f64;
+    while n < 1e9 {
+        if wilson_upper(rate * n, n).is_some_and(|high| high <= limit) {
+            return n as u64;
+        }
+        n = (n * 1.25).ceil();
+    }
+    n as u64
+}
+
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 via erf; error < 1.5e-7).
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2))
@@ -98,6 +124,20 @@ mod tests {
                 normal_cdf(x)
             );
         }
+    }
+
+    #[test]
+    fn an_ok_needs_enough_requests_to_show_it() {
+        // 0 errors in 20 requests cannot show a rate under 1 %; in 400 it can.
+        assert!(wilson_upper(0.0, 20.0).unwrap() > 0.01);
+        assert!(wilson_upper(0.0, 400.0).unwrap() <= 0.01);
+        let n = requests_to_clear(0.0, 0.01);
+        assert!((300..500).contains(&n), "{n}");
+        assert!(wilson_upper(0.0, n as f64).unwrap() <= 0.01);
+        assert!(
+            requests_to_clear(0.005, 0.01) > n,
+            "closer to the limit needs more"
+        );
     }
 
     #[test]
