@@ -202,14 +202,7 @@ async fn write_held(
         )
     };
     let mut doubted = Doubted::of(&results, unjudged, &snap.poll_errors);
-    // `min-bake` from the last move recorded at the backend, whoever made it.
-    doubted.doubts.hold = match (config.min_bake, super::snapshot::since_last_write(&snap)) {
-        (Some(bake), Some(ago)) if serving && before.share_of(cand) != Some(100) => {
-            let left = (bake.as_millis() as u64).saturating_sub(ago);
-            (left > 0).then_some(crate::core::Hold::Bake { left })
-        }
-        _ => None,
-    };
+    doubted.doubts.hold = bake_hold(config, &snap, before.share_of(cand));
     // The first step away from 0 % has the cockpit's pre-flight: smoke, both envs up.
     if before.share_of(cand) == Some(0) && leaves_zero(cmd) {
         doubted.preflight = preflight_cli(config, &snap, sources, (cand, live)).await;
@@ -246,6 +239,22 @@ async fn write_held(
         err!("cutover: warning: the cutover record was not updated: {e}");
     }
     Ok(code)
+}
+
+/// `min-bake` from the last move recorded at the backend, whoever made it, while the
+/// candidate serves a share short of 100 %.
+fn bake_hold(
+    config: &Config,
+    snap: &super::snapshot::Snapshot,
+    share: Option<u8>,
+) -> Option<crate::core::Hold> {
+    match (config.min_bake, super::snapshot::since_last_write(snap)) {
+        (Some(bake), Some(ago)) if share.is_some_and(|s| s > 0 && s < 100) => {
+            let left = (bake.as_millis() as u64).saturating_sub(ago);
+            (left > 0).then_some(crate::core::Hold::Bake { left })
+        }
+        _ => None,
+    }
 }
 
 /// Whether the error-rate rule waits for requests that would tell (too few to show OK, or
