@@ -318,7 +318,7 @@ fn cli_check_status_and_rollback_against_the_emulator() {
     let o = run(&["set", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no error or latency data for green"),
+        stderr(&o).contains("no source for error-rate or p99: nothing will judge green"),
         "{}",
         stderr(&o)
     );

@@ -642,7 +642,7 @@ fn cockpit_steps_sees_external_edits_at_once_and_says_denials() {
     // so the first step is a confirmed, journaled override of the pre-flight.
     t.keys(&["Right"]);
     t.wait(20, "the pre-flight names the missing data", |s| {
-        s.contains("PRE-FLIGHT failed") && s.contains("fresh error & p99 data")
+        s.contains("PRE-FLIGHT failed") && s.contains("no source for error-rate or p99")
     });
     t.keys(&["y"]);
     t.wait(20, "10 % verified", |s| {

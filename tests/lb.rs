@@ -464,7 +464,7 @@ async fn nginx_edits_validates_reloads_and_restores_a_broken_config() {
     );
     t.keys(&["Right"]);
     t.wait(20, "the pre-flight names the missing data", |s| {
-        s.contains("PRE-FLIGHT failed") && s.contains("no fresh error & p99 data")
+        s.contains("PRE-FLIGHT failed") && s.contains("no source for error-rate or p99")
     });
     t.keys(&["y"]);
     t.wait(20, "10 % applied", |s| {

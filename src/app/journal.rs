@@ -340,17 +340,10 @@ impl Journal {
         {
             std::fs::create_dir_all(dir)?;
         }
+        // A device is appended to (a write to /dev/full fails as a full disk does), never
+        // read; only a regular file is rotated.
         match std::fs::metadata(path) {
-            Ok(m) if !m.is_file() => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!(
-                        "{} is not a regular file; expected a journal file (JSON lines)",
-                        path.display()
-                    ),
-                ));
-            }
-            Ok(m) if m.len() > rotate_at => {
+            Ok(m) if m.is_file() && m.len() > rotate_at => {
                 let stamp = timestamp().replace(':', "-");
                 let mut old = path.as_os_str().to_owned();
                 old.push(format!(".{stamp}"));

@@ -147,18 +147,28 @@ async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
 fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) {
     use crate::core::Health;
     let mut ok = true;
+    let mut unsure = false;
     let words: Vec<String> = Env::ALL
         .into_iter()
         .map(|e| match &poll.get(e).health {
             None => format!("{e} health not given"),
             Some(h) if h.health == Health::Up => format!("{e} up"),
+            // Not said up or down (HAProxy with no check on the server): told, not failed.
+            Some(h) if h.health == Health::Unknown => {
+                unsure = true;
+                format!("{e} unknown ({})", h.detail)
+            }
             Some(h) => {
                 ok = false;
                 format!("{e} {} ({})", h.health.word().to_uppercase(), h.detail)
             }
         })
         .collect();
-    let mark = if ok { "✓" } else { "✕" };
+    let mark = match (ok, unsure) {
+        (false, _) => "✕",
+        (true, true) => "?",
+        (true, false) => "✓",
+    };
     let said = if Env::ALL.iter().all(|e| poll.get(*e).health.is_none()) {
         "answers (no health from this source)".to_string()
     } else {

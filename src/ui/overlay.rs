@@ -174,21 +174,21 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
         .cutover
         .base()
         .map_or_else(|| "?".into(), |b| format!("{b} %"));
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(format!(" {} ", c.action), theme.title),
-            Span::styled(format!("{cand} "), theme.env(cand)),
-            Span::styled(format!("{from} → {} %?", c.share), theme.title),
-        ]),
-        Line::from(""),
-    ];
+    let title = Line::from(vec![
+        Span::styled(format!(" {} ", c.action), theme.title),
+        Span::styled(format!("{cand} "), theme.env(cand)),
+        Span::styled(format!("{from} → {} %?", c.share), theme.title),
+    ]);
+    // Each row with its indent: wrapped here, under itself, so the popup is as tall as
+    // its text and the keys line is never pushed out.
+    let mut rows: Vec<(String, usize, ratatui::style::Style)> = Vec::new();
     for r in &c.reasons {
         let style = if *r == crate::core::ConfirmReason::Breach {
             theme.breach
         } else {
             theme.text
         };
-        lines.push(Line::styled(format!(" · {}", reason_text(*r)), style));
+        rows.push((format!(" · {}", reason_text(*r)), 3, style));
         // What exactly: the breach's values, or why nothing judged the candidate.
         let detail = match r {
             crate::core::ConfirmReason::Breach => state.candidate_failing(),
@@ -196,7 +196,7 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             _ => None,
         };
         if let Some(d) = detail {
-            lines.push(Line::styled(format!("   {d}"), style));
+            rows.push((format!("   {d}"), 3, style));
         }
         if *r == crate::core::ConfirmReason::Preflight {
             for item in state.preflight_failures() {
@@ -216,27 +216,48 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
                     }
                     _ => item.failed_text(),
                 };
-                let text: String = format!("   ✕ {what}").chars().take(68).collect();
-                lines.push(Line::styled(text, theme.breach));
+                rows.push((format!("   ✕ {what}"), 5, theme.breach));
             }
         }
     }
-    lines.push(Line::from(""));
     // Going back after the window closed is a new cutover: there is nothing to roll back.
     let keys = confirm_keys(
         &state.settings.keymap,
         c.action != crate::app::journal::WriteAction::Revert,
     );
+    let width = usize::from(area.width.min(72).saturating_sub(2)).max(20);
+    let mut body: Vec<Line> = Vec::new();
+    for (text, indent, style) in rows {
+        let pad = " ".repeat(indent);
+        for (i, piece) in wrap_words(text.trim_start(), width.saturating_sub(indent))
+            .into_iter()
+            .enumerate()
+        {
+            // The first piece keeps its own lead (" · ", "   ✕ "); the rest hang under it.
+            let lead = if i == 0 {
+                text[..text.len() - text.trim_start().len()].to_string()
+            } else {
+                pad.clone()
+            };
+            body.push(Line::styled(format!("{lead}{piece}"), style));
+        }
+    }
+    // Title, a blank, the body, a blank, the keys, in the room there is: the body is cut
+    // (with …) before the keys ever are.
+    let room = usize::from(area.height.saturating_sub(2));
+    let fixed = 4;
+    if body.len() + fixed > room {
+        body.truncate(room.saturating_sub(fixed + 1));
+        body.push(Line::styled("   …", theme.dim));
+    }
+    let mut lines = vec![title, Line::from("")];
+    lines.extend(body);
+    lines.push(Line::from(""));
     lines.push(Line::styled(format!(" {keys}"), theme.key));
     let h = lines.len() as u16 + 2;
     let rect = centered(area, 72, h);
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(popup("confirm", theme)),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(lines).block(popup("confirm", theme)), rect);
 }
 
 pub fn render_log(frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -330,7 +330,7 @@ fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
                 Some(ok) => smoke_item(state, ok),
                 None => {
                     let dim: fn(&Theme) -> ratatui::style::Style = |t| t.dim;
-                    (" – no smoke checks ".to_string(), dim)
+                    (" – no smoke ".to_string(), dim)
                 }
             };
             v.push(Span::styled(text, style(theme)));
@@ -339,16 +339,14 @@ fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
         // No source is not "no fresh data": say which signal nothing provides.
         if name == PreflightCheck::DataFresh && ok == Some(false) {
             let p = state.settings.provided;
-            let missing: Vec<&str> = [("error-rate", p.error_rate), ("p99", p.p99)]
-                .into_iter()
-                .filter(|(_, on)| !on)
-                .map(|(n, _)| n)
-                .collect();
-            if !missing.is_empty() {
-                v.push(Span::styled(
-                    format!(" ✕ no {} source ", missing.join(" or ")),
-                    theme.breach,
-                ));
+            let missing = match (p.error_rate, p.p99) {
+                (false, false) => Some("error/p99"),
+                (false, true) => Some("error-rate"),
+                (true, false) => Some("p99"),
+                (true, true) => None,
+            };
+            if let Some(what) = missing {
+                v.push(Span::styled(format!(" ✕ no {what} source "), theme.breach));
                 continue;
             }
         }
