@@ -91,6 +91,16 @@ fn status_steps_promote_back_and_rollback_through_the_engine() {
         "{s:#}"
     );
 
+    // Straight back onto the release just rolled back: the pre-flight asks.
+    let o = cutover(&cfg, &["step"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("PRE-FLIGHT failed") && stderr(&o).contains(" rolled back 0:0"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(status(&cfg)["share"], 0, "refused means untouched");
+
     let entries = Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
     let actions: Vec<(&str, &str, Option<u8>)> = entries
         .iter()

@@ -310,6 +310,24 @@ async fn preflight_cli(
             (h, detail) => failed.push(format!("{env} not {word} ({}: {detail})", h.word())),
         }
     }
+    // Straight back onto a release just rolled back (by anyone, as the record says).
+    let window = super::wiring::signal_window(config).as_millis() as u64;
+    let last = snap
+        .record
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .and_then(|r| r.last.as_ref());
+    if let (Some(last), Some(ago)) = (last, super::snapshot::since_last_write(snap))
+        && ago < window
+        && WriteAction::from(last.action.as_str()).is_rollback()
+    {
+        failed.push(format!(
+            "{} rolled back {} ago: the numbers from before still settle",
+            last.who,
+            crate::app::words::clock(ago)
+        ));
+    }
     let checks = (!config.smoke.is_empty())
         .then(|| crate::signals::smoke::HttpSmoke::new(config.smoke.clone()));
     if checks.is_some() || sources.iter().any(|s| s.can_smoke()) {

@@ -325,6 +325,9 @@ fn preflight_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let mut v = vec![Span::styled(" pre-flight ", theme.dim)];
     for (name, ok) in state.preflight() {
         use crate::app::state::PreflightCheck;
+        if name == PreflightCheck::Settled && ok == Some(true) {
+            continue;
+        }
         if name == PreflightCheck::SmokePassed {
             let (text, style) = match ok {
                 Some(ok) => smoke_item(state, ok),

@@ -140,12 +140,12 @@ impl State {
             Some(matches!(
                 &self.smoke,
                 Some(SmokeState::Done { env, passed: true, at, .. })
-                    if *env == cand && self.now.saturating_sub(*at) <= PREFLIGHT_SMOKE_FRESH
+                    if *env == cand && self.smoke_counts(*at)
             ))
         } else {
             None
         };
-        vec![
+        let mut items = vec![
             (
                 PreflightCheck::Healthy(cand),
                 Some(health(cand) == Health::Up),
@@ -153,7 +153,23 @@ impl State {
             (PreflightCheck::SmokePassed, smoke),
             (PreflightCheck::Warm(live), Some(health(live) == Health::Up)),
             (PreflightCheck::DataFresh, Some(self.judgeable())),
-        ]
+        ];
+        // Stepping straight back onto a release just rolled back is asked about.
+        if self.traffic.moved_by_rollback {
+            items.push((
+                PreflightCheck::Settled,
+                Some(self.settling_until().is_none()),
+            ));
+        }
+        items
+    }
+
+    /// Whether a smoke run at `at` still stands for the pre-flight: lately, and not from
+    /// before a rollback.
+    pub fn smoke_counts(&self, at: crate::core::Millis) -> bool {
+        let before_rollback =
+            self.traffic.moved_by_rollback && self.traffic.moved_at.is_some_and(|m| at <= m);
+        self.now.saturating_sub(at) <= PREFLIGHT_SMOKE_FRESH && !before_rollback
     }
 
     /// The pre-flight items that fail.

@@ -96,6 +96,8 @@ pub enum PreflightCheck {
     Warm(Env),
     /// The candidate has fresh error-rate and p99 data.
     DataFresh,
+    /// After a rollback: its numbers have settled (listed only after a rollback).
+    Settled,
 }
 
 impl std::fmt::Display for PreflightCheck {
@@ -105,6 +107,7 @@ impl std::fmt::Display for PreflightCheck {
             PreflightCheck::SmokePassed => f.write_str("smoke passed"),
             PreflightCheck::Warm(env) => write!(f, "{env} warm"),
             PreflightCheck::DataFresh => f.write_str("error & p99 data"),
+            PreflightCheck::Settled => f.write_str("settled since the rollback"),
         }
     }
 }
@@ -117,6 +120,9 @@ impl PreflightCheck {
             PreflightCheck::SmokePassed => "smoke not passed lately".into(),
             PreflightCheck::Warm(env) => format!("{env} not warm"),
             PreflightCheck::DataFresh => "no fresh error & p99 data".into(),
+            PreflightCheck::Settled => {
+                "rolled back moments ago: the numbers from before still settle".into()
+            }
         }
     }
 }

@@ -471,6 +471,48 @@ mod tests {
     }
 
     #[test]
+    fn stepping_back_onto_a_release_just_rolled_back_smokes_again_and_asks() {
+        let mut s = state(0);
+        s.settings.smoke_available = true;
+        s.settings.settle_ms = 30_000;
+        key(&mut s, KeyCode::Right);
+        let now = s.now + 5;
+        let passed = SmokeReport {
+            env: Env::Green,
+            passed: true,
+            summary: "2/2 checks passed".into(),
+        };
+        let e = update(
+            &mut s,
+            Event::SmokeDone {
+                now,
+                report: passed.clone(),
+            },
+        );
+        done(&mut s, &e, 10);
+        let e = key(&mut s, KeyCode::Char('r'));
+        done(&mut s, &e, 0);
+        assert!(s.traffic.moved_by_rollback);
+        // The smoke that passed before the rollback stands for nothing now.
+        assert_eq!(key(&mut s, KeyCode::Right), vec![Effect::Smoke(Env::Green)]);
+        let now = s.now + 5;
+        let e = update(
+            &mut s,
+            Event::SmokeDone {
+                now,
+                report: passed,
+            },
+        );
+        assert!(e.is_empty(), "no step straight back: {e:?}");
+        let c = s.view.confirm.clone().expect("asks");
+        assert_eq!(c.reasons, vec![ConfirmReason::Preflight]);
+        assert_eq!(
+            s.preflight_failures(),
+            vec![crate::app::state::PreflightCheck::Settled]
+        );
+    }
+
+    #[test]
     fn a_split_with_no_record_asks_where_traffic_goes() {
         let mut s = State::new(
             "t".into(),

@@ -5,7 +5,7 @@
 use super::Effect;
 use crate::app::journal::WriteAction;
 use crate::app::keymap::Action;
-use crate::app::state::{Level, PREFLIGHT_SMOKE_FRESH, SmokeState, State};
+use crate::app::state::{Level, SmokeState, State};
 use crate::core::{Command, ConfirmReason, Decision};
 
 /// `decision` for `cmd` as the pre-flight lets it through: unchanged after the first step,
@@ -32,8 +32,7 @@ pub(super) fn preflight(
     let cand = s.candidate();
     let smoked = matches!(
         &s.smoke,
-        Some(SmokeState::Done { env, at, .. })
-            if *env == cand && s.now.saturating_sub(*at) <= PREFLIGHT_SMOKE_FRESH
+        Some(SmokeState::Done { env, at, .. }) if *env == cand && s.smoke_counts(*at)
     );
     if s.settings.smoke_available && !smoked {
         s.preflight_pending = Some((cmd, name));
