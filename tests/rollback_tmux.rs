@@ -138,3 +138,42 @@ fn a_failing_release_holds_its_window_and_r_still_rolls_back() {
     assert!(entries.iter().any(|e| e.phase == Phase::WindowHeld));
     assert!(!entries.iter().any(|e| e.phase == Phase::Complete));
 }
+
+/// A cockpit opened after someone rolled back from the CLI says when the rollback was, as
+/// the record at the backend has it, and settles until then plus the window — not from its
+/// own start.
+#[test]
+fn a_cockpit_opened_after_a_cli_rollback_says_when_it_was() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "");
+    assert!(cutover(&cfg, &["set", "10", "--yes"]).status.success());
+    assert!(cutover(&cfg, &["rollback"]).status.success());
+    let rolled_back = chrono::Local::now();
+    // Long enough for a start-time stamp to differ from the rollback's.
+    std::thread::sleep(Duration::from_secs(3));
+    let t = Tmux::new("late-cockpit");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    let s = t.wait(20, "the settle line", |s| {
+        s.contains("— green's numbers settle until")
+    });
+    let line = s
+        .lines()
+        .find(|l| l.contains("green's numbers settle until"))
+        .unwrap();
+    let said = line
+        .split("rolled back ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let said = chrono::NaiveTime::parse_from_str(said, "%H:%M:%S").unwrap();
+    let off = (said - rolled_back.time()).num_seconds().abs();
+    assert!(
+        off <= 1,
+        "said {said}, rolled back at {rolled_back}: {line}"
+    );
+    t.keys(&["q"]);
+}

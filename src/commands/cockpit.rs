@@ -123,13 +123,18 @@ async fn run_cockpit(
     // --read-only drops the write side here: nothing below can write.
     let switch = (!read_only).then_some(switch);
     let me = Me::new(&who.user, config.lease_ttl.as_millis() as u64);
+    let clock = Clock::start();
     let mut state = initial_state(&config, backend.as_ref(), &who);
+    // The screen's wall-clock times are the clock's, from its own 0.
+    state.settings.start_wall = clock.wall_zero();
+    state.now = clock.now();
     state.settings.lease_place = backend.lease_place();
     let standing = seat(&config, backend.as_ref(), switch.as_deref(), &me).await;
     apply_standing(&mut state, standing);
     if switch.is_none() {
         state.lease.role = Role::ReadOnly;
     }
+    state.now = clock.now();
     read_record(&mut state, &config, backend.as_ref()).await;
     log_journal(&mut state, &journal);
     state.settings.provided = Provided::any(sources.iter().map(|s| s.provides()));
@@ -146,7 +151,7 @@ async fn run_cockpit(
         sources,
         journal,
         who,
-        clock: Clock::start(),
+        clock,
         poll_interval: config.poll_interval,
         poll_timeout: config.poll_timeout,
         hooks: config.hooks.clone(),
