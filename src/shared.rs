@@ -254,3 +254,54 @@ mod printable_tests {
         );
     }
 }
+
+/// A URL as it may be shown: a password in it and its query's values replaced by `***`
+/// (tokens travel there). Text that is no URL comes back as it was.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return url.to_string();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query().is_some() {
+        let keys: Vec<String> = u.query_pairs().map(|(k, _)| format!("{k}=***")).collect();
+        u.set_query(Some(&keys.join("&")));
+    }
+    u.to_string()
+}
+
+/// `text` with every occurrence of `secret` replaced by `name` (a webhook URL by the
+/// environment variable that holds it).
+pub fn scrub(text: &str, secret: &str, name: &str) -> String {
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    text.replace(secret, name)
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_urls_are_never_shown() {
+        assert_eq!(
+            redact_url("https://bot:s3cret@hooks.example/T0/B1?token=abc&x=1"),
+            "https://bot:***@hooks.example/T0/B1?token=***&x=***"
+        );
+        assert_eq!(
+            redact_url("http://10.0.0.5:8080/healthz"),
+            "http://10.0.0.5:8080/healthz"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            scrub(
+                "error for url (https://h/x?k=v): refused",
+                "https://h/x?k=v",
+                "$HOOK"
+            ),
+            "error for url ($HOOK): refused"
+        );
+    }
+}

@@ -114,7 +114,8 @@ fn bad_release_through_prometheus_rises_falls_and_survives_prometheus_dying() {
     assert_eq!(s["share"], 0);
 
     // Prometheus dies: signals are said to be unavailable, values are unknown, writes work.
-    assert!(cutover(&cfg, &["set", "10"]).status.success());
+    // (Straight back onto the release just rolled back is a pre-flight --yes overrides.)
+    assert!(cutover(&cfg, &["set", "10", "--yes"]).status.success());
     prom.kill();
     let o = cutover(&cfg, &["status", "--json"]);
     assert_eq!(o.status.code(), Some(1));

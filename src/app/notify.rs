@@ -39,6 +39,14 @@ impl Webhook {
 
     /// Posts `n`, bounded by the timeout.
     pub async fn send(&self, http: &reqwest::Client, n: &Notice) -> Result<(), String> {
+        // The URL is a credential: never in an error, named by its variable instead.
+        let var = format!("${}", self.name);
+        self.post(http, n)
+            .await
+            .map_err(|e| crate::shared::scrub(&e, &self.url, &var))
+    }
+
+    async fn post(&self, http: &reqwest::Client, n: &Notice) -> Result<(), String> {
         let r = http
             .post(&self.url)
             .json(&self.body(n))
@@ -52,7 +60,7 @@ impl Webhook {
                         crate::shared::seconds_text(self.timeout.as_secs_f64())
                     )
                 } else {
-                    crate::shared::root_cause(&e)
+                    crate::shared::root_cause(&e.without_url())
                 }
             })?;
         if r.status().is_success() {

@@ -76,7 +76,7 @@ impl HealthPoller {
             ok: false,
             status,
             latency_ms: t.elapsed().as_secs_f64() * 1000.0,
-            detail: format!("{} → {detail}", p.url),
+            detail: format!("{} → {detail}", crate::shared::redact_url(&p.url)),
         };
         let resp = match req.send().await {
             Ok(r) => r,

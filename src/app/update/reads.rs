@@ -107,7 +107,10 @@ pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -
 /// A cockpit started after a move (another terminal's, the CLI's) settles and bakes from
 /// that move, as recorded at the backend, not from its own start.
 fn settle_from_record(s: &mut State, r: &Record) {
+    // Only before this cockpit has read the traffic: one that watched since then saw
+    // every move itself (a rollback at 0 % moved nothing).
     if s.traffic.moved_at.is_none()
+        && s.traffic.weights.is_none()
         && let Some(ago) =
             crate::core::judged::since_last_write(r.last.as_ref().map(|l| l.at), s.wall_ms(s.now))
         && ago
