@@ -368,3 +368,117 @@ fn the_cockpit_shows_hostile_values_as_invalid_at_80x24() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
+
+/// Runs `cutover --config CFG ARGS…` with `envs`, and its peak resident memory (the
+/// kernel's high-water mark, read until the process ends) in MB.
+fn run_measured(
+    cfg: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (std::process::Output, u64, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let child = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watch = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            // Bounded: the process is waited for below; its /proc entry goes with it.
+            for _ in 0..6000 {
+                let Ok(text) = std::fs::read_to_string(&status) else {
+                    break;
+                };
+                if let Some(kb) = text
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak.fetch_max(kb, std::sync::atomic::Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    watch.join().unwrap();
+    let mb = peak.load(std::sync::atomic::Ordering::SeqCst) / 1024;
+    (out, mb, t.elapsed())
+}
+
+/// A Prometheus that answers 50 MB, 429 with Retry-After, a redirect to another origin, or
+/// a 503 from a proxy: each said as what it is, in bounded memory and time, and no secret
+/// of the config (a bearer token, a webhook URL) in any output.
+#[test]
+fn a_hostile_prometheus_is_bounded_and_said_plainly_and_no_secret_leaks() {
+    use fakeprom::Misbehave;
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let prom = FakeProm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "s3cret-bearer-7f2a";
+    let hook = format!("http://127.0.0.1:{}/T0/B1/xoxb-hook-secret", closed_port());
+    let cfg = sim.config(
+        dir.path(),
+        &format!(
+            "live = \"blue\"\n{}bearer-token-env = \"PROM_TOKEN\"\n[[notify]]\nurl-env = \"HOOK_URL\"\n",
+            prom.config()
+        ),
+    );
+    let envs = [("PROM_TOKEN", token), ("HOOK_URL", hook.as_str())];
+    let cases = [
+        (Misbehave::Huge(50), "response over 4 MB: not read"),
+        (
+            Misbehave::TooMany("7".into()),
+            "HTTP 429 Too Many Requests (Retry-After 7)",
+        ),
+        (
+            Misbehave::Redirect("http://sso.example/login?next=%2F".into()),
+            "HTTP 302 redirects to another origin, not followed: Location http://sso.example/login?next=***",
+        ),
+        (
+            Misbehave::Status(
+                503,
+                "upstream connect error or disconnect\nreset reason: overflow".into(),
+            ),
+            "HTTP 503 Service Unavailable: upstream connect error or disconnect",
+        ),
+    ];
+    let mut figures = Vec::new();
+    for (how, said) in cases {
+        prom.misbehave(how.clone());
+        let (o, mb, took) = run_measured(&cfg, &["status", "--json"], &envs);
+        assert_eq!(o.status.code(), Some(1), "{how:?}: {}", stderr(&o));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let errors = s["errors"]["signals"].to_string();
+        assert!(errors.contains(said), "{how:?}: {errors}");
+        assert!(s["envs"]["green"]["error_rate"].is_null(), "{s:#}");
+        assert!(mb < 100, "{how:?}: peak {mb} MB");
+        assert!(
+            took < std::time::Duration::from_secs(15),
+            "{how:?}: {took:?}"
+        );
+        for out in [stdout(&o), stderr(&o)] {
+            assert!(!out.contains(token), "{how:?}: the token leaked: {out}");
+        }
+        figures.push(format!("{how:?}: {mb} MB peak, {took:?}"));
+    }
+    eprintln!("hostile Prometheus: {figures:#?}");
+    // A write with a webhook that does not answer: said, by its variable, never its URL.
+    prom.misbehave(Misbehave::No);
+    let (o, _, _) = run_measured(&cfg, &["set", "10", "--yes"], &envs);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("webhook HOOK_URL not told"), "{all}");
+    assert!(
+        !all.contains("xoxb-hook-secret") && !all.contains(token),
+        "{all}"
+    );
+}

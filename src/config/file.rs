@@ -197,6 +197,7 @@ pub(super) struct PrometheusFile {
     pub(super) headers: BTreeMap<String, String>,
     #[serde(default)]
     pub(super) queries: Vec<QueryFile>,
+    pub(super) max_body_mb: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

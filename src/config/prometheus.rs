@@ -77,8 +77,20 @@ pub(super) fn prometheus_settings(
         window,
         timeout,
         headers,
+        max_body: max_body_mb(p.max_body_mb)?,
     };
     Ok((Some(settings), rules, infos))
+}
+
+/// `prometheus.max-body-mb`: 1 to 256, 4 by default.
+fn max_body_mb(v: Option<i64>) -> Result<usize, String> {
+    match v {
+        None => Ok(crate::signals::prometheus::DEFAULT_MAX_BODY),
+        Some(mb @ 1..=256) => Ok(mb as usize * 1024 * 1024),
+        Some(other) => Err(format!(
+            "key `prometheus.max-body-mb`: value {other}: expected 1 to 256 (the largest answer read, in MB; a bigger one is an error)"
+        )),
+    }
 }
 
 /// The headers sent with every query: `headers`, then a bearer token or basic auth.

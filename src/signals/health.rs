@@ -158,7 +158,7 @@ impl HealthPoller {
 /// Follows a redirect only to the same scheme, host and port (a health check that lands on
 /// an SSO page answering 200 is not up), at most [`MAX_REDIRECTS`] times. A cross-origin
 /// redirect is not followed: the probe sees the 3xx and says where it pointed.
-fn same_origin_only(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
+pub(crate) fn same_origin_only(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
     let from = attempt.previous().last().map(reqwest::Url::origin);
     if from.is_some_and(|o| o != attempt.url().origin()) {
         attempt.stop()

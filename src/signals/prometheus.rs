@@ -61,6 +61,8 @@ pub struct PrometheusSettings {
     pub timeout: Duration,
     /// Default headers: bearer token, basic auth, custom (values never logged).
     pub headers: reqwest::header::HeaderMap,
+    /// The largest answer read, in bytes: a bigger one is an error, never read whole.
+    pub max_body: usize,
 }
 
 pub struct PrometheusSource {
@@ -73,6 +75,9 @@ impl PrometheusSource {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::custom(
+                super::health::same_origin_only,
+            ))
             .default_headers(settings.headers.clone())
             .build()
             .map_err(|e| format!("prometheus client: {e}"))?;
@@ -101,13 +106,14 @@ impl PrometheusSource {
     /// own timestamp.
     async fn instant(&self, query: &str) -> Result<Vec<Found>, QueryError> {
         let timeout_ms = self.settings.timeout.as_millis() as i64;
-        let r = self
+        let resp = self
             .client
             .query(query)
             .timeout(timeout_ms)
-            .get()
+            .get_raw()
             .await
             .map_err(QueryError::from)?;
+        let r = answer(resp, self.settings.max_body).await?;
         let now = wall_seconds();
         let found = |labels: &Labels, s: &prometheus_http_query::response::Sample| Found {
             labels: labels.clone(),
@@ -162,6 +168,92 @@ impl PrometheusSource {
 }
 
 type Labels = std::collections::HashMap<String, String>;
+
+/// The default of `prometheus.max-body-mb`: 4 MB.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The API's envelope around a query's data (`status`, then `data` or the error).
+#[derive(serde::Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum Envelope {
+    Success {
+        data: prometheus_http_query::response::PromqlResult,
+    },
+    Error {
+        #[serde(rename = "errorType", default)]
+        error_type: String,
+        #[serde(default)]
+        error: String,
+    },
+}
+
+/// An answer read and parsed here, not by the client crate: at most `max` bytes (a bigger
+/// one is an error, never read whole), HTTP statuses said as such (429 with its
+/// Retry-After, any other with the first line of its body), and Prometheus's own error
+/// envelope as the query's error.
+async fn answer(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<prometheus_http_query::response::PromqlResult, QueryError> {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if status.is_redirection() {
+        let to = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| "none".to_string(), crate::shared::redact_url);
+        return Err(QueryError::Transport(format!(
+            "HTTP {} redirects to another origin, not followed: Location {}",
+            status.as_u16(),
+            crate::shared::printable(&to)
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| QueryError::Transport(innermost(&e.without_url())))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(QueryError::Transport(format!(
+                "response over {} MB: not read (prometheus.max-body-mb)",
+                max / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if let Ok(env) = serde_json::from_slice::<Envelope>(&body) {
+        return match env {
+            Envelope::Success { data } if status.is_success() => Ok(data),
+            Envelope::Success { .. } => Err(QueryError::Transport(format!("HTTP {status}"))),
+            Envelope::Error { error_type, error } => Err(QueryError::Query(
+                crate::shared::printable(&format!("{error_type}: {error}")).into_owned(),
+            )),
+        };
+    }
+    let first = String::from_utf8_lossy(&body)
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect::<String>();
+    let first = crate::shared::printable(first.trim()).into_owned();
+    Err(QueryError::Transport(match status.as_u16() {
+        429 => format!(
+            "HTTP 429 Too Many Requests{}",
+            retry_after.map_or_else(String::new, |r| format!(" (Retry-After {r})"))
+        ),
+        _ if !status.is_success() && first.is_empty() => format!("HTTP {status}"),
+        _ if !status.is_success() => format!("HTTP {status}: {first}"),
+        _ => format!("not a Prometheus answer: {first}"),
+    }))
+}
 
 /// One sample of an instant vector: its labels, its value, and how old it was when read.
 #[derive(Clone, Debug)]

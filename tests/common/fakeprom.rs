@@ -49,8 +49,24 @@ pub fn labelled(value: &str, key: &str, v: &str) -> FakeSeries {
 
 type Answers = Arc<Mutex<HashMap<(String, String), Vec<FakeSeries>>>>;
 
+/// How the fake misbehaves instead of answering (all queries alike).
+#[derive(Clone, Debug, Default)]
+pub enum Misbehave {
+    #[default]
+    No,
+    /// A success body that goes on for this many MB, streamed.
+    Huge(usize),
+    /// HTTP 429 with this Retry-After.
+    TooMany(String),
+    /// A 302 to this Location.
+    Redirect(String),
+    /// This status with this plain-text body.
+    Status(u16, String),
+}
+
 #[derive(Clone, Default)]
 struct Shared {
+    misbehave: Arc<Mutex<Misbehave>>,
     answers: Answers,
     /// The method and query of every request, in order.
     seen: Arc<Mutex<Vec<(String, String)>>>,
@@ -111,12 +127,45 @@ fn answer(shared: &Shared, method: &Method, query: &str) -> serde_json::Value {
 async fn query_get(
     State(shared): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
-) -> axum::Json<serde_json::Value> {
-    axum::Json(answer(
-        &shared,
-        &Method::GET,
-        q.get("query").map_or("", String::as_str),
-    ))
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let how = shared.misbehave.lock().unwrap().clone();
+    match how {
+        Misbehave::No => axum::Json(answer(
+            &shared,
+            &Method::GET,
+            q.get("query").map_or("", String::as_str),
+        ))
+        .into_response(),
+        Misbehave::Huge(mb) => {
+            let head = r#"{"status":"success","data":{"resultType":"vector","result":["#;
+            let item = r#"{"metric":{"env":"green","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},"value":[0,"1"]},"#;
+            let per_chunk = item.repeat(64 * 1024 / item.len());
+            let chunks = (mb * 1024 * 1024) / per_chunk.len();
+            let body = futures::stream::iter(
+                std::iter::once(head.to_string())
+                    .chain(std::iter::repeat_n(per_chunk, chunks))
+                    .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::from(c))),
+            );
+            (
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(body),
+            )
+                .into_response()
+        }
+        Misbehave::TooMany(after) => (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", after)],
+            "slow down",
+        )
+            .into_response(),
+        Misbehave::Redirect(to) => {
+            (axum::http::StatusCode::FOUND, [("location", to)], "").into_response()
+        }
+        Misbehave::Status(code, body) => {
+            (axum::http::StatusCode::from_u16(code).unwrap(), body).into_response()
+        }
+    }
 }
 
 /// A POST carries the same parameters as a form body (`query=...&timeout=...`).
@@ -172,6 +221,11 @@ impl FakeProm {
             .lock()
             .unwrap()
             .insert((name.into(), env.into()), series);
+    }
+
+    /// From now on, every GET misbehaves so (or answers again, with `Misbehave::No`).
+    pub fn misbehave(&self, how: Misbehave) {
+        *self.shared.misbehave.lock().unwrap() = how;
     }
 
     /// The method and query of every request so far.
