@@ -415,3 +415,41 @@ async fn the_driver_lease_is_a_tag_on_the_listener() {
     assert!(lease::release(&b, &bob).await.unwrap());
     assert_eq!(b.lease().await.unwrap(), None);
 }
+
+/// No credentials anywhere: one readable line saying what was tried and what to do, never
+/// the SDK's debug dump of its provider chain.
+#[test]
+fn no_aws_credentials_is_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"a\"\njournal = \"{}\"\n[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/g/2\"\nregion = \"eu-west-1\"\nendpoint-url = \"http://127.0.0.1:{}\"\ntimeout = \"2s\"\n",
+            dir.path().join("j.jsonl").display(),
+            closed_port()
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("status")
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("no AWS credentials found") && all.contains("set AWS_PROFILE"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("DispatchFailure") && !all.contains("ProviderChainError"),
+        "{all}"
+    );
+    assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
+}

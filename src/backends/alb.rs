@@ -70,10 +70,42 @@ fn short_arn(arn: &str) -> String {
     }
 }
 
+/// What no credentials in the SDK's chain is said as: what was tried, what to do.
+const NO_CREDENTIALS: &str = "no AWS credentials found (environment, profile, SSO, web identity, container or instance role): set AWS_PROFILE or `profile` in [backend], or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/// An SDK error in one readable line: the chain of its messages (not the SDK's debug
+/// dump), or what to do about missing credentials.
+fn sdk_words<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let full = DisplayErrorContext(e).to_string();
+    if full.contains("no credentials found") || full.contains("CredentialsNotLoaded") {
+        return NO_CREDENTIALS.to_string();
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        let t = c.to_string();
+        let t = t.lines().next().unwrap_or("").trim().to_string();
+        if !t.is_empty() && !words.iter().any(|w| w.contains(&t)) {
+            words.push(t);
+        }
+        cur = c.source();
+    }
+    let line = words.join(": ");
+    if line.chars().count() > 300 {
+        line.chars().take(300).collect::<String>() + "…"
+    } else {
+        line
+    }
+}
+
 fn aws_error<E, R>(what: &str, target: &str, e: SdkError<E, R>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let target = target.to_string();
     match &e {
@@ -83,7 +115,7 @@ where
         },
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => BackendError::Unreachable {
             target,
-            message: format!("{what}: {}", DisplayErrorContext(&e)),
+            message: format!("{what}: {}", sdk_words(&e)),
         },
         _ => match (e.code(), e.message()) {
             (Some(code), msg) => BackendError::Rejected {
@@ -92,7 +124,7 @@ where
             },
             _ => BackendError::Protocol {
                 target,
-                message: format!("{what}: {}", DisplayErrorContext(&e)),
+                message: format!("{what}: {}", sdk_words(&e)),
             },
         },
     }
