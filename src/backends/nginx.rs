@@ -164,9 +164,55 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
     Ok(out)
 }
 
+/// Refuses an upstream whose shape would make the weights lie about the shares: one of
+/// the two servers listed twice (nginx balances over both lines), a flag that changes its
+/// share whatever its weight (`backup`, `drain`, `max_conns=0`), or a third server that
+/// takes traffic. Each said with its line.
+fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> Result<(), String> {
+    let line = |s: &ServerStmt| text[..s.start].matches('\n').count() + 1;
+    for env in Env::ALL {
+        let addr = servers.get(env);
+        let mine: Vec<&ServerStmt> = stmts.iter().filter(|s| &s.addr == addr).collect();
+        if mine.len() > 1 {
+            let lines: Vec<String> = mine.iter().map(|s| line(s).to_string()).collect();
+            return Err(format!(
+                "`server {addr}` ({env}-server) is listed {} times (lines {}): nginx balances over every line, so its share cannot be set; list it once",
+                mine.len(),
+                lines.join(", ")
+            ));
+        }
+        for s in mine {
+            if let Some(flag) = s
+                .params
+                .iter()
+                .find(|p| *p == "backup" || *p == "drain" || *p == "max_conns=0")
+            {
+                return Err(format!(
+                    "`server {addr}` ({env}-server) on line {} is marked `{flag}`: its share is not its weight; remove `{flag}` for cutover to set it",
+                    line(s)
+                ));
+            }
+        }
+    }
+    let others: Vec<String> = stmts
+        .iter()
+        .filter(|s| servers.get(Env::Blue) != &s.addr && servers.get(Env::Green) != &s.addr)
+        .filter(|s| !s.params.iter().any(|p| p == "down" || p == "backup"))
+        .map(|s| format!("{} (line {})", s.addr, line(s)))
+        .collect();
+    if !others.is_empty() {
+        return Err(format!(
+            "the upstream has other servers that take traffic: {}; cutover's shares would not be the traffic's. Mark them `down` or move them out",
+            others.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// The weights of the two servers in `text`.
 fn read_weights(text: &str, upstream: &str, servers: &EnvPair<String>) -> Result<Weights, String> {
     let stmts = find_servers(text, upstream)?;
+    check_shape(text, &stmts, servers)?;
     let get = |env: Env| {
         let addr = servers.get(env);
         stmts
@@ -520,5 +566,39 @@ mod tests {
             e.contains("no `upstream app` block"),
             "commented out is not there: {e}"
         );
+    }
+
+    #[test]
+    fn shapes_whose_weights_would_lie_are_refused_with_their_line() {
+        let servers = EnvPair::new("127.0.0.1:8081".to_string(), "127.0.0.1:8082".to_string());
+        let conf = |body: &str| format!("upstream app {{\n{body}}}\n");
+        let cases = [
+            (
+                "    server 127.0.0.1:8081 weight=50;\n    server 127.0.0.1:8082 down;\n    server 127.0.0.1:8082 weight=100;\n",
+                "`server 127.0.0.1:8082` (green-server) is listed 2 times (lines 3, 4)",
+            ),
+            (
+                "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 weight=1 backup;\n",
+                "on line 3 is marked `backup`",
+            ),
+            (
+                "    server 127.0.0.1:8081 max_conns=0;\n    server 127.0.0.1:8082;\n",
+                "on line 2 is marked `max_conns=0`",
+            ),
+            (
+                "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n    server 10.0.0.9:80;\n",
+                "other servers that take traffic: 10.0.0.9:80 (line 4)",
+            ),
+        ];
+        for (body, want) in cases {
+            let e = read_weights(&conf(body), "app", &servers).unwrap_err();
+            assert!(e.contains(want), "{e}");
+            assert!(write_weights(&conf(body), "app", &servers, Weights::new(50, 50)).is_err());
+        }
+        // A third server that is down or a backup takes nothing while both serve: allowed.
+        let ok = conf(
+            "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n    server 10.0.0.9:80 down;\n",
+        );
+        assert_eq!(read_weights(&ok, "app", &servers), Ok(Weights::new(1, 1)));
     }
 }
