@@ -18,6 +18,40 @@ pub fn echo(v: &str) -> String {
     format!("{head:?}… ({n} characters)")
 }
 
+/// `msg` with every quoted value in it (Rust-quoted, as errors quote values) longer than
+/// [`ECHO_MAX`] cut to its head, `…` and its length: a net under every error of the
+/// config, so no converter can echo a megabyte.
+pub fn shorten_quotes(msg: &str) -> String {
+    let chars: Vec<char> = msg.chars().collect();
+    let mut out = String::with_capacity(msg.len().min(4096));
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '"' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // Find the closing quote, past escapes.
+        let mut j = i + 1;
+        while j < chars.len() && chars[j] != '"' {
+            j += if chars[j] == '\\' { 2 } else { 1 };
+        }
+        let inner = &chars[i + 1..j.min(chars.len())];
+        if inner.len() > ECHO_MAX {
+            let head: String = inner.iter().take(ECHO_MAX).collect();
+            out.push_str(&format!("\"{head}\"… ({} characters)", inner.len()));
+        } else {
+            out.push('"');
+            out.extend(inner);
+            if j < chars.len() {
+                out.push('"');
+            }
+        }
+        i = j + 1;
+    }
+    out
+}
+
 /// A duration as the config writes it: `"1s"`, `"15m"`, `"500000000years"`.
 pub fn dur(d: Duration) -> String {
     format!("{:?}", humantime::format_duration(d).to_string())
@@ -102,6 +136,20 @@ mod tests {
             e.len() < 100 && e.ends_with("… (1000000 characters)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn long_quoted_values_are_cut_in_any_message() {
+        let long = format!("key `x`: value \"{}\": expected a URL", "x".repeat(5000));
+        let short = shorten_quotes(&long);
+        assert!(short.len() < 150, "{short}");
+        assert!(
+            short.ends_with("\"… (5000 characters): expected a URL"),
+            "{short}"
+        );
+        let kept = "key `live`: value \"purple\": expected \"blue\" or \"green\"";
+        assert_eq!(shorten_quotes(kept), kept);
+        assert_eq!(shorten_quotes("a \"b\\\"c\" d"), "a \"b\\\"c\" d");
     }
 
     #[test]

@@ -98,9 +98,24 @@ impl Config {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let f: ConfigFile = toml::from_str(text)
-            .map_err(|e| ConfigError::new(origin, e.to_string().trim_end().to_string()))?;
-        Config::from_file(f).map_err(|m| ConfigError::new(origin, m))
+        // TOML's own errors quote the line: each line of the message is cut short, so a
+        // megabyte line is never echoed whole (control characters are escaped on output).
+        let f: ConfigFile = toml::from_str(text).map_err(|e| {
+            let lines: Vec<String> = e
+                .to_string()
+                .trim_end()
+                .lines()
+                .map(|l| {
+                    if l.chars().count() > 160 {
+                        l.chars().take(160).collect::<String>() + "…"
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            ConfigError::new(origin, lines.join("\n"))
+        })?;
+        Config::from_file(f).map_err(|m| ConfigError::new(origin, bounds::shorten_quotes(&m)))
     }
 
     /// Each section in turn, in the order its errors are reported.
