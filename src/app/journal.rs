@@ -57,6 +57,22 @@ pub struct CandidateSnapshot {
     pub p99_ms: Option<f64>,
     pub rps: Option<f64>,
     pub stale: bool,
+    /// Signals that were no number, and why (`rps invalid: negative (-5)`): a value left
+    /// out is said as what it was, not taken for stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<String>,
+}
+
+/// The signals of `s` that read invalid, each as `name invalid: why`.
+pub fn invalid_notes(s: &crate::core::EnvSignals) -> Vec<String> {
+    [
+        ("errors", &s.error_rate),
+        ("p99", &s.p99_ms),
+        ("rps", &s.rps),
+    ]
+    .into_iter()
+    .filter_map(|(name, series)| series.invalid().map(|why| format!("{name} invalid: {why}")))
+    .collect()
 }
 
 /// A journal word as an enum: written and shown as its word (`as_str`), read back from any

@@ -34,7 +34,11 @@ fn signals(c: &CandidateSnapshot) -> String {
         v(c.p99_ms, &|p| format!("{p:.0} ms")),
         v(c.rps, &|r| format!("{r:.0}")),
         if c.stale { " (stale)" } else { "" }
-    )
+    ) + &c
+        .invalid
+        .iter()
+        .map(|n| format!("; {n}"))
+        .collect::<String>()
 }
 
 /// How a write ended (`e` is a result, a failure, an unknown outcome, a refusal or a
@@ -229,8 +233,22 @@ mod tests {
                 p99_ms: None,
                 rps: Some(50.0),
                 stale: false,
+                invalid: Vec::new(),
             },
         }
+    }
+
+    #[test]
+    fn an_invalid_value_is_said_invalid_not_stale() {
+        let mut e = entry("9", "result", "set", 10, 50, Some(50));
+        e.candidate.rps = None;
+        e.candidate.invalid = vec!["rps invalid: negative (-5)".into()];
+        let line = signals(&e.candidate);
+        assert!(line.contains("rps —; rps invalid: negative (-5)"), "{line}");
+        assert!(!line.contains("stale"), "{line}");
+        let back: CandidateSnapshot =
+            serde_json::from_str(&serde_json::to_string(&e.candidate).unwrap()).unwrap();
+        assert_eq!(back, e.candidate, "the reason is journaled");
     }
 
     #[test]

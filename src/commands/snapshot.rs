@@ -213,6 +213,7 @@ pub(super) fn snapshot_of(
         p99_ms: s.p99_ms.fresh_value(now, interval),
         rps: s.rps.fresh_value(now, interval),
         stale: s.error_rate.latest.is_some() && s.error_rate.is_stale(now, interval),
+        invalid: crate::app::journal::invalid_notes(s),
     }
 }
 

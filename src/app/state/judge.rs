@@ -281,6 +281,7 @@ impl State {
             p99_ms: s.p99_ms.fresh_value(self.now, i),
             rps: s.rps.fresh_value(self.now, i),
             stale: s.error_rate.is_stale(self.now, i),
+            invalid: crate::app::journal::invalid_notes(s),
         }
     }
 }
