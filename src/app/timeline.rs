@@ -27,18 +27,19 @@ fn signals(c: &CandidateSnapshot) -> String {
         return String::new();
     };
     let v = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or_else(|| "—".to_string(), f);
-    format!(
+    let mut line = format!(
         "{env}: health {}, errors {}, p99 {}, rps {}{}",
         c.health.as_deref().unwrap_or("—"),
         v(c.error_rate, &|e| format!("{:.2} %", e * 100.0)),
         v(c.p99_ms, &|p| format!("{p:.0} ms")),
         v(c.rps, &|r| format!("{r:.0}")),
         if c.stale { " (stale)" } else { "" }
-    ) + &c
-        .invalid
-        .iter()
-        .map(|n| format!("; {n}"))
-        .collect::<String>()
+    );
+    for n in &c.invalid {
+        line.push_str("; ");
+        line.push_str(n);
+    }
+    line
 }
 
 /// How a write ended (`e` is a result, a failure, an unknown outcome, a refusal or a
