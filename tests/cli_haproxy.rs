@@ -346,6 +346,10 @@ async fn a_second_of_counters_is_no_verdict_the_write_samples_until_they_tell() 
     let healthy = env_server("green", None).await;
     let dir = tempfile::tempdir().unwrap();
     let (_haproxy, haproxy, front, cfg) = start(dir.path(), &blue, &healthy);
+    // A lease shorter than the sampling: the write renews it while it samples (a trial saw
+    // "the driver lease lapsed" after 20 s of sampling with the default 15 s).
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("lease-ttl = \"3s\"\n{text}")).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let load = tokio::spawn(drive(
         format!("127.0.0.1:{front}"),
@@ -373,6 +377,11 @@ async fn a_second_of_counters_is_no_verdict_the_write_samples_until_they_tell() 
     assert!(o.status.success(), "{said}");
     assert!(
         said.contains("sampling its counters for up to 30.0 s"),
+        "{said}"
+    );
+    assert!(
+        said.contains("cannot be told yet (error-rate 0.00 % on ")
+            && said.contains(" needed to tell)"),
         "{said}"
     );
     assert_eq!(haproxy.read().await.unwrap(), Weights::new(40, 60));

@@ -176,13 +176,31 @@ async fn write_held(
         let bound = super::wiring::signal_window(config);
         let t0 = std::time::Instant::now();
         err!(
-            "cutover: {cand}'s error rate cannot be told from {} yet: sampling its counters for up to {} …",
+            "cutover: {cand}'s error rate cannot be told yet ({}): sampling its counters for up to {} …",
             words_of_rules(&results),
             crate::shared::seconds_text(bound.as_secs_f64())
         );
+        // The lease is held while sampling: renewed every third of its life, as the
+        // cockpit does, so a sample longer than the lease never loses the seat.
+        let renew_every = config.lease_ttl / 3;
+        let mut renewed = std::time::Instant::now();
         while waits_for_evidence(&results) && t0.elapsed() + config.poll_interval <= bound {
             super::snapshot::resample(config, sources, &mut snap).await;
             results = judge(&snap);
+            if renewed.elapsed() >= renew_every {
+                let standing = tokio::time::timeout(
+                    config.poll_timeout,
+                    lease::acquire(backend.as_ref(), me, lease::wall_ms()),
+                )
+                .await
+                .ok();
+                if let Some(refused) =
+                    lease_refusal(standing, &backend.lease_place(), config.poll_timeout)
+                {
+                    return Ok(refused.exit());
+                }
+                renewed = std::time::Instant::now();
+            }
         }
     }
     let at = crate::core::Judging {
@@ -265,12 +283,19 @@ fn waits_for_evidence(results: &[RuleResult]) -> bool {
     })
 }
 
-/// The waiting rules in words: "error-rate WAITING 20/380 req".
+/// The waiting rules in words: "errors 0.00 % on 20 requests, 454 needed to tell".
 fn words_of_rules(results: &[RuleResult]) -> String {
     results
         .iter()
-        .filter(|r| matches!(r.check, RuleCheck::Waiting { .. }))
-        .map(rule_text)
+        .filter_map(|r| match r.check {
+            RuleCheck::Waiting { n, min } => Some(format!(
+                "{} {} on {n} requests, {min} needed to tell",
+                r.kind.name(),
+                r.value
+                    .map_or_else(|| "—".to_string(), |v| format!("{:.2} %", v * 100.0))
+            )),
+            _ => None,
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
