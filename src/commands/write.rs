@@ -169,38 +169,10 @@ async fn write_held(
         results
     };
     let mut results = judge(&snap);
-    // A short look (HAProxy's counters a poll apart) that cannot yet tell the candidate's
-    // error rate samples on, up to the window the cockpit judges over: never a verdict on
-    // a second of traffic.
     if snap.short_look && serving && waits_for_evidence(&results) {
-        let bound = super::wiring::signal_window(config);
-        let t0 = std::time::Instant::now();
-        err!(
-            "cutover: {cand}'s error rate cannot be told yet ({}): sampling its counters for up to {} …",
-            words_of_rules(&results),
-            crate::shared::seconds_text(bound.as_secs_f64())
-        );
-        // The lease is held while sampling: renewed every third of its life, as the
-        // cockpit does, so a sample longer than the lease never loses the seat.
-        let renew_every = config.lease_ttl / 3;
-        let mut renewed = std::time::Instant::now();
-        while waits_for_evidence(&results) && t0.elapsed() + config.poll_interval <= bound {
-            super::snapshot::resample(config, sources, &mut snap).await;
-            results = judge(&snap);
-            if renewed.elapsed() >= renew_every {
-                let standing = tokio::time::timeout(
-                    config.poll_timeout,
-                    lease::acquire(backend.as_ref(), me, lease::wall_ms()),
-                )
-                .await
-                .ok();
-                if let Some(refused) =
-                    lease_refusal(standing, &backend.lease_place(), config.poll_timeout)
-                {
-                    return Ok(refused.exit());
-                }
-                renewed = std::time::Instant::now();
-            }
+        match sample_until_told(config, (backend, me), sources, &mut snap, &judge, cand).await {
+            Ok(told) => results = told,
+            Err(refused) => return Ok(refused.exit()),
         }
     }
     let at = crate::core::Judging {
@@ -273,6 +245,49 @@ fn bake_hold(
         }
         _ => None,
     }
+}
+
+/// A short look (HAProxy's counters a poll apart) that cannot yet tell the candidate's
+/// error rate samples on, up to the window the cockpit judges over: never a verdict on a
+/// second of traffic. The lease is held while sampling: renewed every third of its life,
+/// as the cockpit does, so a sample longer than the lease never loses the seat.
+async fn sample_until_told(
+    config: &Config,
+    (backend, me): (&Arc<dyn Switch>, &Me),
+    sources: &[Arc<dyn SignalSource>],
+    snap: &mut super::snapshot::Snapshot,
+    judge: &dyn Fn(&super::snapshot::Snapshot) -> Vec<RuleResult>,
+    cand: Env,
+) -> Result<Vec<RuleResult>, NotWriting> {
+    let mut results = judge(snap);
+    let bound = super::wiring::signal_window(config);
+    let t0 = std::time::Instant::now();
+    err!(
+        "cutover: {cand}'s error rate cannot be told yet ({}): sampling its counters for up to {} …",
+        words_of_rules(&results),
+        crate::shared::seconds_text(bound.as_secs_f64())
+    );
+    let renew_every = config.lease_ttl / 3;
+    let mut renewed = std::time::Instant::now();
+    while waits_for_evidence(&results) && t0.elapsed() + config.poll_interval <= bound {
+        super::snapshot::resample(config, sources, snap).await;
+        results = judge(snap);
+        if renewed.elapsed() >= renew_every {
+            let standing = tokio::time::timeout(
+                config.poll_timeout,
+                lease::acquire(backend.as_ref(), me, lease::wall_ms()),
+            )
+            .await
+            .ok();
+            if let Some(refused) =
+                lease_refusal(standing, &backend.lease_place(), config.poll_timeout)
+            {
+                return Err(refused);
+            }
+            renewed = std::time::Instant::now();
+        }
+    }
+    Ok(results)
 }
 
 /// Whether the error-rate rule waits for requests that would tell (too few to show OK, or
