@@ -80,8 +80,14 @@ pub fn rule_text(r: &crate::core::RuleResult) -> String {
         RuleKind::ErrorRateDelta => format!("errors {:+.2} pp vs live > {limit_pct} pp", v * 100.0),
         RuleKind::P99 => format!("p99 {v:.0} ms > {:.0} ms", r.limit),
         RuleKind::P99Ratio => format!("p99 ×{v:.1} live > ×{}", short(r.limit)),
-        // A probe down breaches at once, before the failures add up: say so.
-        RuleKind::HealthFailures if v < r.limit => format!("health DOWN ({v:.0} failed polls)"),
+        // Below the limit: pending, n of the failed polls that breach (a source that counts
+        // none, HAProxy's DOWN, breached at once: 0 of them).
+        RuleKind::HealthFailures if v < r.limit && r.check == crate::core::RuleCheck::Breach => {
+            "health DOWN".to_string()
+        }
+        RuleKind::HealthFailures if v < r.limit => {
+            format!("health {v:.0}/{:.0} failed polls", r.limit)
+        }
         RuleKind::HealthFailures => format!("health {v:.0} failures ≥ {:.0}", r.limit),
         RuleKind::Metric(name) => {
             format!("{name} {:+.0} % vs live (limit {limit_pct} %)", v * 100.0)
@@ -156,14 +162,22 @@ mod tests {
 
     #[test]
     fn a_probe_down_is_said_as_down_not_as_failures_over_the_limit() {
-        let r = |value| RuleResult {
+        let r = |value, check| RuleResult {
             kind: crate::core::RuleKind::HealthFailures,
-            check: RuleCheck::Breach,
+            check,
             value: Some(value),
             limit: 3.0,
         };
-        assert_eq!(rule_text(&r(1.0)), "health DOWN (1 failed polls)");
-        assert_eq!(rule_text(&r(4.0)), "health 4 failures ≥ 3");
+        // HAProxy's DOWN counts for itself: down, at once.
+        assert_eq!(rule_text(&r(0.0, RuleCheck::Breach)), "health DOWN");
+        assert_eq!(
+            rule_text(&r(1.0, RuleCheck::Pending { since: 0 })),
+            "health 1/3 failed polls"
+        );
+        assert_eq!(
+            rule_text(&r(4.0, RuleCheck::Breach)),
+            "health 4 failures ≥ 3"
+        );
     }
     use super::*;
     use crate::core::RuleKind;

@@ -164,6 +164,19 @@ fn guard_line(status: Option<&str>, rules: &[RuleResult]) -> Option<String> {
                 .collect();
             Some(format!("guardrails: BREACH {}", breaches.join(", ")))
         }
+        Some(_)
+            if rules
+                .iter()
+                .any(|r| matches!(r.check, RuleCheck::Pending { .. })) =>
+        {
+            let pending: Vec<String> = rules
+                .iter()
+                .filter(|r| matches!(r.check, RuleCheck::Pending { .. }))
+                .map(rule_text)
+                .chain(unsettled)
+                .collect();
+            Some(format!("guardrails: PENDING {}", pending.join(" · ")))
+        }
         Some(_) if !unsettled.is_empty() => Some(format!("guardrails: {}", unsettled.join(" · "))),
         Some(s) => Some(format!("guardrails: {}", s.to_uppercase())),
         None => None,
@@ -314,5 +327,27 @@ mod tests {
             Some("guardrails: OK")
         );
         assert_eq!(guard_line(None, &[]), None);
+    }
+
+    #[test]
+    fn a_pending_rule_is_on_the_guardrails_line() {
+        let rules = [
+            RuleResult {
+                kind: crate::core::RuleKind::HealthFailures,
+                check: RuleCheck::Pending { since: 0 },
+                value: Some(1.0),
+                limit: 3.0,
+            },
+            RuleResult {
+                kind: crate::core::RuleKind::P99,
+                check: RuleCheck::NoData,
+                value: None,
+                limit: 2000.0,
+            },
+        ];
+        assert_eq!(
+            guard_line(Some("pending"), &rules).as_deref(),
+            Some("guardrails: PENDING health 1/3 failed polls · NO DATA p99")
+        );
     }
 }

@@ -86,13 +86,20 @@ pub fn summary(results: &[RuleResult], state: &State, theme: &Theme) -> Line<'st
     }
     let pending = of(&|c| matches!(c, RuleCheck::Pending { .. }));
     if !pending.is_empty() {
-        let for_s = state.settings.guardrails.for_ms / 1000;
+        // Pending on `for` (over the limit, not yet for long enough), or on health polls
+        // that have failed fewer times than breach.
+        let on_for = results.iter().any(|r| {
+            matches!(r.check, RuleCheck::Pending { .. })
+                && r.kind != crate::core::RuleKind::HealthFailures
+        });
+        let head = if on_for {
+            format!("⧗ over for < {}s", state.settings.guardrails.for_ms / 1000)
+        } else {
+            "⧗ PENDING".to_string()
+        };
         return Line::from(vec![
             label,
-            Span::styled(
-                format!("⧗ over for < {for_s}s: {}", pending.join(", ")),
-                theme.warn,
-            ),
+            Span::styled(format!("{head}: {}", pending.join(", ")), theme.warn),
         ]);
     }
     if let Some(until) = results.iter().find_map(|r| match r.check {
