@@ -186,7 +186,11 @@ impl State {
         let words: Vec<String> = self
             .preflight_failures()
             .iter()
-            .map(ToString::to_string)
+            .map(|item| match (item, self.not_judgeable()) {
+                // Which data, and why: the dialog's words, journaled alike.
+                (PreflightCheck::DataFresh, Some(why)) => format!("{item} ({why})"),
+                _ => item.to_string(),
+            })
             .collect();
         words.join(", ")
     }

@@ -471,6 +471,31 @@ mod tests {
     }
 
     #[test]
+    fn a_preflight_override_journals_which_data_is_missing_and_why() {
+        let mut s = state(0);
+        s.settings.provided = crate::core::Provided {
+            p99: false,
+            ..crate::core::Provided::ALL
+        };
+        key(&mut s, KeyCode::Right);
+        assert!(s.view.confirm.is_some(), "asks");
+        let e = key(&mut s, KeyCode::Char('y'));
+        let reason = e
+            .iter()
+            .find_map(|e| match e {
+                Effect::JournalNote { phase, reason } if *phase == Phase::PreflightOverride => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            })
+            .expect("journaled");
+        assert!(
+            reason.contains("error & p99 data (no source for p99: nothing will judge green"),
+            "{reason}"
+        );
+    }
+
+    #[test]
     fn stepping_back_onto_a_release_just_rolled_back_smokes_again_and_asks() {
         let mut s = state(0);
         s.settings.smoke_available = true;
