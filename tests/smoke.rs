@@ -126,7 +126,10 @@ fn a_failed_preflight_asks_for_an_override_that_is_journaled() {
     });
     assert!(s.contains("○ smoke not run"), "{s}");
     t.keys(&["Right"]);
-    let s = t.wait(20, "the override question", |s| s.contains("PRE-FLIGHT"));
+    // The whole dialog, down to its keys line: a frame caught mid-draw is not it.
+    let s = t.wait(20, "the override question", |s| {
+        s.contains("PRE-FLIGHT") && s.contains("y confirm")
+    });
     assert!(
         s.contains("✕ smoke failed: 1 of 2 checks failed: teapot"),
         "{s}"
