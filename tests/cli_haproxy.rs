@@ -135,6 +135,15 @@ backend app\n  balance roundrobin\n  server blue {blue} weight 50\n  server gree
     (process, haproxy, front, cfg)
 }
 
+/// Whether HAProxy's stats say green has served more than `n` requests.
+fn green_served(haproxy: &HaproxyBackend, n: u64) -> bool {
+    let stat = futures::executor::block_on(haproxy.command("show stat app 4 -1")).unwrap();
+    cutover::backends::haproxy::parse_stat_csv(&stat)
+        .iter()
+        .find(|r| r["svname"] == "green")
+        .is_some_and(|r| r["stot"].parse::<u64>().unwrap_or(0) > n)
+}
+
 /// `cutover ARGS…` on `cfg`, and how long the whole process took.
 fn timed(cfg: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration) {
     let t = Instant::now();
@@ -180,13 +189,7 @@ async fn status_and_writes_take_a_second_sample_and_a_breach_needs_yes() {
         stop.clone(),
         Duration::from_secs(120),
     ));
-    wait_until(30, "traffic reaching green", || {
-        let stat = futures::executor::block_on(haproxy.command("show stat app 4 -1")).unwrap();
-        cutover::backends::haproxy::parse_stat_csv(&stat)
-            .iter()
-            .find(|r| r["svname"] == "green")
-            .is_some_and(|r| r["stot"].parse::<u64>().unwrap_or(0) > 50)
-    });
+    wait_until(30, "traffic reaching green", || green_served(&haproxy, 50));
 
     let (o, status_took) = timed(&cfg, &["status", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -313,13 +316,6 @@ async fn a_second_of_counters_is_no_verdict_the_write_samples_until_they_tell() 
         Duration::from_secs(120),
         Duration::from_millis(50),
     ));
-    let green_served = |haproxy: &HaproxyBackend, n: u64| {
-        let stat = futures::executor::block_on(haproxy.command("show stat app 4 -1")).unwrap();
-        cutover::backends::haproxy::parse_stat_csv(&stat)
-            .iter()
-            .find(|r| r["svname"] == "green")
-            .is_some_and(|r| r["stot"].parse::<u64>().unwrap_or(0) > n)
-    };
     wait_until(30, "traffic reaching green", || green_served(&haproxy, 20));
     for _ in 0..5 {
         let (o, took) = timed(&cfg, &["set", "90"]);

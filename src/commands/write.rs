@@ -459,20 +459,7 @@ fn choose_share(
     let mut decision = cutover.decide(core_cmd, doubted.doubts);
     // A failed pre-flight turns a move off 0 % into a confirm, as in the cockpit.
     if !doubted.preflight.is_empty() {
-        decision = match decision {
-            Decision::Apply {
-                share,
-                rollback: false,
-            } if share > 0 => Decision::Confirm {
-                share,
-                reasons: vec![ConfirmReason::Preflight],
-            },
-            Decision::Confirm { share, mut reasons } => {
-                reasons.insert(0, ConfirmReason::Preflight);
-                Decision::Confirm { share, reasons }
-            }
-            other => other,
-        };
+        decision = decision.asking_first(ConfirmReason::Preflight);
     }
     match decision {
         Decision::Apply { share, .. } => Ok((share, action, None)),

@@ -132,11 +132,9 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
         backend: h.backend,
         servers: EnvPair::new(h.blue_server, h.green_server),
         scale,
-        timeout: super::bounds::duration(
-            "backend.timeout",
+        timeout: super::bounds::backend_timeout(
             h.timeout,
             poll_timeout,
-            (Duration::from_millis(100), Duration::from_secs(600)),
             "a socket command slower than this is an unknown outcome",
         )?,
     }))
@@ -190,11 +188,9 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
         profile: a.profile,
         endpoint_url: a.endpoint_url,
         scale,
-        timeout: super::bounds::duration(
-            "backend.timeout",
+        timeout: super::bounds::backend_timeout(
             a.timeout,
             Duration::from_secs(5),
-            (Duration::from_millis(100), Duration::from_secs(600)),
             "an API call slower than this is an unknown outcome",
         )?,
         static_credentials: None,
@@ -240,11 +236,9 @@ fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
             &["nginx", "-s", "reload"],
         )?,
         scale,
-        timeout: super::bounds::duration(
-            "backend.timeout",
+        timeout: super::bounds::backend_timeout(
             n.timeout,
             Duration::from_secs(30),
-            (Duration::from_millis(100), Duration::from_secs(600)),
             "a test or reload slower than this is an unknown outcome",
         )?,
     }))

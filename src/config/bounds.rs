@@ -78,6 +78,21 @@ pub fn duration(
     Ok(d)
 }
 
+/// `backend.timeout` of any backend: 100ms to 10m, `why` said for its kind.
+pub fn backend_timeout(
+    v: Option<Duration>,
+    default: Duration,
+    why: &str,
+) -> Result<Duration, String> {
+    duration(
+        "backend.timeout",
+        v,
+        default,
+        (Duration::from_millis(100), Duration::from_secs(600)),
+        why,
+    )
+}
+
 /// Like [`duration`] for a key with no default: `None` stays `None`.
 pub fn opt_duration(
     key: &str,

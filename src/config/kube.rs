@@ -89,11 +89,9 @@ pub(super) fn kube_settings(kind: Kind, k: KubeFile) -> Result<KubeSettings, Str
         namespace: k.namespace,
         deployments: EnvPair::new(k.blue_deployment, k.green_deployment),
         scale,
-        timeout: super::bounds::duration(
-            "backend.timeout",
+        timeout: super::bounds::backend_timeout(
             k.timeout,
             Duration::from_secs(5),
-            (Duration::from_millis(100), Duration::from_secs(600)),
             "an API call slower than this is an unknown outcome",
         )?,
     })

@@ -88,6 +88,28 @@ pub enum Decision {
     Refused(Refusal),
 }
 
+impl Decision {
+    /// This decision asking first for `r` as well (its first reason): a forward write
+    /// becomes a confirm, a confirm gains the reason; rollbacks, pauses and refusals stay.
+    #[must_use]
+    pub fn asking_first(self, r: ConfirmReason) -> Decision {
+        match self {
+            Decision::Apply {
+                share,
+                rollback: false,
+            } if share > 0 => Decision::Confirm {
+                share,
+                reasons: vec![r],
+            },
+            Decision::Confirm { share, mut reasons } => {
+                reasons.insert(0, r);
+                Decision::Confirm { share, reasons }
+            }
+            other => other,
+        }
+    }
+}
+
 /// The cutover between `live` and its candidate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cutover {

@@ -49,9 +49,9 @@ pub fn two_proportion(errors_c: f64, n_c: f64, errors_l: f64, n_l: f64) -> Optio
     })
 }
 
-/// The lower bound of the Wilson score interval (95 %) of an error rate: how low the true
-/// rate may plausibly be given `errors` in `n` requests.
-pub fn wilson_lower(errors: f64, n: f64) -> Option<f64> {
+/// The Wilson score interval (95 %) of an error rate, `(low, high)`: how low and how high
+/// the true rate may plausibly be given `errors` in `n` requests.
+fn wilson(errors: f64, n: f64) -> Option<(f64, f64)> {
     if !(n > 0.0 && errors >= 0.0 && errors <= n && n.is_finite()) {
         return None;
     }
@@ -60,20 +60,20 @@ pub fn wilson_lower(errors: f64, n: f64) -> Option<f64> {
     let z2n = z * z / n;
     let centre = p + z2n / 2.0;
     let margin = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
-    Some(((centre - margin) / (1.0 + z2n)).max(0.0))
+    Some((
+        ((centre - margin) / (1.0 + z2n)).max(0.0),
+        ((centre + margin) / (1.0 + z2n)).min(1.0),
+    ))
 }
 
-/// The upper bound of the same interval: how high the true rate may plausibly be.
+/// The interval's lower bound: a breach needs it over the limit.
+pub fn wilson_lower(errors: f64, n: f64) -> Option<f64> {
+    wilson(errors, n).map(|(low, _)| low)
+}
+
+/// The interval's upper bound: an OK on a short look needs it under the limit.
 pub fn wilson_upper(errors: f64, n: f64) -> Option<f64> {
-    if !(n > 0.0 && errors >= 0.0 && errors <= n && n.is_finite()) {
-        return None;
-    }
-    let z = 1.959_964;
-    let p = errors / n;
-    let z2n = z * z / n;
-    let centre = p + z2n / 2.0;
-    let margin = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
-    Some(((centre + margin) / (1.0 + z2n)).min(1.0))
+    wilson(errors, n).map(|(_, high)| high)
 }
 
 /// How many requests at `rate` (under `limit`) make its 95 % interval's high end clear

@@ -52,17 +52,7 @@ pub(super) fn preflight(
     if s.preflight_failures().is_empty() {
         return Ok(decision);
     }
-    Ok(match decision {
-        Decision::Apply { share, .. } => Decision::Confirm {
-            share,
-            reasons: vec![ConfirmReason::Preflight],
-        },
-        Decision::Confirm { share, mut reasons } => {
-            reasons.insert(0, ConfirmReason::Preflight);
-            Decision::Confirm { share, reasons }
-        }
-        other => other,
-    })
+    Ok(decision.asking_first(ConfirmReason::Preflight))
 }
 
 /// A step waits for its pre-flight smoke: other forward keys are refused, said so, never
