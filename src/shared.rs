@@ -305,3 +305,145 @@ mod redact_tests {
         );
     }
 }
+
+/// Same-origin redirects followed at most, by every HTTP client of cutover.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// The one HTTP client shape of cutover (health, smoke, Prometheus, webhooks, the
+/// simulator's control server): a 2 s connect timeout and [`same_origin_only`] redirects.
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+}
+
+/// Follows a redirect only to the same scheme, host and port (a health check that lands on
+/// an SSO page answering 200 is not up), at most [`MAX_REDIRECTS`] times. A cross-origin
+/// redirect is not followed: the caller sees the 3xx and says where it pointed
+/// ([`cross_origin_location`]).
+pub fn same_origin_only(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
+    let from = attempt.previous().last().map(reqwest::Url::origin);
+    if from.is_some_and(|o| o != attempt.url().origin()) {
+        attempt.stop()
+    } else if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+    } else {
+        attempt.follow()
+    }
+}
+
+/// A redirect's `Location` (redacted, printable) when it points to another origin than the
+/// response's own: the redirect [`same_origin_only`] did not follow.
+pub fn cross_origin_location(resp: &reqwest::Response) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let Some(loc) = resp.headers().get(reqwest::header::LOCATION) else {
+        return Some("none".into());
+    };
+    let text = String::from_utf8_lossy(loc.as_bytes()).into_owned();
+    match resp.url().join(&text) {
+        Ok(to) if to.origin() == resp.url().origin() => None,
+        _ => Some(printable(&redact_url(&text)).into_owned()),
+    }
+}
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Over the cap: the rest was never read.
+    TooBig { max: usize },
+    /// The innermost cause, without the URL (which may hold a token).
+    Read(String),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooBig { max } => write!(f, "response over {}: not read", bytes_text(*max)),
+            BodyError::Read(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A body read to its end, at most `max` bytes: a bigger one is an error and the rest is
+/// never read (a hostile or broken peer cannot fill the memory).
+pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(root_cause(&e.without_url())))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooBig { max });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A size in words: "4 MB", "64 KB", "100 bytes".
+pub fn bytes_text(n: usize) -> String {
+    const KB: usize = 1024;
+    const MB: usize = 1024 * 1024;
+    if n >= MB && n.is_multiple_of(MB) {
+        format!("{} MB", n / MB)
+    } else if n >= KB && n.is_multiple_of(KB) {
+        format!("{} KB", n / KB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Text from a peer (an error body, a status message) as one printable line of at most
+/// `max` characters: whitespace runs folded to one space, control characters escaped, the
+/// cut marked with `…`. An HTML page is said as such with its `<title>`, not dumped.
+pub fn one_line(text: &str, max: usize) -> String {
+    let trimmed = text.trim_start();
+    let text = if trimmed.starts_with('<') {
+        let title = trimmed
+            .find("<title>")
+            .and_then(|i| {
+                let rest = &trimmed[i + "<title>".len()..];
+                rest.find("</title>").map(|j| rest[..j].trim())
+            })
+            .filter(|t| !t.is_empty());
+        match title {
+            Some(t) => format!("an HTML page ({t:?})"),
+            None => "an HTML page".to_string(),
+        }
+    } else {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let text = printable(&text).into_owned();
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod http_tests {
+    use super::*;
+
+    #[test]
+    fn peer_text_is_one_printable_line() {
+        assert_eq!(one_line("  boom\n  at line 2\r\n", 80), "boom at line 2");
+        assert_eq!(
+            one_line(
+                "<!DOCTYPE HTML>\n<html><head><title>Error response</title></head></html>",
+                80
+            ),
+            "an HTML page (\"Error response\")"
+        );
+        assert_eq!(one_line("<html>\n</html>", 80), "an HTML page");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(one_line("a\u{1b}[2Jb", 80), "a\\u{1b}[2Jb");
+        assert_eq!(bytes_text(4 * 1024 * 1024), "4 MB");
+        assert_eq!(bytes_text(64 * 1024), "64 KB");
+        assert_eq!(bytes_text(100), "100 bytes");
+    }
+}

@@ -309,3 +309,154 @@ async fn a_cross_origin_redirect_is_a_failure_naming_its_location() {
     assert!(note.contains(&format!("Location {login}")), "{s:#}");
     assert!(s["envs"]["blue"]["notes"]["health"].is_null(), "{s:#}");
 }
+
+/// A body of `mb` MB streamed in 64 KB chunks, `tail` at its very end.
+fn endless(mb: usize, tail: &'static str) -> axum::body::Body {
+    let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+    let chunks = mb * 16;
+    axum::body::Body::from_stream(futures::stream::iter(
+        std::iter::repeat_n(chunk, chunks)
+            .chain(std::iter::once(axum::body::Bytes::from(tail)))
+            .map(Ok::<_, std::io::Error>),
+    ))
+}
+
+/// Hostile HTTP peers of the probes and the webhooks: a 50 MB body, a body that trickles
+/// forever, a refusal that is an HTML page or 50 MB, a redirect elsewhere. Each is read
+/// bounded (64 KB) and in bounded time, and said in one line; a same-origin 307 is
+/// followed with its POST.
+#[tokio::test]
+async fn hostile_bodies_and_redirects_of_probes_and_webhooks_are_bounded() {
+    use axum::routing::post;
+    use cutover::app::notify::{Notice, Webhook};
+    let elsewhere = redirecting(Vec::new()).await;
+    let app = Router::new()
+        .route("/huge", get(|| async { endless(50, "needle") }))
+        .route(
+            "/trickle",
+            get(|| async {
+                let drip = futures::stream::unfold(0u32, |n| async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    (n < 600)
+                        .then(|| (Ok::<_, std::io::Error>(axum::body::Bytes::from("x")), n + 1))
+                });
+                axum::body::Body::from_stream(drip)
+            }),
+        )
+        .route("/hook-ok", post(|| async { "ok" }))
+        .route(
+            "/hook-same",
+            post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/hook-ok")],
+                )
+            }),
+        )
+        .route(
+            "/hook-away",
+            post(move || {
+                let to = format!("{elsewhere}/ok?token=abc");
+                async move { (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]) }
+            }),
+        )
+        .route(
+            "/hook-html",
+            post(|| async {
+                (
+                    StatusCode::FORBIDDEN,
+                    "<html>\n<head><title>Denied</title></head>\n<body>go away</body>\n</html>\n",
+                )
+            }),
+        )
+        .route(
+            "/hook-huge",
+            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, endless(50, "")) }),
+        )
+        .route(
+            "/hook-slack",
+            post(|| async { (StatusCode::NOT_FOUND, "invalid_token\n\u{1b}[2J") }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let poller = HealthPoller::new(EnvPair::default());
+    let t = std::time::Instant::now();
+    let mut p = probe(format!("{base}/huge"));
+    p.timeout = Duration::from_secs(5);
+    p.expect_body = Some("needle".into());
+    let r = poller.probe(&p).await;
+    assert!(!r.ok, "only the first 64 KB are read: {r:?}");
+    assert!(r.detail.contains("body lacks \"needle\""), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    p.expect_body = Some("xxxx".into());
+    assert!(
+        poller.probe(&p).await.ok,
+        "a match in the first 64 KB is up"
+    );
+
+    let mut p = probe(format!("{base}/trickle"));
+    p.expect_body = Some("ok".into());
+    let t = std::time::Instant::now();
+    let r = poller.probe(&p).await;
+    assert!(
+        !r.ok && r.detail.contains("body not read within 0.3 s"),
+        "{r:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+
+    let http = cutover::shared::http_client().build().unwrap();
+    let notice = Notice {
+        event: "write".into(),
+        text: "green 10 %".into(),
+        cutover: "t".into(),
+        who: "me".into(),
+    };
+    let cases = [
+        ("/hook-ok", None),
+        ("/hook-same", None),
+        (
+            "/hook-away",
+            Some("HTTP 302 redirects to another origin, not followed: Location http://127.0.0.1:"),
+        ),
+        (
+            "/hook-html",
+            Some("HTTP 403 Forbidden: an HTML page (\"Denied\")"),
+        ),
+        (
+            "/hook-huge",
+            Some("HTTP 500 Internal Server Error: response over 64 KB: not read"),
+        ),
+        (
+            "/hook-slack",
+            Some("HTTP 404 Not Found: invalid_token \\u{1b}[2J"),
+        ),
+    ];
+    for (path, want) in cases {
+        let hook = Webhook {
+            name: "HOOK".into(),
+            url: format!("{base}{path}"),
+            slack: true,
+            timeout: Duration::from_secs(5),
+        };
+        let t = std::time::Instant::now();
+        let got = hook.send(&http, &notice).await;
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{path}: {:?}",
+            t.elapsed()
+        );
+        match want {
+            None => assert_eq!(got, Ok(()), "{path}"),
+            Some(w) => {
+                let e = got.unwrap_err();
+                assert!(e.contains(w), "{path}: {e:?} should contain {w:?}");
+                assert!(
+                    !e.contains("token=abc") && !e.contains('\n'),
+                    "{path}: {e:?}"
+                );
+            }
+        }
+    }
+}

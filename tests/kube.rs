@@ -728,3 +728,117 @@ async fn the_driver_lease_is_an_annotation_swapped_with_resource_versions() {
 fn stored_weights(api: &KubeApi) -> (u64, u64) {
     stored(api, "gateway.toml")
 }
+
+/// A server on loopback that is not a Kubernetes API: every request gets `status` and
+/// `body` (at most 200 requests, then it stops answering).
+fn not_an_api(status: u16, content_type: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let answer = format!(
+        "HTTP/1.1 {status} Whatever\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    std::thread::spawn(move || {
+        for s in l.incoming().take(200) {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+/// Any kube client error on stdout or stderr is one readable line: a proxy's HTML page, an
+/// API `Status` whose message holds newlines and escape codes, a refused connection and no
+/// kubeconfig at all. No debug dump (`Status {`, `ServiceError`), no page, no escape code,
+/// and the kubeconfig's token never shown.
+#[test]
+fn kube_errors_are_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let status_body = serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
+        "reason": "InternalError",
+        "message": "etcdserver: request timed out\n\u{1b}[2J\u{1b}]0;pwned\u{7}retry later",
+    })
+    .to_string();
+    let cases = [
+        (
+            not_an_api(
+                404,
+                "text/html",
+                "<!DOCTYPE HTML>\n<html>\n<head><title>Error response</title></head>\n<body>\n<h1>404</h1>\n</body>\n</html>\n",
+            ),
+            "HTTP 404 that is not a Kubernetes API answer (an HTML page (\"Error response\")): is the kubeconfig's `server` the API server?",
+        ),
+        (
+            not_an_api(500, "application/json", &status_body),
+            "500 InternalError: etcdserver: request timed out \\u{1b}[2J\\u{1b}]0;pwned\\u{7}retry later",
+        ),
+        (
+            format!("http://127.0.0.1:{}", closed_port()),
+            "get services shop/checkout: Connection refused",
+        ),
+    ];
+    for (i, (server, said)) in cases.iter().enumerate() {
+        let kc = dir.path().join(format!("kc{i}"));
+        std::fs::write(
+            &kc,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\nusers:\n- name: u\n  user:\n    token: kube-s3cret-token\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+            ),
+        )
+        .unwrap();
+        let cfg = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "{}\nkubeconfig = {kc:?}\ntimeout = \"3s\"\n",
+                std::fs::read_to_string(demo("service.toml")).unwrap()
+            )
+            .replace(
+                "name = ",
+                &format!("journal = {:?}\nname = ", dir.path().join("j")),
+            ),
+        )
+        .unwrap();
+        for args in [&["check"][..], &["status"][..]] {
+            let o = cutover(&cfg, args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            let all = format!("{}{}", stdout(&o), stderr(&o));
+            assert!(all.contains(said), "{args:?} should say {said:?}:\n{all}");
+            for bad in [
+                "<h1>",
+                "Status {",
+                "ServiceError",
+                "\u{1b}",
+                "kube-s3cret-token",
+            ] {
+                assert!(!all.contains(bad), "{args:?}: {bad:?} in\n{all}");
+            }
+            // One line per finding: `check` has six, `status` eight.
+            assert!(all.lines().count() <= 8, "{args:?}:\n{all}");
+            assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
+        }
+    }
+    // No kubeconfig and not in a pod: one line, what to set.
+    let o = Command::new(bin())
+        .args(["--config"])
+        .arg(demo("service.toml"))
+        .arg("check")
+        .env("KUBECONFIG", "")
+        .env("HOME", dir.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no usable kubeconfig and not in a pod")
+            && err.contains("set $KUBECONFIG, or `kubeconfig` in [backend]"),
+        "{err}"
+    );
+}

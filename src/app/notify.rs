@@ -7,6 +7,9 @@ use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// The most of a refusing webhook's answer read, to say its first line.
+const ERROR_BODY_MAX: usize = 64 * 1024;
+
 /// One webhook; the URL comes from an environment variable, never from the config.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Webhook {
@@ -63,10 +66,25 @@ impl Webhook {
                     crate::shared::root_cause(&e.without_url())
                 }
             })?;
-        if r.status().is_success() {
-            Ok(())
+        let status = r.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        if let Some(loc) = crate::shared::cross_origin_location(&r) {
+            return Err(format!(
+                "HTTP {} redirects to another origin, not followed: Location {loc}",
+                status.as_u16()
+            ));
+        }
+        // What the receiver said (Slack: `invalid_token`), its first line, read bounded.
+        let said = match crate::shared::read_capped(r, ERROR_BODY_MAX).await {
+            Ok(b) => crate::shared::one_line(&String::from_utf8_lossy(&b), 120),
+            Err(e) => e.to_string(),
+        };
+        if said.is_empty() {
+            Err(format!("HTTP {status}"))
         } else {
-            Err(format!("HTTP {}", r.status().as_u16()))
+            Err(format!("HTTP {status}: {said}"))
         }
     }
 }
@@ -79,8 +97,7 @@ pub fn spawn_notifier(
     clock: Clock,
 ) -> mpsc::UnboundedSender<Notice> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notice>();
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
+    let http = crate::shared::http_client()
         .build()
         .expect("a plain HTTP client builds");
     tokio::spawn(async move {

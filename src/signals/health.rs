@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 /// Bodies are read up to this many bytes.
 const MAX_BODY: usize = 64 * 1024;
-/// Same-origin redirects followed at most.
-const MAX_REDIRECTS: usize = 3;
 
 /// One health URL and what it must answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,9 +48,7 @@ pub struct HealthPoller {
 impl HealthPoller {
     pub fn new(probes: EnvPair<Vec<Probe>>) -> HealthPoller {
         let failures = Mutex::new(probes.map(|_, p| vec![0; p.len()]));
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+        let http = crate::shared::http_client()
             .build()
             .expect("a plain HTTP client builds");
         HealthPoller {
@@ -92,7 +88,7 @@ impl HealthPoller {
             Err(e) => return fail(None, root_cause(&e)),
         };
         let status = resp.status().as_u16();
-        if let Some(loc) = cross_origin_location(&resp) {
+        if let Some(loc) = crate::shared::cross_origin_location(&resp) {
             return fail(
                 Some(status),
                 format!("HTTP {status} redirects to another origin, not followed: Location {loc}"),
@@ -152,33 +148,6 @@ impl HealthPoller {
             latency_ms: t.elapsed().as_secs_f64() * 1000.0,
             detail: format!("{} → HTTP {status}", p.url),
         }
-    }
-}
-
-/// Follows a redirect only to the same scheme, host and port (a health check that lands on
-/// an SSO page answering 200 is not up), at most [`MAX_REDIRECTS`] times. A cross-origin
-/// redirect is not followed: the probe sees the 3xx and says where it pointed.
-pub(crate) fn same_origin_only(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
-    let from = attempt.previous().last().map(reqwest::Url::origin);
-    if from.is_some_and(|o| o != attempt.url().origin()) {
-        attempt.stop()
-    } else if attempt.previous().len() > MAX_REDIRECTS {
-        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-    } else {
-        attempt.follow()
-    }
-}
-
-/// A redirect's `Location` when it points to another origin than the response's own.
-fn cross_origin_location(resp: &reqwest::Response) -> Option<String> {
-    if !resp.status().is_redirection() {
-        return None;
-    }
-    let loc = resp.headers().get(reqwest::header::LOCATION)?;
-    let text = String::from_utf8_lossy(loc.as_bytes()).into_owned();
-    match resp.url().join(&text) {
-        Ok(to) if to.origin() == resp.url().origin() => None,
-        _ => Some(text),
     }
 }
 

@@ -72,12 +72,8 @@ pub struct PrometheusSource {
 
 impl PrometheusSource {
     pub fn new(settings: PrometheusSettings) -> Result<PrometheusSource, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
+        let http = crate::shared::http_client()
             .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::custom(
-                super::health::same_origin_only,
-            ))
             .default_headers(settings.headers.clone())
             .build()
             .map_err(|e| format!("prometheus client: {e}"))?;
@@ -192,7 +188,7 @@ enum Envelope {
 /// Retry-After, any other with the first line of its body), and Prometheus's own error
 /// envelope as the query's error.
 async fn answer(
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     max: usize,
 ) -> Result<prometheus_http_query::response::PromqlResult, QueryError> {
     let status = resp.status();
@@ -213,20 +209,14 @@ async fn answer(
             crate::shared::printable(&to)
         )));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+    let body = crate::shared::read_capped(resp, max)
         .await
-        .map_err(|e| QueryError::Transport(innermost(&e.without_url())))?
-    {
-        if body.len() + chunk.len() > max {
-            return Err(QueryError::Transport(format!(
-                "response over {} MB: not read (prometheus.max-body-mb)",
-                max / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(|e| match e {
+            crate::shared::BodyError::TooBig { .. } => {
+                QueryError::Transport(format!("{e} (prometheus.max-body-mb)"))
+            }
+            crate::shared::BodyError::Read(_) => QueryError::Transport(e.to_string()),
+        })?;
     if let Ok(env) = serde_json::from_slice::<Envelope>(&body) {
         return match env {
             Envelope::Success { data } if status.is_success() => Ok(data),

@@ -7,6 +7,11 @@ use crate::core::Weights;
 use crate::shared::BackendError;
 use std::time::Duration;
 
+/// The largest answer of a control server read (weights, a record, statistics).
+const BODY_MAX: usize = 1024 * 1024;
+/// The most of a refusal read, to say its first line.
+const ERROR_BODY_MAX: usize = 64 * 1024;
+
 /// An HTTP client of a `sim serve` control server.
 #[derive(Clone)]
 pub struct SimClient {
@@ -24,8 +29,7 @@ impl SimClient {
         } else {
             format!("http://{control}")
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
+        let http = crate::shared::http_client()
             .timeout(timeout)
             .build()
             .expect("a plain HTTP client builds");
@@ -68,10 +72,22 @@ impl SimClient {
             return Ok(r);
         }
         let status = r.status();
-        let body = r.text().await.unwrap_or_default();
+        if let Some(loc) = crate::shared::cross_origin_location(&r) {
+            return Err(BackendError::Protocol {
+                target: self.base.clone(),
+                message: format!(
+                    "HTTP {} redirects to another origin, not followed: Location {loc}",
+                    status.as_u16()
+                ),
+            });
+        }
+        let said = match crate::shared::read_capped(r, ERROR_BODY_MAX).await {
+            Ok(b) => crate::shared::one_line(&String::from_utf8_lossy(&b), 160),
+            Err(e) => e.to_string(),
+        };
         Err(BackendError::Rejected {
             target: self.base.clone(),
-            message: format!("HTTP {status}: {}", body.trim()),
+            message: format!("HTTP {status}: {said}"),
         })
     }
 
@@ -81,7 +97,26 @@ impl SimClient {
         req: reqwest::RequestBuilder,
     ) -> Result<T, BackendError> {
         let r = req.send().await.map_err(|e| self.err(e))?;
-        self.check(r).await?.json().await.map_err(|e| self.err(e))
+        let r = self.check(r).await?;
+        let body = match crate::shared::read_capped(r, BODY_MAX).await {
+            Ok(b) => b,
+            Err(crate::shared::BodyError::Read(message)) => {
+                return Err(BackendError::Unreachable {
+                    target: self.base.clone(),
+                    message,
+                });
+            }
+            Err(e) => {
+                return Err(BackendError::Protocol {
+                    target: self.base.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        serde_json::from_slice(&body).map_err(|e| BackendError::Protocol {
+            target: self.base.clone(),
+            message: format!("not a control server's answer: {e}"),
+        })
     }
 
     pub async fn weights(&self) -> Result<Weights, BackendError> {

@@ -113,7 +113,12 @@ impl KubeBackend {
                 .await
                 .map_err(|e| format!("kubeconfig context {ctx:?}: {e}"))?,
             (None, None) => kube::Config::infer().await.map_err(|e| {
-                format!("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a pod: {e}")
+                let why = e.to_string().replace("'\"", "'").replace("\"'", "'");
+                let why = why.trim_start_matches("failed to infer config: ");
+                format!(
+                    "no usable kubeconfig and not in a pod ({}): set $KUBECONFIG, or `kubeconfig` in [backend]",
+                    crate::shared::one_line(why, 300)
+                )
             })?,
         };
         let namespace = s
@@ -145,8 +150,14 @@ impl KubeBackend {
         let target = self.target();
         let what = format!("{verb} {} {ns}/{name}", r.qualified());
         match e {
+            kube::Error::Api(st) if st.reason == NOT_A_STATUS => {
+                CallError::Other(BackendError::Protocol {
+                    target,
+                    message: format!("{what}: {}", words(&kube::Error::Api(st))),
+                })
+            }
             kube::Error::Api(st) => {
-                let msg = st.message.clone();
+                let msg = crate::shared::one_line(&st.message, 200);
                 CallError::Other(match st.code {
                     409 => return CallError::Conflict,
                     403 => BackendError::Rejected {
@@ -168,19 +179,22 @@ impl KubeBackend {
                     },
                     code => BackendError::Rejected {
                         target,
-                        message: format!("{what}: {code} {}: {msg}", st.reason),
+                        message: format!(
+                            "{what}: {code} {}: {msg}",
+                            crate::shared::one_line(&st.reason, 80)
+                        ),
                     },
                 })
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 CallError::Other(BackendError::Unreachable {
                     target,
-                    message: format!("{what}: {}", crate::shared::root_cause(&e)),
+                    message: format!("{what}: {}", words(&e)),
                 })
             }
             other => CallError::Other(BackendError::Protocol {
                 target,
-                message: format!("{what}: {}", crate::shared::root_cause(&other)),
+                message: format!("{what}: {}", words(&other)),
             }),
         }
     }
@@ -301,6 +315,38 @@ impl KubeBackend {
                 }
             });
         }
+    }
+}
+
+/// The `reason` kube's client gives an error answer that is not a Kubernetes `Status` (a
+/// proxy's or a web server's page).
+const NOT_A_STATUS: &str = "Failed to parse error data";
+
+/// A kube client error as one readable line: the API's own status (code, reason, message),
+/// an answer that is not the API's said as such, or a transport error's innermost cause,
+/// never a debug dump or a multi-line page.
+pub(super) fn words(e: &kube::Error) -> String {
+    use crate::shared::one_line;
+    match e {
+        kube::Error::Api(st) if st.reason == NOT_A_STATUS => format!(
+            "HTTP {} that is not a Kubernetes API answer ({}): is the kubeconfig's `server` the API server?",
+            st.code,
+            one_line(&st.message, 120)
+        ),
+        kube::Error::Api(st) => format!(
+            "{} {}: {}",
+            st.code,
+            one_line(&st.reason, 80),
+            one_line(&st.message, 200)
+        ),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            let mut cur: &(dyn std::error::Error + 'static) = e;
+            while let Some(next) = cur.source() {
+                cur = next;
+            }
+            one_line(&cur.to_string(), 200)
+        }
+        other => one_line(&crate::shared::root_cause(other), 200),
     }
 }
 

@@ -51,7 +51,7 @@ pub(super) async fn may_patch(b: &KubeBackend) -> WriteCheck {
             Ok(Err(e)) => {
                 return Unprovable(format!(
                     "the access review could not be asked ({}): the first write says if RBAC denies it",
-                    crate::shared::root_cause(&e)
+                    super::words(&e)
                 ));
             }
             Err(_) => return Unprovable("the access review did not answer".into()),
