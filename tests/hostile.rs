@@ -482,3 +482,111 @@ fn a_hostile_prometheus_is_bounded_and_said_plainly_and_no_secret_leaks() {
         "{all}"
     );
 }
+
+/// Every secret a config can hold (Prometheus basic auth, a probe's bearer token, a token
+/// and a password in probe URLs, a smoke check's token, a webhook URL, AWS keys in the
+/// environment), with every peer refusing or down: no output of `check`, `status`,
+/// `status --json`, `set`, `journal`, the journal file or the cockpit's screen shows one.
+#[test]
+fn no_secret_of_the_config_is_shown_anywhere() {
+    use fakeprom::Misbehave;
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let prom = FakeProm::start();
+    prom.misbehave(Misbehave::Status(401, "Unauthorized".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port();
+    let secrets = [
+        ("PROM_PASS", "prom-pass-81c3"),
+        ("PROBE_TOKEN", "probe-token-55d0"),
+        ("SMOKE_TOKEN", "smoke-token-9e1b"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-4f7a"),
+        ("AWS_SESSION_TOKEN", "aws-session-0b2c"),
+    ];
+    let hook = format!("http://127.0.0.1:{closed}/T0/B1/hook-secret-6a1d");
+    let in_urls = ["url-pass-3c9e", "query-secret-d41f", "hook-secret-6a1d"];
+    let cfg = sim.config(
+        dir.path(),
+        &format!(
+            r#"live = "blue"
+poll-interval = "1s"
+[envs.blue]
+health = ["http://{blue}/health?token=query-secret-d41f"]
+[envs.green]
+health = [{{ url = "http://probe:url-pass-3c9e@127.0.0.1:{closed}/health?token=query-secret-d41f", bearer-token-env = "PROBE_TOKEN" }}]
+[[smoke]]
+name = "checkout"
+url = "http://127.0.0.1:{closed}/{{env}}/smoke?key=query-secret-d41f"
+bearer-token-env = "SMOKE_TOKEN"
+{prom}basic-auth-user = "ops"
+basic-auth-password-env = "PROM_PASS"
+[[notify]]
+url-env = "HOOK_URL"
+"#,
+            blue = sim.blue,
+            prom = prom.config(),
+        ),
+    );
+    let mut envs: Vec<(&str, &str)> = secrets.to_vec();
+    envs.push(("HOOK_URL", &hook));
+    envs.push(("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"));
+    let leaks = |what: &str, text: &str| {
+        for (_, s) in &secrets {
+            assert!(!text.contains(s), "{what}: {s} leaked:\n{text}");
+        }
+        for s in in_urls {
+            assert!(!text.contains(s), "{what}: {s} leaked:\n{text}");
+        }
+    };
+    let mut said = String::new();
+    for args in [
+        &["check"][..],
+        &["status"],
+        &["status", "--json"],
+        &["set", "10"],
+        &["set", "10", "--yes"],
+        &["rollback"],
+        &["journal"],
+    ] {
+        let (o, _, _) = run_measured(&cfg, args, &envs);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        leaks(&format!("{args:?}"), &all);
+        said.push_str(&all);
+    }
+    // What was said is there, by name: the probe's host, the smoke check, the 401.
+    for want in [
+        "HTTP 401 Unauthorized",
+        "webhook HOOK_URL not told",
+        "token=***",
+        "probe:***@127.0.0.1",
+    ] {
+        assert!(said.contains(want), "{want:?} not said:\n{said}");
+    }
+    leaks(
+        "the journal",
+        &std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap(),
+    );
+    if !require("tmux") {
+        return;
+    }
+    let t = Tmux::new("secrets");
+    t.start(
+        100,
+        40,
+        &format!(
+            "{} {}",
+            envs.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            cockpit_cmd(&cfg)
+        ),
+    );
+    t.wait(20, "the cockpit, rolled back", |s| {
+        s.contains("rolled back")
+    });
+    t.keys(&["s"]);
+    t.wait(20, "the smoke result", |s| s.contains("smoke green FAILED"));
+    leaks("the cockpit", &t.screen());
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}

@@ -391,11 +391,21 @@ impl Journal {
     pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let f = self
+        let mut guard = self
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let f = f
+        // Another cockpit rotated the journal (or someone removed it) since it was opened:
+        // the line goes to the file the path names now, not into the renamed one.
+        if guard.as_ref().is_some_and(|f| moved_away(&self.path, f))
+            && let Ok(now) = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+        {
+            *guard = Some(now);
+        }
+        let f = guard
             .as_ref()
             .ok_or_else(|| std::io::Error::other("the journal could not be opened"))?;
         (&*f).write_all(line.as_bytes())?;
@@ -494,6 +504,22 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether `path` no longer names the regular file `f` is open on: renamed by a rotation
+/// elsewhere, or removed. A device (`/dev/full`) is never "moved".
+fn moved_away(path: &Path, f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(open) = f.metadata() else {
+        return false;
+    };
+    if !open.is_file() {
+        return false;
+    }
+    match std::fs::metadata(path) {
+        Ok(named) => named.is_file() && (named.dev(), named.ino()) != (open.dev(), open.ino()),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 #[cfg(test)]
@@ -614,5 +640,28 @@ mod tests {
             .collect();
         assert_eq!(old.len(), 1, "{old:?}");
         assert_eq!(Journal::read_all(&old[0]).unwrap().len(), OLD_LINES.len());
+    }
+
+    /// Two cockpits share a journal; one rotates it at start while the other holds the old
+    /// file open: the other's next line lands in the journal the path names, not in the
+    /// renamed file. A removed journal is recreated by the next line.
+    #[test]
+    fn a_journal_rotated_by_another_process_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, OLD_LINES.join("\n") + "\n").unwrap();
+        let e: Entry = serde_json::from_str(OLD_LINES[0]).unwrap();
+        let first = Journal::open_rotating(&path, u64::MAX).unwrap();
+        let second = Journal::open_rotating(&path, 100).unwrap();
+        second.append(&e).unwrap();
+        first.append(&e).unwrap();
+        assert_eq!(
+            Journal::read_all(&path).unwrap().len(),
+            2,
+            "both lines in the current journal"
+        );
+        std::fs::remove_file(&path).unwrap();
+        first.append(&e).unwrap();
+        assert_eq!(Journal::read_all(&path).unwrap().len(), 1, "recreated");
     }
 }

@@ -85,7 +85,7 @@ impl HealthPoller {
                     ),
                 );
             }
-            Err(e) => return fail(None, root_cause(&e)),
+            Err(e) => return fail(None, root_cause(&e.without_url())),
         };
         let status = resp.status().as_u16();
         if let Some(loc) = crate::shared::cross_origin_location(&resp) {
@@ -116,7 +116,12 @@ impl HealthPoller {
                         ),
                     );
                 }
-                Err(e) => return fail(Some(status), format!("body: {}", root_cause(&e))),
+                Err(e) => {
+                    return fail(
+                        Some(status),
+                        format!("body: {}", root_cause(&e.without_url())),
+                    );
+                }
             };
             if let Some(want) = &p.expect_body
                 && !body.contains(want.as_str())
@@ -146,7 +151,7 @@ impl HealthPoller {
             ok: true,
             status: Some(status),
             latency_ms: t.elapsed().as_secs_f64() * 1000.0,
-            detail: format!("{} → HTTP {status}", p.url),
+            detail: format!("{} → HTTP {status}", crate::shared::redact_url(&p.url)),
         }
     }
 }

@@ -77,8 +77,12 @@ impl PrometheusSource {
             .default_headers(settings.headers.clone())
             .build()
             .map_err(|e| format!("prometheus client: {e}"))?;
-        let client = Client::from(http, &settings.url)
-            .map_err(|e| format!("prometheus.url = {:?}: {e}", settings.url))?;
+        let client = Client::from(http, &settings.url).map_err(|e| {
+            format!(
+                "prometheus.url = {:?}: {e}",
+                crate::shared::redact_url(&settings.url)
+            )
+        })?;
         Ok(PrometheusSource { client, settings })
     }
 
@@ -425,7 +429,10 @@ impl From<PromError> for QueryError {
 #[async_trait]
 impl SignalSource for PrometheusSource {
     fn name(&self) -> String {
-        format!("prometheus {}", self.settings.url)
+        format!(
+            "prometheus {}",
+            crate::shared::redact_url(&self.settings.url)
+        )
     }
 
     /// Every query has a default template: all of these come from Prometheus.

@@ -62,7 +62,7 @@ impl SimClient {
         } else {
             BackendError::Unreachable {
                 target: self.base.clone(),
-                message: crate::shared::root_cause(&e),
+                message: crate::shared::root_cause(&e.without_url()),
             }
         }
     }
