@@ -311,10 +311,25 @@ pub const MAX_REDIRECTS: usize = 3;
 
 /// The one HTTP client shape of cutover (health, smoke, Prometheus, webhooks, the
 /// simulator's control server): a 2 s connect timeout and [`same_origin_only`] redirects.
+/// Loads the system's TLS roots when built: see [`http_client_for`].
 pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+}
+
+/// [`http_client`] for these URLs: when none is `https`, no TLS root is loaded at all (the
+/// system store is hundreds of files, half a CLI rollback's time on the simulator), and
+/// redirects never change the scheme (same origin only), so none is needed.
+pub fn http_client_for<'a>(urls: impl IntoIterator<Item = &'a str>) -> reqwest::ClientBuilder {
+    let tls = urls
+        .into_iter()
+        .any(|u| !u.trim_start().to_ascii_lowercase().starts_with("http://"));
+    if tls {
+        http_client()
+    } else {
+        http_client().tls_certs_only(Vec::new())
+    }
 }
 
 /// Follows a redirect only to the same scheme, host and port (a health check that lands on

@@ -97,7 +97,7 @@ pub fn spawn_notifier(
     clock: Clock,
 ) -> mpsc::UnboundedSender<Notice> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notice>();
-    let http = crate::shared::http_client()
+    let http = crate::shared::http_client_for(hooks.iter().map(|h| h.url.as_str()))
         .build()
         .expect("a plain HTTP client builds");
     tokio::spawn(async move {

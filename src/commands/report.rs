@@ -99,7 +99,12 @@ pub(super) async fn notify_cli(
         cutover: config.name.clone(),
         who: who.user.clone(),
     };
-    let http = reqwest::Client::new();
+    let Ok(http) =
+        crate::shared::http_client_for(config.hooks.iter().map(|h| h.url.as_str())).build()
+    else {
+        err!("cutover: webhooks not told: no HTTP client could be built");
+        return;
+    };
     let sends = config
         .hooks
         .iter()

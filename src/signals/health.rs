@@ -48,7 +48,11 @@ pub struct HealthPoller {
 impl HealthPoller {
     pub fn new(probes: EnvPair<Vec<Probe>>) -> HealthPoller {
         let failures = Mutex::new(probes.map(|_, p| vec![0; p.len()]));
-        let http = crate::shared::http_client()
+        let urls: Vec<&str> = Env::ALL
+            .into_iter()
+            .flat_map(|e| probes.get(e).iter().map(|p| p.url.as_str()))
+            .collect();
+        let http = crate::shared::http_client_for(urls)
             .build()
             .expect("a plain HTTP client builds");
         HealthPoller {

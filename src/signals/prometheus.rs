@@ -72,7 +72,7 @@ pub struct PrometheusSource {
 
 impl PrometheusSource {
     pub fn new(settings: PrometheusSettings) -> Result<PrometheusSource, String> {
-        let http = crate::shared::http_client()
+        let http = crate::shared::http_client_for([settings.url.as_str()])
             .timeout(settings.timeout)
             .default_headers(settings.headers.clone())
             .build()

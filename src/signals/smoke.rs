@@ -24,8 +24,12 @@ pub struct HttpSmoke {
 impl HttpSmoke {
     pub fn new(checks: Vec<SmokeCheck>) -> HttpSmoke {
         HttpSmoke {
+            // The poller's client is made for these URLs (no TLS roots for plain http).
+            poller: HealthPoller::new(EnvPair::new(
+                checks.iter().map(|c| c.probes.blue.clone()).collect(),
+                checks.iter().map(|c| c.probes.green.clone()).collect(),
+            )),
             checks,
-            poller: HealthPoller::new(EnvPair::new(Vec::new(), Vec::new())),
         }
     }
 

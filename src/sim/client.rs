@@ -29,7 +29,7 @@ impl SimClient {
         } else {
             format!("http://{control}")
         };
-        let http = crate::shared::http_client()
+        let http = crate::shared::http_client_for([base.as_str()])
             .timeout(timeout)
             .build()
             .expect("a plain HTTP client builds");

@@ -128,7 +128,7 @@ pub async fn start(
 
 /// Sends `rps` real requests a second to `url`, at most 64 at a time, forever.
 async fn load_through(url: String, rps: f64) {
-    let http = reqwest::Client::builder()
+    let http = crate::shared::http_client_for([url.as_str()])
         .timeout(Duration::from_secs(10))
         .build()
         .expect("a plain HTTP client builds");
