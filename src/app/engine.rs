@@ -195,7 +195,7 @@ pub async fn apply(
         return out;
     }
     let t = Instant::now();
-    let written = send(backend, order, target, &intent(wall_ms()), &mut out).await;
+    let written = send(backend, order, target).await;
     let result = read_back(backend, written, order, t).await;
     let result = if order.rollback {
         result
@@ -242,29 +242,18 @@ async fn forward_refusal(
         .map(|e| e.to_string())
 }
 
-/// The write itself. A rollback goes out urgently; the record names who rolled back, sent
-/// alongside the write, never before it (its failure is said, not a reason to stop).
+/// The write itself; a rollback goes out urgently, with nothing before it (the record
+/// names who rolled back once the write has read back, whatever its outcome).
 async fn send(
     backend: &dyn Switch,
     order: &WriteOrder,
     target: Weights,
-    mark: &Intent<'_>,
-    out: &mut Applied,
 ) -> Result<(), BackendError> {
-    if !order.rollback {
-        return backend.write(target).await;
+    if order.rollback {
+        backend.write_urgent(target).await
+    } else {
+        backend.write(target).await
     }
-    if backend.record_on_weights_object() {
-        return backend.write_urgent(target).await;
-    }
-    let (written, marked) = futures::join!(
-        backend.write_urgent(target),
-        record::finish(backend, mark, true, None, None)
-    );
-    if let Err(err) = marked {
-        out.record_error = Some(err);
-    }
-    written
 }
 
 /// What the backend reads after the write: verified only when it reads the share asked for;

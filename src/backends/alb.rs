@@ -58,6 +58,19 @@ pub struct AlbBackend {
     s: AlbSettings,
     client: Client,
     region: String,
+    /// The actions as last read (or as the last write left them): a write rebuilds from
+    /// them instead of describing again, and re-reads only when the call is refused.
+    last: std::sync::Arc<std::sync::Mutex<Option<Vec<Action>>>>,
+}
+
+/// The value of `slot`'s tag, when set and not blank.
+fn tag(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag], slot: Slot) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == Some(tag_of(slot)))
+        .and_then(|t| t.value())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
 }
 
 /// The last path segments of an ARN, for the header.
@@ -165,7 +178,26 @@ impl AlbBackend {
             client: Client::new(&sdk),
             s,
             region,
+            last: std::sync::Arc::default(),
         }
+    }
+
+    /// The listener's (or rule's) tags, in one call.
+    async fn tags(&self) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::Tag>, BackendError> {
+        let target = self.where_();
+        let out = self
+            .client
+            .describe_tags()
+            .resource_arns(&target)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTags", &target, e))?;
+        Ok(out
+            .tag_descriptions()
+            .iter()
+            .flat_map(aws_sdk_elasticloadbalancingv2::types::TagDescription::tags)
+            .cloned()
+            .collect())
     }
 
     fn where_(&self) -> String {
@@ -174,8 +206,29 @@ impl AlbBackend {
         }
     }
 
-    /// The actions holding the forward action: the listener's default actions or the rule's.
+    /// The actions holding the forward action, read now (and kept for the next write).
     async fn actions(&self) -> Result<Vec<Action>, BackendError> {
+        let actions = self.describe().await?;
+        self.remember(Some(actions.clone()));
+        Ok(actions)
+    }
+
+    fn remember(&self, actions: Option<Vec<Action>>) {
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = actions;
+    }
+
+    fn remembered(&self) -> Option<Vec<Action>> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The actions holding the forward action: the listener's default actions or the rule's.
+    async fn describe(&self) -> Result<Vec<Action>, BackendError> {
         let target = self.where_();
         match &self.s.target {
             AlbTarget::Listener(arn) => {
@@ -282,8 +335,26 @@ impl AlbBackend {
         }
     }
 
+    /// Writes `w` into the actions as last read (a warm cockpit and a CLI rollback have
+    /// them: no describe before the write); read afresh first when none are kept, and once
+    /// more when AWS refuses the call (the listener changed meanwhile).
     async fn put(&self, w: Weights, attempts: u32) -> Result<(), BackendError> {
-        let mut actions = self.actions().await?;
+        if let Some(actions) = self.remembered() {
+            match self.modify(actions, w, attempts).await {
+                Err(BackendError::Rejected { .. }) => {}
+                done => return done,
+            }
+        }
+        let actions = self.actions().await?;
+        self.modify(actions, w, attempts).await
+    }
+
+    async fn modify(
+        &self,
+        mut actions: Vec<Action>,
+        w: Weights,
+        attempts: u32,
+    ) -> Result<(), BackendError> {
         let (i, _) = self.inspect(&actions)?;
         let old = actions[i].forward_config().cloned();
         let mut fc = ForwardActionConfig::builder();
@@ -310,7 +381,8 @@ impl AlbBackend {
         let target = self.where_();
         match &self.s.target {
             AlbTarget::Listener(arn) => {
-                self.client
+                let out = self
+                    .client
                     .modify_listener()
                     .listener_arn(arn)
                     .set_default_actions(Some(actions))
@@ -319,9 +391,15 @@ impl AlbBackend {
                     .send()
                     .await
                     .map_err(|e| aws_error("ModifyListener", &target, e))?;
+                self.remember(
+                    out.listeners()
+                        .first()
+                        .map(|l| l.default_actions().to_vec()),
+                );
             }
             AlbTarget::Rule(arn) => {
-                self.client
+                let out = self
+                    .client
                     .modify_rule()
                     .rule_arn(arn)
                     .set_actions(Some(actions))
@@ -330,6 +408,7 @@ impl AlbBackend {
                     .send()
                     .await
                     .map_err(|e| aws_error("ModifyRule", &target, e))?;
+                self.remember(out.rules().first().map(|r| r.actions().to_vec()));
             }
         }
         Ok(())
@@ -406,23 +485,23 @@ impl Backend for AlbBackend {
     }
 
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
-        let target = self.where_();
-        let out = self
-            .client
-            .describe_tags()
-            .resource_arns(&target)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeTags", &target, e))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
-            .flat_map(aws_sdk_elasticloadbalancingv2::types::TagDescription::tags)
-            .find(|t| t.key() == Some(tag_of(slot)))
-            .and_then(|t| t.value())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(String::from))
+        Ok(tag(&self.tags().await?, slot))
+    }
+
+    /// One DescribeTags for both.
+    async fn record_and_lease(
+        &self,
+    ) -> (
+        Result<Option<crate::core::Record>, BackendError>,
+        Result<Option<crate::core::Lease>, BackendError>,
+    ) {
+        match self.tags().await {
+            Ok(tags) => (
+                super::record_of(self.place(Slot::Record), tag(&tags, Slot::Record)),
+                super::lease_of(self.place(Slot::Lease), tag(&tags, Slot::Lease)),
+            ),
+            Err(e) => (Err(e.clone()), Err(e)),
+        }
     }
 
     fn place(&self, slot: Slot) -> String {

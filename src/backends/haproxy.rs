@@ -58,6 +58,16 @@ pub struct HaproxyBackend {
     s: HaproxySettings,
     /// The store last found for this HAProxy instance, for messages.
     store_seen: std::sync::Arc<Mutex<Option<FileStore>>>,
+    /// The weights as last read (a write orders its two `set weight`s by them instead of
+    /// asking again), and the weights a write read back in its own exchange, handed to the
+    /// engine's read-back once.
+    seen: std::sync::Arc<Mutex<Seen>>,
+}
+
+#[derive(Default)]
+struct Seen {
+    last: Option<Weights>,
+    after_write: Option<Weights>,
 }
 
 impl HaproxyBackend {
@@ -65,6 +75,7 @@ impl HaproxyBackend {
         HaproxyBackend {
             s,
             store_seen: Default::default(),
+            seen: Default::default(),
         }
     }
 
@@ -95,6 +106,26 @@ impl HaproxyBackend {
         };
         let target = format!("HAProxy runtime API {}", self.s.socket);
         crate::shared::with_timeout(&target, self.s.timeout, run).await
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Blue's and green's weights from the first two lines of `get weight` answers.
+    fn weights_in(&self, lines: &[&str], answer: &str) -> Result<Weights, BackendError> {
+        let weight = |i: usize| -> Result<u32, BackendError> {
+            let line = lines.get(i).copied().unwrap_or("");
+            line.split_whitespace()
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| {
+                    self.explain(if line.is_empty() { answer } else { line }, "get weight")
+                })
+        };
+        Ok(Weights::new(weight(0)?, weight(1)?))
     }
 
     fn path(&self, env: Env) -> String {
@@ -199,7 +230,11 @@ impl Backend for HaproxyBackend {
         }
     }
 
+    /// The weights: those a write just read back in its own exchange (once), else asked.
     async fn read(&self) -> Result<Weights, BackendError> {
+        if let Some(w) = self.seen().after_write.take() {
+            return Ok(w);
+        }
         let cmd = format!(
             "get weight {}; get weight {}",
             self.path(Env::Blue),
@@ -207,20 +242,31 @@ impl Backend for HaproxyBackend {
         );
         let answer = self.command(&cmd).await?;
         let lines: Vec<&str> = answer.lines().filter(|l| !l.trim().is_empty()).collect();
-        let weight = |i: usize| -> Result<u32, BackendError> {
-            let line = lines.get(i).copied().unwrap_or("");
-            line.split_whitespace()
-                .next()
-                .and_then(|w| w.parse().ok())
-                .ok_or_else(|| {
-                    self.explain(if line.is_empty() { &answer } else { line }, "get weight")
-                })
-        };
-        Ok(Weights::new(weight(0)?, weight(1)?))
+        let w = self.weights_in(&lines, &answer)?;
+        self.seen().last = Some(w);
+        Ok(w)
     }
 
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
         self.store().await?.load(slot).await
+    }
+
+    /// One `show info` to find the store, then both files.
+    async fn record_and_lease(
+        &self,
+    ) -> (
+        Result<Option<crate::core::Record>, BackendError>,
+        Result<Option<crate::core::Lease>, BackendError>,
+    ) {
+        let store = match self.store().await {
+            Ok(s) => s,
+            Err(e) => return (Err(e.clone()), Err(e)),
+        };
+        let (record, lease) = futures::join!(store.load(Slot::Record), store.load(Slot::Lease));
+        (
+            record.and_then(|r| super::record_of(store.place(Slot::Record), r)),
+            lease.and_then(|l| super::lease_of(store.place(Slot::Lease), l)),
+        )
     }
 
     fn place(&self, slot: Slot) -> String {
@@ -275,33 +321,54 @@ impl Switch for HaproxyBackend {
         self.store().await?.swap(slot, expect, new).await
     }
 
+    /// Both `set weight`s and both `get weight`s in one exchange: the weights read back
+    /// there are what the engine's read-back gets. The sets are ordered by the weights last
+    /// read (raise before lowering, so there is never a moment with less capacity than
+    /// both); with none read yet they are read first, which also proves both servers exist
+    /// (HAProxy runs `;`-separated commands one by one: a bad second name would leave the
+    /// first one changed).
     async fn write(&self, w: Weights) -> Result<(), BackendError> {
-        // Raise before lowering, so there is never a moment with less capacity than both.
-        // Reading first also proves both servers exist: HAProxy runs `;`-separated commands
-        // one by one, so a bad second name would otherwise leave the first one changed.
-        // A timeout here is not an unknown outcome: nothing was sent yet.
-        let cur = self.read().await.map_err(|e| match e {
-            BackendError::Timeout { target, seconds } => BackendError::Unreachable {
-                target,
-                message: format!(
-                    "no answer within {}, before anything was sent",
-                    crate::shared::seconds_text(seconds)
-                ),
-            },
-            e => e,
-        })?;
+        let last = self.seen().last;
+        let cur = match last {
+            Some(cur) => cur,
+            // A timeout here is not an unknown outcome: nothing was sent yet.
+            None => self.read().await.map_err(|e| match e {
+                BackendError::Timeout { target, seconds } => BackendError::Unreachable {
+                    target,
+                    message: format!(
+                        "no answer within {}, before anything was sent",
+                        crate::shared::seconds_text(seconds)
+                    ),
+                },
+                e => e,
+            })?,
+        };
         let mut sets = [(Env::Blue, w.blue), (Env::Green, w.green)];
         sets.sort_by_key(|(env, new)| i64::from(cur.get(*env)) - i64::from(*new));
         let cmd = sets
             .iter()
             .map(|(env, weight)| format!("set weight {} {weight}", self.path(*env)))
+            .chain(Env::ALL.map(|env| format!("get weight {}", self.path(env))))
             .collect::<Vec<_>>()
             .join("; ");
+        self.seen().after_write = None;
         let answer = self.command(&cmd).await?;
-        match answer.lines().find(|l| !l.trim().is_empty()) {
-            None => Ok(()),
-            Some(line) => Err(self.explain(line, "set weight")),
+        let lines: Vec<&str> = answer.lines().filter(|l| !l.trim().is_empty()).collect();
+        // `set weight` answers nothing when it worked: the first lines are the gets.
+        if let Some(line) = lines.first()
+            && line
+                .split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<u32>().ok())
+                .is_none()
+        {
+            return Err(self.explain(line, "set weight"));
         }
+        let after = self.weights_in(&lines, &answer)?;
+        let mut seen = self.seen();
+        seen.last = Some(after);
+        seen.after_write = Some(after);
+        Ok(())
     }
 }
 

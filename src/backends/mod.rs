@@ -48,18 +48,8 @@ pub trait Backend: Send + Sync {
     /// The driver lease as stored; `None` when nobody holds one. Text that is not a lease
     /// is an error, never "nobody drives".
     async fn lease(&self) -> Result<Option<Lease>, BackendError> {
-        match self.load(Slot::Lease).await? {
-            None => Ok(None),
-            Some(t) => Lease::decode(&t)
-                .map(Some)
-                .ok_or_else(|| BackendError::Protocol {
-                    target: self.place(Slot::Lease),
-                    message: format!(
-                        "the lease store holds \"{}\", which is not a driver lease",
-                        crate::core::record::shorten(&t)
-                    ),
-                }),
-        }
+        let raw = self.load(Slot::Lease).await?;
+        lease_of(self.place(Slot::Lease), raw)
     }
     fn lease_place(&self) -> String {
         self.place(Slot::Lease)
@@ -67,19 +57,53 @@ pub trait Backend: Send + Sync {
     /// The cutover record as stored; `None` when no cutover is recorded. A stored text that
     /// is not a record is an error, never a guess.
     async fn record(&self) -> Result<Option<Record>, BackendError> {
-        match self.load(Slot::Record).await? {
-            None => Ok(None),
-            Some(t) if t.trim().is_empty() => Ok(None),
-            Some(t) => Record::decode(&t)
-                .map(Some)
-                .ok_or_else(|| BackendError::Protocol {
-                    target: self.place(Slot::Record),
-                    message: format!(
-                        "the cutover record \"{}\" does not parse",
-                        crate::core::record::shorten(&t)
-                    ),
-                }),
-        }
+        let raw = self.load(Slot::Record).await?;
+        record_of(self.place(Slot::Record), raw)
+    }
+    /// The record and the lease at once: both asked together, in one call where the two
+    /// live in one place (an ALB's tags).
+    async fn record_and_lease(
+        &self,
+    ) -> (
+        Result<Option<Record>, BackendError>,
+        Result<Option<Lease>, BackendError>,
+    ) {
+        futures::join!(self.record(), self.lease())
+    }
+}
+
+/// A stored lease text (kept at `place`) as a lease: text that is not one is an error,
+/// never "nobody drives".
+pub fn lease_of(place: String, raw: Option<String>) -> Result<Option<Lease>, BackendError> {
+    match raw {
+        None => Ok(None),
+        Some(t) => Lease::decode(&t)
+            .map(Some)
+            .ok_or_else(|| BackendError::Protocol {
+                target: place,
+                message: format!(
+                    "the lease store holds \"{}\", which is not a driver lease",
+                    crate::core::record::shorten(&t)
+                ),
+            }),
+    }
+}
+
+/// A stored record text (kept at `place`) as a record: none when empty, an error (never a
+/// guess) when it does not parse.
+pub fn record_of(place: String, raw: Option<String>) -> Result<Option<Record>, BackendError> {
+    match raw {
+        None => Ok(None),
+        Some(t) if t.trim().is_empty() => Ok(None),
+        Some(t) => Record::decode(&t)
+            .map(Some)
+            .ok_or_else(|| BackendError::Protocol {
+                target: place,
+                message: format!(
+                    "the cutover record \"{}\" does not parse",
+                    crate::core::record::shorten(&t)
+                ),
+            }),
     }
 }
 
@@ -103,12 +127,6 @@ pub trait Switch: Backend {
     /// A rollback's write: the same call, retried harder where the backend retries.
     async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
         self.write(weights).await
-    }
-    /// Whether the record lives on the very object the weights are written to (a
-    /// Kubernetes annotation): then a rollback marks the record after its write instead of
-    /// alongside it, so the two patches never conflict and delay the rollback.
-    fn record_on_weights_object(&self) -> bool {
-        false
     }
     /// Proves, without changing traffic, that writes (and the lease and record) can be
     /// made: for `check`.

@@ -93,25 +93,25 @@ pub(super) async fn rollback_cli(
 /// The weights, the record and the lease, read at once; a record that cannot be read is
 /// said and taken as none.
 async fn read_before(config: &Config, backend: &dyn Switch) -> Before {
-    let (read, record, lease) = futures::join!(
+    let (read, slots) = futures::join!(
         tokio::time::timeout(config.poll_timeout, backend.read()),
-        tokio::time::timeout(config.poll_timeout, backend.record()),
-        tokio::time::timeout(config.poll_timeout, backend.lease()),
+        tokio::time::timeout(config.poll_timeout, backend.record_and_lease()),
     );
     let weights = read.ok().and_then(Result::ok);
-    let record = match record {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            err!("cutover: warning: the cutover record could not be read: {e}");
-            None
-        }
-        Err(_) => {
-            err!("cutover: warning: the cutover record did not answer");
-            None
-        }
+    let Ok((record, lease)) = slots else {
+        err!("cutover: warning: the cutover record did not answer");
+        return Before {
+            weights,
+            record: None,
+            driver: None,
+        };
     };
+    let record = record.unwrap_or_else(|e| {
+        err!("cutover: warning: the cutover record could not be read: {e}");
+        None
+    });
     let driver = match lease {
-        Ok(Ok(Some(l))) if !l.expired(lease::wall_ms()) => Some(l.holder),
+        Ok(Some(l)) if !l.expired(lease::wall_ms()) => Some(l.holder),
         _ => None,
     };
     Before {

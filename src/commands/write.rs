@@ -135,6 +135,13 @@ async fn write_held(
     me: &Me,
     (cmd, yes): (WriteCmd, bool),
 ) -> anyhow::Result<ExitCode> {
+    // `set 0` takes traffic off the candidate: nothing the feeds say could hold it back, so
+    // none is asked (the write goes out one poll sooner).
+    let sources = if cmd == WriteCmd::Set(0) {
+        &[]
+    } else {
+        sources
+    };
     let mut snap = snapshot(config, backend.as_ref(), sources).await;
     let before = match &snap.weights {
         Ok(w) => *w,

@@ -430,10 +430,6 @@ impl Backend for KubeBackend {
 
 #[async_trait]
 impl Switch for KubeBackend {
-    fn record_on_weights_object(&self) -> bool {
-        true
-    }
-
     /// A SelfSubjectAccessReview for `patch` on each routing object (`rbac.rs`).
     async fn check_write(&self) -> super::WriteCheck {
         rbac::may_patch(self).await
