@@ -781,6 +781,11 @@ fn kube_errors_are_one_readable_line() {
             format!("http://127.0.0.1:{}", closed_port()),
             "get services shop/checkout: Connection refused",
         ),
+        // 50 MB of one line: cut at 8 MB, never read whole.
+        (
+            not_an_api(200, "application/json", &"x".repeat(50 << 20)),
+            "answer over 8 MB without a line break: not read",
+        ),
     ];
     for (i, (server, said)) in cases.iter().enumerate() {
         let kc = dir.path().join(format!("kc{i}"));

@@ -6,6 +6,7 @@
 //! annotations); what each kind reads and writes is in its own file behind
 //! [`kind::Router`], and Deployment readiness in `health.rs`.
 
+mod capped;
 pub mod gateway;
 pub mod health;
 pub mod ingress_nginx;
@@ -103,29 +104,54 @@ impl KubeBackend {
         };
         let config = match (&s.kubeconfig, &s.context) {
             (Some(path), _) => {
-                let kc = Kubeconfig::read_from(path)
+                let text = crate::shared::read_small_file(path, KUBECONFIG_MAX)
                     .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+                let kc = Kubeconfig::from_yaml(&text).map_err(|e| {
+                    format!(
+                        "kubeconfig {}: {}",
+                        path.display(),
+                        crate::shared::one_line(&crate::shared::root_cause(&e), 200)
+                    )
+                })?;
                 kube::Config::from_custom_kubeconfig(kc, &options)
                     .await
                     .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
             }
-            (None, Some(ctx)) => kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| format!("kubeconfig context {ctx:?}: {e}"))?,
-            (None, None) => kube::Config::infer().await.map_err(|e| {
+            (None, Some(ctx)) => {
+                sane_default_kubeconfigs()?;
+                kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+                    format!(
+                        "kubeconfig context {ctx:?}: {}",
+                        crate::shared::one_line(&e.to_string(), 300)
+                    )
+                })?
+            }
+            (None, None) => {
+                sane_default_kubeconfigs()?;
+                kube::Config::infer().await.map_err(|e| {
                 let why = e.to_string().replace("'\"", "'").replace("\"'", "'");
                 let why = why.trim_start_matches("failed to infer config: ");
                 format!(
                     "no usable kubeconfig and not in a pod ({}): set $KUBECONFIG, or `kubeconfig` in [backend]",
                     crate::shared::one_line(why, 300)
                 )
-            })?,
+            })?
+            }
         };
         let namespace = s
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
-        let client = kube::Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
+        // Every answer bounded: no line past capped::MAX_LINE (a hostile or broken server,
+        // or a proxy's endless page, cannot fill the memory).
+        let cap =
+            tower::util::MapResponseLayer::new(|r: http::Response<Box<kube::client::DynBody>>| {
+                r.map(|b| capped::LineCapped::new(b, capped::MAX_LINE))
+            });
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| format!("kube client: {}", words(&e)))?
+            .with_layer(&cap)
+            .build();
         Ok(KubeBackend(Arc::new(Inner {
             router: s.kind.router(),
             s,
@@ -316,6 +342,38 @@ impl KubeBackend {
             });
         }
     }
+}
+
+/// The largest kubeconfig read.
+const KUBECONFIG_MAX: u64 = 1024 * 1024;
+
+/// The kubeconfigs kube's client would read itself ($KUBECONFIG's, else
+/// ~/.kube/config): each, when it exists, a regular file of at most 1 MB (a FIFO would
+/// block, /dev/zero would fill the memory).
+fn sane_default_kubeconfigs() -> Result<(), String> {
+    let paths: Vec<std::path::PathBuf> = match std::env::var_os("KUBECONFIG") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v).collect(),
+        _ => std::env::var_os("HOME")
+            .map(|h| std::path::Path::new(&h).join(".kube").join("config"))
+            .into_iter()
+            .collect(),
+    };
+    for p in paths {
+        match std::fs::metadata(&p) {
+            Ok(m) if !m.is_file() => {
+                return Err(format!("kubeconfig {}: not a regular file", p.display()));
+            }
+            Ok(m) if m.len() > KUBECONFIG_MAX => {
+                return Err(format!(
+                    "kubeconfig {}: {} bytes, over the 1 MB a kubeconfig may be",
+                    p.display(),
+                    m.len()
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The `reason` kube's client gives an error answer that is not a Kubernetes `Status` (a
