@@ -99,7 +99,12 @@ fn blank_comments(text: &str) -> String {
     out
 }
 
-/// The `server` statements of `upstream NAME { … }`.
+/// The largest weight nginx takes on a `server` line.
+const MAX_WEIGHT: u32 = 1_000_000;
+
+/// The `server` statements of `upstream NAME { … }`. Refused: a second block of that name
+/// (which one nginx uses is not cutover's guess) and an `include` inside the block
+/// (servers cutover cannot see).
 fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
     let clean = blank_comments(text);
     let bytes = clean.as_bytes();
@@ -132,6 +137,14 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
         let Some(close) = clean[open..].find('}') else {
             return Err(format!("`upstream {upstream}` is not closed"));
         };
+        if let Some(again) = second_block(&clean, open + close, upstream) {
+            let line = |at: usize| text[..at].matches('\n').count() + 1;
+            return Err(format!(
+                "`upstream {upstream}` is defined twice (lines {} and {}): one block, please",
+                line(at),
+                line(again)
+            ));
+        }
         break (open, open + close);
     };
     let mut out = Vec::new();
@@ -148,6 +161,12 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
             .trim_end_matches(';')
             .split_whitespace()
             .collect();
+        if words.first() == Some(&"include") {
+            return Err(format!(
+                "`upstream {upstream}` has an `include` (line {}): its servers are not in this file, so cutover cannot read or set the shares; list blue's and green's servers in the block itself",
+                text[..cur + lead].matches('\n').count() + 1
+            ));
+        }
         if words.first() == Some(&"server") && words.len() >= 2 {
             out.push(ServerStmt {
                 start: cur + lead,
@@ -162,6 +181,30 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
         cur = stmt_end;
     }
     Ok(out)
+}
+
+/// Where another `upstream NAME` starts after `from`, if any.
+fn second_block(clean: &str, from: usize, upstream: &str) -> Option<usize> {
+    let bytes = clean.as_bytes();
+    let mut pos = from;
+    while let Some(i) = clean[pos..].find("upstream") {
+        let at = pos + i;
+        pos = at + "upstream".len();
+        let before_ok = at == 0
+            || matches!(
+                bytes[at - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b';' | b'}' | b'{'
+            );
+        let name: String = clean[pos..]
+            .trim_start()
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '{')
+            .collect();
+        if before_ok && name == upstream {
+            return Some(at);
+        }
+    }
+    None
 }
 
 /// Refuses an upstream whose shape would make the weights lie about the shares: one of
@@ -182,6 +225,23 @@ fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> R
             ));
         }
         for s in mine {
+            let weights: Vec<&str> = s
+                .params
+                .iter()
+                .filter_map(|p| p.strip_prefix("weight="))
+                .collect();
+            if weights.len() > 1
+                || weights.first().is_some_and(|w| {
+                    !w.parse::<u32>()
+                        .is_ok_and(|n| (1..=MAX_WEIGHT).contains(&n))
+                })
+            {
+                return Err(format!(
+                    "`server {addr}` ({env}-server) on line {} has `weight={}`: expected one whole number from 1 to {MAX_WEIGHT} (nginx's own range)",
+                    line(s),
+                    weights.join(" weight=")
+                ));
+            }
             if let Some(flag) = s
                 .params
                 .iter()
@@ -285,7 +345,21 @@ async fn replace(path: PathBuf, text: String) -> std::io::Result<()> {
     .map_err(std::io::Error::other)?
 }
 
+/// The largest upstream file read: a regular file (a FIFO would block, /dev/zero would
+/// fill the memory).
+const CONFIG_MAX: u64 = 4 * 1024 * 1024;
+
 impl NginxBackend {
+    /// The upstream file's text, read bounded.
+    fn config_text(&self) -> Result<String, BackendError> {
+        crate::shared::read_small_file(&self.s.config, CONFIG_MAX).map_err(|e| {
+            BackendError::Unreachable {
+                target: format!("nginx {}", self.s.config.display()),
+                message: e.to_string(),
+            }
+        })
+    }
+
     pub fn new(s: NginxSettings) -> NginxBackend {
         NginxBackend { s }
     }
@@ -408,7 +482,7 @@ impl Backend for NginxBackend {
     }
 
     async fn read(&self) -> Result<Weights, BackendError> {
-        if let Ok(since) = std::fs::read_to_string(self.pending_path()) {
+        if let Ok(since) = crate::shared::read_small_file(&self.pending_path(), 4096) {
             return Err(BackendError::Unknown {
                 target: format!("nginx {}", self.s.config.display()),
                 message: format!(
@@ -418,12 +492,7 @@ impl Backend for NginxBackend {
                 ),
             });
         }
-        let text = tokio::fs::read_to_string(&self.s.config)
-            .await
-            .map_err(|e| BackendError::Unreachable {
-                target: format!("nginx {}", self.s.config.display()),
-                message: e.to_string(),
-            })?;
+        let text = self.config_text()?;
         read_weights(&text, &self.s.upstream, &self.s.servers).map_err(|e| self.rejected(e))
     }
 
@@ -458,12 +527,7 @@ impl Switch for NginxBackend {
     }
 
     async fn write(&self, w: Weights) -> Result<(), BackendError> {
-        let old = tokio::fs::read_to_string(&self.s.config)
-            .await
-            .map_err(|e| BackendError::Unreachable {
-                target: format!("nginx {}", self.s.config.display()),
-                message: e.to_string(),
-            })?;
+        let old = self.config_text()?;
         let new = write_weights(&old, &self.s.upstream, &self.s.servers, w)
             .map_err(|e| self.rejected(e))?;
         let io = |e: std::io::Error| self.rejected(format!("cannot write the config: {e}"));
@@ -589,7 +653,27 @@ mod tests {
                 "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n    server 10.0.0.9:80;\n",
                 "other servers that take traffic: 10.0.0.9:80 (line 4)",
             ),
+            (
+                "    server 127.0.0.1:8081 weight=abc;\n    server 127.0.0.1:8082;\n",
+                "on line 2 has `weight=abc`: expected one whole number from 1 to 1000000",
+            ),
+            (
+                "    server 127.0.0.1:8081 weight=-5;\n    server 127.0.0.1:8082;\n",
+                "has `weight=-5`",
+            ),
+            (
+                "    server 127.0.0.1:8081 weight=99999999999999999999;\n    server 127.0.0.1:8082;\n",
+                "has `weight=99999999999999999999`",
+            ),
+            (
+                "    server 127.0.0.1:8081;\n    include more-servers.conf;\n    server 127.0.0.1:8082;\n",
+                "has an `include` (line 3)",
+            ),
         ];
+        let twice = conf("    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n")
+            + "upstream app {\n    server 127.0.0.1:8082;\n}\n";
+        let e = read_weights(&twice, "app", &servers).unwrap_err();
+        assert!(e.contains("is defined twice (lines 1 and 5)"), "{e}");
         for (body, want) in cases {
             let e = read_weights(&conf(body), "app", &servers).unwrap_err();
             assert!(e.contains(want), "{e}");
