@@ -224,15 +224,19 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> std::io::Result<Stri
 /// escaped (`\u{1b}`), so a name, a header or a body from a backend or a feed can never
 /// clear the screen, set the title or move the cursor.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    // Control characters, and the bidirectional overrides and isolates that reorder what
+    // follows them on screen (U+202A–U+202E, U+2066–U+2069).
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !text.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
+        if hidden(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -252,6 +256,7 @@ mod printable_tests {
             printable("\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}"),
             "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{d}\\u{9b}"
         );
+        assert_eq!(printable("a\u{202e}b\u{2066}"), "a\\u{202e}b\\u{2066}");
     }
 }
 
@@ -316,6 +321,8 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+        // A URL may hold a token: never sent on in a `Referer`.
+        .referer(false)
 }
 
 /// [`http_client`] for these URLs: when none is `https`, no TLS root is loaded at all (the
@@ -370,6 +377,8 @@ pub enum BodyError {
     TooBig { max: usize },
     /// The innermost cause, without the URL (which may hold a token).
     Read(String),
+    /// The whole-request timeout ran out while the body came.
+    TimedOut,
 }
 
 impl std::fmt::Display for BodyError {
@@ -377,6 +386,7 @@ impl std::fmt::Display for BodyError {
         match self {
             BodyError::TooBig { max } => write!(f, "response over {}: not read", bytes_text(*max)),
             BodyError::Read(e) => f.write_str(e),
+            BodyError::TimedOut => f.write_str("the body did not come within the timeout"),
         }
     }
 }
@@ -385,11 +395,13 @@ impl std::fmt::Display for BodyError {
 /// never read (a hostile or broken peer cannot fill the memory).
 pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| BodyError::Read(root_cause(&e.without_url())))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            BodyError::TimedOut
+        } else {
+            BodyError::Read(root_cause(&e.without_url()))
+        }
+    })? {
         if body.len() + chunk.len() > max {
             return Err(BodyError::TooBig { max });
         }
@@ -409,6 +421,12 @@ pub fn bytes_text(n: usize) -> String {
     } else {
         format!("{n} bytes")
     }
+}
+
+/// `text` on one line: every line break (`\n`, `\r`, U+0085, U+2028, U+2029) a space, so
+/// a field from a journal or the environment never forges a line of output.
+pub fn flat(text: &str) -> String {
+    text.replace(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'], " ")
 }
 
 /// Text from a peer (an error body, a status message) as one printable line of at most

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use cutover::app::journal::{Journal, Phase};
+use std::process::Command;
 
 #[test]
 fn status_steps_promote_back_and_rollback_through_the_engine() {
@@ -406,6 +407,42 @@ fn journal_prints_a_timeline_in_text_markdown_and_json() {
         let o = cutover(&cfg, &["--journal", dev, "journal"]);
         assert_eq!(o.status.code(), Some(1), "{dev}");
         assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    }
+    // A user name with a line break and a bidi override (from the environment, into the
+    // journal) forges no line of the timeline and reorders nothing on screen.
+    let o = Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["set", "10", "--yes"])
+        .env("USER", "mallory\nguardrails: OK\u{202e}")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for format in ["text", "markdown"] {
+        let out = stdout(&cutover(&cfg, &["journal", "--format", format]));
+        assert!(
+            !out.lines().any(|l| l.starts_with("guardrails")) && !out.contains('\u{202e}'),
+            "{out}"
+        );
+        assert!(out.contains("mallory guardrails: OK\\u{202e}@"), "{out}");
+    }
+    // A FIFO as the journal: refused at once, and a rollback goes on without it.
+    let fifo = dir.path().join("fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let t = std::time::Instant::now();
+        let o = cutover(&cfg, &["--journal", fifo.to_str().unwrap(), "rollback"]);
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "no hang");
+        assert!(
+            stderr(&o).contains("ROLLBACK NOT JOURNALED")
+                && stderr(&o).contains("not a regular file"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
     }
 }
 

@@ -29,9 +29,11 @@ impl Who {
         let from = std::env::var("SSH_CONNECTION")
             .ok()
             .and_then(|s| s.split_whitespace().next().map(str::to_string));
+        // From the environment: one printable line (a `USER` with a line break would forge
+        // a line of the journal's text).
         Who {
-            user: format!("{user}@{host}"),
-            from,
+            user: crate::shared::flat(&format!("{user}@{host}")),
+            from: from.map(|f| crate::shared::flat(&f)),
         }
     }
 }
@@ -367,7 +369,7 @@ impl Journal {
             }
             _ => {}
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = open_append(path)?;
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(Some(file)),
@@ -408,6 +410,11 @@ impl Journal {
         let f = guard
             .as_ref()
             .ok_or_else(|| std::io::Error::other("the journal could not be opened"))?;
+        // A line torn by a crash (another process's, or this one's) is ended first, so this
+        // line is never glued onto it and lost with it.
+        if !ends_with_newline(f) {
+            line.insert(0, '\n');
+        }
         (&*f).write_all(line.as_bytes())?;
         f.sync_data()
     }
@@ -504,6 +511,48 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Opens the journal for appending without ever blocking: a FIFO with no reader is an
+/// error at once (a rollback goes on without its journal and says so), not a hang; a
+/// directory or socket is refused. A regular file or a device (`/dev/full`) is taken.
+fn open_append(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    if let Ok(m) = std::fs::metadata(path) {
+        let t = m.file_type();
+        if t.is_dir() || t.is_fifo() || t.is_socket() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a directory, FIFO or socket)",
+            ));
+        }
+    }
+    // Readable too: an append first looks at the last byte (a torn line is ended first).
+    OpenOptions::new()
+        .read(true)
+        .create(true)
+        .append(true)
+        .custom_flags(libc_nonblock())
+        .open(path)
+}
+
+/// `O_NONBLOCK` on Linux (the flag's value there; no libc crate for one constant).
+const fn libc_nonblock() -> i32 {
+    0o4000
+}
+
+/// Whether a regular file is empty or ends with a line break (devices: taken as yes).
+fn ends_with_newline(f: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Ok(m) = f.metadata() else {
+        return true;
+    };
+    if !m.is_file() || m.len() == 0 {
+        return true;
+    }
+    let mut last = [0u8; 1];
+    f.read_at(&mut last, m.len() - 1)
+        .map_or(true, |_| last[0] == b'\n')
 }
 
 /// Whether `path` no longer names the regular file `f` is open on: renamed by a rotation
@@ -663,5 +712,27 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         first.append(&e).unwrap();
         assert_eq!(Journal::read_all(&path).unwrap().len(), 1, "recreated");
+    }
+
+    /// A FIFO (or a directory) as the journal is refused at once, never a hang; a line torn
+    /// by a crash does not swallow the next one.
+    #[test]
+    fn a_fifo_is_refused_and_a_torn_line_is_ended_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = Journal::open(&fifo).err().expect("a FIFO is refused");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        assert!(Journal::open(dir.path()).is_err(), "a directory is refused");
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, format!("{}\n{{\"ts\":\"2026-", OLD_LINES[0])).unwrap();
+        let j = Journal::open(&path).unwrap();
+        let e: Entry = serde_json::from_str(OLD_LINES[1]).unwrap();
+        j.append(&e).unwrap();
+        let read = Journal::read(&path, |_| true).unwrap();
+        assert_eq!(read.entries.len(), 2, "the torn line alone is lost");
+        assert_eq!(read.skipped, 1);
     }
 }

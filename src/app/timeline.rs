@@ -143,6 +143,18 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
             other => out.push(base(other.as_str().replace('-', " "), String::new())),
         }
     }
+    // Every field one line: a journal written by anyone (a `USER` with a line break, an
+    // error text from a peer) never forges a line of the timeline.
+    let flat = crate::shared::flat;
+    for i in &mut out {
+        i.ts = flat(&i.ts);
+        i.who = flat(&i.who);
+        i.source = flat(&i.source);
+        i.what = flat(&i.what);
+        i.outcome = flat(&i.outcome);
+        i.candidate = flat(&i.candidate);
+        i.reason = i.reason.as_deref().map(flat);
+    }
     out
 }
 

@@ -75,8 +75,10 @@ pub(super) async fn rollback_cli(
             engine::apply(backend.as_ref(), &j, who, &order).await
         }
     };
-    notify_cli(config, who, &order, &done.result).await;
+    // Said before the webhooks are told: a slow receiver never delays the word that traffic
+    // moved.
     let mut code = report_write(&order, before, &done.result);
+    notify_cli(config, who, &order, &done.result).await;
     if let Some(d) = &read.driver {
         out!("{d} drives this cutover: they will see this rollback within one poll");
     }

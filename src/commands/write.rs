@@ -226,9 +226,9 @@ async fn write_held(
         )
     });
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
-    // Told after the write, never before it.
-    notify_cli(config, who, &order, &done.result).await;
+    // Told after the write, never before it; said on the terminal first.
     let code = report_write(&order, Some(before), &done.result);
+    notify_cli(config, who, &order, &done.result).await;
     if let Some(e) = &done.journal_error {
         err!("cutover: warning: the result was not journaled: {e}");
     }

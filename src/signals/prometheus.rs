@@ -219,14 +219,15 @@ async fn answer(
             crate::shared::BodyError::TooBig { .. } => {
                 QueryError::Transport(format!("{e} (prometheus.max-body-mb)"))
             }
-            crate::shared::BodyError::Read(_) => QueryError::Transport(e.to_string()),
+            _ => QueryError::Transport(e.to_string()),
         })?;
     if let Ok(env) = serde_json::from_slice::<Envelope>(&body) {
         return match env {
             Envelope::Success { data } if status.is_success() => Ok(data),
             Envelope::Success { .. } => Err(QueryError::Transport(format!("HTTP {status}"))),
+            // One line: a line break in the peer's text must not forge a line of output.
             Envelope::Error { error_type, error } => Err(QueryError::Query(
-                crate::shared::printable(&format!("{error_type}: {error}")).into_owned(),
+                crate::shared::one_line(&format!("{error_type}: {error}"), 300),
             )),
         };
     }

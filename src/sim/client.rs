@@ -100,6 +100,13 @@ impl SimClient {
         let r = self.check(r).await?;
         let body = match crate::shared::read_capped(r, BODY_MAX).await {
             Ok(b) => b,
+            // The answer had begun: the call arrived, its outcome is not known.
+            Err(crate::shared::BodyError::TimedOut) => {
+                return Err(BackendError::Timeout {
+                    target: self.base.clone(),
+                    seconds: self.timeout.as_secs_f64(),
+                });
+            }
             Err(crate::shared::BodyError::Read(message)) => {
                 return Err(BackendError::Unreachable {
                     target: self.base.clone(),
