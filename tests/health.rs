@@ -374,6 +374,15 @@ async fn hostile_bodies_and_redirects_of_probes_and_webhooks_are_bounded() {
             post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, endless(50, "")) }),
         )
         .route(
+            "/hook-echo/T0/xoxb-echoed-secret",
+            post(|| async {
+                (
+                    StatusCode::NOT_FOUND,
+                    "Cannot POST /hook-echo/T0/xoxb-echoed-secret",
+                )
+            }),
+        )
+        .route(
             "/hook-slack",
             post(|| async { (StatusCode::NOT_FOUND, "invalid_token\n\u{1b}[2J") }),
         );

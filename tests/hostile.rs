@@ -492,7 +492,11 @@ fn no_secret_of_the_config_is_shown_anywhere() {
     use fakeprom::Misbehave;
     let sim = SimServe::start("happy", &["--no-sleep"]);
     let prom = FakeProm::start();
-    prom.misbehave(Misbehave::Status(401, "Unauthorized".into()));
+    // A proxy that echoes the credentials it refused.
+    prom.misbehave(Misbehave::Status(
+        401,
+        "Unauthorized: Authorization: Basic b3BzOnByb20tcGFzcy04MWMz refused".into(),
+    ));
     let dir = tempfile::tempdir().unwrap();
     let closed = closed_port();
     let secrets = [
@@ -503,7 +507,12 @@ fn no_secret_of_the_config_is_shown_anywhere() {
         ("AWS_SESSION_TOKEN", "aws-session-0b2c"),
     ];
     let hook = format!("http://127.0.0.1:{closed}/T0/B1/hook-secret-6a1d");
-    let in_urls = ["url-pass-3c9e", "query-secret-d41f", "hook-secret-6a1d"];
+    let in_urls = [
+        "url-pass-3c9e",
+        "query-secret-d41f",
+        "hook-secret-6a1d",
+        "b3BzOnByb20tcGFzcy04MWMz",
+    ];
     let cfg = sim.config(
         dir.path(),
         &format!(
@@ -554,7 +563,7 @@ url-env = "HOOK_URL"
     }
     // What was said is there, by name: the probe's host, the smoke check, the 401.
     for want in [
-        "HTTP 401 Unauthorized",
+        "HTTP 401 Unauthorized: Unauthorized: Authorization: *** refused",
         "webhook HOOK_URL not told",
         "token=***",
         "probe:***@127.0.0.1",
