@@ -264,7 +264,17 @@ mod printable_tests {
 /// (tokens travel there). Text that is no URL comes back as it was.
 pub fn redact_url(url: &str) -> String {
     let Ok(mut u) = reqwest::Url::parse(url) else {
-        return url.to_string();
+        // Not a URL the parser takes: still no userinfo and no query values shown.
+        let mut text = url.to_string();
+        if let Some(scheme_end) = text.find("://")
+            && let Some(at) = text[scheme_end + 3..].find('@')
+        {
+            text.replace_range(scheme_end + 3..scheme_end + 3 + at, "***");
+        }
+        if let Some(q) = text.find('?') {
+            text.replace_range(q + 1.., "***");
+        }
+        return text;
     };
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));
@@ -300,6 +310,10 @@ mod redact_tests {
             "http://10.0.0.5:8080/healthz"
         );
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("http://user:UISECRET@[::1:bad/x?token=Q"),
+            "http://***@[::1:bad/x?***"
+        );
         assert_eq!(
             scrub(
                 "error for url (https://h/x?k=v): refused",

@@ -24,7 +24,7 @@ pub(super) fn probe_of(key: &str, p: ProbeFile, timeout: Duration) -> Result<Pro
     if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
         return Err(format!(
             "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
-            p.url
+            crate::shared::redact_url(&p.url)
         ));
     }
     let mut headers = Vec::new();

@@ -21,7 +21,7 @@ pub(super) fn prometheus_settings(
     if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
         return Err(format!(
             "key `prometheus.url`: value {:?}: expected an http:// or https:// URL",
-            p.url
+            crate::shared::redact_url(&p.url)
         ));
     }
     let headers = headers(&p)?;

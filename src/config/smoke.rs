@@ -100,7 +100,7 @@ fn smoke_check(
     if !(green.url.starts_with("http://") || green.url.starts_with("https://")) {
         return Err(format!(
             "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
-            green.url
+            crate::shared::redact_url(&green.url)
         ));
     }
     Ok(SmokeCheck {
