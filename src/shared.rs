@@ -494,3 +494,86 @@ mod http_tests {
         assert_eq!(bytes_text(100), "100 bytes");
     }
 }
+
+/// A TOML error as one line: where (line, and the line's own text cut short: the key and
+/// value, or the `[table]`) and what, never the multi-line caret drawing, and never a long
+/// value echoed whole.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let mut what = one_line(&short_digits(e.message()), 300);
+    if what.ends_with("expected a duration") {
+        what.push_str(" such as \"500ms\", \"5s\", \"15m\" or \"1h\"");
+    }
+    if what.contains("recursion limit") {
+        what = "keys or tables nested too deep (TOML recursion limit)".into();
+    }
+    let Some(span) = e.span() else {
+        return what;
+    };
+    let at = span.start.min(text.len());
+    let line_no = text.as_bytes()[..at]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[line_start..line_end].trim();
+    if line.is_empty() {
+        return format!("line {line_no}: {what}");
+    }
+    format!("line {line_no} ({}): {what}", one_line(line, 80))
+}
+
+/// Runs of more than 24 digits cut to their head and their length (`1e308` read as a
+/// number is 309 digits).
+fn short_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() > 24 {
+            out.push_str(&format!("{}… ({} digits)", &run[..12], run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod toml_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_toml_error_is_one_line_with_where_and_what() {
+        let text = "name = \"x\"\npoll-interval = 5\n[backend]\n";
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct F {
+            name: String,
+            #[serde(rename = "poll-interval")]
+            poll: String,
+        }
+        let e = toml::from_str::<F>(text).unwrap_err();
+        let said = toml_error(text, &e);
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(said.starts_with("line 2 (poll-interval = 5): "), "{said}");
+        let long = format!("name = \"{}\n", "y".repeat(500_000));
+        let e = toml::from_str::<F>(&long).unwrap_err();
+        let said = toml_error(&long, &e);
+        assert!(said.len() < 500 && said.starts_with("line 1 ("), "{said}");
+        assert_eq!(
+            short_digits(&format!("floating point `1{}`", "0".repeat(308))),
+            "floating point `100000000000… (309 digits)`"
+        );
+    }
+}

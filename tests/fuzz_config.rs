@@ -124,7 +124,7 @@ fn mutated_configs_are_refused_by_key_or_parse_and_never_panic() {
                     assert!(
                         m.contains("key `")
                             || m.contains("keys `")
-                            || m.contains("at line ")
+                            || m.contains("fuzz.toml: line ")
                             || m.contains("environment variable"),
                         "config {c} round {round}: names no key: {m:.400}\n{text:.2000}"
                     );

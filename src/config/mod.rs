@@ -100,20 +100,12 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         // TOML's own errors quote the line: each line of the message is cut short, so a
         // megabyte line is never echoed whole (control characters are escaped on output).
+        // One line: where and what (TOML's caret drawing is dropped, no value echoed whole).
         let f: ConfigFile = toml::from_str(text).map_err(|e| {
-            let lines: Vec<String> = e
-                .to_string()
-                .trim_end()
-                .lines()
-                .map(|l| {
-                    if l.chars().count() > 160 {
-                        l.chars().take(160).collect::<String>() + "…"
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect();
-            ConfigError::new(origin, lines.join("\n"))
+            ConfigError::new(
+                origin,
+                bounds::shorten_quotes(&crate::shared::toml_error(text, &e)),
+            )
         })?;
         Config::from_file(f).map_err(|m| ConfigError::new(origin, bounds::shorten_quotes(&m)))
     }

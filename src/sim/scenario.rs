@@ -132,7 +132,7 @@ impl Scenario {
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Invalid {
             path: origin.into(),
-            message: e.to_string(),
+            message: crate::shared::toml_error(text, &e),
         })?;
         s.validate().map_err(|message| ScenarioError::Invalid {
             path: origin.into(),

@@ -101,8 +101,8 @@ impl Theme {
 
     /// A theme from TOML text, over `base` (or the default theme).
     pub fn from_toml(name: &str, text: &str, base: Option<&Theme>) -> Result<Theme, String> {
-        let table: BTreeMap<String, String> =
-            toml::from_str(text).map_err(|e| format!("theme {name}: {e}"))?;
+        let table: BTreeMap<String, String> = toml::from_str(text)
+            .map_err(|e| format!("theme {name}: {}", crate::shared::toml_error(text, &e)))?;
         let mut t = match base {
             Some(b) => b.clone(),
             None if name == "default" => Theme::blank(),
