@@ -509,12 +509,11 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let Some(span) = e.span() else {
         return what;
     };
-    let at = span.start.min(text.len());
-    let line_no = text.as_bytes()[..at]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1;
+    let mut at = span.start.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let line_no = text[..at].matches('\n').count() + 1;
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
     let line = text[line_start..line_end].trim();
