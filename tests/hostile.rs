@@ -245,6 +245,19 @@ fn an_answer_that_does_not_parse_is_an_error_of_the_look_and_a_p99_of_1e308_s_is
     // A write over it needs --yes: a source that could not be read is as good as stale.
     let o = cutover(&cfg, &["set", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // And `check` does not say ✓ over a query it could not read.
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("signals prometheus"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.starts_with("✕") && line.contains("could not read green error-rate: "),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

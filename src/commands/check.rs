@@ -169,11 +169,27 @@ fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) 
         (true, true) => "?",
         (true, false) => "✓",
     };
-    let said = if Env::ALL.iter().all(|e| poll.get(*e).health.is_none()) {
+    // A query the source refused or an answer it could not read is a failed check: the
+    // cockpit would show ERROR where a number should be.
+    let unread: Vec<String> = Env::ALL
+        .into_iter()
+        .flat_map(|e| {
+            poll.get(e)
+                .read_errors()
+                .into_iter()
+                .map(move |why| format!("{e} {why}"))
+        })
+        .collect();
+    let mark = if unread.is_empty() { mark } else { "✕" };
+    let ok = ok && unread.is_empty();
+    let mut said = if Env::ALL.iter().all(|e| poll.get(*e).health.is_none()) {
         "answers (no health from this source)".to_string()
     } else {
         words.join(", ")
     };
+    if !unread.is_empty() {
+        said = format!("{said}; could not read {}", unread.join("; "));
+    }
     (ok, format!("{mark} signals {name}: {said} ({ms} ms)"))
 }
 
