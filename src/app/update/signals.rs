@@ -54,41 +54,50 @@ pub(super) fn on_smoke_done(s: &mut State, now: Millis, report: SmokeReport) -> 
     }
 }
 
-/// A signal source's poll: its samples, or why it did not answer.
+/// A signal source's poll: its samples, or why it did not answer. A poll that answered
+/// but whose queries could not all be read (a query Prometheus refused, a value that does
+/// not parse) is said like a source that did not answer: with which and why, once, and
+/// again when it reads.
 pub(super) fn on_signals(
     s: &mut State,
     source: String,
     now: Millis,
     result: Result<Box<EnvPair<EnvPoll>>, SignalError>,
 ) {
-    match result {
+    let failure = match result {
         Ok(pair) => {
+            let unread: Vec<String> = crate::core::Env::ALL
+                .into_iter()
+                .flat_map(|e| {
+                    pair.get(e)
+                        .read_errors()
+                        .into_iter()
+                        .map(move |why| format!("{e} {why}"))
+                })
+                .collect();
             let EnvPair { blue, green } = *pair;
             let interval = s.settings.poll_interval;
             blue.apply_to(&mut s.signals.blue, now, interval);
             green.apply_to(&mut s.signals.green, now, interval);
-            if let Some(pos) = s
-                .source_errors
-                .iter()
-                .position(|(src, _, _)| *src == source)
-            {
-                s.source_errors.remove(pos);
-                s.log(Level::Good, format!("{source} answers again"));
-            }
+            (!unread.is_empty()).then(|| format!("could not read {}", unread.join("; ")))
         }
-        Err(e) => {
-            let e = e.to_string();
-            match s
-                .source_errors
-                .iter_mut()
-                .find(|(src, _, _)| *src == source)
-            {
-                Some(entry) => entry.1 = e,
-                None => {
-                    s.log(Level::Error, format!("{source}: {e}"));
-                    s.source_errors.push((source, e, now));
-                }
-            }
+        Err(e) => Some(e.to_string()),
+    };
+    let known = s
+        .source_errors
+        .iter()
+        .position(|(src, _, _)| *src == source);
+    match (failure, known) {
+        (None, Some(pos)) => {
+            s.source_errors.remove(pos);
+            s.log(Level::Good, format!("{source} answers again"));
+        }
+        (None, None) => {}
+        // Said once; the pane's warning line keeps the latest reason.
+        (Some(e), Some(pos)) => s.source_errors[pos].1 = e,
+        (Some(e), None) => {
+            s.log(Level::Error, format!("{source}: {e}"));
+            s.source_errors.push((source, e, now));
         }
     }
 }
@@ -135,5 +144,60 @@ mod tests {
         );
         assert!(!s.observed_mismatch());
         assert!(s.last_event().contains("matches the set share again"));
+    }
+
+    /// A poll that answered but could not read a query: said once with which and why, on
+    /// the live pane's warning line too; a clean poll after it says so.
+    #[test]
+    fn a_query_that_cannot_be_read_is_said_with_its_reason() {
+        let mut s = state(10);
+        let poll = |er: crate::core::Reading| crate::signals::EnvPoll {
+            error_rate: Some(er),
+            ..Default::default()
+        };
+        let bad = crate::core::Reading::Error("bad_data: parse error".into());
+        for now in [1_000u64, 2_000] {
+            let result = Ok(Box::new(EnvPair::new(
+                poll(crate::core::Reading::Value(0.0)),
+                poll(bad.clone()),
+            )));
+            update(
+                &mut s,
+                Event::Signals {
+                    source: "prometheus p".into(),
+                    now,
+                    result,
+                },
+            );
+        }
+        let said = |s: &State, what: &str| {
+            s.view
+                .events
+                .iter()
+                .filter(|e| e.text.contains(what))
+                .count()
+        };
+        assert_eq!(
+            said(
+                &s,
+                "prometheus p: could not read green error-rate: bad_data: parse error"
+            ),
+            1
+        );
+        assert_eq!(s.source_errors.len(), 1);
+        let result = Ok(Box::new(EnvPair::new(
+            poll(crate::core::Reading::Value(0.0)),
+            poll(crate::core::Reading::Value(0.0)),
+        )));
+        update(
+            &mut s,
+            Event::Signals {
+                source: "prometheus p".into(),
+                now: 3_000,
+                result,
+            },
+        );
+        assert!(s.source_errors.is_empty());
+        assert_eq!(said(&s, "prometheus p answers again"), 1);
     }
 }
