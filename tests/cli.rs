@@ -248,6 +248,32 @@ fn check_passes_against_a_live_simulator() {
             && out.contains("✓ journal"),
         "{out}"
     );
+    // `check` changes nothing: the journal is not created (nor rotated), only probed.
+    assert!(
+        !dir.path().join("journal.jsonl").exists(),
+        "check made the journal"
+    );
+    let o = cutover(&cfg, &["--journal", "/dev/full", "check"]);
+    assert!(
+        stdout(&o).contains("? journal: /dev/full: a device, not a file"),
+        "{}",
+        stdout(&o)
+    );
+    let fifo = dir.path().join("fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = cutover(&cfg, &["--journal", fifo.to_str().unwrap(), "check"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stdout(&o).contains("✕ journal: cannot write")
+                && stdout(&o).contains("not a regular file"),
+            "{}",
+            stdout(&o)
+        );
+    }
 }
 
 #[tokio::test]

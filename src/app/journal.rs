@@ -376,6 +376,42 @@ impl Journal {
         })
     }
 
+    /// Whether a journal at `path` could be appended to, changing nothing (no rotation, no
+    /// file created): for `check`. `Ok(None)`: a regular file or a folder it can be made
+    /// in; `Ok(Some(why))`: it can be opened but a write there is untested (a device).
+    pub fn probe(path: &Path) -> std::io::Result<Option<String>> {
+        use std::os::unix::fs::FileTypeExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                OpenOptions::new().append(true).open(path)?;
+                Ok(None)
+            }
+            Ok(m) if m.file_type().is_char_device() || m.file_type().is_block_device() => Ok(Some(
+                "a device, not a file: whether a line can be written there is untested".into(),
+            )),
+            Ok(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a directory, FIFO or socket)",
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The first line creates it: its folder (or the nearest that exists) must
+                // take a new file.
+                let mut dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                while !dir.as_os_str().is_empty() && !dir.exists() {
+                    dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+                }
+                let dir = if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir
+                };
+                tempfile_in(&dir)?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// A journal that could not be opened: a rollback still runs with it, and every
     /// append says the line was not written.
     pub fn unwritable() -> Journal {
@@ -511,6 +547,13 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Creates and removes a file in `dir`: proof that a journal can be begun there.
+fn tempfile_in(dir: &Path) -> std::io::Result<()> {
+    let p = dir.join(format!(".cutover-check-{}", std::process::id()));
+    OpenOptions::new().write(true).create_new(true).open(&p)?;
+    std::fs::remove_file(&p)
 }
 
 /// Opens the journal for appending without ever blocking: a FIFO with no reader is an

@@ -3,7 +3,8 @@
 //! changing traffic. Exits non-zero when anything that must work does not.
 
 use super::exit_code;
-use super::wiring::{connect, journal_for, load_config};
+use super::wiring::{connect, journal_path, load_config};
+use crate::app::journal::Journal;
 use crate::app::words::hhmm;
 use crate::backends::{Slot, Switch, WriteCheck};
 use crate::cli::Cli;
@@ -39,9 +40,15 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     for source in &sources {
         ok &= check_source(&config, source.as_ref()).await;
     }
-    ok &= say(match journal_for(cli, Some(&config), &config.name) {
-        Ok(j) => (true, format!("✓ journal: {}", j.path().display())),
-        Err(e) => (false, format!("✕ journal: {e:#}")),
+    // Probed, not opened: `check` changes nothing (no rotation, no file made).
+    let path = journal_path(cli, Some(&config), &config.name);
+    ok &= say(match Journal::probe(&path) {
+        Ok(None) => (true, format!("✓ journal: {}", path.display())),
+        Ok(Some(why)) => (true, format!("? journal: {}: {why}", path.display())),
+        Err(e) => (
+            false,
+            format!("✕ journal: cannot write {}: {e}", path.display()),
+        ),
     });
     Ok(exit_code(ok))
 }

@@ -126,6 +126,17 @@ pub(super) fn env_config(
             "key `envs.{env}.address`: value {a:?}: expected the env's own base URL, e.g. \"http://10.0.2.16:8080\""
         ));
     }
+    if let Some(v) = &f.version {
+        super::bounds::text(&format!("envs.{env}.version"), v, 100, "a version to show")?;
+    }
+    if let Some(l) = &f.label {
+        super::bounds::text(
+            &format!("envs.{env}.label"),
+            l,
+            200,
+            "the env's label value",
+        )?;
+    }
     Ok(EnvConfig {
         version: f.version,
         address: f.address.map(|a| a.trim_end_matches('/').to_string()),

@@ -11,6 +11,30 @@ pub(super) fn secret(
     env: &Option<String>,
     file: &Option<PathBuf>,
 ) -> Result<Option<String>, String> {
+    let v = secret_text(key, env, file)?;
+    // A secret travels in a header: a control character there would fail every request
+    // later, with a message naming no key. Said here, never echoed.
+    if let Some(s) = &v
+        && s.chars().any(char::is_control)
+    {
+        let from = match (env, file) {
+            (Some(var), _) => format!("${var}"),
+            (_, Some(p)) => p.display().to_string(),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "key `{key}-{}`: {from} holds a control character (a line break?); a header cannot carry it",
+            if env.is_some() { "env" } else { "file" }
+        ));
+    }
+    Ok(v)
+}
+
+fn secret_text(
+    key: &str,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
     match (env, file) {
         (Some(_), Some(_)) => Err(format!("keys `{key}-env` and `{key}-file`: expected one of them, not both")),
         (Some(var), None) => match std::env::var(var) {

@@ -314,6 +314,18 @@ mod tests {
                 format!("rollback-window = \"0s\"\n{MIN}"),
                 &["rollback-window"][..],
             ),
+            (
+                format!("{MIN}[envs.green]\nversion = \"v1\\u001b[31m\"\n"),
+                &["key `envs.green.version`", "no control characters"][..],
+            ),
+            (
+                format!("{MIN}[envs.blue]\nlabel = \"a\\nb\"\n"),
+                &["key `envs.blue.label`"][..],
+            ),
+            (
+                format!("{MIN}[[smoke]]\nname = \"x\\u0007\"\nurl = \"http://h/{{env}}\"\n"),
+                &["key `smoke[0].name`"][..],
+            ),
         ];
         for (text, wants) in cases {
             let e = Config::parse(&text, "cutover.toml")

@@ -41,6 +41,7 @@ fn smoke_check(
         }
     };
     let name = text("name", take("name"))?.unwrap_or_else(|| format!("check {}", i + 1));
+    super::bounds::text(&format!("{key}.name"), &name, 100, "the check's name")?;
     let path = text("path", take("path"))?;
     let url = text("url", take("url"))?;
     let method = text("method", take("method"))?.unwrap_or_else(|| "GET".into());
