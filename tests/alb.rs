@@ -453,3 +453,62 @@ fn no_aws_credentials_is_one_readable_line() {
     );
     assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
 }
+
+/// An `endpoint-url` that is no AWS API (a proxy's HTML page, a server answering 500 with
+/// no body): one line, with the status and the first words, never the XML parser's debug
+/// dump.
+#[test]
+fn an_answer_that_is_not_the_aws_api_is_one_readable_line() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    for (status, body, said) in [
+        (
+            502,
+            "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>\n",
+            "HTTP 502 that is not an AWS API answer (an HTML page (\"502 Bad Gateway\"))",
+        ),
+        (500, "", "HTTP 500 that is not an AWS API answer (empty)"),
+    ] {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        std::thread::spawn(move || {
+            for s in l.incoming().take(50) {
+                let Ok(mut s) = s else { continue };
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut buf = [0u8; 16384];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(answer.as_bytes());
+            }
+        });
+        let cfg = dir.path().join("cutover.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"a\"\njournal = \"{}\"\n[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/g/2\"\nregion = \"eu-west-1\"\nendpoint-url = \"http://127.0.0.1:{port}\"\ntimeout = \"2s\"\n",
+                dir.path().join("j.jsonl").display(),
+            ),
+        )
+        .unwrap();
+        let o = std::process::Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("status")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(all.contains(said), "{status}: {all}");
+        assert!(
+            !all.contains("StartEl") && !all.contains("<body>") && !all.contains("Name {"),
+            "{all}"
+        );
+        assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
+    }
+}

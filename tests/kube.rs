@@ -781,6 +781,11 @@ fn kube_errors_are_one_readable_line() {
             format!("http://127.0.0.1:{}", closed_port()),
             "get services shop/checkout: Connection refused",
         ),
+        // A redirect (not followed by the client): no object, said so.
+        (
+            not_an_api(302, "text/plain", ""),
+            "the answer is not a Kubernetes object (EOF while parsing a value at line 1 column 0): a redirect, or not the API server?",
+        ),
         // 50 MB of one line: cut at 8 MB, never read whole.
         (
             not_an_api(200, "application/json", &"x".repeat(50 << 20)),

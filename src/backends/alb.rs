@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::config::http::HttpResponse;
 use aws_sdk_elasticloadbalancingv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
@@ -115,12 +116,28 @@ where
     }
 }
 
-fn aws_error<E, R>(what: &str, target: &str, e: SdkError<E, R>) -> BackendError
+fn aws_error<E>(what: &str, target: &str, e: SdkError<E, HttpResponse>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let target = target.to_string();
+    // An answer that is no AWS API's (a proxy's page, a server that is not the ELB API):
+    // said with its status and first words, never the XML parser's debug dump.
+    let foreign = e.raw_response().filter(|_| e.code().is_none()).map(|r| {
+        let body = r
+            .body()
+            .bytes()
+            .map(|b| crate::shared::one_line(&String::from_utf8_lossy(b), 120))
+            .unwrap_or_default();
+        format!(
+            "{what}: HTTP {} that is not an AWS API answer ({}): is `endpoint-url` the Elastic Load Balancing API?",
+            r.status().as_u16(),
+            if body.is_empty() { "empty" } else { body.as_str() }
+        )
+    });
+    if let Some(message) = foreign {
+        return BackendError::Protocol { target, message };
+    }
     match &e {
         SdkError::TimeoutError(_) => BackendError::Timeout {
             target,

@@ -404,6 +404,11 @@ pub(super) fn words(e: &kube::Error) -> String {
             }
             one_line(&cur.to_string(), 200)
         }
+        // A 3xx (which the client does not follow) or a page answered with 200: no object.
+        kube::Error::SerdeError(inner) => format!(
+            "the answer is not a Kubernetes object ({}): a redirect, or not the API server? (check the kubeconfig's `server`)",
+            one_line(&inner.to_string(), 120)
+        ),
         other => one_line(&crate::shared::root_cause(other), 200),
     }
 }
