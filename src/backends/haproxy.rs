@@ -62,7 +62,12 @@ pub struct HaproxyBackend {
     /// asking again), and the weights a write read back in its own exchange, handed to the
     /// engine's read-back once.
     seen: std::sync::Arc<Mutex<Seen>>,
+    /// The store as last found by `show info`, and when.
+    found: std::sync::Arc<Mutex<Option<(std::time::Instant, FileStore)>>>,
 }
+
+/// How long a store found by `show info` is taken as this HAProxy's without asking again.
+const STORE_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Default)]
 struct Seen {
@@ -76,6 +81,7 @@ impl HaproxyBackend {
             s,
             store_seen: Default::default(),
             seen: Default::default(),
+            found: Default::default(),
         }
     }
 
@@ -106,6 +112,12 @@ impl HaproxyBackend {
         };
         let target = format!("HAProxy runtime API {}", self.s.socket);
         crate::shared::with_timeout(&target, self.s.timeout, run).await
+    }
+
+    fn store_at(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, FileStore)>> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
@@ -139,6 +151,14 @@ impl HaproxyBackend {
     /// reload starts a new process: its weights come from the config file again, and so
     /// does a fresh store.
     async fn store(&self) -> Result<FileStore, BackendError> {
+        // Found less than a second ago: the same process (a reload within that second is
+        // found by the next look after it). A rollback's record then costs no extra
+        // `show info` round trips.
+        if let Some((at, store)) = &*self.store_at()
+            && at.elapsed() < STORE_FRESH
+        {
+            return Ok(store.clone());
+        }
         let info = self.command("show info").await?;
         let field = |name: &str| {
             info.lines()
@@ -172,6 +192,7 @@ impl HaproxyBackend {
             .store_seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(store.clone());
+        *self.store_at() = Some((std::time::Instant::now(), store.clone()));
         Ok(store)
     }
 
