@@ -319,9 +319,9 @@ fn write_weights(
 }
 
 /// Writes `path` whole, never through a link planted there: a fresh file beside it
-/// (`O_EXCL`, so not a symlink someone made), fsynced, then renamed over `path` (a rename
-/// replaces a symlink itself, not what it points to).
-async fn replace(path: PathBuf, text: String) -> std::io::Result<()> {
+/// (`O_EXCL`, so not a symlink someone made), fsynced when `durable`, then renamed over
+/// `path` (a rename replaces a symlink itself, not what it points to).
+async fn replace(path: PathBuf, text: String, durable: bool) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut tmp = path.clone().into_os_string();
@@ -338,7 +338,9 @@ async fn replace(path: PathBuf, text: String) -> std::io::Result<()> {
             let _ = f.set_permissions(m.permissions());
         }
         f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, &path)
     })
     .await
@@ -449,7 +451,7 @@ impl NginxBackend {
     }
 
     async fn put(&self, text: &str) -> std::io::Result<()> {
-        replace(self.s.config.clone(), text.to_string()).await
+        replace(self.s.config.clone(), text.to_string(), true).await
     }
 
     /// The driver lease and the cutover record, beside the config file.
@@ -531,8 +533,19 @@ impl Switch for NginxBackend {
         let new = write_weights(&old, &self.s.upstream, &self.s.servers, w)
             .map_err(|e| self.rejected(e))?;
         let io = |e: std::io::Error| self.rejected(format!("cannot write the config: {e}"));
-        replace(self.backup_path(), old.clone()).await.map_err(io)?;
-        self.put(&new).await.map_err(io)?;
+        // The backup is for people (a restore uses `old`, in memory): written beside the
+        // new file, not fsynced. The new file is: nginx reads it again after a crash.
+        let (backup, put) = futures::join!(
+            replace(self.backup_path(), old.clone(), false),
+            self.put(&new)
+        );
+        put.map_err(io)?;
+        if let Err(e) = backup {
+            log::warn!(
+                "nginx: the backup {} was not written: {e}",
+                self.backup_path().display()
+            );
+        }
         if let Err(e) = self.run(&self.s.test_command).await {
             self.put(&old).await.map_err(io)?;
             return Err(self.rejected(format!("{e}; the file was restored, traffic untouched")));
