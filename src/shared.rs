@@ -220,10 +220,73 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> std::io::Result<Stri
     })
 }
 
+/// The secrets of this process (tokens, passwords, webhook URLs and their paths, URL query
+/// values), registered as the config and the kubeconfig are read: every line printed
+/// ([`printable`]) and every peer text folded ([`one_line`]) has them replaced by `***`,
+/// so a peer that echoes a credential back, or a field that quotes one, never shows it.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers `secret` (ignored under 4 characters: hiding "1" would garble everything).
+pub fn register_secret(secret: &str) {
+    let s = secret.trim();
+    if s.chars().count() < 4 {
+        return;
+    }
+    let mut all = SECRETS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !all.iter().any(|x| x == s) {
+        all.push(s.to_string());
+        // Longest first: a token is hidden before a part of it could be.
+        all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    }
+}
+
+/// Registers a URL's secrets: its password, its query values and, for a webhook (`path`),
+/// its path.
+pub fn register_url_secrets(url: &str, path_too: bool) {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return;
+    };
+    if let Some(p) = u.password() {
+        register_secret(p);
+    }
+    for (_, v) in u.query_pairs() {
+        register_secret(&v);
+    }
+    if path_too && u.path().len() > 1 {
+        register_secret(u.path());
+        register_secret(u.path().trim_start_matches('/'));
+    }
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn hide_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let all = SECRETS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !all.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in all.iter() {
+        out = out.replace(s.as_str(), "***");
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `text` safe to print on a terminal: every control character but newline and tab
 /// escaped (`\u{1b}`), so a name, a header or a body from a backend or a feed can never
 /// clear the screen, set the title or move the cursor.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    match hide_secrets(text) {
+        std::borrow::Cow::Borrowed(t) => escaped(t),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(escaped(&t).into_owned()),
+    }
+}
+
+/// `text` with control characters and bidirectional controls escaped.
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     // Control characters, and the bidirectional overrides and isolates that reorder what
     // follows them on screen (U+202A–U+202E, U+2066–U+2069).
     let hidden = |c: char| {
@@ -447,6 +510,8 @@ pub fn flat(text: &str) -> String {
 /// `max` characters: whitespace runs folded to one space, control characters escaped, the
 /// cut marked with `…`. An HTML page is said as such with its `<title>`, not dumped.
 pub fn one_line(text: &str, max: usize) -> String {
+    // Secrets hidden before anything is cut (a cut token would no longer match).
+    let text = hide_secrets(text);
     let trimmed = text.trim_start();
     let text = if trimmed.starts_with('<') {
         let title = trimmed
@@ -495,6 +560,56 @@ mod http_tests {
     }
 }
 
+/// Text that may quote a credential before any secret was registered (a config line that
+/// did not parse, a kubeconfig that does not): a URL's userinfo and query values, and the
+/// word after `Bearer`, `Basic`, `token`, `password` or `secret`, shown as `***`.
+pub fn mask_secretish(text: &str) -> String {
+    let stop = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ']' | '}' | '>');
+    let mut out = text.to_string();
+    // URLs: userinfo and query.
+    let mut from = 0;
+    while let Some(i) = out[from..].find("://") {
+        let start = from + i + 3;
+        let end = out[start..].find(stop).map_or(out.len(), |j| start + j);
+        let url = &out[start..end];
+        let host_end = url.find('/').unwrap_or(url.len());
+        let mut masked = url.to_string();
+        if let Some(q) = masked.find('?') {
+            masked.replace_range(q + 1.., "***");
+        }
+        if let Some(at) = url[..host_end].rfind('@') {
+            masked.replace_range(..at, "***");
+        }
+        out.replace_range(start..end, &masked);
+        from = start + masked.len();
+    }
+    // Words after a credential's name.
+    for word in ["Bearer ", "Basic ", "token", "password", "secret"] {
+        let mut from = 0;
+        while let Some(i) = out[from..]
+            .to_ascii_lowercase()
+            .find(&word.to_ascii_lowercase())
+        {
+            let mut start = from + i + word.len();
+            // `token: x`, `token = "x"`, `password="x"`: past the separator and a quote.
+            let rest = &out[start..];
+            let skip = rest.len()
+                - rest
+                    .trim_start_matches(|c: char| {
+                        c == ' ' || c == ':' || c == '=' || c == '"' || c == '\''
+                    })
+                    .len();
+            start += skip;
+            let end = out[start..].find(stop).map_or(out.len(), |j| start + j);
+            if end > start && &out[start..end] != "***" {
+                out.replace_range(start..end, "***");
+            }
+            from = (start + 3).min(out.len());
+        }
+    }
+    out
+}
+
 /// A TOML error as one line: where (line, and the line's own text cut short: the key and
 /// value, or the `[table]`) and what, never the multi-line caret drawing, and never a long
 /// value echoed whole.
@@ -516,16 +631,16 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let line_no = text[..at].matches('\n').count() + 1;
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    let line = text[line_start..line_end].trim();
+    let line = mask_secretish(text[line_start..line_end].trim());
     if line.is_empty() {
         return format!("line {line_no}: {what}");
     }
-    format!("line {line_no} ({}): {what}", one_line(line, 80))
+    format!("line {line_no} ({}): {what}", one_line(&line, 80))
 }
 
 /// Runs of more than 24 digits cut to their head and their length (`1e308` read as a
 /// number is 309 digits).
-fn short_digits(text: &str) -> String {
+pub fn short_digits(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
@@ -571,8 +686,35 @@ mod toml_error_tests {
         let said = toml_error(&long, &e);
         assert!(said.len() < 500 && said.starts_with("line 1 ("), "{said}");
         assert_eq!(
+            mask_secretish(
+                r#"health = ["http://admin:PASS1@h:80/x?token=Q1&a=b", "Bearer T0K"], token: "sk-live-1""#
+            ),
+            r#"health = ["http://***@h:80/x?***", "Bearer ***"], token: "***""#
+        );
+        assert_eq!(
             short_digits(&format!("floating point `1{}`", "0".repeat(308))),
             "floating point `100000000000… (309 digits)`"
         );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn registered_secrets_are_hidden_before_any_cut() {
+        register_secret("unit-s3cret-token-0042");
+        register_url_secrets(
+            "https://hooks.example/T0/B1/unit-hook-path?key=unit-qv-9",
+            true,
+        );
+        let said = format!(
+            "{}",
+            printable("echo: Bearer unit-s3cret-token-0042 at /T0/B1/unit-hook-path?key=unit-qv-9")
+        );
+        assert_eq!(said, "echo: Bearer *** at ***?key=***");
+        // Cut after hiding: no prefix of the token survives a short line.
+        assert_eq!(one_line("xx unit-s3cret-token-0042 yy", 8), "xx *** …");
     }
 }

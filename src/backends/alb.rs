@@ -150,7 +150,11 @@ where
         _ => match (e.code(), e.message()) {
             (Some(code), msg) => BackendError::Rejected {
                 target,
-                message: format!("{what}: AWS {code}: {}", msg.unwrap_or("")),
+                message: format!(
+                    "{what}: AWS {}: {}",
+                    crate::shared::one_line(code, 80),
+                    crate::shared::one_line(msg.unwrap_or(""), 300)
+                ),
             },
             _ => BackendError::Protocol {
                 target,

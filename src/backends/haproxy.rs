@@ -229,10 +229,24 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     cmd: &str,
 ) -> std::io::Result<String> {
     s.write_all(format!("{cmd}\n").as_bytes()).await?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await?;
-    Ok(out)
+    // Bounded: the runtime API answers a few lines; a peer that streams without end is an
+    // error, never read into memory.
+    let mut out = Vec::new();
+    (&mut s).take(ANSWER_MAX + 1).read_to_end(&mut out).await?;
+    if out.len() as u64 > ANSWER_MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "answer over {}: not read (is this HAProxy's runtime API?)",
+                crate::shared::bytes_text(ANSWER_MAX as usize)
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
+
+/// The largest runtime API answer read (`show info`, `show stat` of a big config: < 1 MB).
+const ANSWER_MAX: u64 = 4 * 1024 * 1024;
 
 #[async_trait]
 impl Backend for HaproxyBackend {
@@ -573,5 +587,31 @@ mod tests {
         assert_eq!(rows[0]["svname"], "blue");
         assert_eq!(rows[0]["stot"], "120");
         assert_eq!(rows[1]["status"], "MAINT");
+    }
+
+    /// A runtime API peer that streams without end: an error, read bounded.
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_not_read() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = l.accept().await {
+                let line = vec![b'x'; 64 * 1024];
+                for _ in 0..200 {
+                    if s.write_all(&line).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let b = HaproxyBackend::new(HaproxySettings {
+            socket: Socket::Tcp(addr.to_string()),
+            backend: "app".into(),
+            servers: EnvPair::new("blue".into(), "green".into()),
+            scale: 100,
+            timeout: Duration::from_secs(5),
+        });
+        let e = b.read().await.unwrap_err().to_string();
+        assert!(e.contains("answer over 4 MB: not read"), "{e}");
     }
 }

@@ -354,6 +354,18 @@ const CONFIG_MAX: u64 = 4 * 1024 * 1024;
 impl NginxBackend {
     /// The upstream file's text, read bounded.
     fn config_text(&self) -> Result<String, BackendError> {
+        // A link (sites-enabled → sites-available): the write's rename would replace the
+        // link with a file and leave the one nginx reads as it was. Said, never done.
+        if let Ok(m) = std::fs::symlink_metadata(&self.s.config)
+            && m.file_type().is_symlink()
+        {
+            let to = std::fs::canonicalize(&self.s.config)
+                .map_or_else(|_| "?".to_string(), |p| p.display().to_string());
+            return Err(self.rejected(format!(
+                "{} is a symbolic link (to {to}): a write would replace the link, not the file nginx reads; set `config` to {to}",
+                self.s.config.display()
+            )));
+        }
         crate::shared::read_small_file(&self.s.config, CONFIG_MAX).map_err(|e| {
             BackendError::Unreachable {
                 target: format!("nginx {}", self.s.config.display()),
@@ -697,5 +709,41 @@ mod tests {
             "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n    server 10.0.0.9:80 down;\n",
         );
         assert_eq!(read_weights(&ok, "app", &servers), Ok(Weights::new(1, 1)));
+    }
+
+    /// A config that is a symbolic link is refused at read, with where it points: a write
+    /// would replace the link, not the file nginx reads.
+    #[tokio::test]
+    async fn a_symlinked_config_is_refused_with_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("available.conf");
+        std::fs::write(
+            &real,
+            "upstream app {\n    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 down;\n}\n",
+        )
+        .unwrap();
+        let link = dir.path().join("enabled.conf");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let b = NginxBackend::new(NginxSettings {
+            config: link,
+            upstream: "app".into(),
+            servers: EnvPair::new("127.0.0.1:8081".into(), "127.0.0.1:8082".into()),
+            test_command: vec!["true".into()],
+            reload_command: vec!["true".into()],
+            scale: 100,
+            timeout: Duration::from_secs(2),
+        });
+        let e = b.read().await.unwrap_err().to_string();
+        assert!(
+            e.contains("is a symbolic link (to ") && e.contains("available.conf"),
+            "{e}"
+        );
+        assert!(b.write(Weights::new(50, 50)).await.is_err());
+        assert!(
+            std::fs::symlink_metadata(dir.path().join("enabled.conf"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

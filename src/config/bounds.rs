@@ -10,6 +10,8 @@ const ECHO_MAX: usize = 60;
 /// `v` as an error quotes it: Rust-quoted (control characters escaped), cut to a few dozen
 /// characters with `…` and its real length.
 pub fn echo(v: &str) -> String {
+    let short = crate::shared::short_digits(v);
+    let v = short.as_str();
     let n = v.chars().count();
     if n <= ECHO_MAX {
         return format!("{v:?}");

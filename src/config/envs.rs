@@ -27,6 +27,7 @@ pub(super) fn probe_of(key: &str, p: ProbeFile, timeout: Duration) -> Result<Pro
             crate::shared::redact_url(&p.url)
         ));
     }
+    crate::shared::register_url_secrets(&p.url, false);
     let mut headers = Vec::new();
     for (k, v) in &p.headers {
         header(&format!("{key}.headers"), k, v, false)?;

@@ -12,6 +12,9 @@ pub(super) fn secret(
     file: &Option<PathBuf>,
 ) -> Result<Option<String>, String> {
     let v = secret_text(key, env, file)?;
+    if let Some(s) = &v {
+        crate::shared::register_secret(s);
+    }
     // A secret travels in a header: a control character there would fail every request
     // later, with a message naming no key. Said here, never echoed.
     if let Some(s) = &v
@@ -58,6 +61,17 @@ pub(super) fn header(
 ) -> Result<(HeaderName, HeaderValue), String> {
     let n = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("key `{key}`: {name:?} is not a header name"))?;
+    let lower = name.to_ascii_lowercase();
+    if sensitive
+        || ["auth", "token", "key", "cookie", "secret", "password"]
+            .iter()
+            .any(|w| lower.contains(w))
+    {
+        crate::shared::register_secret(value);
+        if let Some((_, credential)) = value.split_once(' ') {
+            crate::shared::register_secret(credential);
+        }
+    }
     let mut v = HeaderValue::from_str(value)
         .map_err(|_| format!("key `{key}`: the value of {name:?} is not a valid header value"))?;
     v.set_sensitive(sensitive);

@@ -107,7 +107,12 @@ impl Config {
                 bounds::shorten_quotes(&crate::shared::toml_error(text, &e)),
             )
         })?;
-        Config::from_file(f).map_err(|m| ConfigError::new(origin, bounds::shorten_quotes(&m)))
+        Config::from_file(f).map_err(|m| {
+            ConfigError::new(
+                origin,
+                bounds::shorten_quotes(&crate::shared::short_digits(&m)),
+            )
+        })
     }
 
     /// Each section in turn, in the order its errors are reported.

@@ -16,7 +16,12 @@ pub(super) fn webhooks(notify: &[NotifyFile]) -> Result<Vec<Webhook>, String> {
                 n.url_env
             )
         })?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        // The whole URL is a credential: hidden wherever it would be shown, its path too.
+        crate::shared::register_secret(&url);
+        crate::shared::register_url_secrets(&url, true);
+        if reqwest::Url::parse(&url).is_err()
+            || !(url.starts_with("http://") || url.starts_with("https://"))
+        {
             return Err(format!(
                 "key `{key}.url-env`: ${} does not hold an http(s) URL",
                 n.url_env

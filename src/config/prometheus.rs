@@ -24,6 +24,7 @@ pub(super) fn prometheus_settings(
             crate::shared::redact_url(&p.url)
         ));
     }
+    crate::shared::register_url_secrets(&p.url, false);
     let headers = headers(&p)?;
     for (key, v) in [
         ("error-rate", &p.error_rate),
@@ -120,7 +121,9 @@ fn headers(p: &PrometheusFile) -> Result<HeaderMap, String> {
             &p.basic_auth_password_file,
         )?
         .unwrap_or_default();
-        let basic = format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()));
+        let encoded = base64(format!("{user}:{pass}").as_bytes());
+        crate::shared::register_secret(&encoded);
+        let basic = format!("Basic {encoded}");
         let (_, v) = header("prometheus.basic-auth-user", "authorization", &basic, true)?;
         headers.insert(AUTHORIZATION, v);
     }
@@ -153,9 +156,9 @@ fn queries(queries: Vec<QueryFile>) -> Result<QueryParts, String> {
             }
         };
         if let Some(c) = q.max_change {
-            if !(c > 0.0 && c.is_finite()) {
+            if !(c > 0.0 && c <= 100.0) {
                 return Err(format!(
-                    "key `{key}.max-change`: value {c}: expected a fraction above 0 (0.2 = 20 %)"
+                    "key `{key}.max-change`: value {c}: expected a fraction above 0 and at most 100 (0.2 = 20 %)"
                 ));
             }
             rules.push(MetricRule {

@@ -98,6 +98,7 @@ fn smoke_check(
     blue.method = method;
     let mut green = blue.clone();
     green.url = urls.green;
+    crate::shared::register_url_secrets(&green.url, false);
     if !(green.url.starts_with("http://") || green.url.starts_with("https://")) {
         return Err(format!(
             "key `{key}.url`: value {:?}: expected an http:// or https:// URL",

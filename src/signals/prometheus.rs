@@ -354,9 +354,18 @@ fn many_series(many: &[Found], label: &str, env: &str) -> String {
         values.sort_unstable();
         values.dedup();
         if values.len() > 1 {
-            let shown: Vec<&str> = values.iter().take(3).copied().collect();
+            // A label's name and values come from the peer: each one short line.
+            let shown: Vec<String> = values
+                .iter()
+                .take(3)
+                .map(|v| crate::shared::one_line(v, 40))
+                .collect();
             let more = if values.len() > 3 { "|…" } else { "" };
-            differ.push(format!("{k}={}{more}", shown.join("|")));
+            differ.push(format!(
+                "{}={}{more}",
+                crate::shared::one_line(k, 40),
+                shown.join("|")
+            ));
         }
     }
     let mut text = format!(

@@ -10,6 +10,9 @@ use std::task::{Context, Poll};
 
 /// The longest line read: objects cutover reads are a few KB; etcd stores at most 1.5 MB.
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
+/// The most read of one answer, lines or not: a watch that reaches it ends with an error and
+/// is begun again by the watcher (events of the few objects cutover watches are a few KB).
+pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -19,13 +22,27 @@ pub struct LineCapped<B> {
     /// Bytes since the last line break.
     run: usize,
     max: usize,
+    /// Bytes in all.
+    total: usize,
+    max_total: usize,
 }
 
 impl<B> LineCapped<B> {
-    pub fn new(inner: B, max: usize) -> LineCapped<B> {
-        LineCapped { inner, run: 0, max }
+    pub fn new(inner: B, max: usize, max_total: usize) -> LineCapped<B> {
+        LineCapped {
+            inner,
+            run: 0,
+            max,
+            total: 0,
+            max_total,
+        }
     }
 }
+
+/// The answer went on past the total cap.
+#[derive(Debug, thiserror::Error)]
+#[error("answer over {}: not read (a Kubernetes API answer is a few KB)", crate::shared::bytes_text(*.0))]
+pub struct TooMuch(pub usize);
 
 /// The answer went on past the cap.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +72,10 @@ where
                     if this.run > this.max {
                         return Poll::Ready(Some(Err(Box::new(TooLong(this.max)))));
                     }
+                    this.total = this.total.saturating_add(data.len());
+                    if this.total > this.max_total {
+                        return Poll::Ready(Some(Err(Box::new(TooMuch(this.max_total)))));
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -81,13 +102,28 @@ mod tests {
     #[tokio::test]
     async fn a_long_line_is_cut_and_lines_reset_the_count() {
         let ok = http_body_util::Full::new(Bytes::from("abc\ndefgh\nij"));
-        let got = LineCapped::new(ok, 5).collect().await.unwrap().to_bytes();
+        let got = LineCapped::new(ok, 5, 100)
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(&got[..], b"abc\ndefgh\nij");
         let long = http_body_util::Full::new(Bytes::from("abc\ndefghij"));
-        let e = LineCapped::new(long, 5).collect().await.err().unwrap();
+        let e = LineCapped::new(long, 5, 100).collect().await.err().unwrap();
         assert!(
             e.to_string()
                 .contains("answer over 5 bytes without a line break"),
+            "{e}"
+        );
+        // Short lines without end: cut at the total.
+        let lines = http_body_util::Full::new(Bytes::from("a\n".repeat(60)));
+        let e = LineCapped::new(lines, 5, 100)
+            .collect()
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("answer over 100 bytes: not read"),
             "{e}"
         );
     }

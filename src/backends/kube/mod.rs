@@ -110,7 +110,10 @@ impl KubeBackend {
                     format!(
                         "kubeconfig {}: {}",
                         path.display(),
-                        crate::shared::one_line(&crate::shared::root_cause(&e), 200)
+                        crate::shared::one_line(
+                            &crate::shared::mask_secretish(&crate::shared::root_cause(&e)),
+                            200
+                        )
                     )
                 })?;
                 kube::Config::from_custom_kubeconfig(kc, &options)
@@ -138,6 +141,14 @@ impl KubeBackend {
             })?
             }
         };
+        // The kubeconfig's credentials: hidden should the API server echo them back.
+        {
+            use secrecy::ExposeSecret;
+            let auth = &config.auth_info;
+            for secret in [&auth.token, &auth.password].into_iter().flatten() {
+                crate::shared::register_secret(secret.expose_secret());
+            }
+        }
         let namespace = s
             .namespace
             .clone()
@@ -146,7 +157,7 @@ impl KubeBackend {
         // or a proxy's endless page, cannot fill the memory).
         let cap =
             tower::util::MapResponseLayer::new(|r: http::Response<Box<kube::client::DynBody>>| {
-                r.map(|b| capped::LineCapped::new(b, capped::MAX_LINE))
+                r.map(|b| capped::LineCapped::new(b, capped::MAX_LINE, capped::MAX_ANSWER))
             });
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| format!("kube client: {}", words(&e)))?
