@@ -162,6 +162,19 @@ fn hostile_values_are_invalid_with_their_reason_never_numbers() {
         !text.contains("inf %") && !text.contains("guardrails: OK"),
         "{text}"
     );
+    // `check` does not say ✓ over readings that cannot be measurements.
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("signals prometheus"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.starts_with("✕") && line.contains("green error-rate: invalid: 5 series for env=green"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

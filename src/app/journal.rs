@@ -491,7 +491,7 @@ impl Journal {
     /// entry (a torn write, a damaged disk block) is skipped and counted, never the end of
     /// the reading.
     pub fn read(path: &Path, keep: impl Fn(&Entry) -> bool) -> std::io::Result<JournalRead> {
-        use std::io::BufRead;
+        use std::io::{BufRead, Read};
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() {
             return Err(std::io::Error::new(
@@ -504,8 +504,16 @@ impl Journal {
         let mut line = Vec::new();
         loop {
             line.clear();
-            if r.read_until(b'\n', &mut line)? == 0 {
+            // At most LINE_MAX bytes of a line are kept: a longer one is no entry cutover
+            // wrote; the rest of it is passed over unread into memory, and it is counted.
+            let n = (&mut r).take(LINE_MAX + 1).read_until(b'\n', &mut line)?;
+            if n == 0 {
                 break;
+            }
+            if line.len() as u64 > LINE_MAX && line.last() != Some(&b'\n') {
+                skip_line(&mut r)?;
+                out.skipped += 1;
+                continue;
             }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim();
@@ -523,6 +531,29 @@ impl Journal {
 }
 
 pub use crate::shared::timestamp;
+
+/// The longest journal line read: an entry cutover writes is under 10 KB.
+const LINE_MAX: u64 = 1024 * 1024;
+
+/// Reads past the rest of a line without keeping it.
+fn skip_line(r: &mut impl std::io::BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                r.consume(n);
+            }
+        }
+    }
+}
 
 /// The default journal path for a cutover named `name`: under `$XDG_STATE_HOME/cutover`
 /// (or `~/.local/state/cutover`), else the current directory.
@@ -777,5 +808,21 @@ mod tests {
         let read = Journal::read(&path, |_| true).unwrap();
         assert_eq!(read.entries.len(), 2, "the torn line alone is lost");
         assert_eq!(read.skipped, 1);
+    }
+
+    /// A line over a megabyte is no entry: passed over, counted, and the lines after it
+    /// still read.
+    #[test]
+    fn a_huge_line_is_skipped_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let huge = "x".repeat(3 * 1024 * 1024);
+        std::fs::write(
+            &path,
+            format!("{}\n{huge}\n{}\n", OLD_LINES[0], OLD_LINES[1]),
+        )
+        .unwrap();
+        let read = Journal::read(&path, |_| true).unwrap();
+        assert_eq!((read.entries.len(), read.skipped), (2, 1));
     }
 }

@@ -181,9 +181,10 @@ fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) 
     let unread: Vec<String> = Env::ALL
         .into_iter()
         .flat_map(|e| {
-            poll.get(e)
-                .read_errors()
+            let p = poll.get(e);
+            p.read_errors()
                 .into_iter()
+                .chain(p.invalid())
                 .map(move |why| format!("{e} {why}"))
         })
         .collect();

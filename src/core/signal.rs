@@ -283,6 +283,26 @@ impl EnvPoll {
         out
     }
 
+    /// The signals this poll gave that cannot be measurements (each checked against its
+    /// range as [`EnvPoll::apply_to`] does: several series, negative, over 100 %…), each as
+    /// `signal: invalid: why`.
+    pub fn invalid(&self) -> Vec<String> {
+        let named = [
+            ("error-rate", &self.error_rate, Range::Fraction),
+            ("p99", &self.p99_ms, Range::LatencyMs),
+            ("rps", &self.rps, Range::NonNegative),
+            ("requests", &self.requests, Range::NonNegative),
+            ("errors", &self.errors, Range::NonNegative),
+        ];
+        named
+            .into_iter()
+            .filter_map(|(name, r, range)| match r.clone().map(|r| range.check(r)) {
+                Some(Reading::Invalid(why)) => Some(format!("{name}: invalid: {why}")),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Records what this poll provides into `s`, read at `at` with polls every `interval`:
     /// each value checked against its signal's range first, so an impossible one is stored
     /// as invalid, never as a number; a value already stale when read (by its own time) is
