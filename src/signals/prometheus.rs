@@ -68,10 +68,6 @@ pub struct PrometheusSettings {
 pub struct PrometheusSource {
     client: Client,
     settings: PrometheusSettings,
-    /// What must never be shown, should a peer echo it back in an error: the credentials
-    /// sent (the whole `Authorization` value and its token), the URL's password and query
-    /// values.
-    secrets: Vec<String>,
 }
 
 impl PrometheusSource {
@@ -87,12 +83,13 @@ impl PrometheusSource {
                 crate::shared::redact_url(&settings.url)
             )
         })?;
-        let secrets = secrets_of(&settings);
-        Ok(PrometheusSource {
-            client,
-            settings,
-            secrets,
-        })
+        // Never shown, should a peer echo them back: registered, so every printed line
+        // hides them (`shared::printable`).
+        for secret in secrets_of(&settings) {
+            crate::shared::register_secret(&secret);
+        }
+        crate::shared::register_url_secrets(&settings.url, false);
+        Ok(PrometheusSource { client, settings })
     }
 
     fn render(&self, template: &str, env: Option<Env>) -> String {
@@ -114,20 +111,6 @@ impl PrometheusSource {
     /// Runs one instant query and returns its vector as samples, each with its age by its
     /// own timestamp.
     async fn instant(&self, query: &str) -> Result<Vec<Found>, QueryError> {
-        self.instant_raw(query).await.map_err(|e| {
-            let hide = |t: String| {
-                self.secrets
-                    .iter()
-                    .fold(t, |t, s| crate::shared::scrub(&t, s, "***"))
-            };
-            match e {
-                QueryError::Transport(t) => QueryError::Transport(hide(t)),
-                QueryError::Query(t) => QueryError::Query(hide(t)),
-            }
-        })
-    }
-
-    async fn instant_raw(&self, query: &str) -> Result<Vec<Found>, QueryError> {
         let timeout_ms = self.settings.timeout.as_millis() as i64;
         let resp = self
             .client
@@ -429,9 +412,8 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-/// The secrets of a Prometheus source's settings, longest first (a token is hidden before
-/// a part of it could be), none shorter than 4 characters (hiding "1" would garble
-/// everything).
+/// The credentials a Prometheus source sends: the whole `Authorization` value and its
+/// credential.
 fn secrets_of(settings: &PrometheusSettings) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(v) = settings
@@ -444,12 +426,6 @@ fn secrets_of(settings: &PrometheusSettings) -> Vec<String> {
             out.push(token.to_string());
         }
     }
-    if let Ok(u) = reqwest::Url::parse(&settings.url) {
-        out.extend(u.password().map(String::from));
-        out.extend(u.query_pairs().map(|(_, v)| v.into_owned()));
-    }
-    out.retain(|s| s.len() >= 4);
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out
 }
 
