@@ -512,3 +512,80 @@ fn an_answer_that_is_not_the_aws_api_is_one_readable_line() {
         assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
     }
 }
+
+/// An `endpoint-url` that answers without end (a chunked body that never stops) or with a
+/// 50 MB body: the SDK's read stops at 4 MB, said in one line, in bounded memory and time.
+/// Before the cap, the endless one read 2.1 GB in 2 s and the 50 MB one peaked at 280 MB.
+#[test]
+fn an_aws_answer_over_4_mb_is_not_read() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut figures = Vec::new();
+    for endless in [true, false] {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            // Bounded: at most 40 connections, each at most 64 MB (endless: 1 GB).
+            for s in l.incoming().take(40) {
+                let Ok(mut s) = s else { continue };
+                std::thread::spawn(move || {
+                    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                    let mut buf = [0u8; 16384];
+                    let _ = s.read(&mut buf);
+                    let chunk = vec![b'<'; 64 * 1024];
+                    if endless {
+                        let _ = s.write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n",
+                        );
+                        for _ in 0..16 * 1024 {
+                            let head = format!("{:x}\r\n", chunk.len());
+                            if s.write_all(head.as_bytes()).is_err()
+                                || s.write_all(&chunk).is_err()
+                                || s.write_all(b"\r\n").is_err()
+                            {
+                                return;
+                            }
+                        }
+                    } else {
+                        let n = 50 * 1024 * 1024;
+                        let _ = s.write_all(
+                            format!("HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {n}\r\n\r\n")
+                                .as_bytes(),
+                        );
+                        for _ in 0..n / chunk.len() {
+                            if s.write_all(&chunk).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let cfg = dir.path().join("cutover.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"a\"\njournal = \"{}\"\n[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/g/2\"\nregion = \"eu-west-1\"\nendpoint-url = \"http://127.0.0.1:{port}\"\ntimeout = \"5s\"\n",
+                dir.path().join("j.jsonl").display(),
+            ),
+        )
+        .unwrap();
+        let envs = [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        let (o, mb, took) = run_measured(&cfg, &["status"], &envs);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(all.contains("answer over 4 MB: not read"), "{all}");
+        assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");
+        assert!(mb < 100, "endless {endless}: peak {mb} MB");
+        assert!(
+            took < Duration::from_secs(30),
+            "endless {endless}: {took:?}"
+        );
+        figures.push(format!("endless {endless}: {mb} MB peak, {took:?}"));
+    }
+    eprintln!("AWS answers over the cap: {figures:#?}");
+}

@@ -389,52 +389,6 @@ fn the_cockpit_shows_hostile_values_as_invalid_at_80x24() {
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
 
-/// Runs `cutover --config CFG ARGS…` with `envs`, and its peak resident memory (the
-/// kernel's high-water mark, read until the process ends) in MB.
-fn run_measured(
-    cfg: &Path,
-    args: &[&str],
-    envs: &[(&str, &str)],
-) -> (std::process::Output, u64, std::time::Duration) {
-    let t = std::time::Instant::now();
-    let child = std::process::Command::new(bin())
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let watch = {
-        let peak = peak.clone();
-        std::thread::spawn(move || {
-            // Bounded: the process is waited for below; its /proc entry goes with it.
-            for _ in 0..6000 {
-                let Ok(text) = std::fs::read_to_string(&status) else {
-                    break;
-                };
-                if let Some(kb) = text
-                    .lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    peak.fetch_max(kb, std::sync::atomic::Ordering::SeqCst);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        })
-    };
-    let out = child.wait_with_output().unwrap();
-    watch.join().unwrap();
-    let mb = peak.load(std::sync::atomic::Ordering::SeqCst) / 1024;
-    (out, mb, t.elapsed())
-}
-
 /// A Prometheus that answers 50 MB, 429 with Retry-After, a redirect to another origin, or
 /// a 503 from a proxy: each said as what it is, in bounded memory and time, and no secret
 /// of the config (a bearer token, a webhook URL) in any output.

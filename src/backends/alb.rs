@@ -108,6 +108,10 @@ where
         }
         cur = c.source();
     }
+    // The SDK's kind words say nothing to an operator when a cause follows them.
+    while words.len() > 1 && matches!(words[0].as_str(), "dispatch failure" | "other" | "io") {
+        words.remove(0);
+    }
     let line = words.join(": ");
     if line.chars().count() > 300 {
         line.chars().take(300).collect::<String>() + "…"
@@ -167,6 +171,7 @@ where
 impl AlbBackend {
     pub async fn connect(s: AlbSettings) -> AlbBackend {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(super::aws_http::capped_client(super::aws_http::MAX_ANSWER))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
