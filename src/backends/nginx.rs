@@ -167,6 +167,12 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
                 text[..cur + lead].matches('\n').count() + 1
             ));
         }
+        if words.first() == Some(&"server") && stmt.contains(['"', '\'', '\\', '$']) {
+            return Err(format!(
+                "`upstream {upstream}` has a `server` line with quotes, an escape or a variable (line {}): nginx reads those words differently from how they look; write the line with plain words",
+                text[..cur + lead].matches('\n').count() + 1
+            ));
+        }
         if words.first() == Some(&"server") && words.len() >= 2 {
             out.push(ServerStmt {
                 start: cur + lead,
@@ -232,8 +238,10 @@ fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> R
                 .collect();
             if weights.len() > 1
                 || weights.first().is_some_and(|w| {
-                    !w.parse::<u32>()
-                        .is_ok_and(|n| (1..=MAX_WEIGHT).contains(&n))
+                    !w.bytes().all(|b| b.is_ascii_digit())
+                        || !w
+                            .parse::<u32>()
+                            .is_ok_and(|n| (1..=MAX_WEIGHT).contains(&n))
                 })
             {
                 return Err(format!(
@@ -689,6 +697,18 @@ mod tests {
             (
                 "    server 127.0.0.1:8081 weight=99999999999999999999;\n    server 127.0.0.1:8082;\n",
                 "has `weight=99999999999999999999`",
+            ),
+            (
+                "    server 127.0.0.1:8081 weight=+5;\n    server 127.0.0.1:8082;\n",
+                "on line 2 has `weight=+5`",
+            ),
+            (
+                "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 \"weight=5\";\n",
+                "a `server` line with quotes, an escape or a variable (line 3)",
+            ),
+            (
+                "    server 127.0.0.1:8081 weight=$w;\n    server 127.0.0.1:8082;\n",
+                "a `server` line with quotes, an escape or a variable (line 2)",
             ),
             (
                 "    server 127.0.0.1:8081;\n    include more-servers.conf;\n    server 127.0.0.1:8082;\n",
