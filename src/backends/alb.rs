@@ -21,6 +21,16 @@ use std::time::Duration;
 /// Attempts for a step; a rollback retries harder.
 const STEP_ATTEMPTS: u32 = 3;
 const ROLLBACK_ATTEMPTS: u32 = 8;
+/// `attempts` tries, the waits between them from 100 ms doubling to at most 1 s (the SDK's
+/// own start at 1 s and reach 20 s): a refusal is said within the poll timeout instead of
+/// "did not answer", and a rollback's eight tries take seconds, not a minute.
+fn retry(attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
 /// The tag on the listener or rule that holds the driver lease.
 pub const LEASE_TAG: &str = "cutover:driver-lease";
 /// The tag on the listener or rule that holds the cutover record.
@@ -179,7 +189,7 @@ impl AlbBackend {
                     .operation_timeout(s.timeout * (ROLLBACK_ATTEMPTS + 1))
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(STEP_ATTEMPTS));
+            .retry_config(retry(STEP_ATTEMPTS));
         if let Some(r) = &s.region {
             loader = loader.region(Region::new(r.clone()));
         }
@@ -403,7 +413,7 @@ impl AlbBackend {
             .build();
         actions[i] = action;
         let retry = aws_sdk_elasticloadbalancingv2::config::Builder::default()
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+            .retry_config(retry(attempts));
         let target = self.where_();
         match &self.s.target {
             AlbTarget::Listener(arn) => {
