@@ -56,6 +56,12 @@ pub fn shorten_quotes(msg: &str) -> String {
 
 /// A duration as the config writes it: `"1s"`, `"15m"`, `"500000000years"`.
 pub fn dur(d: Duration) -> String {
+    // humantime's year: 365.25 days. Past a year the months, days and seconds of a huge
+    // value are noise; its whole years are what was meant.
+    const YEAR: u64 = 31_557_600;
+    if d.as_secs() >= YEAR {
+        return format!("\"{}years\"", d.as_secs() / YEAR);
+    }
     format!("{:?}", humantime::format_duration(d).to_string())
 }
 
@@ -184,6 +190,8 @@ mod tests {
             "key `poll-timeout`: value \"500000000years\": expected a duration from \"100ms\" to \"10m\" (a poll slower than this fails)"
         );
         assert_eq!(duration("k", None, SECOND, (MS, HOUR), "w"), Ok(SECOND));
+        assert_eq!(dur(Duration::from_secs(u64::MAX)), "\"584542046090years\"");
+        assert_eq!(dur(90 * MINUTE), "\"1h 30m\"");
         assert_eq!(
             whole("expect-status", 999u16, (100, 599), "an HTTP status").unwrap_err(),
             "key `expect-status`: value 999: expected 100 to 599 (an HTTP status)"
