@@ -468,6 +468,13 @@ fn journal_prints_a_timeline_in_text_markdown_and_json() {
             "{}",
             stderr(&o)
         );
+        assert_eq!(
+            stderr(&o).matches("NOT JOURNALED").count(),
+            1,
+            "said once: {}",
+            stderr(&o)
+        );
+        assert_eq!(o.status.code(), Some(1), "not journaled is not a success");
         assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
     }
 }

@@ -83,7 +83,10 @@ pub(super) async fn rollback_cli(
         out!("{d} drives this cutover: they will see this rollback within one poll");
     }
     if let Some(e) = &done.journal_error {
-        err!("cutover: ROLLBACK NOT JOURNALED: {e}");
+        // With no journal at all, the word was said when it could not be opened.
+        if journal.is_some() {
+            err!("cutover: ROLLBACK NOT JOURNALED: {e}");
+        }
         code = ExitCode::FAILURE;
     }
     if let Some(e) = &done.record_error {
