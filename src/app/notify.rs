@@ -47,20 +47,8 @@ impl Webhook {
         self.post(http, n).await.map_err(|e| {
             let e = crate::shared::scrub(&e, &self.url, &var);
             // A receiver may echo the path or the query back ("Cannot POST /T0/B1/xoxb…"):
-            // those are the secret part of the URL.
-            let Ok(u) = reqwest::Url::parse(&self.url) else {
-                return e;
-            };
-            let mut parts: Vec<String> = u.query_pairs().map(|(_, v)| v.into_owned()).collect();
-            parts.extend(u.password().map(String::from));
-            if u.path().len() > 1 {
-                parts.push(u.path().to_string());
-            }
-            parts.retain(|p| p.len() >= 4);
-            parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
-            parts
-                .iter()
-                .fold(e, |e, p| crate::shared::scrub(&e, p, "***"))
+            // the config registered those as secrets when it read the URL.
+            crate::shared::hide_secrets(&e).into_owned()
         })
     }
 

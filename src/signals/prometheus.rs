@@ -392,14 +392,6 @@ fn reading(v: Option<f64>, kind: Kind, missing: &str) -> Reading {
 
 /// The innermost cause of an error: "Connection refused (os error 111)", without the
 /// request's URL and query.
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
@@ -449,7 +441,7 @@ impl From<PromError> for QueryError {
                     Some(r) if r.is_status() => {
                         format!("HTTP {}", r.status().map_or(0, |s| s.as_u16()))
                     }
-                    Some(r) => innermost(r),
+                    Some(r) => crate::shared::root_cause(r),
                     None => c.to_string(),
                 };
                 QueryError::Transport(msg)
