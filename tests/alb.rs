@@ -592,3 +592,117 @@ fn an_aws_answer_over_4_mb_is_not_read() {
     }
     eprintln!("AWS answers over the cap: {figures:#?}");
 }
+
+/// The AWS actions moto received while `f` ran, in order (its request recorder).
+fn recorded_calls(m: &Moto, f: impl FnOnce()) -> Vec<String> {
+    let post = |path: &str| {
+        let url = format!("{}{path}", m.endpoint);
+        let o = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request;sys.stdout.write(urllib.request.urlopen(urllib.request.Request(sys.argv[1],data=b'',method=sys.argv[2])).read().decode())",
+                &url,
+                if path.ends_with("download-recording") { "GET" } else { "POST" },
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{path}: {}", stderr(&o));
+        stdout(&o)
+    };
+    post("/moto-api/recorder/reset-recording");
+    post("/moto-api/recorder/start-recording");
+    f();
+    post("/moto-api/recorder/stop-recording");
+    let rec = post("/moto-api/recorder/download-recording");
+    rec.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            let body = r["body"].as_str().unwrap_or("").to_string();
+            let body = if r["body_encoded"].as_bool() == Some(true) {
+                let o = Command::new("python3")
+                    .args([
+                        "-c",
+                        "import sys,base64;sys.stdout.write(base64.b64decode(sys.argv[1]).decode('utf-8','replace'))",
+                        &body,
+                    ])
+                    .output()
+                    .unwrap();
+                stdout(&o)
+            } else {
+                body
+            };
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
+/// A CLI rollback makes the floor of calls: the weights and the tags (record and lease)
+/// read at once, the write, the read-back, and the record's one AddTags: five, traffic
+/// moving with the third (the second round trip). A forward step takes the lease and
+/// releases it with one call each. These counts are the wire, not a timing.
+#[test]
+fn a_rollback_makes_five_calls_and_a_step_takes_the_lease_in_one() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    setup(&m, dir.path());
+    let cfg = dir.path().join("cutover.toml");
+    let run = |args: &[&str]| {
+        let o = Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--journal")
+            .arg(dir.path().join("cli.jsonl"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}{}", stdout(&o), stderr(&o));
+        o
+    };
+    let step = recorded_calls(&m, || {
+        run(&["set", "10", "--yes"]);
+    });
+    eprintln!("set 10: {} calls: {}", step.len(), step.join(" → "));
+    let adds = step.iter().filter(|c| *c == "AddTags").count();
+    let removes = step.iter().filter(|c| *c == "RemoveTags").count();
+    let modify = step.iter().position(|c| c == "ModifyListener").unwrap();
+    assert_eq!(
+        step.iter().filter(|c| *c == "ModifyListener").count(),
+        1,
+        "{step:?}"
+    );
+    // The lease taken (one AddTags) and the record begun before the write; the record
+    // finished and the lease released (one RemoveTags) after it.
+    assert_eq!((adds, removes), (3, 1), "{step:?}");
+    assert!(
+        step[..modify].iter().filter(|c| *c == "AddTags").count() == 2,
+        "{step:?}"
+    );
+    assert_eq!(
+        step.last().map(String::as_str),
+        Some("RemoveTags"),
+        "{step:?}"
+    );
+    let back = recorded_calls(&m, || {
+        let o = run(&["rollback"]);
+        assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
+    });
+    eprintln!("rollback: {} calls: {}", back.len(), back.join(" → "));
+    let mut first_two = back[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["DescribeListeners", "DescribeTags"], "{back:?}");
+    assert_eq!(
+        back[2..],
+        ["ModifyListener", "DescribeListeners", "AddTags"],
+        "{back:?}"
+    );
+}

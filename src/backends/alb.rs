@@ -72,7 +72,35 @@ pub struct AlbBackend {
     /// The actions as last read (or as the last write left them): a write rebuilds from
     /// them instead of describing again, and re-reads only when the call is refused.
     last: std::sync::Arc<std::sync::Mutex<Option<Vec<Action>>>>,
+    /// The record and lease tags as last read, with when: a load or a compare within
+    /// `TAGS_FRESH` of that read uses them instead of another DescribeTags.
+    seen: std::sync::Arc<std::sync::Mutex<Option<Seen>>>,
 }
+
+/// The tags of cutover's slots as read at `at` (and as this process's own writes since
+/// left them).
+#[derive(Clone, Debug)]
+struct Seen {
+    at: std::time::Instant,
+    record: Option<String>,
+    lease: Option<String>,
+}
+
+impl Seen {
+    fn get(&self, slot: Slot) -> Option<String> {
+        match slot {
+            Slot::Record => self.record.clone(),
+            Slot::Lease => self.lease.clone(),
+        }
+    }
+}
+
+/// How long a DescribeTags answer stands in for another. Tags have no compare-and-swap
+/// anyway (a read, a compare, a write): this widens the window in which two writers both
+/// win from one round trip to at most this, and in return a rollback's record and a
+/// forward write's lease cost one call each instead of three. A compare that fails on
+/// the remembered tags is made again on a fresh read before it says no.
+const TAGS_FRESH: Duration = Duration::from_secs(1);
 
 /// The value of `slot`'s tag, when set and not blank.
 fn tag(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag], slot: Slot) -> Option<String> {
@@ -215,12 +243,35 @@ impl AlbBackend {
             s,
             region,
             last: std::sync::Arc::default(),
+            seen: std::sync::Arc::default(),
         }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Option<Seen>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `slot`'s tag: as remembered when read within `TAGS_FRESH`, else read now.
+    async fn slot_value(
+        &self,
+        slot: Slot,
+        fresh_only: bool,
+    ) -> Result<Option<String>, BackendError> {
+        if !fresh_only
+            && let Some(seen) = self.seen().as_ref()
+            && seen.at.elapsed() < TAGS_FRESH
+        {
+            return Ok(seen.get(slot));
+        }
+        Ok(tag(&self.tags().await?, slot))
     }
 
     /// The listener's (or rule's) tags, in one call.
     async fn tags(&self) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::Tag>, BackendError> {
         let target = self.where_();
+        let at = std::time::Instant::now();
         let out = self
             .client
             .describe_tags()
@@ -228,12 +279,18 @@ impl AlbBackend {
             .send()
             .await
             .map_err(|e| aws_error("DescribeTags", &target, e))?;
-        Ok(out
+        let tags: Vec<_> = out
             .tag_descriptions()
             .iter()
             .flat_map(aws_sdk_elasticloadbalancingv2::types::TagDescription::tags)
             .cloned()
-            .collect())
+            .collect();
+        *self.seen() = Some(Seen {
+            at,
+            record: tag(&tags, Slot::Record),
+            lease: tag(&tags, Slot::Lease),
+        });
+        Ok(tags)
     }
 
     fn where_(&self) -> String {
@@ -521,7 +578,7 @@ impl Backend for AlbBackend {
     }
 
     async fn load(&self, slot: Slot) -> Result<Option<String>, BackendError> {
-        Ok(tag(&self.tags().await?, slot))
+        self.slot_value(slot, false).await
     }
 
     /// One DescribeTags for both.
@@ -561,12 +618,14 @@ impl Switch for AlbBackend {
         expect: Option<&str>,
         new: Option<&str>,
     ) -> Result<bool, BackendError> {
-        if self.load(slot).await?.as_deref() != expect {
+        if self.slot_value(slot, false).await?.as_deref() != expect
+            && self.slot_value(slot, true).await?.as_deref() != expect
+        {
             return Ok(false);
         }
         let target = self.where_();
         let key = tag_of(slot);
-        match new {
+        let sent = match new {
             Some(v) => {
                 let tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder()
                     .key(key)
@@ -578,16 +637,32 @@ impl Switch for AlbBackend {
                     .tags(tag)
                     .send()
                     .await
-                    .map_err(|e| aws_error("AddTags", &target, e))?;
+                    .map(|_| ())
+                    .map_err(|e| aws_error("AddTags", &target, e))
             }
-            None => {
-                self.client
-                    .remove_tags()
-                    .resource_arns(&target)
-                    .tag_keys(key)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("RemoveTags", &target, e))?;
+            None => self
+                .client
+                .remove_tags()
+                .resource_arns(&target)
+                .tag_keys(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("RemoveTags", &target, e)),
+        };
+        if let Err(e) = sent {
+            // Written or not is unknown: the next look reads.
+            *self.seen() = None;
+            return Err(e);
+        }
+        if let Some(seen) = self.seen().as_mut() {
+            let v = new
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from);
+            match slot {
+                Slot::Record => seen.record = v,
+                Slot::Lease => seen.lease = v,
             }
         }
         Ok(true)
