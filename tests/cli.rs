@@ -152,6 +152,24 @@ fn bad_config_names_key_value_and_expectation_with_exit_2() {
             "[backend]\nkind = \"sim\"\ncontrol = \"x\"\n[guardrails]\nmax-error-rate = 3\n",
             vec!["guardrails.max-error-rate", "3", "fraction"],
         ),
+        // A name HAProxy's runtime API would read as a second command: refused before
+        // any socket is opened (a --read-only `status` once set a weight through it).
+        (
+            "[backend]\nkind = \"haproxy\"\nsocket = \"/nonexistent.sock\"\nbackend = \"app\"\nblue-server = \"blue; set weight app/green 77\"\ngreen-server = \"green\"\n",
+            vec![
+                "backend.blue-server",
+                "\"blue; set weight app/green 77\"",
+                "expected an HAProxy name",
+            ],
+        ),
+        (
+            "[backend]\nkind = \"haproxy\"\nsocket = \"/nonexistent.sock\"\nbackend = \"app\\nset weight app/green 55\"\nblue-server = \"blue\"\ngreen-server = \"green\"\n",
+            vec!["backend.backend", "\\n", "expected an HAProxy name"],
+        ),
+        (
+            "[backend]\nkind = \"nginx\"\nconfig = \"/nonexistent.conf\"\nupstream = \"app\"\nblue-server = \"127.0.0.1:1 weight=5\"\ngreen-server = \"127.0.0.1:2\"\n",
+            vec!["backend.blue-server", "a server address"],
+        ),
     ];
     for (text, wants) in cases {
         let cfg = dir.path().join("bad.toml");

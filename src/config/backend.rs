@@ -111,15 +111,22 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
             "key `backend.weight-scale`: value {scale}: expected 1 to 256 (HAProxy's weight range)"
         ));
     }
+    if h.socket.trim().is_empty() {
+        return Err("key `backend.socket`: value \"\": expected a unix socket path or host:port".into());
+    }
     for (key, v) in [
-        ("socket", &h.socket),
         ("backend", &h.backend),
         ("blue-server", &h.blue_server),
         ("green-server", &h.green_server),
     ] {
-        if v.trim().is_empty() {
-            return Err(format!("key `backend.{key}`: value \"\": expected a name"));
-        }
+        // HAProxy's own rule for proxy and server names.
+        super::bounds::ident(
+            &format!("backend.{key}"),
+            v,
+            "-_.:",
+            256,
+            "an HAProxy name",
+        )?;
     }
     if h.blue_server == h.green_server {
         return Err(format!(
@@ -166,9 +173,13 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
         ("blue-target-group", &a.blue_target_group),
         ("green-target-group", &a.green_target_group),
     ] {
-        if !v.starts_with("arn:") {
+        if !v.starts_with("arn:")
+            || v.len() > 2048
+            || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(format!(
-                "key `backend.{key}`: value {v:?}: expected an ARN (arn:aws:elasticloadbalancing:…)"
+                "key `backend.{key}`: value {}: expected an ARN (arn:aws:elasticloadbalancing:…, no spaces, at most 2048 characters)",
+                super::bounds::echo(v)
             ));
         }
     }
@@ -204,6 +215,26 @@ fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
         (1, 10_000),
         "nginx weights; the share is the weight out of this",
     )?;
+    super::bounds::ident(
+        "backend.upstream",
+        &n.upstream,
+        "-_.:",
+        256,
+        "an nginx upstream name",
+    )?;
+    for (key, v) in [
+        ("blue-server", &n.blue_server),
+        ("green-server", &n.green_server),
+    ] {
+        // An address as a `server` line writes it: host:port, [v6]:port or unix:/path.
+        super::bounds::ident(
+            &format!("backend.{key}"),
+            v,
+            "-_.:[]/",
+            512,
+            "a server address as the upstream writes it",
+        )?;
+    }
     if n.blue_server == n.green_server {
         return Err(format!(
             "keys `backend.blue-server` and `backend.green-server`: both {:?}: expected two different servers",

@@ -54,6 +54,24 @@ pub fn shorten_quotes(msg: &str) -> String {
     out
 }
 
+/// `v` made only of ASCII letters, digits and `allowed`, 1 to `max` characters: a name
+/// that goes into a peer's command or file (HAProxy's runtime API reads a newline or a
+/// `;` as the next command) is refused with what it may hold.
+pub fn ident(key: &str, v: &str, allowed: &str, max: usize, what: &str) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.len() <= max
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || allowed.contains(c));
+    if ok {
+        return Ok(());
+    }
+    let shown: String = allowed.chars().map(|c| format!(" {c}")).collect();
+    Err(format!(
+        "key `{key}`: value {}: expected {what}: 1 to {max} of letters, digits and{shown}",
+        echo(v)
+    ))
+}
+
 /// A duration as the config writes it: `"1s"`, `"15m"`, `"500000000years"`.
 pub fn dur(d: Duration) -> String {
     // humantime's year: 365.25 days. Past a year the months, days and seconds of a huge
