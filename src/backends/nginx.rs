@@ -250,11 +250,37 @@ fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> R
                     weights.join(" weight=")
                 ));
             }
-            if let Some(flag) = s
-                .params
-                .iter()
-                .find(|p| *p == "backup" || *p == "drain" || *p == "max_conns=0")
-            {
+            // Everything nginx (open source or Plus) takes on a `server` line of an
+            // upstream; anything else fails `nginx -t`, so the file is not what runs.
+            const KNOWN: [&str; 11] = [
+                "weight=",
+                "max_fails=",
+                "fail_timeout=",
+                "max_conns=",
+                "slow_start=",
+                "route=",
+                "service=",
+                "backup",
+                "down",
+                "resolve",
+                "drain",
+            ];
+            if let Some(p) = s.params.iter().find(|p| {
+                !KNOWN.iter().any(|k| {
+                    if k.ends_with('=') {
+                        p.starts_with(k)
+                    } else {
+                        p == k
+                    }
+                })
+            }) {
+                return Err(format!(
+                    "`server {addr}` ({env}-server) on line {} has `{p}`: not a parameter nginx takes on a server line (`nginx -t` refuses it), so the file is not what nginx runs",
+                    line(s)
+                ));
+            }
+            // `max_conns=0` is nginx's "no limit": the share is the weight.
+            if let Some(flag) = s.params.iter().find(|p| *p == "backup" || *p == "drain") {
                 return Err(format!(
                     "`server {addr}` ({env}-server) on line {} is marked `{flag}`: its share is not its weight; remove `{flag}` for cutover to set it",
                     line(s)
@@ -608,6 +634,14 @@ mod tests {
     }
 
     #[test]
+    fn max_conns_0_is_no_limit_and_reads_as_its_weight() {
+        let servers = EnvPair::new("127.0.0.1:8081".to_string(), "127.0.0.1:8082".to_string());
+        let text = "upstream app {\n    server 127.0.0.1:8081 weight=30 max_conns=0;\n    server 127.0.0.1:8082 weight=70 max_fails=2 fail_timeout=5s;\n}\n";
+        let w = read_weights(text, "app", &servers).unwrap();
+        assert_eq!((w.blue, w.green), (30, 70));
+    }
+
+    #[test]
     fn reads_weights_down_and_defaults() {
         assert_eq!(
             read_weights(CONF, "app", &servers()).unwrap(),
@@ -679,8 +713,12 @@ mod tests {
                 "on line 3 is marked `backup`",
             ),
             (
-                "    server 127.0.0.1:8081 max_conns=0;\n    server 127.0.0.1:8082;\n",
-                "on line 2 is marked `max_conns=0`",
+                "    server 127.0.0.1:8081 drain;\n    server 127.0.0.1:8082;\n",
+                "on line 2 is marked `drain`",
+            ),
+            (
+                "    server 127.0.0.1:8081 WEIGHT=10;\n    server 127.0.0.1:8082;\n",
+                "on line 2 has `WEIGHT=10`: not a parameter nginx takes",
             ),
             (
                 "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n    server 10.0.0.9:80;\n",

@@ -112,7 +112,9 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
         ));
     }
     if h.socket.trim().is_empty() {
-        return Err("key `backend.socket`: value \"\": expected a unix socket path or host:port".into());
+        return Err(
+            "key `backend.socket`: value \"\": expected a unix socket path or host:port".into(),
+        );
     }
     for (key, v) in [
         ("backend", &h.backend),
@@ -120,13 +122,7 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
         ("green-server", &h.green_server),
     ] {
         // HAProxy's own rule for proxy and server names.
-        super::bounds::ident(
-            &format!("backend.{key}"),
-            v,
-            "-_.:",
-            256,
-            "an HAProxy name",
-        )?;
+        super::bounds::ident(&format!("backend.{key}"), v, "-_.:", 256, "an HAProxy name")?;
     }
     if h.blue_server == h.green_server {
         return Err(format!(
