@@ -144,7 +144,7 @@ fn rollback_target(
     };
     resolved.ok_or_else(|| {
         let state = match before {
-            Some(w) => format!("traffic is split ({w})"),
+            Some(w) => format!("traffic is {} ({w})", w.split_words()),
             None => "the backend's traffic state could not be read".to_string(),
         };
         format!(

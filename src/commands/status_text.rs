@@ -77,8 +77,15 @@ fn traffic_line(
             from.words(),
             live.other()
         ),
+        (Ok(w), Some((live, from)), None) => format!(
+            "live {live} ({}) · candidate {} · traffic {w}: {}",
+            from.words(),
+            live.other(),
+            w.split_words()
+        ),
         (Ok(w), _, _) => format!(
-            "traffic {w}: live UNKNOWN: split and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)"
+            "traffic {w}: live UNKNOWN: {} and no cutover record (set `live` in the config; `cutover rollback --to ENV` says where all traffic goes)",
+            w.split_words()
         ),
         (Err(e), _, _) => format!("traffic UNKNOWN: {e}"),
     }
@@ -215,6 +222,14 @@ mod tests {
             traffic_line(&Ok(w), None, None).starts_with(
                 "traffic blue 60 / green 40: live UNKNOWN: split and no cutover record"
             )
+        );
+        let zero = Weights::new(0, 0);
+        assert!(traffic_line(&Ok(zero), None, None).starts_with(
+            "traffic blue 0 / green 0: live UNKNOWN: both weights are 0: no traffic is served"
+        ));
+        assert_eq!(
+            traffic_line(&Ok(zero), Some((Env::Blue, LiveFrom::Config)), None),
+            "live blue (`live` in the config) · candidate green · traffic blue 0 / green 0: both weights are 0: no traffic is served"
         );
         assert_eq!(
             traffic_line(&Err("nginx: timed out".into()), None, None),

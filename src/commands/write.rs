@@ -152,7 +152,8 @@ async fn write_held(
     };
     let Some((live, _)) = snap.live else {
         err!(
-            "cutover: live env unknown: traffic is split ({before}) and no cutover record names the live env; set `live` in the config"
+            "cutover: live env unknown: traffic is {} ({before}) and no cutover record names the live env; set `live` in the config",
+            before.split_words()
         );
         return Ok(ExitCode::FAILURE);
     };

@@ -167,6 +167,16 @@ impl Weights {
         (total > 0.0).then(|| f64::from(self.get(env)) / total)
     }
 
+    /// What the weights say when no env holds all the traffic: "split", or, with both at
+    /// zero, that nothing is served at all (0 / 0 is an outage, not a split).
+    pub fn split_words(&self) -> &'static str {
+        if self.blue == 0 && self.green == 0 {
+            "both weights are 0: no traffic is served"
+        } else {
+            "split"
+        }
+    }
+
     /// The env holding all the traffic (the other at 0), if one does. A split names none:
     /// nothing may take the majority for live.
     pub fn all_on(&self) -> Option<Env> {

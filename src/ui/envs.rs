@@ -236,10 +236,10 @@ fn render_env(
         ));
     }
     if !state.traffic.live_known {
-        let why = if state.traffic.weights.is_some() {
-            " live unknown: split, no cutover record"
-        } else {
-            " live unknown: traffic state unknown"
+        let why = match state.traffic.weights {
+            Some(w) if w.blue == 0 && w.green == 0 => " live unknown: 0 / 0, no traffic served",
+            Some(_) => " live unknown: split, no cutover record",
+            None => " live unknown: traffic state unknown",
         };
         lines.push(Line::from(Span::styled(why, theme.warn)));
         lines.push(Line::from(Span::styled(

@@ -14,10 +14,12 @@ use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
 
 pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Effect> {
     if !s.traffic.live_known && cmd != Command::TogglePause {
-        let why = if s.traffic.weights.is_some() {
-            "traffic is split and no cutover record names the live env"
-        } else {
-            "the backend's traffic state is unknown"
+        let why = match s.traffic.weights {
+            Some(w) => format!(
+                "traffic is {} and no cutover record names the live env",
+                w.split_words()
+            ),
+            None => "the backend's traffic state is unknown".to_string(),
         };
         s.log(
             Level::Warn,
@@ -94,7 +96,7 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
     if !s.traffic.live_known {
         // Nothing guesses: ask where all traffic goes.
         let state = match s.traffic.weights {
-            Some(w) => format!("traffic is split ({w})"),
+            Some(w) => format!("traffic is {} ({w})", w.split_words()),
             None => "the backend's traffic state is unknown".to_string(),
         };
         let version = |e: Env| {
