@@ -152,3 +152,63 @@ fn a_failed_preflight_asks_for_an_override_that_is_journaled() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
+
+/// A smoke check passes on an answer, not on its first line: a 200 whose body trickles
+/// forever fails at the check's timeout, and one whose body never ends fails at 16 MB;
+/// both passed before (the status was all that was looked at).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_smoke_check_needs_the_whole_answer() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Bounded: at most 8 connections, each at most 5 s or 64 MB.
+        for s in l.incoming().take(8) {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let (chunk, pause, count) = if req.starts_with("GET /trickle") {
+                    (vec![b'.'; 1], std::time::Duration::from_millis(100), 50)
+                } else if req.starts_with("GET /endless") {
+                    (vec![b'x'; 64 * 1024], std::time::Duration::ZERO, 1024)
+                } else {
+                    let _ = s.write_all(b"2\r\nok\r\n0\r\n\r\n");
+                    return;
+                };
+                for _ in 0..count {
+                    let head = format!("{:x}\r\n", chunk.len());
+                    if s.write_all(head.as_bytes()).is_err()
+                        || s.write_all(&chunk).is_err()
+                        || s.write_all(b"\r\n").is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(pause);
+                }
+            });
+        }
+    });
+    let text = format!(
+        "name = \"a\"\n[backend]\nkind = \"sim\"\ncontrol = \"127.0.0.1:1\"\n[[smoke]]\nname = \"trickle\"\nurl = \"http://127.0.0.1:{port}/trickle\"\ntimeout = \"1s\"\n[[smoke]]\nname = \"endless\"\nurl = \"http://127.0.0.1:{port}/endless\"\ntimeout = \"20s\"\n[[smoke]]\nname = \"whole\"\nurl = \"http://127.0.0.1:{port}/whole\"\ntimeout = \"2s\"\n"
+    );
+    let config = Config::parse(&text, "t").unwrap();
+    let report = HttpSmoke::new(config.smoke.clone()).run(Env::Green).await;
+    let s = &report.summary;
+    assert!(!report.passed, "{s}");
+    assert!(s.starts_with("2 of 3 checks failed"), "{s}");
+    assert!(
+        s.contains("trickle: ") && s.contains("answer not finished within 1.0 s"),
+        "{s}"
+    );
+    assert!(
+        s.contains("endless: ") && s.contains("body: response over 16 MB: not read"),
+        "{s}"
+    );
+    assert!(!s.contains("whole"), "the whole answer passes: {s}");
+}

@@ -62,8 +62,14 @@ impl HealthPoller {
         }
     }
 
-    /// Runs one probe.
+    /// Runs one probe: its status (and body, when an expectation looks there).
     pub async fn probe(&self, p: &Probe) -> ProbeResult {
+        self.probe_with(p, false).await
+    }
+
+    /// Runs one probe; with `whole`, the answer must also end within the timeout and
+    /// `WHOLE_MAX` (a smoke check passes on an answer, not on its first line).
+    pub async fn probe_with(&self, p: &Probe, whole: bool) -> ProbeResult {
         let t = Instant::now();
         let mut req = self
             .http
@@ -108,7 +114,18 @@ impl HealthPoller {
                 .map_or_else(|| "2xx".to_string(), |s| s.to_string());
             return fail(Some(status), format!("HTTP {status} (expected {want})"));
         }
-        if p.expect_body.is_some() || p.expect_json.is_some() {
+        if whole && p.expect_body.is_none() && p.expect_json.is_none() {
+            if let Err(e) = drain(resp).await {
+                let why = match e {
+                    crate::shared::BodyError::TimedOut => format!(
+                        "answer not finished within {}",
+                        crate::shared::seconds_text(p.timeout.as_secs_f64())
+                    ),
+                    other => format!("body: {other}"),
+                };
+                return fail(Some(status), why);
+            }
+        } else if p.expect_body.is_some() || p.expect_json.is_some() {
             let body = match read_body(resp).await {
                 Ok(b) => b,
                 Err(e) if e.is_timeout() => {
@@ -158,6 +175,29 @@ impl HealthPoller {
             detail: format!("{} → HTTP {status}", crate::shared::redact_url(&p.url)),
         }
     }
+}
+
+/// The largest answer a smoke check reads to its end (bytes are counted, not kept).
+const WHOLE_MAX: usize = 16 * 1024 * 1024;
+
+/// Reads `resp` to its end, keeping nothing: an error when it does not end within the
+/// request's timeout or `WHOLE_MAX`.
+async fn drain(mut resp: reqwest::Response) -> Result<(), crate::shared::BodyError> {
+    use crate::shared::BodyError;
+    let mut n = 0usize;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            BodyError::TimedOut
+        } else {
+            BodyError::Read(root_cause(&e.without_url()))
+        }
+    })? {
+        n += chunk.len();
+        if n > WHOLE_MAX {
+            return Err(BodyError::TooBig { max: WHOLE_MAX });
+        }
+    }
+    Ok(())
 }
 
 async fn read_body(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {

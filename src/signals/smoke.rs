@@ -36,7 +36,7 @@ impl HttpSmoke {
     pub async fn run(&self, env: Env) -> SmokeReport {
         let mut failed = Vec::new();
         for c in &self.checks {
-            let r = self.poller.probe(c.probes.get(env)).await;
+            let r = self.poller.probe_with(c.probes.get(env), true).await;
             if !r.ok {
                 failed.push(format!("{}: {}", c.name, r.detail));
             } else if let Some(max) = c.max_latency
