@@ -706,3 +706,67 @@ fn a_rollback_makes_five_calls_and_a_step_takes_the_lease_in_one() {
         "{back:?}"
     );
 }
+
+/// An endpoint that echoes the credentials it was sent in its refusal (a proxy, a fake
+/// API): the secret key, the session token and the key id are `***` in every line.
+#[test]
+fn aws_credentials_echoed_back_are_hidden() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(60) {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 16384];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let token = req
+                .lines()
+                .find_map(|l| l.strip_prefix("x-amz-security-token: "))
+                .unwrap_or("none")
+                .to_string();
+            let body = format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>denied for key AKIDECHO12345 with token {token} and secret SECRETKEYECHO987</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+            );
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 403 Forbidden\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"a\"\njournal = \"{}\"\n[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/g/2\"\nregion = \"eu-west-1\"\nendpoint-url = \"http://127.0.0.1:{port}\"\ntimeout = \"2s\"\n",
+            dir.path().join("j.jsonl").display(),
+        ),
+    )
+    .unwrap();
+    for args in [
+        &["status"][..],
+        &["check"][..],
+        &["rollback", "--to", "blue"][..],
+    ] {
+        let o = Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIDECHO12345")
+            .env("AWS_SECRET_ACCESS_KEY", "SECRETKEYECHO987")
+            .env("AWS_SESSION_TOKEN", "SESSIONTOKENECHO555")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(all.contains("AccessDenied"), "{args:?}: {all}");
+        for secret in ["AKIDECHO12345", "SECRETKEYECHO987", "SESSIONTOKENECHO555"] {
+            assert!(!all.contains(secret), "{args:?}: {secret} leaked: {all}");
+        }
+    }
+}
