@@ -285,15 +285,15 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A bidirectional override or isolate: reorders what follows it on screen
+/// (U+202A–U+202E, U+2066–U+2069).
+pub fn is_bidi_control(c: char) -> bool {
+    ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
 /// `text` with control characters and bidirectional controls escaped.
 fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    // Control characters, and the bidirectional overrides and isolates that reorder what
-    // follows them on screen (U+202A–U+202E, U+2066–U+2069).
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    };
+    let hidden = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
     if !text.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -145,9 +145,13 @@ where
 /// A text that must say something: not empty, not only spaces, no control characters, at
 /// most `max` characters.
 pub fn text(key: &str, v: &str, max: usize, what: &str) -> Result<(), String> {
-    if v.trim().is_empty() || v.chars().any(char::is_control) || v.chars().count() > max {
+    if v.trim().is_empty()
+        || v.chars()
+            .any(|c| c.is_control() || crate::shared::is_bidi_control(c))
+        || v.chars().count() > max
+    {
         return Err(format!(
-            "key `{key}`: value {}: expected {what} (1 to {max} characters, no control characters)",
+            "key `{key}`: value {}: expected {what} (1 to {max} characters, no control or bidirectional characters)",
             echo(v)
         ));
     }

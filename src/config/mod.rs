@@ -321,7 +321,26 @@ mod tests {
             ),
             (
                 format!("{MIN}[envs.green]\nversion = \"v1\\u001b[31m\"\n"),
-                &["key `envs.green.version`", "no control characters"][..],
+                &[
+                    "key `envs.green.version`",
+                    "no control or bidirectional characters",
+                ][..],
+            ),
+            (
+                format!("name = \"evil\\u202ename\"\n{MIN}"),
+                &["key `name`", "\\u{202e}", "bidirectional"][..],
+            ),
+            (
+                format!(
+                    "{MIN}[prometheus]\nurl = \"http://127.0.0.1:1\"\n[[prometheus.queries]]\nname = \"ord\\u001b]0;x\\u0007\"\nquery = \"q\"\n"
+                ),
+                &["key `prometheus.queries[0].name`", "\\u{1b}"][..],
+            ),
+            (
+                format!(
+                    "{MIN}[prometheus]\nurl = \"http://127.0.0.1:1\"\n[[prometheus.queries]]\nname = \"orders\"\nunit = \"/m\\u001b[2J\"\nquery = \"q\"\n"
+                ),
+                &["key `prometheus.queries[0].unit`"][..],
             ),
             (
                 format!("{MIN}[envs.blue]\nlabel = \"a\\nb\"\n"),

@@ -140,11 +140,20 @@ fn queries(queries: Vec<QueryFile>) -> Result<QueryParts, String> {
     let mut extra = Vec::new();
     for (i, q) in queries.into_iter().enumerate() {
         let key = format!("prometheus.queries[{i}]");
-        if q.name.trim().is_empty() || infos.iter().any(|m: &MetricInfo| m.name == q.name) {
+        super::bounds::text(&format!("{key}.name"), &q.name, 40, "the metric's name")?;
+        if infos.iter().any(|m: &MetricInfo| m.name == q.name) {
             return Err(format!(
-                "key `{key}.name`: value {:?}: expected a unique, non-empty name",
-                q.name
+                "key `{key}.name`: value {}: expected a unique name (another query has it)",
+                super::bounds::echo(&q.name)
             ));
+        }
+        if !q.unit.is_empty() {
+            super::bounds::text(
+                &format!("{key}.unit"),
+                &q.unit,
+                12,
+                "a unit to show after the value",
+            )?;
         }
         let bad = match q.bad.as_deref() {
             None | Some("down") => Bad::Down,
