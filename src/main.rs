@@ -36,7 +36,18 @@ fn quiet_broken_pipe() {
 
 fn main() -> ExitCode {
     quiet_broken_pipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help`, `--version`: our own text, as clap prints it.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // A usage error quotes the argument given: escaped, so one holding an escape
+        // sequence cannot set the terminal's title or clear its screen.
+        Err(e) => {
+            let text = e.render().to_string();
+            let _ = write!(std::io::stderr(), "{}", cutover::shared::printable(&text));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -291,6 +291,24 @@ pub fn is_bidi_control(c: char) -> bool {
     ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
+/// JSON text with every bidirectional control written as its `\uXXXX` escape: the same
+/// JSON to a parser, and nothing that reorders a terminal's line. (serde_json escapes the
+/// control characters already.)
+pub fn json_for_terminal(json: String) -> String {
+    if !json.chars().any(is_bidi_control) {
+        return json;
+    }
+    json.chars()
+        .map(|c| {
+            if is_bidi_control(c) {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `text` with control characters and bidirectional controls escaped.
 fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     let hidden = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
@@ -666,6 +684,15 @@ pub fn short_digits(text: &str) -> String {
 #[cfg(test)]
 mod toml_error_tests {
     use super::*;
+
+    #[test]
+    fn json_for_a_terminal_escapes_bidi_controls_and_stays_the_same_json() {
+        let v = serde_json::json!({"who": "mallory\u{202e}@host", "n": 1});
+        let out = json_for_terminal(serde_json::to_string(&v).unwrap());
+        assert_eq!(out, r#"{"n":1,"who":"mallory\u202e@host"}"#);
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn a_toml_error_is_one_line_with_where_and_what() {

@@ -44,7 +44,10 @@ pub(super) fn timeline(
         TimelineFormat::Markdown => {
             print!("{}", crate::shared::printable(&timeline::markdown(&items)));
         }
-        TimelineFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
+        TimelineFormat::Json => println!(
+            "{}",
+            crate::shared::json_for_terminal(serde_json::to_string_pretty(&items)?)
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -67,7 +67,10 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let facts = facts(&config, &snap, provided, (driver, lease_error));
     if json {
         let v = status_json(&config, backend.as_ref(), &snap, &facts);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!(
+            "{}",
+            crate::shared::json_for_terminal(serde_json::to_string_pretty(&v)?)
+        );
     } else {
         for line in text(&config, backend.as_ref(), &snap, &facts) {
             println!("{}", crate::shared::printable(&line));
