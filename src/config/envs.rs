@@ -137,6 +137,14 @@ pub(super) fn env_config(
             200,
             "the env's label value",
         )?;
+        // The value goes inside a PromQL string: a quote or a backslash would end it or
+        // change the query (`g"} or vector(0) #`).
+        if l.contains(['"', '\\', '`', '\'']) {
+            return Err(format!(
+                "key `envs.{env}.label`: value {}: expected a label value without quotes or backslashes (it is put inside a PromQL string)",
+                super::bounds::echo(l)
+            ));
+        }
     }
     Ok(EnvConfig {
         version: f.version,

@@ -327,6 +327,14 @@ mod tests {
                 ][..],
             ),
             (
+                format!("{MIN}[envs.green]\nlabel = 'g\"}} or vector(1) #'\n"),
+                &["key `envs.green.label`", "without quotes or backslashes"][..],
+            ),
+            (
+                format!("{MIN}[prometheus]\nurl = \"http://127.0.0.1:1\"\nenv-label = \"a b\"\n"),
+                &["key `prometheus.env-label`", "\"a b\"", "label name"][..],
+            ),
+            (
                 format!("name = \"evil\\u202ename\"\n{MIN}"),
                 &["key `name`", "\\u{202e}", "bidirectional"][..],
             ),

@@ -69,6 +69,21 @@ pub(super) fn prometheus_settings(
         errors: p.errors.unwrap_or(d.errors),
     };
     let (rules, infos, extra) = queries(p.queries)?;
+    if let Some(l) = &p.env_label {
+        // Prometheus's rule for a label name.
+        let ok = l
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && l.len() <= 100;
+        if !ok {
+            return Err(format!(
+                "key `prometheus.env-label`: value {}: expected a Prometheus label name (a letter or _, then letters, digits or _)",
+                bounds::echo(l)
+            ));
+        }
+    }
     let settings = PrometheusSettings {
         url: p.url.trim_end_matches('/').to_string(),
         templates,
