@@ -104,13 +104,22 @@ fn control_address(control: &str) -> Result<(), String> {
     }
 }
 
+/// `backend.weight-scale`: 1 to `max`, `default` when absent. Read as any whole number
+/// so that a negative one is said with its key (a `u32` field's error named only the
+/// `[backend]` table).
+pub(super) fn scale_of(v: Option<i64>, default: u32, max: u32, why: &str) -> Result<u32, String> {
+    let v = super::bounds::whole(
+        "backend.weight-scale",
+        v.unwrap_or(i64::from(default)),
+        (1, i64::from(max)),
+        why,
+    )?;
+    u32::try_from(v)
+        .map_err(|_| format!("key `backend.weight-scale`: value {v}: expected 1 to {max} ({why})"))
+}
+
 fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, String> {
-    let scale = h.weight_scale.unwrap_or(100);
-    if !(1..=256).contains(&scale) {
-        return Err(format!(
-            "key `backend.weight-scale`: value {scale}: expected 1 to 256 (HAProxy's weight range)"
-        ));
-    }
+    let scale = scale_of(h.weight_scale, 100, 256, "HAProxy's weight range")?;
     if h.socket.trim().is_empty() {
         return Err(
             "key `backend.socket`: value \"\": expected a unix socket path or host:port".into(),
@@ -182,12 +191,7 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
     if a.blue_target_group == a.green_target_group {
         return Err("keys `backend.blue-target-group` and `backend.green-target-group`: the same ARN; expected two target groups".into());
     }
-    let scale = a.weight_scale.unwrap_or(999);
-    if !(1..=999).contains(&scale) {
-        return Err(format!(
-            "key `backend.weight-scale`: value {scale}: expected 1 to 999 (ALB's weight range)"
-        ));
-    }
+    let scale = scale_of(a.weight_scale, 999, 999, "ALB's weight range")?;
     Ok(BackendConfig::Alb(AlbSettings {
         target,
         groups: EnvPair::new(a.blue_target_group, a.green_target_group),
@@ -205,10 +209,10 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
 }
 
 fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
-    let scale = super::bounds::whole(
-        "backend.weight-scale",
-        n.weight_scale.unwrap_or(100),
-        (1, 10_000),
+    let scale = scale_of(
+        n.weight_scale,
+        100,
+        10_000,
         "nginx weights; the share is the weight out of this",
     )?;
     super::bounds::ident(

@@ -38,6 +38,12 @@ pub fn shorten_quotes(msg: &str) -> String {
         while j < chars.len() && chars[j] != '"' {
             j += if chars[j] == '\\' { 2 } else { 1 };
         }
+        if j >= chars.len() {
+            // No closing quote (a quoted line cut short): not a quote, and what follows
+            // it (the error's "what") is kept.
+            out.extend(&chars[i..]);
+            break;
+        }
         let inner = &chars[i + 1..j.min(chars.len())];
         if inner.len() > ECHO_MAX {
             let head: String = inner.iter().take(ECHO_MAX).collect();
@@ -195,6 +201,10 @@ mod tests {
         let kept = "key `live`: value \"purple\": expected \"blue\" or \"green\"";
         assert_eq!(shorten_quotes(kept), kept);
         assert_eq!(shorten_quotes("a \"b\\\"c\" d"), "a \"b\\\"c\" d");
+        assert_eq!(
+            shorten_quotes("line 1 (name = \"yyyy…): expected newline"),
+            "line 1 (name = \"yyyy…): expected newline"
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub(super) struct KubeFile {
     pub(super) rule: Option<i64>,
     pub(super) blue_service: Option<String>,
     pub(super) green_service: Option<String>,
-    pub(super) weight_scale: Option<u32>,
+    pub(super) weight_scale: Option<i64>,
     // kube-ingress-nginx
     pub(super) blue_ingress: Option<String>,
     pub(super) green_ingress: Option<String>,
@@ -101,7 +101,7 @@ pub(super) struct AlbFile {
     pub(super) region: Option<String>,
     pub(super) profile: Option<String>,
     pub(super) endpoint_url: Option<String>,
-    pub(super) weight_scale: Option<u32>,
+    pub(super) weight_scale: Option<i64>,
     #[serde(default, with = "humantime_serde")]
     pub(super) timeout: Option<Duration>,
 }
@@ -113,7 +113,7 @@ pub(super) struct HaproxyFile {
     pub(super) backend: String,
     pub(super) blue_server: String,
     pub(super) green_server: String,
-    pub(super) weight_scale: Option<u32>,
+    pub(super) weight_scale: Option<i64>,
     #[serde(default, with = "humantime_serde")]
     pub(super) timeout: Option<Duration>,
 }
@@ -127,7 +127,7 @@ pub(super) struct NginxFile {
     pub(super) green_server: String,
     pub(super) test_command: Option<Vec<String>>,
     pub(super) reload_command: Option<Vec<String>>,
-    pub(super) weight_scale: Option<u32>,
+    pub(super) weight_scale: Option<i64>,
     #[serde(default, with = "humantime_serde")]
     pub(super) timeout: Option<Duration>,
 }

@@ -61,10 +61,10 @@ pub(super) fn kube_settings(kind: Kind, k: KubeFile) -> Result<KubeSettings, Str
         Kind::IngressNginx => ingress_nginx(&k)?,
         Kind::Istio => istio(&k)?,
     };
-    let scale = super::bounds::whole(
-        "backend.weight-scale",
-        k.weight_scale.unwrap_or(100),
-        (1, 1_000_000),
+    let scale = super::backend::scale_of(
+        k.weight_scale,
+        100,
+        1_000_000,
         "HTTPRoute weights are proportional; the share is the weight out of this",
     )?;
     if let Some(ns) = &k.namespace
