@@ -260,13 +260,17 @@ impl Keymap {
             let Some(action) = Action::from_name(name) else {
                 let names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
                 return Err(format!(
-                    "keys.{name}: no such action; expected one of {}",
+                    "keys.{}: no such action; expected one of {}",
+                    crate::shared::one_line(name, 40),
                     names.join(", ")
                 ));
             };
             let keys = keys
                 .iter()
-                .map(|s| Key::parse(s).map_err(|e| format!("keys.{name}: {e}")))
+                .map(|s| {
+                    Key::parse(s)
+                        .map_err(|e| format!("keys.{name}: {}", crate::shared::one_line(&e, 160)))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             if keys.is_empty()
                 && matches!(
@@ -508,6 +512,16 @@ mod tests {
         assert!(
             e.contains("both quit and confirm") && e.contains("never changes traffic"),
             "{e}"
+        );
+        // A 3 000-character action or key is said short.
+        let long = "z".repeat(3000);
+        let e = Keymap::with_overrides(&o(&[(long.as_str(), &["x"])])).unwrap_err();
+        assert!(e.starts_with("keys.zzz") && e.len() < 400, "{}", e.len());
+        let e = Keymap::with_overrides(&o(&[("rollback", &[long.as_str()])])).unwrap_err();
+        assert!(
+            e.starts_with("keys.rollback: ") && e.len() < 400,
+            "{}",
+            e.len()
         );
         let e = Keymap::with_overrides(&o(&[("help", &["?", "?"])])).unwrap_err();
         assert!(e.contains("keys.help lists `?` twice"), "{e}");
