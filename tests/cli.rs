@@ -653,3 +653,41 @@ fn a_pre_flight_names_an_env_that_is_not_up_and_check_fails_on_it() {
     );
     assert_eq!(status(&cfg)["share"], 0, "refused means untouched");
 }
+
+/// A journal rotated away (renamed with its time, as a start over 64 MB does) is not left
+/// out silently: `journal --since` reads the files rotated after its cutoff, and `journal`
+/// alone names them. A `--since` past the calendar is everything, not nothing.
+#[test]
+fn a_rotated_journal_is_read_by_since_and_named_otherwise() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "live = \"blue\"");
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stamp = chrono::Utc::now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        .replace(':', "-");
+    let journal = dir.path().join("journal.jsonl");
+    let rotated = dir.path().join(format!("journal.jsonl.{stamp}"));
+    std::fs::rename(&journal, &rotated).unwrap();
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cutover(&cfg, &["journal", "--since", "1h"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("→ 10 %") && out.contains("→ 50 %"),
+        "both files: {out}"
+    );
+    assert!(!stderr(&o).contains("not read"), "{}", stderr(&o));
+    let o = cutover(&cfg, &["journal"]);
+    assert!(
+        stderr(&o).contains("1 older journal file not read")
+            && stderr(&o).contains(&format!("journal.jsonl.{stamp}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("→ 10 %"), "{}", stdout(&o));
+    let o = cutover(&cfg, &["journal", "--since", "500000000years"]);
+    assert!(stdout(&o).contains("→ 10 %"), "everything: {}", stdout(&o));
+}

@@ -27,17 +27,45 @@ pub(super) fn timeline(
         }
     };
     let cutoff = since.map(|s| parse_since(s, Utc::now())).transpose()?;
-    let read = Journal::read(&path, |e| cutoff.is_none_or(|c| at_or_after(&e.ts, c)))
-        .with_context(|| format!("cannot read the journal {}", path.display()))?;
-    if read.skipped > 0 {
+    // A rotated journal holds the entries up to its rotation: with `--since`, each one
+    // rotated after the cutoff is read first; without, they are named, never silently left.
+    let rotated = rotated_files(&path);
+    let (older, left): (Vec<_>, Vec<_>) = rotated
+        .into_iter()
+        .partition(|(stamp, _)| cutoff.is_some_and(|c| *stamp >= stamp_of(c)));
+    if !left.is_empty() {
+        let names: Vec<String> = left.iter().map(|(_, p)| p.display().to_string()).collect();
         err!(
-            "cutover: {} unreadable line{} skipped in {} (not UTF-8 or not a journal entry)",
-            read.skipped,
-            if read.skipped == 1 { "" } else { "s" },
-            path.display()
+            "cutover: {} older journal file{} not read (rotated{}): {}{}",
+            left.len(),
+            if left.len() == 1 { "" } else { "s" },
+            if cutoff.is_some() {
+                " before --since"
+            } else {
+                ""
+            },
+            names.join(", "),
+            if cutoff.is_some() {
+                ""
+            } else {
+                "; --since reads those rotated after it"
+            }
         );
     }
-    let entries = read.entries;
+    let mut entries = Vec::new();
+    for file in older.iter().map(|(_, p)| p).chain(std::iter::once(&path)) {
+        let read = Journal::read(file, |e| cutoff.is_none_or(|c| at_or_after(&e.ts, c)))
+            .with_context(|| format!("cannot read the journal {}", file.display()))?;
+        if read.skipped > 0 {
+            err!(
+                "cutover: {} unreadable line{} skipped in {} (not UTF-8 or not a journal entry)",
+                read.skipped,
+                if read.skipped == 1 { "" } else { "s" },
+                file.display()
+            );
+        }
+        entries.extend(read.entries);
+    }
     let items = timeline::build(&entries);
     match format {
         TimelineFormat::Text => print!("{}", crate::shared::printable(&timeline::text(&items))),
@@ -52,10 +80,50 @@ pub(super) fn timeline(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The journal files rotated away from `path` (`PATH.2026-11-26T14-44-38.123Z`), oldest
+/// first, each with its rotation stamp.
+fn rotated_files(path: &std::path::Path) -> Vec<(String, std::path::PathBuf)> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, std::path::PathBuf)> = list
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let stamp = n.strip_prefix(&prefix)?.to_string();
+            // Only a stamp: `2026-…T…Z`.
+            let looks = stamp.len() >= 20
+                && stamp.starts_with(|c: char| c.is_ascii_digit())
+                && stamp.ends_with('Z');
+            (looks && e.file_type().is_ok_and(|t| t.is_file())).then(|| (stamp, e.path()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `t` as a rotation stamp (the journal's time with `:` as `-`), to compare with one.
+fn stamp_of(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H-%M-%S").to_string()
+}
+
 /// `--since`: a duration back from `now` (`2h`), or a time (`2026-11-23T14:00:00Z`).
 fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ConfigError> {
     Ok(match humantime::parse_duration(s) {
-        Ok(d) => now - chrono::Duration::from_std(d).unwrap_or_default(),
+        // Further back than the calendar goes: everything.
+        Ok(d) => chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
         Err(_) => DateTime::parse_from_rfc3339(s)
             .map_err(|_| {
                 ConfigError::new(
