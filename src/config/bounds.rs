@@ -71,7 +71,7 @@ pub fn ident(key: &str, v: &str, allowed: &str, max: usize, what: &str) -> Resul
     if ok {
         return Ok(());
     }
-    let shown: String = allowed.chars().map(|c| format!(" {c}")).collect();
+    let shown: String = allowed.chars().flat_map(|c| [' ', c]).collect();
     Err(format!(
         "key `{key}`: value {}: expected {what}: 1 to {max} of letters, digits and{shown}",
         echo(v)

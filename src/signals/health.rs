@@ -114,59 +114,8 @@ impl HealthPoller {
                 .map_or_else(|| "2xx".to_string(), |s| s.to_string());
             return fail(Some(status), format!("HTTP {status} (expected {want})"));
         }
-        if whole && p.expect_body.is_none() && p.expect_json.is_none() {
-            if let Err(e) = drain(resp).await {
-                let why = match e {
-                    crate::shared::BodyError::TimedOut => format!(
-                        "answer not finished within {}",
-                        crate::shared::seconds_text(p.timeout.as_secs_f64())
-                    ),
-                    other => format!("body: {other}"),
-                };
-                return fail(Some(status), why);
-            }
-        } else if p.expect_body.is_some() || p.expect_json.is_some() {
-            let body = match read_body(resp).await {
-                Ok(b) => b,
-                Err(e) if e.is_timeout() => {
-                    return fail(
-                        Some(status),
-                        format!(
-                            "body not read within {}",
-                            crate::shared::seconds_text(p.timeout.as_secs_f64())
-                        ),
-                    );
-                }
-                Err(e) => {
-                    return fail(
-                        Some(status),
-                        format!("body: {}", root_cause(&e.without_url())),
-                    );
-                }
-            };
-            if let Some(want) = &p.expect_body
-                && !body.contains(want.as_str())
-            {
-                return fail(Some(status), format!("body lacks {want:?}"));
-            }
-            if let Some((pointer, want)) = &p.expect_json {
-                let json: serde_json::Value = match serde_json::from_str(&body) {
-                    Ok(j) => j,
-                    Err(e) => return fail(Some(status), format!("body is not JSON: {e}")),
-                };
-                match json.pointer(pointer) {
-                    Some(got) if got == want => {}
-                    Some(got) => {
-                        return fail(
-                            Some(status),
-                            format!("{pointer} is {got} (expected {want})"),
-                        );
-                    }
-                    None => {
-                        return fail(Some(status), format!("{pointer} missing (expected {want})"));
-                    }
-                }
-            }
+        if let Err(why) = body_check(p, resp, whole).await {
+            return fail(Some(status), why);
         }
         ProbeResult {
             ok: true,
@@ -175,6 +124,45 @@ impl HealthPoller {
             detail: format!("{} → HTTP {status}", crate::shared::redact_url(&p.url)),
         }
     }
+}
+
+/// What the probe asks of the body (all of it, with `whole`; a text or a JSON field), as
+/// the failure's words when it is not met.
+async fn body_check(p: &Probe, resp: reqwest::Response, whole: bool) -> Result<(), String> {
+    let within = || crate::shared::seconds_text(p.timeout.as_secs_f64());
+    if p.expect_body.is_none() && p.expect_json.is_none() {
+        if !whole {
+            return Ok(());
+        }
+        return drain(resp).await.map_err(|e| match e {
+            crate::shared::BodyError::TimedOut => {
+                format!("answer not finished within {}", within())
+            }
+            other => format!("body: {other}"),
+        });
+    }
+    let body = read_body(resp).await.map_err(|e| {
+        if e.is_timeout() {
+            format!("body not read within {}", within())
+        } else {
+            format!("body: {}", root_cause(&e.without_url()))
+        }
+    })?;
+    if let Some(want) = &p.expect_body
+        && !body.contains(want.as_str())
+    {
+        return Err(format!("body lacks {want:?}"));
+    }
+    if let Some((pointer, want)) = &p.expect_json {
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("body is not JSON: {e}"))?;
+        match json.pointer(pointer) {
+            Some(got) if got == want => {}
+            Some(got) => return Err(format!("{pointer} is {got} (expected {want})")),
+            None => return Err(format!("{pointer} missing (expected {want})")),
+        }
+    }
+    Ok(())
 }
 
 /// The largest answer a smoke check reads to its end (bytes are counted, not kept).
