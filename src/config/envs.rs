@@ -21,12 +21,7 @@ pub struct EnvConfig {
 
 /// A probe (health or smoke) from its table, checked.
 pub(super) fn probe_of(key: &str, p: ProbeFile, timeout: Duration) -> Result<Probe, String> {
-    if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
-        return Err(format!(
-            "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
-            crate::shared::redact_url(&p.url)
-        ));
-    }
+    super::http::http_url(&format!("{key}.url"), &p.url, "an http:// or https:// URL")?;
     crate::shared::register_url_secrets(&p.url, false);
     let mut headers = Vec::new();
     for (k, v) in &p.headers {
@@ -120,12 +115,12 @@ pub(super) fn env_config(
         };
         health.push(probe_of(&key, p, timeout)?);
     }
-    if let Some(a) = &f.address
-        && !(a.starts_with("http://") || a.starts_with("https://"))
-    {
-        return Err(format!(
-            "key `envs.{env}.address`: value {a:?}: expected the env's own base URL, e.g. \"http://10.0.2.16:8080\""
-        ));
+    if let Some(a) = &f.address {
+        super::http::http_url(
+            &format!("envs.{env}.address"),
+            a,
+            "the env's own base URL, e.g. \"http://10.0.2.16:8080\"",
+        )?;
     }
     if let Some(v) = &f.version {
         super::bounds::text(&format!("envs.{env}.version"), v, 100, "a version to show")?;

@@ -53,6 +53,26 @@ fn secret_text(
     }
 }
 
+/// The longest URL a config may hold (browsers and proxies agree on about this).
+const URL_MAX: usize = 2048;
+
+/// `url` as an `http://` or `https://` URL that parses, at most `URL_MAX` characters, no
+/// spaces or control characters; else the key, the value (its secrets hidden, cut short)
+/// and `expected`.
+pub(super) fn http_url(key: &str, url: &str, expected: &str) -> Result<(), String> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= URL_MAX
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "key `{key}`: value {}: expected {expected} (at most {URL_MAX} characters)",
+        super::bounds::echo(&crate::shared::redact_url(url))
+    ))
+}
+
 pub(super) fn header(
     key: &str,
     name: &str,

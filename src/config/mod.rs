@@ -327,6 +327,24 @@ mod tests {
                 ][..],
             ),
             (
+                format!(
+                    "{MIN}[envs.green]\nhealth = [{{ url = \"http://h/{}\" }}]\n",
+                    "a".repeat(900_000)
+                ),
+                &[
+                    "key `envs.green.health[0].url`",
+                    "characters)",
+                    "at most 2048",
+                ][..],
+            ),
+            (
+                format!("{MIN}[prometheus]\nurl = \"http://\"\n"),
+                &[
+                    "key `prometheus.url`",
+                    "expected an http:// or https:// URL",
+                ][..],
+            ),
+            (
                 format!("{MIN}[envs.green]\nlabel = 'g\"}} or vector(1) #'\n"),
                 &["key `envs.green.label`", "without quotes or backslashes"][..],
             ),

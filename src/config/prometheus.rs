@@ -18,12 +18,7 @@ pub(super) fn prometheus_settings(
     envs: &EnvPair<EnvConfig>,
     timeout: Duration,
 ) -> Result<PromParts, String> {
-    if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
-        return Err(format!(
-            "key `prometheus.url`: value {:?}: expected an http:// or https:// URL",
-            crate::shared::redact_url(&p.url)
-        ));
-    }
+    super::http::http_url("prometheus.url", &p.url, "an http:// or https:// URL")?;
     crate::shared::register_url_secrets(&p.url, false);
     let headers = headers(&p)?;
     for (key, v) in [

@@ -99,12 +99,11 @@ fn smoke_check(
     let mut green = blue.clone();
     green.url = urls.green;
     crate::shared::register_url_secrets(&green.url, false);
-    if !(green.url.starts_with("http://") || green.url.starts_with("https://")) {
-        return Err(format!(
-            "key `{key}.url`: value {:?}: expected an http:// or https:// URL",
-            crate::shared::redact_url(&green.url)
-        ));
-    }
+    super::http::http_url(
+        &format!("{key}.url"),
+        &green.url,
+        "an http:// or https:// URL",
+    )?;
     Ok(SmokeCheck {
         name,
         probes: EnvPair::new(blue, green),
