@@ -39,10 +39,10 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// How long live is kept warm after promotion.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "15m")]
+        #[arg(long, value_parser = window_arg, default_value = "15m")]
         rollback_window: Duration,
         /// How long each weight write takes to land (drill a slow backend).
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+        #[arg(long, value_parser = write_delay_arg, default_value = "0s")]
         write_delay: Duration,
     },
     /// The simulator as real HTTP servers.
@@ -119,7 +119,7 @@ pub enum SimCommand {
         #[arg(long, default_value = "127.0.0.1:8082")]
         green: SocketAddr,
         /// How long each weight write takes to land.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+        #[arg(long, value_parser = write_delay_arg, default_value = "0s")]
         write_delay: Duration,
         /// No built-in load: only real requests (e.g. through a load balancer).
         #[arg(long)]
@@ -132,4 +132,28 @@ pub enum SimCommand {
         #[arg(long, value_name = "URL")]
         load_through: Option<String>,
     },
+}
+
+/// A duration argument within `min..=max`, said with the range when not.
+fn bounded_arg(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < min || d > max {
+        return Err(format!(
+            "expected a duration from {} to {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// `--rollback-window`: 1 s to 24 h, as the config's `rollback-window`.
+fn window_arg(s: &str) -> Result<Duration, String> {
+    bounded_arg(s, Duration::from_secs(1), Duration::from_secs(24 * 3600))
+}
+
+/// `--write-delay`: how long the simulator takes to land a write, up to 10 minutes (the
+/// longest backend timeout).
+fn write_delay_arg(s: &str) -> Result<Duration, String> {
+    bounded_arg(s, Duration::ZERO, Duration::from_secs(600))
 }

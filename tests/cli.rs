@@ -208,6 +208,22 @@ fn bad_config_names_key_value_and_expectation_with_exit_2() {
         "{}",
         stderr(&o)
     );
+    // The demo's own flags are bounded as the config's keys are.
+    for (flag, value) in [
+        ("--rollback-window", "500000000years"),
+        ("--write-delay", "500000000years"),
+    ] {
+        let o = std::process::Command::new(bin())
+            .args(["demo", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert!(
+            stderr(&o).contains(flag) && stderr(&o).contains("expected a duration from"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]
