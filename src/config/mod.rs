@@ -338,6 +338,16 @@ mod tests {
                 ][..],
             ),
             (
+                format!(
+                    "poll-timeout = \"2s\"\n{MIN}[prometheus]\nurl = \"http://p:9090\"\ntimeout = \"5s\"\n"
+                ),
+                &[
+                    "key `prometheus.timeout`",
+                    "\"5s\"",
+                    "at most `poll-timeout` (\"2s\")",
+                ][..],
+            ),
+            (
                 format!("{MIN}[prometheus]\nurl = \"http://\"\n"),
                 &[
                     "key `prometheus.url`",

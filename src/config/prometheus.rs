@@ -48,6 +48,7 @@ pub(super) fn prometheus_settings(
             ));
         }
     }
+    let poll_timeout = timeout;
     let timeout = bounds::duration(
         "prometheus.timeout",
         p.timeout,
@@ -55,6 +56,13 @@ pub(super) fn prometheus_settings(
         (100 * bounds::MS, 10 * bounds::MINUTE),
         "a query slower than this is a failure",
     )?;
+    if timeout > poll_timeout {
+        return Err(format!(
+            "key `prometheus.timeout`: value {}: expected at most `poll-timeout` ({}): every poll is cut there, so a longer query timeout never applies; raise `poll-timeout` too",
+            bounds::dur(timeout),
+            bounds::dur(poll_timeout)
+        ));
+    }
     let d = Templates::default();
     let templates = Templates {
         error_rate: p.error_rate.unwrap_or(d.error_rate),
