@@ -173,9 +173,15 @@ async fn backend_for(
             Arc::new(backend)
         }
         BackendConfig::Kube(k) => {
-            let backend = KubeBackend::connect(k.clone())
-                .await
-                .map_err(|e| ConfigError::new("backend", e))?;
+            let backend = KubeBackend::connect(k.clone()).await.map_err(|e| {
+                // Which key to look at: the context named, else the kubeconfig.
+                let key = if e.starts_with("kubeconfig context") {
+                    "key `backend.context`"
+                } else {
+                    "key `backend.kubeconfig`"
+                };
+                ConfigError::new(key, e)
+            })?;
             if !has_probes {
                 sources.push(Arc::new(KubeHealth(backend.clone())));
             }
