@@ -277,6 +277,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table of cases
     fn bad_values_name_key_value_and_expectation() {
         let cases = [
             (
