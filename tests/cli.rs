@@ -707,3 +707,41 @@ fn a_rotated_journal_is_read_by_since_and_named_otherwise() {
     let o = cutover(&cfg, &["journal", "--since", "500000000years"]);
     assert!(stdout(&o).contains("→ 10 %"), "everything: {}", stdout(&o));
 }
+
+/// `cutover journal` needs only where the journal is: a config whose webhook variable is
+/// unset in this shell still names it, and the timeline is printed with a note.
+#[test]
+fn journal_reads_with_a_secret_variable_unset() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        "live = \"blue\"\n[[notify]]\nurl-env = \"CUTOVER_TEST_UNSET_HOOK\"\n",
+    );
+    let o = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["set", "10", "--yes"])
+        .env(
+            "CUTOVER_TEST_UNSET_HOOK",
+            format!("http://127.0.0.1:{}/h", closed_port()),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = std::process::Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("journal")
+        .env_remove("CUTOVER_TEST_UNSET_HOOK")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("→ 10 %"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("CUTOVER_TEST_UNSET_HOOK")
+            && stderr(&o).contains("reading the journal it names"),
+        "{}",
+        stderr(&o)
+    );
+}

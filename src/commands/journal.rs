@@ -18,13 +18,23 @@ pub(super) fn timeline(
 ) -> anyhow::Result<ExitCode> {
     let path = match &cli.journal {
         Some(p) => p.clone(),
-        None => {
-            let config = load_config(cli)?;
-            config
+        None => match load_config(cli) {
+            Ok(config) => config
                 .journal
                 .clone()
-                .unwrap_or_else(|| journal::default_path(&config.name))
-        }
+                .unwrap_or_else(|| journal::default_path(&config.name)),
+            // The timeline needs only where the journal is: a config that does not load
+            // whole (a secret's variable unset in this shell) still names it.
+            Err(e) => match journal_named(cli) {
+                Some(p) => {
+                    err!(
+                        "cutover: note: the config did not load ({e}); reading the journal it names"
+                    );
+                    p
+                }
+                None => return Err(e.into()),
+            },
+        },
     };
     let cutoff = since.map(|s| parse_since(s, Utc::now())).transpose()?;
     // A rotated journal holds the entries up to its rotation: with `--since`, each one
@@ -78,6 +88,25 @@ pub(super) fn timeline(
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The journal the config file names (`journal`, else the default path for its `name`),
+/// read from its TOML alone; `None` when the file is not TOML at all.
+fn journal_named(cli: &Cli) -> Option<std::path::PathBuf> {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("cutover.toml"));
+    let text = crate::shared::read_small_file(&path, crate::shared::SMALL_FILE_MAX).ok()?;
+    let v: toml::Table = toml::from_str(&text).ok()?;
+    if let Some(j) = v.get("journal").and_then(toml::Value::as_str) {
+        return Some(std::path::PathBuf::from(j));
+    }
+    let name = v
+        .get("name")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("cutover");
+    Some(journal::default_path(name))
 }
 
 /// The journal files rotated away from `path` (`PATH.2026-11-26T14-44-38.123Z`), oldest
