@@ -208,7 +208,8 @@ http {{
 
         # The ALB, in moto.
         mp = free_port()
-        moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(mp)],
+        moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(mp)], cwd=work,
+                                env=dict(os.environ, MOTO_RECORDER_FILEPATH=os.path.join(work, "moto_recording")),
                                 stdout=open(os.path.join(work, "moto.log"), "w"),
                                 stderr=subprocess.STDOUT)
         procs.append(moto)

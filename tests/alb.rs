@@ -17,18 +17,24 @@ use std::time::{Duration, Instant};
 struct Moto {
     child: Child,
     endpoint: String,
+    recording: std::path::PathBuf,
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.recording);
     }
 }
 
 fn moto() -> Moto {
     let port = closed_port();
+    // moto's request recorder writes its file in the working directory unless told.
+    let recording = std::env::temp_dir().join(format!("cutover-moto-recording-{port}"));
     let child = Command::new("python3")
+        .env("MOTO_RECORDER_FILEPATH", &recording)
+        .current_dir(std::env::temp_dir())
         .args([
             "-m",
             "moto.server",
@@ -47,6 +53,7 @@ fn moto() -> Moto {
     Moto {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
+        recording,
     }
 }
 
