@@ -92,6 +92,16 @@ impl From<&str> for SignalError {
 
 /// The innermost message of an error chain: "Connection refused" rather than
 /// "error sending request".
+/// The innermost cause alone (`Connection refused`): for an error whose own text names
+/// what cannot be shown (reqwest's quotes the whole request URL, queries and all).
+pub fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
@@ -250,14 +260,72 @@ pub fn register_url_secrets(url: &str, path_too: bool) {
     };
     if let Some(p) = u.password() {
         register_secret(p);
+        // As an `Authorization: Basic` header carries it, should a peer echo that.
+        let user = percent_decoded(u.username());
+        let pass = percent_decoded(p);
+        register_secret(&base64(format!("{user}:{pass}").as_bytes()));
+        register_secret(&pass);
+    } else if !u.username().is_empty() {
+        // `http://TOKEN@host`: a user name alone is how some services take a token.
+        register_secret(u.username());
+        register_secret(&percent_decoded(u.username()));
     }
     for (_, v) in u.query_pairs() {
         register_secret(&v);
+    }
+    // And as written (percent-encoded), as an error quoting the request's URL shows them.
+    for pair in u.query().unwrap_or("").split('&') {
+        if let Some((_, v)) = pair.split_once('=') {
+            register_secret(v);
+        }
     }
     if path_too && u.path().len() > 1 {
         register_secret(u.path());
         register_secret(u.path().trim_start_matches('/'));
     }
+}
+
+/// Standard base64 with padding (RFC 4648), for HTTP basic auth.
+pub fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `%XX` sequences decoded (as a URL's user name and password are sent).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `text` with every registered secret replaced by `***`.
@@ -743,5 +811,37 @@ mod secret_tests {
         assert_eq!(said, "echo: Bearer *** at ***?key=***");
         // Cut after hiding: no prefix of the token survives a short line.
         assert_eq!(one_line("xx unit-s3cret-token-0042 yy", 8), "xx *** …");
+    }
+
+    #[test]
+    fn base64_table() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn a_urls_credentials_are_hidden_in_every_form_a_peer_echoes() {
+        register_url_secrets(
+            "http://u:Unit%2BPass1@prom.example/x?api_key=Unit%2Fkey%2B77",
+            false,
+        );
+        register_url_secrets("http://UnitUserToken99@hook.example/", false);
+        let basic = base64(b"u:Unit+Pass1");
+        let said = printable(&format!(
+            "denied Basic {basic} for /x?api_key=Unit%2Fkey%2B77 (api_key Unit/key+77) by UnitUserToken99"
+        ))
+        .into_owned();
+        assert_eq!(
+            said,
+            "denied Basic *** for /x?api_key=*** (api_key ***) by ***"
+        );
+        assert_eq!(percent_decoded("a%2Fb%zz%4"), "a/b%zz%4");
     }
 }

@@ -852,3 +852,119 @@ fn kube_errors_are_one_readable_line() {
         "{err}"
     );
 }
+
+/// A kubeconfig token written as a YAML block (`token: |`, so it ends in a line break) or
+/// in a `tokenFile` that ends in one: trimmed as client-go does, never a crash (the client
+/// panicked building the header, even for a rollback). A token with a control character
+/// inside is a usage error. The API server that echoes the header it refused shows `***`
+/// for the token and for a user's basic-auth.
+#[test]
+fn a_kubeconfig_token_with_a_line_break_is_trimmed_never_a_crash() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(200) {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 16384];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let auth = req
+                .lines()
+                .find_map(|l| l.strip_prefix("authorization: "))
+                .unwrap_or("none")
+                .to_string();
+            let body = serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 401,
+                "reason": "Unauthorized", "message": format!("denied for {auth}"),
+            })
+            .to_string();
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "KubeFileToken123\n").unwrap();
+    let users = [
+        (
+            "    token: |\n      KubeBlockToken77\n".to_string(),
+            "KubeBlockToken77",
+        ),
+        (
+            format!("    tokenFile: {}\n", token_file.display()),
+            "KubeFileToken123",
+        ),
+        (
+            "    username: kubeadmin\n    password: KubeBasicPass55\n".to_string(),
+            "KubeBasicPass55",
+        ),
+    ];
+    for (i, (user, secret)) in users.iter().enumerate() {
+        let kc = dir.path().join(format!("kc{i}"));
+        std::fs::write(
+            &kc,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user:\n{user}contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+            ),
+        )
+        .unwrap();
+        let cfg = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "{}\nkubeconfig = {kc:?}\ntimeout = \"3s\"\n",
+                std::fs::read_to_string(demo("service.toml")).unwrap()
+            )
+            .replace(
+                "name = ",
+                &format!("journal = {:?}\nname = ", dir.path().join("j")),
+            ),
+        )
+        .unwrap();
+        for args in [&["status"][..], &["rollback", "--to", "blue"][..]] {
+            let o = cutover(&cfg, args);
+            let all = format!("{}{}", stdout(&o), stderr(&o));
+            assert_eq!(o.status.code(), Some(1), "{i} {args:?}: {all}");
+            assert!(!all.contains("panicked"), "{all}");
+            assert!(all.contains("denied for"), "{i} {args:?}: {all}");
+            assert!(
+                !all.contains(secret),
+                "{i} {args:?}: {secret} leaked: {all}"
+            );
+            // kubeadmin:KubeBasicPass55 as a basic-auth header.
+            assert!(!all.contains("a3ViZWFkbWlu"), "{all}");
+        }
+    }
+    // A control character inside the token: a usage error, not a crash.
+    let kc = dir.path().join("kc-bad");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user:\n    token: \"ab\\u0007cd\"\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let cfg = dir.path().join("c-bad.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\nkubeconfig = {kc:?}\n",
+            std::fs::read_to_string(demo("service.toml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let o = cutover(&cfg, &["status"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("key `backend.kubeconfig`") && stderr(&o).contains("control character"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -5,8 +5,9 @@
 use super::bounds;
 use super::envs::EnvConfig;
 use super::file::{PrometheusFile, QueryFile};
-use super::http::{base64, header, secret};
+use super::http::{header, secret};
 use crate::core::{Bad, EnvPair, MetricInfo, MetricRule};
+use crate::shared::base64;
 use crate::signals::prometheus::{ExtraQuery, PrometheusSettings, Templates};
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use std::time::Duration;

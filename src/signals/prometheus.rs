@@ -441,7 +441,8 @@ impl From<PromError> for QueryError {
                     Some(r) if r.is_status() => {
                         format!("HTTP {}", r.status().map_or(0, |s| s.as_u16()))
                     }
-                    Some(r) => crate::shared::root_cause(r),
+                    // Not reqwest's own text: it quotes the whole query URL.
+                    Some(r) => crate::shared::innermost(r),
                     None => c.to_string(),
                 };
                 QueryError::Transport(msg)

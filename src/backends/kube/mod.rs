@@ -94,6 +94,48 @@ fn api_resource(r: Resource) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural)
 }
 
+/// The kubeconfig's credentials made usable and hidden: a token (inline or from its
+/// `tokenFile`) without the line break a YAML block or an editor leaves (a header cannot
+/// carry it: the client panicked on it), refused when it holds another control character;
+/// the token, the password and the basic-auth header registered as secrets, should the API
+/// server or a proxy echo them back. (A token an `exec` plugin prints is fetched by the
+/// client later and is not seen here.)
+fn credentials(auth: &mut kube::config::AuthInfo) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    if auth.token.is_none()
+        && let Some(path) = auth.token_file.clone()
+    {
+        // A file that ends in a line break is a hand-written one (a projected service
+        // account token has none): its trimmed text is the token. Otherwise the client
+        // keeps re-reading the file, as it must for a token that rotates.
+        let text = crate::shared::read_small_file(std::path::Path::new(&path), 64 * 1024)
+            .map_err(|e| format!("kubeconfig user's tokenFile {path}: {e}"))?;
+        crate::shared::register_secret(&text);
+        if text.trim() != text {
+            auth.token = Some(text.trim().to_string().into());
+            auth.token_file = None;
+        }
+    }
+    if let Some(t) = &auth.token {
+        let trimmed = t.expose_secret().trim().to_string();
+        if trimmed.chars().any(char::is_control) || trimmed.is_empty() {
+            return Err(
+                "kubeconfig user's token is empty or holds a control character inside it: expected one line of token".into(),
+            );
+        }
+        crate::shared::register_secret(&trimmed);
+        auth.token = Some(trimmed.into());
+    }
+    if let Some(p) = &auth.password {
+        crate::shared::register_secret(p.expose_secret());
+        if let Some(u) = &auth.username {
+            let basic = format!("{u}:{}", p.expose_secret());
+            crate::shared::register_secret(&crate::shared::base64(basic.as_bytes()));
+        }
+    }
+    Ok(())
+}
+
 impl KubeBackend {
     /// Loads the kubeconfig (or the in-cluster config) and builds a client. Nothing is
     /// contacted yet.
@@ -141,14 +183,8 @@ impl KubeBackend {
             })?
             }
         };
-        // The kubeconfig's credentials: hidden should the API server echo them back.
-        {
-            use secrecy::ExposeSecret;
-            let auth = &config.auth_info;
-            for secret in [&auth.token, &auth.password].into_iter().flatten() {
-                crate::shared::register_secret(secret.expose_secret());
-            }
-        }
+        let mut config = config;
+        credentials(&mut config.auth_info)?;
         let namespace = s
             .namespace
             .clone()
