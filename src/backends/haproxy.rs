@@ -219,7 +219,10 @@ impl HaproxyBackend {
         };
         BackendError::Rejected {
             target: format!("HAProxy {}", self.s.socket),
-            message: format!("{what}: HAProxy says {a:?}: {hint}"),
+            message: format!(
+                "{what}: HAProxy says {:?}: {hint}",
+                crate::shared::one_line(a, 200)
+            ),
         }
     }
 }

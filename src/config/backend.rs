@@ -120,6 +120,7 @@ pub(super) fn scale_of(v: Option<i64>, default: u32, max: u32, why: &str) -> Res
 
 fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, String> {
     let scale = scale_of(h.weight_scale, 100, 256, "HAProxy's weight range")?;
+    super::bounds::path("backend.socket", std::path::Path::new(&h.socket))?;
     if h.socket.trim().is_empty() {
         return Err(
             "key `backend.socket`: value \"\": expected a unix socket path or host:port".into(),
@@ -241,21 +242,29 @@ fn nginx(n: NginxFile) -> Result<BackendConfig, String> {
             n.blue_server
         ));
     }
-    let cmd =
-        |key: &str, v: Option<Vec<String>>, default: &[&str]| -> Result<Vec<String>, String> {
-            let v = v.unwrap_or_else(|| {
-                default
-                    .iter()
-                    .map(std::string::ToString::to_string)
-                    .collect()
-            });
-            if v.is_empty() || v[0].trim().is_empty() {
-                return Err(format!(
-                    "key `backend.{key}`: value []: expected a command such as {default:?}"
-                ));
-            }
-            Ok(v)
-        };
+    let cmd = |key: &str,
+               v: Option<Vec<String>>,
+               default: &[&str]|
+     -> Result<Vec<String>, String> {
+        let v = v.unwrap_or_else(|| {
+            default
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect()
+        });
+        if v.is_empty() || v[0].trim().is_empty() {
+            return Err(format!(
+                "key `backend.{key}`: value []: expected a command such as {default:?}"
+            ));
+        }
+        if v.len() > 64 || v.iter().any(|a| a.len() > 4096 || a.contains('\0')) {
+            return Err(format!(
+                "key `backend.{key}`: expected a command of at most 64 arguments of at most 4096 bytes each, such as {default:?}"
+            ));
+        }
+        Ok(v)
+    };
+    super::bounds::path("backend.config", &n.config)?;
     Ok(BackendConfig::Nginx(NginxSettings {
         config: n.config,
         upstream: n.upstream,

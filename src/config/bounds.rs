@@ -78,6 +78,21 @@ pub fn ident(key: &str, v: &str, allowed: &str, max: usize, what: &str) -> Resul
     ))
 }
 
+/// The longest path a config may name (Linux's PATH_MAX).
+const PATH_MAX: usize = 4096;
+
+/// A file path: not empty, at most `PATH_MAX` bytes, no control characters.
+pub fn path(key: &str, p: &std::path::Path) -> Result<(), String> {
+    let s = p.to_string_lossy();
+    if s.trim().is_empty() || s.len() > PATH_MAX || s.chars().any(char::is_control) {
+        return Err(format!(
+            "key `{key}`: value {}: expected a file path (at most {PATH_MAX} bytes, no control characters)",
+            echo(&s)
+        ));
+    }
+    Ok(())
+}
+
 /// A duration as the config writes it: `"1s"`, `"15m"`, `"500000000years"`.
 pub fn dur(d: Duration) -> String {
     // humantime's year: 365.25 days. Past a year the months, days and seconds of a huge

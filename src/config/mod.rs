@@ -42,11 +42,24 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// The message is cut at `MESSAGE_MAX` characters: whatever a check echoes (a list, a
+    /// path, a command), a usage error stays a few lines.
     pub fn new(origin: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            origin: origin.into(),
-            message: message.into(),
-        }
+        const MESSAGE_MAX: usize = 400;
+        let message: String = message.into();
+        let n = message.chars().count();
+        let message = if n > MESSAGE_MAX {
+            let head: String = message.chars().take(MESSAGE_MAX).collect();
+            format!("{head}… ({n} characters)")
+        } else {
+            message
+        };
+        let origin = if origin.chars().count() > 200 {
+            origin.chars().take(200).collect::<String>() + "…"
+        } else {
+            origin.to_string()
+        };
+        ConfigError { origin, message }
     }
 }
 
@@ -143,6 +156,9 @@ impl Config {
             "how long before the window ends to warn",
         )?;
         let live = live(&f.live)?;
+        if let Some(j) = &f.journal {
+            bounds::path("journal", j)?;
+        }
         let lease_ttl = lease_ttl(f.lease_ttl)?;
         let min_bake = min_bake(f.min_bake)?;
         let backend = backend::backend_config(f.backend, poll_timeout)?;
@@ -347,6 +363,20 @@ mod tests {
                     "\"5s\"",
                     "at most `poll-timeout` (\"2s\")",
                 ][..],
+            ),
+            (
+                format!("journal = \"/{}\"\n{MIN}", "j".repeat(200_000)),
+                &["key `journal`", "at most 4096 bytes", "characters)"][..],
+            ),
+            (
+                format!("plan = [{}100]\n{MIN}", "1, ".repeat(300_000)),
+                &["`plan`", "characters)"][..],
+            ),
+            (
+                format!(
+                    "{MIN}[prometheus]\nurl = \"http://p:9090\"\n[[prometheus.queries]]\nname = \"q\"\nquery = \"\"\n"
+                ),
+                &["key `prometheus.queries[0].query`", "a PromQL query"][..],
             ),
             (
                 format!("{MIN}[prometheus]\nurl = \"http://\"\n"),

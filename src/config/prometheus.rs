@@ -14,6 +14,9 @@ use std::time::Duration;
 
 pub(super) type PromParts = (Option<PrometheusSettings>, Vec<MetricRule>, Vec<MetricInfo>);
 
+/// The longest query a config may hold (Prometheus takes it in a URL).
+const QUERY_MAX: usize = 16 * 1024;
+
 pub(super) fn prometheus_settings(
     p: PrometheusFile,
     envs: &EnvPair<EnvConfig>,
@@ -30,10 +33,11 @@ pub(super) fn prometheus_settings(
         ("errors", &p.errors),
     ] {
         if let Some(q) = v
-            && q.trim().is_empty()
+            && (q.trim().is_empty() || q.len() > QUERY_MAX)
         {
             return Err(format!(
-                "key `prometheus.{key}`: value \"\": expected a PromQL query (leave the key out for the default)"
+                "key `prometheus.{key}`: value {}: expected a PromQL query of at most {QUERY_MAX} bytes (leave the key out for the default)",
+                bounds::echo(q)
             ));
         }
     }
@@ -194,6 +198,12 @@ fn queries(queries: Vec<QueryFile>) -> Result<QueryParts, String> {
                 bad,
                 max_change: c,
             });
+        }
+        if q.query.trim().is_empty() || q.query.len() > QUERY_MAX {
+            return Err(format!(
+                "key `{key}.query`: value {}: expected a PromQL query of at most {QUERY_MAX} bytes",
+                bounds::echo(&q.query)
+            ));
         }
         infos.push(MetricInfo {
             name: q.name.clone(),
