@@ -92,6 +92,19 @@ impl From<&str> for SignalError {
 
 /// The innermost message of an error chain: "Connection refused" rather than
 /// "error sending request".
+/// An answer's `Retry-After`, as " (Retry-After 7)", cut to a few words; empty without one.
+pub fn retry_after(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .map(|v| {
+            format!(
+                " (Retry-After {})",
+                one_line(&String::from_utf8_lossy(v.as_bytes()), 40)
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// The innermost cause alone (`Connection refused`): for an error whose own text names
 /// what cannot be shown (reqwest's quotes the whole request URL, queries and all).
 pub fn innermost(e: &(dyn std::error::Error + 'static)) -> String {

@@ -79,15 +79,16 @@ impl Webhook {
                 status.as_u16()
             ));
         }
+        let retry = crate::shared::retry_after(&r);
         // What the receiver said (Slack: `invalid_token`), its first line, read bounded.
         let said = match crate::shared::read_capped(r, ERROR_BODY_MAX).await {
             Ok(b) => crate::shared::one_line(&String::from_utf8_lossy(&b), 120),
             Err(e) => e.to_string(),
         };
         if said.is_empty() {
-            Err(format!("HTTP {status}"))
+            Err(format!("HTTP {status}{retry}"))
         } else {
-            Err(format!("HTTP {status}: {said}"))
+            Err(format!("HTTP {status}{retry}: {said}"))
         }
     }
 }

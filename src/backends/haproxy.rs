@@ -133,6 +133,8 @@ impl HaproxyBackend {
             line.split_whitespace()
                 .next()
                 .and_then(|w| w.parse().ok())
+                // HAProxy's weights are 0 to 256: anything else is not its answer.
+                .filter(|w: &u32| *w <= 256)
                 .ok_or_else(|| {
                     self.explain(if line.is_empty() { answer } else { line }, "get weight")
                 })
@@ -616,5 +618,43 @@ mod tests {
         });
         let e = b.read().await.unwrap_err().to_string();
         assert!(e.contains("answer over 4 MB: not read"), "{e}");
+    }
+
+    /// A weight HAProxy cannot hold (its range is 0 to 256) is not its answer: an error
+    /// quoting it, never a weight on screen; a 1 MB line is quoted short.
+    #[tokio::test]
+    async fn a_weight_out_of_haproxys_range_is_not_a_weight() {
+        use tokio::io::AsyncReadExt;
+        for (answer, said) in [
+            (
+                "4294967295 (initial 1)\n1 (initial 1)\n\n".to_string(),
+                "4294967295",
+            ),
+            (format!("{}\n\n", "Z".repeat(1 << 20)), "ZZZ"),
+        ] {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let reply = answer.clone();
+            tokio::spawn(async move {
+                if let Ok((mut s, _)) = l.accept().await {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(reply.as_bytes()).await;
+                }
+            });
+            let b = HaproxyBackend::new(HaproxySettings {
+                socket: Socket::Tcp(addr.to_string()),
+                backend: "app".into(),
+                servers: EnvPair::new("blue".into(), "green".into()),
+                scale: 100,
+                timeout: Duration::from_secs(5),
+            });
+            let e = b.read().await.unwrap_err().to_string();
+            assert!(
+                e.contains(said) && e.len() < 600,
+                "{}",
+                &e[..e.len().min(300)]
+            );
+        }
     }
 }

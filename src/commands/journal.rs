@@ -157,7 +157,10 @@ fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ConfigError
             .map_err(|_| {
                 ConfigError::new(
                     "--since",
-                    format!("value {s:?}: expected a duration such as \"2h\" or a time such as \"2026-11-23T14:00:00Z\""),
+                    format!(
+                        "value {:?}: expected a duration such as \"2h\" or a time such as \"2026-11-23T14:00:00Z\"",
+                        crate::shared::one_line(s, 60)
+                    ),
                 )
             })?
             .with_timezone(&Utc),
@@ -189,6 +192,9 @@ mod tests {
             parse_since("2026-11-23T14:00:00+01:00", now).unwrap(),
             utc("2026-11-23T13:00:00Z")
         );
+        let long = "x".repeat(5000);
+        let e = parse_since(&long, now).unwrap_err().to_string();
+        assert!(e.len() < 300, "{}", e.len());
         let e = parse_since("yesterday", now).unwrap_err().to_string();
         assert!(e.contains("--since"), "{e}");
         assert!(

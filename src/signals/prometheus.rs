@@ -202,11 +202,7 @@ async fn answer(
     max: usize,
 ) -> Result<prometheus_http_query::response::PromqlResult, QueryError> {
     let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let retry_after = crate::shared::retry_after(&resp);
     if status.is_redirection() {
         let to = resp
             .headers()
@@ -246,10 +242,7 @@ async fn answer(
         .collect::<String>();
     let first = crate::shared::printable(first.trim()).into_owned();
     Err(QueryError::Transport(match status.as_u16() {
-        429 => format!(
-            "HTTP 429 Too Many Requests{}",
-            retry_after.map_or_else(String::new, |r| format!(" (Retry-After {r})"))
-        ),
+        429 => format!("HTTP 429 Too Many Requests{retry_after}"),
         _ if !status.is_success() && first.is_empty() => format!("HTTP {status}"),
         _ if !status.is_success() => format!("HTTP {status}: {first}"),
         _ => format!("not a Prometheus answer: {first}"),
