@@ -424,6 +424,13 @@ async fn hostile_bodies_and_redirects_of_probes_and_webhooks_are_bounded() {
         poller.probe(&p).await.ok,
         "a match in the first 64 KB is up"
     );
+    p.expect_body = None;
+    p.expect_json = Some(("/status".into(), serde_json::json!("ok")));
+    let r = poller.probe(&p).await;
+    assert!(
+        !r.ok && r.detail.contains("body over 64 KB: only its start is read"),
+        "cut, not 'not JSON': {r:?}"
+    );
 
     let mut p = probe(format!("{base}/trickle"));
     p.expect_body = Some("ok".into());

@@ -154,8 +154,16 @@ async fn body_check(p: &Probe, resp: reqwest::Response, whole: bool) -> Result<(
         return Err(format!("body lacks {want:?}"));
     }
     if let Some((pointer, want)) = &p.expect_json {
-        let json: serde_json::Value =
-            serde_json::from_str(&body).map_err(|e| format!("body is not JSON: {e}"))?;
+        let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
+            if body.len() >= MAX_BODY {
+                format!(
+                    "body over {}: only its start is read, so it cannot be read as JSON",
+                    crate::shared::bytes_text(MAX_BODY)
+                )
+            } else {
+                format!("body is not JSON: {e}")
+            }
+        })?;
         match json.pointer(pointer) {
             Some(got) if got == want => {}
             Some(got) => return Err(format!("{pointer} is {got} (expected {want})")),
