@@ -112,6 +112,9 @@ def main():
     if not os.path.exists(BIN):
         raise SystemExit("build first: cargo build --release")
     work = tempfile.mkdtemp(prefix="cutover-switch-")
+    # cutover keeps HAProxy's lease and record store in the temp folder: this run's, so
+    # they go with it.
+    os.environ["TMPDIR"] = work
     procs = []
     nginx_dir = None
     try:
