@@ -777,3 +777,56 @@ fn aws_credentials_echoed_back_are_hidden() {
         }
     }
 }
+
+/// A `profile` (or `AWS_PROFILE`) that neither AWS file names: exit 2 naming it and where
+/// it was looked for (the SDK said only "no credentials", with `profile` set). One that a
+/// file names goes on to the API.
+#[test]
+fn a_profile_no_file_names_is_said_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = dir.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(aws.join("config"), "[profile prod]\nregion = eu-west-1\n").unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[prod]\naws_access_key_id = AKIDPROD\naws_secret_access_key = prodsecret\n",
+    )
+    .unwrap();
+    let cfg_for = |profile: &str| {
+        let cfg = dir.path().join(format!("{profile}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"a\"\njournal = \"{}\"\n[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/x/1/2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/g/2\"\nregion = \"eu-west-1\"\nprofile = \"{profile}\"\nendpoint-url = \"http://127.0.0.1:{}\"\ntimeout = \"2s\"\n",
+                dir.path().join("j.jsonl").display(),
+                closed_port()
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let run = |cfg: &std::path::Path| {
+        Command::new(bin())
+            .arg("--config")
+            .arg(cfg)
+            .arg("status")
+            .env("HOME", dir.path())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_CONFIG_FILE")
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    let o = run(&cfg_for("nosuch"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("key `backend.profile`: value \"nosuch\": no such profile in")
+            && stderr(&o).contains(".aws/config"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&cfg_for("prod"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no such profile"), "{}", stderr(&o));
+}

@@ -206,6 +206,52 @@ where
     }
 }
 
+/// The AWS profile named (`profile` in [backend], else `AWS_PROFILE`) when neither the
+/// shared config file nor the credentials file has it: the key that named it, the name,
+/// and where it was looked for. (The SDK would say only that no credentials were found.)
+pub fn missing_profile(s: &AlbSettings) -> Option<(String, String, String)> {
+    let (key, name) = match &s.profile {
+        Some(p) => ("key `backend.profile`".to_string(), p.clone()),
+        None => (
+            "AWS_PROFILE".to_string(),
+            std::env::var("AWS_PROFILE").ok()?,
+        ),
+    };
+    if name == "default" && s.profile.is_none() {
+        return None;
+    }
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, rel: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(rel)))
+    };
+    let files: Vec<std::path::PathBuf> = [
+        file("AWS_CONFIG_FILE", ".aws/config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let named = |text: &str| {
+        text.lines().any(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .map(|h| h.trim().strip_prefix("profile ").unwrap_or(h.trim()).trim())
+                == Some(name.as_str())
+        })
+    };
+    let found = files.iter().any(|f| {
+        crate::shared::read_small_file(f, crate::shared::SMALL_FILE_MAX).is_ok_and(|t| named(&t))
+    });
+    if found {
+        return None;
+    }
+    let looked: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    Some((key, name, looked.join(" and ")))
+}
+
 impl AlbBackend {
     pub async fn connect(s: AlbSettings) -> AlbBackend {
         // Credentials a peer (a proxy, a fake endpoint) may echo back in its refusal.

@@ -166,6 +166,14 @@ async fn backend_for(
         }
         BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
         BackendConfig::Alb(a) => {
+            if let Some((key, name, looked)) = crate::backends::alb::missing_profile(a) {
+                return Err(ConfigError::new(
+                    &key,
+                    format!(
+                        "value {name:?}: no such profile in {looked}; expected a profile those files name (or leave it out for the default credentials)"
+                    ),
+                ));
+            }
             let backend = AlbBackend::connect(a.clone()).await;
             if !has_probes {
                 sources.push(Arc::new(AlbHealth(backend.clone())));
