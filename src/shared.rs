@@ -567,17 +567,35 @@ impl std::fmt::Display for BodyError {
     }
 }
 
-/// A body read to its end, at most `max` bytes: a bigger one is an error and the rest is
-/// never read (a hostile or broken peer cannot fill the memory).
-pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+/// The next chunk of a body, its error said as a [`BodyError`] (without the URL).
+async fn next_chunk(resp: &mut reqwest::Response) -> Result<Option<bytes::Bytes>, BodyError> {
+    resp.chunk().await.map_err(|e| {
         if e.is_timeout() {
             BodyError::TimedOut
         } else {
             BodyError::Read(root_cause(&e.without_url()))
         }
-    })? {
+    })
+}
+
+/// A body read to its end, keeping nothing, at most `max` bytes: a bigger one, or one
+/// that does not end within the request's timeout, is an error.
+pub async fn drain_capped(mut resp: reqwest::Response, max: usize) -> Result<(), BodyError> {
+    let mut n = 0usize;
+    while let Some(chunk) = next_chunk(&mut resp).await? {
+        n += chunk.len();
+        if n > max {
+            return Err(BodyError::TooBig { max });
+        }
+    }
+    Ok(())
+}
+
+/// A body read to its end, at most `max` bytes: a bigger one is an error and the rest is
+/// never read (a hostile or broken peer cannot fill the memory).
+pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = next_chunk(&mut resp).await? {
         if body.len() + chunk.len() > max {
             return Err(BodyError::TooBig { max });
         }

@@ -134,12 +134,14 @@ async fn body_check(p: &Probe, resp: reqwest::Response, whole: bool) -> Result<(
         if !whole {
             return Ok(());
         }
-        return drain(resp).await.map_err(|e| match e {
-            crate::shared::BodyError::TimedOut => {
-                format!("answer not finished within {}", within())
-            }
-            other => format!("body: {other}"),
-        });
+        return crate::shared::drain_capped(resp, WHOLE_MAX)
+            .await
+            .map_err(|e| match e {
+                crate::shared::BodyError::TimedOut => {
+                    format!("answer not finished within {}", within())
+                }
+                other => format!("body: {other}"),
+            });
     }
     let body = read_body(resp).await.map_err(|e| {
         if e.is_timeout() {
@@ -175,26 +177,6 @@ async fn body_check(p: &Probe, resp: reqwest::Response, whole: bool) -> Result<(
 
 /// The largest answer a smoke check reads to its end (bytes are counted, not kept).
 const WHOLE_MAX: usize = 16 * 1024 * 1024;
-
-/// Reads `resp` to its end, keeping nothing: an error when it does not end within the
-/// request's timeout or `WHOLE_MAX`.
-async fn drain(mut resp: reqwest::Response) -> Result<(), crate::shared::BodyError> {
-    use crate::shared::BodyError;
-    let mut n = 0usize;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        if e.is_timeout() {
-            BodyError::TimedOut
-        } else {
-            BodyError::Read(root_cause(&e.without_url()))
-        }
-    })? {
-        n += chunk.len();
-        if n > WHOLE_MAX {
-            return Err(BodyError::TooBig { max: WHOLE_MAX });
-        }
-    }
-    Ok(())
-}
 
 async fn read_body(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
     let mut buf = Vec::new();
