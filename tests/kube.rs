@@ -732,11 +732,16 @@ fn stored_weights(api: &KubeApi) -> (u64, u64) {
 /// A server on loopback that is not a Kubernetes API: every request gets `status` and
 /// `body` (at most 200 requests, then it stops answering).
 fn not_an_api(status: u16, content_type: &str, body: &str) -> String {
+    not_an_api_with(status, content_type, "", body)
+}
+
+/// [`not_an_api`] with more header lines (each ending in `\r\n`).
+fn not_an_api_with(status: u16, content_type: &str, headers: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     let answer = format!(
-        "HTTP/1.1 {status} Whatever\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} Whatever\r\ncontent-type: {content_type}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     std::thread::spawn(move || {
@@ -781,10 +786,43 @@ fn kube_errors_are_one_readable_line() {
             format!("http://127.0.0.1:{}", closed_port()),
             "get services shop/checkout: Connection refused",
         ),
-        // A redirect (not followed by the client): no object, said so.
+        // A redirect (not followed by the client): where it pointed, the query masked.
         (
-            not_an_api(302, "text/plain", ""),
-            "the answer is not a Kubernetes object (EOF while parsing a value at line 1 column 0): a redirect, or not the API server?",
+            not_an_api_with(
+                302,
+                "text/plain",
+                "location: https://sso.example/login?ticket=kube-s3cret-token\r\n",
+                "",
+            ),
+            "302 Redirect: HTTP 302 to https://sso.example/login?*** (not followed: the kubeconfig's `server` must be the API server itself)",
+        ),
+        // A 200 page that is no object.
+        (
+            not_an_api(200, "text/plain", "hello"),
+            "the answer is not a Kubernetes object (expected value at line 1 column 1): not the API server?",
+        ),
+        // Throttled, with the server's own Status body and its Retry-After: the wait said.
+        (
+            not_an_api_with(
+                429,
+                "application/json",
+                "retry-after: 7\r\n",
+                r#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":429,"reason":"TooManyRequests","message":"Too many requests, please try again later."}"#,
+            ),
+            "429 TooManyRequests: the API server is throttling this client: retry after 7 (Retry-After)",
+        ),
+        // A proxy that echoes the request's credentials (a token an exec plugin gave).
+        (
+            not_an_api(
+                401,
+                "application/json",
+                r#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":401,"reason":"Unauthorized","message":"refused Authorization: Bearer exec-plugin-t0ken"}"#,
+            ),
+            "credentials were refused: refused Authorization: Bearer ***",
+        ),
+        (
+            not_an_api_with(503, "text/plain", "retry-after: 30\r\n", "unavailable"),
+            "503 ServiceUnavailable: the API server is unavailable: retry after 30 (Retry-After)",
         ),
         // 50 MB of one line: cut at 8 MB, never read whole.
         (
@@ -825,6 +863,7 @@ fn kube_errors_are_one_readable_line() {
                 "ServiceError",
                 "\u{1b}",
                 "kube-s3cret-token",
+                "exec-plugin-t0ken",
             ] {
                 assert!(!all.contains(bad), "{args:?}: {bad:?} in\n{all}");
             }
@@ -967,4 +1006,59 @@ fn a_kubeconfig_token_with_a_line_break_is_trimmed_never_a_crash() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A kubeconfig that is not YAML, its mistake on a `client-key-data` line: the error names
+/// the line and column and what is wrong, never the text around it (the parser quotes the
+/// key's base64), whether named by `kubeconfig` or found through `$KUBECONFIG` and
+/// `context`.
+#[test]
+fn a_kubeconfig_yaml_error_does_not_quote_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVND";
+    let kc = dir.path().join("kc");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\nusers:\n- name: u\n  user:\n    client-key-data: {key}: [\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(demo("service.toml")).unwrap();
+    let named = dir.path().join("named.toml");
+    std::fs::write(
+        &named,
+        base.replace("[backend]", &format!("[backend]\nkubeconfig = {kc:?}")),
+    )
+    .unwrap();
+    let by_context = dir.path().join("ctx.toml");
+    std::fs::write(
+        &by_context,
+        base.replace("[backend]", "[backend]\ncontext = \"c\""),
+    )
+    .unwrap();
+    for (cfg, key_named) in [
+        (&named, "backend.kubeconfig"),
+        (&by_context, "backend.context"),
+    ] {
+        let o = Command::new(bin())
+            .arg("--config")
+            .arg(cfg)
+            .arg("check")
+            .env("KUBECONFIG", &kc)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("key `{key_named}`"))
+                && err.contains("line 10 column")
+                && err.contains("mapping values are not allowed"),
+            "{err}"
+        );
+        for part in key.as_bytes().chunks(12) {
+            let part = std::str::from_utf8(part).unwrap();
+            assert!(!err.contains(part), "{part:?} of the key in {err}");
+        }
+    }
 }

@@ -5,6 +5,8 @@
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use kube::client::DynBody;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -94,10 +96,64 @@ where
     }
 }
 
+/// An answer the client would say badly, made into an API `Status` that says it: a 3xx
+/// (the client does not follow one and then fails to parse the empty body) with where it
+/// pointed; a 429, or a 503 with `Retry-After`, with how long the server asked to wait
+/// (the client drops the header). Any other answer goes through untouched.
+pub fn explained(r: http::Response<Box<DynBody>>) -> http::Response<Box<DynBody>> {
+    use crate::shared::{mask_secretish, one_line};
+    let code = r.status().as_u16();
+    let header = |name: http::header::HeaderName| {
+        r.headers()
+            .get(name)
+            .map(|v| one_line(&String::from_utf8_lossy(v.as_bytes()), 120))
+    };
+    let wait =
+        header(http::header::RETRY_AFTER).map(|v| format!(": retry after {v} (Retry-After)"));
+    let (reason, message) = match (code, wait) {
+        (300..=399, _) => (
+            "Redirect",
+            format!(
+                "HTTP {code} to {} (not followed: the kubeconfig's `server` must be the API server itself)",
+                header(http::header::LOCATION).map_or_else(
+                    || "nowhere (no Location)".to_string(),
+                    |l| mask_secretish(&l)
+                )
+            ),
+        ),
+        (429, wait) => (
+            "TooManyRequests",
+            format!(
+                "the API server is throttling this client{}",
+                wait.unwrap_or_else(|| ": try again in a few seconds".into())
+            ),
+        ),
+        (503, Some(wait)) => (
+            "ServiceUnavailable",
+            format!("the API server is unavailable{wait}"),
+        ),
+        _ => return r,
+    };
+    let body = serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "code": code, "reason": reason, "message": message,
+    })
+    .to_string();
+    let full = http_body_util::Full::new(Bytes::from(body))
+        .map_err(|never: std::convert::Infallible| -> BoxError { match never {} });
+    let mut out = http::Response::new(Box::new(full) as Box<DynBody>);
+    // The client reads a `Status` only from an error answer: a redirect is one here.
+    *out.status_mut() = if code < 400 {
+        http::StatusCode::BAD_GATEWAY
+    } else {
+        r.status()
+    };
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn a_long_line_is_cut_and_lines_reset_the_count() {

@@ -152,10 +152,7 @@ impl KubeBackend {
                     format!(
                         "kubeconfig {}: {}",
                         path.display(),
-                        crate::shared::one_line(
-                            &crate::shared::mask_secretish(&crate::shared::root_cause(&e)),
-                            200
-                        )
+                        yaml_words(&crate::shared::root_cause(&e))
                     )
                 })?;
                 kube::Config::from_custom_kubeconfig(kc, &options)
@@ -165,10 +162,7 @@ impl KubeBackend {
             (None, Some(ctx)) => {
                 sane_default_kubeconfigs()?;
                 kube::Config::from_kubeconfig(&options).await.map_err(|e| {
-                    format!(
-                        "kubeconfig context {ctx:?}: {}",
-                        crate::shared::one_line(&e.to_string(), 300)
-                    )
+                    format!("kubeconfig context {ctx:?}: {}", yaml_words(&e.to_string()))
                 })?
             }
             (None, None) => {
@@ -178,7 +172,7 @@ impl KubeBackend {
                 let why = why.trim_start_matches("failed to infer config: ");
                 format!(
                     "no usable kubeconfig and not in a pod ({}): set $KUBECONFIG, or `kubeconfig` in [backend]",
-                    crate::shared::one_line(why, 300)
+                    yaml_words(why)
                 )
             })?
             }
@@ -190,13 +184,30 @@ impl KubeBackend {
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
         // Every answer bounded: no line past capped::MAX_LINE (a hostile or broken server,
-        // or a proxy's endless page, cannot fill the memory).
+        // or a proxy's endless page, cannot fill the memory); a redirect or a throttle said
+        // with where it pointed and how long to wait.
         let cap =
             tower::util::MapResponseLayer::new(|r: http::Response<Box<kube::client::DynBody>>| {
-                r.map(|b| capped::LineCapped::new(b, capped::MAX_LINE, capped::MAX_ANSWER))
+                capped::explained(r)
+                    .map(|b| capped::LineCapped::new(b, capped::MAX_LINE, capped::MAX_ANSWER))
             });
+        // The client's own retry of a 429/503/504 goes on for up to 15 tries and follows
+        // any Retry-After: a throttled call then only ever read as "did not answer in 10 s".
+        // Two quick tries instead (a rollback under throttling gets through when it can),
+        // then the answer said with the wait the server asked for.
+        config.default_retry = false;
+        let retry = kube::client::retry::RetryPolicy::new(
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+            2,
+            false,
+        )
+        .map_err(|e| format!("kube client: {e}"))?;
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| format!("kube client: {}", words(&e)))?
+            // (A retry clones the service: the buffer makes the boxed stack cloneable.)
+            .with_layer(&tower::buffer::BufferLayer::new(64))
+            .with_layer(&tower::retry::RetryLayer::new(retry))
             .with_layer(&cap)
             .build();
         Ok(KubeBackend(Arc::new(Inner {
@@ -230,7 +241,9 @@ impl KubeBackend {
                 })
             }
             kube::Error::Api(st) => {
-                let msg = crate::shared::one_line(&st.message, 200);
+                // A proxy or server that echoes the request's `Authorization` shows `***`
+                // (a token from an `exec` plugin is never seen by cutover to be registered).
+                let msg = crate::shared::one_line(&crate::shared::mask_secretish(&st.message), 200);
                 CallError::Other(match st.code {
                     409 => return CallError::Conflict,
                     403 => BackendError::Rejected {
@@ -423,6 +436,15 @@ fn sane_default_kubeconfigs() -> Result<(), String> {
     Ok(())
 }
 
+/// A kubeconfig error as one line without the file's text: the YAML parser quotes the
+/// lines around a mistake (`--> <input>:10:66 | … client-key-data …`), which may be a key
+/// or a token. What comes before the quote (line, column, what is wrong) is kept.
+fn yaml_words(text: &str) -> String {
+    let text = text.split(" --> ").next().unwrap_or(text);
+    let text = text.split("\n -->").next().unwrap_or(text);
+    crate::shared::one_line(&crate::shared::mask_secretish(text), 240)
+}
+
 /// The `reason` kube's client gives an error answer that is not a Kubernetes `Status` (a
 /// proxy's or a web server's page).
 const NOT_A_STATUS: &str = "Failed to parse error data";
@@ -442,7 +464,7 @@ pub(super) fn words(e: &kube::Error) -> String {
             "{} {}: {}",
             st.code,
             one_line(&st.reason, 80),
-            one_line(&st.message, 200)
+            one_line(&crate::shared::mask_secretish(&st.message), 200)
         ),
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
             let mut cur: &(dyn std::error::Error + 'static) = e;
@@ -451,9 +473,9 @@ pub(super) fn words(e: &kube::Error) -> String {
             }
             one_line(&cur.to_string(), 200)
         }
-        // A 3xx (which the client does not follow) or a page answered with 200: no object.
+        // A page answered with 200 (a redirect is said by `capped::explained`): no object.
         kube::Error::SerdeError(inner) => format!(
-            "the answer is not a Kubernetes object ({}): a redirect, or not the API server? (check the kubeconfig's `server`)",
+            "the answer is not a Kubernetes object ({}): not the API server? (check the kubeconfig's `server`)",
             one_line(&inner.to_string(), 120)
         ),
         other => one_line(&crate::shared::root_cause(other), 200),
