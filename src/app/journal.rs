@@ -491,6 +491,19 @@ impl Journal {
     /// entry (a torn write, a damaged disk block) is skipped and counted, never the end of
     /// the reading.
     pub fn read(path: &Path, keep: impl Fn(&Entry) -> bool) -> std::io::Result<JournalRead> {
+        let mut out = JournalRead::default();
+        out.skipped = Journal::scan(path, |e| {
+            if keep(&e) {
+                out.entries.push(e);
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Hands each entry of a journal file to `each`, in order, a line at a time: nothing
+    /// is kept (a timeline of a long history streams). Returns how many lines were not
+    /// entries (not UTF-8, torn, over 1 MB), skipped.
+    pub fn scan(path: &Path, mut each: impl FnMut(Entry)) -> std::io::Result<usize> {
         use std::io::{BufRead, Read};
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() {
@@ -500,7 +513,7 @@ impl Journal {
             ));
         }
         let mut r = std::io::BufReader::new(File::open(path)?);
-        let mut out = JournalRead::default();
+        let mut skipped = 0;
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -512,7 +525,7 @@ impl Journal {
             }
             if line.len() as u64 > LINE_MAX && line.last() != Some(&b'\n') {
                 skip_line(&mut r)?;
-                out.skipped += 1;
+                skipped += 1;
                 continue;
             }
             let text = String::from_utf8_lossy(&line);
@@ -521,12 +534,11 @@ impl Journal {
                 continue;
             }
             match serde_json::from_str::<Entry>(text) {
-                Ok(e) if keep(&e) => out.entries.push(e),
-                Ok(_) => {}
-                Err(_) => out.skipped += 1,
+                Ok(e) => each(e),
+                Err(_) => skipped += 1,
             }
         }
-        Ok(out)
+        Ok(skipped)
     }
 }
 

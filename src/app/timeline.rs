@@ -77,9 +77,36 @@ fn outcome(e: &Entry) -> String {
 
 /// Merges the journal's lines into a timeline, oldest first.
 pub fn build(entries: &[Entry]) -> Vec<Item> {
-    let mut out: Vec<Item> = Vec::new();
-    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut m = Merger::default();
     for e in entries {
+        m.push(e);
+    }
+    m.finish()
+}
+
+/// A write's intent still waiting this many items for its result is left PENDING (a
+/// process that died mid-write): what is held back stays bounded however long the
+/// history read.
+const OPEN_MAX: usize = 10_000;
+
+/// Merges journal entries into timeline items as they are read, so a long history streams:
+/// an item is handed out by [`Merger::ready`] once no earlier write still waits for its
+/// result (which is merged into the intent's line).
+#[derive(Default)]
+pub struct Merger {
+    /// Items not handed out yet; `out[0]` is item number `first`.
+    out: std::collections::VecDeque<Item>,
+    first: usize,
+    /// Writes whose intent is read and whose result is not: (write id, item number).
+    open: Vec<(String, usize)>,
+}
+
+impl Merger {
+    fn at(&mut self, n: usize) -> Option<&mut Item> {
+        n.checked_sub(self.first).and_then(|i| self.out.get_mut(i))
+    }
+
+    pub fn push(&mut self, e: &Entry) {
         let who = match &e.who.from {
             Some(f) => format!("{} ({f})", e.who.user),
             None => e.who.user.clone(),
@@ -95,110 +122,146 @@ pub fn build(entries: &[Entry]) -> Vec<Item> {
             candidate: signals(&e.candidate),
             reason: e.reason.clone(),
         };
-        match &e.phase {
+        let next = self.first + self.out.len();
+        let item = match &e.phase {
             Phase::Intent => {
                 let what = if e.action == WriteAction::AutoRollback {
                     format!("AUTO-ROLLBACK {move_}")
                 } else {
                     format!("{} {move_}", e.action)
                 };
-                open.push((e.write.clone(), out.len()));
-                out.push(base(what, "PENDING: no result recorded".into()));
+                self.open.push((e.write.clone(), next));
+                base(what, "PENDING: no result recorded".into())
             }
             p if p.is_outcome() => {
                 let outcome = outcome(e);
-                match open.iter().position(|(w, _)| *w == e.write) {
+                match self.open.iter().position(|(w, _)| *w == e.write) {
                     Some(i) => {
-                        let (_, at) = open.remove(i);
-                        out[at].outcome = outcome;
+                        let (_, at) = self.open.remove(i);
+                        if let Some(item) = self.at(at) {
+                            item.outcome = outcome;
+                        }
+                        return;
                     }
-                    None => out.push(base(format!("{} {move_}", e.action), outcome)),
+                    None => base(format!("{} {move_}", e.action), outcome),
                 }
             }
-            Phase::External => out.push(base(
+            Phase::External => base(
                 format!(
                     "external change: {cand} {} → {}",
                     pct(e.share_before),
                     pct(e.share_after)
                 ),
                 "not made by cutover".into(),
-            )),
-            Phase::Complete => out.push(base(
+            ),
+            Phase::Complete => base(
                 "rollback window over".into(),
                 format!("cutover complete: {} is live", e.live),
-            )),
-            Phase::Late => out.push(base(
+            ),
+            Phase::Late => base(
                 "a write whose outcome was unknown landed".into(),
                 format!("backend reads {}", pct(e.share_after)),
-            )),
-            Phase::Breach => out.push(base("BREACH".into(), "a guardrail breached".into())),
-            Phase::BreachCleared => out.push(base(
+            ),
+            Phase::Breach => base("BREACH".into(), "a guardrail breached".into()),
+            Phase::BreachCleared => base(
                 "breach cleared".into(),
                 "the guardrail no longer breaches".into(),
-            )),
-            Phase::Override => out.push(base(
+            ),
+            Phase::Override => base(
                 "OVERRIDE".into(),
                 "a move confirmed over the guardrails".into(),
-            )),
-            other => out.push(base(other.as_str().replace('-', " "), String::new())),
-        }
+            ),
+            other => base(other.as_str().replace('-', " "), String::new()),
+        };
+        self.out.push_back(item);
+        let oldest = (next + 1).saturating_sub(OPEN_MAX);
+        self.open.retain(|(_, at)| *at >= oldest);
     }
-    // Every field one line: a journal written by anyone (a `USER` with a line break, an
-    // error text from a peer) never forges a line of the timeline.
+
+    /// The items no waiting write comes before, oldest first.
+    pub fn ready(&mut self) -> Vec<Item> {
+        let until = self
+            .open
+            .iter()
+            .map(|(_, at)| *at)
+            .min()
+            .unwrap_or(self.first + self.out.len());
+        let n = until.saturating_sub(self.first).min(self.out.len());
+        self.first += n;
+        self.out.drain(..n).map(flat_item).collect()
+    }
+
+    /// Every item left: an intent without its result stays PENDING.
+    pub fn finish(mut self) -> Vec<Item> {
+        self.open.clear();
+        self.ready()
+    }
+}
+
+/// Every field one line: a journal written by anyone (a `USER` with a line break, an error
+/// text from a peer) never forges a line of the timeline.
+fn flat_item(mut i: Item) -> Item {
     let flat = crate::shared::flat;
-    for i in &mut out {
-        i.ts = flat(&i.ts);
-        i.who = flat(&i.who);
-        i.source = flat(&i.source);
-        i.what = flat(&i.what);
-        i.outcome = flat(&i.outcome);
-        i.candidate = flat(&i.candidate);
-        i.reason = i.reason.as_deref().map(flat);
-    }
-    out
+    i.ts = flat(&i.ts);
+    i.who = flat(&i.who);
+    i.source = flat(&i.source);
+    i.what = flat(&i.what);
+    i.outcome = flat(&i.outcome);
+    i.candidate = flat(&i.candidate);
+    i.reason = i.reason.as_deref().map(flat);
+    i
 }
 
 /// As plain text, one line per item.
 pub fn text(items: &[Item]) -> String {
-    let mut s = String::new();
-    for i in items {
-        s.push_str(&format!(
-            "{}  {}  [{}]  {}: {}",
-            i.ts, i.who, i.source, i.what, i.outcome
-        ));
-        if let Some(r) = &i.reason {
-            s.push_str(&format!("  — {r}"));
-        }
-        if !i.candidate.is_empty() {
-            s.push_str(&format!("  ({})", i.candidate));
-        }
-        s.push('\n');
+    items.iter().map(text_line).collect()
+}
+
+/// One item as a line of text (ending in a line break).
+pub fn text_line(i: &Item) -> String {
+    let mut s = format!(
+        "{}  {}  [{}]  {}: {}",
+        i.ts, i.who, i.source, i.what, i.outcome
+    );
+    if let Some(r) = &i.reason {
+        s.push_str(&format!("  — {r}"));
     }
+    if !i.candidate.is_empty() {
+        s.push_str(&format!("  ({})", i.candidate));
+    }
+    s.push('\n');
     s
 }
 
 /// As a Markdown table, fit to paste into a post-mortem.
 pub fn markdown(items: &[Item]) -> String {
-    let esc = |s: &str| s.replace('|', "\\|");
-    let mut s = String::from(
-        "| time (UTC) | who | what | outcome | candidate's signals |\n|---|---|---|---|---|\n",
-    );
+    let mut s = MARKDOWN_HEAD.to_string();
     for i in items {
-        let what = match &i.reason {
-            Some(r) => format!("{} — {}", i.what, r),
-            None => i.what.clone(),
-        };
-        s.push_str(&format!(
-            "| {} | {} ({}) | {} | {} | {} |\n",
-            esc(&i.ts),
-            esc(&i.who),
-            esc(&i.source),
-            esc(&what),
-            esc(&i.outcome),
-            esc(&i.candidate)
-        ));
+        s.push_str(&markdown_row(i));
     }
     s
+}
+
+/// The Markdown table's head.
+pub const MARKDOWN_HEAD: &str =
+    "| time (UTC) | who | what | outcome | candidate's signals |\n|---|---|---|---|---|\n";
+
+/// One item as a row of the Markdown table (ending in a line break).
+pub fn markdown_row(i: &Item) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let what = match &i.reason {
+        Some(r) => format!("{} — {}", i.what, r),
+        None => i.what.clone(),
+    };
+    format!(
+        "| {} | {} ({}) | {} | {} | {} |\n",
+        esc(&i.ts),
+        esc(&i.who),
+        esc(&i.source),
+        esc(&what),
+        esc(&i.outcome),
+        esc(&i.candidate)
+    )
 }
 
 #[cfg(test)]
@@ -294,6 +357,33 @@ mod tests {
                 "rollback green 50 % → 0 %: applied in 42 ms, verified at 0 % (while bob@h drove)",
             ]
         );
+    }
+
+    /// Items stream out in order as soon as no earlier write waits for its result; an
+    /// intent never answered is held at most OPEN_MAX items, then let go as PENDING.
+    #[test]
+    fn the_merger_hands_out_items_once_nothing_before_them_waits() {
+        let mut m = Merger::default();
+        m.push(&entry("1", "external", "external", 0, 0, Some(5)));
+        assert_eq!(m.ready().len(), 1, "nothing waits: out at once");
+        m.push(&entry("22", "intent", "step", 0, 10, None));
+        m.push(&entry("4444", "external", "external", 0, 0, Some(7)));
+        assert!(m.ready().is_empty(), "held behind the open intent");
+        m.push(&entry("22", "result", "step", 0, 10, Some(10)));
+        let out: Vec<String> = m.ready().into_iter().map(|i| i.outcome).collect();
+        assert_eq!(
+            out,
+            ["applied in 42 ms, verified at 10 %", "not made by cutover"]
+        );
+        // A crash: the intent's result never comes; what follows is not held forever.
+        m.push(&entry("333", "intent", "set", 10, 50, None));
+        let mut handed = 0;
+        for _ in 0..OPEN_MAX + 5 {
+            m.push(&entry("4444", "external", "external", 0, 0, Some(7)));
+            handed += m.ready().len();
+            assert!(m.out.len() <= OPEN_MAX + 1, "bounded: {}", m.out.len());
+        }
+        assert_eq!(handed + m.finish().len(), OPEN_MAX + 6);
     }
 
     #[test]

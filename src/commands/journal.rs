@@ -62,32 +62,108 @@ pub(super) fn timeline(
             }
         );
     }
-    let mut entries = Vec::new();
+    // Streamed: each item printed once no earlier write waits for its result, so memory
+    // does not grow with the span read (a year of history is read a line at a time).
+    let mut out = Printer::new(format);
+    let mut merger = timeline::Merger::default();
     for file in older.iter().map(|(_, p)| p).chain(std::iter::once(&path)) {
-        let read = Journal::read(file, |e| cutoff.is_none_or(|c| at_or_after(&e.ts, c)))
-            .with_context(|| format!("cannot read the journal {}", file.display()))?;
-        if read.skipped > 0 {
+        let skipped = Journal::scan(file, |e| {
+            if cutoff.is_none_or(|c| at_or_after(&e.ts, c)) {
+                merger.push(&e);
+                out.items(merger.ready());
+            }
+        })
+        .with_context(|| format!("cannot read the journal {}", file.display()))?;
+        if skipped > 0 {
             err!(
                 "cutover: {} unreadable line{} skipped in {} (not UTF-8 or not a journal entry)",
-                read.skipped,
-                if read.skipped == 1 { "" } else { "s" },
+                skipped,
+                if skipped == 1 { "" } else { "s" },
                 file.display()
             );
         }
-        entries.extend(read.entries);
     }
-    let items = timeline::build(&entries);
-    match format {
-        TimelineFormat::Text => print!("{}", crate::shared::printable(&timeline::text(&items))),
-        TimelineFormat::Markdown => {
-            print!("{}", crate::shared::printable(&timeline::markdown(&items)));
-        }
-        TimelineFormat::Json => println!(
-            "{}",
-            crate::shared::json_for_terminal(serde_json::to_string_pretty(&items)?)
-        ),
-    }
+    out.items(merger.finish());
+    out.end()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints timeline items as they come, in one format, escaped for the terminal: text and
+/// Markdown a line at a time, JSON an array written an element at a time.
+struct Printer {
+    format: TimelineFormat,
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// Items printed so far.
+    n: usize,
+    /// The first write error (stdout closed: `| head`), kept to say once.
+    failed: Option<std::io::Error>,
+}
+
+impl Printer {
+    fn new(format: TimelineFormat) -> Printer {
+        Printer {
+            format,
+            out: std::io::BufWriter::new(std::io::stdout()),
+            n: 0,
+            failed: None,
+        }
+    }
+
+    fn put(&mut self, text: &str) {
+        use std::io::Write;
+        if self.failed.is_none()
+            && let Err(e) = self.out.write_all(text.as_bytes())
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn items(&mut self, items: Vec<timeline::Item>) {
+        for i in items {
+            let text = match self.format {
+                TimelineFormat::Text => timeline::text_line(&i),
+                TimelineFormat::Markdown => {
+                    let row = timeline::markdown_row(&i);
+                    if self.n == 0 {
+                        format!("{}{row}", timeline::MARKDOWN_HEAD)
+                    } else {
+                        row
+                    }
+                }
+                TimelineFormat::Json => {
+                    let item = serde_json::to_string_pretty(&i)
+                        .unwrap_or_default()
+                        .replace('\n', "\n  ");
+                    format!("{}  {item}", if self.n == 0 { "[\n" } else { ",\n" })
+                }
+            };
+            let text = match self.format {
+                TimelineFormat::Json => crate::shared::json_for_terminal(text),
+                _ => crate::shared::printable(&text).into_owned(),
+            };
+            self.put(&text);
+            self.n += 1;
+        }
+    }
+
+    fn end(mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        match self.format {
+            TimelineFormat::Markdown if self.n == 0 => self.put(timeline::MARKDOWN_HEAD),
+            TimelineFormat::Json if self.n == 0 => self.put("[]\n"),
+            TimelineFormat::Json => self.put("\n]\n"),
+            _ => {}
+        }
+        // A reader that stopped early (`| head`) is no failure of the timeline.
+        let quiet = |r: std::io::Result<()>| match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        };
+        if let Some(e) = self.failed.take() {
+            return quiet(Err(e));
+        }
+        quiet(self.out.flush())
+    }
 }
 
 /// The journal the config file names (`journal`, else the default path for its `name`),
