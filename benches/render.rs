@@ -33,6 +33,82 @@ fn render(c: &mut Criterion) {
     }
 }
 
+/// Discards what it is given and counts it: the real escape output of crossterm, without a
+/// terminal's own cost.
+#[derive(Default)]
+struct Counting {
+    bytes: usize,
+    writes: usize,
+}
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len();
+        self.writes += 1;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The cockpit's real output path: ratatui's diff, crossterm's escape codes, the cockpit's
+/// output buffer. A full repaint (after a clear: every cell sent, as on start, resize or
+/// Ctrl-L) and a steady frame (the next frame of a running cockpit: only what changed).
+fn terminal(c: &mut Criterion) {
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+    let states: Vec<_> = (100..104)
+        .map(|t| {
+            run(
+                "bad-release",
+                t,
+                &[
+                    (5, Step::Key(KeyCode::Right)),
+                    (40, Step::Key(KeyCode::Right)),
+                ],
+            )
+        })
+        .collect();
+    let theme = Theme::default();
+    for (w, h) in [(200u16, 50u16), (120, 32), (80, 24)] {
+        let out =
+            std::io::BufWriter::with_capacity(cutover::tui::OUTPUT_BUFFER, Counting::default());
+        let mut terminal = ratatui::Terminal::with_options(
+            CrosstermBackend::new(out),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+            },
+        )
+        .unwrap();
+        c.bench_function(&format!("terminal full repaint {w}x{h}"), |b| {
+            b.iter(|| {
+                terminal.clear().unwrap();
+                terminal
+                    .draw(|f| ui::render(f, black_box(&states[0]), &theme))
+                    .unwrap();
+            });
+        });
+        let mut i = 0;
+        c.bench_function(&format!("terminal steady frame {w}x{h}"), |b| {
+            b.iter(|| {
+                // One second of the incident later each frame: sparklines, ages and the
+                // countdown move, as in a running cockpit.
+                i = (i + 1) % states.len();
+                terminal
+                    .draw(|f| ui::render(f, black_box(&states[i]), &theme))
+                    .unwrap();
+            });
+        });
+        let counted = terminal.backend_mut().writer_mut().get_ref();
+        eprintln!(
+            "{w}x{h}: {} bytes in {} writes to the terminal over the runs",
+            counted.bytes, counted.writes
+        );
+    }
+}
+
 fn key_to_effect(c: &mut Criterion) {
     let base = run("happy", 30, &[]);
     // The keymap lookup is part of the path from a key to its effect.
@@ -49,5 +125,5 @@ fn key_to_effect(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, render, key_to_effect);
+criterion_group!(benches, render, terminal, key_to_effect);
 criterion_main!(benches);

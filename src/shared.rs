@@ -243,6 +243,32 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> std::io::Result<Stri
     })
 }
 
+/// Proves an existing file can be written by this user without writing it: only a regular
+/// file (opening a FIFO for writing blocks until a reader comes: `check` hung on one), and
+/// opened without blocking in case one is swapped in meanwhile.
+pub fn writable_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            },
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map(drop)
+}
+
+/// `O_NONBLOCK` on Linux (the flag's value there; no libc crate for one constant).
+pub const O_NONBLOCK: i32 = 0o4000;
+
 /// The secrets of this process (tokens, passwords, webhook URLs and their paths, URL query
 /// values), registered as the config and the kubeconfig are read: every line printed
 /// ([`printable`]) and every peer text folded ([`one_line`]) has them replaced by `***`,

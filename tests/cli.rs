@@ -745,3 +745,54 @@ fn journal_reads_with_a_secret_variable_unset() {
         stderr(&o)
     );
 }
+
+/// An nginx `config` that is a FIFO: `check` says the backend and the write side cannot
+/// use it and ends at once (opening a FIFO to prove it writable blocked forever).
+#[test]
+fn check_on_an_nginx_config_that_is_a_fifo_ends_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("up.conf");
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return;
+    }
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"fifo\"\njournal = {:?}\n[backend]\nkind = \"nginx\"\nconfig = {fifo:?}\nupstream = \"app\"\nblue-server = \"127.0.0.1:8081\"\ngreen-server = \"127.0.0.1:8082\"\ntest-command = [\"true\"]\nreload-command = [\"true\"]\n",
+            dir.path().join("j.jsonl")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("check still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('✕') && l.contains("not a regular file")),
+        "{out}"
+    );
+}

@@ -618,13 +618,8 @@ fn open_append(path: &Path) -> std::io::Result<File> {
         .read(true)
         .create(true)
         .append(true)
-        .custom_flags(libc_nonblock())
+        .custom_flags(crate::shared::O_NONBLOCK)
         .open(path)
-}
-
-/// `O_NONBLOCK` on Linux (the flag's value there; no libc crate for one constant).
-const fn libc_nonblock() -> i32 {
-    0o4000
 }
 
 /// Whether a regular file is empty or ends with a line break (devices: taken as yes).

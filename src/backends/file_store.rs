@@ -205,9 +205,7 @@ impl FileStore {
         for slot in Slot::ALL {
             let p = self.path(slot);
             if p.exists() {
-                OpenOptions::new()
-                    .append(true)
-                    .open(&p)
+                crate::shared::writable_file(&p)
                     .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
             }
         }

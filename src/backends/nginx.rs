@@ -484,9 +484,7 @@ impl NginxBackend {
     /// passes: what a write needs, proven without changing traffic (for `check`).
     pub async fn check_write_side(&self) -> Result<(), String> {
         let file = &self.s.config;
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(file)
+        crate::shared::writable_file(file)
             .map_err(|e| format!("config {} is not writable: {e} (`config`)", file.display()))?;
         self.store()
             .writable()
