@@ -284,11 +284,28 @@ pub fn register_secret(secret: &str) {
     let mut all = SECRETS
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !all.iter().any(|x| x == s) {
-        all.push(s.to_string());
-        // Longest first: a token is hidden before a part of it could be.
-        all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    // As a peer may echo it: as is, inside a JSON string (`/` written `\/`), and
+    // percent-encoded (in a URL or a form it quotes back).
+    for form in [s.to_string(), s.replace('/', "\\/"), percent_encoded(s)] {
+        if !all.contains(&form) {
+            all.push(form);
+        }
     }
+    // Longest first: a token is hidden before a part of it could be.
+    all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+}
+
+/// `text` with every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded.
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Registers a URL's secrets: its password, its query values and, for a webhook (`path`),
@@ -318,9 +335,22 @@ pub fn register_url_secrets(url: &str, path_too: bool) {
             register_secret(v);
         }
     }
-    if path_too && u.path().len() > 1 {
-        register_secret(u.path());
-        register_secret(u.path().trim_start_matches('/'));
+    if path_too {
+        // The path whole, and each part of it that looks like a key (a receiver may quote
+        // only the token: `invalid_token: XXSECRETXX`); a short path or a word such as
+        // `services` or `hook` is no secret, and hiding it would mask `webhook`.
+        let path = u.path().trim_start_matches('/');
+        if path.len() >= 8 {
+            register_secret(path);
+        }
+        for part in path.split('/') {
+            let word = part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+            if part.len() >= 8 && !word {
+                register_secret(part);
+            }
+        }
     }
 }
 
@@ -865,7 +895,7 @@ mod secret_tests {
             "{}",
             printable("echo: Bearer unit-s3cret-token-0042 at /T0/B1/unit-hook-path?key=unit-qv-9")
         );
-        assert_eq!(said, "echo: Bearer *** at ***?key=***");
+        assert_eq!(said, "echo: Bearer *** at /***?key=***");
         // Cut after hiding: no prefix of the token survives a short line.
         assert_eq!(one_line("xx unit-s3cret-token-0042 yy", 8), "xx *** …");
     }
@@ -900,5 +930,31 @@ mod secret_tests {
             "denied Basic *** for /x?api_key=*** (api_key ***) by ***"
         );
         assert_eq!(percent_decoded("a%2Fb%zz%4"), "a/b%zz%4");
+    }
+
+    /// A peer quotes a secret as JSON does (`\/`), percent-encoded, or only the key part
+    /// of a webhook's path; a short word of a path (`hook`) is not taken for a secret.
+    #[test]
+    fn a_secret_is_hidden_in_the_forms_a_peer_quotes_it() {
+        register_secret("UnitJwt0i/J9.Zm9v+YmFy/c2Vj");
+        register_url_secrets(
+            "https://hooks.example/services/T0UNIT/B1UNIT/UNITSECRETXX",
+            true,
+        );
+        register_url_secrets("http://127.0.0.1:9/hook", true);
+        let said = printable(concat!(
+            r#"{"message": "Bearer UnitJwt0i\/J9.Zm9v+YmFy\/c2Vj", "#,
+            r#""url": "https:\/\/hooks.example\/services\/T0UNIT\/B1UNIT\/UNITSECRETXX"} "#,
+            "q=UnitJwt0i%2FJ9.Zm9v%2BYmFy%2Fc2Vj invalid_token: UNITSECRETXX webhook /hook"
+        ))
+        .into_owned();
+        assert_eq!(
+            said,
+            concat!(
+                r#"{"message": "Bearer ***", "#,
+                r#""url": "https:\/\/hooks.example\/***"} "#,
+                "q=*** invalid_token: *** webhook /hook"
+            )
+        );
     }
 }
