@@ -593,13 +593,76 @@ pub fn cross_origin_location(resp: &reqwest::Response) -> Option<String> {
         return None;
     }
     let Some(loc) = resp.headers().get(reqwest::header::LOCATION) else {
-        return Some("none".into());
+        return Some("(no Location header)".into());
     };
     let text = String::from_utf8_lossy(loc.as_bytes()).into_owned();
     match resp.url().join(&text) {
         Ok(to) if to.origin() == resp.url().origin() => None,
         _ => Some(printable(&redact_url(&text)).into_owned()),
     }
+}
+
+/// A redirect the client did not follow, in words: where it pointed.
+pub fn redirect_words(resp: &reqwest::Response) -> Option<String> {
+    let code = resp.status().as_u16();
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    Some(match cross_origin_location(resp) {
+        Some(loc) if resp.headers().contains_key(reqwest::header::LOCATION) => {
+            format!("HTTP {code} redirects to another origin, not followed: Location {loc}")
+        }
+        Some(_) => format!("HTTP {code}, a redirect with no Location header"),
+        None => format!("HTTP {code}: too many redirects (at most 3 followed, same origin only)"),
+    })
+}
+
+/// The most of a refusing answer read, to say its first line.
+pub const REFUSAL_BODY_MAX: usize = 4096;
+
+/// Why an answer that is not the one wanted is refused, in one line, the same from every
+/// client: a redirect with where it pointed; a status with its Retry-After when it has
+/// one (a 429, a 503) and the first non-empty line of its body (read bounded).
+pub async fn refusal_words(resp: reqwest::Response) -> String {
+    if let Some(words) = redirect_words(&resp) {
+        return words;
+    }
+    let status = resp.status();
+    let retry = retry_after(&resp);
+    // Only the start is read: the first line is all that is said.
+    let mut head = Vec::new();
+    let mut resp = resp;
+    let mut unread = None;
+    while head.len() < REFUSAL_BODY_MAX {
+        match resp.chunk().await {
+            Ok(Some(c)) => head.extend_from_slice(&c[..c.len().min(REFUSAL_BODY_MAX - head.len())]),
+            Ok(None) => break,
+            Err(e) => {
+                unread = Some(innermost(&e));
+                break;
+            }
+        }
+    }
+    let first = match (first_line(&String::from_utf8_lossy(&head)), unread) {
+        (f, None) => f,
+        (f, Some(_)) if !f.is_empty() => f,
+        (_, Some(e)) => format!("(body not read: {})", one_line(&e, 80)),
+    };
+    if first.is_empty() {
+        format!("HTTP {status}{retry}")
+    } else {
+        format!("HTTP {status}{retry}: {first}")
+    }
+}
+
+/// The first non-empty line of a peer's text, cut and made printable (an HTML page said
+/// by its title).
+pub fn first_line(text: &str) -> String {
+    if text.trim_start().starts_with('<') {
+        return one_line(text, 120);
+    }
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    one_line(line, 120)
 }
 
 /// Why a body was not read whole.

@@ -468,18 +468,37 @@ fn no_aws_credentials_is_one_readable_line() {
 fn an_answer_that_is_not_the_aws_api_is_one_readable_line() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    for (status, body, said) in [
+    for (status, headers, body, said) in [
         (
             502,
+            "",
             "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>\n",
             "HTTP 502 that is not an AWS API answer (an HTML page (\"502 Bad Gateway\"))",
         ),
-        (500, "", "HTTP 500 that is not an AWS API answer (empty)"),
+        (
+            500,
+            "",
+            "",
+            "HTTP 500 that is not an AWS API answer (empty)",
+        ),
+        // A proxy's sign-in page: where it pointed, its query hidden.
+        (
+            302,
+            "location: https://sso.example/login?ticket=t0ps3cret\r\n",
+            "",
+            "HTTP 302 redirect to https://sso.example/login?ticket=*** (not followed)",
+        ),
+        (
+            429,
+            "retry-after: 9\r\n",
+            "slow down",
+            "HTTP 429 (Retry-After 9) that is not an AWS API answer (slow down)",
+        ),
     ] {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let answer = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status} X\r\ncontent-type: text/html\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         );
         std::thread::spawn(move || {
@@ -516,7 +535,10 @@ fn an_answer_that_is_not_the_aws_api_is_one_readable_line() {
         // not "did not answer", is what every line says.
         assert!(!all.contains("did not answer"), "{status}: {all}");
         assert!(
-            !all.contains("StartEl") && !all.contains("<body>") && !all.contains("Name {"),
+            !all.contains("StartEl")
+                && !all.contains("<body>")
+                && !all.contains("Name {")
+                && !all.contains("t0ps3cret"),
             "{all}"
         );
         assert!(all.lines().all(|l| l.chars().count() < 400), "{all}");

@@ -7,9 +7,6 @@ use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The most of a refusing webhook's answer read, to say its first line.
-const ERROR_BODY_MAX: usize = 64 * 1024;
-
 /// One webhook; the URL comes from an environment variable, never from the config.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Webhook {
@@ -73,23 +70,7 @@ impl Webhook {
         if status.is_success() {
             return Ok(());
         }
-        if let Some(loc) = crate::shared::cross_origin_location(&r) {
-            return Err(format!(
-                "HTTP {} redirects to another origin, not followed: Location {loc}",
-                status.as_u16()
-            ));
-        }
-        let retry = crate::shared::retry_after(&r);
-        // What the receiver said (Slack: `invalid_token`), its first line, read bounded.
-        let said = match crate::shared::read_capped(r, ERROR_BODY_MAX).await {
-            Ok(b) => crate::shared::one_line(&String::from_utf8_lossy(&b), 120),
-            Err(e) => e.to_string(),
-        };
-        if said.is_empty() {
-            Err(format!("HTTP {status}{retry}"))
-        } else {
-            Err(format!("HTTP {status}{retry}: {said}"))
-        }
+        Err(crate::shared::refusal_words(r).await)
     }
 }
 

@@ -171,9 +171,24 @@ where
             .bytes()
             .map(|b| crate::shared::one_line(&String::from_utf8_lossy(b), 120))
             .unwrap_or_default();
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| crate::shared::one_line(v, 120))
+        };
+        let code = r.status().as_u16();
+        if (300..400).contains(&code) {
+            return format!(
+                "{what}: HTTP {code} redirect to {} (not followed): is `endpoint-url` the Elastic Load Balancing API?",
+                header("location").map_or_else(
+                    || "nowhere (no Location header)".to_string(),
+                    |l| crate::shared::redact_url(&l)
+                )
+            );
+        }
         format!(
-            "{what}: HTTP {} that is not an AWS API answer ({}): is `endpoint-url` the Elastic Load Balancing API?",
-            r.status().as_u16(),
+            "{what}: HTTP {code}{} that is not an AWS API answer ({}): is `endpoint-url` the Elastic Load Balancing API?",
+            header("retry-after").map_or_else(String::new, |v| format!(" (Retry-After {v})")),
             if body.is_empty() { "empty" } else { body.as_str() }
         )
     });

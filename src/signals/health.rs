@@ -98,12 +98,6 @@ impl HealthPoller {
             Err(e) => return fail(None, root_cause(&e.without_url())),
         };
         let status = resp.status().as_u16();
-        if let Some(loc) = crate::shared::cross_origin_location(&resp) {
-            return fail(
-                Some(status),
-                format!("HTTP {status} redirects to another origin, not followed: Location {loc}"),
-            );
-        }
         let status_ok = match p.expect_status {
             Some(want) => status == want,
             None => resp.status().is_success(),
@@ -112,7 +106,14 @@ impl HealthPoller {
             let want = p
                 .expect_status
                 .map_or_else(|| "2xx".to_string(), |s| s.to_string());
-            return fail(Some(status), format!("HTTP {status} (expected {want})"));
+            // With its Retry-After and the first line of what it said (`HTTP 503: no
+            // healthy upstream`), as every client says a refusal.
+            let said = if resp.status().is_success() {
+                format!("HTTP {status}")
+            } else {
+                crate::shared::refusal_words(resp).await
+            };
+            return fail(Some(status), format!("{said} (expected {want})"));
         }
         if let Err(why) = body_check(p, resp, whole).await {
             return fail(Some(status), why);

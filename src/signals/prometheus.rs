@@ -203,17 +203,8 @@ async fn answer(
 ) -> Result<prometheus_http_query::response::PromqlResult, QueryError> {
     let status = resp.status();
     let retry_after = crate::shared::retry_after(&resp);
-    if status.is_redirection() {
-        let to = resp
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| "none".to_string(), crate::shared::redact_url);
-        return Err(QueryError::Transport(format!(
-            "HTTP {} redirects to another origin, not followed: Location {}",
-            status.as_u16(),
-            crate::shared::printable(&to)
-        )));
+    if let Some(words) = crate::shared::redirect_words(&resp) {
+        return Err(QueryError::Transport(words));
     }
     let body = crate::shared::read_capped(resp, max)
         .await
@@ -242,9 +233,8 @@ async fn answer(
         .collect::<String>();
     let first = crate::shared::printable(first.trim()).into_owned();
     Err(QueryError::Transport(match status.as_u16() {
-        429 => format!("HTTP 429 Too Many Requests{retry_after}"),
-        _ if !status.is_success() && first.is_empty() => format!("HTTP {status}"),
-        _ if !status.is_success() => format!("HTTP {status}: {first}"),
+        _ if !status.is_success() && first.is_empty() => format!("HTTP {status}{retry_after}"),
+        _ if !status.is_success() => format!("HTTP {status}{retry_after}: {first}"),
         _ => format!("not a Prometheus answer: {first}"),
     }))
 }

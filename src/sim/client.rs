@@ -9,8 +9,6 @@ use std::time::Duration;
 
 /// The largest answer of a control server read (weights, a record, statistics).
 const BODY_MAX: usize = 1024 * 1024;
-/// The most of a refusal read, to say its first line.
-const ERROR_BODY_MAX: usize = 64 * 1024;
 
 /// An HTTP client of a `sim serve` control server.
 #[derive(Clone)]
@@ -71,23 +69,18 @@ impl SimClient {
         if r.status().is_success() {
             return Ok(r);
         }
-        let status = r.status();
-        if let Some(loc) = crate::shared::cross_origin_location(&r) {
-            return Err(BackendError::Protocol {
+        let redirect = r.status().is_redirection();
+        let message = crate::shared::refusal_words(r).await;
+        Err(if redirect {
+            BackendError::Protocol {
                 target: self.base.clone(),
-                message: format!(
-                    "HTTP {} redirects to another origin, not followed: Location {loc}",
-                    status.as_u16()
-                ),
-            });
-        }
-        let said = match crate::shared::read_capped(r, ERROR_BODY_MAX).await {
-            Ok(b) => crate::shared::one_line(&String::from_utf8_lossy(&b), 160),
-            Err(e) => e.to_string(),
-        };
-        Err(BackendError::Rejected {
-            target: self.base.clone(),
-            message: format!("HTTP {status}: {said}"),
+                message,
+            }
+        } else {
+            BackendError::Rejected {
+                target: self.base.clone(),
+                message,
+            }
         })
     }
 
