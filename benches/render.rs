@@ -35,16 +35,16 @@ fn render(c: &mut Criterion) {
 
 /// Discards what it is given and counts it: the real escape output of crossterm, without a
 /// terminal's own cost.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Counting {
-    bytes: usize,
-    writes: usize,
+    bytes: std::rc::Rc<std::cell::Cell<usize>>,
+    writes: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl std::io::Write for Counting {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.bytes += buf.len();
-        self.writes += 1;
+        self.bytes.set(self.bytes.get() + buf.len());
+        self.writes.set(self.writes.get() + 1);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -73,23 +73,31 @@ fn terminal(c: &mut Criterion) {
         .collect();
     let theme = Theme::default();
     for (w, h) in [(200u16, 50u16), (120, 32), (80, 24)] {
-        let out =
-            std::io::BufWriter::with_capacity(cutover::tui::OUTPUT_BUFFER, Counting::default());
-        let mut terminal = ratatui::Terminal::with_options(
-            CrosstermBackend::new(out),
-            TerminalOptions {
-                viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
-            },
-        )
-        .unwrap();
+        let counted = Counting::default();
+        let fresh = || {
+            let out =
+                std::io::BufWriter::with_capacity(cutover::tui::OUTPUT_BUFFER, counted.clone());
+            ratatui::Terminal::with_options(
+                CrosstermBackend::new(out),
+                TerminalOptions {
+                    viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+                },
+            )
+            .unwrap()
+        };
+        // A full repaint: a terminal that shows nothing yet (start, resize, Ctrl-L), so
+        // every cell that is not blank is sent.
         c.bench_function(&format!("terminal full repaint {w}x{h}"), |b| {
-            b.iter(|| {
-                terminal.clear().unwrap();
-                terminal
-                    .draw(|f| ui::render(f, black_box(&states[0]), &theme))
-                    .unwrap();
-            });
+            b.iter_batched_ref(
+                fresh,
+                |t| {
+                    t.draw(|f| ui::render(f, black_box(&states[0]), &theme))
+                        .unwrap();
+                },
+                criterion::BatchSize::SmallInput,
+            );
         });
+        let mut terminal = fresh();
         let mut i = 0;
         c.bench_function(&format!("terminal steady frame {w}x{h}"), |b| {
             b.iter(|| {
@@ -101,10 +109,13 @@ fn terminal(c: &mut Criterion) {
                     .unwrap();
             });
         });
-        let counted = terminal.backend_mut().writer_mut().get_ref();
+        // What one full repaint sends, and in how many writes.
+        let (b0, w0) = (counted.bytes.get(), counted.writes.get());
+        fresh().draw(|f| ui::render(f, &states[0], &theme)).unwrap();
         eprintln!(
-            "{w}x{h}: {} bytes in {} writes to the terminal over the runs",
-            counted.bytes, counted.writes
+            "{w}x{h}: a full repaint is {} bytes in {} writes",
+            counted.bytes.get() - b0,
+            counted.writes.get() - w0
         );
     }
 }

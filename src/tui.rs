@@ -11,7 +11,7 @@ use crossterm::event::{
     Event as TermEvent, EventStream, KeyCode as TermKey, KeyEvent, KeyEventKind, KeyModifiers,
 };
 use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use ratatui::backend::CrosstermBackend;
 use std::io::Write;
 use tokio::sync::mpsc;
 
@@ -32,9 +32,17 @@ pub fn key_of(ev: &KeyEvent) -> Key {
     Key::new(code, ev.modifiers.contains(KeyModifiers::CONTROL))
 }
 
+/// The terminal's output buffer: a full repaint at 200 × 50 (about 25 KB of escape codes)
+/// goes out in one write, where stdout's own 1 KB line buffer made it dozens.
+pub const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// The cockpit's terminal: crossterm writing through [`OUTPUT_BUFFER`] (ratatui flushes
+/// it at the end of each frame).
+type Term = ratatui::Terminal<CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
+
 /// The terminal, restored when dropped.
 struct Terminal {
-    terminal: DefaultTerminal,
+    terminal: Term,
     theme: Theme,
 }
 
@@ -145,11 +153,20 @@ pub async fn run_tui(setup: Setup, theme: Theme) -> anyhow::Result<Outcome> {
     init_panel_logger();
     let keymap = setup.state.settings.keymap.clone();
     // No terminal (cron, a pipe, a closed tty): said in one line, never a panic.
-    let terminal = ratatui::try_init().map_err(|e| {
-        // Raw mode may be on; the alternate screen was not entered, so nothing to leave.
-        let _ = crossterm::terminal::disable_raw_mode();
-        anyhow::anyhow!("the cockpit needs a terminal: {e}; `cutover status` and `cutover rollback` work without one")
-    })?;
+    // ratatui's own set-up (raw mode, the alternate screen, a panic hook that restores
+    // the terminal), then the cockpit's buffered output in place of bare stdout.
+    let terminal = ratatui::try_init()
+        .and_then(|_| {
+            Term::new(CrosstermBackend::new(std::io::BufWriter::with_capacity(
+                OUTPUT_BUFFER,
+                std::io::stdout(),
+            )))
+        })
+        .map_err(|e| {
+            // Raw mode may be on; the alternate screen was not entered, so nothing to leave.
+            let _ = crossterm::terminal::disable_raw_mode();
+            anyhow::anyhow!("the cockpit needs a terminal: {e}; `cutover status` and `cutover rollback` work without one")
+        })?;
     let mut screen = Terminal { terminal, theme };
     let out = runner::run(setup, &mut screen, move |tx, clock| {
         spawn_keys(keymap, tx, clock)
