@@ -261,3 +261,40 @@ fn no_trend_arrow_beside_a_value_that_is_not_a_number() {
     let row = green_row(&after, "errors");
     assert!(!row.contains('▲') && !row.contains('▼'), "{row:?}\n{after}");
 }
+
+/// Text a backend or a feed gives (another operator's lease holder, a version) reaches the
+/// screen escaped: an escape sequence or a bidirectional override is shown as `\u{…}`,
+/// never sent to the terminal (ratatui drops the ESC alone, leaving `[2J` and passing the
+/// override through).
+#[test]
+fn text_from_a_backend_is_shown_escaped() {
+    let mut s = run("bad-release", 20, &[]);
+    let now = s.now;
+    let holder =
+        cutover::core::Lease::decode("ev\u{1b}[2Jil\u{202e}@h 1000 99999999999999 tok").unwrap();
+    update(
+        &mut s,
+        Event::Lease {
+            now,
+            role: cutover::app::state::Role::Observer,
+            holder: Some(holder),
+            took_over: None,
+            error: None,
+        },
+    );
+    let green = EnvPoll {
+        version: Some("v2\u{1b}]0;OWNED\u{7}".into()),
+        ..EnvPoll::default()
+    };
+    poll(&mut s, "sim", now, EnvPoll::default(), green);
+    let shown = screen(&s, 120, 32);
+    assert!(
+        shown.contains("ev\\u{1b}[2Jil\\u{202e}@h drives"),
+        "{shown}"
+    );
+    assert!(shown.contains("v2\\u{1b}]0;OWNED"), "{shown}");
+    assert!(
+        !shown.contains('\u{202e}') && !shown.contains('\u{7}') && !shown.contains('\u{1b}'),
+        "{shown}"
+    );
+}

@@ -198,7 +198,8 @@ fn render_env(
         w,
     };
 
-    let version = sig.version.clone().unwrap_or_default();
+    // From the backend or a feed: shown escaped, never raw to the terminal.
+    let version = crate::shared::printable(sig.version.as_deref().unwrap_or_default()).into_owned();
     let head = format!(" {:<6}{version:<9} ", env.label());
     let role = role_text(state, env, w.saturating_sub(head.chars().count()));
     let mut lines = vec![

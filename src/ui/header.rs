@@ -31,7 +31,11 @@ pub fn block<'a>(state: &State, theme: &Theme, width: u16) -> Block<'a> {
                     "OBSERVING"
                 };
                 let who = match (&state.lease.holder, &state.lease.lease_error) {
-                    (Some(l), _) => format!("{} drives since {}", l.holder, state.hhmm(l.since)),
+                    (Some(l), _) => format!(
+                        "{} drives since {}",
+                        crate::shared::printable(&l.holder),
+                        state.hhmm(l.since)
+                    ),
                     (None, Some(_)) if role != crate::app::state::Role::ReadOnly => {
                         "NO LEASE: store unavailable".to_string()
                     }

@@ -133,7 +133,7 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
     let who = match &state.lease.holder {
         Some(l) => format!(
             " {} drives since {}; the lease runs to {}.",
-            l.holder,
+            crate::shared::printable(&l.holder),
             state.hhmm(l.since),
             state.hhmm(l.expires)
         ),

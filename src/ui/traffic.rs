@@ -49,7 +49,7 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
                 " ⚠ `live` in the config says {}, the cutover record says {} (started by {}): {} sends all traffic to {}",
                 state.live(),
                 r.live,
-                r.by,
+                crate::shared::printable(&r.by),
                 state.key(Action::Rollback),
                 state.live()
             ),
