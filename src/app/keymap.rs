@@ -147,6 +147,17 @@ pub struct Key {
     pub ctrl: bool,
 }
 
+/// A character no one can read on the key's label: a control character, a line or tab
+/// break, a bidirectional control, a zero-width or format character (U+200B–U+200F,
+/// U+2060–U+2064, U+FEFF, a soft hyphen). Bound to rollback it left the footer blank and
+/// no key rolled back.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || crate::shared::is_bidi_control(c)
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}' | '\u{180e}')
+}
+
 impl Key {
     pub fn parse(s: &str) -> Result<Key, String> {
         let lower = s.to_ascii_lowercase();
@@ -169,6 +180,12 @@ impl Key {
             "backspace" => KeyCode::Backspace,
             _ if rest.chars().count() == 1 => {
                 let c = rest.chars().next().expect("one char");
+                if invisible(c) {
+                    return Err(format!(
+                        "`{}` is a control or invisible character, not a key the help and footer can show (for Esc, Enter or Tab write esc, enter, tab); expected a printable character",
+                        c.escape_unicode()
+                    ));
+                }
                 KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
             }
             _ => {
@@ -455,6 +472,28 @@ mod tests {
                 .unwrap_err()
                 .contains("not a key")
         );
+        // A key no label can show: refused, named escaped.
+        for (k, shown) in [
+            ("\u{1b}", "`\\u{1b}`"),
+            ("\u{0}", "`\\u{0}`"),
+            ("\u{200b}", "`\\u{200b}`"),
+            ("\u{202e}", "`\\u{202e}`"),
+            ("\n", "`\\u{a}`"),
+            ("\u{feff}", "`\\u{feff}`"),
+        ] {
+            let mut bad = BTreeMap::new();
+            bad.insert("rollback".to_string(), vec![k.to_string()]);
+            let e = Keymap::with_overrides(&bad).unwrap_err();
+            assert!(
+                e.contains("keys.rollback") && e.contains("control or invisible character"),
+                "{k:?}: {e}"
+            );
+            assert!(!e.contains(k) && e.contains(shown), "{k:?}: {e}");
+        }
+        // A space is a key.
+        let mut ok = BTreeMap::new();
+        ok.insert("pause".to_string(), vec![" ".to_string()]);
+        assert!(Keymap::with_overrides(&ok).is_ok());
     }
 
     #[test]
