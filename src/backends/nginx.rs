@@ -167,6 +167,15 @@ fn find_servers(text: &str, upstream: &str) -> Result<Vec<ServerStmt>, String> {
                 text[..cur + lead].matches('\n').count() + 1
             ));
         }
+        if let Some(d) = words
+            .first()
+            .filter(|d| matches!(**d, "hash" | "ip_hash" | "sticky"))
+        {
+            return Err(format!(
+                "`upstream {upstream}` has `{d}` (line {}): each client then sticks to one server, so the share of requests is not the weights; remove it for cutover to set the shares (least_conn and random keep them)",
+                text[..cur + lead].matches('\n').count() + 1
+            ));
+        }
         if words.first() == Some(&"server") && stmt.contains(['"', '\'', '\\', '$']) {
             return Err(format!(
                 "`upstream {upstream}` has a `server` line with quotes, an escape or a variable (line {}): nginx reads those words differently from how they look; write the line with plain words",
@@ -283,6 +292,23 @@ fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> R
             if let Some(flag) = s.params.iter().find(|p| *p == "backup" || *p == "drain") {
                 return Err(format!(
                     "`server {addr}` ({env}-server) on line {} is marked `{flag}`: its share is not its weight; remove `{flag}` for cutover to set it",
+                    line(s)
+                ));
+            }
+            let why = |p: &str| {
+                if p.starts_with("max_conns=") && p != "max_conns=0" {
+                    Some("caps its connections, and what is over the cap goes to the other server")
+                } else if p.starts_with("slow_start=") {
+                    Some("ramps its weight up from zero after it recovers")
+                } else if p.starts_with("service=") || p == "resolve" {
+                    Some("stands for every address its name resolves to")
+                } else {
+                    None
+                }
+            };
+            if let Some((p, why)) = s.params.iter().find_map(|p| why(p).map(|w| (p, w))) {
+                return Err(format!(
+                    "`server {addr}` ({env}-server) on line {} has `{p}`: it {why}, so its share is not its weight; remove `{p}` for cutover to set it",
                     line(s)
                 ));
             }
@@ -713,6 +739,26 @@ mod tests {
             (
                 "    server 127.0.0.1:8081 drain;\n    server 127.0.0.1:8082;\n",
                 "on line 2 is marked `drain`",
+            ),
+            (
+                "    server 127.0.0.1:8081 max_conns=1;\n    server 127.0.0.1:8082;\n",
+                "on line 2 has `max_conns=1`: it caps its connections",
+            ),
+            (
+                "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082 weight=5 slow_start=30s;\n",
+                "on line 3 has `slow_start=30s`: it ramps its weight up",
+            ),
+            (
+                "    server 127.0.0.1:8081 service=http resolve;\n    server 127.0.0.1:8082;\n",
+                "on line 2 has `service=http`",
+            ),
+            (
+                "    sticky cookie srv_id expires=1h;\n    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n",
+                "has `sticky` (line 2): each client then sticks to one server",
+            ),
+            (
+                "    ip_hash;\n    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n",
+                "has `ip_hash` (line 2)",
             ),
             (
                 "    server 127.0.0.1:8081 WEIGHT=10;\n    server 127.0.0.1:8082;\n",
