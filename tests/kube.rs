@@ -811,6 +811,15 @@ fn kube_errors_are_one_readable_line() {
             ),
             "429 TooManyRequests: the API server is throttling this client: retry after 7 (Retry-After)",
         ),
+        // JSON that is no Kubernetes Status: said so, never as `0 : …`.
+        (
+            not_an_api(
+                401,
+                "application/json",
+                r#"{"message":"credentials refused"}"#,
+            ),
+            "an error answer that is not a Kubernetes Status (credentials refused)",
+        ),
         // A proxy that echoes the request's credentials (a token an exec plugin gave).
         (
             not_an_api(

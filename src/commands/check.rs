@@ -77,7 +77,7 @@ async fn check_backend(config: &Config, backend: &dyn Switch) -> bool {
             Err(_) => (
                 false,
                 format!(
-                    "✕ backend {}: no answer within {}",
+                    "✕ backend {}: no answer within {} (poll-timeout: each read of a poll is cut there)",
                     backend.target(),
                     crate::shared::seconds_text(config.poll_timeout.as_secs_f64())
                 ),
@@ -96,7 +96,7 @@ fn write_side_line(check: Option<WriteCheck>, timeout: Duration) -> (bool, Strin
         None => (
             false,
             format!(
-                "✕ write side: no answer within {}",
+                "✕ write side: no answer within {} (poll-timeout)",
                 crate::shared::seconds_text(timeout.as_secs_f64())
             ),
         ),
@@ -140,7 +140,7 @@ async fn check_source(config: &Config, source: &dyn SignalSource) -> bool {
             Err(_) => (
                 false,
                 format!(
-                    "✕ signals {}: no answer within {}",
+                    "✕ signals {}: no answer within {} (poll-timeout)",
                     source.name(),
                     crate::shared::seconds_text(config.poll_timeout.as_secs_f64())
                 ),

@@ -234,7 +234,7 @@ impl KubeBackend {
         let target = self.target();
         let what = format!("{verb} {} {ns}/{name}", r.qualified());
         match e {
-            kube::Error::Api(st) if st.reason == NOT_A_STATUS => {
+            kube::Error::Api(st) if st.reason == NOT_A_STATUS || st.code == 0 => {
                 CallError::Other(BackendError::Protocol {
                     target,
                     message: format!("{what}: {}", words(&kube::Error::Api(st))),
@@ -455,6 +455,12 @@ const NOT_A_STATUS: &str = "Failed to parse error data";
 pub(super) fn words(e: &kube::Error) -> String {
     use crate::shared::one_line;
     match e {
+        // JSON that is no `Status` (`{"message": …}`): the client reads it as one with no
+        // code or reason.
+        kube::Error::Api(st) if st.code == 0 => format!(
+            "an error answer that is not a Kubernetes Status ({}): is the kubeconfig's `server` the API server?",
+            one_line(&crate::shared::mask_secretish(&st.message), 160)
+        ),
         kube::Error::Api(st) if st.reason == NOT_A_STATUS => format!(
             "HTTP {} that is not a Kubernetes API answer ({}): is the kubeconfig's `server` the API server?",
             st.code,
