@@ -9,7 +9,7 @@ use crate::app::words::hhmm;
 use crate::backends::{Slot, Switch, WriteCheck};
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::core::{Env, EnvPair, Record};
+use crate::core::{Env, EnvPair, Reading, Record};
 use crate::signals::{EnvPoll, SignalSource};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -188,7 +188,23 @@ fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) 
                 .map(move |why| format!("{e} {why}"))
         })
         .collect();
-    let mark = if unread.is_empty() { mark } else { "✕" };
+    // Every query answered, and every answer empty for both envs: not a failure (no
+    // traffic yet is possible) but never a ✓ either, as a label that matches nothing looks
+    // exactly like this.
+    let all_empty = Env::ALL.iter().all(|e| {
+        let p = poll.get(*e);
+        let readings: Vec<&Reading> = [&p.error_rate, &p.p99_ms, &p.rps, &p.requests, &p.errors]
+            .into_iter()
+            .flatten()
+            .chain(p.metrics.iter().map(|(_, r)| r))
+            .collect();
+        !readings.is_empty() && readings.iter().all(|r| matches!(r, Reading::NoData(_)))
+    });
+    let mark = match (unread.is_empty(), all_empty) {
+        (false, _) => "✕",
+        (true, true) if mark == "✓" => "?",
+        _ => mark,
+    };
     let ok = ok && unread.is_empty();
     let mut said = if Env::ALL.iter().all(|e| poll.get(*e).health.is_none()) {
         "answers (no health from this source)".to_string()
@@ -198,12 +214,41 @@ fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) 
     if !unread.is_empty() {
         said = format!("{said}; could not read {}", unread.join("; "));
     }
+    if all_empty {
+        said = format!(
+            "{said}; every query answered empty for both envs (no traffic yet, or a label or metric name that matches nothing: try a query in Prometheus)"
+        );
+    }
     (ok, format!("{mark} signals {name}: {said} ({ms} ms)"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every query empty for both envs is `?` with why, never ✓; one env with a number is ✓.
+    #[test]
+    fn a_source_whose_every_answer_is_empty_is_not_a_tick() {
+        let empty = || EnvPoll {
+            error_rate: Some(Reading::NoData("empty".into())),
+            p99_ms: Some(Reading::NoData("empty".into())),
+            ..EnvPoll::default()
+        };
+        let (ok, line) = source_line("prometheus", &EnvPair::new(empty(), empty()), 3);
+        assert!(ok, "{line}");
+        assert!(
+            line.starts_with("? signals prometheus:")
+                && line.contains("every query answered empty for both envs"),
+            "{line}"
+        );
+        let mut blue = empty();
+        blue.error_rate = Some(Reading::Value(0.001));
+        let (ok, line) = source_line("prometheus", &EnvPair::new(blue, empty()), 3);
+        assert!(ok && line.starts_with("✓ signals"), "{line}");
+        // No readings at all (a health-only source): not "empty".
+        let (_, line) = source_line("health", &EnvPair::default(), 3);
+        assert!(!line.contains("empty"), "{line}");
+    }
 
     #[test]
     fn a_write_side_that_cannot_be_proven_is_said_but_does_not_fail() {
@@ -222,7 +267,10 @@ mod tests {
         );
         assert_eq!(
             write_side_line(None, t),
-            (false, "✕ write side: no answer within 3.0 s".into())
+            (
+                false,
+                "✕ write side: no answer within 3.0 s (poll-timeout)".into()
+            )
         );
     }
 
