@@ -33,11 +33,21 @@ pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<Jo
                 let result = with_timeout(&source.name(), timeout, source.poll())
                     .await
                     .map(Box::new);
-                diag_call(
-                    &format!("poll {}", source.name()),
-                    t0,
-                    result.as_ref().err(),
-                );
+                match result.as_ref().ok().and_then(|p| poll_troubles(p)) {
+                    // It answered, but not everything it answered is a reading: the log
+                    // says so rather than `ok`.
+                    Some(why) => log::warn!(
+                        target: "cutover::diag",
+                        "poll {}: answered in {:.1} ms, but {why}",
+                        source.name(),
+                        t0.elapsed().as_secs_f64() * 1000.0
+                    ),
+                    None => diag_call(
+                        &format!("poll {}", source.name()),
+                        t0,
+                        result.as_ref().err(),
+                    ),
+                }
                 if t.send(Event::Signals {
                     source: source.name(),
                     now: clock.now(),
@@ -52,6 +62,24 @@ pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<Jo
         }));
     }
     tasks
+}
+
+/// What a poll that answered could not give: queries refused or unreadable, values that
+/// are no measurement, an env's health not up; `None` when it gave everything.
+fn poll_troubles(p: &crate::core::EnvPair<crate::signals::EnvPoll>) -> Option<String> {
+    let mut said = Vec::new();
+    for e in crate::core::Env::ALL {
+        let env = p.get(e);
+        for why in env.read_errors().into_iter().chain(env.invalid()) {
+            said.push(format!("{e} {why}"));
+        }
+        if let Some(h) = &env.health
+            && h.health != crate::core::Health::Up
+        {
+            said.push(format!("{e} health {} ({})", h.health.word(), h.detail));
+        }
+    }
+    (!said.is_empty()).then(|| crate::shared::one_line(&said.join("; "), 400))
 }
 
 /// One line of the diagnostic log (`L`): a call, how long it took, and how it failed.
@@ -249,4 +277,33 @@ pub(super) fn spawn_lease(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{EnvPair, Reading};
+    use crate::signals::EnvPoll;
+
+    /// A poll that answered with refused queries is not logged `ok`.
+    #[test]
+    fn a_poll_that_answered_errors_is_not_ok() {
+        let fine = EnvPoll {
+            error_rate: Some(Reading::Value(0.0)),
+            ..EnvPoll::default()
+        };
+        assert_eq!(
+            poll_troubles(&EnvPair::new(fine.clone(), fine.clone())),
+            None
+        );
+        let refused = EnvPoll {
+            error_rate: Some(Reading::Error("HTTP 400 Bad Request: bad_data".into())),
+            ..EnvPoll::default()
+        };
+        let said = poll_troubles(&EnvPair::new(fine, refused)).unwrap();
+        assert!(
+            said.contains("green error-rate: HTTP 400 Bad Request: bad_data"),
+            "{said}"
+        );
+    }
 }
