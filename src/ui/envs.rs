@@ -228,7 +228,7 @@ fn render_env(
         let empty = Series::default();
         let series = sig.metric(&info.name).unwrap_or(&empty);
         let guard = row.guard(&RuleKind::Metric(info.name.clone()));
-        let label: String = info.name.chars().take(LABEL_W - 2).collect();
+        let label = short_label(&info.name, LABEL_W - 2);
         lines.push(row.metric(
             &label,
             (series, *scale),
@@ -438,5 +438,32 @@ fn pad_to(spans: &mut Vec<Span<'static>>, width: usize) {
         spans.push(Span::raw(" ".repeat(width - used)));
     } else {
         spans.push(Span::raw(" "));
+    }
+}
+
+/// A metric's name in `width` characters: whole when it fits, else its start and its end
+/// around `…`, so `orders-eu` and `orders-us` stay apart (`ord…eu`, `ord…us`).
+fn short_label(name: &str, width: usize) -> String {
+    let n = name.chars().count();
+    if n <= width {
+        return name.to_string();
+    }
+    let tail = 2.min(width.saturating_sub(2));
+    let head = width.saturating_sub(tail + 1);
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::short_label;
+
+    #[test]
+    fn long_metric_names_keep_their_start_and_end() {
+        assert_eq!(short_label("orders", 6), "orders");
+        assert_eq!(short_label("orders-eu", 6), "ord…eu");
+        assert_eq!(short_label("orders-us", 6), "ord…us");
+        assert_eq!(short_label("kafka-lag", 6).chars().count(), 6);
     }
 }
