@@ -853,6 +853,21 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let mut what = one_line(&short_digits(e.message()), 300);
     if what.ends_with("expected a duration") {
         what.push_str(" such as \"500ms\", \"5s\", \"15m\" or \"1h\"");
+        // A number with a unit that is still no duration is too big to hold one: said.
+        if what.contains("string \"")
+            && what
+                .split("string \"")
+                .nth(1)
+                .is_some_and(|v| v.chars().take_while(char::is_ascii_digit).count() >= 12)
+        {
+            what.push_str(" (this one is far too long: durations here are seconds to days)");
+        }
+    }
+    if what.contains("as i128, expected i64") || what.contains("as u128, expected") {
+        what = what.replace(
+            " as i128, expected i64",
+            ", too large: expected a whole number such as 10, 50 or 100",
+        );
     }
     if what.contains("recursion limit") {
         what = "keys or tables nested too deep (TOML recursion limit)".into();
@@ -871,7 +886,13 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     if line.is_empty() {
         return format!("line {line_no}: {what}");
     }
-    format!("line {line_no} ({}): {what}", one_line(&line, 80))
+    let mut shown = one_line(&line, 80);
+    // A line cut inside a quoted value is closed, so the quotes of the message after it
+    // still pair (a 2 000-digit value was shown as a jumble of both).
+    if shown.ends_with('…') && shown.matches('"').count() % 2 == 1 {
+        shown.push('"');
+    }
+    format!("line {line_no} ({shown}): {what}")
 }
 
 /// Runs of more than 24 digits cut to their head and their length (`1e308` read as a

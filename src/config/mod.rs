@@ -445,6 +445,19 @@ mod tests {
                 format!("rollback-window-extend = \"500000000years\"\n{MIN}"),
                 &["`rollback-window-extend`", "500000000years", "\"1s\" to \"1day\""][..],
             ),
+            // Too big to be read as a number at all: said so, the quotes still paired.
+            (
+                format!("poll-interval = \"99999999999999999999999s\"\n{MIN}"),
+                &["line 1", "far too long: durations here are seconds to days"][..],
+            ),
+            (
+                format!("poll-interval = \"{}s\"\n{MIN}", "9".repeat(2000)),
+                &["… (63 characters)): invalid value", "\"999999999999… (2000 digits)s\", expected a duration"][..],
+            ),
+            (
+                format!("plan = [10, 50, 99999999999999999999]\n{MIN}"),
+                &["too large: expected a whole number such as 10, 50 or 100"][..],
+            ),
             (
                 format!("poll-timeout = \"500000000years\"\n{MIN}"),
                 &["`poll-timeout`", "\"100ms\" to \"10m\""][..],
