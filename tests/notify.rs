@@ -145,3 +145,49 @@ fn a_webhook_without_its_url_is_a_config_error() {
         stderr(&o)
     );
 }
+
+/// `check` says each webhook: its host takes a connection (nothing posted, the URL's path
+/// never shown) or not; a URL with a space or a line break inside is exit 2.
+#[test]
+fn check_says_each_webhook_and_sends_nothing() {
+    let (base, got) = receiver();
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        "[[notify]]\nurl-env = \"HOOK_UP\"\n[[notify]]\nurl-env = \"HOOK_DOWN\"\n",
+    );
+    let run = |up: &str, down: &str| {
+        std::process::Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("check")
+            .env("HOOK_UP", up)
+            .env("HOOK_DOWN", down)
+            .output()
+            .unwrap()
+    };
+    let closed = format!("http://127.0.0.1:{}/T0/B1/SecretPathX9", closed_port());
+    let o = run(&format!("{base}/ok/SecretPathX9\n"), &closed);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("✓ notify $HOOK_UP: http://127.0.0.1/… accepts connections (nothing sent)"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("✕ notify $HOOK_DOWN: http://127.0.0.1/…: cannot connect")),
+        "{out}"
+    );
+    assert!(!out.contains("SecretPathX9"), "{out}");
+    assert!(got.lock().unwrap().is_empty(), "check posted a notice");
+    // A space inside: no URL, and the value not echoed.
+    let o = run(&format!("{base}/ok bad"), &closed);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("key `notify[0].url-env`: $HOOK_UP does not hold an http(s) URL"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -40,6 +40,9 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     for source in &sources {
         ok &= check_source(&config, source.as_ref()).await;
     }
+    for hook in &config.hooks {
+        ok &= say(check_hook(hook, config.poll_timeout).await);
+    }
     // Probed, not opened: `check` changes nothing (no rotation, no file made).
     let path = journal_path(cli, Some(&config), &config.name);
     ok &= say(match Journal::probe(&path) {
@@ -51,6 +54,43 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
         ),
     });
     Ok(exit_code(ok))
+}
+
+/// A webhook: its host answers a connection (nothing is posted: a check tells no one).
+/// The URL is a secret: only its scheme and host are shown.
+async fn check_hook(hook: &crate::app::notify::Webhook, timeout: Duration) -> (bool, String) {
+    let Ok(u) = reqwest::Url::parse(&hook.url) else {
+        return (false, format!("✕ notify ${}: not a URL", hook.name));
+    };
+    let host = u.host_str().unwrap_or_default().to_string();
+    let port = u.port_or_known_default().unwrap_or(443);
+    let shown = format!("{}://{host}/…", u.scheme());
+    match tokio::time::timeout(
+        timeout,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => (
+            true,
+            format!(
+                "✓ notify ${}: {shown} accepts connections (nothing sent)",
+                hook.name
+            ),
+        ),
+        Ok(Err(e)) => (
+            false,
+            format!("✕ notify ${}: {shown}: cannot connect: {e}", hook.name),
+        ),
+        Err(_) => (
+            false,
+            format!(
+                "✕ notify ${}: {shown}: no connection within {} (poll-timeout)",
+                hook.name,
+                crate::shared::seconds_text(timeout.as_secs_f64())
+            ),
+        ),
+    }
 }
 
 /// Prints a check's line; returns whether it passed.

@@ -19,11 +19,12 @@ pub(super) fn webhooks(notify: &[NotifyFile]) -> Result<Vec<Webhook>, String> {
         // The whole URL is a credential: hidden wherever it would be shown, its path too.
         crate::shared::register_secret(&url);
         crate::shared::register_url_secrets(&url, true);
-        if reqwest::Url::parse(&url).is_err()
-            || !(url.starts_with("http://") || url.starts_with("https://"))
-        {
+        // Trimmed of the line break an `export HOOK=$(cat file)` or a secrets file leaves;
+        // a space or a control character inside is no URL (never shown: it is a secret).
+        let url = url.trim().to_string();
+        if super::http::http_url(&key, &url, "").is_err() {
             return Err(format!(
-                "key `{key}.url-env`: ${} does not hold an http(s) URL",
+                "key `{key}.url-env`: ${} does not hold an http(s) URL with a host, no spaces or control characters, at most 2048 characters",
                 n.url_env
             ));
         }
