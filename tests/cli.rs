@@ -796,3 +796,30 @@ fn check_on_an_nginx_config_that_is_a_fifo_ends_at_once() {
         "{out}"
     );
 }
+
+/// Probes for green only: green's health is the probes', blue's still the backend's own
+/// (it read `unknown` when any probe was configured).
+#[test]
+fn an_env_without_probes_keeps_the_backends_health() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(
+        dir.path(),
+        &format!("[envs.green]\nhealth = [\"http://{}/health\"]\n", sim.green),
+    );
+    let o = cutover(&cfg, &["check"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("blue up, green health not given"), "{out}");
+    assert!(
+        out.contains("✓ signals health probes: blue health not given, green up"),
+        "{out}"
+    );
+    let o = cutover(&cfg, &["status"]);
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("blue") && l.contains("health up")),
+        "{out}"
+    );
+}

@@ -123,7 +123,22 @@ pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
     let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
     let probes = config.envs.map(|_, e| e.health.clone());
     let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();
-    let backend = backend_for(config, has_probes, &mut sources).await?;
+    let backend = backend_for(config, &mut sources).await?;
+    // An env with HTTP probes takes its health from them alone; an env without keeps the
+    // backend's own reading (green probed, blue still read from the backend: before, blue
+    // showed `unknown`).
+    if has_probes {
+        let probed = probes.map(|_, p| !p.is_empty());
+        sources = sources
+            .into_iter()
+            .map(|s| {
+                Arc::new(HealthWhereUnprobed {
+                    inner: s,
+                    probed: probed.clone(),
+                }) as Arc<dyn SignalSource>
+            })
+            .collect();
+    }
     if has_probes {
         sources.push(Arc::new(HealthPoller::new(probes)));
     }
@@ -139,7 +154,6 @@ pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
 /// given by HTTP probes or Prometheus) onto `sources`.
 async fn backend_for(
     config: &Config,
-    has_probes: bool,
     sources: &mut Vec<Arc<dyn SignalSource>>,
 ) -> Result<Arc<dyn Switch>, ConfigError> {
     Ok(match &config.backend {
@@ -147,7 +161,7 @@ async fn backend_for(
             let write_timeout = *timeout;
             let provides = Provides {
                 metrics: config.prometheus.is_none(),
-                health: !has_probes,
+                health: true,
             };
             sources.push(Arc::new(SimSignals::remote(
                 SimClient::new(control, config.poll_timeout),
@@ -159,7 +173,7 @@ async fn backend_for(
             let backend = HaproxyBackend::new(h.clone());
             if config.prometheus.is_none() {
                 let mut stats = HaproxyStats::new(backend.clone(), HAPROXY_RATE_WINDOW);
-                stats.provides_health = !has_probes;
+                stats.provides_health = true;
                 sources.push(Arc::new(stats));
             }
             Arc::new(backend)
@@ -175,9 +189,7 @@ async fn backend_for(
                 ));
             }
             let backend = AlbBackend::connect(a.clone()).await;
-            if !has_probes {
-                sources.push(Arc::new(AlbHealth(backend.clone())));
-            }
+            sources.push(Arc::new(AlbHealth(backend.clone())));
             Arc::new(backend)
         }
         BackendConfig::Kube(k) => {
@@ -190,12 +202,47 @@ async fn backend_for(
                 };
                 ConfigError::new(key, e)
             })?;
-            if !has_probes {
-                sources.push(Arc::new(KubeHealth(backend.clone())));
-            }
+            sources.push(Arc::new(KubeHealth(backend.clone())));
             Arc::new(backend)
         }
     })
+}
+
+/// A backend's signal source with its health reading dropped for the envs HTTP probes
+/// watch: one source of health per env, never two that overwrite each other.
+struct HealthWhereUnprobed {
+    inner: Arc<dyn SignalSource>,
+    probed: crate::core::EnvPair<bool>,
+}
+
+#[async_trait::async_trait]
+impl SignalSource for HealthWhereUnprobed {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn provides(&self) -> crate::core::Provided {
+        self.inner.provides()
+    }
+    async fn poll(
+        &self,
+    ) -> Result<crate::core::EnvPair<crate::signals::EnvPoll>, crate::shared::SignalError> {
+        let mut p = self.inner.poll().await?;
+        for env in crate::core::Env::ALL {
+            if *self.probed.get(env) {
+                p.get_mut(env).health = None;
+            }
+        }
+        Ok(p)
+    }
+    fn needs_warm_up(&self) -> bool {
+        self.inner.needs_warm_up()
+    }
+    fn can_smoke(&self) -> bool {
+        self.inner.can_smoke()
+    }
+    async fn smoke(&self, env: crate::core::Env) -> crate::core::SmokeReport {
+        self.inner.smoke(env).await
+    }
 }
 
 #[cfg(test)]
