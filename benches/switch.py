@@ -108,6 +108,102 @@ def strace_connects(cfg, needle, env=None):
         return sum(1 for line in open(f.name) if "connect(" in line and needle in line)
 
 
+class Cockpit:
+    """The real cockpit on a pseudo-terminal (120 x 32), driven by key bytes written to it;
+    a write counts as verified when its result line is in the journal (written after the
+    read-back)."""
+
+    def __init__(self, cfg, journal, env=None):
+        import fcntl
+        import pty
+        import struct
+        import termios
+        self.journal = journal
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ.update(env or {})
+            os.environ["TERM"] = "xterm-256color"
+            os.execv(BIN, [BIN, "--config", cfg])
+        self.pid, self.fd = pid, fd
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 32, 120, 0, 0))
+        self.seen = self._size()
+        self._drain(3.0)
+
+    def _size(self):
+        try:
+            return os.path.getsize(self.journal)
+        except OSError:
+            return 0
+
+    def _drain(self, secs):
+        """Reads the screen output away (the cockpit blocks on a full pty otherwise)."""
+        import select
+        end = time.time() + secs
+        while time.time() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    os.read(self.fd, 65536)
+                except OSError:
+                    return
+
+    def press(self, key, until, secs=15):
+        """Writes `key`; returns ms until a journal line holding every word of `until`."""
+        import select
+        start = self.seen
+        t = time.perf_counter()
+        os.write(self.fd, key)
+        end = time.time() + secs
+        while time.time() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.0002)
+            if r:
+                try:
+                    os.read(self.fd, 65536)
+                except OSError:
+                    pass
+            if self._size() > start:
+                with open(self.journal) as f:
+                    f.seek(start)
+                    text = f.read()
+                for line in text.splitlines(keepends=True):
+                    if not line.endswith("\n"):
+                        break
+                    start += len(line.encode())
+                    if all(w in line for w in until):
+                        self.seen = start
+                        return (time.perf_counter() - t) * 1000
+        raise SystemExit(f"no journal line with {until} within {secs} s after {key!r}")
+
+    def quit(self):
+        os.write(self.fd, b"q")
+        self._drain(1.0)
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+
+
+COCKPIT = []
+
+
+def cockpit_rounds(name, cfg, journal, floor, env=None):
+    """The warm cockpit: `1` `y` (to 10 %), then `r`, timed key → verified, against
+    `floor()` (the bare write + read-back, warm, from Python), interleaved."""
+    c = Cockpit(cfg, journal, env)
+    keys, floors = [], []
+    try:
+        for _ in range(ROUNDS):
+            os.write(c.fd, b"1")
+            c._drain(0.2)
+            c.press(b"y", ['"phase":"result"', '"share_after":10'])
+            keys.append(c.press(b"r", ['"phase":"result"', '"action":"rollback"']))
+            floors.append(floor())
+    finally:
+        c.quit()
+    COCKPIT.append((name, keys, floors))
+
+
 def main():
     if not os.path.exists(BIN):
         raise SystemExit("build first: cargo build --release")
@@ -135,6 +231,19 @@ def main():
         curl = ["curl", "-s", "-f", "-X", "PUT", "-H", "content-type: application/json",
                 "-d", '{"blue":100,"green":0}', f'http://{addrs["control"]}/control/weights']
         bench("sim", sim_cfg, curl, "`curl -X PUT`")
+        import http.client
+        host, port = addrs["control"].split(":")
+        conn = http.client.HTTPConnection(host, int(port))
+
+        def sim_floor():
+            t = time.perf_counter()
+            conn.request("PUT", "/control/weights", body=b'{"blue":100,"green":0}',
+                         headers={"content-type": "application/json"})
+            conn.getresponse().read()
+            conn.request("GET", "/control/weights")
+            conn.getresponse().read()
+            return (time.perf_counter() - t) * 1000
+        cockpit_rounds("sim", sim_cfg, f"{work}/sim.jsonl", sim_floor)
 
         # HAProxy with an admin socket.
         sock = os.path.join(work, "haproxy.sock")
@@ -169,6 +278,18 @@ backend app
                    f' get weight app/green" | socat stdio UNIX-CONNECT:{sock}')
         bench("HAProxy", hap_cfg, set_only, "socat set ×2", shell=True)
         bench("HAProxy", hap_cfg, set_get, "socat set ×2 + get ×2", shell=True)
+
+        def hap_floor():
+            t = time.perf_counter()
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(sock)
+            c.sendall(b"set weight app/blue 100; set weight app/green 0; get weight app/blue;"
+                      b" get weight app/green\n")
+            while c.recv(4096):
+                pass
+            c.close()
+            return (time.perf_counter() - t) * 1000
+        cockpit_rounds("HAProxy", hap_cfg, f"{work}/haproxy.jsonl", hap_floor)
 
         # nginx fronting the same envs, weights in an upstream file.
         nginx_dir = os.path.join(work, "nginx")
@@ -208,6 +329,8 @@ http {{
                    f"{' '.join(nginx[:1] + ['-t', '-q'] + nginx[1:])} && "
                    f"{' '.join(nginx[:1] + ['-s', 'reload'] + nginx[1:])}")
         bench("nginx", ngx_cfg, by_hand, "sed + `nginx -t` + reload", shell=True)
+        cockpit_rounds("nginx", ngx_cfg, f"{work}/nginx.jsonl",
+                       lambda: timed(by_hand, shell=True))
 
         # The ALB, in moto.
         mp = free_port()
@@ -243,6 +366,18 @@ http {{
                              env=alb_env, reset=lambda: subprocess.run(
                                  cutover(alb_cfg, "set", "10", "--yes"), env=alb_env, **QUIET))
 
+        import boto3
+        elb = boto3.client("elbv2", endpoint_url=endpoint, region_name="eu-west-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        elb.describe_listeners(ListenerArns=[listener])
+
+        def alb_floor():
+            t = time.perf_counter()
+            elb.modify_listener(ListenerArn=listener, DefaultActions=json.loads(actions))
+            elb.describe_listeners(ListenerArns=[listener])
+            return (time.perf_counter() - t) * 1000
+        cockpit_rounds("ALB (moto)", alb_cfg, f"{work}/alb.jsonl", alb_floor, env=alb_env)
+
         # Calls per rollback.
         subprocess.run(cutover(alb_cfg, "set", "10", "--yes"), env=alb_env, **QUIET)
         post = lambda p: urllib.request.urlopen(urllib.request.Request(
@@ -269,6 +404,14 @@ http {{
         n = strace_connects(hap_cfg, "haproxy.sock")
         if n is not None:
             print(f"HAProxy socket connections in one `cutover rollback`: {n}")
+        print("\nThe warm cockpit: key `r` → its result in the journal (after the read-back),")
+        print("against the bare write + read-back from a warm Python client, interleaved.\n")
+        print("| switch | cockpit key `r` → verified | floor: write + read-back | ratio |")
+        print("|---|---|---|---|")
+        for name, keys, floors in COCKPIT:
+            m, f = statistics.median(keys), statistics.median(floors)
+            print(f"| {name} | {m:.2f} ms ({min(keys):.2f}–{max(keys):.2f}) | "
+                  f"{f:.2f} ms ({min(floors):.2f}–{max(floors):.2f}) | {m / f:.2f} |")
     finally:
         if nginx_dir:
             subprocess.run(["nginx", "-s", "quit", "-p", nginx_dir + "/", "-c", "nginx.conf",
