@@ -823,3 +823,88 @@ fn an_env_without_probes_keeps_the_backends_health() {
         "{out}"
     );
 }
+
+/// Runs `cmd`, killed after `secs`: the output, or a panic naming the hang.
+fn bounded(mut cmd: Command, secs: u64) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "{cmd:?} still running after {secs} s: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The nginx cutover record is a FIFO, or a file another process holds locked: a rollback
+/// still moves the traffic, says the record was not updated, and ends (it hung forever
+/// after the write: the open blocked and the process waited on it at exit).
+#[test]
+fn a_rollback_ends_when_the_record_file_is_a_fifo_or_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("up.conf");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"rec\"\njournal = {:?}\nlive = \"blue\"\n[backend]\nkind = \"nginx\"\nconfig = {up:?}\nupstream = \"app\"\nblue-server = \"127.0.0.1:8081\"\ngreen-server = \"127.0.0.1:8082\"\ntest-command = [\"true\"]\nreload-command = [\"true\"]\n",
+            dir.path().join("j.jsonl")
+        ),
+    )
+    .unwrap();
+    let record = dir.path().join("up.conf.cutover-record");
+    for case in ["fifo", "locked"] {
+        std::fs::write(
+            &up,
+            "upstream app {\n    server 127.0.0.1:8081 weight=50;\n    server 127.0.0.1:8082 weight=50;\n}\n",
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&record);
+        let mut holder = None;
+        match case {
+            "fifo" => {
+                if !Command::new("mkfifo")
+                    .arg(&record)
+                    .status()
+                    .is_ok_and(|s| s.success())
+                {
+                    continue;
+                }
+            }
+            _ => {
+                std::fs::write(&record, "").unwrap();
+                let f = std::fs::File::open(&record).unwrap();
+                f.lock().unwrap();
+                holder = Some(f);
+            }
+        }
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&cfg).arg("rollback");
+        let o = bounded(cmd, 20);
+        drop(holder);
+        let text = std::fs::read_to_string(&up).unwrap();
+        assert!(
+            text.contains("8082 down") || text.contains("8082 weight=0"),
+            "{case}: traffic not moved:\n{text}\n{}",
+            stderr(&o)
+        );
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(
+            all.contains("record"),
+            "{case}: the record's failure said:\n{all}"
+        );
+    }
+}

@@ -5,7 +5,11 @@
 use super::{BackendError, Slot};
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+
+/// The longest a swap waits for another process's lock on a slot file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Longest text a slot file may hold: anything longer is not ours.
 const MAX_TEXT: u64 = 4096;
@@ -53,6 +57,12 @@ impl FileStore {
         };
         if meta.file_type().is_symlink() {
             return Err(untrusted("it is a symlink".into()));
+        }
+        // A FIFO would block the open (and the process's exit, waiting on that thread).
+        if !meta.is_file() {
+            return Err(untrusted(
+                "not a regular file (a directory, FIFO, socket or device)".into(),
+            ));
         }
         if meta.mode() & 0o002 != 0 {
             return Err(untrusted(format!(
@@ -108,7 +118,11 @@ impl FileStore {
     fn read_sync(&self, slot: Slot) -> Result<Option<String>, BackendError> {
         self.trust(slot)?;
         let path = self.path(slot);
-        let f = match std::fs::File::open(&path) {
+        let f = match OpenOptions::new()
+            .read(true)
+            .custom_flags(crate::shared::O_NONBLOCK)
+            .open(&path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.err(slot, e)),
@@ -134,6 +148,7 @@ impl FileStore {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(crate::shared::O_NONBLOCK)
             .open(self.path(slot))
             .map_err(|e| self.err(slot, e))?;
         if !existed {
@@ -141,7 +156,28 @@ impl FileStore {
             use std::os::unix::fs::PermissionsExt;
             let _ = f.set_permissions(std::fs::Permissions::from_mode(self.new_mode()));
         }
-        f.lock().map_err(|e| self.err(slot, e))?;
+        // The lock is held for a read and a write of a few bytes: a holder past LOCK_WAIT
+        // is stuck (a `flock` in a shell, a hung process), and waiting on it would hang a
+        // rollback's record update and the process's exit.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match f.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(self.err(
+                        slot,
+                        std::io::Error::other(format!(
+                            "locked by another process for over {} s (see `fuser` or `lsof` on it)",
+                            LOCK_WAIT.as_secs()
+                        )),
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(self.err(slot, e)),
+            }
+        }
         let mut text = String::new();
         (&mut f)
             .take(MAX_TEXT)
