@@ -448,7 +448,14 @@ pub fn json_for_terminal(json: String) -> String {
 
 /// `text` with control characters and bidirectional controls escaped.
 fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    let hidden = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
+    // Also the characters that show nothing yet change what is read: zero-width and
+    // format characters (`alice\u{200b}@h` looks like `alice@h`), the line and paragraph
+    // separators.
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || is_bidi_control(c)
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}' | '\u{180e}')
+    };
     if !text.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -293,6 +293,15 @@ fn text_from_a_backend_is_shown_escaped() {
         "{shown}"
     );
     assert!(shown.contains("v2\\u{1b}]0;OWNED"), "{shown}");
+    // The events pane says the same holder escaped too.
+    assert!(
+        shown
+            .lines()
+            .filter(|l| l.contains("ev\\u{1b}[2Jil\\u{202e}@h"))
+            .count()
+            >= 2,
+        "{shown}"
+    );
     assert!(
         !shown.contains('\u{202e}') && !shown.contains('\u{7}') && !shown.contains('\u{1b}'),
         "{shown}"

@@ -155,7 +155,9 @@ fn invisible(c: char) -> bool {
     c.is_control()
         || (c.is_whitespace() && c != ' ')
         || crate::shared::is_bidi_control(c)
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}' | '\u{180e}')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}' | '\u{180e}')
+        // Combining marks and variation selectors: nothing of their own to show.
+        || matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}' | '\u{fe00}'..='\u{fe0f}' | '\u{fe20}'..='\u{fe2f}' | '\u{e0100}'..='\u{e01ef}')
 }
 
 impl Key {
@@ -184,6 +186,18 @@ impl Key {
                     return Err(format!(
                         "`{}` is a control or invisible character, not a key the help and footer can show (for Esc, Enter or Tab write esc, enter, tab); expected a printable character",
                         c.escape_unicode()
+                    ));
+                }
+                // A terminal sends these as Tab, Enter, a line feed, Backspace or Esc:
+                // the cockpit can never tell them from those keys.
+                if ctrl
+                    && matches!(
+                        c.to_ascii_lowercase(),
+                        'i' | 'm' | 'j' | 'h' | '[' | '@' | '\\' | ']' | '^' | '_' | '?'
+                    )
+                {
+                    return Err(format!(
+                        "`{s}` reaches the cockpit as the same byte as Tab, Enter, Backspace or Esc, so it can never be told apart; expected another key"
                     ));
                 }
                 KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
@@ -489,6 +503,17 @@ mod tests {
                 "{k:?}: {e}"
             );
             assert!(!e.contains(k) && e.contains(shown), "{k:?}: {e}");
+        }
+        for k in ["ctrl-m", "ctrl-i", "ctrl-[", "C-j", "ctrl-h"] {
+            let mut bad = BTreeMap::new();
+            bad.insert("rollback".to_string(), vec![k.to_string()]);
+            let e = Keymap::with_overrides(&bad).unwrap_err();
+            assert!(e.contains("can never be told apart"), "{k}: {e}");
+        }
+        for k in ["\u{fe0f}", "\u{301}", "\u{2028}"] {
+            let mut bad = BTreeMap::new();
+            bad.insert("rollback".to_string(), vec![k.to_string()]);
+            assert!(Keymap::with_overrides(&bad).is_err(), "{k:?}");
         }
         // A space is a key.
         let mut ok = BTreeMap::new();

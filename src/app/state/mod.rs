@@ -303,7 +303,11 @@ impl State {
         }
         // The events pane only: `L` is the diagnostic log (calls, timings, errors), not a
         // second copy of these lines.
-        let text = text.into();
+        // Escaped here, once: an event names text from a backend or a feed (another
+        // operator's lease holder, a record's starter), and ratatui would drop an ESC alone
+        // and pass a bidirectional override through.
+        let text: String = text.into();
+        let text = crate::shared::printable(&text).into_owned();
         self.view.events.push_back(LogLine {
             at: self.now,
             level,
