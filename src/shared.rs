@@ -286,7 +286,18 @@ pub fn register_secret(secret: &str) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // As a peer may echo it: as is, inside a JSON string (`/` written `\/`), and
     // percent-encoded (in a URL or a form it quotes back).
-    for form in [s.to_string(), s.replace('/', "\\/"), percent_encoded(s)] {
+    let forms = [
+        s.to_string(),
+        s.replace('/', "\\/"),
+        percent_encoded(s, false, false),
+        percent_encoded(s, true, false),
+        // Python's `quote()` leaves `/` alone.
+        percent_encoded(s, false, true),
+        // JSON encoders that write `/` and `+` as `\u002F` (.NET), either case.
+        json_u_escaped(s, false),
+        json_u_escaped(s, true),
+    ];
+    for form in forms {
         if !all.contains(&form) {
             all.push(form);
         }
@@ -295,14 +306,39 @@ pub fn register_secret(secret: &str) {
     all.sort_by_key(|x| std::cmp::Reverse(x.len()));
 }
 
-/// `text` with every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded.
-fn percent_encoded(text: &str) -> String {
+/// `text` with every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`, and `/` with
+/// `keep_slash`) percent-encoded, in upper or `lower` case hex.
+fn percent_encoded(text: &str, lower: bool, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(char::from(b));
+        } else if lower {
+            out.push_str(&format!("%{b:02x}"));
         } else {
             out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `text` as a JSON encoder that escapes every ASCII punctuation but `- _ .` writes it
+/// (`\u002F`, `\u002B`), in upper or `lower` case hex.
+fn json_u_escaped(text: &str, lower: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_punctuation() && !matches!(c, '-' | '_' | '.') {
+            let n = u32::from(c);
+            out.push_str(&if lower {
+                format!("\\u{n:04x}")
+            } else {
+                format!("\\u{n:04X}")
+            });
+        } else {
+            out.push(c);
         }
     }
     out
@@ -337,8 +373,9 @@ pub fn register_url_secrets(url: &str, path_too: bool) {
     }
     if path_too {
         // The path whole, and each part of it that looks like a key (a receiver may quote
-        // only the token: `invalid_token: XXSECRETXX`); a short path or a word such as
-        // `services` or `hook` is no secret, and hiding it would mask `webhook`.
+        // only the token: `invalid_token: XXSECRETXX`): 8 characters with a digit or a
+        // capital, or 16 of anything; a short path or a word such as `services` or `hook`
+        // is no secret, and hiding it would mask `webhook`.
         let path = u.path().trim_start_matches('/');
         if path.len() >= 8 {
             register_secret(path);
@@ -347,7 +384,7 @@ pub fn register_url_secrets(url: &str, path_too: bool) {
             let word = part
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
-            if part.len() >= 8 && !word {
+            if (part.len() >= 8 && !word) || part.len() >= 16 {
                 register_secret(part);
             }
         }
@@ -1033,6 +1070,20 @@ mod secret_tests {
             true,
         );
         register_url_secrets("http://127.0.0.1:9/hook", true);
+        register_secret("ab/cd+ef==UNITTOKEN7");
+        register_url_secrets("https://hooks.example/x/qwhzkrtpmxvbnjdlsyfgcoea", true);
+        for echo in [
+            "ab\\u002Fcd\\u002Bef\\u003D\\u003DUNITTOKEN7",
+            "ab%2fcd%2bef%3d%3dUNITTOKEN7",
+            "ab/cd%2Bef%3D%3DUNITTOKEN7",
+            "invalid_token: qwhzkrtpmxvbnjdlsyfgcoea",
+        ] {
+            let said = printable(echo).into_owned();
+            assert!(
+                said.contains("***") && !said.contains("TOKEN7") && !said.contains("qwhz"),
+                "{echo}: {said}"
+            );
+        }
         let said = printable(concat!(
             r#"{"message": "Bearer UnitJwt0i\/J9.Zm9v+YmFy\/c2Vj", "#,
             r#""url": "https:\/\/hooks.example\/services\/T0UNIT\/B1UNIT\/UNITSECRETXX"} "#,
