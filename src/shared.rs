@@ -907,11 +907,18 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
             what.push_str(" (this one is far too long: durations here are seconds to days)");
         }
     }
-    if what.contains("as i128, expected i64") || what.contains("as u128, expected") {
-        what = what.replace(
-            " as i128, expected i64",
-            ", too large: expected a whole number such as 10, 50 or 100",
+    // `integer `99…` as i128, expected u32`: the type names say nothing to a user.
+    if let Some(i) = what
+        .find(" as i128, expected ")
+        .or_else(|| what.find(" as u128, expected "))
+    {
+        what = format!(
+            "{}, too large: expected a whole number of the size the key's range says",
+            &what[..i]
         );
+    }
+    if what.contains("floating-point number overflowed") || what.contains("number out of range") {
+        what.push_str(": expected a number of the size the key's range says (such as 0.01)");
     }
     if what.contains("recursion limit") {
         what = "keys or tables nested too deep (TOML recursion limit)".into();

@@ -172,12 +172,15 @@ fn check_says_each_webhook_and_sends_nothing() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(
-        out.contains("✓ notify $HOOK_UP: http://127.0.0.1/… accepts connections (nothing sent)"),
+        out.contains(&format!(
+            "✓ notify $HOOK_UP: {base}/… accepts connections (nothing sent)"
+        )),
         "{out}"
     );
     assert!(
         out.lines()
-            .any(|l| l.starts_with("✕ notify $HOOK_DOWN: http://127.0.0.1/…: cannot connect")),
+            .any(|l| l.starts_with("✕ notify $HOOK_DOWN: http://127.0.0.1:")
+                && l.contains("/…: cannot connect")),
         "{out}"
     );
     assert!(!out.contains("SecretPathX9"), "{out}");

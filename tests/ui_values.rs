@@ -307,3 +307,20 @@ fn text_from_a_backend_is_shown_escaped() {
         "{shown}"
     );
 }
+
+/// A long version is cut to its first characters: the env's role and share stay on the
+/// line at 80 × 24 (they were pushed off it).
+#[test]
+fn a_long_version_leaves_the_role_and_share_on_screen() {
+    let mut s = run("bad-release", 20, &[(5, Step::Key(KeyCode::Right))]);
+    let now = s.now;
+    let long = || EnvPoll {
+        version: Some("1.5.0-rc.3+build.20261126.abcdef".into()),
+        ..EnvPoll::default()
+    };
+    poll(&mut s, "sim", now, long(), long());
+    let shown = screen(&s, 80, 24);
+    let title = shown.lines().nth(1).unwrap();
+    assert!(title.contains("1.5.0-rc…"), "{shown}");
+    assert!(title.contains("SERVING") && title.contains('%'), "{shown}");
+}

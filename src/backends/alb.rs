@@ -169,7 +169,7 @@ where
         let body = r
             .body()
             .bytes()
-            .map(|b| crate::shared::one_line(&String::from_utf8_lossy(b), 120))
+            .map(|b| crate::shared::first_line(&String::from_utf8_lossy(b)))
             .unwrap_or_default();
         let header = |name: &str| {
             r.headers()

@@ -296,7 +296,9 @@ fn check_shape(text: &str, stmts: &[ServerStmt], servers: &EnvPair<String>) -> R
                 ));
             }
             let why = |p: &str| {
-                if p.starts_with("max_conns=") && p != "max_conns=0" {
+                if p.strip_prefix("max_conns=")
+                    .is_some_and(|n| n.parse::<u64>().map_or(true, |n| n > 0))
+                {
                     Some("caps its connections, and what is over the cap goes to the other server")
                 } else if p.starts_with("slow_start=") {
                     Some("ramps its weight up from zero after it recovers")
@@ -739,6 +741,10 @@ mod tests {
             (
                 "    server 127.0.0.1:8081 drain;\n    server 127.0.0.1:8082;\n",
                 "on line 2 is marked `drain`",
+            ),
+            (
+                "    server 127.0.0.1:8081 max_conns=00x;\n    server 127.0.0.1:8082;\n",
+                "has `max_conns=00x`",
             ),
             (
                 "    server 127.0.0.1:8081 max_conns=1;\n    server 127.0.0.1:8082;\n",

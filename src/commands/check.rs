@@ -64,7 +64,7 @@ async fn check_hook(hook: &crate::app::notify::Webhook, timeout: Duration) -> (b
     };
     let host = u.host_str().unwrap_or_default().to_string();
     let port = u.port_or_known_default().unwrap_or(443);
-    let shown = format!("{}://{host}/…", u.scheme());
+    let shown = format!("{}://{host}:{port}/…", u.scheme());
     match tokio::time::timeout(
         timeout,
         tokio::net::TcpStream::connect((host.as_str(), port)),

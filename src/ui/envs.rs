@@ -199,7 +199,14 @@ fn render_env(
     };
 
     // From the backend or a feed: shown escaped, never raw to the terminal.
+    // At most 9 columns: a long version (`1.5.0-rc.3+build.20261126`) must not push the
+    // env's role and share off its line.
     let version = crate::shared::printable(sig.version.as_deref().unwrap_or_default()).into_owned();
+    let version = if version.chars().count() > 9 {
+        format!("{}…", version.chars().take(8).collect::<String>())
+    } else {
+        version
+    };
     let head = format!(" {:<6}{version:<9} ", env.label());
     let role = role_text(state, env, w.saturating_sub(head.chars().count()));
     let mut lines = vec![
