@@ -768,27 +768,10 @@ fn check_on_an_nginx_config_that_is_a_fifo_ends_at_once() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(bin())
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("check still running after 20 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.arg("--config").arg(&cfg).arg("check");
+    let o = bounded(cmd, 20);
+    let (status, out) = (o.status, stdout(&o));
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(
         out.lines()

@@ -224,14 +224,7 @@ async fn answer(
             )),
         };
     }
-    let first = String::from_utf8_lossy(&body)
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .chars()
-        .take(120)
-        .collect::<String>();
-    let first = crate::shared::printable(first.trim()).into_owned();
+    let first = crate::shared::first_line(&String::from_utf8_lossy(&body));
     Err(QueryError::Transport(match status.as_u16() {
         _ if !status.is_success() && first.is_empty() => format!("HTTP {status}{retry_after}"),
         _ if !status.is_success() => format!("HTTP {status}{retry_after}: {first}"),
