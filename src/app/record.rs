@@ -159,6 +159,9 @@ pub async fn finish(
             base.with_flight(i.id, i.share, i.who, action, i.now)
                 .landed()
         };
+        // What this write read back is older than that rollback's read-back: the
+        // position and the window stay as the rollback left them.
+        let landed = landed.filter(|_| rollback || !rolled_back_since);
         match landed {
             Some(100) => new.end = new.end.or(window_end),
             Some(_) => new.end = None,
@@ -308,5 +311,29 @@ mod tests {
         );
         complete(&b, Env::Blue).await.unwrap();
         assert_eq!(b.record().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_step_settling_after_a_rollback_leaves_its_position_and_window() {
+        // Alice's promotion to 100 read back at 1_000 (begun at 900), then Carol's
+        // rollback read back 0 and was recorded first; Alice's record update comes late.
+        let b = sim();
+        let mut step = intent(Env::Blue, "alice@h", 100, 900);
+        begin(&b, &step).await.unwrap();
+        let mut rb = intent(Env::Blue, "carol@h", 0, 1_050);
+        rb.action = &WriteAction::Rollback;
+        rb.id = "2-1";
+        finish(&b, &rb, true, Some(0), None).await.unwrap();
+        step.now = 1_100;
+        finish(&b, &step, false, Some(100), Some(60_000))
+            .await
+            .unwrap();
+        let r = b.record().await.unwrap().unwrap();
+        assert_eq!(
+            (r.pos, r.end, r.flight.is_none()),
+            (0, None, true),
+            "the rollback's position stands, no window runs: {r:?}"
+        );
+        assert_eq!(r.last.unwrap().who, "carol@h");
     }
 }
