@@ -155,6 +155,24 @@ pub async fn apply(
     who: &Who,
     order: &WriteOrder,
 ) -> Applied {
+    apply_reporting(backend, journal, who, order, |_| {}).await
+}
+
+/// [`apply`], telling `report` the result as soon as it is known: read back and its journal
+/// line written, before that line's fsync and the record's update (what is returned then
+/// adds what could not be done in those). Not called for a write refused before the call.
+///
+/// A rollback's intent line is written before the call and fsynced beside it: the
+/// rollback goes out whatever the journal says, so it does not wait for the disk (the line
+/// is in the kernel before the call, so it survives cutover dying; only a power cut within
+/// that fsync can lose it). A forward write waits: no intent on disk, no write.
+pub async fn apply_reporting(
+    backend: &dyn Switch,
+    journal: &Journal,
+    who: &Who,
+    order: &WriteOrder,
+    report: impl FnOnce(&Applied),
+) -> Applied {
     let cand = order.live.other();
     let target = Weights::for_share(cand, order.share, backend.capabilities().scale);
     let mut out = Applied {
@@ -162,16 +180,22 @@ pub async fn apply(
         journal_error: None,
         record_error: None,
     };
+    let said = |err: std::io::Error| format!("journal {}: {err}", journal.path().display());
     let mut e = entry(order, backend, Phase::Intent, who);
-    if let Err(err) = journal.append(&e) {
-        let msg = format!("journal {}: {err}", journal.path().display());
-        if !order.rollback {
-            out.result = WriteResult::Refused {
-                reason: format!("not written: the intent could not be journaled ({msg})"),
-            };
-            return out;
+    let mut intent_sync = None;
+    if order.rollback {
+        match journal.append_unsynced(&e) {
+            Ok(f) => intent_sync = Some(tokio::task::spawn_blocking(move || f.sync_data())),
+            Err(err) => out.journal_error = Some(said(err)),
         }
-        out.journal_error = Some(msg);
+    } else if let Err(err) = journal.append(&e) {
+        out.result = WriteResult::Refused {
+            reason: format!(
+                "not written: the intent could not be journaled ({})",
+                said(err)
+            ),
+        };
+        return out;
     }
     let id = write_id(order);
     let begun = wall_ms();
@@ -205,11 +229,40 @@ pub async fn apply(
     e.ts = timestamp();
     e.elapsed_ms = Some(t.elapsed().as_millis() as u64);
     result_into(&mut e, &result, cand);
-    journal_append(journal, &e, &mut out);
+    let result_sync = match journal.append_unsynced(&e) {
+        Ok(f) => Some(f),
+        Err(err) => {
+            let m = said(err);
+            log::error!("{m}");
+            out.journal_error.get_or_insert(m);
+            None
+        }
+    };
+    out.result = result;
+    report(&out);
+    for sync in [
+        intent_sync,
+        result_sync.map(|f| tokio::task::spawn_blocking(move || f.sync_data())),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        match sync.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                out.journal_error.get_or_insert_with(|| said(err));
+            }
+            Err(err) => {
+                out.journal_error.get_or_insert_with(|| {
+                    format!("journal {}: fsync: {err}", journal.path().display())
+                });
+            }
+        }
+    }
     // The record: nothing in flight any more unless the outcome is unknown.
-    if !matches!(result, WriteResult::Unknown { .. }) || order.rollback {
+    if !matches!(out.result, WriteResult::Unknown { .. }) || order.rollback {
         let now = wall_ms();
-        let landed = result.after().and_then(|w| w.share_of(cand));
+        let landed = out.result.after().and_then(|w| w.share_of(cand));
         let end = now.saturating_add(i64::try_from(order.window_ms).unwrap_or(i64::MAX));
         if let Err(err) =
             record::finish(backend, &intent(now), order.rollback, landed, Some(end)).await
@@ -217,7 +270,6 @@ pub async fn apply(
             out.record_error.get_or_insert(err);
         }
     }
-    out.result = result;
     out
 }
 

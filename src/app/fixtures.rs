@@ -103,6 +103,7 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                                     result,
                                     journal_error: None,
                                     record_error: None,
+                                    settling: false,
                                 },
                             );
                         }

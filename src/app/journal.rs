@@ -427,6 +427,15 @@ impl Journal {
 
     /// Appends one line and fsyncs it: once this returns, the line survives a crash.
     pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        self.append_unsynced(entry)?.sync_data()
+    }
+
+    /// Appends one line without waiting for the disk: the line is in the kernel (it
+    /// survives this process dying, not a power cut) until the returned handle's
+    /// `sync_data` returns. A rollback's lines go this way, the fsync running beside the
+    /// backend call: the rollback goes out whatever the journal says, so nothing is gained
+    /// by waiting for the disk before it.
+    pub fn append_unsynced(&self, entry: &Entry) -> std::io::Result<File> {
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
         let mut guard = self
@@ -452,7 +461,7 @@ impl Journal {
             line.insert(0, '\n');
         }
         (&*f).write_all(line.as_bytes())?;
-        f.sync_data()
+        f.try_clone()
     }
 
     /// The newest write that was begun (`intent`) and never ended in this journal: a crash

@@ -105,6 +105,19 @@ pub async fn run(
     for t in tasks {
         t.abort();
     }
+    // Writes shown as done whose journal fsync and record update are still being made (a
+    // quit right after a rollback): a moment for them, bounded by the poll timeout.
+    let settle_by = tokio::time::Instant::now() + setup.poll_timeout;
+    while !state.writes.settling.is_empty() {
+        match tokio::time::timeout_at(settle_by, rx.recv()).await {
+            Ok(Some(ev)) => {
+                if matches!(ev, Event::WriteSettled { .. } | Event::WriteDone { .. }) {
+                    let _ = update(&mut state, ev);
+                }
+            }
+            _ => break,
+        }
+    }
     // Quitting with a write in flight: said in the journal (and in the farewell).
     for w in &state.writes.in_flight {
         journal_event(

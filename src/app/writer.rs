@@ -2,17 +2,21 @@
 //! one), and a rollback pre-empts: it cancels a step in flight and goes out at once.
 
 use super::Clock;
-use super::engine::{self, WriteOrder, WriteResult};
+use super::engine::{self, Applied, WriteOrder, WriteResult};
 use super::journal::{Journal, Phase, Who};
 use super::update::Event;
 use crate::backends::Switch;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 struct Running {
     order: WriteOrder,
     task: JoinHandle<()>,
+    /// [`RUNNING`], [`REPORTED`] (its result is known and shown: only its journal fsync
+    /// and record update are left, which a rollback does not cancel) or [`CANCELLED`].
+    stage: Arc<AtomicU8>,
 }
 
 /// Starts the writer task; send it orders through the returned sender.
@@ -28,40 +32,22 @@ pub fn spawn_writer(
     tokio::spawn(async move {
         let mut running: Option<Running> = None;
         let mut queued: Option<WriteOrder> = None;
+        let ctx = Ctx {
+            backend: backend.clone(),
+            journal: journal.clone(),
+            who: who.clone(),
+            events: events.clone(),
+            clock,
+        };
         let start = |order: WriteOrder| -> Running {
-            let (backend, journal, who, events, done_tx) = (
-                backend.clone(),
-                journal.clone(),
-                who.clone(),
-                events.clone(),
-                done_tx.clone(),
-            );
-            let o = order.clone();
+            let stage = Arc::new(AtomicU8::new(RUNNING));
+            let (ctx, flag, o, done_tx) =
+                (ctx.clone(), stage.clone(), order.clone(), done_tx.clone());
             let task = tokio::spawn(async move {
-                let t0 = std::time::Instant::now();
-                log::info!(target: "cutover::diag", "write #{} → {} % to {}: sent", o.id, o.share, backend.target());
-                let done = engine::apply(backend.as_ref(), &journal, &who, &o).await;
-                log::info!(
-                    target: "cutover::diag",
-                    "write #{}: {} (call and read-back {:.1} ms){}{}",
-                    o.id,
-                    done.result,
-                    t0.elapsed().as_secs_f64() * 1000.0,
-                    done.journal_error.as_ref().map_or_else(String::new, |e| format!("; journal: {e}")),
-                    done.record_error.as_ref().map_or_else(String::new, |e| format!("; record: {e}"))
-                );
-                let _ = events
-                    .send(Event::WriteDone {
-                        id: o.id,
-                        now: clock.now(),
-                        result: done.result,
-                        journal_error: done.journal_error,
-                        record_error: done.record_error,
-                    })
-                    .await;
+                perform(ctx, &o, &flag).await;
                 let _ = done_tx.send(o.id);
             });
-            Running { order, task }
+            Running { order, task, stage }
         };
         loop {
             tokio::select! {
@@ -69,16 +55,28 @@ pub fn spawn_writer(
                     let Some(order) = order else { break };
                     match &mut running {
                         Some(r) if order.rollback && !r.order.rollback && !r.task.is_finished() => {
-                            // Pre-empt: cancel the step in flight, drop anything queued.
-                            r.task.abort();
-                            let mut e = engine::entry(&r.order, backend.as_ref(), Phase::Aborted, &who);
-                            e.error = Some(format!("pre-empted by rollback #{}", order.id));
-                            let journal_error = journal.append(&e).err().map(|e| format!("journal: {e}"));
-                            let _ = events.send(Event::WriteDone { id: r.order.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None }).await;
+                            // A rollback goes out at once: a step still waiting for its
+                            // answer is cancelled (said in the journal after the rollback
+                            // left), one already read back only finishes its bookkeeping.
                             if let Some(q) = queued.take() {
                                 let _ = events.send(Event::WriteSuperseded { id: q.id, by: order.id }).await;
                             }
+                            let cancelled = r
+                                .stage
+                                .compare_exchange(RUNNING, CANCELLED, Ordering::SeqCst, Ordering::SeqCst)
+                                .is_ok();
+                            if cancelled {
+                                r.task.abort();
+                            }
+                            let step = r.order.clone();
+                            let rollback_id = order.id;
                             running = Some(start(order));
+                            if cancelled {
+                                let mut e = engine::entry(&step, backend.as_ref(), Phase::Aborted, &who);
+                                e.error = Some(format!("pre-empted by rollback #{rollback_id}"));
+                                let journal_error = journal.append(&e).err().map(|e| format!("journal: {e}"));
+                                let _ = events.send(Event::WriteDone { id: step.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None, settling: false }).await;
+                            }
                         }
                         Some(_) => {
                             if let Some(q) = queued.take() {
@@ -98,4 +96,75 @@ pub fn spawn_writer(
         }
     });
     tx
+}
+
+/// What a write task needs.
+#[derive(Clone)]
+struct Ctx {
+    backend: Arc<dyn Switch>,
+    journal: Arc<Journal>,
+    who: Who,
+    events: mpsc::Sender<Event>,
+    clock: Clock,
+}
+
+/// A write's stages, as the writer's pre-emption sees them: whichever of the write
+/// (reporting its result) and a rollback (cancelling it) moves it from `RUNNING` first wins.
+const RUNNING: u8 = 0;
+const REPORTED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// One write, start to end: its result is sent as `WriteDone` as soon as it is read back
+/// (stage [`REPORTED`]), then `WriteSettled` once its journal fsync and record update are
+/// made.
+async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
+    let t0 = std::time::Instant::now();
+    log::info!(target: "cutover::diag", "write #{} → {} % to {}: sent", o.id, o.share, ctx.backend.target());
+    // The result goes to the screen as soon as it is read back; the fsync and
+    // the record follow (`WriteSettled`).
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    let told = |a: &Applied| {
+        if stage
+            .compare_exchange(RUNNING, REPORTED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return; // cancelled by a rollback: aborted at the next await
+        }
+        let sent = ctx.events.try_send(Event::WriteDone {
+            id: o.id,
+            now: ctx.clock.now(),
+            result: a.result.clone(),
+            journal_error: a.journal_error.clone(),
+            record_error: None,
+            settling: true,
+        });
+        shown.store(sent.is_ok(), Ordering::SeqCst);
+    };
+    let done = engine::apply_reporting(ctx.backend.as_ref(), &ctx.journal, &ctx.who, o, told).await;
+    log::info!(
+        target: "cutover::diag",
+        "write #{}: {} (call and read-back {:.1} ms){}{}",
+        o.id,
+        done.result,
+        t0.elapsed().as_secs_f64() * 1000.0,
+        done.journal_error.as_ref().map_or_else(String::new, |e| format!("; journal: {e}")),
+        done.record_error.as_ref().map_or_else(String::new, |e| format!("; record: {e}"))
+    );
+    let ev = if shown.load(Ordering::SeqCst) {
+        Event::WriteSettled {
+            id: o.id,
+            journal_error: done.journal_error,
+            record_error: done.record_error,
+        }
+    } else {
+        Event::WriteDone {
+            id: o.id,
+            now: ctx.clock.now(),
+            result: done.result,
+            journal_error: done.journal_error,
+            record_error: done.record_error,
+            settling: false,
+        }
+    };
+    let _ = ctx.events.send(ev).await;
 }

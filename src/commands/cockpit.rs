@@ -268,6 +268,14 @@ fn quit_lines(s: &State) -> Vec<String> {
             w.share
         ));
     }
+    for w in &s.writes.settling {
+        lines.push(format!(
+            "cutover: quit before the cutover record was updated after {} {} → {} % (the write itself read back; `cutover status` shows the record)",
+            w.action,
+            s.candidate(),
+            w.share
+        ));
+    }
     for w in &s.writes.unknown {
         lines.push(format!(
             "cutover: a write's outcome is still UNKNOWN: {} {} → {} %",

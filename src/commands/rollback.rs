@@ -68,16 +68,19 @@ pub(super) async fn rollback_cli(
     // read-back); a config's `live` may be stale and never does.
     let chosen = to.is_some_and(|t| record.is_some_and(|r| r.live != t));
     let order = rollback_order(config, live, before, read.driver.clone(), chosen);
+    // The result is said the moment it reads back, before the journal's fsync and the
+    // record's update (whose failures are said after it), and before the webhooks are
+    // told: nothing slow delays the word that traffic moved.
+    let mut said = None;
+    let tell = |a: &engine::Applied| said = Some(report_write(&order, before, &a.result));
     let done = match journal {
-        Some(j) => engine::apply(backend.as_ref(), j, who, &order).await,
+        Some(j) => engine::apply_reporting(backend.as_ref(), j, who, &order, tell).await,
         None => {
             let j = Journal::unwritable();
-            engine::apply(backend.as_ref(), &j, who, &order).await
+            engine::apply_reporting(backend.as_ref(), &j, who, &order, tell).await
         }
     };
-    // Said before the webhooks are told: a slow receiver never delays the word that traffic
-    // moved.
-    let mut code = report_write(&order, before, &done.result);
+    let mut code = said.unwrap_or_else(|| report_write(&order, before, &done.result));
     notify_cli(config, who, &order, &done.result).await;
     if let Some(d) = &read.driver {
         out!("{d} drives this cutover: they will see this rollback within one poll");

@@ -99,6 +99,9 @@ pub struct Traffic {
 pub struct Writes {
     /// Writes issued and not yet done, oldest first.
     pub in_flight: Vec<InFlight>,
+    /// Writes done (read back, shown) whose journal fsync and record update are still
+    /// being made: a quit waits a moment for them.
+    pub settling: Vec<InFlight>,
     /// The last write that failed, until a later one succeeds: shown as a banner.
     pub failed: Option<Banner>,
     /// A write went out without its journal line: a banner that stays.
@@ -232,6 +235,7 @@ impl State {
             },
             writes: Writes {
                 in_flight: Vec::new(),
+                settling: Vec::new(),
                 failed: None,
                 not_journaled: None,
                 unknown: Vec::new(),

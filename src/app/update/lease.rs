@@ -157,6 +157,7 @@ mod tests {
                 },
                 journal_error: None,
                 record_error: None,
+                settling: false,
             },
         );
         update(
@@ -233,6 +234,7 @@ mod tests {
                 },
                 journal_error: Some("journal j.jsonl: No space left on device".into()),
                 record_error: None,
+                settling: false,
             },
         );
         let b = s.writes.failed.clone().unwrap();

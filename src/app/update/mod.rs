@@ -34,7 +34,7 @@ use lease::on_lease;
 use reads::{on_read, on_record};
 use signals::{on_signals, on_smoke_done, report_mismatch};
 use window::{auto_rollback, warn_live_cold, warn_window_end, window_due};
-use writes::on_write_done;
+use writes::{on_write_done, on_write_settled};
 
 /// How long after a pre-empted write its late landing is rolled back again.
 pub const ROLLBACK_GUARD_MS: Millis = 30_000;
@@ -84,6 +84,16 @@ pub enum Event {
         /// The journal could not be written for it.
         journal_error: Option<String>,
         /// The cutover record could not be updated after it.
+        record_error: Option<String>,
+        /// Its journal fsync and record update are still being made: a `WriteSettled`
+        /// follows.
+        settling: bool,
+    },
+    /// What a write's journal fsync and record update, made after its `WriteDone`, could
+    /// not do.
+    WriteSettled {
+        id: u64,
+        journal_error: Option<String>,
         record_error: Option<String>,
     },
     /// A queued write replaced by a newer intent before it was sent.
@@ -203,9 +213,18 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             result,
             journal_error,
             record_error,
+            settling,
         } => {
             advance(s, now);
-            on_write_done(s, id, result, journal_error, record_error)
+            on_write_done(s, id, result, journal_error, record_error, settling)
+        }
+        Event::WriteSettled {
+            id,
+            journal_error,
+            record_error,
+        } => {
+            on_write_settled(s, id, journal_error, record_error);
+            Vec::new()
         }
         Event::RecordRead { now, result } => {
             advance(s, now);

@@ -108,6 +108,7 @@ pub(crate) fn done(s: &mut State, effects: &[Effect], share: u8) {
                     },
                     journal_error: None,
                     record_error: None,
+                    settling: false,
                 },
             );
         }
@@ -146,6 +147,7 @@ pub(crate) fn step_unknown() -> (State, u64) {
             },
             journal_error: None,
             record_error: None,
+            settling: false,
         },
     );
     (s, id)

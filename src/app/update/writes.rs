@@ -206,11 +206,15 @@ pub(super) fn on_write_done(
     result: WriteResult,
     journal_error: Option<String>,
     record_error: Option<String>,
+    settling: bool,
 ) -> Vec<Effect> {
     let Some(pos) = s.writes.in_flight.iter().position(|w| w.id == id) else {
         return Vec::new();
     };
     let w = s.writes.in_flight.remove(pos);
+    if settling {
+        s.writes.settling.push(w.clone());
+    }
     s.writes.last_write_done = s.now;
     let what = if w.rollback {
         "ROLLBACK".to_string()
@@ -375,6 +379,25 @@ fn traffic(after: &Option<Weights>) -> String {
 }
 
 /// A write without its journal line (a banner that stays) or without its record update.
+/// A done write's journal fsync and record update were made: what they could not do is said.
+pub(super) fn on_write_settled(
+    s: &mut State,
+    id: u64,
+    journal_error: Option<String>,
+    record_error: Option<String>,
+) {
+    let Some(pos) = s.writes.settling.iter().position(|w| w.id == id) else {
+        return;
+    };
+    let w = s.writes.settling.remove(pos);
+    let what = if w.rollback {
+        "ROLLBACK".to_string()
+    } else {
+        w.action.to_string()
+    };
+    say_unrecorded(s, &what, w.share, journal_error, record_error);
+}
+
 fn say_unrecorded(
     s: &mut State,
     what: &str,
@@ -422,6 +445,7 @@ mod tests {
                 result: WriteResult::Aborted,
                 journal_error: None,
                 record_error: None,
+                settling: false,
             },
         );
         done(&mut s, &rb, 0);
@@ -456,6 +480,7 @@ mod tests {
                 },
                 journal_error: None,
                 record_error: None,
+                settling: false,
             },
         );
         assert_eq!(s.cutover.share, Some(10));
