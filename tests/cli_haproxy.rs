@@ -388,3 +388,86 @@ async fn a_second_of_counters_is_no_verdict_the_write_samples_until_they_tell() 
     eprintln!("set 60 on a healthy candidate sampled for {took:?}");
     load.await.unwrap();
 }
+
+/// A TCP relay in front of HAProxy's admin socket that keeps each connection's commands,
+/// in the order the connections were accepted.
+async fn counting_relay(admin: String) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        // Bounded: a rollback makes a handful of connections.
+        for _ in 0..64 {
+            let Ok((mut client, _)) = l.accept().await else {
+                return;
+            };
+            let slot = {
+                let mut v = kept.lock().unwrap();
+                v.push(String::new());
+                v.len() - 1
+            };
+            let (kept, admin) = (kept.clone(), admin.clone());
+            tokio::spawn(async move {
+                let mut server = tokio::net::TcpStream::connect(&admin).await.unwrap();
+                // HAProxy's admin socket: the client sends its commands, HAProxy answers
+                // and closes.
+                let mut buf = vec![0u8; 4096];
+                let n = client.read(&mut buf).await.unwrap_or(0);
+                kept.lock().unwrap()[slot] = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+                server.write_all(&buf[..n]).await.unwrap();
+                let mut answer = Vec::new();
+                let _ = server.read_to_end(&mut answer).await;
+                let _ = client.write_all(&answer).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_makes_three_socket_connections_and_polls_no_signal() {
+    if !require("haproxy") {
+        return;
+    }
+    let blue = env_server("blue", None).await;
+    let green = env_server("green", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_haproxy, haproxy, _front, cfg) = start(dir.path(), &blue, &green);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let admin = text
+        .lines()
+        .find_map(|l| l.strip_prefix("socket = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let (relay, seen) = counting_relay(admin.clone()).await;
+    std::fs::write(&cfg, text.replace(&admin, &relay)).unwrap();
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    seen.lock().unwrap().clear();
+
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(haproxy.read().await.unwrap(), Weights::new(100, 0));
+    let conns = seen.lock().unwrap().clone();
+    // Before the write, the weights and the store's place at once; then the write and its
+    // read-back in one exchange; the record reuses the place found a moment before.
+    assert_eq!(conns.len(), 3, "{conns:#?}");
+    let writes: Vec<&String> = conns.iter().filter(|c| c.contains("set weight")).collect();
+    assert_eq!(writes.len(), 1, "{conns:#?}");
+    assert!(
+        writes[0].contains("get weight app/blue") && writes[0].contains("get weight app/green"),
+        "the write is read back in the same exchange: {conns:#?}"
+    );
+    assert_eq!(
+        conns.last(),
+        Some(writes[0]),
+        "nothing after the write: {conns:#?}"
+    );
+    assert!(
+        !conns.iter().any(|c| c.contains("show stat")),
+        "a rollback polls no signal: {conns:#?}"
+    );
+}

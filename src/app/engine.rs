@@ -240,37 +240,49 @@ pub async fn apply_reporting(
     };
     out.result = result;
     report(&out);
-    for sync in [
-        intent_sync,
-        result_sync.map(|f| tokio::task::spawn_blocking(move || f.sync_data())),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        match sync.await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                out.journal_error.get_or_insert_with(|| said(err));
-            }
-            Err(err) => {
-                out.journal_error.get_or_insert_with(|| {
-                    format!("journal {}: fsync: {err}", journal.path().display())
-                });
-            }
-        }
-    }
+    // The lines' fsyncs and the record's update, side by side.
+    let syncs = synced(
+        journal,
+        [
+            intent_sync,
+            result_sync.map(|f| tokio::task::spawn_blocking(move || f.sync_data())),
+        ],
+    );
     // The record: nothing in flight any more unless the outcome is unknown.
-    if !matches!(out.result, WriteResult::Unknown { .. }) || order.rollback {
+    let record = async {
+        if matches!(out.result, WriteResult::Unknown { .. }) && !order.rollback {
+            return None;
+        }
         let now = wall_ms();
         let landed = out.result.after().and_then(|w| w.share_of(cand));
         let end = now.saturating_add(i64::try_from(order.window_ms).unwrap_or(i64::MAX));
-        if let Err(err) =
-            record::finish(backend, &intent(now), order.rollback, landed, Some(end)).await
-        {
-            out.record_error.get_or_insert(err);
-        }
+        record::finish(backend, &intent(now), order.rollback, landed, Some(end))
+            .await
+            .err()
+    };
+    let (journal_error, record_error) = futures::join!(syncs, record);
+    if let Some(e) = journal_error {
+        out.journal_error.get_or_insert(e);
     }
+    out.record_error = out.record_error.or(record_error);
     out
+}
+
+/// Waits for the journal's fsyncs; what the first that failed said.
+async fn synced(
+    journal: &Journal,
+    syncs: [Option<tokio::task::JoinHandle<std::io::Result<()>>>; 2],
+) -> Option<String> {
+    let mut failed = None;
+    for sync in syncs.into_iter().flatten() {
+        let why = match sync.await {
+            Ok(Ok(())) => continue,
+            Ok(Err(err)) => err.to_string(),
+            Err(err) => format!("fsync: {err}"),
+        };
+        failed.get_or_insert_with(|| format!("journal {}: {why}", journal.path().display()));
+    }
+    failed
 }
 
 /// Why a forward write may not go out: the lease is no longer ours, or the record cannot
