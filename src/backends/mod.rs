@@ -2,6 +2,7 @@
 //! engine's read-back) and capabilities.
 
 pub mod alb;
+pub mod aws;
 pub mod aws_http;
 pub mod file_store;
 pub mod haproxy;
