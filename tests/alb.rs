@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::moto::{Moto, moto, peers};
 use common::*;
 use cutover::app::engine::{self, WriteResult};
 use cutover::app::journal::{Journal, Who};
@@ -11,51 +12,8 @@ use cutover::backends::alb::{AlbBackend, AlbHealth, AlbSettings, AlbTarget};
 use cutover::backends::{Backend, Switch};
 use cutover::core::{Env, EnvPair, Health, Weights};
 use cutover::signals::SignalSource;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-    recording: std::path::PathBuf,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.recording);
-    }
-}
-
-fn moto() -> Moto {
-    let port = closed_port();
-    // moto's request recorder writes its file in the working directory unless told.
-    let recording = std::env::temp_dir().join(format!("cutover-moto-recording-{port}"));
-    let child = Command::new("python3")
-        .env("MOTO_RECORDER_FILEPATH", &recording)
-        .current_dir(std::env::temp_dir())
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    wait_until(60, "moto_server", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        recording,
-    }
-}
 
 fn setup(m: &Moto, dir: &std::path::Path) -> serde_json::Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/alb/setup.py");
@@ -86,26 +44,6 @@ fn settings(r: &serde_json::Value, target: AlbTarget, scale: u32) -> AlbSettings
         timeout: Duration::from_secs(3),
         static_credentials: Some(("testing".into(), "testing".into())),
     }
-}
-
-/// moto's server module, run by python3; SKIPPED (or a failure under
-/// CUTOVER_PEERS=required) when it is not installed.
-fn peers() -> bool {
-    if !require("python3") {
-        return false;
-    }
-    let ok = Command::new("python3")
-        .args(["-c", "import moto.server, boto3"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"),
-            "moto[server] is required (CUTOVER_PEERS=required) but not installed"
-        );
-        eprintln!("SKIPPED: python3 cannot import moto.server (pip install 'moto[server]')");
-    }
-    ok
 }
 
 /// The stickiness of the forward action, read with the SDK directly.

@@ -8,6 +8,7 @@ pub mod file_store;
 pub mod haproxy;
 pub mod kube;
 pub mod nginx;
+pub mod route53;
 pub mod sim;
 
 pub use crate::core::Slot;

@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
+
+pub mod moto;
 use std::time::Duration;
 
 pub fn bin() -> PathBuf {

@@ -1,0 +1,176 @@
+//! The Route53 backend against an AWS API emulator (moto) on loopback, set up by
+//! `demo/route53/setup.py`: weights go 0 → 10 → 50 → 100 → 0 with every other field of both
+//! records byte-identical after each write, anything but two weighted records is refused,
+//! and the lease and record TXT store compares before it swaps.
+#![allow(clippy::too_many_lines)] // a test tells one incident from start to end
+
+mod common;
+
+use common::moto::{Moto, moto, peers};
+use cutover::backends::route53::{Route53Backend, Route53Settings};
+use cutover::backends::{Backend, BackendError, Slot, Switch};
+use cutover::core::{Env, EnvPair, Weights};
+use std::process::Command;
+use std::time::Duration;
+
+fn setup(m: &Moto, extra: &[&str]) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/route53/setup.py");
+    let o = Command::new("python3")
+        .args([script, "--endpoint", &m.endpoint])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "setup.py: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn settings(r: &serde_json::Value, name: &str) -> Route53Settings {
+    Route53Settings {
+        zone: r["zone"].as_str().unwrap().into(),
+        name: name.into(),
+        rtype: "A".into(),
+        sets: EnvPair::new("blue".into(), "green".into()),
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: r["endpoint"].as_str().map(String::from),
+        scale: 100,
+        timeout: Duration::from_secs(3),
+        sync_timeout: Duration::from_secs(10),
+        static_credentials: Some(("testing".into(), "testing".into())),
+    }
+}
+
+/// Both records as Route53 lists them, weights left out: what must not change.
+async fn all_but_weights(b: &Route53Backend) -> String {
+    let r = b.records().await.unwrap();
+    let mut out = String::new();
+    for mut set in [r.blue, r.green] {
+        set.weight = None;
+        out.push_str(&format!("{set:?}\n"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_move_and_nothing_else_does() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let r = setup(&m, &[]);
+    let b = Route53Backend::connect(settings(&r, "WWW.example.com")).await;
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
+    let before = all_but_weights(&b).await;
+    assert!(
+        before.contains("192.0.2.10") && before.contains("health_check_id: Some("),
+        "{before}"
+    );
+    for share in [10, 50, 100, 0] {
+        let target = Weights::for_share(Env::Green, share, 100);
+        b.write(target).await.unwrap();
+        assert_eq!(b.read().await.unwrap(), target, "{share} %");
+        assert_eq!(
+            all_but_weights(&b).await,
+            before,
+            "only the weights change at {share} %"
+        );
+        let seen = b.last_change().expect("the change was followed to INSYNC");
+        assert!(seen.insync, "{seen:?}");
+    }
+    let e = b.write(Weights::new(0, 0)).await.unwrap_err();
+    assert!(
+        matches!(&e, BackendError::Rejected { message, .. } if message.contains("both weights 0")),
+        "{e}"
+    );
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
+    assert_eq!(b.ttl().await.unwrap(), Some(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_record_a_missing_one_or_another_policy_is_refused() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let r = setup(&m, &["--third", "--failover-name", "api.example.com."]);
+    let refused = |e: BackendError| match e {
+        BackendError::Rejected { message, .. } => message,
+        other => panic!("not a refusal: {other}"),
+    };
+    let www = Route53Backend::connect(settings(&r, "www.example.com.")).await;
+    let e = refused(www.read().await.unwrap_err());
+    assert!(
+        e.contains("third weighted record, set identifier \"canary\" (weight 5)"),
+        "{e}"
+    );
+    // Nothing was written on the way.
+    assert!(www.write(Weights::new(90, 10)).await.is_err());
+    let api = Route53Backend::connect(settings(&r, "api.example.com.")).await;
+    let e = refused(api.read().await.unwrap_err());
+    assert!(e.contains("has a failover routing policy"), "{e}");
+    let mut other = settings(&r, "www.example.com.");
+    other.sets = EnvPair::new("blue".into(), "teal".into());
+    let e = refused(
+        Route53Backend::connect(other)
+            .await
+            .read()
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.contains("third weighted record") || e.contains("\"teal\""),
+        "{e}"
+    );
+    let none = Route53Backend::connect(settings(&r, "nothing.example.com.")).await;
+    let e = refused(none.read().await.unwrap_err());
+    assert!(
+        e.contains("no weighted record with set identifier \"blue\""),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_txt_store_compares_before_it_swaps() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let r = setup(&m, &[]);
+    let b = Route53Backend::connect(settings(&r, "www.example.com.")).await;
+    assert_eq!(b.load(Slot::Record).await.unwrap(), None);
+    let rec = "v1 live=blue by=alice@h at=1 pos=10 \"quoted\" \\";
+    assert!(b.swap(Slot::Record, None, Some(rec)).await.unwrap());
+    assert_eq!(b.load(Slot::Record).await.unwrap().as_deref(), Some(rec));
+    // A second creator, or a compare against anything else, loses.
+    assert!(!b.swap(Slot::Record, None, Some("v1 other")).await.unwrap());
+    assert!(
+        !b.swap(Slot::Record, Some("v1 stale"), Some("v1 x"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(b.load(Slot::Record).await.unwrap().as_deref(), Some(rec));
+    // The lease is its own record.
+    assert_eq!(b.load(Slot::Lease).await.unwrap(), None);
+    assert!(b.swap(Slot::Lease, None, Some("lease a")).await.unwrap());
+    assert!(
+        b.swap(Slot::Record, Some(rec), Some("v1 next"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        b.load(Slot::Record).await.unwrap().as_deref(),
+        Some("v1 next")
+    );
+    assert!(b.swap(Slot::Record, Some("v1 next"), None).await.unwrap());
+    assert_eq!(b.load(Slot::Record).await.unwrap(), None);
+    assert_eq!(
+        b.load(Slot::Lease).await.unwrap().as_deref(),
+        Some("lease a")
+    );
+    // The weighted records are untouched by the store.
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
+}
