@@ -8,6 +8,7 @@ use crate::backends::alb::{AlbBackend, AlbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::kube::{KubeBackend, KubeHealth};
 use crate::backends::nginx::NginxBackend;
+use crate::backends::route53::Route53Backend;
 use crate::backends::{Capabilities, SimBackend, SimClient, Switch};
 use crate::cli::Cli;
 use crate::config::{BackendConfig, Config, ConfigError};
@@ -191,6 +192,19 @@ async fn backend_for(
             let backend = AlbBackend::connect(a.clone()).await;
             sources.push(Arc::new(AlbHealth(backend.clone())));
             Arc::new(backend)
+        }
+        BackendConfig::Route53(r) => {
+            if let Some((key, name, looked)) =
+                crate::backends::aws::missing_profile(r.profile.as_deref())
+            {
+                return Err(ConfigError::new(
+                    &key,
+                    format!(
+                        "value {name:?}: no such profile in {looked}; expected a profile those files name (or leave it out for the default credentials)"
+                    ),
+                ));
+            }
+            Arc::new(Route53Backend::connect(r.clone()).await)
         }
         BackendConfig::Kube(k) => {
             let backend = KubeBackend::connect(k.clone()).await.map_err(|e| {

@@ -1,12 +1,13 @@
 //! `[backend]`: which switch moves the traffic, and its settings. The simulator, HAProxy,
 //! nginx and ALB are converted here; the four Kubernetes kinds in `kube.rs`.
 
-use super::file::{AlbFile, BackendFile, HaproxyFile, NginxFile, SimFile};
+use super::file::{AlbFile, BackendFile, HaproxyFile, NginxFile, Route53File, SimFile};
 use super::kube::{Kind as KubeFileKind, kube_settings};
 use crate::backends::alb::{AlbSettings, AlbTarget};
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::kube::KubeSettings;
 use crate::backends::nginx::NginxSettings;
+use crate::backends::route53::{MAX_WEIGHT, Route53Settings};
 use crate::core::EnvPair;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub enum BackendConfig {
     Haproxy(HaproxySettings),
     Nginx(NginxSettings),
     Alb(AlbSettings),
+    Route53(Route53Settings),
     Kube(KubeSettings),
 }
 
@@ -32,6 +34,7 @@ impl BackendConfig {
             BackendConfig::Haproxy(_) => "haproxy",
             BackendConfig::Nginx(_) => "nginx",
             BackendConfig::Alb(_) => "alb",
+            BackendConfig::Route53(_) => "route53",
             BackendConfig::Kube(k) => k.kind.name(),
         }
     }
@@ -47,6 +50,7 @@ pub(super) fn backend_config(
         BackendFile::Sim(s) => sim(s),
         BackendFile::Haproxy(h) => haproxy(h, poll_timeout),
         BackendFile::Alb(a) => alb(a),
+        BackendFile::Route53(r) => route53(r),
         BackendFile::KubeService(k) => {
             kube_settings(KubeFileKind::Service, k).map(BackendConfig::Kube)
         }
@@ -205,6 +209,85 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
             Duration::from_secs(5),
             "an API call slower than this is an unknown outcome",
         )?,
+        static_credentials: None,
+    }))
+}
+
+fn route53(r: Route53File) -> Result<BackendConfig, String> {
+    let zone = r.hosted_zone_id.trim().trim_start_matches("/hostedzone/");
+    if zone.is_empty() || zone.len() > 32 || !zone.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "key `backend.hosted-zone-id`: value {}: expected a hosted zone id such as \"Z0123456789ABCDEFGHIJ\"",
+            super::bounds::echo(&r.hosted_zone_id)
+        ));
+    }
+    let name = r.record_name.trim().trim_end_matches('.');
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*')
+    };
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) || !name.contains('.')
+    {
+        return Err(format!(
+            "key `backend.record-name`: value {}: expected a fully qualified DNS name such as \"www.example.com\"",
+            super::bounds::echo(&r.record_name)
+        ));
+    }
+    let rtype = r.record_type.trim().to_ascii_uppercase();
+    if !["A", "AAAA", "CNAME"].contains(&rtype.as_str()) {
+        return Err(format!(
+            "key `backend.record-type`: value {}: expected \"A\", \"AAAA\" or \"CNAME\" (an alias is an A or AAAA record with an alias target)",
+            super::bounds::echo(&r.record_type)
+        ));
+    }
+    for (key, v) in [
+        ("blue-set-identifier", &r.blue_set_identifier),
+        ("green-set-identifier", &r.green_set_identifier),
+    ] {
+        if v.is_empty() || v.chars().count() > 128 || v.chars().any(char::is_control) {
+            return Err(format!(
+                "key `backend.{key}`: value {}: expected the record's set identifier (1 to 128 characters)",
+                super::bounds::echo(v)
+            ));
+        }
+    }
+    if r.blue_set_identifier == r.green_set_identifier {
+        return Err(format!(
+            "keys `backend.blue-set-identifier` and `backend.green-set-identifier`: both {:?}: expected two different weighted records",
+            r.blue_set_identifier
+        ));
+    }
+    let scale = scale_of(
+        r.weight_scale,
+        100,
+        MAX_WEIGHT,
+        "Route53 weights run 0 to 255",
+    )?;
+    let sync_timeout = r.sync_timeout.unwrap_or(Duration::from_secs(180));
+    if sync_timeout < Duration::from_secs(1) || sync_timeout > Duration::from_secs(3600) {
+        return Err(format!(
+            "key `backend.sync-timeout`: value {:?}: expected from \"1s\" to \"1h\" (how long a change may stay PENDING)",
+            humantime::format_duration(sync_timeout).to_string()
+        ));
+    }
+    Ok(BackendConfig::Route53(Route53Settings {
+        zone: zone.to_string(),
+        name: format!("{name}."),
+        rtype,
+        sets: EnvPair::new(r.blue_set_identifier, r.green_set_identifier),
+        // Route53 is global; the SDK still signs for a region.
+        region: Some(r.region.unwrap_or_else(|| "us-east-1".into())),
+        profile: r.profile,
+        endpoint_url: r.endpoint_url,
+        scale,
+        timeout: super::bounds::backend_timeout(
+            r.timeout,
+            Duration::from_secs(5),
+            "an API call slower than this is an unknown outcome",
+        )?,
+        sync_timeout,
         static_credentials: None,
     }))
 }

@@ -50,6 +50,7 @@ pub(super) enum BackendFile {
     Haproxy(HaproxyFile),
     Nginx(NginxFile),
     Alb(AlbFile),
+    Route53(Route53File),
     KubeService(KubeFile),
     KubeGateway(KubeFile),
     KubeIngressNginx(KubeFile),
@@ -104,6 +105,24 @@ pub(super) struct AlbFile {
     pub(super) weight_scale: Option<i64>,
     #[serde(default, with = "humantime_serde")]
     pub(super) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct Route53File {
+    pub(super) hosted_zone_id: String,
+    pub(super) record_name: String,
+    pub(super) record_type: String,
+    pub(super) blue_set_identifier: String,
+    pub(super) green_set_identifier: String,
+    pub(super) region: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    pub(super) weight_scale: Option<i64>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) sync_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

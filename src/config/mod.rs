@@ -543,4 +543,64 @@ mod tests {
         );
         assert_eq!(c.plan, Plan::default());
     }
+
+    mod route53 {
+        use super::super::{BackendConfig, Config};
+
+        const ROUTE53: &str = "[backend]\nkind = \"route53\"\nhosted-zone-id = \"Z0123456789ABCDEFGHIJ\"\nrecord-name = \"www.example.com\"\nrecord-type = \"a\"\nblue-set-identifier = \"blue\"\ngreen-set-identifier = \"green\"\n";
+
+        #[test]
+        fn route53_is_read_with_its_defaults() {
+            let c = Config::parse(ROUTE53, "t").unwrap();
+            let BackendConfig::Route53(r) = c.backend else {
+                panic!("{:?}", c.backend)
+            };
+            assert_eq!(
+                (r.name.as_str(), r.rtype.as_str(), r.scale),
+                ("www.example.com.", "A", 100)
+            );
+            assert_eq!(r.region.as_deref(), Some("us-east-1"));
+            assert_eq!(r.sync_timeout, std::time::Duration::from_secs(180));
+        }
+
+        #[test]
+        fn route53_values_are_refused_with_their_key() {
+            for (from, to, want) in [
+                (
+                    "Z0123456789ABCDEFGHIJ",
+                    "Z01 23",
+                    "key `backend.hosted-zone-id`: value \"Z01 23\"",
+                ),
+                (
+                    "www.example.com",
+                    "localhost",
+                    "key `backend.record-name`: value \"localhost\"",
+                ),
+                (
+                    "\"a\"",
+                    "\"TXT\"",
+                    "key `backend.record-type`: value \"TXT\": expected \"A\", \"AAAA\" or \"CNAME\"",
+                ),
+                (
+                    "green-set-identifier = \"green\"",
+                    "green-set-identifier = \"blue\"",
+                    "both \"blue\": expected two different weighted records",
+                ),
+                (
+                    "[backend]\n",
+                    "[backend]\nweight-scale = 300\n",
+                    "key `backend.weight-scale`: value 300: expected 1 to 255",
+                ),
+                (
+                    "[backend]\n",
+                    "[backend]\nsync-timeout = \"2h\"\n",
+                    "key `backend.sync-timeout`",
+                ),
+            ] {
+                let text = ROUTE53.replace(from, to);
+                let e = Config::parse(&text, "t").unwrap_err().to_string();
+                assert!(e.contains(want), "{to}: {e}");
+            }
+        }
+    }
 }
