@@ -36,6 +36,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         window_ms: 60_000,
         lease_token: None,
         target_chosen: false,
+        expect: None,
     }
 }
 
@@ -260,4 +261,53 @@ async fn latest_intent_wins_over_a_queued_step() {
         ]
     );
     assert_eq!(handle.lock().weights(), Weights::new(50, 50));
+}
+
+#[tokio::test]
+async fn a_step_ordered_before_someone_elses_rollback_is_refused_not_a_silent_undo() {
+    // Incident: Bob rolls back from another terminal; Alice's cockpit has not polled since
+    // and she steps on from what her screen says (10 %). Her step must not put the
+    // candidate back at 50 %.
+    use cutover::app::engine::apply;
+    let (handle, backend, journal, _dir) = setup(Duration::ZERO);
+    let alice = Who {
+        user: "alice@h".into(),
+        ..Who::current()
+    };
+    let bob = Who {
+        user: "bob@h".into(),
+        ..Who::current()
+    };
+    let to_10 = apply(backend.as_ref(), &journal, &alice, &order(1, 10, false)).await;
+    assert!(
+        matches!(to_10.result, WriteResult::Verified { .. }),
+        "{to_10:?}"
+    );
+    let rb = apply(backend.as_ref(), &journal, &bob, &order(2, 0, true)).await;
+    assert!(matches!(rb.result, WriteResult::Verified { .. }), "{rb:?}");
+    let mut step = order(3, 50, false);
+    step.expect = Some(10);
+    let done = apply(backend.as_ref(), &journal, &alice, &step).await;
+    let WriteResult::Refused { reason } = &done.result else {
+        panic!("not refused: {done:?}");
+    };
+    assert!(
+        reason.contains("bob@h rolled back at")
+            && reason.contains("green is at 0 %")
+            && reason.contains("ordered from 10 %"),
+        "{reason}"
+    );
+    assert_eq!(
+        handle.lock().weights(),
+        Weights::new(100, 0),
+        "the rollback stands"
+    );
+    // From what is there now, the same step goes.
+    step.id = 4;
+    step.expect = Some(0);
+    let done = apply(backend.as_ref(), &journal, &alice, &step).await;
+    assert!(
+        matches!(done.result, WriteResult::Verified { .. }),
+        "{done:?}"
+    );
 }

@@ -150,6 +150,7 @@ fn journal_event_of(
         window_ms: 0,
         lease_token: None,
         target_chosen: false,
+        expect: None,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;

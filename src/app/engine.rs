@@ -35,6 +35,10 @@ pub struct WriteOrder {
     /// The operator named the rollback target just now (`rollback --to`): once the rollback
     /// reads back, the record is made to name it, whatever it said before.
     pub target_chosen: bool,
+    /// A forward write: the candidate's share it was ordered from (what the operator saw,
+    /// or what their own write before it asked for). Traffic found elsewhere just before
+    /// the write (someone rolled back meanwhile) refuses it. `None`: not checked.
+    pub expect: Option<u8>,
 }
 
 /// How a write ended.
@@ -300,10 +304,52 @@ async fn forward_refusal(
     {
         return Some(why);
     }
+    if let Some(why) = moved_since(backend, order).await {
+        return Some(why);
+    }
     record::begin(backend, intent)
         .await
         .err()
         .map(|e| e.to_string())
+}
+
+/// Why a forward write was ordered from traffic that is no longer there: someone rolled
+/// back (or moved it) between what the operator saw and now. A step from a stale view
+/// would silently undo their rollback. `None`: traffic is where the order expects it.
+async fn moved_since(backend: &dyn Switch, order: &WriteOrder) -> Option<String> {
+    let expect = order.expect?;
+    let cand = order.live.other();
+    let now = match backend.read().await {
+        Ok(w) => w,
+        Err(e) => {
+            return Some(format!(
+                "the traffic could not be read just before the write: {e}"
+            ));
+        }
+    };
+    let found = now.share_of(cand);
+    if found == Some(expect) {
+        return None;
+    }
+    let found = found.map_or_else(|| "?".to_string(), |f| f.to_string());
+    let by = match record::stored(backend).await {
+        Ok((_, Some(r))) => r
+            .last
+            .filter(|l| WriteAction::from(l.action.as_str()).is_rollback())
+            .map(|l| {
+                format!(
+                    "{} rolled back at {}: ",
+                    l.who,
+                    crate::app::words::hhmm(l.at)
+                )
+            }),
+        _ => None,
+    }
+    .unwrap_or_default();
+    Some(format!(
+        "{by}{cand} is at {found} % ({now}), and this {} was ordered from {expect} %: traffic moved since; look again before moving it",
+        order.action
+    ))
 }
 
 /// The write itself; a rollback goes out urgently, with nothing before it (the record

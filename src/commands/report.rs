@@ -137,6 +137,7 @@ mod tests {
             window_ms: 0,
             lease_token: None,
             target_chosen: false,
+            expect: None,
         }
     }
 

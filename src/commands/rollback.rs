@@ -224,6 +224,7 @@ fn rollback_order(
         window_ms: config.rollback_window.as_millis() as u64,
         lease_token: None,
         target_chosen,
+        expect: None,
     }
 }
 

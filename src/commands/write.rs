@@ -527,6 +527,7 @@ fn forward_order(
         window_ms: config.rollback_window.as_millis() as u64,
         lease_token: Some(me.token.clone()),
         target_chosen: false,
+        expect: before.share_of(live.other()),
     }
 }
 

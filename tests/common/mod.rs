@@ -363,6 +363,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         window_ms: 60_000,
         lease_token: None,
         target_chosen: false,
+        expect: None,
     }
 }
 

@@ -349,6 +349,9 @@ impl State {
                 _ => None,
             },
             target_chosen: false,
+            // What this move was computed from: the share its own write before it asked
+            // for, else the share read back.
+            expect: if rollback { None } else { self.cutover.base() },
         }
     }
 }
