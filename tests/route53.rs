@@ -174,3 +174,81 @@ async fn the_txt_store_compares_before_it_swaps() {
     // The weighted records are untouched by the store.
     assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
 }
+
+/// A config for the binary on `r`'s zone (credentials from the environment).
+fn config_file(dir: &std::path::Path, r: &serde_json::Value) -> std::path::PathBuf {
+    let cfg = dir.join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"www\"\nlive = \"blue\"\njournal = \"{}\"\n[backend]\nkind = \"route53\"\nhosted-zone-id = \"{}\"\nrecord-name = \"www.example.com\"\nrecord-type = \"A\"\nblue-set-identifier = \"blue\"\ngreen-set-identifier = \"green\"\nendpoint-url = \"{}\"\n",
+            dir.join("journal.jsonl").display(),
+            r["zone"].as_str().unwrap(),
+            r["endpoint"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn run(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(common::bin())
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let r = setup(&m, &["--ttl", "300"]);
+    let cfg = config_file(dir.path(), &r);
+    let o = run(&cfg, &["check"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("! TTL 300 s on www.example.com.: resolvers may keep answering with the old weights for up to 300 s")
+            && out.contains("lower it to 60 s a day ahead"),
+        "{out}"
+    );
+    for (args, want) in [
+        (&["set", "10", "--yes"][..], "green 0 → 10 %: applied"),
+        (&["rollback"][..], "green 10 → 0 %: applied"),
+    ] {
+        let o = run(&cfg, args);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.success(),
+            "{args:?}: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            out.contains(want) && out.contains("verified"),
+            "{args:?}: {out}"
+        );
+    }
+    let b = Route53Backend::connect(settings(&r, "www.example.com")).await;
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
+    let rec = b.load(Slot::Record).await.unwrap().unwrap();
+    assert!(rec.contains("last=") && rec.contains(":rollback:"), "{rec}");
+
+    // At 60 s there is nothing to say.
+    let m2 = moto();
+    let r2 = setup(&m2, &[]);
+    let dir2 = tempfile::tempdir().unwrap();
+    let o = run(&config_file(dir2.path(), &r2), &["check"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && !out.contains("TTL"), "{out}");
+}

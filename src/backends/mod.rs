@@ -73,6 +73,11 @@ pub trait Backend: Send + Sync {
     ) {
         futures::join!(self.record(), self.lease())
     }
+    /// What an operator should change before a cutover on this backend, read from it now
+    /// (a DNS TTL above 60 s): said by `check` as warnings, never a failure.
+    async fn advice(&self) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A stored lease text (kept at `place`) as a lease: text that is not one is an error,

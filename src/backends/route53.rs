@@ -471,6 +471,21 @@ impl Backend for Route53Backend {
             self.s.zone
         )
     }
+
+    async fn advice(&self) -> Result<Vec<String>, BackendError> {
+        Ok(ttl_advice(&self.s.name, self.ttl().await?)
+            .into_iter()
+            .collect())
+    }
+}
+
+/// The seeds' advice on a TTL above 60 s: resolvers keep the old answer that long after
+/// every change, a rollback included.
+pub fn ttl_advice(name: &str, ttl: Option<i64>) -> Option<String> {
+    let ttl = ttl.filter(|t| *t > 60)?;
+    Some(format!(
+        "TTL {ttl} s on {name}: resolvers may keep answering with the old weights for up to {ttl} s after every change, a rollback included; lower it to 60 s a day ahead of the cutover (and wait out the old TTL)"
+    ))
 }
 
 #[async_trait]

@@ -30,6 +30,11 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     ));
     let (backend, sources) = connect(&config).await?;
     let mut ok = check_backend(&config, backend.as_ref()).await;
+    if let Ok(Ok(advice)) = tokio::time::timeout(config.poll_timeout, backend.advice()).await {
+        for a in advice {
+            say((true, format!("! {a}")));
+        }
+    }
     ok &= say(write_side_line(
         tokio::time::timeout(config.poll_timeout, backend.check_write())
             .await
