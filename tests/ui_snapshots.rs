@@ -300,6 +300,7 @@ fn a_failed_rollback_and_a_missing_journal_line_stay_on_the_traffic_panel_80x24(
             journal_error: Some("journal j.jsonl: No space left on device (os error 28)".into()),
             record_error: None,
             settling: false,
+            tail: None,
         },
     );
     // Plenty of later events: the banners do not scroll away.

@@ -104,6 +104,7 @@ pub fn run(scenario: &str, seconds: u64, script: &[(u64, Step)]) -> State {
                                     journal_error: None,
                                     record_error: None,
                                     settling: false,
+                                    tail: None,
                                 },
                             );
                         }

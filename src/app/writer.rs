@@ -75,7 +75,7 @@ pub fn spawn_writer(
                                 let mut e = engine::entry(&step, backend.as_ref(), Phase::Aborted, &who);
                                 e.error = Some(format!("pre-empted by rollback #{rollback_id}"));
                                 let journal_error = journal.append(&e).err().map(|e| format!("journal: {e}"));
-                                let _ = events.send(Event::WriteDone { id: step.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None, settling: false }).await;
+                                let _ = events.send(Event::WriteDone { id: step.id, now: clock.now(), result: WriteResult::Aborted, journal_error, record_error: None, settling: false, tail: None }).await;
                             }
                         }
                         Some(_) => {
@@ -137,6 +137,7 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
             journal_error: a.journal_error.clone(),
             record_error: None,
             settling: true,
+            tail: ctx.backend.propagation(),
         });
         shown.store(sent.is_ok(), Ordering::SeqCst);
     };
@@ -164,6 +165,7 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
             journal_error: done.journal_error,
             record_error: done.record_error,
             settling: false,
+            tail: None,
         }
     };
     let _ = ctx.events.send(ev).await;

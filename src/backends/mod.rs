@@ -73,6 +73,11 @@ pub trait Backend: Send + Sync {
     ) {
         futures::join!(self.record(), self.lease())
     }
+    /// How long after a verified change clients may still see the old weights (a DNS
+    /// record's TTL), as last read; `None`: the change takes effect at once.
+    fn propagation(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// What an operator should change before a cutover on this backend, read from it now
     /// (a DNS TTL above 60 s): said by `check` as warnings, never a failure.
     async fn advice(&self) -> Result<Vec<String>, BackendError> {

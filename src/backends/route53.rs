@@ -61,6 +61,8 @@ pub struct Route53Backend {
     region: String,
     /// The last change sent and when Route53 said it was in sync.
     change: Arc<Mutex<Option<ChangeSeen>>>,
+    /// The weighted records' TTL as last read.
+    ttl: Arc<Mutex<Option<i64>>>,
 }
 
 /// A change batch as Route53 last reported it.
@@ -201,6 +203,7 @@ impl Route53Backend {
             s,
             region,
             change: Arc::default(),
+            ttl: Arc::default(),
         }
     }
 
@@ -292,7 +295,7 @@ impl Route53Backend {
     /// The blue and green weighted records, read now.
     pub async fn records(&self) -> Result<EnvPair<ResourceRecordSet>, BackendError> {
         let found = self.list(&self.s.name, &self.rtype()).await?;
-        pick(
+        let both = pick(
             &found,
             &self.s.sets,
             &format!("{} {}", self.s.name, self.s.rtype),
@@ -300,7 +303,10 @@ impl Route53Backend {
         .map_err(|message| BackendError::Rejected {
             target: self.target(),
             message,
-        })
+        })?;
+        *self.ttl.lock().unwrap_or_else(PoisonError::into_inner) =
+            both.blue.ttl().max(both.green.ttl());
+        Ok(both)
     }
 
     /// The TTL of the weighted records (the larger, when they differ).
@@ -470,6 +476,12 @@ impl Backend for Route53Backend {
             store_name(slot, &self.s.name),
             self.s.zone
         )
+    }
+
+    fn propagation(&self) -> Option<Duration> {
+        // An alias record has no TTL of its own (its target's applies): 60 s is said then.
+        let ttl = *self.ttl.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(Duration::from_secs(ttl.map_or(60, |t| t.max(0) as u64)))
     }
 
     async fn advice(&self) -> Result<Vec<String>, BackendError> {

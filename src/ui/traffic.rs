@@ -317,6 +317,19 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         Some(left) => countdown_spans(state, theme, left),
     };
     spans.extend(smoke_spans(state, theme));
+    // A DNS switch's tail comes first: after a rollback it is what the operator must know.
+    if let Some(until) = state.traffic.tail_until.filter(|u| *u > state.now) {
+        spans.insert(
+            0,
+            Span::styled(
+                format!(
+                    " DNS: resolvers may answer the old way until {} ·",
+                    state.wall(until).format("%H:%M:%S")
+                ),
+                theme.warn,
+            ),
+        );
+    }
     Line::from(spans)
 }
 

@@ -262,8 +262,10 @@ impl State {
     /// [`MISMATCH_PP`] while the set share stood still for [`MISMATCH_AFTER_MS`]:
     /// sticky sessions, DNS caching or a wrong selector.
     pub fn observed_mismatch(&self) -> bool {
+        // Within a DNS tail the observed share is expected to lag: no mismatch yet.
         let settled = self.now.saturating_sub(self.traffic.share_changed_at) > MISMATCH_AFTER_MS
-            && self.settling_until().is_none();
+            && self.settling_until().is_none()
+            && self.traffic.tail_until.is_none_or(|u| self.now >= u);
         match (self.observed_share(), self.cutover.share) {
             (Some(o), Some(set)) => settled && (o - f64::from(set)).abs() > MISMATCH_PP,
             _ => false,

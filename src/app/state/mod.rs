@@ -91,6 +91,9 @@ pub struct Traffic {
     pub bake_since: Option<Millis>,
     /// Whether the lasting observed-vs-set mismatch has been reported.
     pub mismatch_reported: bool,
+    /// Until when clients may still see the weights before the last verified write (a
+    /// DNS TTL after it): the observed share is expected to lag until then.
+    pub tail_until: Option<Millis>,
     pub backend_error: Option<(ReadError, Millis)>,
 }
 
@@ -231,6 +234,7 @@ impl State {
                 moved_by_rollback: false,
                 bake_since: None,
                 mismatch_reported: false,
+                tail_until: None,
                 backend_error: None,
             },
             writes: Writes {

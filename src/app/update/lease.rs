@@ -158,6 +158,7 @@ mod tests {
                 journal_error: None,
                 record_error: None,
                 settling: false,
+                tail: None,
             },
         );
         update(
@@ -235,6 +236,7 @@ mod tests {
                 journal_error: Some("journal j.jsonl: No space left on device".into()),
                 record_error: None,
                 settling: false,
+                tail: None,
             },
         );
         let b = s.writes.failed.clone().unwrap();

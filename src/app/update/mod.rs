@@ -88,6 +88,8 @@ pub enum Event {
         /// Its journal fsync and record update are still being made: a `WriteSettled`
         /// follows.
         settling: bool,
+        /// How long clients may still see the old weights after this write (a DNS TTL).
+        tail: Option<std::time::Duration>,
     },
     /// What a write's journal fsync and record update, made after its `WriteDone`, could
     /// not do.
@@ -214,9 +216,15 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             journal_error,
             record_error,
             settling,
+            tail,
         } => {
             advance(s, now);
-            on_write_done(s, id, result, journal_error, record_error, settling)
+            let effects =
+                on_write_done(s, id, result.clone(), journal_error, record_error, settling);
+            if let (Some(tail), WriteResult::Verified { .. }) = (tail, &result) {
+                writes::propagating(s, tail);
+            }
+            effects
         }
         Event::WriteSettled {
             id,

@@ -109,6 +109,7 @@ pub(crate) fn done(s: &mut State, effects: &[Effect], share: u8) {
                     journal_error: None,
                     record_error: None,
                     settling: false,
+                    tail: None,
                 },
             );
         }
@@ -148,6 +149,7 @@ pub(crate) fn step_unknown() -> (State, u64) {
             journal_error: None,
             record_error: None,
             settling: false,
+            tail: None,
         },
     );
     (s, id)

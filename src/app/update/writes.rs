@@ -10,7 +10,7 @@ use crate::app::journal::WriteAction;
 use crate::app::keymap::Action;
 use crate::app::state::{Banner, InFlight, Level, PendingConfirm, Role, State};
 use crate::app::words::refusal_text;
-use crate::core::{Command, ConfirmReason, Decision, Env, Weights};
+use crate::core::{Command, ConfirmReason, Decision, Env, Millis, Weights};
 
 pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Effect> {
     if !s.traffic.live_known && cmd != Command::TogglePause {
@@ -379,6 +379,21 @@ fn traffic(after: &Option<Weights>) -> String {
 }
 
 /// A write without its journal line (a banner that stays) or without its record update.
+/// A verified write on a backend whose clients cache the old answer (DNS): until `tail`
+/// has passed, resolvers may still answer the old way. Said, and shown until then.
+pub(super) fn propagating(s: &mut State, tail: std::time::Duration) {
+    let ms = tail.as_millis() as Millis;
+    s.traffic.tail_until = Some(s.now + ms);
+    let until = s.wall(s.now + ms).format("%H:%M:%S").to_string();
+    s.log(
+        Level::Warn,
+        format!(
+            "resolvers may still answer with the old weights until {until} (TTL {} s): a DNS switch is not instant, a rollback included",
+            tail.as_secs()
+        ),
+    );
+}
+
 /// A done write's journal fsync and record update were made: what they could not do is said.
 pub(super) fn on_write_settled(
     s: &mut State,
@@ -446,6 +461,7 @@ mod tests {
                 journal_error: None,
                 record_error: None,
                 settling: false,
+                tail: None,
             },
         );
         done(&mut s, &rb, 0);
@@ -481,6 +497,7 @@ mod tests {
                 journal_error: None,
                 record_error: None,
                 settling: false,
+                tail: None,
             },
         );
         assert_eq!(s.cutover.share, Some(10));
@@ -526,5 +543,57 @@ mod tests {
             "a failing source is said once, not every poll"
         );
         assert_eq!(shares(&key(&mut s, KeyCode::Char('r'))), vec![(0, true)]);
+    }
+
+    #[test]
+    fn a_dns_write_says_its_tail_and_shows_it_until_then() {
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let id = only_write(&e);
+        let now = s.now;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: now + 5,
+                result: WriteResult::Verified {
+                    after: Weights::new(50, 50),
+                    elapsed_ms: 5,
+                },
+                journal_error: None,
+                record_error: None,
+                settling: false,
+                tail: Some(std::time::Duration::from_secs(60)),
+            },
+        );
+        assert_eq!(s.traffic.tail_until, Some(now + 5 + 60_000));
+        assert!(
+            s.last_event()
+                .contains("resolvers may still answer with the old weights until")
+                && s.last_event().contains("(TTL 60 s)"),
+            "{}",
+            s.last_event()
+        );
+        // A failed write starts no tail.
+        let mut s = state(10);
+        let e = key(&mut s, KeyCode::Right);
+        let id = only_write(&e);
+        let now = s.now;
+        update(
+            &mut s,
+            Event::WriteDone {
+                id,
+                now: now + 5,
+                result: WriteResult::Failed {
+                    error: "denied".into(),
+                    after: None,
+                },
+                journal_error: None,
+                record_error: None,
+                settling: false,
+                tail: Some(std::time::Duration::from_secs(60)),
+            },
+        );
+        assert_eq!(s.traffic.tail_until, None);
     }
 }
