@@ -252,3 +252,52 @@ async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success() && !out.contains("TTL"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_steps_rolls_back_and_shows_the_dns_tail() {
+    if !peers() || !common::require("tmux") {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let r = setup(&m, &["--ttl", "30"]);
+    let cfg = config_file(dir.path(), &r);
+    let t = common::Tmux::new("route53");
+    t.start(
+        120,
+        32,
+        &format!(
+            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
+            common::cockpit_cmd(&cfg)
+        ),
+    );
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    // Nothing judges the candidate here: the first step asks, `y` overrides (journaled).
+    t.keys(&["1"]);
+    t.wait(20, "the confirm", |s| s.contains("y confirm"));
+    t.keys(&["y"]);
+    let s = t.wait(20, "the step verified", |s| {
+        s.contains("applied") && s.contains("verified (blue 90 / green 10)")
+    });
+    assert!(
+        s.contains("resolvers may still answer with the old weights until")
+            && s.contains("(TTL 30 s)")
+            && s.contains("DNS: resolvers may answer the old way until"),
+        "{s}"
+    );
+    let b = Route53Backend::connect(settings(&r, "www.example.com")).await;
+    assert_eq!(b.read().await.unwrap(), Weights::new(90, 10));
+    t.keys(&["r"]);
+    let s = t.wait(20, "the rollback verified", |s| {
+        s.contains("ROLLBACK → 0 % applied") && s.contains("verified (blue 100 / green 0)")
+    });
+    assert!(
+        s.contains("DNS: resolvers may answer the old way until"),
+        "the rollback's own tail is on the window line: {s}"
+    );
+    assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
