@@ -311,3 +311,47 @@ async fn a_step_ordered_before_someone_elses_rollback_is_refused_not_a_silent_un
         "{done:?}"
     );
 }
+
+#[tokio::test]
+async fn a_rollback_not_journaled_is_said_once_not_again_when_it_settles() {
+    let handle = SimHandle::new(Simulator::new(Scenario::load("happy").unwrap(), None));
+    let backend: Arc<dyn Switch> = Arc::new(SimBackend::Local(handle));
+    let (tx, mut rx) = mpsc::channel(64);
+    let writer = spawn_writer(
+        backend,
+        Arc::new(Journal::unwritable()),
+        Who::current(),
+        tx,
+        Clock::start(),
+    );
+    writer.send(order(1, 0, true)).unwrap();
+    let mut said = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event in time")
+            .unwrap()
+        {
+            Event::WriteDone {
+                result,
+                journal_error,
+                settling,
+                ..
+            } => {
+                assert!(matches!(result, WriteResult::Verified { .. }), "{result:?}");
+                said.push(journal_error);
+                if !settling {
+                    break;
+                }
+            }
+            Event::WriteSettled { journal_error, .. } => {
+                said.push(journal_error);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(said[0].is_some(), "{said:?}");
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(said[1], None, "said once: {said:?}");
+}

@@ -123,6 +123,8 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
     // The result goes to the screen as soon as it is read back; the fsync and
     // the record follow (`WriteSettled`).
     let shown = std::sync::atomic::AtomicBool::new(false);
+    // What the screen was already told of the journal: said once, not again on settling.
+    let told_journal = std::sync::Mutex::new(None::<String>);
     let told = |a: &Applied| {
         if stage
             .compare_exchange(RUNNING, REPORTED, Ordering::SeqCst, Ordering::SeqCst)
@@ -140,6 +142,9 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
             tail: ctx.backend.propagation(),
         });
         shown.store(sent.is_ok(), Ordering::SeqCst);
+        *told_journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = a.journal_error.clone();
     };
     let done = engine::apply_reporting(ctx.backend.as_ref(), &ctx.journal, &ctx.who, o, told).await;
     log::info!(
@@ -152,9 +157,13 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
         done.record_error.as_ref().map_or_else(String::new, |e| format!("; record: {e}"))
     );
     let ev = if shown.load(Ordering::SeqCst) {
+        let told = told_journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         Event::WriteSettled {
             id: o.id,
-            journal_error: done.journal_error,
+            journal_error: done.journal_error.filter(|e| Some(e) != told.as_ref()),
             record_error: done.record_error,
         }
     } else {
