@@ -160,7 +160,17 @@ async fn run_cockpit(
     for line in quit_lines(&out.state) {
         println!("{}", crate::shared::printable(&line));
     }
-    Ok(ExitCode::SUCCESS)
+    // As the CLI's: a write that went out without its journal line is a failure to report.
+    Ok(if unjournaled(&out.state) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Whether a write went out without its journal line (the cockpit then exits 1).
+fn unjournaled(s: &State) -> bool {
+    s.writes.not_journaled.is_some()
 }
 
 /// The driver lease as the cockpit opens: taken when it can write, else only looked at.
@@ -413,6 +423,22 @@ mod tests {
                 "cutover: ROLLBACK NOT JOURNALED: disk full",
                 "cutover: quit; traffic left as the backend has it: green 0 % (blue 100 / green 0)",
             ]
+        );
+    }
+
+    #[test]
+    fn a_cockpit_that_wrote_without_its_journal_exits_non_zero() {
+        let mut s = state();
+        assert!(!unjournaled(&s));
+        s.writes.not_journaled = Some(
+            "ROLLBACK NOT JOURNALED 21:15:13 — journal /dev/full: No space left on device".into(),
+        );
+        assert!(unjournaled(&s));
+        assert!(
+            quit_lines(&s)
+                .iter()
+                .any(|l| l.contains("ROLLBACK NOT JOURNALED")),
+            "said on exit too"
         );
     }
 }
