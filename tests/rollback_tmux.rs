@@ -44,6 +44,57 @@ fn a_cli_rollback_while_a_cockpit_drives_is_made_at_once_and_named_on_its_screen
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
 
+/// The driver's confirm is open (a jump to 50 %) when someone else rolls back: the question
+/// is withdrawn (it was asked from a screen no longer true), a `y` typed after writes
+/// nothing, and no override or intent is journaled.
+#[test]
+fn a_confirm_answered_after_someone_else_rolled_back_does_not_undo_their_rollback() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "poll-interval = \"500ms\"\n");
+    let t = Tmux::new("confirm-after-rollback");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    t.keys(&["Right"]);
+    t.wait(20, "the step", |s| s.contains("[10]"));
+    t.keys(&["5"]);
+    t.wait(10, "the confirm", |s| {
+        s.contains("50 %") && s.contains("y ")
+    });
+    let other = tempfile::tempdir().unwrap();
+    let o = cutover(&sim.config(other.path(), ""), &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = t.wait(10, "the question withdrawn", |s| {
+        s.contains("question withdrawn, nothing sent")
+    });
+    assert!(!s.contains("y confirm"), "the dialog is gone: {s}");
+    // The `y` typed a moment too late answers nothing.
+    t.keys(&["y"]);
+    // Well past a poll: traffic stays where the rollback put it.
+    t.wait(10, "still at 0 after polls", |s| s.contains("[0]"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status(&cfg)["share"], 0, "the rollback was not undone");
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+    let entries =
+        cutover::app::journal::Journal::read_all(&dir.path().join("journal.jsonl")).unwrap();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.share_target == Some(50) || e.phase == Phase::Override),
+        "no intent, no override for the step that was not sent: {:?}",
+        entries
+            .iter()
+            .map(|e| (&e.phase, e.share_target))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn a_driver_killed_mid_write_comes_back_to_its_seat_and_is_told_of_the_pending_write() {
     if !require("tmux") {

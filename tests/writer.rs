@@ -37,6 +37,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         lease_token: None,
         target_chosen: false,
         expect: None,
+        notes: Vec::new(),
     }
 }
 

@@ -151,6 +151,7 @@ fn journal_event_of(
         lease_token: None,
         target_chosen: false,
         expect: None,
+        notes: Vec::new(),
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;

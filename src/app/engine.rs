@@ -39,6 +39,10 @@ pub struct WriteOrder {
     /// or what their own write before it asked for). Traffic found elsewhere just before
     /// the write (someone rolled back meanwhile) refuses it. `None`: not checked.
     pub expect: Option<u8>,
+    /// What the operator confirmed this forward write over (a failed pre-flight, a breach):
+    /// journaled just before the call, only when the write goes out (a step refused at the
+    /// backend overrode nothing).
+    pub notes: Vec<(Phase, String)>,
 }
 
 /// How a write ended.
@@ -222,6 +226,7 @@ pub async fn apply_reporting(
         out.result = WriteResult::Refused { reason };
         return out;
     }
+    journal_notes(journal, &e, order);
     let t = Instant::now();
     let written = send(backend, order, target).await;
     let result = read_back(backend, written, order, t).await;
@@ -350,6 +355,20 @@ async fn moved_since(backend: &dyn Switch, order: &WriteOrder) -> Option<String>
         "{by}{cand} is at {found} % ({now}), and this {} was ordered from {expect} %: traffic moved since; look again before moving it",
         order.action
     ))
+}
+
+/// What the operator confirmed a forward write over, journaled beside its intent just
+/// before the call: made durable by the result line's fsync (the call does not wait).
+fn journal_notes(journal: &Journal, intent: &Entry, order: &WriteOrder) {
+    for (phase, reason) in &order.notes {
+        let mut n = intent.clone();
+        n.ts = timestamp();
+        n.phase = phase.clone();
+        n.reason = Some(reason.clone());
+        if let Err(err) = journal.append_unsynced(&n) {
+            log::error!("journal {}: {err}", journal.path().display());
+        }
+    }
 }
 
 /// The write itself; a rollback goes out urgently, with nothing before it (the record

@@ -138,6 +138,7 @@ mod tests {
             lease_token: None,
             target_chosen: false,
             expect: None,
+            notes: Vec::new(),
         }
     }
 

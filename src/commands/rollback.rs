@@ -225,6 +225,7 @@ fn rollback_order(
         lease_token: None,
         target_chosen,
         expect: None,
+        notes: Vec::new(),
     }
 }
 

@@ -528,6 +528,7 @@ fn forward_order(
         lease_token: Some(me.token.clone()),
         target_chosen: false,
         expect: before.share_of(live.other()),
+        notes: Vec::new(),
     }
 }
 

@@ -364,6 +364,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         lease_token: None,
         target_chosen: false,
         expect: None,
+        notes: Vec::new(),
     }
 }
 

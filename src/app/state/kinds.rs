@@ -147,6 +147,11 @@ pub struct PendingConfirm {
     pub share: u8,
     pub reasons: Vec<ConfirmReason>,
     pub action: WriteAction,
+    /// The candidate's share the question was asked from (what the operator saw): a `y`
+    /// after traffic moved meanwhile (someone rolled back) writes nothing.
+    pub from: Option<u8>,
+    /// The live env when it was asked.
+    pub live: Env,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

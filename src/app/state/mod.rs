@@ -95,6 +95,24 @@ pub struct Traffic {
     /// DNS TTL after it): the observed share is expected to lag until then.
     pub tail_until: Option<Millis>,
     pub backend_error: Option<(ReadError, Millis)>,
+    /// A change seen that no write of this cutover made and the record did not (yet) name:
+    /// someone's write through cutover updates the record only after its read-back, so the
+    /// record read with the next poll decides (theirs, or external and journaled).
+    pub unexplained: Option<Unexplained>,
+    /// When the record's last write that a change was last put down to was made: the same
+    /// write never explains a second change (a rollback to 0 % an hour ago is not the one
+    /// seen now).
+    pub attributed_at: Option<i64>,
+}
+
+/// A change waiting for the next record read to say who made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unexplained {
+    pub before: Option<Weights>,
+    pub after: Weights,
+    /// The candidate's share before and after, as words (`?` unknown).
+    pub old: String,
+    pub new: String,
 }
 
 /// Writes of this cutover: in flight, unknown, failed, and the guard after a rollback.
@@ -236,6 +254,8 @@ impl State {
                 mismatch_reported: false,
                 tail_until: None,
                 backend_error: None,
+                unexplained: None,
+                attributed_at: None,
             },
             writes: Writes {
                 in_flight: Vec::new(),
@@ -356,6 +376,7 @@ impl State {
             // What this move was computed from: the share its own write before it asked
             // for, else the share read back.
             expect: if rollback { None } else { self.cutover.base() },
+            notes: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{Effect, RecordOp};
 use crate::app::journal::{Phase, WriteAction};
 use crate::app::keymap::{Action, Press};
 use crate::app::state::{Level, Overlay, PendingConfirm, Role, SmokeState, State};
-use crate::app::words::clock;
+use crate::app::words::{clock, hhmm};
 use crate::core::{Command, ConfirmReason, Env, LiveFrom};
 
 /// A key press, in this order: the answer to a question (take over? where does all
@@ -112,6 +112,51 @@ fn override_reason(s: &State, c: &PendingConfirm) -> Option<String> {
     ))
 }
 
+/// A confirm whose traffic moved while it was open (someone rolled back) is withdrawn at
+/// once, said with who moved it: the question was asked from a screen no longer true.
+pub(super) fn withdraw_if_moved(s: &mut State) {
+    if let Some(c) = &s.view.confirm
+        && let Some(why) = moved_while_asking(s, c)
+    {
+        s.view.confirm = None;
+        s.log(Level::Warn, why);
+    }
+}
+
+/// Traffic moved since the question was asked (someone rolled back, a change made
+/// elsewhere, the live env changed): the `y` answers a screen that is no longer true and
+/// would undo their move, so nothing is written. `None`: traffic is where it was.
+fn moved_while_asking(s: &State, c: &PendingConfirm) -> Option<String> {
+    let now = s.cutover.base();
+    if s.live() == c.live && now == c.from {
+        return None;
+    }
+    let pct = |p: Option<u8>| p.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let wall = s.wall_ms(s.now);
+    let by = s
+        .traffic
+        .record
+        .as_ref()
+        .and_then(|r| r.last.as_ref())
+        .filter(|l| {
+            WriteAction::from(l.action.as_str()).is_rollback()
+                && l.pid != Some(s.settings.pid)
+                && wall.saturating_sub(l.at) <= 120_000
+        })
+        .map_or_else(String::new, |l| {
+            format!(" ({} rolled back at {})", l.who, hhmm(l.at))
+        });
+    let moved = if s.live() == c.live {
+        format!("{} {} → {} %", s.candidate(), pct(c.from), pct(now))
+    } else {
+        format!("{} is live now, not {}", s.live(), c.live)
+    };
+    Some(format!(
+        "question withdrawn, nothing sent: traffic moved while it was open: {moved}{by}; {} to {} % would have undone that: look again before moving it",
+        c.action, c.share
+    ))
+}
+
 /// The answer to a confirm (a step waiting for `y`, a held window), or `None` when nothing
 /// waits for one.
 fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
@@ -132,7 +177,12 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
     if let Some(c) = s.view.confirm.take() {
         return Some(match press.dialog {
             Some(Action::Confirm) => {
-                let mut effects = Vec::new();
+                if let Some(why) = moved_while_asking(s, &c) {
+                    s.log(Level::Warn, why);
+                    return Some(Vec::new());
+                }
+                // Journaled with the write, only if it goes out.
+                let mut notes = Vec::new();
                 if c.reasons.contains(&ConfirmReason::Preflight) {
                     let reason = format!(
                         "{} overrode a failed pre-flight to step {} to {} %: not met: {}",
@@ -142,19 +192,18 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                         s.preflight_failures_text()
                     );
                     s.log(Level::Warn, reason.clone());
-                    effects.push(Effect::JournalNote {
-                        phase: Phase::PreflightOverride,
-                        reason,
-                    });
+                    notes.push((Phase::PreflightOverride, reason));
                 }
                 if let Some(reason) = override_reason(s, &c) {
                     s.log(Level::Warn, reason.clone());
-                    effects.push(Effect::JournalNote {
-                        phase: Phase::Override,
-                        reason,
-                    });
+                    notes.push((Phase::Override, reason));
                 }
-                effects.extend(issue(s, c.share, false, c.action));
+                let mut effects = issue(s, c.share, false, c.action);
+                for e in &mut effects {
+                    if let Effect::Write(o) = e {
+                        o.notes = std::mem::take(&mut notes);
+                    }
+                }
                 effects
             }
             _ => {
@@ -319,6 +368,85 @@ mod tests {
     use super::*;
     use crate::app::update::testkit::*;
 
+    /// Bob rolls back (recorded, read back) while Alice's confirm is open.
+    fn bob_rolls_back(s: &mut State, at: Millis) {
+        let wall = s.wall_ms(at);
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", wall - 60_000)
+            .with_flight("9-1", 0, "bob@h", "rollback", wall - 200)
+            .landed();
+        update(
+            s,
+            Event::RecordRead {
+                now: at,
+                result: Ok(Some(rec)),
+            },
+        );
+        update(
+            s,
+            Event::BackendRead {
+                started: at,
+                now: at,
+                result: Ok(Weights::for_share(Env::Green, 0, 100)),
+            },
+        );
+    }
+
+    #[test]
+    fn a_confirm_answered_after_someone_rolled_back_writes_nothing_and_names_them() {
+        let mut s = state(10);
+        s.settings.driver = "alice@h".into();
+        green_errors(&mut s, 500, 0.05);
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        let c = s.view.confirm.clone().expect("a breach asks first");
+        assert_eq!((c.from, c.share), (Some(10), 50));
+        bob_rolls_back(&mut s, 1_000);
+        assert!(s.view.confirm.is_none(), "withdrawn as traffic moved");
+        let said = s
+            .view
+            .events
+            .iter()
+            .map(|e| e.text.clone())
+            .find(|t| t.starts_with("question withdrawn"))
+            .expect("said");
+        assert!(
+            said.starts_with("question withdrawn, nothing sent: traffic moved while it was open: green 10 → 0 % (bob@h rolled back at")
+                && said.contains("step to 50 % would have undone that"),
+            "{said}"
+        );
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(e.is_empty(), "nothing written, nothing journaled: {e:?}");
+        // Asked again from where traffic is now, it may go (from 0: the first step).
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        let c = s.view.confirm.clone().expect("asks again");
+        assert_eq!((c.from, c.share), (Some(0), 10));
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(
+            matches!(e.as_slice(), [Effect::Write(o)] if o.share == 10 && o.expect == Some(0) && o.notes.len() == 1),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_confirm_whose_traffic_did_not_move_writes_with_what_it_was_asked_from() {
+        let mut s = state(10);
+        green_errors(&mut s, 500, 0.05);
+        key(&mut s, KeyCode::Right);
+        // A poll that reads the same weights changes nothing.
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 600,
+                now: 600,
+                result: Ok(Weights::for_share(Env::Green, 10, 100)),
+            },
+        );
+        let e = key(&mut s, KeyCode::Char('y'));
+        assert!(
+            matches!(e.as_slice(), [Effect::Write(o)] if o.share == 50 && o.expect == Some(10)),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn stale_candidate_data_asks_before_a_step() {
         let mut s = state(10);
@@ -437,11 +565,14 @@ mod tests {
             vec![crate::app::state::PreflightCheck::SmokePassed]
         );
         let e = key(&mut s, KeyCode::Char('y'));
-        assert!(matches!(
-            e.as_slice(),
-            [Effect::JournalNote { phase, reason }, Effect::Write(_)]
-                if *phase == Phase::PreflightOverride && reason.contains("not met: smoke passed")
-        ));
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::Write(o)]
+                    if o.notes.len() == 1 && o.notes[0].0 == Phase::PreflightOverride && o.notes[0].1.contains("not met: smoke passed")
+            ),
+            "{e:?}"
+        );
         // A rollback while the smoke runs drops the pending step.
         let mut s = state(0);
         s.settings.smoke_available = true;
@@ -483,9 +614,11 @@ mod tests {
         let reason = e
             .iter()
             .find_map(|e| match e {
-                Effect::JournalNote { phase, reason } if *phase == Phase::PreflightOverride => {
-                    Some(reason.clone())
-                }
+                Effect::Write(o) => o
+                    .notes
+                    .iter()
+                    .find(|(p, _)| *p == Phase::PreflightOverride)
+                    .map(|(_, r)| r.clone()),
                 _ => None,
             })
             .expect("journaled");

@@ -170,6 +170,7 @@ pub enum RecordOp {
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     let mut effects = reduce(s, ev);
+    keys::withdraw_if_moved(s);
     s.refresh_guards();
     effects.extend(verdicts::breach_history(s));
     report_mismatch(s);

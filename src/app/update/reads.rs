@@ -6,13 +6,20 @@ use super::window::complete;
 use super::writes::rollback;
 use super::{Effect, RecordOp};
 use crate::app::journal::WriteAction;
-use crate::app::state::{Level, ReadError, Role, State};
+use crate::app::state::{Level, ReadError, Role, State, Unexplained};
 use crate::app::words::clock;
 use crate::core::{LiveFrom, Millis, Record, Weights};
 
-/// The cutover record as read: who is live comes from it (unless the config says), and a
-/// write someone left in flight is said first thing.
+/// The cutover record as read: who is live comes from it (unless the config says), a
+/// write someone left in flight is said first thing, and a change seen at the last poll
+/// is put down to whoever it names.
 pub(super) fn on_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Effect> {
+    let mut effects = read_record(s, result);
+    effects.extend(attribute(s));
+    effects
+}
+
+fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Effect> {
     let rec = match result {
         Ok(r) => r,
         Err(e) => {
@@ -253,34 +260,83 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
         .share
         .map_or_else(|| "?".into(), |p| p.to_string());
     let new = new_share.map_or_else(|| "?".into(), |p| p.to_string());
+    let before = s.traffic.weights;
+    observe(s, w);
     // Made through cutover by someone else: the record names them.
+    if said_by_record(s, &old, &new, w) {
+        return Vec::new();
+    }
+    // Their record update lands after their read-back: the record read with the next
+    // poll says whether it was theirs. Traffic is shown as read meanwhile.
+    s.log(
+        Level::Warn,
+        format!(
+            "traffic moved: {cand} {old} → {new} % ({w}), read back from the backend, not by this cutover; asking the cutover record who …"
+        ),
+    );
+    s.traffic.unexplained = Some(Unexplained {
+        before,
+        after: w,
+        old,
+        new,
+    });
+    Vec::new()
+}
+
+/// Says who made the change to `w` when the cutover record names them (a write through
+/// cutover by another terminal or the CLI, within the last minute); `false` when it does not.
+fn said_by_record(s: &mut State, old: &str, new: &str, w: Weights) -> bool {
+    let cand = s.candidate();
     let wall = s.wall_ms(s.now);
     // Only when the weights are what that write asked for: anything else is external.
     let by_record = s
         .traffic
         .record
         .as_ref()
-        .filter(|r| r.live == s.live() && new_share == Some(r.pos))
+        .filter(|r| r.live == s.live() && w.share_of(cand) == Some(r.pos))
         .and_then(|r| r.last.clone())
-        .filter(|l| wall.saturating_sub(l.at) <= 60_000 && l.pid != Some(s.settings.pid));
-    if let Some(l) = by_record {
-        let rollback = WriteAction::from(l.action.as_str()).is_rollback();
-        let verb = if rollback {
-            "rolled back".to_string()
-        } else {
-            format!("made a {}", l.action)
-        };
-        s.log(
-            if rollback { Level::Warn } else { Level::Info },
-            format!(
-                "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
-                l.who
-            ),
-        );
-        observe(s, w);
-        s.traffic.moved_by_rollback = rollback;
+        .filter(|l| {
+            wall.saturating_sub(l.at) <= 60_000
+                && l.pid != Some(s.settings.pid)
+                && s.traffic.attributed_at != Some(l.at)
+        });
+    let Some(l) = by_record else {
+        return false;
+    };
+    s.traffic.attributed_at = Some(l.at);
+    let rollback = WriteAction::from(l.action.as_str()).is_rollback();
+    let verb = if rollback {
+        "rolled back".to_string()
+    } else {
+        format!("made a {}", l.action)
+    };
+    s.log(
+        if rollback { Level::Warn } else { Level::Info },
+        format!(
+            "{} {verb}: {cand} {old} → {new} % ({w}), read back from the backend",
+            l.who
+        ),
+    );
+    s.traffic.moved_by_rollback = rollback;
+    true
+}
+
+/// The change seen at the last poll that nobody was named for, decided by the record read
+/// since: someone's write through cutover, else external (the driver journals it).
+fn attribute(s: &mut State) -> Vec<Effect> {
+    let Some(u) = s.traffic.unexplained.take() else {
+        return Vec::new();
+    };
+    let moved = u.after.share_of(s.candidate()) != s.cutover.share;
+    if moved {
+        // Traffic moved again since: the newer change is explained on its own.
         return Vec::new();
     }
+    if said_by_record(s, &u.old, &u.new, u.after) {
+        return Vec::new();
+    }
+    let cand = s.candidate();
+    let (old, new, w) = (&u.old, &u.new, u.after);
     if s.lease.role != Role::Driver {
         // Not a write made through cutover (the record would name it): said, and left
         // to the driver's cockpit to journal.
@@ -290,18 +346,18 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
                 "change not made through cutover: {cand} {old} → {new} % ({w}), read back from the backend"
             ),
         );
-        observe(s, w);
         return Vec::new();
     }
-    let before = s.traffic.weights;
     s.log(
         Level::Warn,
         format!("external change: {cand} {old} → {new} % ({w}), not made by this cutover"),
     );
-    observe(s, w);
     let text = s.last_event().to_string();
     vec![
-        Effect::JournalExternal { before, after: w },
+        Effect::JournalExternal {
+            before: u.before,
+            after: w,
+        },
         Effect::Notify {
             event: "external-change".into(),
             text,
@@ -406,13 +462,32 @@ mod tests {
                 result: Ok(Weights::new(20, 80)),
             },
         );
-        assert!(matches!(
-            e.as_slice(),
-            [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
-        ));
+        // Shown at once; who made it waits for the record read with the next poll.
+        assert!(e.is_empty(), "{e:?}");
         assert_eq!(s.cutover.share, Some(80));
+        assert!(
+            s.last_event()
+                .starts_with("traffic moved: green 10 → 80 % (blue 20 / green 80)"),
+            "{}",
+            s.last_event()
+        );
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 150,
+                result: Ok(None),
+            },
+        );
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::JournalExternal { .. }, Effect::Notify { event, .. }] if event == "external-change"
+            ),
+            "{e:?}"
+        );
         assert!(s.last_event().contains("external change"));
         assert!(!s.traffic.moved_by_rollback);
+        assert!(s.traffic.unexplained.is_none());
         // A balancer restarted to its config's weights: back to 0 %, but not a rollback.
         update(
             &mut s,
@@ -513,7 +588,7 @@ mod tests {
             &mut s,
             Event::RecordRead {
                 now: 2_000,
-                result: Ok(Some(rec)),
+                result: Ok(Some(rec.clone())),
             },
         );
         let e = update(
@@ -538,11 +613,50 @@ mod tests {
                 result: Ok(Weights::new(50, 50)),
             },
         );
+        assert!(e.is_empty(), "{e:?}");
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 3_500,
+                result: Ok(Some(rec.clone())),
+            },
+        );
         assert!(
             matches!(e.first(), Some(Effect::JournalExternal { .. })),
             "{e:?}"
         );
         assert!(s.last_event().starts_with("external change: blue 0 → 50 %"));
+        // Dave rolls back from another cockpit: the weights are read before his record
+        // update lands (it follows his read-back). Not external: the next record read
+        // names him.
+        let e = update(
+            &mut s,
+            Event::BackendRead {
+                started: 4_000,
+                now: 4_000,
+                result: Ok(Weights::new(0, 100)),
+            },
+        );
+        assert!(e.is_empty(), "{e:?}");
+        let dave = rec
+            .clone()
+            .with_flight("8-1", 0, "dave@h", "rollback", wall + 4_000)
+            .landed();
+        let e = update(
+            &mut s,
+            Event::RecordRead {
+                now: 5_000,
+                result: Ok(Some(dave)),
+            },
+        );
+        assert!(e.is_empty(), "not journaled as external: {e:?}");
+        assert!(
+            s.last_event()
+                .starts_with("dave@h rolled back: blue 50 → 0 %"),
+            "{}",
+            s.last_event()
+        );
+        assert!(s.traffic.moved_by_rollback);
 
         // A write whose outcome was unknown, landing late, is attributed to itself.
         let (mut s, id) = step_unknown();

@@ -129,9 +129,16 @@ mod tests {
     fn notes(effects: &[Effect], phase: &Phase) -> Vec<String> {
         effects
             .iter()
-            .filter_map(|e| match e {
-                Effect::JournalNote { phase: p, reason } if p == phase => Some(reason.clone()),
-                _ => None,
+            .flat_map(|e| match e {
+                Effect::JournalNote { phase: p, reason } if p == phase => vec![reason.clone()],
+                // A confirmed move's overrides go out with its write.
+                Effect::Write(o) => o
+                    .notes
+                    .iter()
+                    .filter(|(p, _)| p == phase)
+                    .map(|(_, r)| r.clone())
+                    .collect(),
+                _ => Vec::new(),
             })
             .collect()
     }

@@ -65,6 +65,8 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
                 share,
                 reasons,
                 action,
+                from: s.cutover.base(),
+                live: s.live(),
             });
             Vec::new()
         }
@@ -137,6 +139,8 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
             share: 100,
             reasons: vec![ConfirmReason::Promote],
             action: WriteAction::Revert,
+            from: Some(0),
+            live: s.live(),
         });
         return Vec::new();
     }
