@@ -114,6 +114,26 @@ const RUNNING: u8 = 0;
 const REPORTED: u8 = 1;
 const CANCELLED: u8 = 2;
 
+/// Runs `apply`, telling the screen what the backend says it waits for (a DNS change
+/// pending, a swap updating) whenever that changes, checked twice a second.
+async fn with_progress(ctx: &Ctx, id: u64, apply: impl Future<Output = Applied>) -> Applied {
+    tokio::pin!(apply);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut last: Option<String> = None;
+    loop {
+        tokio::select! {
+            done = &mut apply => return done,
+            _ = tick.tick() => {
+                let now = ctx.backend.progress();
+                if now != last {
+                    last.clone_from(&now);
+                    let _ = ctx.events.try_send(Event::WriteProgress { id, text: now });
+                }
+            }
+        }
+    }
+}
+
 /// One write, start to end: its result is sent as `WriteDone` as soon as it is read back
 /// (stage [`REPORTED`]), then `WriteSettled` once its journal fsync and record update are
 /// made.
@@ -146,7 +166,8 @@ async fn perform(ctx: Ctx, o: &WriteOrder, stage: &AtomicU8) {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = a.journal_error.clone();
     };
-    let done = engine::apply_reporting(ctx.backend.as_ref(), &ctx.journal, &ctx.who, o, told).await;
+    let apply = engine::apply_reporting(ctx.backend.as_ref(), &ctx.journal, &ctx.who, o, told);
+    let done = with_progress(&ctx, o.id, apply).await;
     log::info!(
         target: "cutover::diag",
         "write #{}: {} (call and read-back {:.1} ms){}{}",

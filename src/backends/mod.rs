@@ -4,6 +4,7 @@
 pub mod alb;
 pub mod aws;
 pub mod aws_http;
+pub mod eb;
 pub mod file_store;
 pub mod haproxy;
 pub mod kube;
@@ -76,6 +77,11 @@ pub trait Backend: Send + Sync {
     /// How long after a verified change clients may still see the old weights (a DNS
     /// record's TTL), as last read; `None`: the change takes effect at once.
     fn propagation(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// What a write in flight waits for now, for the screen ("Route53 change PENDING 12 s",
+    /// "swap in progress: green Updating 20 s"); `None`: nothing to say.
+    fn progress(&self) -> Option<String> {
         None
     }
     /// What an operator should change before a cutover on this backend, read from it now

@@ -484,6 +484,12 @@ impl Backend for Route53Backend {
         Some(Duration::from_secs(ttl.map_or(60, |t| t.max(0) as u64)))
     }
 
+    fn progress(&self) -> Option<String> {
+        self.last_change()
+            .filter(|c| !c.insync)
+            .map(|c| format!("Route53 change PENDING {} s", c.pending.as_secs()))
+    }
+
     async fn advice(&self) -> Result<Vec<String>, BackendError> {
         Ok(ttl_advice(&self.s.name, self.ttl().await?)
             .into_iter()
@@ -510,6 +516,7 @@ impl Switch for Route53Backend {
                     .into(),
             });
         }
+        *self.change.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let r = self.records().await?;
         // Exactly as read, but for the weight.
         let with = |set: &ResourceRecordSet, w: u32| {

@@ -334,6 +334,7 @@ mod tests {
             rollback: false,
             action: action.into(),
             superseded: false,
+            progress: None,
         }
     }
 

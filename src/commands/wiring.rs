@@ -5,6 +5,7 @@
 
 use crate::app::journal::{self, Journal};
 use crate::backends::alb::{AlbBackend, AlbHealth};
+use crate::backends::eb::{EbBackend, EbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::kube::{KubeBackend, KubeHealth};
 use crate::backends::nginx::NginxBackend;
@@ -194,17 +195,17 @@ async fn backend_for(
             Arc::new(backend)
         }
         BackendConfig::Route53(r) => {
-            if let Some((key, name, looked)) =
-                crate::backends::aws::missing_profile(r.profile.as_deref())
-            {
-                return Err(ConfigError::new(
-                    &key,
-                    format!(
-                        "value {name:?}: no such profile in {looked}; expected a profile those files name (or leave it out for the default credentials)"
-                    ),
-                ));
-            }
+            aws_profile(r.profile.as_deref())?;
             Arc::new(Route53Backend::connect(r.clone()).await)
+        }
+        BackendConfig::ElasticBeanstalk(e) => {
+            aws_profile(e.profile.as_deref())?;
+            let backend = EbBackend::connect(e.clone()).await;
+            sources.push(Arc::new(EbHealth {
+                backend: backend.clone(),
+                metrics: config.prometheus.is_none(),
+            }));
+            Arc::new(backend)
         }
         BackendConfig::Kube(k) => {
             let backend = KubeBackend::connect(k.clone()).await.map_err(|e| {
@@ -220,6 +221,20 @@ async fn backend_for(
             Arc::new(backend)
         }
     })
+}
+
+/// The AWS profile named (`backend.profile`, else `AWS_PROFILE`) when no AWS file has it:
+/// said with its key, before any call would only say "no credentials".
+fn aws_profile(profile: Option<&str>) -> Result<(), ConfigError> {
+    match crate::backends::aws::missing_profile(profile) {
+        Some((key, name, looked)) => Err(ConfigError::new(
+            &key,
+            format!(
+                "value {name:?}: no such profile in {looked}; expected a profile those files name (or leave it out for the default credentials)"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A backend's signal source with its health reading dropped for the envs HTTP probes

@@ -1,9 +1,10 @@
 //! `[backend]`: which switch moves the traffic, and its settings. The simulator, HAProxy,
 //! nginx and ALB are converted here; the four Kubernetes kinds in `kube.rs`.
 
-use super::file::{AlbFile, BackendFile, HaproxyFile, NginxFile, Route53File, SimFile};
+use super::file::{AlbFile, BackendFile, EbFile, HaproxyFile, NginxFile, Route53File, SimFile};
 use super::kube::{Kind as KubeFileKind, kube_settings};
 use crate::backends::alb::{AlbSettings, AlbTarget};
+use crate::backends::eb::EbSettings;
 use crate::backends::haproxy::{HaproxySettings, Socket};
 use crate::backends::kube::KubeSettings;
 use crate::backends::nginx::NginxSettings;
@@ -24,6 +25,7 @@ pub enum BackendConfig {
     Nginx(NginxSettings),
     Alb(AlbSettings),
     Route53(Route53Settings),
+    ElasticBeanstalk(EbSettings),
     Kube(KubeSettings),
 }
 
@@ -35,6 +37,7 @@ impl BackendConfig {
             BackendConfig::Nginx(_) => "nginx",
             BackendConfig::Alb(_) => "alb",
             BackendConfig::Route53(_) => "route53",
+            BackendConfig::ElasticBeanstalk(_) => "elastic-beanstalk",
             BackendConfig::Kube(k) => k.kind.name(),
         }
     }
@@ -51,6 +54,7 @@ pub(super) fn backend_config(
         BackendFile::Haproxy(h) => haproxy(h, poll_timeout),
         BackendFile::Alb(a) => alb(a),
         BackendFile::Route53(r) => route53(r),
+        BackendFile::ElasticBeanstalk(e) => elastic_beanstalk(e),
         BackendFile::KubeService(k) => {
             kube_settings(KubeFileKind::Service, k).map(BackendConfig::Kube)
         }
@@ -288,6 +292,69 @@ fn route53(r: Route53File) -> Result<BackendConfig, String> {
             "an API call slower than this is an unknown outcome",
         )?,
         sync_timeout,
+        static_credentials: None,
+    }))
+}
+
+fn elastic_beanstalk(e: EbFile) -> Result<BackendConfig, String> {
+    let name_ok = |v: &str, min: usize, max: usize| {
+        let n = v.chars().count();
+        n >= min && n <= max && !v.chars().any(char::is_control) && v.trim() == v
+    };
+    if !name_ok(&e.application, 1, 100) {
+        return Err(format!(
+            "key `backend.application`: value {}: expected the Elastic Beanstalk application's name (1 to 100 characters)",
+            super::bounds::echo(&e.application)
+        ));
+    }
+    for (key, v) in [
+        ("blue-environment", &e.blue_environment),
+        ("green-environment", &e.green_environment),
+    ] {
+        let chars_ok = v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !name_ok(v, 4, 40) || !chars_ok || v.starts_with('-') || v.ends_with('-') {
+            return Err(format!(
+                "key `backend.{key}`: value {}: expected an environment name (4 to 40 letters, digits and hyphens)",
+                super::bounds::echo(v)
+            ));
+        }
+    }
+    if e.blue_environment == e.green_environment {
+        return Err(format!(
+            "keys `backend.blue-environment` and `backend.green-environment`: both {:?}: expected two different environments",
+            e.blue_environment
+        ));
+    }
+    let cname = e.production_cname.trim().trim_end_matches('.');
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if cname.is_empty() || cname.len() > 253 || !cname.split('.').all(label_ok) {
+        return Err(format!(
+            "key `backend.production-cname`: value {}: expected the CNAME users reach, such as \"checkout-prod.us-east-1.elasticbeanstalk.com\" (or its prefix \"checkout-prod\")",
+            super::bounds::echo(&e.production_cname)
+        ));
+    }
+    let swap_timeout = e.swap_timeout.unwrap_or(Duration::from_secs(600));
+    if swap_timeout < Duration::from_secs(1) || swap_timeout > Duration::from_secs(3600) {
+        return Err(format!(
+            "key `backend.swap-timeout`: value {:?}: expected from \"1s\" to \"1h\" (how long a swap may keep the environments Updating)",
+            humantime::format_duration(swap_timeout).to_string()
+        ));
+    }
+    Ok(BackendConfig::ElasticBeanstalk(EbSettings {
+        application: e.application,
+        envs: EnvPair::new(e.blue_environment, e.green_environment),
+        production_cname: cname.to_string(),
+        region: e.region,
+        profile: e.profile,
+        endpoint_url: e.endpoint_url,
+        timeout: super::bounds::backend_timeout(
+            e.timeout,
+            Duration::from_secs(5),
+            "an API call slower than this is an unknown outcome",
+        )?,
+        swap_timeout,
         static_credentials: None,
     }))
 }

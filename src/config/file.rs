@@ -51,6 +51,7 @@ pub(super) enum BackendFile {
     Nginx(NginxFile),
     Alb(AlbFile),
     Route53(Route53File),
+    ElasticBeanstalk(EbFile),
     KubeService(KubeFile),
     KubeGateway(KubeFile),
     KubeIngressNginx(KubeFile),
@@ -123,6 +124,22 @@ pub(super) struct Route53File {
     pub(super) timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub(super) sync_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct EbFile {
+    pub(super) application: String,
+    pub(super) blue_environment: String,
+    pub(super) green_environment: String,
+    pub(super) production_cname: String,
+    pub(super) region: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) swap_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

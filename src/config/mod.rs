@@ -603,4 +603,55 @@ mod tests {
             }
         }
     }
+
+    mod elastic_beanstalk {
+        use super::super::{BackendConfig, Config};
+
+        const EB: &str = "[backend]\nkind = \"elastic-beanstalk\"\napplication = \"checkout\"\nblue-environment = \"checkout-blue\"\ngreen-environment = \"checkout-green\"\nproduction-cname = \"checkout-prod.us-east-1.elasticbeanstalk.com.\"\n";
+
+        #[test]
+        fn elastic_beanstalk_is_read_with_its_defaults() {
+            let c = Config::parse(EB, "t").unwrap();
+            let BackendConfig::ElasticBeanstalk(e) = c.backend else {
+                panic!("{:?}", c.backend)
+            };
+            assert_eq!(
+                e.production_cname,
+                "checkout-prod.us-east-1.elasticbeanstalk.com"
+            );
+            assert_eq!(e.swap_timeout, std::time::Duration::from_secs(600));
+            assert_eq!(e.envs.green, "checkout-green");
+        }
+
+        #[test]
+        fn elastic_beanstalk_values_are_refused_with_their_key() {
+            for (from, to, want) in [
+                (
+                    "green-environment = \"checkout-green\"",
+                    "green-environment = \"checkout-blue\"",
+                    "both \"checkout-blue\": expected two different environments",
+                ),
+                (
+                    "\"checkout-green\"",
+                    "\"gr\"",
+                    "key `backend.green-environment`: value \"gr\": expected an environment name",
+                ),
+                (
+                    "\"checkout-prod.us-east-1.elasticbeanstalk.com.\"",
+                    "\"https://checkout-prod\"",
+                    "key `backend.production-cname`: value \"https://checkout-prod\"",
+                ),
+                (
+                    "[backend]\n",
+                    "[backend]\nswap-timeout = \"0s\"\n",
+                    "key `backend.swap-timeout`",
+                ),
+                ("application = \"checkout\"\n", "", "application"),
+            ] {
+                let text = EB.replace(from, to);
+                let e = Config::parse(&text, "t").unwrap_err().to_string();
+                assert!(e.contains(want), "{to}: {e}");
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.extend([
         bar(state, theme, w),
         super::fmt::fit(plan_line(state, theme), w),
-        super::fmt::fit(window_line(state, theme), w),
+        super::fmt::fit(with_progress(state, theme, window_line(state, theme)), w),
     ]);
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -233,6 +233,20 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
     if c.paused {
         spans.push(Span::styled("   ‖ PAUSED", theme.warn));
     }
+    Line::from(spans)
+}
+
+/// What a write in flight waits for at the backend ("swap in progress: green Updating
+/// 20 s"), first on the window line: the plan line has no room left for it.
+fn with_progress(state: &State, theme: &Theme, line: Line<'static>) -> Line<'static> {
+    let Some(p) = state.writing().and_then(|w| w.progress.clone()) else {
+        return line;
+    };
+    let mut spans = vec![Span::styled(format!(" ⟳ {p}"), theme.warn)];
+    if !line.spans.iter().all(|s| s.content.trim().is_empty()) {
+        spans.push(Span::styled(" ·", theme.dim));
+    }
+    spans.extend(line.spans);
     Line::from(spans)
 }
 

@@ -38,6 +38,9 @@ pub struct InFlight {
     pub action: WriteAction,
     /// A rollback was ordered after it: if it lands late it is undone again.
     pub superseded: bool,
+    /// What it waits for at the backend now, as the backend says ("Route53 change PENDING
+    /// 12 s").
+    pub progress: Option<String>,
 }
 
 /// A failed write kept on screen until a later write succeeds.

@@ -103,6 +103,11 @@ pub enum Event {
         id: u64,
         by: u64,
     },
+    /// What a write in flight waits for at the backend now (`None`: nothing to say).
+    WriteProgress {
+        id: u64,
+        text: Option<String>,
+    },
     SmokeDone {
         now: Millis,
         report: SmokeReport,
@@ -239,17 +244,12 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             advance(s, now);
             on_record(s, result)
         }
+        Event::WriteProgress { id, text } => {
+            writes::on_write_progress(s, id, text);
+            Vec::new()
+        }
         Event::WriteSuperseded { id, by } => {
-            if let Some(pos) = s.writes.in_flight.iter().position(|w| w.id == id) {
-                let w = s.writes.in_flight.remove(pos);
-                s.log(
-                    Level::Info,
-                    format!(
-                        "{} → {} % superseded by a newer request (#{by})",
-                        w.action, w.share
-                    ),
-                );
-            }
+            writes::on_write_superseded(s, id, by);
             Vec::new()
         }
         Event::SmokeDone { now, report } => {

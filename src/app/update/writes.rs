@@ -193,6 +193,7 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
         rollback,
         action: order.action.clone(),
         superseded: false,
+        progress: None,
     });
     let cand = s.candidate();
     let text = if rollback {
@@ -202,6 +203,27 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
     };
     s.log(if rollback { Level::Warn } else { Level::Info }, text);
     vec![Effect::Write(order)]
+}
+
+/// What a write in flight waits for at the backend now, as it says.
+pub(super) fn on_write_progress(s: &mut State, id: u64, text: Option<String>) {
+    if let Some(w) = s.writes.in_flight.iter_mut().find(|w| w.id == id) {
+        w.progress = text;
+    }
+}
+
+/// A queued write replaced by a newer request before it was sent.
+pub(super) fn on_write_superseded(s: &mut State, id: u64, by: u64) {
+    if let Some(pos) = s.writes.in_flight.iter().position(|w| w.id == id) {
+        let w = s.writes.in_flight.remove(pos);
+        s.log(
+            Level::Info,
+            format!(
+                "{} → {} % superseded by a newer request (#{by})",
+                w.action, w.share
+            ),
+        );
+    }
 }
 
 pub(super) fn on_write_done(

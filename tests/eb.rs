@@ -1,0 +1,377 @@
+//! The Elastic Beanstalk backend through the real SDK against the loopback EB Query API
+//! (tests/common/eb.rs; moto has no SwapEnvironmentCNAMEs): the swap waits out `Updating`
+//! and reads the CNAMEs back, a swap while an env is not Ready is refused with AWS's words,
+//! enhanced health gives error rate and p99, the lease and record live in the
+//! application's tags, and the CLI and the cockpit drive it.
+#![allow(clippy::too_many_lines)] // a test tells one story from start to end
+
+mod common;
+
+use common::eb::{Eb, Fault, Metrics};
+use cutover::backends::eb::{EbBackend, EbHealth, EbSettings};
+use cutover::backends::{Backend, BackendError, Slot, Switch, WriteCheck};
+use cutover::core::{EnvPair, Reading, Weights};
+use cutover::signals::SignalSource;
+use std::process::Command;
+use std::time::Duration;
+
+const BLUE: &str = "checkout-blue";
+const GREEN: &str = "checkout-green";
+const LIVE: &str = "checkout-live.us-east-1.elasticbeanstalk.com";
+const STAGE: &str = "checkout-stage.us-east-1.elasticbeanstalk.com";
+
+fn eb() -> Eb {
+    Eb::start("checkout", (BLUE, LIVE), (GREEN, STAGE))
+}
+
+fn settings(e: &Eb) -> EbSettings {
+    EbSettings {
+        application: "checkout".into(),
+        envs: EnvPair::new(BLUE.into(), GREEN.into()),
+        production_cname: "checkout-live".into(),
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(e.url.clone()),
+        timeout: Duration::from_secs(2),
+        swap_timeout: Duration::from_secs(20),
+        static_credentials: Some(("test".into(), "test".into())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_waits_for_ready_and_reads_the_cnames_back() {
+    let e = eb();
+    e.set_updating_polls(3);
+    let b = EbBackend::connect(settings(&e)).await;
+    assert_eq!(b.read().await.unwrap(), Weights::new(1, 0));
+    assert!(!b.capabilities().weighted);
+    // While the swap runs, the backend says what it waits for.
+    let watcher = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..200 {
+                if let Some(p) = b.progress()
+                    && !seen.contains(&p)
+                {
+                    seen.push(p);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        })
+    };
+    b.write(Weights::new(0, 1)).await.unwrap();
+    assert_eq!(e.calls("SwapEnvironmentCNAMEs"), 1);
+    assert_eq!(e.cname(GREEN), LIVE);
+    assert_eq!(
+        (e.status(BLUE), e.status(GREEN)),
+        ("Ready".into(), "Ready".into())
+    );
+    assert_eq!(b.read().await.unwrap(), Weights::new(0, 1));
+    assert!(b.progress().is_none(), "nothing in flight any more");
+    let seen = watcher.await.unwrap();
+    assert!(
+        seen.iter()
+            .any(|p| p.starts_with("swap in progress: blue Updating, green Updating")),
+        "{seen:?}"
+    );
+    // Already there: no second swap.
+    b.write(Weights::new(0, 1)).await.unwrap();
+    assert_eq!(e.calls("SwapEnvironmentCNAMEs"), 1);
+    // Back (a rollback retries harder; the same swap).
+    b.write_urgent(Weights::new(1, 0)).await.unwrap();
+    assert_eq!(e.cname(BLUE), LIVE);
+    assert_eq!(b.read().await.unwrap(), Weights::new(1, 0));
+    // The DNS tail: EB's CNAMEs have a 60 s TTL.
+    assert_eq!(b.propagation(), Some(Duration::from_secs(60)));
+    // A split is no swap.
+    let err = b.write(Weights::new(50, 50)).await.unwrap_err().to_string();
+    assert!(err.contains("never splits it"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_while_an_env_is_not_ready_is_refused_in_aws_words_and_check_names_it() {
+    let e = eb();
+    let b = EbBackend::connect(settings(&e)).await;
+    e.set_status(GREEN, "Updating");
+    let check = b.check_write().await;
+    assert!(
+        matches!(&check, WriteCheck::Denied(w) if w.contains("green (checkout-green) is Updating, not Ready")),
+        "{check:?}"
+    );
+    let err = b.write(Weights::new(0, 1)).await.unwrap_err();
+    assert!(matches!(err, BackendError::Rejected { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("SwapEnvironmentCNAMEs: AWS InvalidParameterValue")
+            && text.contains("invalid state for this operation. Must be Ready"),
+        "{text}"
+    );
+    assert_eq!(e.cname(BLUE), LIVE, "nothing swapped");
+    e.set_status(GREEN, "Ready");
+    assert!(matches!(b.check_write().await, WriteCheck::Unprovable(_)));
+
+    // A swap that stays Updating past swap-timeout is an unknown outcome, never "done".
+    e.set_updating_polls(1000);
+    let mut s = settings(&e);
+    s.swap_timeout = Duration::from_secs(2);
+    let b = EbBackend::connect(s).await;
+    let err = b.write(Weights::new(0, 1)).await.unwrap_err();
+    assert!(matches!(err, BackendError::Unknown { .. }), "{err:?}");
+    assert!(err.to_string().contains("it may still complete"), "{err}");
+
+    // An environment that is not there is said with what the application has.
+    let mut s = settings(&e);
+    s.envs.green = "checkout-gren".into();
+    let err = EbBackend::connect(s)
+        .await
+        .read()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no environment named checkout-gren (the green env); found: checkout-blue"),
+        "{err}"
+    );
+    // A production CNAME neither holds.
+    let mut s = settings(&e);
+    s.production_cname = "checkout-prod".into();
+    let err = EbBackend::connect(s)
+        .await
+        .read()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no env holds production-cname checkout-prod"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enhanced_health_gives_error_rate_p99_and_rps_and_no_traffic_is_no_data() {
+    let e = eb();
+    e.set_metrics(BLUE, Some(Metrics::traffic(200, 2, 0.180)));
+    e.set_metrics(GREEN, None);
+    e.set_health(
+        GREEN,
+        "Red",
+        "Severe",
+        &["100 % of the requests are failing with HTTP 5xx."],
+    );
+    let b = EbBackend::connect(settings(&e)).await;
+    let src = EbHealth {
+        backend: b,
+        metrics: true,
+    };
+    let p = src.poll().await.unwrap();
+    let v = |r: &Option<Reading>| r.as_ref().and_then(Reading::value);
+    let blue_err = v(&p.blue.error_rate).unwrap();
+    assert!((blue_err - 0.01).abs() < 1e-9, "{blue_err}");
+    assert!((v(&p.blue.p99_ms).unwrap() - 180.0).abs() < 1e-6);
+    assert!((v(&p.blue.rps).unwrap() - 20.0).abs() < 1e-9);
+    assert_eq!(v(&p.blue.requests), Some(200.0));
+    assert_eq!(v(&p.blue.errors), Some(2.0));
+    assert_eq!(
+        p.blue.health.as_ref().unwrap().health,
+        cutover::core::Health::Up
+    );
+    // Green: no metrics is no data, never 0 %; its health says why.
+    assert!(
+        matches!(p.green.error_rate, Some(Reading::NoData(_))),
+        "{:?}",
+        p.green
+    );
+    let h = p.green.health.as_ref().unwrap();
+    assert_eq!(h.health, cutover::core::Health::Down);
+    assert!(
+        h.detail
+            .contains("Severe: 100 % of the requests are failing"),
+        "{}",
+        h.detail
+    );
+    // No requests in the window: no data either.
+    e.set_metrics(GREEN, Some(Metrics::traffic(0, 0, 0.0)));
+    let p = src.poll().await.unwrap();
+    assert!(
+        matches!(p.green.p99_ms, Some(Reading::NoData(_))),
+        "{:?}",
+        p.green
+    );
+    // The API failing for one env: that env's health is unknown with the reason.
+    e.fault("DescribeEnvironmentHealth", Fault::internal());
+    assert!(src.poll().await.is_err(), "both failed: the source failed");
+    e.clear_fault("DescribeEnvironmentHealth");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_and_record_are_application_tags_compared_before_written() {
+    let e = eb();
+    let b = EbBackend::connect(settings(&e)).await;
+    assert_eq!(b.load(Slot::Record).await.unwrap(), None);
+    let rec = "v1 live=blue by=alice@h at=1 pos=0";
+    assert!(b.swap(Slot::Record, None, Some(rec)).await.unwrap());
+    assert!(
+        !b.swap(
+            Slot::Record,
+            None,
+            Some("v1 live=green by=bob@h at=2 pos=0")
+        )
+        .await
+        .unwrap(),
+        "the stored value is not what bob expected"
+    );
+    assert_eq!(b.load(Slot::Record).await.unwrap().as_deref(), Some(rec));
+    assert!(
+        e.app_tags()
+            .iter()
+            .any(|(k, v)| k == "cutover:record" && v == rec),
+        "{:?}",
+        e.app_tags()
+    );
+    assert!(
+        !e.tags(BLUE).iter().any(|(k, _)| k.starts_with("cutover:")),
+        "never an environment's tags: tagging one is an environment operation"
+    );
+    assert!(b.swap(Slot::Record, Some(rec), None).await.unwrap());
+    assert_eq!(b.load(Slot::Record).await.unwrap(), None);
+    // Tags keep 256 characters: a longer value is said, not cut.
+    let long = "x".repeat(300);
+    let err = b.swap(Slot::Lease, None, Some(&long)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("300 characters where a tag value holds 256"),
+        "{err}"
+    );
+    // A tag write still works while an env is Updating (the application is no env).
+    e.set_status(GREEN, "Updating");
+    assert!(
+        b.swap(Slot::Lease, None, Some("alice@h 1 2 tok"))
+            .await
+            .unwrap()
+    );
+}
+
+fn config_file(dir: &std::path::Path, e: &Eb, extra: &str) -> std::path::PathBuf {
+    let cfg = dir.join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"checkout\"\njournal = \"{}\"\npoll-interval = \"500ms\"\n{extra}\n[backend]\nkind = \"elastic-beanstalk\"\napplication = \"checkout\"\nblue-environment = \"{BLUE}\"\ngreen-environment = \"{GREEN}\"\nproduction-cname = \"{LIVE}\"\nregion = \"us-east-1\"\nendpoint-url = \"{}\"\n",
+            dir.join("journal.jsonl").display(),
+            e.url
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn run(cfg: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let o = Command::new(common::bin())
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_cli_checks_swaps_and_rolls_back() {
+    let e = eb();
+    e.set_updating_polls(2);
+    e.set_metrics(BLUE, Some(Metrics::traffic(100, 0, 0.1)));
+    e.set_metrics(GREEN, Some(Metrics::traffic(100, 1, 0.2)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(dir.path(), &e, "");
+    e.set_status(GREEN, "Updating");
+    let (ok, out) = run(&cfg, &["check"]);
+    assert!(!ok, "check fails while green is not Ready: {out}");
+    assert!(
+        out.contains("green (checkout-green) is Updating, not Ready"),
+        "{out}"
+    );
+    e.set_status(GREEN, "Ready");
+    let (ok, out) = run(&cfg, &["check"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&cfg, &["status", "--json"]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["share"], 0);
+    assert!(
+        (v["envs"]["green"]["error_rate"].as_f64().unwrap() - 0.01).abs() < 1e-9,
+        "{v}"
+    );
+    let (ok, out) = run(&cfg, &["set", "100", "--yes"]);
+    assert!(ok && out.contains("verified"), "{out}");
+    assert_eq!(e.cname(GREEN), LIVE);
+    let (ok, out) = run(&cfg, &["rollback"]);
+    assert!(ok && out.contains("green 100 → 0 %: applied"), "{out}");
+    assert_eq!(e.cname(BLUE), LIVE);
+    // A 50 % step on a flip-only switch is refused before any call.
+    let swaps = e.calls("SwapEnvironmentCNAMEs");
+    let (ok, out) = run(&cfg, &["set", "50", "--yes"]);
+    assert!(!ok, "{out}");
+    assert_eq!(e.calls("SwapEnvironmentCNAMEs"), swaps);
+}
+
+#[test]
+fn the_cockpit_swaps_shows_the_swap_and_the_dns_tail_and_rolls_back() {
+    if !common::require("tmux") {
+        return;
+    }
+    let e = eb();
+    e.set_updating_polls(8);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_file(dir.path(), &e, "");
+    let t = common::Tmux::new("eb");
+    t.start(
+        120,
+        32,
+        &format!(
+            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
+            common::cockpit_cmd(&cfg)
+        ),
+    );
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    t.keys(&["Right"]);
+    t.wait(20, "the confirm", |s| s.contains("y confirm"));
+    t.keys(&["y"]);
+    let s = t.wait(20, "the swap in progress on screen", |s| {
+        s.contains("swap in progress: blue Updating, green Updating")
+    });
+    assert!(s.contains("⟳ writing"), "{s}");
+    let s = t.wait(30, "the swap verified", |s| {
+        s.contains("applied") && s.contains("verified (blue 0 / green 1)")
+    });
+    assert!(
+        s.contains("resolvers may still answer with the old weights until")
+            && s.contains("(TTL 60 s)"),
+        "{s}"
+    );
+    assert_eq!(e.cname(GREEN), LIVE);
+    t.keys(&["r"]);
+    let s = t.wait(30, "the rollback verified", |s| {
+        s.contains("ROLLBACK → 0 % applied") && s.contains("verified (blue 1 / green 0)")
+    });
+    assert!(
+        s.contains("DNS: resolvers may answer the old way until"),
+        "{s}"
+    );
+    assert_eq!(e.cname(BLUE), LIVE);
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
