@@ -199,6 +199,19 @@ async fn enhanced_health_gives_error_rate_p99_and_rps_and_no_traffic_is_no_data(
         "{:?}",
         p.green
     );
+    // An environment that is not Ready cannot be swapped: degraded, and said why.
+    e.set_status(GREEN, "Updating");
+    e.set_health(GREEN, "Green", "Ok", &[]);
+    let p = src.poll().await.unwrap();
+    let h = p.green.health.as_ref().unwrap();
+    assert_eq!(h.health, cutover::core::Health::Degraded, "{h:?}");
+    assert!(
+        h.detail
+            .starts_with("Updating, not Ready (no swap until it is)"),
+        "{}",
+        h.detail
+    );
+    e.set_status(GREEN, "Ready");
     // The API failing for one env: that env's health is unknown with the reason.
     e.fault("DescribeEnvironmentHealth", Fault::internal());
     assert!(src.poll().await.is_err(), "both failed: the source failed");
@@ -358,7 +371,7 @@ fn the_cockpit_swaps_shows_the_swap_and_the_dns_tail_and_rolls_back() {
         s.contains("applied") && s.contains("verified (blue 0 / green 1)")
     });
     assert!(
-        s.contains("resolvers may still answer with the old weights until")
+        s.contains("resolvers may still answer with the old address until")
             && s.contains("(TTL 60 s)"),
         "{s}"
     );

@@ -53,8 +53,8 @@ pub struct EbBackend {
     s: EbSettings,
     client: Client,
     region: String,
-    /// What a swap in flight waits for, for the screen.
-    progress: Arc<Mutex<Option<String>>>,
+    /// What a swap in flight waits for and since when, for the screen.
+    progress: Arc<Mutex<Option<(String, Instant)>>>,
     /// The application's ARN, from the environments' ARNs once read.
     app_arn: Arc<Mutex<Option<String>>>,
 }
@@ -228,14 +228,14 @@ impl EbBackend {
         }
     }
 
-    fn set_progress(&self, p: Option<String>) {
+    /// What the swap begun at `began` waits for now (`None`: no swap in flight).
+    fn set_progress(&self, p: Option<(String, Instant)>) {
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = p;
     }
 
     /// Polls until both environments are `Ready` and `to` holds the production CNAME, at
     /// most `swap_timeout`: after that the outcome is unknown (the swap may still finish).
-    async fn wait_swapped(&self, to: Env) -> Result<(), BackendError> {
-        let began = Instant::now();
+    async fn wait_swapped(&self, to: Env, began: Instant) -> Result<(), BackendError> {
         let mut wait = Duration::from_millis(250);
         loop {
             let e = self.envs().await?;
@@ -254,7 +254,7 @@ impl EbBackend {
                 busy.join(", ")
             };
             let secs = began.elapsed().as_secs();
-            self.set_progress(Some(format!("swap in progress: {what} {secs} s")));
+            self.set_progress(Some((what.clone(), began)));
             if began.elapsed() + wait > self.s.swap_timeout {
                 return Err(BackendError::Unknown {
                     target: self.target(),
@@ -282,7 +282,8 @@ impl EbBackend {
         if self.live_of(&e).is_ok_and(|l| l == to) {
             return Ok(());
         }
-        self.set_progress(Some("swap sent".into()));
+        let began = Instant::now();
+        self.set_progress(Some(("sent".into(), began)));
         let sent = self
             .client
             .swap_environment_cnames()
@@ -297,7 +298,7 @@ impl EbBackend {
             .await
             .map_err(|e| self.err("SwapEnvironmentCNAMEs", e));
         let result = match sent {
-            Ok(_) => self.wait_swapped(to).await,
+            Ok(_) => self.wait_swapped(to, began).await,
             Err(e) => Err(e),
         };
         self.set_progress(None);
@@ -336,10 +337,15 @@ impl EbBackend {
             .await
             .map_err(|e| self.err("DescribeEnvironmentHealth", e).to_string())?;
         let color = out.color().unwrap_or("Grey");
+        // The SDK types this as a colour; AWS sends the environment's status (`Ready`).
+        let status = out.status().map(|s| s.as_str().to_string());
+        let busy = status.as_deref().filter(|s| *s != "Ready");
         let health = match color {
+            "Red" => Health::Down,
+            // An environment that is not Ready cannot be swapped to or from.
+            _ if busy.is_some() => Health::Degraded,
             "Green" => Health::Up,
             "Yellow" => Health::Degraded,
-            "Red" => Health::Down,
             _ => Health::Unknown,
         };
         let (up, total) = out.instances_health().map_or((0, 0), |i| {
@@ -354,7 +360,10 @@ impl EbBackend {
             (ok.max(0) as u32, all.max(0) as u32)
         });
         let mut detail = format!(
-            "{color} {}",
+            "{}{color} {}",
+            busy.map_or_else(String::new, |b| format!(
+                "{b}, not Ready (no swap until it is) · "
+            )),
             out.health_status().unwrap_or("(no health status)")
         );
         if !out.causes().is_empty() {
@@ -515,7 +524,10 @@ impl Backend for EbBackend {
         self.progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map(|(what, began)| {
+                format!("swap in progress: {what} {} s", began.elapsed().as_secs())
+            })
     }
 }
 

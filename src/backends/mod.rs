@@ -4,6 +4,7 @@
 pub mod alb;
 pub mod aws;
 pub mod aws_http;
+pub mod cloudwatch;
 pub mod eb;
 pub mod file_store;
 pub mod haproxy;

@@ -19,16 +19,21 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     // Everything the cockpit loads: a theme that would fail it fails here first.
     super::wiring::theme(cli, config.theme.as_deref())?;
+    let (backend, sources) = connect(&config).await?;
+    // A flip-only backend has one step, whatever the config's plan says.
+    let plan = if backend.capabilities().weighted {
+        config.plan.to_string()
+    } else {
+        "0 → 100 (flip-only)".to_string()
+    };
     say((
         true,
         format!(
-            "✓ config: {} ({} backend, plan {})",
+            "✓ config: {} ({} backend, plan {plan})",
             config.name,
             config.backend.kind(),
-            config.plan
         ),
     ));
-    let (backend, sources) = connect(&config).await?;
     let mut ok = check_backend(&config, backend.as_ref()).await;
     if let Ok(Ok(advice)) = tokio::time::timeout(config.poll_timeout, backend.advice()).await {
         for a in advice {

@@ -5,6 +5,7 @@
 
 use crate::app::journal::{self, Journal};
 use crate::backends::alb::{AlbBackend, AlbHealth};
+use crate::backends::cloudwatch::CloudWatchSource;
 use crate::backends::eb::{EbBackend, EbHealth};
 use crate::backends::haproxy::{HaproxyBackend, HaproxyStats};
 use crate::backends::kube::{KubeBackend, KubeHealth};
@@ -100,6 +101,10 @@ pub(super) fn cutover_for(config: &Config, live: Env, capabilities: Capabilities
 /// the simulator's stats window, HAProxy's rate baseline. After a move, values settle this
 /// long. Zero when no source windows anything (health probes only).
 pub(super) fn signal_window(config: &Config) -> Duration {
+    if let Some(c) = &config.cloudwatch {
+        // A datapoint covers a whole period and the next lands a period later.
+        return c.period * 2;
+    }
     if let Some(p) = &config.prometheus {
         // A PromQL duration ("1m", "90s", "1h30m"); one humantime cannot read is taken as
         // the longest plausible, never as none.
@@ -149,6 +154,10 @@ pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
             PrometheusSource::new(p.clone()).map_err(|e| ConfigError::new("prometheus", e))?;
         sources.push(Arc::new(source));
     }
+    if let Some(c) = &config.cloudwatch {
+        aws_profile(c.profile.as_deref())?;
+        sources.push(Arc::new(CloudWatchSource::connect(c.clone()).await));
+    }
     Ok((backend, sources))
 }
 
@@ -162,7 +171,7 @@ async fn backend_for(
         BackendConfig::Sim { control, timeout } => {
             let write_timeout = *timeout;
             let provides = Provides {
-                metrics: config.prometheus.is_none(),
+                metrics: own_metrics(config),
                 health: true,
             };
             sources.push(Arc::new(SimSignals::remote(
@@ -173,7 +182,7 @@ async fn backend_for(
         }
         BackendConfig::Haproxy(h) => {
             let backend = HaproxyBackend::new(h.clone());
-            if config.prometheus.is_none() {
+            if own_metrics(config) {
                 let mut stats = HaproxyStats::new(backend.clone(), HAPROXY_RATE_WINDOW);
                 stats.provides_health = true;
                 sources.push(Arc::new(stats));
@@ -203,7 +212,7 @@ async fn backend_for(
             let backend = EbBackend::connect(e.clone()).await;
             sources.push(Arc::new(EbHealth {
                 backend: backend.clone(),
-                metrics: config.prometheus.is_none(),
+                metrics: own_metrics(config),
             }));
             Arc::new(backend)
         }
@@ -221,6 +230,12 @@ async fn backend_for(
             Arc::new(backend)
         }
     })
+}
+
+/// Whether the backend gives error rate, p99 and rps itself: neither Prometheus nor
+/// CloudWatch is configured to.
+fn own_metrics(config: &Config) -> bool {
+    config.prometheus.is_none() && config.cloudwatch.is_none()
 }
 
 /// The AWS profile named (`backend.profile`, else `AWS_PROFILE`) when no AWS file has it:

@@ -35,6 +35,7 @@ pub(super) struct ConfigFile {
     #[serde(default)]
     pub(super) guardrails: GuardrailsFile,
     pub(super) prometheus: Option<PrometheusFile>,
+    pub(super) cloudwatch: Option<CloudWatchFile>,
     #[serde(default)]
     pub(super) notify: Vec<NotifyFile>,
     #[serde(default)]
@@ -234,6 +235,36 @@ pub(super) struct PrometheusFile {
     #[serde(default)]
     pub(super) queries: Vec<QueryFile>,
     pub(super) max_body_mb: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct CloudWatchFile {
+    pub(super) region: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) endpoint_url: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) period: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    pub(super) load_balancer: Option<String>,
+    pub(super) blue_target_group: Option<String>,
+    pub(super) green_target_group: Option<String>,
+    pub(super) requests: Option<CwMetricFile>,
+    pub(super) errors: Option<CwMetricFile>,
+    pub(super) p99: Option<CwMetricFile>,
+    pub(super) p99_unit: Option<String>,
+    pub(super) absent_errors_are_zero: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct CwMetricFile {
+    pub(super) namespace: String,
+    pub(super) metric: String,
+    pub(super) stat: String,
+    #[serde(default)]
+    pub(super) dimensions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

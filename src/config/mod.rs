@@ -10,6 +10,7 @@
 
 mod backend;
 mod bounds;
+mod cloudwatch;
 mod envs;
 mod file;
 mod guardrails;
@@ -26,6 +27,7 @@ pub use envs::EnvConfig;
 
 use crate::app::keymap::Keymap;
 use crate::app::notify::Webhook;
+use crate::backends::cloudwatch::CloudWatchSettings;
 use crate::core::{Env, EnvPair, Guardrails, Plan};
 use crate::signals::prometheus::PrometheusSettings;
 use crate::signals::smoke::SmokeCheck;
@@ -85,6 +87,8 @@ pub struct Config {
     pub keymap: Keymap,
     pub envs: EnvPair<EnvConfig>,
     pub prometheus: Option<PrometheusSettings>,
+    /// `[cloudwatch]`: error rate, p99 and rps from CloudWatch (never beside Prometheus).
+    pub cloudwatch: Option<CloudWatchSettings>,
     pub metrics: Vec<MetricInfo>,
     pub hooks: Vec<Webhook>,
     /// `[[smoke]]` checks, run against the candidate with `s` and before the first step.
@@ -171,6 +175,15 @@ impl Config {
             None => (None, Vec::new(), Vec::new()),
             Some(p) => prometheus::prometheus_settings(p, &envs, timeout)?,
         };
+        if f.cloudwatch.is_some() && prometheus.is_some() {
+            return Err(
+                "keys `prometheus` and `cloudwatch`: both given: expected one source of error rate, p99 and rps".into(),
+            );
+        }
+        let cloudwatch = f
+            .cloudwatch
+            .map(|c| cloudwatch::cloudwatch_settings(c, &backend, &envs, timeout))
+            .transpose()?;
         let auto_rollback = guardrails::auto_rollback(f.guardrails.auto_rollback.as_deref())?;
         let guardrails = guardrails::guardrails(f.guardrails, metric_rules)?;
         let smoke = smoke::smoke_checks(f.smoke, &envs, timeout)?;
@@ -193,6 +206,7 @@ impl Config {
             keymap,
             envs,
             prometheus,
+            cloudwatch,
             metrics,
             hooks,
             smoke,

@@ -53,6 +53,9 @@ pub struct Sample {
     pub reading: Reading,
     pub at: Millis,
     pub lag: Millis,
+    /// Older than this (by its own time) it is stale; `None`: three poll intervals. A
+    /// source with coarse data (CloudWatch's minutes) says its own.
+    pub stale_after: Option<Millis>,
 }
 
 impl Sample {
@@ -82,12 +85,28 @@ impl Series {
     /// Records a reading; its value goes into the history only when `in_history` (a value
     /// already stale when read is no part of the recent history: a gap there).
     fn push_kept(&mut self, reading: Reading, at: Millis, lag: Millis, in_history: bool) {
+        self.push_with(reading, at, lag, in_history, None);
+    }
+
+    fn push_with(
+        &mut self,
+        reading: Reading,
+        at: Millis,
+        lag: Millis,
+        in_history: bool,
+        stale_after: Option<Millis>,
+    ) {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
         self.history
             .push_back(reading.value().filter(|_| in_history));
-        self.latest = Some(Sample { reading, at, lag });
+        self.latest = Some(Sample {
+            reading,
+            at,
+            lag,
+            stale_after,
+        });
     }
 
     /// Age of the latest sample, by its own time.
@@ -103,10 +122,11 @@ impl Series {
         }
     }
 
-    /// Stale: older than three poll intervals (or never sampled).
+    /// Stale: older than three poll intervals, or than what its source said (or never
+    /// sampled).
     pub fn is_stale(&self, now: Millis, interval: Millis) -> bool {
-        match self.age(now) {
-            Some(age) => age > interval.saturating_mul(3),
+        match &self.latest {
+            Some(s) => s.age(now) > s.stale_after.unwrap_or(interval.saturating_mul(3)),
             None => true,
         }
     }
@@ -205,6 +225,8 @@ pub struct EnvSignals {
     pub metrics: Vec<(String, Series)>,
     /// The version the env reports, when it does.
     pub version: Option<String>,
+    /// What a source says of its data ("CloudWatch 1-min, latest 14:01").
+    pub note: Option<String>,
 }
 
 impl EnvSignals {
@@ -256,6 +278,11 @@ pub struct EnvPoll {
     pub metrics: Vec<(String, Reading)>,
     pub version: Option<String>,
     pub lags: Lags,
+    /// How old this source's samples may be before they are stale (CloudWatch's period
+    /// and publishing delay); `None`: three poll intervals.
+    pub stale_after: Option<Millis>,
+    /// What the screen should say of this source's data ("CloudWatch 1-min, latest 14:01").
+    pub note: Option<String>,
 }
 
 impl EnvPoll {
@@ -309,7 +336,8 @@ impl EnvPoll {
     /// kept as the latest, marked stale, but not drawn into the recent history.
     pub fn apply_to(self, s: &mut EnvSignals, at: Millis, interval: Millis) {
         let lags = self.lags;
-        let fresh = |lag: Millis| lag <= interval.saturating_mul(3);
+        let stale_after = self.stale_after;
+        let fresh = |lag: Millis| lag <= stale_after.unwrap_or(interval.saturating_mul(3));
         let series = [
             (
                 self.error_rate,
@@ -329,7 +357,7 @@ impl EnvPoll {
         ];
         for (reading, lag, series, range) in series {
             if let Some(r) = reading {
-                series.push_kept(range.check(r), at, lag, fresh(lag));
+                series.push_with(range.check(r), at, lag, fresh(lag), stale_after);
             }
         }
         for (name, r) in self.metrics {
@@ -346,6 +374,9 @@ impl EnvPoll {
         }
         if self.version.is_some() {
             s.version = self.version;
+        }
+        if self.note.is_some() {
+            s.note = self.note;
         }
     }
 }

@@ -138,11 +138,9 @@ fn settle_from_record(s: &mut State, r: &Record) {
 fn say_flight(s: &mut State, r: &Record) {
     if let Some(f) = &r.flight
         && s.traffic.record.as_ref().and_then(|o| o.flight.as_ref()) != Some(f)
-        && !s
-            .writes
-            .in_flight
-            .iter()
-            .any(|w| format!("{}-{}", std::process::id(), w.id) == f.id)
+        // Not this cockpit's own (`PID-N`): in flight, shown done while its record update
+        // is still on its way, or unknown (said by its own banner).
+        && f.id.split_once('-').map(|(pid, _)| pid) != Some(std::process::id().to_string().as_str())
     {
         let by = r.last.as_ref().map_or("someone", |l| l.who.as_str());
         let since = s.hhmm(f.since);

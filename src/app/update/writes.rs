@@ -411,10 +411,16 @@ pub(super) fn propagating(s: &mut State, tail: std::time::Duration) {
     let ms = tail.as_millis() as Millis;
     s.traffic.tail_until = Some(s.now + ms);
     let until = s.wall(s.now + ms).format("%H:%M:%S").to_string();
+    // A swap of CNAMEs moves no weights: the old answer is the other env's address.
+    let old = if s.cutover.flip_only {
+        "the old address"
+    } else {
+        "the old weights"
+    };
     s.log(
         Level::Warn,
         format!(
-            "resolvers may still answer with the old weights until {until} (TTL {} s): a DNS switch is not instant, a rollback included",
+            "resolvers may still answer with {old} until {until} (TTL {} s): a DNS switch is not instant, a rollback included",
             tail.as_secs()
         ),
     );
