@@ -136,6 +136,13 @@ struct Point {
     p99: Option<f64>,
 }
 
+/// The time range a poll at `now_s` asks for: the last [`LOOKBACK`] whole periods, ending
+/// where the period still filling begins (its partial count would read as a low rate).
+pub fn window(now_s: i64, period_s: i64) -> (i64, i64) {
+    let end = now_s - now_s.rem_euclid(period_s);
+    (end - LOOKBACK * period_s, end)
+}
+
 /// A period's start as the local wall clock says it (`14:01`).
 fn local_hhmm(unix_s: i64) -> String {
     chrono::DateTime::from_timestamp(unix_s, 0).map_or_else(
@@ -235,10 +242,7 @@ impl CloudWatchSource {
 
     /// Every query's points over the last whole periods, from one `GetMetricData`.
     async fn fetch(&self, now_s: i64) -> Result<Vec<MetricDataResult>, String> {
-        let period = self.period_s();
-        // Whole periods only: the one still filling would read as a low rate.
-        let end = now_s - now_s.rem_euclid(period);
-        let start = end - LOOKBACK * period;
+        let (start, end) = window(now_s, self.period_s());
         let mut results = Vec::new();
         let mut token: Option<String> = None;
         // Six queries of five points fit one page; a second is followed at most once.
@@ -377,6 +381,100 @@ impl SignalSource for CloudWatchSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
+        MetricDataResult::builder()
+            .id(id)
+            .set_timestamps(Some(
+                points
+                    .iter()
+                    .map(|(t, _)| DateTime::from_secs(*t))
+                    .collect(),
+            ))
+            .set_values(Some(points.iter().map(|(_, v)| *v).collect()))
+            .build()
+    }
+
+    fn settings(absent_zero: bool) -> CloudWatchSettings {
+        let (requests, errors, p99, labels) = alb_metrics(
+            "app/checkout/1",
+            &EnvPair::new("targetgroup/b/1".into(), "targetgroup/g/2".into()),
+        );
+        CloudWatchSettings {
+            region: Some("eu-west-1".into()),
+            profile: None,
+            endpoint_url: None,
+            period: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+            requests,
+            errors,
+            p99: Some(p99),
+            p99_ms_per_unit: 1000.0,
+            absent_errors_are_zero: absent_zero,
+            labels,
+            static_credentials: None,
+        }
+    }
+
+    #[test]
+    fn a_poll_asks_for_whole_periods_only() {
+        // 12:03:40: the minute 12:03 is still filling; the last whole one ends at 12:03.
+        let now = 12 * 3600 + 3 * 60 + 40;
+        assert_eq!(window(now, 60), (12 * 3600 - 2 * 60, 12 * 3600 + 3 * 60));
+        assert_eq!(window(12 * 3600, 300), (12 * 3600 - 25 * 60, 12 * 3600));
+    }
+
+    #[tokio::test]
+    async fn each_env_reads_its_latest_period_and_says_how_old_it_is() {
+        let src = CloudWatchSource::connect(settings(true)).await;
+        let results = vec![
+            result("req_blue", &[(660, 600.0), (600, 580.0)]),
+            result("err_blue", &[(600, 3.0)]),
+            result("p99_blue", &[(660, 0.25), (600, 0.2)]),
+            result("req_green", &[(600, 0.0)]),
+        ];
+        let now_ms = 800_000;
+        let blue = src.env_poll(latest(&results, Env::Blue), now_ms);
+        let v = |r: &Option<Reading>| r.as_ref().and_then(Reading::value);
+        // 12:11 had no 5xx datapoint: the ALB publishes it only when not zero.
+        assert_eq!(v(&blue.error_rate), Some(0.0));
+        assert_eq!(v(&blue.rps), Some(10.0));
+        assert_eq!(v(&blue.p99_ms), Some(250.0));
+        assert_eq!(
+            blue.lags.error_rate,
+            800_000 - 720_000,
+            "the period ended at 720 s"
+        );
+        assert_eq!(blue.stale_after, Some(3 * 60_000 + PUBLISH_DELAY_MS));
+        assert!(
+            blue.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("CloudWatch 1-min, latest "))
+        );
+        // Green: a period without requests is no data, never 0 %.
+        let green = src.env_poll(latest(&results, Env::Green), now_ms);
+        assert!(
+            matches!(green.error_rate, Some(Reading::NoData(_))),
+            "{green:?}"
+        );
+        assert!(
+            matches!(green.p99_ms, Some(Reading::NoData(_))),
+            "{green:?}"
+        );
+        // Nothing at all for an env: no data, said with the metric.
+        let none = src.env_poll(latest(&[], Env::Blue), now_ms);
+        assert!(
+            matches!(&none.rps, Some(Reading::NoData(w)) if w.contains("AWS/ApplicationELB RequestCount Sum")),
+            "{none:?}"
+        );
+        // A custom errors metric with no datapoint is no data, not zero.
+        let src = CloudWatchSource::connect(settings(false)).await;
+        let blue = src.env_poll(latest(&results, Env::Blue), now_ms);
+        assert!(
+            matches!(blue.error_rate, Some(Reading::NoData(_))),
+            "{blue:?}"
+        );
+    }
 
     #[test]
     fn alb_arns_give_their_cloudwatch_dimensions() {

@@ -144,6 +144,8 @@ fn env_json(s: &EnvSignals, when: (Millis, Millis)) -> Value {
     let mut v = json!({
         "health": s.health.as_ref().map(|(h, _)| h.health.word()),
         "version": s.version,
+        // What a coarse source says of its data ("CloudWatch 1-min, latest 14:01").
+        "source": s.note,
     });
     let mut ages = serde_json::Map::new();
     let mut notes = serde_json::Map::new();

@@ -100,7 +100,7 @@ pub(super) fn cloudwatch_settings(
     poll_timeout: Duration,
 ) -> Result<CloudWatchSettings, String> {
     let period = c.period.unwrap_or(Duration::from_secs(60));
-    if period.as_secs() < 60 || period.as_secs() > 3600 || period.as_secs() % 60 != 0 {
+    if period.as_secs() < 60 || period.as_secs() > 3600 || !period.as_secs().is_multiple_of(60) {
         return Err(format!(
             "key `cloudwatch.period`: value {}: expected whole minutes from \"1m\" to \"1h\" (CloudWatch's standard resolution)",
             bounds::dur(period)

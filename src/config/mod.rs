@@ -618,6 +618,80 @@ mod tests {
         }
     }
 
+    mod cloudwatch {
+        use super::super::Config;
+
+        const ALB: &str = "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/checkout/50dc6c495c0c9188/f2f7dc8efc522ab2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/83e2d6bc24d8a067\"\nregion = \"eu-west-1\"\n";
+
+        #[test]
+        fn an_alb_gets_its_own_metrics_from_its_arns() {
+            let c = Config::parse(&format!("{ALB}[cloudwatch]\n"), "t").unwrap();
+            let cw = c.cloudwatch.unwrap();
+            assert_eq!(cw.region.as_deref(), Some("eu-west-1"), "the backend's");
+            assert_eq!(
+                (cw.labels.blue.as_str(), cw.labels.green.as_str()),
+                (
+                    "targetgroup/checkout-blue/73e2d6bc24d8a067",
+                    "targetgroup/checkout-green/83e2d6bc24d8a067"
+                )
+            );
+            assert_eq!(cw.requests.metric, "RequestCount");
+            assert!(cw.requests.dimensions.contains(&(
+                "LoadBalancer".into(),
+                "app/checkout/50dc6c495c0c9188".into()
+            )));
+            assert_eq!(cw.p99.unwrap().stat, "p99");
+            assert!(cw.absent_errors_are_zero);
+            assert_eq!(cw.period, std::time::Duration::from_secs(60));
+        }
+
+        #[test]
+        fn any_metric_may_be_given_with_env_and_nonsense_is_refused() {
+            let custom = "[cloudwatch]\n[cloudwatch.requests]\nnamespace = \"Shop\"\nmetric = \"Requests\"\nstat = \"Sum\"\ndimensions = { Service = \"checkout-{env}\" }\n[cloudwatch.errors]\nnamespace = \"Shop\"\nmetric = \"Errors\"\nstat = \"Sum\"\ndimensions = { Service = \"checkout-{env}\" }\n";
+            let c = Config::parse(&format!("{}{custom}", super::MIN), "t").unwrap();
+            let cw = c.cloudwatch.unwrap();
+            assert_eq!(cw.labels.green, "green");
+            assert!(cw.p99.is_none() && !cw.absent_errors_are_zero);
+            for (text, want) in [
+                (
+                    format!("{}[cloudwatch]\n", super::MIN),
+                    "key `cloudwatch.requests`: not given, and the `sim` backend has no default CloudWatch metrics",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\nperiod = \"90s\"\n"),
+                    "key `cloudwatch.period`: value \"1m 30s\": expected whole minutes",
+                ),
+                (
+                    format!(
+                        "{}{}",
+                        super::MIN,
+                        custom.replace("stat = \"Sum\"", "stat = \"p100\"")
+                    ),
+                    "key `cloudwatch.requests.stat`: value \"p100\"",
+                ),
+                (
+                    format!(
+                        "{}{}",
+                        super::MIN,
+                        custom.split("[cloudwatch.errors]").next().unwrap()
+                    ),
+                    "key `cloudwatch.errors`: missing",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\n[prometheus]\nurl = \"http://p:9090\"\n"),
+                    "keys `prometheus` and `cloudwatch`: both given",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\np99-unit = \"hours\"\n"),
+                    "key `cloudwatch.p99-unit`: value \"hours\"",
+                ),
+            ] {
+                let e = Config::parse(&text, "t").unwrap_err().to_string();
+                assert!(e.contains(want), "{text}: {e}");
+            }
+        }
+    }
+
     mod elastic_beanstalk {
         use super::super::{BackendConfig, Config};
 

@@ -267,7 +267,11 @@ fn render_env(
         )));
         lines.push(match state.source_errors.first() {
             Some((src, e, _)) => Line::from(Span::styled(format!(" ⚠ {src}: {e}"), theme.breach)),
-            None => Line::from(""),
+            // What a coarse source says of its data ("CloudWatch 1-min, latest 14:01").
+            None => state.signals.get(env).note.as_ref().map_or_else(
+                || Line::from(""),
+                |n| Line::from(Span::styled(format!(" {n}"), theme.dim)),
+            ),
         });
     }
     let lines: Vec<Line> = lines.into_iter().map(|l| fit(l, w)).collect();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 
+pub mod cloudwatch;
 pub mod eb;
 pub mod moto;
 use std::time::Duration;
