@@ -301,3 +301,28 @@ async fn the_cockpit_steps_rolls_back_and_shows_the_dns_tail() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_warns_of_a_long_ttl_as_it_opens() {
+    if !peers() || !common::require("tmux") {
+        return;
+    }
+    let m = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let r = setup(&m, &["--ttl", "300"]);
+    let cfg = config_file(dir.path(), &r);
+    let t = common::Tmux::new("route53-ttl");
+    t.start(
+        140,
+        32,
+        &format!(
+            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
+            common::cockpit_cmd(&cfg)
+        ),
+    );
+    t.wait(20, "the TTL warning", |s| {
+        s.contains("TTL 300 s on www.example.com.: resolvers may keep answering")
+    });
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}

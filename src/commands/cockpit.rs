@@ -137,6 +137,12 @@ async fn run_cockpit(
     state.now = clock.now();
     read_record(&mut state, &config, backend.as_ref()).await;
     log_journal(&mut state, &journal);
+    // What to change before this cutover (a DNS TTL above 60 s), as `check` says it.
+    if let Ok(Ok(advice)) = tokio::time::timeout(config.poll_timeout, backend.advice()).await {
+        for a in advice {
+            state.log(Level::Warn, a);
+        }
+    }
     state.settings.provided = Provided::any(sources.iter().map(|s| s.provides()));
     state.settings.smoke_available =
         !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
