@@ -3,6 +3,13 @@
 //! path with a 404): one GetMetricData per poll for both envs, whole periods only, the
 //! latest point's time said, coarse data stale only after its period; and the binary with
 //! an ALB on moto beside it: `status --json` and the cockpit show CloudWatch's numbers.
+//!
+//! The incident matrix, for this source: CloudWatch failing or hanging fails the poll
+//! (said, bounded by the call's timeout), never a zero; old points (past the look-back)
+//! are no data; a period without requests is no data, never 0 %; the minute still filling
+//! is never read. Values out of range (negative, NaN) are checked by `EnvPoll::apply_to`
+//! for every source (core's tests); an answer's size is capped by the AWS HTTP client
+//! (`backends/aws_http.rs`) as for every AWS call.
 #![allow(clippy::too_many_lines)] // a test tells one story from start to end
 
 mod common;

@@ -3,11 +3,23 @@
 //! and reads the CNAMEs back, a swap while an env is not Ready is refused with AWS's words,
 //! enhanced health gives error rate and p99, the lease and record live in the
 //! application's tags, and the CLI and the cockpit drive it.
+//!
+//! The incident matrix, for this backend: a refused swap (not Ready) is said in AWS's words
+//! and nothing moves; a swap that stays Updating past `swap-timeout` or a swap call that
+//! hangs is an unknown outcome, never "done"; a tag store that does not answer refuses a
+//! forward swap before the call and lets a rollback go, saying what it could not record;
+//! two writers on the tags are compared before written (no CAS: said in the README); the
+//! health API failing is said per env, never a zero. Pair-driving, the journal's disk and
+//! the terminal are the cockpit's, tested for every backend in `rollback_tmux.rs`,
+//! `e2e_tmux.rs` and `writer.rs`.
 #![allow(clippy::too_many_lines)] // a test tells one story from start to end
 
 mod common;
 
 use common::eb::{Eb, Fault, Metrics};
+use common::order;
+use cutover::app::engine::{self, WriteResult};
+use cutover::app::journal::{Journal, Who};
 use cutover::backends::eb::{EbBackend, EbHealth, EbSettings};
 use cutover::backends::{Backend, BackendError, Slot, Switch, WriteCheck};
 use cutover::core::{EnvPair, Reading, Weights};
@@ -264,6 +276,55 @@ async fn the_lease_and_record_are_application_tags_compared_before_written() {
             .await
             .unwrap()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_tag_store_refuses_a_swap_but_not_a_rollback_and_a_hung_swap_is_unknown() {
+    let e = eb();
+    e.set_updating_polls(1);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let b = EbBackend::connect(settings(&e)).await;
+    let who = Who::current();
+    // The store of the record does not answer: a forward swap is refused before the call.
+    e.fault("ListTagsForResource", Fault::internal());
+    let r = engine::apply(&b, &journal, &who, &order(1, 100))
+        .await
+        .result;
+    assert!(matches!(r, WriteResult::Refused { .. }), "{r:?}");
+    assert_eq!(e.calls("SwapEnvironmentCNAMEs"), 0, "nothing sent");
+    e.clear_fault("ListTagsForResource");
+    let r = engine::apply(&b, &journal, &who, &order(2, 100))
+        .await
+        .result;
+    assert!(matches!(r, WriteResult::Verified { .. }), "{r:?}");
+    assert_eq!(e.cname(GREEN), LIVE);
+    // Now it stops answering again: the rollback goes ahead and says what it could not do.
+    e.fault("ListTagsForResource", Fault::internal());
+    e.fault("UpdateTagsForResource", Fault::internal());
+    let out = engine::apply(&b, &journal, &who, &order(3, 0)).await;
+    assert!(
+        matches!(out.result, WriteResult::Verified { .. }),
+        "{:?}",
+        out.result
+    );
+    assert!(out.record_error.is_some(), "said: {out:?}");
+    assert_eq!(e.cname(BLUE), LIVE, "rolled back");
+    e.clear_fault("ListTagsForResource");
+    e.clear_fault("UpdateTagsForResource");
+    // A swap call that never answers: its outcome is unknown, never done nor failed.
+    e.fault("SwapEnvironmentCNAMEs", Fault::Hang);
+    let t = std::time::Instant::now();
+    let r = engine::apply(&b, &journal, &who, &order(4, 100))
+        .await
+        .result;
+    assert!(matches!(r, WriteResult::Unknown { .. }), "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "bounded: {:?}",
+        t.elapsed()
+    );
+    e.clear_fault("SwapEnvironmentCNAMEs");
 }
 
 fn config_file(dir: &std::path::Path, e: &Eb, extra: &str) -> std::path::PathBuf {
