@@ -116,26 +116,18 @@ where
     super::aws::error("the Elastic Load Balancing API", what, target, e)
 }
 
-/// The AWS profile the ALB's settings name, when no AWS file has it (see
-/// [`super::aws::missing_profile`]).
-pub fn missing_profile(s: &AlbSettings) -> Option<(String, String, String)> {
-    super::aws::missing_profile(s.profile.as_deref())
-}
-
 impl AlbBackend {
     pub async fn connect(s: AlbSettings) -> AlbBackend {
-        let (sdk, region) = super::aws::sdk_config(&super::aws::Access {
-            region: s.region.as_deref(),
-            profile: s.profile.as_deref(),
-            endpoint_url: s.endpoint_url.as_deref(),
-            static_credentials: s
-                .static_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.as_str(), secret.as_str())),
-            timeout: s.timeout,
-            attempts: STEP_ATTEMPTS,
-            max_attempts: ROLLBACK_ATTEMPTS,
-        })
+        let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+            (
+                s.region.as_deref(),
+                s.profile.as_deref(),
+                s.endpoint_url.as_deref(),
+            ),
+            s.static_credentials.as_ref(),
+            s.timeout,
+            (STEP_ATTEMPTS, ROLLBACK_ATTEMPTS),
+        ))
         .await;
         AlbBackend {
             client: Client::new(&sdk),

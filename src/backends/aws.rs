@@ -38,6 +38,27 @@ pub struct Access<'a> {
     pub max_attempts: u32,
 }
 
+impl<'a> Access<'a> {
+    /// An access from a backend's settings: `(region, profile, endpoint_url)`, the static
+    /// credentials of a test, one attempt's timeout, and `(attempts, max_attempts)`.
+    pub fn of(
+        (region, profile, endpoint_url): (Option<&'a str>, Option<&'a str>, Option<&'a str>),
+        static_credentials: Option<&'a (String, String)>,
+        timeout: Duration,
+        (attempts, max_attempts): (u32, u32),
+    ) -> Access<'a> {
+        Access {
+            region,
+            profile,
+            endpoint_url,
+            static_credentials: static_credentials.map(|(id, s)| (id.as_str(), s.as_str())),
+            timeout,
+            attempts,
+            max_attempts,
+        }
+    }
+}
+
 /// The SDK's configuration for `a`, and the region it resolved (or "no region"). Credentials
 /// a peer may echo back in a refusal are registered as secrets first.
 pub async fn sdk_config(a: &Access<'_>) -> (SdkConfig, String) {

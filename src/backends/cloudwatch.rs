@@ -185,18 +185,16 @@ fn latest(results: &[MetricDataResult], env: Env) -> Option<Point> {
 
 impl CloudWatchSource {
     pub async fn connect(s: CloudWatchSettings) -> CloudWatchSource {
-        let (sdk, region) = super::aws::sdk_config(&super::aws::Access {
-            region: s.region.as_deref(),
-            profile: s.profile.as_deref(),
-            endpoint_url: s.endpoint_url.as_deref(),
-            static_credentials: s
-                .static_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.as_str(), secret.as_str())),
-            timeout: s.timeout,
-            attempts: 2,
-            max_attempts: 2,
-        })
+        let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+            (
+                s.region.as_deref(),
+                s.profile.as_deref(),
+                s.endpoint_url.as_deref(),
+            ),
+            s.static_credentials.as_ref(),
+            s.timeout,
+            (2, 2),
+        ))
         .await;
         CloudWatchSource {
             client: Client::new(&sdk),

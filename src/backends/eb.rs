@@ -120,18 +120,16 @@ impl EnvState {
 
 impl EbBackend {
     pub async fn connect(s: EbSettings) -> EbBackend {
-        let (sdk, region) = super::aws::sdk_config(&super::aws::Access {
-            region: s.region.as_deref(),
-            profile: s.profile.as_deref(),
-            endpoint_url: s.endpoint_url.as_deref(),
-            static_credentials: s
-                .static_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.as_str(), secret.as_str())),
-            timeout: s.timeout,
-            attempts: STEP_ATTEMPTS,
-            max_attempts: ROLLBACK_ATTEMPTS,
-        })
+        let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+            (
+                s.region.as_deref(),
+                s.profile.as_deref(),
+                s.endpoint_url.as_deref(),
+            ),
+            s.static_credentials.as_ref(),
+            s.timeout,
+            (STEP_ATTEMPTS, ROLLBACK_ATTEMPTS),
+        ))
         .await;
         EbBackend {
             client: Client::new(&sdk),

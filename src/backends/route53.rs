@@ -185,18 +185,16 @@ pub fn pick(
 impl Route53Backend {
     pub async fn connect(mut s: Route53Settings) -> Route53Backend {
         s.name = fqdn(&s.name);
-        let (sdk, region) = super::aws::sdk_config(&super::aws::Access {
-            region: s.region.as_deref(),
-            profile: s.profile.as_deref(),
-            endpoint_url: s.endpoint_url.as_deref(),
-            static_credentials: s
-                .static_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.as_str(), secret.as_str())),
-            timeout: s.timeout,
-            attempts: STEP_ATTEMPTS,
-            max_attempts: ROLLBACK_ATTEMPTS,
-        })
+        let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+            (
+                s.region.as_deref(),
+                s.profile.as_deref(),
+                s.endpoint_url.as_deref(),
+            ),
+            s.static_credentials.as_ref(),
+            s.timeout,
+            (STEP_ATTEMPTS, ROLLBACK_ATTEMPTS),
+        ))
         .await;
         Route53Backend {
             client: Client::new(&sdk),

@@ -191,14 +191,7 @@ async fn backend_for(
         }
         BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
         BackendConfig::Alb(a) => {
-            if let Some((key, name, looked)) = crate::backends::alb::missing_profile(a) {
-                return Err(ConfigError::new(
-                    &key,
-                    format!(
-                        "value {name:?}: no such profile in {looked}; expected a profile those files name (or leave it out for the default credentials)"
-                    ),
-                ));
-            }
+            aws_profile(a.profile.as_deref())?;
             let backend = AlbBackend::connect(a.clone()).await;
             sources.push(Arc::new(AlbHealth(backend.clone())));
             Arc::new(backend)

@@ -618,8 +618,9 @@ mod tests {
         }
     }
 
-    mod cloudwatch {
-        use super::super::Config;
+    mod cloudwatch_source {
+        use crate::config::Config;
+        use crate::config::tests::MIN;
 
         const ALB: &str = "[backend]\nkind = \"alb\"\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/checkout/50dc6c495c0c9188/f2f7dc8efc522ab2\"\nblue-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067\"\ngreen-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/83e2d6bc24d8a067\"\nregion = \"eu-west-1\"\n";
 
@@ -648,13 +649,13 @@ mod tests {
         #[test]
         fn any_metric_may_be_given_with_env_and_nonsense_is_refused() {
             let custom = "[cloudwatch]\n[cloudwatch.requests]\nnamespace = \"Shop\"\nmetric = \"Requests\"\nstat = \"Sum\"\ndimensions = { Service = \"checkout-{env}\" }\n[cloudwatch.errors]\nnamespace = \"Shop\"\nmetric = \"Errors\"\nstat = \"Sum\"\ndimensions = { Service = \"checkout-{env}\" }\n";
-            let c = Config::parse(&format!("{}{custom}", super::MIN), "t").unwrap();
+            let c = Config::parse(&format!("{MIN}{custom}"), "t").unwrap();
             let cw = c.cloudwatch.unwrap();
             assert_eq!(cw.labels.green, "green");
             assert!(cw.p99.is_none() && !cw.absent_errors_are_zero);
             for (text, want) in [
                 (
-                    format!("{}[cloudwatch]\n", super::MIN),
+                    format!("{MIN}[cloudwatch]\n"),
                     "key `cloudwatch.requests`: not given, and the `sim` backend has no default CloudWatch metrics",
                 ),
                 (
@@ -664,7 +665,7 @@ mod tests {
                 (
                     format!(
                         "{}{}",
-                        super::MIN,
+                        MIN,
                         custom.replace("stat = \"Sum\"", "stat = \"p100\"")
                     ),
                     "key `cloudwatch.requests.stat`: value \"p100\"",
@@ -672,7 +673,7 @@ mod tests {
                 (
                     format!(
                         "{}{}",
-                        super::MIN,
+                        MIN,
                         custom.split("[cloudwatch.errors]").next().unwrap()
                     ),
                     "key `cloudwatch.errors`: missing",

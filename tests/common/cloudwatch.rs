@@ -146,8 +146,7 @@ pub struct Cw {
     pub url: String,
     pub port: u16,
     world: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: super::served::Served,
 }
 
 fn series_key(namespace: &str, metric: &str, dims: &[(String, String)], stat: &str) -> SeriesKey {
@@ -168,35 +167,17 @@ impl Cw {
             last_cbor: None,
             next_request: 1,
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = axum::Router::new()
             .fallback(handle)
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(world.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-            // Connections still open (a hanging answer) are dropped with the runtime.
-            rt.shutdown_background();
-        });
+        let served = super::served::Served::start(app);
+        let port = served.port;
         Cw {
             url: format!("http://127.0.0.1:{port}"),
             port,
             world,
-            stop: Some(stop),
-            thread: Some(thread),
+            _served: served,
         }
     }
 
@@ -271,17 +252,6 @@ impl Cw {
     /// GetMetricData is answered again.
     pub fn clear_fault(&self) {
         self.world().fault = None;
-    }
-}
-
-impl Drop for Cw {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -236,8 +236,7 @@ pub struct Eb {
     pub port: u16,
     pub app: String,
     world: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: super::served::Served,
 }
 
 fn now() -> String {
@@ -298,36 +297,18 @@ impl Eb {
             requests: Vec::new(),
             next_request: 1,
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app_router = axum::Router::new()
             .route("/", axum::routing::post(handle))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(world.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tokio::select! {
-                    _ = axum::serve(listener, app_router) => {}
-                    _ = stopped => {}
-                }
-            });
-            // Connections still open (a hanging answer) are dropped with the runtime.
-            rt.shutdown_background();
-        });
+        let served = super::served::Served::start(app_router);
+        let port = served.port;
         Eb {
             url: format!("http://127.0.0.1:{port}"),
             port,
             app: app.into(),
             world,
-            stop: Some(stop),
-            thread: Some(thread),
+            _served: served,
         }
     }
 
@@ -448,17 +429,6 @@ impl Eb {
     /// `action` is answered again.
     pub fn clear_fault(&self, action: &str) {
         self.world().faults.remove(action);
-    }
-}
-
-impl Drop for Eb {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
