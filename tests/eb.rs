@@ -279,6 +279,40 @@ async fn the_lease_and_record_are_application_tags_compared_before_written() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_during_someone_elses_swap_waits_for_it_then_swaps_back() {
+    let e = eb();
+    e.set_updating_polls(6);
+    let b = EbBackend::connect(settings(&e)).await;
+    // Someone swaps from the console: accepted, both Updating, the old CNAMEs still shown.
+    let mut theirs = settings(&e);
+    theirs.swap_timeout = Duration::from_secs(3);
+    let other = EbBackend::connect(theirs).await;
+    let swap = tokio::spawn(async move { other.write(Weights::new(0, 1)).await });
+    for _ in 0..200 {
+        if e.status(BLUE) == "Updating" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(e.status(BLUE), "Updating");
+    assert_eq!(
+        b.read().await.unwrap(),
+        Weights::new(1, 0),
+        "the old CNAMEs still shown"
+    );
+    // Blue seems to hold production: a rollback that believed it would send nothing and
+    // say "verified" while green takes over. It waits for the swap to end, then swaps back.
+    b.write_urgent(Weights::new(1, 0)).await.unwrap();
+    assert_eq!(e.cname(BLUE), LIVE, "all traffic back on blue");
+    assert_eq!(
+        e.calls("SwapEnvironmentCNAMEs"),
+        2,
+        "theirs, then the rollback's"
+    );
+    swap.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_tag_store_refuses_a_swap_but_not_a_rollback_and_a_hung_swap_is_unknown() {
     let e = eb();
     e.set_updating_polls(1);

@@ -72,6 +72,17 @@ pub struct EnvState {
     pub arn: String,
 }
 
+/// The environments that are not `Ready`, as words ("blue Updating, green Updating"); empty
+/// when both are.
+fn not_ready(e: &EnvPair<EnvState>) -> String {
+    [(Env::Blue, &e.blue), (Env::Green, &e.green)]
+        .iter()
+        .filter(|(_, s)| !s.ready())
+        .map(|(env, s)| format!("{env} {}", s.status))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether `cname` is the production CNAME `prod` (the full name, or its first label).
 pub fn holds(cname: &str, prod: &str) -> bool {
     let norm = |s: &str| s.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -231,6 +242,32 @@ impl EbBackend {
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = p;
     }
 
+    /// Both environments once they are `Ready` (a swap someone else started has ended), at
+    /// most `swap_timeout` after `began`: past that nothing is sent, said with who is not
+    /// Ready.
+    async fn wait_ready(&self, began: Instant) -> Result<EnvPair<EnvState>, BackendError> {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            let e = self.envs().await?;
+            let busy = not_ready(&e);
+            if busy.is_empty() {
+                return Ok(e);
+            }
+            self.set_progress(Some((
+                format!("a swap under way ends first: {busy}"),
+                began,
+            )));
+            if began.elapsed() + wait > self.s.swap_timeout {
+                return Err(self.refused(format!(
+                    "{busy} for over {} s: Elastic Beanstalk refuses a swap until both are Ready; nothing sent",
+                    began.elapsed().as_secs()
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
+    }
+
     /// Polls until both environments are `Ready` and `to` holds the production CNAME, at
     /// most `swap_timeout`: after that the outcome is unknown (the swap may still finish).
     async fn wait_swapped(&self, to: Env, began: Instant) -> Result<(), BackendError> {
@@ -241,15 +278,11 @@ impl EbBackend {
             if done {
                 return Ok(());
             }
-            let busy: Vec<String> = [(Env::Blue, &e.blue), (Env::Green, &e.green)]
-                .iter()
-                .filter(|(_, s)| !s.ready())
-                .map(|(env, s)| format!("{env} {}", s.status))
-                .collect();
+            let busy = not_ready(&e);
             let what = if busy.is_empty() {
                 "CNAMEs not swapped yet".to_string()
             } else {
-                busy.join(", ")
+                busy
             };
             let secs = began.elapsed().as_secs();
             self.set_progress(Some((what.clone(), began)));
@@ -262,11 +295,11 @@ impl EbBackend {
                 });
             }
             tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(2));
+            wait = (wait * 2).min(Duration::from_secs(1));
         }
     }
 
-    async fn flip(&self, w: Weights, attempts: u32) -> Result<(), BackendError> {
+    async fn flip(&self, w: Weights, attempts: u32, urgent: bool) -> Result<(), BackendError> {
         let to = match (w.blue > 0, w.green > 0) {
             (true, false) => Env::Blue,
             (false, true) => Env::Green,
@@ -276,12 +309,26 @@ impl EbBackend {
                 )));
             }
         };
-        let e = self.envs().await?;
-        if self.live_of(&e).is_ok_and(|l| l == to) {
+        let began = Instant::now();
+        // While a swap is under way (someone's, from the console) where the production
+        // CNAME ends up is not known: "already there" would be a guess. A rollback waits
+        // for it to end, then decides; a step sends its swap and Elastic Beanstalk refuses
+        // it in its own words.
+        let e = if urgent {
+            let e = self.wait_ready(began).await;
+            if e.is_err() {
+                self.set_progress(None);
+            }
+            e?
+        } else {
+            self.envs().await?
+        };
+        let ready = not_ready(&e).is_empty();
+        if ready && self.live_of(&e).is_ok_and(|l| l == to) {
+            self.set_progress(None);
             return Ok(());
         }
-        let began = Instant::now();
-        self.set_progress(Some(("sent".into(), began)));
+        self.set_progress(Some(("sent, no answer yet".into(), began)));
         let sent = self
             .client
             .swap_environment_cnames()
@@ -296,7 +343,14 @@ impl EbBackend {
             .await
             .map_err(|e| self.err("SwapEnvironmentCNAMEs", e));
         let result = match sent {
-            Ok(_) => self.wait_swapped(to, began).await,
+            // Accepted: from here on a failure to see it finish is an unknown outcome.
+            Ok(_) => self.wait_swapped(to, began).await.map_err(|e| match e {
+                e @ BackendError::Unknown { .. } => e,
+                e => BackendError::Unknown {
+                    target: self.target(),
+                    message: format!("the swap was accepted; whether it completed is unknown: {e}"),
+                },
+            }),
             Err(e) => Err(e),
         };
         self.set_progress(None);
@@ -532,11 +586,11 @@ impl Backend for EbBackend {
 #[async_trait]
 impl Switch for EbBackend {
     async fn write(&self, w: Weights) -> Result<(), BackendError> {
-        self.flip(w, STEP_ATTEMPTS).await
+        self.flip(w, STEP_ATTEMPTS, false).await
     }
 
     async fn write_urgent(&self, w: Weights) -> Result<(), BackendError> {
-        self.flip(w, ROLLBACK_ATTEMPTS).await
+        self.flip(w, ROLLBACK_ATTEMPTS, true).await
     }
 
     async fn check_write(&self) -> WriteCheck {

@@ -533,7 +533,16 @@ impl Switch for Route53Backend {
                 target: self.target(),
                 message: "ChangeResourceRecordSets: AWS InvalidChangeBatch".into(),
             })?;
-        self.wait_insync(&id).await
+        // Accepted: from here on a failure to see it in sync is an unknown outcome.
+        self.wait_insync(&id).await.map_err(|e| match e {
+            e @ BackendError::Unknown { .. } => e,
+            e => BackendError::Unknown {
+                target: self.target(),
+                message: format!(
+                    "the change {id} was accepted; whether it applied is unknown: {e}"
+                ),
+            },
+        })
     }
 
     async fn check_write(&self) -> WriteCheck {
