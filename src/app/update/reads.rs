@@ -85,6 +85,30 @@ fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Eff
                 );
             }
             Some(LiveFrom::Config) => {}
+            // Traffic split and the record now names the other env live: a record rewritten
+            // mid-cutover (by hand, by a faulty writer) is not followed quietly, or `r`
+            // would send everything to the release under test.
+            _ if s.traffic.live_known
+                && r.live != s.live()
+                && !r.window_over(wall)
+                && s.traffic.weights.is_some_and(|w| w.blue > 0 && w.green > 0) =>
+            {
+                let seen = s.traffic.record.as_ref().map(|o| (o.live, o.by.clone(), o.at));
+                if seen != Some((r.live, r.by.clone(), r.at)) {
+                    s.log(
+                        Level::Error,
+                        format!(
+                            "the cutover record now says {} is live (by {} at {}), but {} was live as traffic split here: a record rewritten mid-cutover is not followed; {} still rolls back to {}, and forward moves are refused until the record and this cockpit agree",
+                            r.live,
+                            r.by,
+                            s.hhmm(r.at),
+                            s.live(),
+                            s.key(crate::app::keymap::Action::Rollback),
+                            s.live()
+                        ),
+                    );
+                }
+            }
             _ if !r.window_over(wall) && (r.live != s.live() || !s.traffic.live_known) => {
                 s.cutover.live = r.live;
                 s.traffic.live_known = true;
@@ -448,6 +472,49 @@ fn late_landing(s: &mut State, pos: usize, w: Weights) -> Vec<Effect> {
 mod tests {
     use super::*;
     use crate::app::update::testkit::*;
+
+    #[test]
+    fn a_record_rewritten_mid_cutover_to_name_the_other_env_is_not_followed() {
+        let mut s = state(50);
+        let wall = s.wall_ms(0);
+        let ours = crate::core::Record::new(Env::Blue, "alice@h", wall);
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 100,
+                result: Ok(Some(ours)),
+            },
+        );
+        let forged = crate::core::Record::new(Env::Green, "mallory@evil", wall + 100);
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 200,
+                result: Ok(Some(forged.clone())),
+            },
+        );
+        assert_eq!(s.live(), Env::Blue, "not followed while traffic is split");
+        assert!(
+            s.last_event()
+                .starts_with("the cutover record now says green is live (by mallory@evil"),
+            "{}",
+            s.last_event()
+        );
+        let said = s.view.events.len();
+        update(
+            &mut s,
+            Event::RecordRead {
+                now: 300,
+                result: Ok(Some(forged)),
+            },
+        );
+        assert_eq!(s.view.events.len(), said, "said once");
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
+            "the rollback still goes to blue: {e:?}"
+        );
+    }
 
     #[test]
     fn external_change_is_reported_and_journaled() {
