@@ -133,6 +133,71 @@ async fn a_third_record_a_missing_one_or_another_policy_is_refused() {
     );
 }
 
+/// Both weighted records' weights, read with the SDK directly (cutover's read refuses a
+/// third record).
+async fn raw_weights(r: &serde_json::Value) -> Vec<(String, i64)> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(r["endpoint"].as_str().unwrap())
+        .credentials_provider(aws_sdk_route53::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let out = aws_sdk_route53::Client::new(&sdk)
+        .list_resource_record_sets()
+        .hosted_zone_id(r["zone"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut w: Vec<(String, i64)> = out
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.weight().is_some())
+        .map(|s| {
+            (
+                s.set_identifier().unwrap_or_default().to_string(),
+                s.weight().unwrap_or_default(),
+            )
+        })
+        .collect();
+    w.sort();
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_record_does_not_stop_a_rollback_and_its_share_is_said() {
+    if !peers() {
+        return;
+    }
+    let m = moto();
+    // Green at 10 % when someone adds a canary record beside it.
+    let r = setup(&m, &["--third", "--green-weight", "10"]);
+    let b = Route53Backend::connect(settings(&r, "www.example.com.")).await;
+    assert!(b.write(Weights::new(100, 0)).await.is_err(), "a step is refused");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = cutover::app::journal::Journal::open(&dir.path().join("j.jsonl")).unwrap();
+    let who = cutover::app::journal::Who::current();
+    let out = cutover::app::engine::apply(&b, &journal, &who, &common::order(1, 0)).await;
+    let cutover::app::engine::WriteResult::Unknown { error, .. } = &out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert!(
+        error.contains("written, but the read-back failed")
+            && error.contains("third weighted record, set identifier \"canary\" (weight 5)"),
+        "{error}"
+    );
+    assert_eq!(
+        raw_weights(&r).await,
+        vec![
+            ("blue".to_string(), 100),
+            ("canary".to_string(), 5),
+            ("green".to_string(), 0)
+        ],
+        "green went to 0; the canary is left as it was"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_txt_store_compares_before_it_swaps() {
     if !peers() {

@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--ttl", type=int, default=60)
     ap.add_argument("--third", action="store_true", help="add a third weighted record, canary")
+    ap.add_argument("--green-weight", type=int, default=0, help="green's weight (blue's is 100 minus it)")
     ap.add_argument("--failover-name", help="add a failover pair under this name")
     a = ap.parse_args()
 
@@ -57,7 +58,8 @@ def main():
             rrs["HealthCheckId"] = health
         return {"Action": "CREATE", "ResourceRecordSet": rrs}
 
-    changes = [weighted("blue", 100, "192.0.2.10", check), weighted("green", 0, "192.0.2.20")]
+    g = a.green_weight
+    changes = [weighted("blue", 100 - g, "192.0.2.10", check), weighted("green", g, "192.0.2.20")]
     if a.third:
         changes.append(weighted("canary", 5, "192.0.2.30"))
     if a.failover_name:

@@ -292,7 +292,20 @@ impl Route53Backend {
 
     /// The blue and green weighted records, read now.
     pub async fn records(&self) -> Result<EnvPair<ResourceRecordSet>, BackendError> {
-        let found = self.list(&self.s.name, &self.rtype()).await?;
+        self.records_of(false).await
+    }
+
+    /// The blue and green weighted records; with `only_ours`, other records of the name
+    /// (a third weighted one) are left out instead of refused: a rollback still sets green
+    /// to 0, the read-back then says what else takes a share.
+    async fn records_of(&self, only_ours: bool) -> Result<EnvPair<ResourceRecordSet>, BackendError> {
+        let mut found = self.list(&self.s.name, &self.rtype()).await?;
+        if only_ours {
+            found.retain(|r| {
+                r.set_identifier()
+                    .is_some_and(|i| i == self.s.sets.blue || i == self.s.sets.green)
+            });
+        }
         let both = pick(
             &found,
             &self.s.sets,
@@ -507,6 +520,36 @@ pub fn ttl_advice(name: &str, ttl: Option<i64>) -> Option<String> {
 #[async_trait]
 impl Switch for Route53Backend {
     async fn write(&self, weights: Weights) -> Result<(), BackendError> {
+        self.put(weights, false).await
+    }
+
+    /// A rollback: the two records are written even beside a third weighted record (whose
+    /// share the read-back then names): green at 0 is safer than green where it was.
+    async fn write_urgent(&self, weights: Weights) -> Result<(), BackendError> {
+        self.put(weights, true).await
+    }
+
+    async fn check_write(&self) -> WriteCheck {
+        WriteCheck::Unprovable(
+            "IAM for route53:ChangeResourceRecordSets and route53:GetChange cannot be proven without writing (Route53 has no dry run); the first write says if it is denied".into(),
+        )
+    }
+
+    /// A DELETE of the expected value and a CREATE of the new one in one batch: Route53
+    /// refuses the whole batch when the DELETE does not match, which is the compare. The
+    /// value is read and compared first as well (moto does not enforce the DELETE's match).
+    async fn swap(
+        &self,
+        slot: Slot,
+        expect: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, BackendError> {
+        self.swap_txt(slot, expect, new).await
+    }
+}
+
+impl Route53Backend {
+    async fn put(&self, weights: Weights, rollback: bool) -> Result<(), BackendError> {
         if weights.blue == 0 && weights.green == 0 {
             return Err(BackendError::Rejected {
                 target: self.target(),
@@ -515,7 +558,7 @@ impl Switch for Route53Backend {
             });
         }
         *self.change.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let r = self.records().await?;
+        let r = self.records_of(rollback).await?;
         // Exactly as read, but for the weight.
         let with = |set: &ResourceRecordSet, w: u32| {
             let mut set = set.clone();
@@ -545,16 +588,7 @@ impl Switch for Route53Backend {
         })
     }
 
-    async fn check_write(&self) -> WriteCheck {
-        WriteCheck::Unprovable(
-            "IAM for route53:ChangeResourceRecordSets and route53:GetChange cannot be proven without writing (Route53 has no dry run); the first write says if it is denied".into(),
-        )
-    }
-
-    /// A DELETE of the expected value and a CREATE of the new one in one batch: Route53
-    /// refuses the whole batch when the DELETE does not match, which is the compare. The
-    /// value is read and compared first as well (moto does not enforce the DELETE's match).
-    async fn swap(
+    async fn swap_txt(
         &self,
         slot: Slot,
         expect: Option<&str>,
