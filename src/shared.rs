@@ -131,6 +131,10 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// Seconds as "5.0 s", "0.7 s" or "0.25 s": at least one decimal, and as many more as the
 /// value has (to the microsecond), so a sub-second timeout is never rounded to "0.0 s".
 pub fn seconds_text(seconds: f64) -> String {
+    // Unknown (an SDK's own timeout fired): never said as "0.0 s".
+    if seconds <= 0.0 {
+        return "the time allowed (`timeout`)".into();
+    }
     // Below a millisecond, in the unit that shows it (a 1 ns timeout is not "0.0 s").
     if seconds > 0.0 && seconds < 1e-3 {
         return if seconds < 1e-6 {
@@ -194,7 +198,7 @@ mod tests {
             (0.25, "0.25 s"),
             (0.02, "0.02 s"),
             (1.125, "1.125 s"),
-            (0.0, "0.0 s"),
+            (0.0, "the time allowed (`timeout`)"),
             (0.000_25, "250 µs"),
             (1e-9, "1 ns"),
         ];

@@ -174,7 +174,10 @@ async fn a_third_record_does_not_stop_a_rollback_and_its_share_is_said() {
     // Green at 10 % when someone adds a canary record beside it.
     let r = setup(&m, &["--third", "--green-weight", "10"]);
     let b = Route53Backend::connect(settings(&r, "www.example.com.")).await;
-    assert!(b.write(Weights::new(100, 0)).await.is_err(), "a step is refused");
+    assert!(
+        b.write(Weights::new(100, 0)).await.is_err(),
+        "a step is refused"
+    );
     let dir = tempfile::tempdir().unwrap();
     let journal = cutover::app::journal::Journal::open(&dir.path().join("j.jsonl")).unwrap();
     let who = cutover::app::journal::Who::current();

@@ -298,7 +298,10 @@ impl Route53Backend {
     /// The blue and green weighted records; with `only_ours`, other records of the name
     /// (a third weighted one) are left out instead of refused: a rollback still sets green
     /// to 0, the read-back then says what else takes a share.
-    async fn records_of(&self, only_ours: bool) -> Result<EnvPair<ResourceRecordSet>, BackendError> {
+    async fn records_of(
+        &self,
+        only_ours: bool,
+    ) -> Result<EnvPair<ResourceRecordSet>, BackendError> {
         let mut found = self.list(&self.s.name, &self.rtype()).await?;
         if only_ours {
             found.retain(|r| {

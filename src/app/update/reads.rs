@@ -93,7 +93,11 @@ fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Eff
                 && !r.window_over(wall)
                 && s.traffic.weights.is_some_and(|w| w.blue > 0 && w.green > 0) =>
             {
-                let seen = s.traffic.record.as_ref().map(|o| (o.live, o.by.clone(), o.at));
+                let seen = s
+                    .traffic
+                    .record
+                    .as_ref()
+                    .map(|o| (o.live, o.by.clone(), o.at));
                 if seen != Some((r.live, r.by.clone(), r.at)) {
                     s.log(
                         Level::Error,
@@ -203,6 +207,7 @@ pub(super) fn on_read(
     if !s.traffic.live_known && !learn_live(s, w) {
         return Vec::new();
     }
+    super::writes::expire_unknown(s, w);
     if s.writes.in_flight.is_empty() && s.traffic.weights.is_some_and(|old| old != w) {
         return explain_change(s, w);
     }
@@ -514,6 +519,43 @@ mod tests {
             matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
             "the rollback still goes to blue: {e:?}"
         );
+    }
+
+    #[test]
+    fn an_unknown_write_that_never_landed_is_said_so_and_no_longer_watched() {
+        let (mut s, _) = step_unknown();
+        let read = |s: &mut State, now: Millis| {
+            update(
+                s,
+                Event::BackendRead {
+                    started: now,
+                    now,
+                    result: Ok(Weights::new(90, 10)),
+                },
+            )
+        };
+        read(&mut s, 30_000);
+        assert_eq!(
+            s.writes.unknown.len(),
+            1,
+            "still watched: it may still land"
+        );
+        read(&mut s, 62_000);
+        assert!(s.writes.unknown.is_empty());
+        assert!(
+            s.last_event().starts_with(
+                "STEP → 50 % DID NOT LAND: a minute after it was sent the backend reads green 10 %"
+            ),
+            "{}",
+            s.last_event()
+        );
+        let banner = s.writes.failed.as_ref().unwrap();
+        assert!(
+            banner.text.starts_with("STEP DID NOT LAND"),
+            "{}",
+            banner.text
+        );
+        assert!(!banner.text.contains("may still land"), "{}", banner.text);
     }
 
     #[test]

@@ -205,6 +205,55 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
     vec![Effect::Write(order)]
 }
 
+/// How long after it was sent a write whose outcome was unknown is watched for landing.
+pub(super) const UNKNOWN_WATCH_MS: Millis = 60_000;
+
+/// Writes whose outcome was unknown and that have not landed [`UNKNOWN_WATCH_MS`] after they
+/// were sent, the backend answering with `w`: said as not landed (a rollback loudly, with
+/// the key that sends it again) and no longer watched, so the screen stops saying "may
+/// still land" over traffic that never moved.
+pub(super) fn expire_unknown(s: &mut State, w: Weights) {
+    let (cand, now) = (s.candidate(), s.now);
+    let share = w.share_of(cand);
+    let (gone, keep): (Vec<InFlight>, Vec<InFlight>) =
+        s.writes.unknown.drain(..).partition(|u| {
+            now.saturating_sub(u.since) > UNKNOWN_WATCH_MS && share != Some(u.share)
+        });
+    s.writes.unknown = keep;
+    let reads = share.map_or_else(|| "?".to_string(), |p| p.to_string());
+    for u in gone {
+        let (what, key) = if u.rollback {
+            ("ROLLBACK".to_string(), s.key(Action::Rollback))
+        } else {
+            (
+                u.action.to_string().to_uppercase(),
+                s.key(Action::StepForward),
+            )
+        };
+        let line = format!(
+            "{what} → {} % DID NOT LAND: a minute after it was sent the backend reads {cand} {reads} % ({w}); {key} sends it again",
+            u.share
+        );
+        s.log(
+            if u.rollback {
+                Level::Error
+            } else {
+                Level::Warn
+            },
+            line,
+        );
+        let hhmmss = s.wall(now).format("%H:%M:%S").to_string();
+        s.writes.failed = Some(Banner {
+            rollback: u.rollback,
+            at: now,
+            text: format!(
+                "{what} DID NOT LAND {hhmmss} — {key} sends it again — {}",
+                traffic(&Some(w))
+            ),
+        });
+    }
+}
+
 /// What a write in flight waits for at the backend now, as it says.
 pub(super) fn on_write_progress(s: &mut State, id: u64, text: Option<String>) {
     if let Some(w) = s.writes.in_flight.iter_mut().find(|w| w.id == id) {
