@@ -66,76 +66,82 @@ fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Eff
         );
         return vec![Effect::Record(RecordOp::Restore(old))];
     }
-    let wall = s.wall_ms(s.now);
     if let Some(r) = &rec {
-        match s.traffic.live_from {
-            Some(LiveFrom::Config)
-                if r.live != s.live()
-                    && !r.window_over(wall)
-                    && s.traffic.record.as_ref().map(|o| o.live) != Some(r.live) =>
-            {
+        live_from_record(s, r);
+    }
+    s.traffic.record = rec;
+    Vec::new()
+}
+
+/// Who is live, as the record says: followed unless the config says otherwise, or traffic is
+/// split and the record now names the other env (a record rewritten mid-cutover).
+fn live_from_record(s: &mut State, r: &Record) {
+    let wall = s.wall_ms(s.now);
+    match s.traffic.live_from {
+        Some(LiveFrom::Config)
+            if r.live != s.live()
+                && !r.window_over(wall)
+                && s.traffic.record.as_ref().map(|o| o.live) != Some(r.live) =>
+        {
+            s.log(
+                Level::Error,
+                format!(
+                    "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
+                    r.live,
+                    r.by,
+                    s.live()
+                ),
+            );
+        }
+        Some(LiveFrom::Config) => {}
+        // Traffic split and the record now names the other env live: a record rewritten
+        // mid-cutover (by hand, by a faulty writer) is not followed quietly, or `r`
+        // would send everything to the release under test.
+        _ if s.traffic.live_known
+            && r.live != s.live()
+            && !r.window_over(wall)
+            && s.traffic.weights.is_some_and(|w| w.blue > 0 && w.green > 0) =>
+        {
+            let seen = s
+                .traffic
+                .record
+                .as_ref()
+                .map(|o| (o.live, o.by.clone(), o.at));
+            if seen != Some((r.live, r.by.clone(), r.at)) {
                 s.log(
                     Level::Error,
                     format!(
-                        "the cutover record says {} is live (started by {}), but `live` in the config says {}: the config wins here; forward writes will be refused",
+                        "the cutover record now says {} is live (by {} at {}), but {} was live as traffic split here: a record rewritten mid-cutover is not followed; {} still rolls back to {}, and forward moves are refused until the record and this cockpit agree",
                         r.live,
                         r.by,
+                        s.hhmm(r.at),
+                        s.live(),
+                        s.key(crate::app::keymap::Action::Rollback),
                         s.live()
                     ),
                 );
             }
-            Some(LiveFrom::Config) => {}
-            // Traffic split and the record now names the other env live: a record rewritten
-            // mid-cutover (by hand, by a faulty writer) is not followed quietly, or `r`
-            // would send everything to the release under test.
-            _ if s.traffic.live_known
-                && r.live != s.live()
-                && !r.window_over(wall)
-                && s.traffic.weights.is_some_and(|w| w.blue > 0 && w.green > 0) =>
-            {
-                let seen = s
-                    .traffic
-                    .record
-                    .as_ref()
-                    .map(|o| (o.live, o.by.clone(), o.at));
-                if seen != Some((r.live, r.by.clone(), r.at)) {
-                    s.log(
-                        Level::Error,
-                        format!(
-                            "the cutover record now says {} is live (by {} at {}), but {} was live as traffic split here: a record rewritten mid-cutover is not followed; {} still rolls back to {}, and forward moves are refused until the record and this cockpit agree",
-                            r.live,
-                            r.by,
-                            s.hhmm(r.at),
-                            s.live(),
-                            s.key(crate::app::keymap::Action::Rollback),
-                            s.live()
-                        ),
-                    );
-                }
-            }
-            _ if !r.window_over(wall) && (r.live != s.live() || !s.traffic.live_known) => {
-                s.cutover.live = r.live;
-                s.traffic.live_known = true;
-                s.traffic.live_from = Some(LiveFrom::Record);
-                s.view.ask_target = false;
-                s.log(
-                    Level::Info,
-                    format!(
-                        "live is {}: the cutover record at the backend says so (started by {} at {})",
-                        r.live,
-                        r.by,
-                        s.hhmm(r.at)
-                    ),
-                );
-                if let Some(w) = s.traffic.weights {
-                    observe(s, w);
-                }
-            }
-            _ => {}
         }
+        _ if !r.window_over(wall) && (r.live != s.live() || !s.traffic.live_known) => {
+            s.cutover.live = r.live;
+            s.traffic.live_known = true;
+            s.traffic.live_from = Some(LiveFrom::Record);
+            s.view.ask_target = false;
+            s.log(
+                Level::Info,
+                format!(
+                    "live is {}: the cutover record at the backend says so (started by {} at {})",
+                    r.live,
+                    r.by,
+                    s.hhmm(r.at)
+                ),
+            );
+            if let Some(w) = s.traffic.weights {
+                observe(s, w);
+            }
+        }
+        _ => {}
     }
-    s.traffic.record = rec;
-    Vec::new()
 }
 
 /// A write someone left in flight, per the record: said once, first thing.
