@@ -214,12 +214,12 @@ where
     }
 }
 
-/// The AWS profile named (`profile` in [backend], else `AWS_PROFILE`) when neither the
+/// The AWS profile named (`profile` at config key `key`, else `AWS_PROFILE`) when neither the
 /// shared config file nor the credentials file has it: the key that named it, the name,
 /// and where it was looked for. (The SDK would say only that no credentials were found.)
-pub fn missing_profile(profile: Option<&str>) -> Option<(String, String, String)> {
+pub fn missing_profile(profile: Option<&str>, key: &str) -> Option<(String, String, String)> {
     let (key, name) = match profile {
-        Some(p) => ("key `backend.profile`".to_string(), p.to_string()),
+        Some(p) => (format!("key `{key}`"), p.to_string()),
         None => (
             "AWS_PROFILE".to_string(),
             std::env::var("AWS_PROFILE").ok()?,

@@ -155,7 +155,7 @@ pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
         sources.push(Arc::new(source));
     }
     if let Some(c) = &config.cloudwatch {
-        aws_profile(c.profile.as_deref())?;
+        aws_profile(c.profile.as_deref(), "cloudwatch.profile")?;
         sources.push(Arc::new(CloudWatchSource::connect(c.clone()).await));
     }
     Ok((backend, sources))
@@ -191,17 +191,17 @@ async fn backend_for(
         }
         BackendConfig::Nginx(n) => Arc::new(NginxBackend::new(n.clone())),
         BackendConfig::Alb(a) => {
-            aws_profile(a.profile.as_deref())?;
+            aws_profile(a.profile.as_deref(), "backend.profile")?;
             let backend = AlbBackend::connect(a.clone()).await;
             sources.push(Arc::new(AlbHealth(backend.clone())));
             Arc::new(backend)
         }
         BackendConfig::Route53(r) => {
-            aws_profile(r.profile.as_deref())?;
+            aws_profile(r.profile.as_deref(), "backend.profile")?;
             Arc::new(Route53Backend::connect(r.clone()).await)
         }
         BackendConfig::ElasticBeanstalk(e) => {
-            aws_profile(e.profile.as_deref())?;
+            aws_profile(e.profile.as_deref(), "backend.profile")?;
             let backend = EbBackend::connect(e.clone()).await;
             sources.push(Arc::new(EbHealth {
                 backend: backend.clone(),
@@ -233,8 +233,8 @@ fn own_metrics(config: &Config) -> bool {
 
 /// The AWS profile named (`backend.profile`, else `AWS_PROFILE`) when no AWS file has it:
 /// said with its key, before any call would only say "no credentials".
-fn aws_profile(profile: Option<&str>) -> Result<(), ConfigError> {
-    match crate::backends::aws::missing_profile(profile) {
+fn aws_profile(profile: Option<&str>, key: &str) -> Result<(), ConfigError> {
+    match crate::backends::aws::missing_profile(profile, key) {
         Some((key, name, looked)) => Err(ConfigError::new(
             &key,
             format!(

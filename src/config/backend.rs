@@ -162,6 +162,7 @@ fn haproxy(h: HaproxyFile, poll_timeout: Duration) -> Result<BackendConfig, Stri
 }
 
 fn alb(a: AlbFile) -> Result<BackendConfig, String> {
+    super::http::aws_place("backend", a.region.as_deref(), a.endpoint_url.as_deref())?;
     let target = match (a.listener_arn, a.rule_arn) {
         (Some(l), None) => AlbTarget::Listener(l),
         (None, Some(r)) => AlbTarget::Rule(r),
@@ -218,6 +219,7 @@ fn alb(a: AlbFile) -> Result<BackendConfig, String> {
 }
 
 fn route53(r: Route53File) -> Result<BackendConfig, String> {
+    super::http::aws_place("backend", r.region.as_deref(), r.endpoint_url.as_deref())?;
     let zone = r.hosted_zone_id.trim().trim_start_matches("/hostedzone/");
     if zone.is_empty() || zone.len() > 32 || !zone.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(format!(
@@ -297,6 +299,7 @@ fn route53(r: Route53File) -> Result<BackendConfig, String> {
 }
 
 fn elastic_beanstalk(e: EbFile) -> Result<BackendConfig, String> {
+    super::http::aws_place("backend", e.region.as_deref(), e.endpoint_url.as_deref())?;
     let name_ok = |v: &str, min: usize, max: usize| {
         let n = v.chars().count();
         n >= min && n <= max && !v.chars().any(char::is_control) && v.trim() == v

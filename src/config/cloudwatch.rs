@@ -12,6 +12,18 @@ use crate::backends::cloudwatch::{CloudWatchSettings, CwMetric, alb_metrics, dim
 use crate::core::EnvPair;
 use std::time::Duration;
 
+/// An ALB dimension value (`app/checkout/50dc…`, `targetgroup/checkout-blue/73e2…`): no
+/// spaces or control characters.
+fn dimension_value(key: &str, v: &str) -> Result<(), String> {
+    if v.is_empty() || v.len() > 1024 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "key `cloudwatch.{key}`: value {}: expected a CloudWatch dimension value such as \"app/checkout/50dc6c495c0c9188\" or \"targetgroup/checkout-blue/73e2d6bc24d8a067\"",
+            bounds::echo(v)
+        ));
+    }
+    Ok(())
+}
+
 fn metric(key: &str, m: CwMetricFile) -> Result<CwMetric, String> {
     let word = |k: &str, v: &str, max: usize| {
         if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
@@ -99,6 +111,18 @@ pub(super) fn cloudwatch_settings(
     envs: &EnvPair<EnvConfig>,
     poll_timeout: Duration,
 ) -> Result<CloudWatchSettings, String> {
+    super::http::aws_place("cloudwatch", c.region.as_deref(), c.endpoint_url.as_deref())?;
+    if let Some(lb) = &c.load_balancer {
+        dimension_value("load-balancer", lb)?;
+    }
+    for (key, v) in [
+        ("blue-target-group", &c.blue_target_group),
+        ("green-target-group", &c.green_target_group),
+    ] {
+        if let Some(v) = v {
+            dimension_value(key, v)?;
+        }
+    }
     let period = c.period.unwrap_or(Duration::from_secs(60));
     if period.as_secs() < 60 || period.as_secs() > 3600 || !period.as_secs().is_multiple_of(60) {
         return Err(format!(

@@ -97,3 +97,35 @@ pub(super) fn header(
     v.set_sensitive(sensitive);
     Ok((n, v))
 }
+
+/// An AWS region (`eu-west-1`) and API endpoint, when given: a region is lower-case
+/// letters, digits and hyphens; an endpoint an http(s) URL (an emulator, a VPC endpoint).
+/// `table` is `backend` or `cloudwatch`.
+pub(super) fn aws_place(
+    table: &str,
+    region: Option<&str>,
+    endpoint_url: Option<&str>,
+) -> Result<(), String> {
+    if let Some(r) = region {
+        let ok = !r.is_empty()
+            && r.len() <= 32
+            && r.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !r.starts_with('-')
+            && !r.ends_with('-');
+        if !ok {
+            return Err(format!(
+                "key `{table}.region`: value {}: expected an AWS region such as \"eu-west-1\"",
+                super::bounds::echo(r)
+            ));
+        }
+    }
+    if let Some(u) = endpoint_url {
+        http_url(
+            &format!("{table}.endpoint-url"),
+            u,
+            "an http:// or https:// URL of the API (an emulator or a VPC endpoint)",
+        )?;
+    }
+    Ok(())
+}

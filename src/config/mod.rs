@@ -610,6 +610,16 @@ mod tests {
                     "[backend]\nsync-timeout = \"2h\"\n",
                     "key `backend.sync-timeout`",
                 ),
+                (
+                    "[backend]\n",
+                    "[backend]\nregion = \"us east 1\"\n",
+                    "key `backend.region`: value \"us east 1\": expected an AWS region",
+                ),
+                (
+                    "[backend]\n",
+                    "[backend]\nendpoint-url = \"http://127.0.0.1:5500 x\"\n",
+                    "key `backend.endpoint-url`",
+                ),
             ] {
                 let text = ROUTE53.replace(from, to);
                 let e = Config::parse(&text, "t").unwrap_err().to_string();
@@ -685,6 +695,18 @@ mod tests {
                 (
                     format!("{ALB}[cloudwatch]\np99-unit = \"hours\"\n"),
                     "key `cloudwatch.p99-unit`: value \"hours\"",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\nendpoint-url = \"ftp://x\"\n"),
+                    "key `cloudwatch.endpoint-url`: value \"ftp://x/\": expected an http:// or https:// URL",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\nregion = \"eu-west-1\\u001b[2J\"\n"),
+                    "key `cloudwatch.region`",
+                ),
+                (
+                    format!("{ALB}[cloudwatch]\nload-balancer = \"app/x y/1\"\n"),
+                    "key `cloudwatch.load-balancer`: value \"app/x y/1\"",
                 ),
             ] {
                 let e = Config::parse(&text, "t").unwrap_err().to_string();
