@@ -125,6 +125,7 @@ fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()>
             backend.target(),
             backend.place(crate::backends::Slot::Record),
         );
+        let mut told_tail: Option<std::time::Duration> = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -157,6 +158,15 @@ fn spawn_backend_poll(setup: &Setup, tx: &mpsc::Sender<Event>) -> JoinHandle<()>
             .is_err()
             {
                 break;
+            }
+            // How long clients keep an old answer (a TTL just read): the screen's tail for
+            // changes it did not make itself.
+            let tail = backend.propagation();
+            if tail != told_tail {
+                told_tail = tail;
+                if t.send(Event::Propagation { tail }).await.is_err() {
+                    break;
+                }
             }
             let ev = Event::BackendRead {
                 started,

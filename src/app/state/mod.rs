@@ -103,6 +103,9 @@ pub struct Traffic {
     /// write never explains a second change (a rollback to 0 % an hour ago is not the one
     /// seen now).
     pub attributed_at: Option<i64>,
+    /// How long clients may keep an old answer after any change (a DNS TTL), as the backend
+    /// last said: a change this cockpit did not make has its tail too.
+    pub propagation: Option<std::time::Duration>,
 }
 
 /// A change waiting for the next record read to say who made it.
@@ -256,6 +259,7 @@ impl State {
                 backend_error: None,
                 unexplained: None,
                 attributed_at: None,
+                propagation: None,
             },
             writes: Writes {
                 in_flight: Vec::new(),

@@ -61,6 +61,10 @@ pub enum Event {
         now: Millis,
     },
     Resize,
+    /// How long clients may keep an old answer after a change (a DNS TTL as last read).
+    Propagation {
+        tail: Option<std::time::Duration>,
+    },
     /// A poll of the backend's weights, started at `started`.
     BackendRead {
         started: Millis,
@@ -194,6 +198,10 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Resize => Vec::new(),
+        Event::Propagation { tail } => {
+            s.traffic.propagation = tail;
+            Vec::new()
+        }
         Event::Key { press, now } => {
             advance(s, now);
             on_key(s, press)

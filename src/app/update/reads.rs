@@ -296,7 +296,12 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
     let before = s.traffic.weights;
     observe(s, w);
     // Made through cutover by someone else: the record names them.
-    if said_by_record(s, &old, &new, w) {
+    let named = said_by_record(s, &old, &new, w);
+    // Whoever made it, clients keep the old answer for its tail (a DNS TTL).
+    if let Some(tail) = s.traffic.propagation {
+        super::writes::propagating(s, tail);
+    }
+    if named {
         return Vec::new();
     }
     // Their record update lands after their read-back: the record read with the next
@@ -562,6 +567,46 @@ mod tests {
             banner.text
         );
         assert!(!banner.text.contains("may still land"), "{}", banner.text);
+    }
+
+    #[test]
+    fn a_change_made_elsewhere_has_its_dns_tail_and_a_lower_ttl_never_shortens_it() {
+        let mut s = state(10);
+        update(
+            &mut s,
+            Event::Propagation {
+                tail: Some(std::time::Duration::from_secs(3600)),
+            },
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 100,
+                now: 100,
+                result: Ok(Weights::new(100, 0)),
+            },
+        );
+        assert_eq!(
+            s.traffic.tail_until,
+            Some(100 + 3_600_000),
+            "someone's rollback"
+        );
+        // The TTL is lowered to 60 s; the next change's tail does not cut the hour short.
+        update(
+            &mut s,
+            Event::Propagation {
+                tail: Some(std::time::Duration::from_secs(60)),
+            },
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 200,
+                now: 200,
+                result: Ok(Weights::new(90, 10)),
+            },
+        );
+        assert_eq!(s.traffic.tail_until, Some(100 + 3_600_000));
     }
 
     #[test]

@@ -458,8 +458,13 @@ fn traffic(after: &Option<Weights>) -> String {
 /// has passed, resolvers may still answer the old way. Said, and shown until then.
 pub(super) fn propagating(s: &mut State, tail: std::time::Duration) {
     let ms = tail.as_millis() as Millis;
-    s.traffic.tail_until = Some(s.now + ms);
-    let until = s.wall(s.now + ms).format("%H:%M:%S").to_string();
+    // Never shortened: answers cached under a longer TTL before are still out there.
+    let end = s
+        .traffic
+        .tail_until
+        .map_or(s.now + ms, |t| t.max(s.now + ms));
+    s.traffic.tail_until = Some(end);
+    let until = s.wall(end).format("%H:%M:%S").to_string();
     // A swap of CNAMEs moves no weights: the old answer is the other env's address.
     let old = if s.cutover.flip_only {
         "the old address"
