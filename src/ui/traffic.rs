@@ -201,7 +201,8 @@ fn plan_line(state: &State, theme: &Theme) -> Line<'static> {
             theme.dim,
         )),
         Some(o) => {
-            let off = state.observed_mismatch();
+            // As said in the events: only a mismatch that lasted.
+            let off = state.traffic.mismatch_reported;
             let style = if off { theme.warn } else { theme.text };
             spans.push(Span::styled(format!("{} {cand}", pct(o)), style));
             if off {

@@ -8,6 +8,8 @@ use crate::core::{ConfirmReason, Env, Millis};
 pub const MISMATCH_PP: f64 = 5.0;
 /// …once the set share has stood this long (observed rates lag a change by their window).
 pub const MISMATCH_AFTER_MS: Millis = 30_000;
+/// How long a said mismatch must stay gone before "matches again" is said.
+pub const MATCH_AGAIN_MS: Millis = 10_000;
 
 /// Lines kept in the event panel.
 pub const EVENT_LINES: usize = 200;

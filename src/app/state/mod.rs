@@ -91,6 +91,9 @@ pub struct Traffic {
     pub bake_since: Option<Millis>,
     /// Whether the lasting observed-vs-set mismatch has been reported.
     pub mismatch_reported: bool,
+    /// Since when the observed share has been off (or on) the set one, without a break.
+    pub mismatch_since: Option<Millis>,
+    pub match_since: Option<Millis>,
     /// Until when clients may still see the weights before the last verified write (a
     /// DNS TTL after it): the observed share is expected to lag until then.
     pub tail_until: Option<Millis>,
@@ -255,6 +258,8 @@ impl State {
                 moved_by_rollback: false,
                 bake_since: None,
                 mismatch_reported: false,
+                mismatch_since: None,
+                match_since: None,
                 tail_until: None,
                 backend_error: None,
                 unexplained: None,

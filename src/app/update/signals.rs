@@ -4,7 +4,7 @@
 
 use super::Effect;
 use super::writes::command;
-use crate::app::state::{Level, SmokeState, State};
+use crate::app::state::{Level, MATCH_AGAIN_MS, MISMATCH_AFTER_MS, SmokeState, State};
 use crate::core::{EnvPair, Millis};
 use crate::shared::SignalError;
 use crate::signals::{EnvPoll, SmokeReport};
@@ -13,7 +13,21 @@ use crate::signals::{EnvPoll, SmokeReport};
 /// matches again.
 pub(super) fn report_mismatch(s: &mut State) {
     let off = s.observed_mismatch();
-    if off == s.traffic.mismatch_reported {
+    // Said once it has lasted, and cleared once it has stayed gone: noisy shares (a DNS
+    // switch's test trickle) do not flap the line every poll.
+    let since = if off {
+        s.traffic.match_since = None;
+        *s.traffic.mismatch_since.get_or_insert(s.now)
+    } else {
+        s.traffic.mismatch_since = None;
+        *s.traffic.match_since.get_or_insert(s.now)
+    };
+    let hold = if off {
+        MISMATCH_AFTER_MS
+    } else {
+        MATCH_AGAIN_MS
+    };
+    if off == s.traffic.mismatch_reported || s.now.saturating_sub(since) < hold {
         return;
     }
     s.traffic.mismatch_reported = off;
@@ -114,7 +128,15 @@ mod tests {
             rps: Some(crate::core::Reading::Value(rps)),
             ..Default::default()
         };
-        for now in [5_000u64, 31_000, 32_000, 33_000] {
+        let said = |s: &State| {
+            s.view
+                .events
+                .iter()
+                .filter(|e| e.text.contains("sticky sessions"))
+                .count()
+        };
+        // Off from 31 s (settled after the move); said once it has lasted 30 s.
+        for now in [5_000u64, 31_000, 45_000, 60_000] {
             let result = Ok(Box::new(EnvPair::new(poll(198.0), poll(2.0))));
             update(
                 &mut s,
@@ -125,23 +147,27 @@ mod tests {
                 },
             );
         }
-        let said = |s: &State| {
-            s.view
-                .events
-                .iter()
-                .filter(|e| e.text.contains("sticky sessions"))
-                .count()
+        assert_eq!(said(&s), 0, "not yet: 29 s");
+        let signals = |s: &mut State, now: Millis, g: f64| {
+            let result = Ok(Box::new(EnvPair::new(poll(200.0 - g), poll(g))));
+            update(
+                s,
+                Event::Signals {
+                    source: "t".into(),
+                    now,
+                    result,
+                },
+            );
         };
+        signals(&mut s, 62_000, 2.0);
         assert_eq!(said(&s), 1);
-        let result = Ok(Box::new(EnvPair::new(poll(180.0), poll(20.0))));
-        update(
-            &mut s,
-            Event::Signals {
-                source: "t".into(),
-                now: 34_000,
-                result,
-            },
-        );
+        // A poll that matches, then off again: no flapping either way.
+        signals(&mut s, 63_000, 20.0);
+        signals(&mut s, 64_000, 2.0);
+        signals(&mut s, 65_000, 20.0);
+        assert_eq!(said(&s), 1);
+        assert!(!s.last_event().contains("matches the set share again"));
+        signals(&mut s, 76_000, 20.0);
         assert!(!s.observed_mismatch());
         assert!(s.last_event().contains("matches the set share again"));
     }
