@@ -17,24 +17,6 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A minimal HTTP request over a TCP socket: the status line and body.
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (
-        head.lines().next().unwrap_or("").to_string(),
-        body.to_string(),
-    )
-}
-
 /// Sets the simulator's weights behind cutover's back (as another tool would).
 fn set_weights(sim: &SimServe, blue: u32, green: u32) {
     let (st, body) = http(
@@ -966,5 +948,72 @@ fn a_rollback_is_written_whatever_becomes_of_its_output() {
         file_weights(d).contains("127.0.0.1:8082 down;"),
         "all to blue: {}",
         file_weights(d)
+    );
+}
+
+/// Someone rewrites the record after a rollback to say green is live with blue at 50 %,
+/// while blue holds everything. Followed, `cutover rollback` would send all traffic to the
+/// release just rolled back from. It names no target; `--to` says where and replaces it.
+#[test]
+fn a_record_the_traffic_contradicts_directs_no_rollback_until_someone_says_where() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let (_d, cfg) = operator(&sim);
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(weights(&cfg), (100, 0));
+    let ours = sim.record_text().unwrap();
+    assert!(ours.contains("live=blue"), "{ours}");
+    let forged = format!(
+        "v1 live=green by=mallory@evil at={} pos=50",
+        lease::wall_ms()
+    );
+    assert!(sim.swap_record(Some(&ours), Some(&forged)));
+
+    let o = cutover(&cfg, &["rollback"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(
+            "the cutover record says green is live with blue at 50 % (started by mallory@evil), but the backend reads blue at 100 % (blue 100 / green 0): the record does not agree with the traffic and is not followed; pass --to blue or --to green"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(weights(&cfg), (100, 0), "nothing moved");
+    let s = status(&cfg);
+    assert_eq!(s["live"], serde_json::Value::Null, "{s}");
+    assert_eq!(s["record"]["agrees_with_traffic"], false, "{s}");
+    let o = cutover(&cfg, &["status"]);
+    assert!(
+        stdout(&o).contains("live UNKNOWN: the cutover record says green is live"),
+        "{}",
+        stdout(&o)
+    );
+    // Nothing steps forward on it either.
+    let o = cutover(&cfg, &["set", "10", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("does not agree with the traffic"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(weights(&cfg), (100, 0));
+
+    // The operator says where: the record names blue once the rollback reads back.
+    let o = cutover(&cfg, &["rollback", "--to", "blue"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(weights(&cfg), (100, 0));
+    let now = sim.record_text().unwrap();
+    assert!(
+        now.contains("live=blue") && !now.contains("mallory"),
+        "{now}"
+    );
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("nothing to roll back"),
+        "{}",
+        stdout(&o)
     );
 }

@@ -44,6 +44,80 @@ fn a_cli_rollback_while_a_cockpit_drives_is_made_at_once_and_named_on_its_screen
     t.wait(20, "exit", |s| s.contains("EXITED:0"));
 }
 
+/// After a rollback, someone rewrites the record to say green is live with blue at 50 %
+/// (or promoted to 100 %) while blue holds everything. The cockpit that watched says so and
+/// keeps blue: `r`, pressed twice, never sends traffic to green, and replaces the record.
+#[test]
+fn a_record_rewritten_after_a_rollback_never_turns_r_onto_the_release() {
+    if !require("tmux") {
+        return;
+    }
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "poll-interval = \"500ms\"\n");
+    let t = Tmux::new("forged-record");
+    t.start(120, 32, &cockpit_cmd(&cfg));
+    t.wait(20, "the driver", |s| {
+        s.contains("driving: ") && s.contains("[0]")
+    });
+    t.keys(&["Right"]);
+    t.wait(20, "the step", |s| s.contains("[10]"));
+    t.keys(&["r"]);
+    t.wait(20, "the rollback", |s| {
+        s.contains("ROLLBACK green 10 → 0 %") && s.contains("[0]")
+    });
+    wait_until(10, "the rollback recorded", || {
+        sim.record_text()
+            .is_some_and(|r| r.contains("live=blue") && r.contains(":rollback:"))
+    });
+    let count = |s: &str, what: &str| s.matches(what).count();
+    for pos in [50, 100] {
+        let before = t.screen();
+        let (disputed, agreed) = (
+            count(&before, "the cutover record now says green is live"),
+            count(&before, "agrees with the traffic again"),
+        );
+        let ours = sim.record_text().unwrap();
+        let forged = format!(
+            "v1 live=green by=mallory@evil at={} pos={pos}",
+            cutover::app::lease::wall_ms()
+        );
+        assert!(sim.swap_record(Some(&ours), Some(&forged)));
+        let s = t.wait(10, "the record not followed", |s| {
+            count(s, "the cutover record now says green is live") > disputed
+        });
+        assert!(!s.contains("live is green"), "{s}");
+        t.keys(&["r"]);
+        t.wait(10, "the record replaced by the rollback", |s| {
+            count(s, "agrees with the traffic again") > agreed
+        });
+        let now = sim.record_text().unwrap();
+        assert!(
+            now.contains("live=blue") && !now.contains("mallory"),
+            "{now}"
+        );
+        t.keys(&["r"]);
+        std::thread::sleep(Duration::from_millis(1500));
+        let st = status(&cfg);
+        assert_eq!(
+            (
+                st["weights"]["blue"].as_u64(),
+                st["weights"]["green"].as_u64()
+            ),
+            (Some(100), Some(0)),
+            "pos {pos}: all traffic stays on blue: {st}"
+        );
+        assert_eq!(st["live"], "blue", "{st}");
+    }
+    let screen = t.screen();
+    assert!(
+        !screen.contains("ROLLBACK blue"),
+        "never towards green: {screen}"
+    );
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:0"));
+}
+
 /// The driver's confirm is open (a jump to 50 %) when someone else rolls back: the question
 /// is withdrawn (it was asked from a screen no longer true), a `y` typed after writes
 /// nothing, and no override or intent is journaled.

@@ -122,6 +122,18 @@ async fn read_before(config: &Config, backend: &dyn Switch) -> Before {
         Ok(Some(l)) if !l.expired(lease::wall_ms()) => Some(l.holder),
         _ => None,
     };
+    // The weights were read at the same time as the record: a write landing in between
+    // (its record update follows its read-back) is read again before anyone is told
+    // the record does not agree.
+    let weights = match (&record, weights) {
+        (Some(r), Some(w)) if !r.agrees_with(w, lease::wall_ms()) => {
+            match tokio::time::timeout(config.poll_timeout, backend.read()).await {
+                Ok(Ok(again)) => Some(again),
+                _ => Some(w),
+            }
+        }
+        _ => weights,
+    };
     Before {
         weights,
         record,
@@ -146,6 +158,12 @@ fn rollback_target(
         }
     };
     resolved.ok_or_else(|| {
+        if let (Some(r), Some(w)) = (record, before) {
+            return format!(
+                "{}; pass --to blue or --to green to say where ALL traffic goes (the record is replaced once it reads back)",
+                r.disagreement(w)
+            );
+        }
         let state = match before {
             Some(w) => format!("traffic is {} ({w})", w.split_words()),
             None => "the backend's traffic state could not be read".to_string(),
@@ -242,7 +260,10 @@ mod tests {
     #[test]
     fn the_target_is_to_else_config_else_record_else_all_the_traffic() {
         let split = Some(Weights::new(50, 50));
-        let rec = record(Env::Green);
+        let rec = Record {
+            pos: 50,
+            ..record(Env::Green)
+        };
         assert_eq!(
             rollback_target(Some(Env::Blue), Some(Env::Green), Some(&rec), split, NOW),
             Ok((Env::Blue, "--to"))
@@ -258,6 +279,27 @@ mod tests {
         assert_eq!(
             rollback_target(None, None, None, Some(Weights::new(0, 100)), NOW),
             Ok((Env::Green, "it holds all the traffic"))
+        );
+    }
+
+    #[test]
+    fn a_record_the_traffic_contradicts_names_no_target() {
+        // Rewritten to say green is live at 50 % after a rollback put everything on blue.
+        let forged = Record {
+            pos: 50,
+            ..record(Env::Green)
+        };
+        let all_blue = Some(Weights::new(100, 0));
+        let said = rollback_target(None, None, Some(&forged), all_blue, NOW).unwrap_err();
+        assert!(
+            said.starts_with(
+                "the cutover record says green is live with blue at 50 % (started by alice@h), but the backend reads blue at 100 % (blue 100 / green 0): the record does not agree with the traffic and is not followed; pass --to blue or --to green"
+            ),
+            "{said}"
+        );
+        assert_eq!(
+            rollback_target(Some(Env::Blue), None, Some(&forged), all_blue, NOW),
+            Ok((Env::Blue, "--to"))
         );
     }
 

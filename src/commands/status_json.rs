@@ -29,7 +29,16 @@ pub(super) fn status_json(
         "live": snap.live.map(|(l, _)| l),
         "live_from": snap.live.map(|(_, from)| live_from_word(from)),
         "record": match &snap.record {
-            Ok(Some(r)) => record_json(r),
+            Ok(Some(r)) => {
+                let mut v = record_json(r);
+                // `false`: the traffic read contradicts it, and it names nothing.
+                v["agrees_with_traffic"] = json!(snap
+                    .weights
+                    .as_ref()
+                    .ok()
+                    .map(|w| r.agrees_with(*w, crate::app::lease::wall_ms())));
+                v
+            }
             _ => Value::Null,
         },
         "candidate": f.cand,

@@ -32,7 +32,12 @@ pub(super) fn text(
         f.lease_error.as_deref(),
         &backend.lease_place(),
     ));
-    lines.push(traffic_line(&snap.weights, snap.live, f.share));
+    lines.push(traffic_line(
+        &snap.weights,
+        snap.live,
+        f.share,
+        snap.record.as_ref().ok().and_then(Option::as_ref),
+    ));
     lines.extend(record_lines(&snap.record, lease::wall_ms()));
     let interval = config.poll_interval.as_millis() as u64;
     for env in Env::ALL {
@@ -70,8 +75,14 @@ fn traffic_line(
     weights: &Result<Weights, String>,
     live: Option<(Env, LiveFrom)>,
     share: Option<u8>,
+    record: Option<&Record>,
 ) -> String {
     match (weights, live, share) {
+        // A record that names nothing: the traffic contradicts it.
+        (Ok(w), None, _) if let Some(r) = record => format!(
+            "traffic {w}: live UNKNOWN: {} (`cutover rollback --to ENV` says where all traffic goes and replaces it)",
+            r.disagreement(*w)
+        ),
         (Ok(w), Some((live, from)), Some(share)) => format!(
             "live {live} ({}) · candidate {} · share {share} % ({w})",
             from.words(),
@@ -215,24 +226,24 @@ mod tests {
     fn traffic_says_live_candidate_and_share_or_why_not() {
         let w = Weights::new(60, 40);
         assert_eq!(
-            traffic_line(&Ok(w), Some((Env::Blue, LiveFrom::Config)), Some(40)),
+            traffic_line(&Ok(w), Some((Env::Blue, LiveFrom::Config)), Some(40), None),
             "live blue (`live` in the config) · candidate green · share 40 % (blue 60 / green 40)"
         );
         assert!(
-            traffic_line(&Ok(w), None, None).starts_with(
+            traffic_line(&Ok(w), None, None, None).starts_with(
                 "traffic blue 60 / green 40: live UNKNOWN: split and no cutover record"
             )
         );
         let zero = Weights::new(0, 0);
-        assert!(traffic_line(&Ok(zero), None, None).starts_with(
+        assert!(traffic_line(&Ok(zero), None, None, None).starts_with(
             "traffic blue 0 / green 0: live UNKNOWN: both weights are 0: no traffic is served"
         ));
         assert_eq!(
-            traffic_line(&Ok(zero), Some((Env::Blue, LiveFrom::Config)), None),
+            traffic_line(&Ok(zero), Some((Env::Blue, LiveFrom::Config)), None, None),
             "live blue (`live` in the config) · candidate green · traffic blue 0 / green 0: both weights are 0: no traffic is served"
         );
         assert_eq!(
-            traffic_line(&Err("nginx: timed out".into()), None, None),
+            traffic_line(&Err("nginx: timed out".into()), None, None, None),
             "traffic UNKNOWN: nginx: timed out"
         );
     }

@@ -126,6 +126,21 @@ fn lease_refusal(
 }
 
 /// A CLI forward write once the lease is ours.
+/// Why no env is live by what was read: a record the traffic contradicts, or a split
+/// nothing names.
+fn live_unknown(snap: &super::snapshot::Snapshot, before: Weights) -> String {
+    match snap.record.as_ref().ok().and_then(Option::as_ref) {
+        Some(r) => format!(
+            "{}; nothing moves forward on it (`cutover rollback --to ENV` says where all traffic goes and replaces it)",
+            r.disagreement(before)
+        ),
+        None => format!(
+            "traffic is {} ({before}) and no cutover record names the live env; set `live` in the config",
+            before.split_words()
+        ),
+    }
+}
+
 async fn write_held(
     config: &Config,
     journal: &Arc<Journal>,
@@ -151,10 +166,7 @@ async fn write_held(
         }
     };
     let Some((live, _)) = snap.live else {
-        err!(
-            "cutover: live env unknown: traffic is {} ({before}) and no cutover record names the live env; set `live` in the config",
-            before.split_words()
-        );
+        err!("cutover: live env unknown: {}", live_unknown(&snap, before));
         return Ok(ExitCode::FAILURE);
     };
     let cand = live.other();

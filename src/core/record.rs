@@ -126,6 +126,43 @@ impl Record {
         self.end.is_some_and(|e| now >= e)
     }
 
+    /// Whether the candidate at `share` % is what this record describes: at the position
+    /// it names, at the share of its write in flight, or — its window run out — at 100 %.
+    pub fn agrees(&self, share: u8, now: i64) -> bool {
+        share == self.pos
+            || self.flight.as_ref().is_some_and(|f| f.share == share)
+            || (share == 100 && self.window_over(now))
+    }
+
+    /// Whether the weights read back are what this record describes ([`Record::agrees`]),
+    /// or its live env holds everything (a rollback whose record update is still on its
+    /// way). A record that does not (rewritten by hand, by a faulty writer) is never
+    /// followed: the next `r` would send everything where it says. Both weights at 0 say
+    /// nothing either way.
+    pub fn agrees_with(&self, w: super::Weights, now: i64) -> bool {
+        w.all_on() == Some(self.live)
+            || w.share_of(self.candidate())
+                .is_none_or(|s| self.agrees(s, now))
+    }
+
+    /// What a record that does not agree with `w` says, against what was read.
+    pub fn disagreement(&self, w: super::Weights) -> String {
+        let cand = self.candidate();
+        let flight = self.flight.as_ref().map_or_else(String::new, |f| {
+            format!(", a write to {} % in flight", f.share)
+        });
+        format!(
+            "the cutover record says {} is live with {cand} at {} %{flight} (started by {}), but the backend reads {} ({w}): the record does not agree with the traffic and is not followed",
+            self.live,
+            self.pos,
+            self.by,
+            match w.share_of(cand) {
+                Some(s) => format!("{cand} at {s} %"),
+                None => "no traffic at all".to_string(),
+            }
+        )
+    }
+
     pub fn encode(&self) -> String {
         let mut s = format!(
             "v1 live={} by={} at={} pos={}",
@@ -235,7 +272,8 @@ impl LiveFrom {
 /// only when one env holds all the traffic — that env. Never the majority of a split: with
 /// a split and no record this is `None`, and the caller asks (cockpit) or wants `--to`
 /// (CLI). A record whose window has run out while the candidate holds everything is over:
-/// the candidate is the new live.
+/// the candidate is the new live. A record that does not agree with the weights read
+/// ([`Record::agrees_with`]) names nothing, and neither do the weights: nothing guesses.
 pub fn resolve_live(
     configured: Option<Env>,
     record: Option<&Record>,
@@ -249,6 +287,9 @@ pub fn resolve_live(
     if let Some(r) = record {
         let over = r.window_over(now_unix_ms) && all == Some(r.candidate());
         if !over {
+            if weights.is_some_and(|w| !r.agrees_with(w, now_unix_ms)) {
+                return None;
+            }
             return Some((r.live, LiveFrom::Record));
         }
     }
@@ -325,6 +366,40 @@ mod tests {
     }
 
     #[test]
+    fn a_record_agrees_with_its_position_its_flight_or_its_live_holding_everything() {
+        let r = Record::new(Env::Blue, "a@h", 0).with_flight("1-1", 50, "a@h", "step", 10);
+        let r = Record { pos: 10, ..r };
+        let w = Weights::new;
+        assert!(r.agrees_with(w(90, 10), 20), "the position");
+        assert!(r.agrees_with(w(50, 50), 20), "the write in flight");
+        assert!(
+            r.agrees_with(w(100, 0), 20),
+            "a rollback's record update on its way"
+        );
+        assert!(!r.agrees_with(w(0, 100), 20));
+        assert!(!r.agrees_with(w(80, 20), 20));
+        assert!(
+            !r.agrees_with(w(999, 1), 20),
+            "rounds to 0 %, not all on blue"
+        );
+        assert!(r.agrees_with(w(0, 0), 20), "no traffic says nothing");
+        let done = Record {
+            end: Some(100),
+            flight: None,
+            ..r.clone()
+        };
+        assert!(!done.agrees_with(w(0, 100), 50), "window still open");
+        assert!(done.agrees_with(w(0, 100), 100), "window over");
+        assert!(
+            r.disagreement(w(0, 100)).starts_with(
+                "the cutover record says blue is live with green at 10 %, a write to 50 % in flight (started by a@h), but the backend reads green at 100 % (blue 0 / green 100)"
+            ),
+            "{}",
+            r.disagreement(w(0, 100))
+        );
+    }
+
+    #[test]
     fn garbage_is_no_record() {
         for s in [
             "",
@@ -352,7 +427,27 @@ mod tests {
             ..super::Record::new(live, "a@h", 0)
         };
         let blue = rec(Blue, None);
-        let over = rec(Blue, Some(100));
+        let at80 = super::Record {
+            pos: 80,
+            ..blue.clone()
+        };
+        let over = super::Record {
+            pos: 100,
+            ..rec(Blue, Some(100))
+        };
+        let over_split = super::Record {
+            pos: 50,
+            ..over.clone()
+        };
+        // Rewritten to name green live while blue holds everything at position 50.
+        let forged = super::Record {
+            pos: 50,
+            ..rec(Green, None)
+        };
+        let promoted = super::Record {
+            pos: 100,
+            ..rec(Green, Some(9_000))
+        };
         type Case<'a> = (
             Option<Env>,
             Option<&'a super::Record>,
@@ -361,8 +456,17 @@ mod tests {
         );
         let cases: Vec<Case> = vec![
             (Some(Green), Some(&blue), w(100, 0), Some((Green, Config))),
-            (None, Some(&blue), w(20, 80), Some((Blue, REC))),
-            (None, Some(&blue), w(0, 100), Some((Blue, REC))),
+            (None, Some(&at80), w(20, 80), Some((Blue, REC))),
+            (None, Some(&blue), w(100, 0), Some((Blue, REC))),
+            // A record that does not agree with the traffic names nothing.
+            (None, Some(&blue), w(20, 80), None),
+            (None, Some(&blue), w(0, 100), None),
+            (None, Some(&forged), w(100, 0), None),
+            (None, Some(&forged), w(50, 50), Some((Green, REC))),
+            (None, Some(&forged), None, Some((Green, REC))),
+            // Blue promoted, green the rollback target: blue holds everything.
+            (None, Some(&promoted), w(100, 0), Some((Green, REC))),
+            (None, Some(&promoted), w(0, 100), Some((Green, REC))),
             (None, None, w(20, 80), None),
             (None, None, w(80, 20), None),
             (None, None, w(50, 50), None),
@@ -374,7 +478,8 @@ mod tests {
             // The window ran out with green holding everything: green is live now.
             (None, Some(&over), w(0, 100), Some((Green, AllTraffic))),
             // …but not while the traffic is still split.
-            (None, Some(&over), w(50, 50), Some((Blue, REC))),
+            (None, Some(&over_split), w(50, 50), Some((Blue, REC))),
+            (None, Some(&over), w(50, 50), None),
         ];
         for (configured, record, weights, want) in cases {
             assert_eq!(

@@ -316,11 +316,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
         None if !state.traffic.live_known => vec![Span::styled(
             format!(
                 " live UNKNOWN: {} — {} asks where all traffic goes",
-                if state.traffic.weights.is_some() {
-                    "traffic is split and no cutover record names it"
-                } else {
-                    "the backend's traffic state is unknown"
-                },
+                state.live_unknown_why(),
                 state.key(Action::Rollback)
             ),
             theme.warn,

@@ -75,6 +75,42 @@ impl SimServe {
     }
 }
 
+impl SimServe {
+    /// The cutover record stored at the simulator, as text.
+    pub fn record_text(&self) -> Option<String> {
+        let (_, body) = http(&self.control, "GET", "/control/record", "");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Replaces the stored record behind cutover's back (as a hand or a faulty writer
+    /// would): `true` when it was `expect`.
+    pub fn swap_record(&self, expect: Option<&str>, value: Option<&str>) -> bool {
+        let body = serde_json::json!({ "expect": expect, "value": value }).to_string();
+        let (st, body) = http(&self.control, "PUT", "/control/record", &body);
+        assert!(st.contains("200"), "{st} {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// A minimal HTTP request over a TCP socket: the status line and body.
+pub fn http(addr: &str, method: &str, path: &str, body: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
 impl Drop for SimServe {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -77,8 +77,21 @@ pub struct Traffic {
     pub record: Option<Record>,
     /// Why the record could not be read, while it cannot.
     pub record_error: Option<String>,
+    /// Whether the record has been read and weighed against the traffic once: from then on
+    /// this cockpit watched, and a record that changes who is live is followed only when
+    /// that env holds all the traffic.
+    pub record_seen: bool,
+    /// When the record as now stored was first read: weights read before may predate it.
+    pub record_read_at: Millis,
+    /// Whether the record is to be weighed again with the next read: taken before the
+    /// backend was read, or read after the weights it would be weighed against.
+    pub record_pending: bool,
+    /// A record that does not agree with the traffic, as said (once).
+    pub disputed: Option<Record>,
     pub weights: Option<Weights>,
     pub weights_at: Option<Millis>,
+    /// When the read that gave `weights` started.
+    pub weights_started: Option<Millis>,
     /// When the read-back share last changed: observed traffic lags a change.
     pub share_changed_at: Millis,
     /// When traffic last moved (a read-back share changed from a known one): windowed
@@ -203,6 +216,29 @@ impl State {
         self.settings.keymap.first(action)
     }
 
+    /// Why live is not known, for messages: a record that does not agree with the
+    /// traffic, one waiting for a read newer than it, a split nothing names, or no read.
+    pub fn live_unknown_why(&self) -> String {
+        let t = &self.traffic;
+        match (&t.disputed, &t.record, t.weights) {
+            (Some(r), _, Some(w)) => format!(
+                "the cutover record ({} live, {} at {} %) does not agree with the traffic read back ({w})",
+                r.live,
+                r.candidate(),
+                r.pos
+            ),
+            (None, Some(r), Some(_)) => format!(
+                "the cutover record names {} live; waiting for a read of the traffic newer than it",
+                r.live
+            ),
+            (_, _, Some(w)) => format!(
+                "traffic is {} ({w}) and no cutover record names the live env",
+                w.split_words()
+            ),
+            (_, _, None) => "the backend's traffic state is unknown".to_string(),
+        }
+    }
+
     /// The newest event line's text ("" before any).
     pub fn last_event(&self) -> &str {
         self.view.events.back().map_or("", |l| l.text.as_str())
@@ -251,8 +287,13 @@ impl State {
                 live_from: None,
                 record: None,
                 record_error: None,
+                record_seen: false,
+                record_read_at: 0,
+                record_pending: false,
+                disputed: None,
                 weights: None,
                 weights_at: None,
+                weights_started: None,
                 share_changed_at: 0,
                 moved_at: None,
                 moved_by_rollback: false,
@@ -381,7 +422,12 @@ impl State {
                 Role::Driver => self.lease.holder.as_ref().map(|l| l.token.clone()),
                 _ => None,
             },
-            target_chosen: false,
+            // The operator said where all traffic goes, or this cockpit watched who was
+            // live and the record was rewritten since: once it reads back there, the
+            // record names it, over one that said otherwise.
+            target_chosen: rollback
+                && (self.traffic.live_from == Some(LiveFrom::Chosen)
+                    || self.traffic.disputed.is_some()),
             // What this move was computed from: the share its own write before it asked
             // for, else the share read back.
             expect: if rollback { None } else { self.cutover.base() },

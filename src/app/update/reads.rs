@@ -66,22 +66,36 @@ fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Eff
         );
         return vec![Effect::Record(RecordOp::Restore(old))];
     }
+    if s.traffic.record != rec {
+        s.traffic.record_read_at = s.now;
+    }
     if let Some(r) = &rec {
-        live_from_record(s, r);
+        let read = s.traffic.weights.zip(s.traffic.weights_started);
+        live_from_record(s, r, read);
+    } else if s.traffic.live_known {
+        // No record, and live known: from here on this cockpit watched.
+        s.traffic.record_seen = true;
+        s.traffic.record_pending = false;
+        s.traffic.disputed = None;
     }
     s.traffic.record = rec;
     Vec::new()
 }
 
-/// Who is live, as the record says: followed unless the config says otherwise, or traffic is
-/// split and the record now names the other env (a record rewritten mid-cutover).
-fn live_from_record(s: &mut State, r: &Record) {
+/// Who is live, as the record says, weighed against the weights read back (`read`: the
+/// weights and when their read started). `live` in the config wins. A record is followed
+/// only when it agrees with the traffic ([`Record::agrees_with`]); once this cockpit has
+/// watched (a record read and weighed), a record naming another env live is followed only
+/// when that env holds all the traffic (`rollback --to` elsewhere, a new cutover after the
+/// window closed): one rewritten mid-cutover or after a rollback would turn the next `r`
+/// onto the release rolled back from. Weights read before the record are not held against
+/// it: the next read decides.
+fn live_from_record(s: &mut State, r: &Record, read: Option<(Weights, Millis)>) {
     let wall = s.wall_ms(s.now);
-    match s.traffic.live_from {
-        Some(LiveFrom::Config)
-            if r.live != s.live()
-                && !r.window_over(wall)
-                && s.traffic.record.as_ref().map(|o| o.live) != Some(r.live) =>
+    if s.traffic.live_from == Some(LiveFrom::Config) {
+        if r.live != s.live()
+            && !r.window_over(wall)
+            && s.traffic.record.as_ref().map(|o| o.live) != Some(r.live)
         {
             s.log(
                 Level::Error,
@@ -93,54 +107,119 @@ fn live_from_record(s: &mut State, r: &Record) {
                 ),
             );
         }
-        Some(LiveFrom::Config) => {}
-        // Traffic split and the record now names the other env live: a record rewritten
-        // mid-cutover (by hand, by a faulty writer) is not followed quietly, or `r`
-        // would send everything to the release under test.
-        _ if s.traffic.live_known
-            && r.live != s.live()
-            && !r.window_over(wall)
-            && s.traffic.weights.is_some_and(|w| w.blue > 0 && w.green > 0) =>
-        {
-            let seen = s
-                .traffic
-                .record
-                .as_ref()
-                .map(|o| (o.live, o.by.clone(), o.at));
-            if seen != Some((r.live, r.by.clone(), r.at)) {
-                s.log(
-                    Level::Error,
-                    format!(
-                        "the cutover record now says {} is live (by {} at {}), but {} was live as traffic split here: a record rewritten mid-cutover is not followed; {} still rolls back to {}, and forward moves are refused until the record and this cockpit agree",
-                        r.live,
-                        r.by,
-                        s.hhmm(r.at),
-                        s.live(),
-                        s.key(crate::app::keymap::Action::Rollback),
-                        s.live()
-                    ),
-                );
-            }
+        return;
+    }
+    if r.window_over(wall) {
+        s.traffic.record_pending = false;
+        return;
+    }
+    let following = s.traffic.live_known && r.live == s.live();
+    if following && !s.traffic.record_pending {
+        agreed(s, r);
+        s.traffic.record_seen = true;
+        return;
+    }
+    let Some((w, started)) = read else {
+        // Nothing read from the backend: the record is all there is (a rollback with every
+        // read failing goes where it says), weighed once the weights are read.
+        if !following {
+            follow(s, r);
         }
-        _ if !r.window_over(wall) && (r.live != s.live() || !s.traffic.live_known) => {
-            s.cutover.live = r.live;
-            s.traffic.live_known = true;
-            s.traffic.live_from = Some(LiveFrom::Record);
-            s.view.ask_target = false;
+        s.traffic.record_pending = true;
+        return;
+    };
+    let watched = s.traffic.live_known && s.traffic.record_seen;
+    let agrees = if watched {
+        w.all_on() == Some(r.live)
+    } else {
+        r.agrees_with(w, wall)
+    };
+    if agrees {
+        s.traffic.record_pending = false;
+        s.traffic.record_seen = true;
+        agreed(s, r);
+        if !following {
+            follow(s, r);
+        }
+        return;
+    }
+    if started < s.traffic.record_read_at {
+        // Read before the record was: the next read decides.
+        s.traffic.record_pending = true;
+        return;
+    }
+    s.traffic.record_pending = false;
+    s.traffic.record_seen = true;
+    dispute(s, r, w, watched);
+}
+
+/// A record that did not agree with the traffic was replaced by one that does: said.
+fn agreed(s: &mut State, r: &Record) {
+    if s.traffic.disputed.take().is_some() {
+        s.log(
+            Level::Good,
+            format!(
+                "the cutover record agrees with the traffic again: {} is live (written by {})",
+                r.live,
+                r.last.as_ref().map_or(r.by.as_str(), |l| l.who.as_str())
+            ),
+        );
+    }
+}
+
+/// Live as the record names it.
+fn follow(s: &mut State, r: &Record) {
+    s.cutover.live = r.live;
+    s.traffic.live_known = true;
+    s.traffic.live_from = Some(LiveFrom::Record);
+    s.view.ask_target = false;
+    s.log(
+        Level::Info,
+        format!(
+            "live is {}: the cutover record at the backend says so (started by {} at {})",
+            r.live,
+            r.by,
+            s.hhmm(r.at)
+        ),
+    );
+    if let Some(w) = s.traffic.weights {
+        observe(s, w);
+    }
+}
+
+/// A record that does not agree with the traffic read back: said once. A cockpit that
+/// watched keeps the live env it saw (forward moves are refused by the record until they
+/// agree); one that had not takes neither for live and asks.
+fn dispute(s: &mut State, r: &Record, w: Weights, watched: bool) {
+    let said = s.traffic.disputed.as_ref() == Some(r);
+    s.traffic.disputed = Some(r.clone());
+    let rollback = s.key(crate::app::keymap::Action::Rollback);
+    if watched {
+        if !said {
             s.log(
-                Level::Info,
+                Level::Error,
                 format!(
-                    "live is {}: the cutover record at the backend says so (started by {} at {})",
+                    "the cutover record now says {} is live (by {} at {}), but {} was live here and the backend reads {w}: a record rewritten mid-cutover is not followed; {rollback} still rolls back to {}, and forward moves are refused until the record and this cockpit agree",
                     r.live,
-                    r.by,
-                    s.hhmm(r.at)
+                    r.last.as_ref().map_or(r.by.as_str(), |l| l.who.as_str()),
+                    s.hhmm(r.last.as_ref().map_or(r.at, |l| l.at)),
+                    s.live(),
+                    s.live()
                 ),
             );
-            if let Some(w) = s.traffic.weights {
-                observe(s, w);
-            }
         }
-        _ => {}
+        return;
+    }
+    s.traffic.live_known = false;
+    s.traffic.live_from = None;
+    if !said {
+        s.log(
+            Level::Error,
+            format!(
+                "{}: nothing guesses who is live; {rollback} asks where all traffic goes (or set `live` in the config)",
+                r.disagreement(w)
+            ),
+        );
     }
 }
 
@@ -210,6 +289,14 @@ pub(super) fn on_read(
     if started < s.writes.last_write_done {
         return Vec::new();
     }
+    // A record taken before the backend was read, or read after these weights: weighed
+    // now, before the weights are explained against who is live.
+    if (s.traffic.record_pending || !s.traffic.live_known)
+        && let Some(r) = s.traffic.record.clone()
+    {
+        live_from_record(s, &r, Some((w, started)));
+    }
+    s.traffic.weights_started = Some(started);
     if !s.traffic.live_known && !learn_live(s, w) {
         return Vec::new();
     }
@@ -239,8 +326,15 @@ fn read_failed(s: &mut State, e: ReadError) {
 /// traffic is split (kept on screen, waiting for the record, the config or the operator).
 fn learn_live(s: &mut State, w: Weights) -> bool {
     // Only an env holding all the traffic is live by the weights; a split waits for the
-    // record, the config, or the operator.
-    match w.all_on() {
+    // record, the config, or the operator. A record (not over) decides on its own: one
+    // that does not agree with the traffic leaves live unknown.
+    let wall = s.wall_ms(s.now);
+    let record_decides = s
+        .traffic
+        .record
+        .as_ref()
+        .is_some_and(|r| !r.window_over(wall));
+    match w.all_on().filter(|_| !record_decides) {
         Some(live) => {
             s.cutover.live = live;
             s.traffic.live_known = true;
@@ -511,6 +605,19 @@ mod tests {
         );
         assert_eq!(s.live(), Env::Blue, "not followed while traffic is split");
         assert!(
+            !s.said("mallory"),
+            "the weights were read before the record: the next read decides"
+        );
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: 250,
+                now: 260,
+                result: Ok(Weights::new(50, 50)),
+            },
+        );
+        assert_eq!(s.live(), Env::Blue);
+        assert!(
             s.last_event()
                 .starts_with("the cutover record now says green is live (by mallory@evil"),
             "{}",
@@ -529,6 +636,188 @@ mod tests {
         assert!(
             matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
             "the rollback still goes to blue: {e:?}"
+        );
+    }
+
+    fn read(s: &mut State, now: Millis, w: Weights) -> Vec<Effect> {
+        update(
+            s,
+            Event::BackendRead {
+                started: now,
+                now,
+                result: Ok(w),
+            },
+        )
+    }
+
+    fn record(s: &mut State, now: Millis, r: &crate::core::Record) -> Vec<Effect> {
+        update(
+            s,
+            Event::RecordRead {
+                now,
+                result: Ok(Some(r.clone())),
+            },
+        )
+    }
+
+    /// A cockpit that watched a cutover rolled back to all-blue: the record and the
+    /// weights agree that blue is live.
+    fn rolled_back_to_blue() -> (State, i64) {
+        let mut s = State::new(
+            "t".into(),
+            Cutover::new(Env::Blue, Plan::default(), 60_000),
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        );
+        let wall = s.wall_ms(0);
+        let rec = crate::core::Record::new(Env::Blue, "alice@h", wall)
+            .with_flight("9-1", 0, "alice@h", "rollback", wall)
+            .landed();
+        read(&mut s, 0, Weights::new(100, 0));
+        record(&mut s, 10, &rec);
+        read(&mut s, 1_000, Weights::new(100, 0));
+        assert_eq!(s.live(), Env::Blue);
+        (s, wall)
+    }
+
+    #[test]
+    fn a_record_rewritten_after_a_rollback_is_never_followed_by_one_who_watched() {
+        use crate::core::Record;
+        for pos in [50, 100, 0] {
+            let (mut s, wall) = rolled_back_to_blue();
+            // Rewritten to say green is live, with blue (holding everything) at `pos`.
+            let forged = Record {
+                pos,
+                ..Record::new(Env::Green, "mallory@evil", wall + 1_500)
+            };
+            record(&mut s, 1_500, &forged);
+            read(&mut s, 2_000, Weights::new(100, 0));
+            assert_eq!(s.live(), Env::Blue, "pos {pos}");
+            assert!(
+                s.said("the cutover record now says green is live (by mallory@evil"),
+                "pos {pos}: {}",
+                s.last_event()
+            );
+            assert!(s.said("but blue was live here and the backend reads blue 100 / green 0"));
+            let e = key(&mut s, KeyCode::Char('r'));
+            assert!(
+                matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue && o.target_chosen),
+                "pos {pos}: to blue, and the record names blue once it reads back: {e:?}"
+            );
+            for _ in 0..2 {
+                let e = key(&mut s, KeyCode::Char('r'));
+                assert!(
+                    e.iter()
+                        .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Blue)),
+                    "pos {pos}: never towards green: {e:?}"
+                );
+            }
+            // Nothing steps forward on it either.
+            fresh_signals(&mut s, 2_000);
+            let e = key(&mut s, KeyCode::Right);
+            assert!(
+                e.iter()
+                    .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Blue)),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_naming_the_env_that_now_holds_everything_is_followed_once_read_back() {
+        // Carol ran `rollback --to green` elsewhere: her record update follows her
+        // read-back, so it may be read before the weights show it. Nothing is said
+        // against it; the next read follows it.
+        let (mut s, wall) = rolled_back_to_blue();
+        let carol = crate::core::Record::new(Env::Green, "carol@h", wall + 1_500)
+            .with_flight("7-1", 0, "carol@h", "rollback", wall + 1_500)
+            .landed();
+        record(&mut s, 1_500, &carol);
+        assert_eq!(
+            s.live(),
+            Env::Blue,
+            "not yet: blue held everything when last read"
+        );
+        assert!(!s.said("carol@h is live") && !s.said("not followed"));
+        read(&mut s, 2_000, Weights::new(0, 100));
+        assert_eq!(
+            (s.live(), s.traffic.live_from),
+            (Env::Green, Some(LiveFrom::Record))
+        );
+        assert!(!s.said("not followed"), "{:?}", s.view.events);
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            e.iter()
+                .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Green)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_cockpit_started_on_a_record_the_traffic_contradicts_asks() {
+        use crate::core::Record;
+        let fresh = || {
+            State::new(
+                "t".into(),
+                Cutover::new(Env::Blue, Plan::default(), 60_000),
+                chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+            )
+        };
+        let forged = |s: &State| Record {
+            pos: 50,
+            ..Record::new(Env::Green, "mallory@evil", s.wall_ms(0))
+        };
+        // The weights first (blue holds everything), then the record.
+        let mut a = fresh();
+        read(&mut a, 0, Weights::new(100, 0));
+        assert!(a.traffic.live_known);
+        let r = forged(&a);
+        record(&mut a, 10, &r);
+        read(&mut a, 1_000, Weights::new(100, 0));
+        // The record first, then the weights.
+        let mut b = fresh();
+        let r = forged(&b);
+        record(&mut b, 0, &r);
+        assert_eq!(b.live(), Env::Green, "nothing else to go by yet");
+        read(&mut b, 10, Weights::new(100, 0));
+        for s in [&mut a, &mut b] {
+            assert!(!s.traffic.live_known, "{:?}", s.view.events);
+            assert!(
+                s.said(
+                    "the cutover record says green is live with blue at 50 % (started by mallory@evil), but the backend reads blue at 100 % (blue 100 / green 0): the record does not agree with the traffic and is not followed: nothing guesses who is live"
+                ),
+                "{:?}",
+                s.view.events
+            );
+            read(s, 2_000, Weights::new(100, 0));
+            assert!(
+                !s.traffic.live_known,
+                "the weights alone do not decide either"
+            );
+            assert!(key(s, KeyCode::Char('r')).is_empty());
+            assert!(s.view.ask_target);
+            assert!(
+                s.last_event().starts_with(
+                    "ROLLBACK: the cutover record (green live, blue at 50 %) does not agree with the traffic read back (blue 100 / green 0): b sends all traffic to blue"
+                ),
+                "{}",
+                s.last_event()
+            );
+            let e = key(s, KeyCode::Char('b'));
+            assert!(
+                matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue && o.target_chosen),
+                "the choice replaces the record once it reads back: {e:?}"
+            );
+        }
+        // A record that agrees is followed at once.
+        let mut c = fresh();
+        read(&mut c, 0, Weights::new(50, 50));
+        let r = forged(&c);
+        record(&mut c, 10, &r);
+        assert_eq!(
+            (c.traffic.live_known, c.live()),
+            (true, Env::Green),
+            "{:?}",
+            c.view.events
         );
     }
 
@@ -717,7 +1006,10 @@ mod tests {
         );
         s.settings.driver = "alice@h".into();
         let wall = s.wall_ms(0);
-        let rec = crate::core::Record::new(Env::Green, "bob@h", wall);
+        let rec = crate::core::Record {
+            pos: 80,
+            ..crate::core::Record::new(Env::Green, "bob@h", wall)
+        };
         update(
             &mut s,
             Event::RecordRead {

@@ -14,13 +14,7 @@ use crate::core::{Command, ConfirmReason, Decision, Env, Millis, Weights};
 
 pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Effect> {
     if !s.traffic.live_known && cmd != Command::TogglePause {
-        let why = match s.traffic.weights {
-            Some(w) => format!(
-                "traffic is {} and no cutover record names the live env",
-                w.split_words()
-            ),
-            None => "the backend's traffic state is unknown".to_string(),
-        };
+        let why = s.live_unknown_why();
         s.log(
             Level::Warn,
             format!(
@@ -97,10 +91,7 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
     s.preflight_pending = None;
     if !s.traffic.live_known {
         // Nothing guesses: ask where all traffic goes.
-        let state = match s.traffic.weights {
-            Some(w) => format!("traffic is {} ({w})", w.split_words()),
-            None => "the backend's traffic state is unknown".to_string(),
-        };
+        let why = s.live_unknown_why();
         let version = |e: Env| {
             s.signals
                 .get(e)
@@ -111,7 +102,7 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
         s.log(
             Level::Error,
             format!(
-                "ROLLBACK: {state} and no cutover record names the live env: {} sends all traffic to blue{}, {} to green{}; any other key cancels",
+                "ROLLBACK: {why}: {} sends all traffic to blue{}, {} to green{}; any other key cancels",
                 s.key(Action::PickBlue),
                 version(Env::Blue),
                 s.key(Action::PickGreen),
@@ -296,6 +287,10 @@ pub(super) fn on_write_done(
     } else {
         w.action.to_string()
     };
+    // Its record update made: this cockpit knows what the record says, as one that read it.
+    if matches!(result, WriteResult::Verified { .. }) && record_error.is_none() && !settling {
+        s.traffic.record_seen = true;
+    }
     let failed = verdict(s, &w, &result);
     say_unrecorded(s, &what, w.share, journal_error, record_error);
     if s.writes.in_flight.is_empty() && failed {
@@ -491,6 +486,9 @@ pub(super) fn on_write_settled(
         return;
     };
     let w = s.writes.settling.remove(pos);
+    if record_error.is_none() {
+        s.traffic.record_seen = true;
+    }
     let what = if w.rollback {
         "ROLLBACK".to_string()
     } else {
