@@ -990,6 +990,13 @@ fn a_record_the_traffic_contradicts_directs_no_rollback_until_someone_says_where
         "{}",
         stdout(&o)
     );
+    let o = cutover(&cfg, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✕ cutover record: the cutover record says green is live"),
+        "{}",
+        stdout(&o)
+    );
     // Nothing steps forward on it either.
     let o = cutover(&cfg, &["set", "10", "--yes"]);
     assert_eq!(o.status.code(), Some(1));

@@ -155,9 +155,26 @@ fn write_side_line(check: Option<WriteCheck>, timeout: Duration) -> (bool, Strin
 
 /// The cutover record at the backend.
 async fn check_record(config: &Config, backend: &dyn Switch) -> bool {
-    let read = tokio::time::timeout(config.poll_timeout, backend.record()).await;
+    let (read, weights) = futures::join!(
+        tokio::time::timeout(config.poll_timeout, backend.record()),
+        tokio::time::timeout(config.poll_timeout, backend.read()),
+    );
     let place = backend.place(Slot::Record);
+    let weights = weights.ok().and_then(Result::ok);
     say(match read {
+        // One the traffic contradicts directs no rollback: a cutover on it cannot start.
+        Ok(Ok(Some(r)))
+            if let Some(w) = weights
+                && !r.agrees_with(w, crate::app::lease::wall_ms()) =>
+        {
+            (
+                false,
+                format!(
+                    "✕ cutover record: {} ({place}); `cutover rollback --to ENV` says where all traffic goes and replaces it",
+                    r.disagreement(w)
+                ),
+            )
+        }
         Ok(Ok(r)) => (true, record_line(r.as_ref(), &place)),
         Ok(Err(e)) => (false, format!("✕ cutover record: {e}")),
         Err(_) => (false, "✕ cutover record: no answer".to_string()),

@@ -65,8 +65,12 @@ pub(super) async fn rollback_cli(
     }
     out!("rolling back: all traffic to {live} (rollback target per {from})");
     // Only an explicit --to over what the record says rewrites the record (after the
-    // read-back); a config's `live` may be stale and never does.
-    let chosen = to.is_some_and(|t| record.is_some_and(|r| r.live != t));
+    // read-back), or a record the traffic contradicted before this rollback; a config's
+    // `live` may be stale and never rewrites one that agreed.
+    let contradicted = record
+        .zip(before)
+        .is_some_and(|(r, w)| !r.agrees_with(w, lease::wall_ms()));
+    let chosen = record.is_some_and(|r| r.live != live) && (to.is_some() || contradicted);
     let order = rollback_order(config, live, before, read.driver.clone(), chosen);
     // The result is said the moment it reads back, before the journal's fsync and the
     // record's update (whose failures are said after it), and before the webhooks are

@@ -128,7 +128,7 @@ impl Record {
 
     /// Whether the candidate at `share` % is what this record describes: at the position
     /// it names, at the share of its write in flight, or — its window run out — at 100 %.
-    pub fn agrees(&self, share: u8, now: i64) -> bool {
+    fn agrees(&self, share: u8, now: i64) -> bool {
         share == self.pos
             || self.flight.as_ref().is_some_and(|f| f.share == share)
             || (share == 100 && self.window_over(now))
