@@ -781,7 +781,8 @@ fn a_profile_no_file_names_is_said_with_its_key() {
     let o = run(&cfg_for("nosuch"));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("key `backend.profile`: value \"nosuch\": no such profile in")
+        stderr(&o)
+            .contains("nosuch.toml: key `backend.profile`: value \"nosuch\": no such profile in")
             && stderr(&o).contains(".aws/config"),
         "{}",
         stderr(&o)

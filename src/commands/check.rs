@@ -19,7 +19,7 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     // Everything the cockpit loads: a theme that would fail it fails here first.
     super::wiring::theme(cli, config.theme.as_deref())?;
-    let (backend, sources) = connect(&config).await?;
+    let (backend, sources) = connect(cli, &config).await?;
     // A flip-only backend has one step, whatever the config's plan says.
     let plan = if backend.capabilities().weighted {
         config.plan.to_string()

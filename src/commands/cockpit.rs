@@ -27,7 +27,7 @@ pub(super) async fn cockpit(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Before the lease is taken or anything connects: a config error still says itself.
     crate::tui::can_run()?;
     let journal = journal_for(cli, Some(&config), &config.name)?;
-    let (backend, sources) = connect(&config).await?;
+    let (backend, sources) = connect(cli, &config).await?;
     run_cockpit(config, theme, backend, cli.read_only, sources, journal).await
 }
 

@@ -48,7 +48,7 @@ fn who_host() -> String {
 /// `cutover status [--json]`.
 pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let (backend, sources) = connect(&config).await?;
+    let (backend, sources) = connect(cli, &config).await?;
     // Who drives: the lease as stored beside the backend (a lapsed one is nobody), read
     // alongside everything else, so a backend that hangs costs one timeout, not two.
     let (snap, lease_read) = futures::join!(

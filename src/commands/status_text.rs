@@ -109,13 +109,33 @@ fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String
         Ok(None) => return Vec::new(),
         Err(e) => return vec![format!("cutover record UNREADABLE: {e}")],
     };
-    let mut lines = vec![format!(
-        "cutover record: {} → {} started by {} at {}",
-        r.live,
-        r.candidate(),
-        r.by,
-        hhmm(r.at)
-    )];
+    // Back at 0 with nothing in flight: no cutover under way, the record names who is
+    // live and the last write (a rollback, most often).
+    let first = match &r.last {
+        Some(l) if r.pos == 0 && r.flight.is_none() => format!(
+            "cutover record: {} live, {} at 0 % (last: {} by {} at {}; started by {} at {})",
+            r.live,
+            r.candidate(),
+            l.action,
+            l.who,
+            hhmm(l.at),
+            r.by,
+            hhmm(r.at)
+        ),
+        _ => format!(
+            "cutover record: {} → {} started by {} at {}{}",
+            r.live,
+            r.candidate(),
+            r.by,
+            hhmm(r.at),
+            if r.flight.is_none() && r.pos > 0 {
+                format!(", at {} %", r.pos)
+            } else {
+                String::new()
+            }
+        ),
+    };
+    let mut lines = vec![first];
     if let Some(f) = &r.flight {
         lines.push(format!(
             "  write IN FLIGHT: {} → {} % since {} ({} s ago; outcome unknown until the backend reads so; the next write clears it)",
@@ -262,6 +282,17 @@ mod tests {
         assert!(lines[0].starts_with("cutover record: blue → green started by alice@h at "));
         assert!(lines[1].starts_with("  write IN FLIGHT: green → 50 % since "));
         assert!(lines[1].contains("(12 s ago;"), "{}", lines[1]);
+        let back = Record::new(Env::Blue, "alice@h", 1_000)
+            .with_flight("1-1", 0, "bob@h", "rollback", 2_000)
+            .landed();
+        let lines = record_lines(&Ok(Some(back)), 14_500);
+        assert!(
+            lines[0].starts_with(
+                "cutover record: blue live, green at 0 % (last: rollback by bob@h at "
+            ),
+            "{}",
+            lines[0]
+        );
         // A clock behind the record's is not a negative age.
         let r = Record::new(Env::Blue, "a@h", 0).with_flight("1-1", 10, "a@h", "step", 9_000);
         assert!(record_lines(&Ok(Some(r)), 0)[1].contains("(0 s ago;"));

@@ -46,11 +46,7 @@ pub(super) fn theme(cli: &Cli, config_theme: Option<&str>) -> Result<Theme, Conf
     let origin = if cli.theme.is_some() {
         "--theme".to_string()
     } else {
-        let file = cli
-            .config
-            .as_ref()
-            .map_or_else(|| "cutover.toml".to_string(), |p| p.display().to_string());
-        format!("{file}: key `theme`")
+        format!("{}: key `theme`", config_file(cli))
     };
     let theme = Theme::load(name).map_err(|e| ConfigError::new(&origin, e))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -126,7 +122,20 @@ const HAPROXY_RATE_WINDOW: Duration = Duration::from_secs(30);
 pub(super) type Connected = (Arc<dyn Switch>, Vec<Arc<dyn SignalSource>>);
 
 /// Connects to the configured backend and builds the signal sources beside it.
-pub(super) async fn connect(config: &Config) -> Result<Connected, ConfigError> {
+pub(super) async fn connect(cli: &Cli, config: &Config) -> Result<Connected, ConfigError> {
+    connect_config(config)
+        .await
+        .map_err(|e| e.in_file(&config_file(cli)))
+}
+
+/// The config file as the user named it (`cutover.toml` when they did not).
+fn config_file(cli: &Cli) -> String {
+    cli.config
+        .as_ref()
+        .map_or_else(|| "cutover.toml".to_string(), |p| p.display().to_string())
+}
+
+async fn connect_config(config: &Config) -> Result<Connected, ConfigError> {
     let mut sources: Vec<Arc<dyn SignalSource>> = Vec::new();
     let probes = config.envs.map(|_, e| e.health.clone());
     let has_probes = !probes.blue.is_empty() || !probes.green.is_empty();

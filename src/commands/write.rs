@@ -75,7 +75,7 @@ pub(super) async fn write_cmd(cli: &Cli, cmd: WriteCmd, yes: bool) -> anyhow::Re
             return Ok(ExitCode::FAILURE);
         }
     };
-    let (backend, sources) = connect(&config).await?;
+    let (backend, sources) = connect(cli, &config).await?;
     let who = Who::current();
     if let WriteCmd::Rollback(to) = cmd {
         // Never gated: no lease round trip before the write.

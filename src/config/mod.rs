@@ -63,6 +63,19 @@ impl ConfigError {
         };
         ConfigError { origin, message }
     }
+
+    /// The same error said with the config file it is in (`FILE: key …`), as the errors
+    /// found while loading it are.
+    #[must_use]
+    pub fn in_file(self, file: &str) -> ConfigError {
+        if self.origin.starts_with(file) {
+            return self;
+        }
+        ConfigError {
+            origin: format!("{file}: {}", self.origin),
+            message: self.message,
+        }
+    }
 }
 
 /// The runtime config.
