@@ -223,26 +223,6 @@ fn alb_config(dir: &std::path::Path, moto_url: &str, cw: &Cw) -> std::path::Path
     cfg
 }
 
-fn run(cfg: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let o = Command::new(common::bin())
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
-
 #[test]
 fn status_json_and_the_cockpit_show_cloudwatch_numbers_for_an_alb() {
     if !peers() {
@@ -252,7 +232,7 @@ fn status_json_and_the_cockpit_show_cloudwatch_numbers_for_an_alb() {
     let cw = Cw::start();
     let dir = tempfile::tempdir().unwrap();
     let cfg = alb_config(dir.path(), &m.endpoint, &cw);
-    let (ok, out) = run(&cfg, &["status", "--json"]);
+    let (ok, out) = common::run_aws(&cfg, &["status", "--json"]);
     assert!(ok, "{out}");
     assert_eq!(cw.calls(), 1, "one poll, one GetMetricData");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -270,14 +250,7 @@ fn status_json_and_the_cockpit_show_cloudwatch_numbers_for_an_alb() {
         return;
     }
     let t = common::Tmux::new("cloudwatch");
-    t.start(
-        120,
-        32,
-        &format!(
-            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-            common::cockpit_cmd(&cfg)
-        ),
-    );
+    t.start(120, 32, &common::aws_cockpit_cmd(&cfg));
     let s = t.wait(20, "CloudWatch's numbers on screen", |s| {
         s.contains("CloudWatch 1-min, latest") && s.contains("4.00 %")
     });

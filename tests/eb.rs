@@ -24,7 +24,6 @@ use cutover::backends::eb::{EbBackend, EbHealth, EbSettings};
 use cutover::backends::{Backend, BackendError, Slot, Switch, WriteCheck};
 use cutover::core::{EnvPair, Reading, Weights};
 use cutover::signals::SignalSource;
-use std::process::Command;
 use std::time::Duration;
 
 const BLUE: &str = "checkout-blue";
@@ -375,26 +374,6 @@ fn config_file(dir: &std::path::Path, e: &Eb, extra: &str) -> std::path::PathBuf
     cfg
 }
 
-fn run(cfg: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let o = Command::new(common::bin())
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
-
 #[test]
 fn the_cli_checks_swaps_and_rolls_back() {
     let e = eb();
@@ -404,16 +383,16 @@ fn the_cli_checks_swaps_and_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_file(dir.path(), &e, "");
     e.set_status(GREEN, "Updating");
-    let (ok, out) = run(&cfg, &["check"]);
+    let (ok, out) = common::run_aws(&cfg, &["check"]);
     assert!(!ok, "check fails while green is not Ready: {out}");
     assert!(
         out.contains("green (checkout-green) is Updating, not Ready"),
         "{out}"
     );
     e.set_status(GREEN, "Ready");
-    let (ok, out) = run(&cfg, &["check"]);
+    let (ok, out) = common::run_aws(&cfg, &["check"]);
     assert!(ok, "{out}");
-    let (ok, out) = run(&cfg, &["status", "--json"]);
+    let (ok, out) = common::run_aws(&cfg, &["status", "--json"]);
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["share"], 0);
@@ -421,15 +400,15 @@ fn the_cli_checks_swaps_and_rolls_back() {
         (v["envs"]["green"]["error_rate"].as_f64().unwrap() - 0.01).abs() < 1e-9,
         "{v}"
     );
-    let (ok, out) = run(&cfg, &["set", "100", "--yes"]);
+    let (ok, out) = common::run_aws(&cfg, &["set", "100", "--yes"]);
     assert!(ok && out.contains("verified"), "{out}");
     assert_eq!(e.cname(GREEN), LIVE);
-    let (ok, out) = run(&cfg, &["rollback"]);
+    let (ok, out) = common::run_aws(&cfg, &["rollback"]);
     assert!(ok && out.contains("green 100 → 0 %: applied"), "{out}");
     assert_eq!(e.cname(BLUE), LIVE);
     // A 50 % step on a flip-only switch is refused before any call.
     let swaps = e.calls("SwapEnvironmentCNAMEs");
-    let (ok, out) = run(&cfg, &["set", "50", "--yes"]);
+    let (ok, out) = common::run_aws(&cfg, &["set", "50", "--yes"]);
     assert!(!ok, "{out}");
     assert_eq!(e.calls("SwapEnvironmentCNAMEs"), swaps);
 }
@@ -444,14 +423,7 @@ fn the_cockpit_swaps_shows_the_swap_and_the_dns_tail_and_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_file(dir.path(), &e, "");
     let t = common::Tmux::new("eb");
-    t.start(
-        120,
-        32,
-        &format!(
-            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-            common::cockpit_cmd(&cfg)
-        ),
-    );
+    t.start(120, 32, &common::aws_cockpit_cmd(&cfg));
     t.wait(20, "the driver", |s| {
         s.contains("driving: ") && s.contains("[0]")
     });

@@ -259,17 +259,6 @@ fn config_file(dir: &std::path::Path, r: &serde_json::Value) -> std::path::PathB
     cfg
 }
 
-fn run(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(common::bin())
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
     if !peers() {
@@ -279,7 +268,7 @@ async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
     let dir = tempfile::tempdir().unwrap();
     let r = setup(&m, &["--ttl", "300"]);
     let cfg = config_file(dir.path(), &r);
-    let o = run(&cfg, &["check"]);
+    let o = common::cutover_aws(&cfg, &["check"]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
         o.status.success(),
@@ -295,7 +284,7 @@ async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
         (&["set", "10", "--yes"][..], "green 0 → 10 %: applied"),
         (&["rollback"][..], "green 10 → 0 %: applied"),
     ] {
-        let o = run(&cfg, args);
+        let o = common::cutover_aws(&cfg, args);
         let out = String::from_utf8_lossy(&o.stdout).to_string();
         assert!(
             o.status.success(),
@@ -316,7 +305,7 @@ async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
     let m2 = moto();
     let r2 = setup(&m2, &[]);
     let dir2 = tempfile::tempdir().unwrap();
-    let o = run(&config_file(dir2.path(), &r2), &["check"]);
+    let o = common::cutover_aws(&config_file(dir2.path(), &r2), &["check"]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success() && !out.contains("TTL"), "{out}");
 }
@@ -331,14 +320,7 @@ async fn the_cockpit_steps_rolls_back_and_shows_the_dns_tail() {
     let r = setup(&m, &["--ttl", "30"]);
     let cfg = config_file(dir.path(), &r);
     let t = common::Tmux::new("route53");
-    t.start(
-        120,
-        32,
-        &format!(
-            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-            common::cockpit_cmd(&cfg)
-        ),
-    );
+    t.start(120, 32, &common::aws_cockpit_cmd(&cfg));
     t.wait(20, "the driver", |s| {
         s.contains("driving: ") && s.contains("[0]")
     });
@@ -380,14 +362,7 @@ async fn the_cockpit_warns_of_a_long_ttl_as_it_opens() {
     let r = setup(&m, &["--ttl", "300"]);
     let cfg = config_file(dir.path(), &r);
     let t = common::Tmux::new("route53-ttl");
-    t.start(
-        140,
-        32,
-        &format!(
-            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {}",
-            common::cockpit_cmd(&cfg)
-        ),
-    );
+    t.start(140, 32, &common::aws_cockpit_cmd(&cfg));
     t.wait(20, "the TTL warning", |s| {
         s.contains("TTL 300 s on www.example.com.: resolvers may keep answering")
     });

@@ -129,6 +129,41 @@ pub fn cutover(config: &Path, args: &[&str]) -> Output {
         .expect("cutover runs")
 }
 
+/// The credentials the AWS emulator and the loopback AWS servers take (any will do), and
+/// no instance metadata to wait for.
+pub const AWS_TEST_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
+/// [`cutover`] with [`AWS_TEST_ENV`].
+pub fn cutover_aws(config: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .envs(AWS_TEST_ENV)
+        .output()
+        .expect("cutover runs")
+}
+
+/// [`cutover_aws`]: whether it succeeded, and stdout then stderr.
+pub fn run_aws(config: &Path, args: &[&str]) -> (bool, String) {
+    let o = cutover_aws(config, args);
+    (o.status.success(), format!("{}{}", stdout(&o), stderr(&o)))
+}
+
+/// [`cockpit_cmd`] with [`AWS_TEST_ENV`].
+pub fn aws_cockpit_cmd(cfg: &Path) -> String {
+    let env: Vec<String> = AWS_TEST_ENV
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{} {}", env.join(" "), cockpit_cmd(cfg))
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
