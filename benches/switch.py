@@ -364,7 +364,7 @@ http {{
         alb_env = dict(env)
         ours, theirs = bench("ALB (moto)", alb_cfg, human, "`aws elbv2 modify-listener`",
                              env=alb_env, reset=lambda: subprocess.run(
-                                 cutover(alb_cfg, "set", "10", "--yes"), env=alb_env, **QUIET))
+                                 cutover(alb_cfg, "set", "10", "--yes"), env=alb_env, check=True, **QUIET))
 
         import boto3
         elb = boto3.client("elbv2", endpoint_url=endpoint, region_name="eu-west-1",
@@ -401,6 +401,59 @@ http {{
                            if kv.startswith("Action=")), r.get("url", "?"))
             calls.append(action)
         print(f"\nALB calls in one `cutover rollback`: {len(calls)}: {' → '.join(calls)}")
+        # Route53 weighted records, in the same moto: the human sends both records back
+        # with the new weights in one batch (TTL, value and health check as they are).
+        r53 = json.loads(subprocess.run(
+            [sys.executable, os.path.join(ROOT, "demo", "route53", "setup.py"),
+             "--endpoint", endpoint], check=True, capture_output=True, text=True).stdout)
+        r53_cfg = os.path.join(work, "route53.toml")
+        with open(r53_cfg, "w") as f:
+            f.write(f'name = "bench-route53"\njournal = "{work}/route53.jsonl"\nlive = "blue"\n'
+                    f'[backend]\nkind = "route53"\nhosted-zone-id = "{r53["zone"]}"\n'
+                    f'record-name = "www.example.com"\nrecord-type = "A"\n'
+                    f'blue-set-identifier = "blue"\ngreen-set-identifier = "green"\n'
+                    f'endpoint-url = "{endpoint}"\n')
+
+        def upsert(ident, weight, ip, check=None):
+            rrs = {"Name": "www.example.com.", "Type": "A", "SetIdentifier": ident,
+                   "Weight": weight, "TTL": 60, "ResourceRecords": [{"Value": ip}]}
+            if check:
+                rrs["HealthCheckId"] = check
+            return {"Action": "UPSERT", "ResourceRecordSet": rrs}
+        batch = json.dumps({"Changes": [upsert("blue", 100, "192.0.2.10", r53["health_check"]),
+                                        upsert("green", 0, "192.0.2.20")]})
+        human = [aws, "route53", "change-resource-record-sets", "--endpoint-url", endpoint,
+                 "--hosted-zone-id", r53["zone"], "--change-batch", batch]
+        bench("Route53 (moto)", r53_cfg, human, "`aws route53 change-resource-record-sets`",
+              env=alb_env, reset=lambda: subprocess.run(
+                  cutover(r53_cfg, "set", "10", "--yes"), env=alb_env, check=True, **QUIET))
+
+        # Elastic Beanstalk, on the demo's stand-in (no emulator has the swap), its swap
+        # finishing at once: the human's swap call returns before EB is Ready again, so
+        # waiting for it (what cutover does) would only add the stand-in's polls to ours.
+        ebp = free_port()
+        eb = subprocess.Popen([sys.executable, os.path.join(ROOT, "demo", "eb", "server.py"),
+                               "--port", str(ebp), "--updating-polls", "0"],
+                              stdout=open(os.path.join(work, "eb.log"), "w"),
+                              stderr=subprocess.STDOUT)
+        procs.append(eb)
+        wait_port(ebp)
+        eb_cfg = os.path.join(work, "eb.toml")
+        with open(eb_cfg, "w") as f:
+            f.write(f'name = "bench-eb"\njournal = "{work}/eb.jsonl"\n'
+                    f'[backend]\nkind = "elastic-beanstalk"\napplication = "checkout"\n'
+                    f'blue-environment = "checkout-blue"\ngreen-environment = "checkout-green"\n'
+                    f'production-cname = "checkout-prod.us-east-1.elasticbeanstalk.com"\n'
+                    f'region = "us-east-1"\nendpoint-url = "http://127.0.0.1:{ebp}"\n')
+        human = [aws, "elasticbeanstalk", "swap-environment-cnames", "--region", "us-east-1",
+                 "--endpoint-url", f"http://127.0.0.1:{ebp}",
+                 "--source-environment-name", "checkout-blue",
+                 "--destination-environment-name", "checkout-green"]
+        bench("Elastic Beanstalk (stand-in)", eb_cfg, human,
+              "`aws elasticbeanstalk swap-environment-cnames`", env=alb_env,
+              reset=lambda: subprocess.run(cutover(eb_cfg, "set", "100", "--yes"),
+                                           env=alb_env, check=True, **QUIET))
+
         n = strace_connects(hap_cfg, "haproxy.sock")
         if n is not None:
             print(f"HAProxy socket connections in one `cutover rollback`: {n}")

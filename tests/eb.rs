@@ -405,6 +405,11 @@ fn the_cli_checks_swaps_and_rolls_back() {
     assert_eq!(e.cname(GREEN), LIVE);
     let (ok, out) = common::run_aws(&cfg, &["rollback"]);
     assert!(ok && out.contains("green 100 → 0 %: applied"), "{out}");
+    assert!(
+        out.contains("resolvers may still answer with the old address until")
+            && out.contains("(TTL 60 s)"),
+        "the DNS tail: {out}"
+    );
     assert_eq!(e.cname(BLUE), LIVE);
     // A 50 % step on a flip-only switch is refused before any call.
     let swaps = e.calls("SwapEnvironmentCNAMEs");

@@ -295,6 +295,11 @@ async fn the_cli_steps_and_rolls_back_and_check_warns_of_a_long_ttl() {
             out.contains(want) && out.contains("verified"),
             "{args:?}: {out}"
         );
+        assert!(
+            out.contains("resolvers may still answer with the old weights until")
+                && out.contains("(TTL 300 s)"),
+            "{args:?}: the DNS tail: {out}"
+        );
     }
     let b = Route53Backend::connect(settings(&r, "www.example.com")).await;
     assert_eq!(b.read().await.unwrap(), Weights::new(100, 0));

@@ -22,6 +22,24 @@ pub(super) fn report_write(
     exit_code(said.is_ok())
 }
 
+/// After a verified write on a DNS switch (Route53, an EB CNAME swap): until when resolvers
+/// may still answer the old way. The API said done; clients follow as their caches expire.
+pub(super) fn say_tail(backend: &dyn crate::backends::Backend, result: &WriteResult) {
+    if let (WriteResult::Verified { .. }, Some(tail)) = (result, backend.propagation()) {
+        let until = crate::app::lease::wall_ms() + tail.as_millis() as i64;
+        let old = if backend.capabilities().weighted {
+            "the old weights"
+        } else {
+            "the old address"
+        };
+        out!(
+            "resolvers may still answer with {old} until {} (TTL {} s): a DNS switch is not instant, a rollback included",
+            crate::app::words::hhmm(until),
+            tail.as_secs()
+        );
+    }
+}
+
 /// The line a CLI write ends with: `Ok` (for stdout, exit 0) only when the backend read
 /// back what was asked; every other outcome is `Err` (for stderr, exit 1).
 fn write_report(

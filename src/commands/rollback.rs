@@ -4,7 +4,7 @@
 //! The target is never guessed from a split (see the invariants in ARCHITECTURE.md).
 
 use super::EXIT_USAGE;
-use super::report::{notify_cli, report_write};
+use super::report::{notify_cli, report_write, say_tail};
 use crate::app::engine::{self, WriteOrder};
 use crate::app::journal::{CandidateSnapshot, Journal, Who, WriteAction};
 use crate::app::lease;
@@ -85,6 +85,7 @@ pub(super) async fn rollback_cli(
         }
     };
     let mut code = said.unwrap_or_else(|| report_write(&order, before, &done.result));
+    say_tail(backend.as_ref(), &done.result);
     notify_cli(config, who, &order, &done.result).await;
     if let Some(d) = &read.driver {
         out!("{d} drives this cutover: they will see this rollback within one poll");

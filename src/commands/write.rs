@@ -3,7 +3,7 @@
 //! cockpit would ask; a rollback goes to `rollback.rs` and is never gated.
 
 use super::EXIT_USAGE;
-use super::report::{notify_cli, report_write};
+use super::report::{notify_cli, report_write, say_tail};
 use super::rollback::rollback_cli;
 use super::snapshot::{snapshot, snapshot_of};
 use super::wiring::{connect, cutover_for, journal_for, load_config};
@@ -241,6 +241,7 @@ async fn write_held(
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it; said on the terminal first.
     let code = report_write(&order, Some(before), &done.result);
+    say_tail(backend.as_ref(), &done.result);
     notify_cli(config, who, &order, &done.result).await;
     if let Some(e) = &done.journal_error {
         err!("cutover: warning: the result was not journaled: {e}");
