@@ -245,6 +245,10 @@ fn render_env(
     }
     if !state.traffic.live_known {
         let why = match state.traffic.weights {
+            Some(_) if state.traffic.disputed.is_some() => {
+                " live unknown: the record contradicts the traffic"
+            }
+            Some(_) if state.traffic.record.is_some() => " live unknown: weighing the record",
             Some(w) if w.blue == 0 && w.green == 0 => " live unknown: 0 / 0, no traffic served",
             Some(_) => " live unknown: split, no cutover record",
             None => " live unknown: traffic state unknown",
