@@ -136,7 +136,7 @@ pub async fn finish(
             // it does not rewrite what everyone else reads.
             Some(r) if rollback => {
                 return Err(format!(
-                    "the cutover record names {} as live (started by {}); this rollback sent all traffic to {} as the config or --to said, and left the record as it is",
+                    "the cutover record names {} as live (started by {}); this rollback sent all traffic to {}, which this terminal took for live, and left the record as it is",
                     r.live, r.by, i.live
                 ));
             }

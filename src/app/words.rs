@@ -28,6 +28,36 @@ pub fn hhmm_at(unix_ms: i64, offset: chrono::FixedOffset) -> String {
     )
 }
 
+/// What a cutover record says, in a line: the cutover it names (and its position), or —
+/// back at 0 with nothing in flight — who is live and its last write (a rollback, most
+/// often), not a cutover under way.
+pub fn record_words(r: &crate::core::Record) -> String {
+    match &r.last {
+        Some(l) if r.pos == 0 && r.flight.is_none() => format!(
+            "{} live, {} at 0 % (last: {} by {} at {}; started by {} at {})",
+            r.live,
+            r.candidate(),
+            l.action,
+            l.who,
+            hhmm(l.at),
+            r.by,
+            hhmm(r.at)
+        ),
+        _ => format!(
+            "{} → {} started by {} at {}{}",
+            r.live,
+            r.candidate(),
+            r.by,
+            hhmm(r.at),
+            if r.flight.is_none() && r.pos > 0 {
+                format!(", at {} %", r.pos)
+            } else {
+                String::new()
+            }
+        ),
+    }
+}
+
 /// The reasons of a confirm, as words.
 pub fn reason_text(r: ConfirmReason) -> &'static str {
     match r {

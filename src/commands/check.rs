@@ -5,7 +5,6 @@
 use super::exit_code;
 use super::wiring::{connect, journal_path, load_config};
 use crate::app::journal::Journal;
-use crate::app::words::hhmm;
 use crate::backends::{Slot, Switch, WriteCheck};
 use crate::cli::Cli;
 use crate::config::Config;
@@ -185,11 +184,8 @@ async fn check_record(config: &Config, backend: &dyn Switch) -> bool {
 fn record_line(record: Option<&Record>, place: &str) -> String {
     match record {
         Some(r) => format!(
-            "✓ cutover record: {} → {} started by {} at {} ({place})",
-            r.live,
-            r.candidate(),
-            r.by,
-            hhmm(r.at)
+            "✓ cutover record: {} ({place})",
+            crate::app::words::record_words(r)
         ),
         None => format!("✓ cutover record: none (no cutover in progress) at {place}"),
     }

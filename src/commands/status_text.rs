@@ -109,32 +109,7 @@ fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String
         Ok(None) => return Vec::new(),
         Err(e) => return vec![format!("cutover record UNREADABLE: {e}")],
     };
-    // Back at 0 with nothing in flight: no cutover under way, the record names who is
-    // live and the last write (a rollback, most often).
-    let first = match &r.last {
-        Some(l) if r.pos == 0 && r.flight.is_none() => format!(
-            "cutover record: {} live, {} at 0 % (last: {} by {} at {}; started by {} at {})",
-            r.live,
-            r.candidate(),
-            l.action,
-            l.who,
-            hhmm(l.at),
-            r.by,
-            hhmm(r.at)
-        ),
-        _ => format!(
-            "cutover record: {} → {} started by {} at {}{}",
-            r.live,
-            r.candidate(),
-            r.by,
-            hhmm(r.at),
-            if r.flight.is_none() && r.pos > 0 {
-                format!(", at {} %", r.pos)
-            } else {
-                String::new()
-            }
-        ),
-    };
+    let first = format!("cutover record: {}", crate::app::words::record_words(r));
     let mut lines = vec![first];
     if let Some(f) = &r.flight {
         lines.push(format!(

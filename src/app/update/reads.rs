@@ -123,23 +123,46 @@ fn live_from_record(s: &mut State, r: &Record, read: Option<(Weights, Millis)>) 
         // Nothing read from the backend: the record is all there is (a rollback with every
         // read failing goes where it says), weighed once the weights are read.
         if !following {
-            follow(s, r);
+            follow(s, r, Taken::Unweighed);
         }
         s.traffic.record_pending = true;
         return;
     };
     let watched = s.traffic.live_known && s.traffic.record_seen;
     let agrees = if watched {
-        w.all_on() == Some(r.live)
+        // The cutover this cockpit disputed does not become right by traffic moving where
+        // it says (a CLI that followed it): only a new record does (`rollback --to`).
+        let same = |d: &Record| d.live == r.live && d.by == r.by && d.at == r.at;
+        w.all_on() == Some(r.live) && !s.traffic.disputed.as_ref().is_some_and(same)
     } else {
         r.agrees_with(w, wall)
     };
     if agrees {
+        let unweighed = s.traffic.record_pending && following;
         s.traffic.record_pending = false;
         s.traffic.record_seen = true;
         agreed(s, r);
+        // Weights read after the record, not yet shown: the change they bring is told
+        // from who is live now, not through the ones read before it.
+        let stored_read = s.traffic.weights_started == Some(started);
         if !following {
-            follow(s, r);
+            follow(
+                s,
+                r,
+                if stored_read {
+                    Taken::Weighed
+                } else {
+                    Taken::BeforeRead
+                },
+            );
+        } else if unweighed {
+            s.log(
+                Level::Info,
+                format!(
+                    "live is {}: the cutover record at the backend says so and the traffic agrees ({w})",
+                    r.live
+                ),
+            );
         }
         return;
     }
@@ -167,23 +190,43 @@ fn agreed(s: &mut State, r: &Record) {
     }
 }
 
+/// How a record's live env is taken.
+#[derive(Clone, Copy, PartialEq)]
+enum Taken {
+    /// Weighed against the weights shown.
+    Weighed,
+    /// Weighed against weights just read and not shown yet: the ones shown predate the
+    /// record, and are not fed through as a move (they would read as a promotion).
+    BeforeRead,
+    /// Nothing read from the backend yet: weighed once it is.
+    Unweighed,
+}
+
 /// Live as the record names it.
-fn follow(s: &mut State, r: &Record) {
+fn follow(s: &mut State, r: &Record, how: Taken) {
     s.cutover.live = r.live;
     s.traffic.live_known = true;
     s.traffic.live_from = Some(LiveFrom::Record);
     s.view.ask_target = false;
+    let by = format!("started by {} at {}", r.by, s.hhmm(r.at));
     s.log(
         Level::Info,
-        format!(
-            "live is {}: the cutover record at the backend says so (started by {} at {})",
-            r.live,
-            r.by,
-            s.hhmm(r.at)
-        ),
+        if how == Taken::Unweighed {
+            format!(
+                "the cutover record names {} live ({by}); it is weighed against the traffic once the backend is read",
+                r.live
+            )
+        } else {
+            format!(
+                "live is {}: the cutover record at the backend says so ({by})",
+                r.live
+            )
+        },
     );
-    if let Some(w) = s.traffic.weights {
-        observe(s, w);
+    match (how, s.traffic.weights) {
+        (Taken::BeforeRead, Some(w)) => s.cutover.share = w.share_of(s.candidate()),
+        (_, Some(w)) => observe(s, w),
+        (_, None) => {}
     }
 }
 
@@ -744,10 +787,50 @@ mod tests {
             (Env::Green, Some(LiveFrom::Record))
         );
         assert!(!s.said("not followed"), "{:?}", s.view.events);
+        assert!(
+            !s.said("rollback window"),
+            "the weights shown before are not read as blue promoted: {:?}",
+            s.view.events
+        );
+        assert!(
+            s.said("carol@h rolled back: blue 100 → 0 %"),
+            "{:?}",
+            s.view.events
+        );
+        assert_eq!(s.cutover.share, Some(0));
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(
             e.iter()
                 .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Green)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_disputed_cutover_is_not_followed_when_traffic_moves_where_it_says() {
+        // A CLI that had only the rewritten record to go by rolled back to green: the
+        // record it updated is the same cutover, now with traffic where it says. This
+        // cockpit saw blue live: green at 100 % is the candidate, and `r` goes to blue.
+        use crate::core::Record;
+        let (mut s, wall) = rolled_back_to_blue();
+        let forged = Record {
+            pos: 50,
+            ..Record::new(Env::Green, "mallory@evil", wall + 1_500)
+        };
+        record(&mut s, 1_500, &forged);
+        read(&mut s, 2_000, Weights::new(100, 0));
+        assert!(s.traffic.disputed.is_some());
+        let followed = forged
+            .with_flight("5-1", 0, "root@h", "rollback", wall + 2_500)
+            .landed();
+        read(&mut s, 2_500, Weights::new(0, 100));
+        record(&mut s, 2_600, &followed);
+        read(&mut s, 3_000, Weights::new(0, 100));
+        assert_eq!(s.live(), Env::Blue, "{:?}", s.view.events);
+        assert_eq!(s.cutover.share, Some(100));
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
             "{e:?}"
         );
     }
@@ -778,7 +861,13 @@ mod tests {
         let r = forged(&b);
         record(&mut b, 0, &r);
         assert_eq!(b.live(), Env::Green, "nothing else to go by yet");
+        assert!(b.said("it is weighed against the traffic once the backend is read"));
         read(&mut b, 10, Weights::new(100, 0));
+        assert!(
+            !b.said("live is green"),
+            "never said, then taken back: {:?}",
+            b.view.events
+        );
         for s in [&mut a, &mut b] {
             assert!(!s.traffic.live_known, "{:?}", s.view.events);
             assert!(
