@@ -1024,3 +1024,27 @@ fn a_record_the_traffic_contradicts_directs_no_rollback_until_someone_says_where
         stdout(&o)
     );
 }
+
+/// The window ran out with no cockpit open: the candidate holds everything and is the new
+/// live, as the design says, but nothing judged it at the window's end. The CLI's
+/// "nothing to roll back" says so, and how to go back.
+#[test]
+fn a_window_that_ran_out_with_no_cockpit_is_said_unjudged() {
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim.config(dir.path(), "rollback-window = \"1s\"");
+    let o = cutover(&cfg, &["set", "100", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(sim.record_text().unwrap().contains(" end="));
+    wait_until(10, "the window over", || status(&cfg)["live"] == "green");
+    let o = cutover(&cfg, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("nothing to roll back")
+            && stdout(&o).contains("and no cockpit completed it: nothing judged green at its end")
+            && stdout(&o).contains("`cutover rollback --to blue`"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(weights(&cfg), (0, 100));
+}

@@ -61,6 +61,19 @@ pub(super) async fn rollback_cli(
         && let Some(said) = nothing_to_roll_back(before, live, from)
     {
         out!("{said}");
+        // The window ran out with nobody completing it: nothing judged the release since
+        // (a cockpit holds the window on a failing one; none was open).
+        if let Some(r) = record
+            .filter(|r| r.candidate() == live && r.window_over(lease::wall_ms()))
+            .filter(|r| r.end.is_some())
+        {
+            out!(
+                "the rollback window ran out at {} and no cockpit completed it: nothing judged {live} at its end. If it is failing, `cutover rollback --to {}` sends all traffic back to {}",
+                hhmm(r.end.unwrap_or_default()),
+                r.live,
+                r.live
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     out!("rolling back: all traffic to {live} (rollback target per {from})");
