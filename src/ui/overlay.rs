@@ -199,7 +199,16 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             rows.push((format!("   {d}"), 3, style));
         }
         if *r == crate::core::ConfirmReason::Preflight {
-            for item in state.preflight_failures() {
+            let failing = state.preflight_failures();
+            if failing.is_empty() {
+                // What failed when asked (the numbers settling after a rollback) holds by now.
+                rows.push((
+                    "   ✓ every item holds now; one did not when asked".to_string(),
+                    3,
+                    theme.dim,
+                ));
+            }
+            for item in failing {
                 // What failed, as it reads: "smoke failed: 1 of 2 checks failed", not
                 // "✕ smoke passed".
                 let what = match &state.smoke {
