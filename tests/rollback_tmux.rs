@@ -75,7 +75,7 @@ fn a_record_rewritten_after_a_rollback_never_turns_r_onto_the_release() {
         let before = t.screen();
         let (disputed, agreed) = (
             count(&before, "the cutover record now says green is live"),
-            count(&before, "agrees with the traffic again"),
+            count(&before, "the cutover record is consistent again"),
         );
         let ours = sim.record_text().unwrap();
         let forged = format!(
@@ -89,7 +89,7 @@ fn a_record_rewritten_after_a_rollback_never_turns_r_onto_the_release() {
         assert!(!s.contains("live is green"), "{s}");
         t.keys(&["r"]);
         t.wait(10, "the record replaced by the rollback", |s| {
-            count(s, "agrees with the traffic again") > agreed
+            count(s, "the cutover record is consistent again") > agreed
         });
         let now = sim.record_text().unwrap();
         assert!(

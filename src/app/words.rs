@@ -49,7 +49,7 @@ pub fn record_words(r: &crate::core::Record) -> String {
             r.candidate(),
             r.by,
             hhmm(r.at),
-            if r.flight.is_none() && r.pos > 0 {
+            if r.pos > 0 {
                 format!(", at {} %", r.pos)
             } else {
                 String::new()

@@ -284,7 +284,7 @@ fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     if state.view.ask_target {
         return Line::from(Span::styled(
             format!(
-                " ROLLBACK: nothing records who was live — {}: all to blue · {}: all to green · other key cancels",
+                " ROLLBACK: who was live is unknown — {}: all to blue · {}: all to green · other key cancels",
                 state.key(Action::PickBlue),
                 state.key(Action::PickGreen)
             ),

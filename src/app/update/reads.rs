@@ -133,7 +133,11 @@ fn live_from_record(s: &mut State, r: &Record, read: Option<(Weights, Millis)>) 
         // The cutover this cockpit disputed does not become right by traffic moving where
         // it says (a CLI that followed it): only a new record does (`rollback --to`).
         let same = |d: &Record| d.live == r.live && d.by == r.by && d.at == r.at;
-        w.all_on() == Some(r.live) && !s.traffic.disputed.as_ref().is_some_and(same)
+        // Promoted and its window still open (or held): the candidate holds everything
+        // already, so traffic cannot tell a record naming it live from a rewrite, and `r`
+        // must still go back to the env live before.
+        let in_window = s.cutover.share == Some(100) && s.cutover.window_started.is_some();
+        w.all_on() == Some(r.live) && !s.traffic.disputed.as_ref().is_some_and(same) && !in_window
     } else {
         r.agrees_with(w, wall)
     };
@@ -182,7 +186,7 @@ fn agreed(s: &mut State, r: &Record) {
         s.log(
             Level::Good,
             format!(
-                "the cutover record agrees with the traffic again: {} is live (written by {})",
+                "the cutover record is consistent again: it names {} live (written by {})",
                 r.live,
                 r.last.as_ref().map_or(r.by.as_str(), |l| l.who.as_str())
             ),
@@ -828,6 +832,32 @@ mod tests {
         read(&mut s, 3_000, Weights::new(0, 100));
         assert_eq!(s.live(), Env::Blue, "{:?}", s.view.events);
         assert_eq!(s.cutover.share, Some(100));
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert!(
+            matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_record_naming_the_promoted_candidate_live_is_not_followed_inside_the_window() {
+        use crate::core::Record;
+        let mut s = state(100);
+        let wall = s.wall_ms(0);
+        let ours = Record {
+            pos: 100,
+            end: Some(wall + 900_000),
+            ..Record::new(Env::Blue, "alice@h", wall)
+        };
+        record(&mut s, 10, &ours);
+        read(&mut s, 500, Weights::new(0, 100));
+        assert!(s.cutover.window_started.is_some());
+        let forged = Record::new(Env::Green, "mallory@h", wall + 1_000);
+        record(&mut s, 1_000, &forged);
+        read(&mut s, 1_500, Weights::new(0, 100));
+        assert_eq!(s.live(), Env::Blue, "{:?}", s.view.events);
+        assert!(s.said("the cutover record now says green is live (by mallory@h"));
+        assert!(s.cutover.window_started.is_some(), "the window still runs");
         let e = key(&mut s, KeyCode::Char('r'));
         assert!(
             matches!(e.as_slice(), [Effect::Write(o)] if o.rollback && o.live == Env::Blue),
