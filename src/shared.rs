@@ -934,6 +934,11 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     while !text.is_char_boundary(at) {
         at -= 1;
     }
+    // A tagged table (`[backend]`, read whole before its `kind` picks its keys) is where
+    // TOML points for any bad value inside it: the line holding the value is found.
+    if let Some(v) = value_line(text, at, e.message()) {
+        at = v;
+    }
     let line_no = text[..at].matches('\n').count() + 1;
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
@@ -948,6 +953,35 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
         shown.push('"');
     }
     format!("line {line_no} ({shown}): {what}")
+}
+
+/// Where in the table whose header is at `at` the value a message quotes (`string "x"`)
+/// is set: the start of that line, when exactly one line of the table sets it.
+fn value_line(text: &str, at: usize, message: &str) -> Option<usize> {
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    if !text[at..line_end].trim_start().starts_with('[') {
+        return None;
+    }
+    let quoted = message.split("string \"").nth(1)?.split('"').next()?;
+    let wanted = format!("\"{quoted}\"");
+    let mut start = (line_end + 1).min(text.len());
+    let mut found = None;
+    for line in text[start..].split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if t.split_once('=')
+            .is_some_and(|(_, v)| v.trim().trim_end_matches(',') == wanted)
+        {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(start);
+        }
+        start += line.len();
+    }
+    found
 }
 
 /// Runs of more than 24 digits cut to their head and their length (`1e308` read as a
@@ -1002,6 +1036,28 @@ mod toml_error_tests {
         let said = toml_error(text, &e);
         assert_eq!(said.lines().count(), 1, "{said}");
         assert!(said.starts_with("line 2 (poll-interval = 5): "), "{said}");
+        // A bad value inside a table read whole for its tag is found on its own line.
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        #[serde(tag = "kind", rename_all = "kebab-case")]
+        enum B {
+            Eb {
+                #[serde(rename = "swap-timeout", with = "humantime_serde")]
+                swap: std::time::Duration,
+            },
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct G {
+            backend: B,
+        }
+        let text = "[backend]\nkind = \"eb\"\nswap-timeout = \"forever\"\n[x]\ny = \"forever\"\n";
+        let e = toml::from_str::<G>(text).unwrap_err();
+        let said = toml_error(text, &e);
+        assert!(
+            said.starts_with("line 3 (swap-timeout = \"forever\"): invalid value"),
+            "{said}"
+        );
         let long = format!("name = \"{}\n", "y".repeat(500_000));
         let e = toml::from_str::<F>(&long).unwrap_err();
         let said = toml_error(&long, &e);
