@@ -672,11 +672,7 @@ mod tests {
 
     #[test]
     fn a_split_with_no_record_asks_where_traffic_goes() {
-        let mut s = State::new(
-            "t".into(),
-            Cutover::new(Env::Blue, Plan::default(), 60_000),
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-        );
+        let mut s = unread();
         update(
             &mut s,
             Event::BackendRead {
@@ -707,11 +703,7 @@ mod tests {
         assert_eq!((o.live, o.share, o.rollback), (Env::Green, 0, true));
         assert_eq!(s.traffic.live_from, Some(LiveFrom::Chosen));
         // Unreachable: said as such, never "splits evenly".
-        let mut s = State::new(
-            "t".into(),
-            Cutover::new(Env::Blue, Plan::default(), 60_000),
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-        );
+        let mut s = unread();
         key(&mut s, KeyCode::Char('r'));
         assert!(s.last_event().contains("traffic state is unknown"));
     }

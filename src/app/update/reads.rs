@@ -710,11 +710,7 @@ mod tests {
     /// A cockpit that watched a cutover rolled back to all-blue: the record and the
     /// weights agree that blue is live.
     fn rolled_back_to_blue() -> (State, i64) {
-        let mut s = State::new(
-            "t".into(),
-            Cutover::new(Env::Blue, Plan::default(), 60_000),
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-        );
+        let mut s = unread();
         let wall = s.wall_ms(0);
         let rec = crate::core::Record::new(Env::Blue, "alice@h", wall)
             .with_flight("9-1", 0, "alice@h", "rollback", wall)
@@ -753,19 +749,14 @@ mod tests {
             for _ in 0..2 {
                 let e = key(&mut s, KeyCode::Char('r'));
                 assert!(
-                    e.iter()
-                        .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Blue)),
+                    writes_only_toward(&e, Env::Blue),
                     "pos {pos}: never towards green: {e:?}"
                 );
             }
             // Nothing steps forward on it either.
             fresh_signals(&mut s, 2_000);
             let e = key(&mut s, KeyCode::Right);
-            assert!(
-                e.iter()
-                    .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Blue)),
-                "{e:?}"
-            );
+            assert!(writes_only_toward(&e, Env::Blue), "{e:?}");
         }
     }
 
@@ -803,11 +794,7 @@ mod tests {
         );
         assert_eq!(s.cutover.share, Some(0));
         let e = key(&mut s, KeyCode::Char('r'));
-        assert!(
-            e.iter()
-                .all(|e| !matches!(e, Effect::Write(o) if o.live != Env::Green)),
-            "{e:?}"
-        );
+        assert!(writes_only_toward(&e, Env::Green), "{e:?}");
     }
 
     #[test]
@@ -868,26 +855,19 @@ mod tests {
     #[test]
     fn a_cockpit_started_on_a_record_the_traffic_contradicts_asks() {
         use crate::core::Record;
-        let fresh = || {
-            State::new(
-                "t".into(),
-                Cutover::new(Env::Blue, Plan::default(), 60_000),
-                chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-            )
-        };
         let forged = |s: &State| Record {
             pos: 50,
             ..Record::new(Env::Green, "mallory@evil", s.wall_ms(0))
         };
         // The weights first (blue holds everything), then the record.
-        let mut a = fresh();
+        let mut a = unread();
         read(&mut a, 0, Weights::new(100, 0));
         assert!(a.traffic.live_known);
         let r = forged(&a);
         record(&mut a, 10, &r);
         read(&mut a, 1_000, Weights::new(100, 0));
         // The record first, then the weights.
-        let mut b = fresh();
+        let mut b = unread();
         let r = forged(&b);
         record(&mut b, 0, &r);
         assert_eq!(b.live(), Env::Green, "nothing else to go by yet");
@@ -928,7 +908,7 @@ mod tests {
             );
         }
         // A record that agrees is followed at once.
-        let mut c = fresh();
+        let mut c = unread();
         read(&mut c, 0, Weights::new(50, 50));
         let r = forged(&c);
         record(&mut c, 10, &r);
@@ -1090,11 +1070,7 @@ mod tests {
 
     #[test]
     fn live_is_read_from_the_backend_when_not_configured() {
-        let mut s = State::new(
-            "t".into(),
-            Cutover::new(Env::Blue, Plan::default(), 60_000),
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-        );
+        let mut s = unread();
         assert!(
             key(&mut s, KeyCode::Char('r')).is_empty(),
             "no rollback target before live is known"
@@ -1118,11 +1094,7 @@ mod tests {
     #[test]
     #[allow(clippy::too_many_lines)] // one scenario, told from start to end
     fn the_record_names_live_and_who_wrote_and_a_late_write_is_its_own() {
-        let mut s = State::new(
-            "t".into(),
-            Cutover::new(Env::Blue, Plan::default(), 60_000),
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-        );
+        let mut s = unread();
         s.settings.driver = "alice@h".into();
         let wall = s.wall_ms(0);
         let rec = crate::core::Record {

@@ -8,12 +8,24 @@ pub(crate) use crate::app::state::{ReadError, State};
 pub(crate) use crate::core::{Cutover, Env, EnvPair, LiveFrom, Millis, Plan, Weights};
 pub(crate) use crate::signals::SmokeReport;
 
-pub(crate) fn state(share: u8) -> State {
-    let mut s = State::new(
+/// A cockpit that has read nothing yet: live not known, no config `live`.
+pub(crate) fn unread() -> State {
+    State::new(
         "t".into(),
         Cutover::new(Env::Blue, Plan::default(), 60_000),
         chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap(),
-    );
+    )
+}
+
+/// Whether every write among `effects` sends traffic toward `live` (none toward the other).
+pub(crate) fn writes_only_toward(effects: &[Effect], live: Env) -> bool {
+    effects
+        .iter()
+        .all(|e| !matches!(e, Effect::Write(o) if o.live != live))
+}
+
+pub(crate) fn state(share: u8) -> State {
+    let mut s = unread();
     s.traffic.live_known = true;
     let w = Weights::for_share(Env::Green, share, 100);
     update(
