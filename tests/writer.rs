@@ -38,6 +38,7 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         target_chosen: false,
         expect: None,
         notes: Vec::new(),
+        schema: None,
     }
 }
 

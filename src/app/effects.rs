@@ -152,6 +152,7 @@ fn journal_event_of(
         target_chosen: false,
         expect: None,
         notes: Vec::new(),
+        schema: None,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;

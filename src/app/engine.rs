@@ -43,6 +43,10 @@ pub struct WriteOrder {
     /// journaled just before the call, only when the write goes out (a step refused at the
     /// backend overrode nothing).
     pub notes: Vec<(Phase, String)>,
+    /// The database's schema baseline (`[schema]`, as last read): recorded when this write
+    /// begins a cutover, so that every cockpit judges migrations against the schema the
+    /// live env served on.
+    pub schema: Option<String>,
 }
 
 /// How a write ended.
@@ -216,6 +220,7 @@ pub async fn apply_reporting(
         share: order.share,
         now,
         begun,
+        schema: order.schema.as_deref(),
     };
     if let Some(why) = forward_refusal(backend, order, &intent(wall_ms())).await {
         let reason = format!("not written: {why}");

@@ -36,6 +36,8 @@ pub struct Intent<'a> {
     pub now: i64,
     /// When the write began: a rollback recorded after it wins over it.
     pub begun: i64,
+    /// The schema baseline to record when this write begins a cutover.
+    pub schema: Option<&'a str>,
 }
 
 /// Why a forward write was refused by the record.
@@ -69,8 +71,10 @@ impl std::fmt::Display for RecordError {
 /// The record with `i` in flight, from what is stored (`None`: nothing).
 fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
     let action = i.action.as_str();
-    let fresh =
-        || Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, action, i.now);
+    let fresh = || Record {
+        schema: i.schema.map(str::to_string),
+        ..Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, action, i.now)
+    };
     match cur {
         None => Ok(fresh()),
         Some(r) if r.live != i.live => {
@@ -233,6 +237,7 @@ mod tests {
             share,
             now,
             begun: now,
+            schema: Some("42"),
         }
     }
 
@@ -255,6 +260,8 @@ mod tests {
         .unwrap();
         let r = b.record().await.unwrap().unwrap();
         assert_eq!((r.flight, r.pos), (None, 10));
+        // The schema baseline taken when the cutover began survives its writes.
+        assert_eq!(r.schema.as_deref(), Some("42"));
         // Bob's config believes green is live: his forward write is refused.
         let e = begin(&b, &intent(Env::Green, "bob@h", 50, 2_000))
             .await

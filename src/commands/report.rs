@@ -157,6 +157,7 @@ mod tests {
             target_chosen: false,
             expect: None,
             notes: Vec::new(),
+            schema: None,
         }
     }
 

@@ -262,6 +262,7 @@ fn rollback_order(
         target_chosen,
         expect: None,
         notes: Vec::new(),
+        schema: None,
     }
 }
 

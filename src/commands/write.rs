@@ -542,6 +542,7 @@ fn forward_order(
         target_chosen: false,
         expect: before.share_of(live.other()),
         notes: Vec::new(),
+        schema: None,
     }
 }
 

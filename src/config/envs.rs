@@ -17,6 +17,9 @@ pub struct EnvConfig {
     /// The env's value of the env label in queries (`{env}`).
     pub label: String,
     pub health: Vec<Probe>,
+    /// The highest schema version the env was proven on (`schema-max`), or where its
+    /// health answer says it.
+    pub schema_max: Option<super::schema::SchemaMax>,
 }
 
 /// A probe (health or smoke) from its table, checked.
@@ -146,5 +149,6 @@ pub(super) fn env_config(
         address: f.address.map(|a| a.trim_end_matches('/').to_string()),
         label: f.label.unwrap_or_else(|| env.name().to_string()),
         health,
+        schema_max: super::schema::schema_max(env, f.schema_max, f.schema_max_pointer)?,
     })
 }

@@ -36,6 +36,7 @@ pub(super) struct ConfigFile {
     pub(super) guardrails: GuardrailsFile,
     pub(super) prometheus: Option<PrometheusFile>,
     pub(super) cloudwatch: Option<CloudWatchFile>,
+    pub(super) schema: Option<SchemaFile>,
     #[serde(default)]
     pub(super) notify: Vec<NotifyFile>,
     #[serde(default)]
@@ -194,6 +195,28 @@ pub(super) struct EnvFile {
     /// URLs, or tables with expectations (see [`ProbeFile`]).
     #[serde(default)]
     pub(super) health: Vec<toml::Value>,
+    /// The highest schema version the env was proven on (see [`SchemaFile`]).
+    pub(super) schema_max: Option<String>,
+    /// Or a JSON pointer into its first health probe's answer that says it.
+    pub(super) schema_max_pointer: Option<String>,
+}
+
+/// `[schema]`: the database whose migrations the schema guard watches.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct SchemaFile {
+    pub(super) kind: Option<String>,
+    pub(super) url_env: Option<String>,
+    pub(super) url_file: Option<PathBuf>,
+    pub(super) tool: Option<String>,
+    pub(super) query: Option<String>,
+    pub(super) table: Option<String>,
+    pub(super) contract: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    pub(super) ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,12 +18,14 @@ mod http;
 mod kube;
 mod notify;
 mod prometheus;
+mod schema;
 mod smoke;
 
 /// Moved to `core`; re-exported so `crate::config::MetricInfo` keeps working.
 pub use crate::core::MetricInfo;
 pub use backend::BackendConfig;
 pub use envs::EnvConfig;
+pub use schema::{Contract, SchemaMax, SchemaSettings, SchemaTool};
 
 use crate::app::keymap::Keymap;
 use crate::app::notify::Webhook;
@@ -110,6 +112,8 @@ pub struct Config {
     pub auto_rollback: Option<Duration>,
     /// Each step holds at least this long before the next forward move (`None`: off).
     pub min_bake: Option<Duration>,
+    /// `[schema]`: the database whose migrations say whether a rollback is still safe.
+    pub schema: Option<SchemaSettings>,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -201,6 +205,14 @@ impl Config {
         let guardrails = guardrails::guardrails(f.guardrails, metric_rules)?;
         let smoke = smoke::smoke_checks(f.smoke, &envs, timeout)?;
         let hooks = notify::webhooks(&f.notify)?;
+        let schema = f.schema.map(schema::schema_settings).transpose()?;
+        if schema.is_none()
+            && let Some(e) = Env::ALL.into_iter().find(|e| envs.get(*e).schema_max.is_some())
+        {
+            return Err(format!(
+                "key `envs.{e}.schema-max`: given without a `[schema]` section: expected `[schema]` naming the database it is judged against"
+            ));
+        }
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
             name,
@@ -225,6 +237,7 @@ impl Config {
             smoke,
             auto_rollback,
             min_bake,
+            schema,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod judged;
 pub mod lease;
 pub mod plan;
 pub mod record;
+pub mod schema;
 pub mod signal;
 pub mod stats;
 pub mod value;

@@ -52,6 +52,9 @@ pub struct Record {
     pub flight: Option<Flight>,
     /// When the rollback window ends (unix ms), once promoted.
     pub end: Option<i64>,
+    /// The schema the live env served on when the cutover began: the newest migration's
+    /// rank or version (`core::schema::SchemaRead::baseline`), when a `[schema]` is watched.
+    pub schema: Option<String>,
 }
 
 fn safe(s: &str) -> String {
@@ -85,6 +88,7 @@ impl Record {
             last: None,
             flight: None,
             end: None,
+            schema: None,
         }
     }
 
@@ -180,6 +184,9 @@ impl Record {
         if let Some(e) = self.end {
             s.push_str(&format!(" end={e}"));
         }
+        if let Some(b) = &self.schema {
+            s.push_str(&format!(" schema={b}"));
+        }
         s
     }
 
@@ -191,6 +198,7 @@ impl Record {
         }
         let (mut live, mut by, mut at, mut pos) = (None, None, None, None);
         let (mut last, mut flight, mut end, mut lastpid) = (None, None, None, None);
+        let mut schema = None;
         for w in words {
             let (k, v) = w.split_once('=')?;
             match k {
@@ -219,6 +227,12 @@ impl Record {
                 }
                 "end" => end = Some(v.parse::<i64>().ok()?),
                 "lastpid" => lastpid = v.parse::<u32>().ok(),
+                "schema" => {
+                    let ok = !v.is_empty()
+                        && v.len() <= 40
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+                    schema = Some(v.to_string()).filter(|_| ok);
+                }
                 _ => {} // a newer version's field: ignored, never fatal
             }
         }
@@ -233,6 +247,7 @@ impl Record {
             last,
             flight,
             end,
+            schema,
         })
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod health;
 pub mod prometheus;
+pub mod schema;
 pub mod sim;
 pub mod smoke;
 

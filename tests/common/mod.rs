@@ -439,6 +439,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         target_chosen: false,
         expect: None,
         notes: Vec::new(),
+        schema: None,
     }
 }
 

@@ -432,6 +432,7 @@ impl State {
             // for, else the share read back.
             expect: if rollback { None } else { self.cutover.base() },
             notes: Vec::new(),
+            schema: None,
         }
     }
 }
