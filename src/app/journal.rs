@@ -139,13 +139,18 @@ pub enum Phase {
     BreachCleared,
     /// A forward move confirmed over a breach, stale data or a candidate nothing judged.
     Override,
+    /// The schema guard's verdict on a rollback changed (safe, unsafe, unknown): why.
+    RollbackSafety,
+    /// An auto-rollback that did not write: the schema made the rollback unsafe, and a
+    /// human decides.
+    AutoRollbackHeld,
     /// A word this version does not know, kept as written.
     Other(String),
 }
 
 impl Phase {
     /// Every phase this version writes.
-    pub const KNOWN: [Phase; 19] = [
+    pub const KNOWN: [Phase; 21] = [
         Phase::Intent,
         Phase::Result,
         Phase::Failed,
@@ -165,6 +170,8 @@ impl Phase {
         Phase::Breach,
         Phase::BreachCleared,
         Phase::Override,
+        Phase::RollbackSafety,
+        Phase::AutoRollbackHeld,
     ];
 
     /// The word written to the journal.
@@ -189,6 +196,8 @@ impl Phase {
             Phase::Breach => "breach",
             Phase::BreachCleared => "breach-cleared",
             Phase::Override => "override",
+            Phase::RollbackSafety => "rollback-safety",
+            Phase::AutoRollbackHeld => "auto-rollback-held",
             Phase::Other(s) => s,
         }
     }

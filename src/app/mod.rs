@@ -11,6 +11,7 @@ pub mod notify;
 pub mod producers;
 pub mod record;
 pub mod runner;
+pub mod safety;
 pub mod state;
 pub mod timeline;
 pub mod update;

@@ -18,6 +18,9 @@ pub(super) fn spawn_producers(setup: &Setup, tx: &mpsc::Sender<Event>) -> Vec<Jo
         spawn_backend_poll(setup, tx),
         spawn_os_signals(tx, setup.clock),
     ];
+    if let Some(feed) = &setup.schema {
+        tasks.push(spawn_schema(feed.clone(), tx, setup.clock));
+    }
     let clock = setup.clock;
     let interval = setup.poll_interval;
     let timeout = setup.poll_timeout;
@@ -97,6 +100,33 @@ pub(super) fn diag_call(
 }
 
 /// A tick every second: the clock on screen moves, windows count down.
+/// Reads the migration history (and each env's `schema-max`) every `[schema] interval`.
+fn spawn_schema(
+    feed: std::sync::Arc<crate::signals::schema::SchemaFeed>,
+    tx: &mpsc::Sender<Event>,
+    clock: Clock,
+) -> JoinHandle<()> {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(feed.reader.settings().interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let t0 = std::time::Instant::now();
+            let (read, max) = feed.poll().await;
+            diag_call("schema read", t0, read.as_ref().err());
+            let ev = Event::Schema {
+                now: clock.now(),
+                read,
+                max,
+            };
+            if tx.send(ev).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
 fn spawn_tick(tx: &mpsc::Sender<Event>, clock: Clock) -> JoinHandle<()> {
     let t = tx.clone();
     tokio::spawn(async move {

@@ -37,6 +37,8 @@ pub struct Setup {
     pub poll_interval: Duration,
     pub poll_timeout: Duration,
     pub hooks: Vec<Webhook>,
+    /// `[schema]`: the migration history and each env's `schema-max`, read every interval.
+    pub schema: Option<Arc<crate::signals::schema::SchemaFeed>>,
 }
 
 /// How the cockpit ended.

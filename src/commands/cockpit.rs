@@ -105,6 +105,11 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.settings.window_warn_ms = config.rollback_window_warn.as_millis() as u64;
     s.settings.settle_ms = super::wiring::signal_window(config).as_millis() as u64;
     s.settings.min_bake_ms = config.min_bake.map(|d| d.as_millis() as u64);
+    if let Some(g) = &config.schema {
+        s.schema.contract = Some(g.contract.0.clone());
+        s.schema.stale_ms = (3 * g.interval + g.timeout).as_millis() as u64;
+        s.schema.max_configured = config.envs.map(|_, e| e.schema_max.is_some());
+    }
     s
 }
 
@@ -161,6 +166,7 @@ async fn run_cockpit(
         poll_interval: config.poll_interval,
         poll_timeout: config.poll_timeout,
         hooks: config.hooks.clone(),
+        schema: super::wiring::schema_feed(&config).map(Arc::new),
     };
     let out = crate::tui::run_tui(setup, theme).await?;
     for line in quit_lines(&out.state) {

@@ -113,6 +113,25 @@ pub(super) fn signal_window(config: &Config) -> Duration {
     }
 }
 
+/// The schema guard's feed (`[schema]`): the history reader and each env's `schema-max`.
+pub(super) fn schema_feed(config: &Config) -> Option<crate::signals::schema::SchemaFeed> {
+    use crate::signals::schema::{MaxSource, SchemaFeed, SchemaReader};
+    let settings = config.schema.clone()?;
+    let max = config.envs.map(|_, e| {
+        e.schema_max.as_ref().and_then(|m| match m {
+            crate::config::SchemaMax::Fixed(v) => Some(MaxSource::Fixed(v.clone())),
+            crate::config::SchemaMax::Pointer(p) => e
+                .health
+                .first()
+                .map(|probe| MaxSource::Pointer(probe.clone(), p.clone())),
+        })
+    });
+    Some(SchemaFeed {
+        reader: SchemaReader::new(settings),
+        max,
+    })
+}
+
 /// How far back HAProxy's counters are compared to make rates.
 const HAPROXY_RATE_WINDOW: Duration = Duration::from_secs(30);
 

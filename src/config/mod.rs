@@ -213,6 +213,15 @@ impl Config {
                 "key `envs.{e}.schema-max`: given without a `[schema]` section: expected `[schema]` naming the database it is judged against"
             ));
         }
+        for e in Env::ALL {
+            if matches!(envs.get(e).schema_max, Some(SchemaMax::Pointer(_)))
+                && envs.get(e).health.is_empty()
+            {
+                return Err(format!(
+                    "key `envs.{e}.schema-max-pointer`: {e} has no `health` probe whose answer it could point into: expected `health` on envs.{e}, or `schema-max`"
+                ));
+            }
+        }
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
             name,

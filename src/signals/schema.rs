@@ -352,6 +352,50 @@ fn migration(text: &str) -> Result<Migration, String> {
     })
 }
 
+/// Where an env's `schema-max` comes from, as the feed reads it.
+#[derive(Clone, Debug)]
+pub enum MaxSource {
+    Fixed(String),
+    /// A JSON pointer into this health probe's answer.
+    Pointer(crate::signals::health::Probe, String),
+}
+
+/// The history and each env's `schema-max`, read together every interval.
+pub struct SchemaFeed {
+    pub reader: Arc<SchemaReader>,
+    pub max: crate::core::EnvPair<Option<MaxSource>>,
+}
+
+/// One env's `schema-max` as last read (`None`: none configured).
+pub type MaxRead = Option<Result<String, String>>;
+
+impl SchemaFeed {
+    /// One read of everything, each part within the configured timeout.
+    pub async fn poll(&self) -> (Result<SchemaRead, String>, crate::core::EnvPair<MaxRead>) {
+        let limit = self.reader.settings().timeout;
+        let one = |m: Option<MaxSource>| async move {
+            match m? {
+                MaxSource::Fixed(v) => Some(Ok(v)),
+                MaxSource::Pointer(probe, ptr) => Some(
+                    match tokio::time::timeout(limit, schema_max_from(&probe, &ptr)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!(
+                            "its health did not answer within {}",
+                            crate::shared::seconds_text(limit.as_secs_f64())
+                        )),
+                    },
+                ),
+            }
+        };
+        let (read, blue, green) = tokio::join!(
+            self.reader.read(),
+            one(self.max.blue.clone()),
+            one(self.max.green.clone())
+        );
+        (read, crate::core::EnvPair::new(blue, green))
+    }
+}
+
 /// Reads `pointer` from the first health probe's JSON answer: the schema version an env
 /// says it runs on.
 pub async fn schema_max_from(

@@ -21,12 +21,34 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         super::fmt::fit(plan_line(state, theme), w),
         super::fmt::fit(with_progress(state, theme, window_line(state, theme)), w),
     ]);
+    if let Some(l) = rollback_line(state, theme) {
+        lines.push(super::fmt::fit(l, w));
+    }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// Lines the section needs: the banners, then bar, plan and window.
 pub fn height(state: &State) -> u16 {
-    3 + banners_of(state).len() as u16
+    3 + banners_of(state).len() as u16 + u16::from(state.schema.contract.is_some())
+}
+
+/// The rollback line: "if I press r now, will the old version work?" — the schema guard's
+/// verdict for the rollback target (`[schema]`), red when a migration makes it unsafe,
+/// amber when it cannot be known.
+fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
+    let j = state.rollback_safety()?;
+    let target = state.live();
+    let version = state.signals.get(target).version.clone();
+    let words = j.words(version.as_deref(), &|t| state.hhmm(t));
+    let (glyph, style) = match j.safety {
+        crate::core::schema::Safety::Unsafe { .. } => ("⚠", theme.rollback),
+        crate::core::schema::Safety::Unknown { .. } => ("?", theme.warn),
+        crate::core::schema::Safety::Safe { .. } => ("✓", theme.ok),
+    };
+    Some(Line::from(vec![
+        Span::styled(" rollback ", theme.dim),
+        Span::styled(format!("{glyph} {words}"), style),
+    ]))
 }
 
 /// What must stay on screen until it is resolved: a failed write (until a later write
@@ -253,6 +275,16 @@ fn with_progress(state: &State, theme: &Theme, line: Line<'static>) -> Line<'sta
 
 fn window_line(state: &State, theme: &Theme) -> Line<'static> {
     let c = &state.cutover;
+    if state.window.auto.held && !state.window.auto.cancelled {
+        return Line::from(Span::styled(
+            format!(
+                " ⚠ AUTO-ROLLBACK HELD: the schema makes a rollback unsafe (below) — {} rolls back anyway, {} cancels",
+                state.key(Action::Rollback),
+                state.key(Action::CancelAuto)
+            ),
+            theme.rollback,
+        ));
+    }
     if let Some(left) = state.auto_rollback_in() {
         let key = state
             .settings

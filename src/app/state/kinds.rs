@@ -2,7 +2,7 @@
 //! flight and their banners, read errors, the pre-flight's checks, roles, dialogs, smoke.
 
 use crate::app::journal::WriteAction;
-use crate::core::{ConfirmReason, Env, Millis};
+use crate::core::{ConfirmReason, Env, EnvPair, Millis};
 
 /// Observed share differing from the set share by more than this many points is flagged…
 pub const MISMATCH_PP: f64 = 5.0;
@@ -88,6 +88,9 @@ pub struct AutoRollback {
     pub since: Option<Millis>,
     pub cancelled: bool,
     pub fired: bool,
+    /// Its time came while the schema made a rollback unsafe: it did not write, and asks a
+    /// human (said once per breach).
+    pub held: bool,
 }
 
 /// One item of the pre-flight checklist before the first step; shown as its words.
@@ -179,4 +182,25 @@ pub enum SmokeState {
         summary: String,
         at: Millis,
     },
+}
+
+/// `[schema]` as the cockpit watches it: the last read of the migration history and each
+/// env's `schema-max`.
+#[derive(Clone, Debug, Default)]
+pub struct SchemaWatch {
+    /// Configured: the contract pattern.
+    pub contract: Option<regex::Regex>,
+    /// How often it is read: older than three of these (and the timeout) is stale.
+    pub stale_ms: Millis,
+    /// Which envs have a `schema-max` (fixed or read from their health answer).
+    pub max_configured: EnvPair<bool>,
+    pub read: Option<Result<crate::core::schema::SchemaRead, String>>,
+    pub read_at: Option<Millis>,
+    /// Each env's `schema-max` as last known.
+    pub max: EnvPair<Option<Result<String, String>>>,
+    /// The state and words last said (journaled, logged), so that a change is said once.
+    pub said: Option<(&'static str, String)>,
+    /// The baseline this cockpit sent with the write that began a cutover, and when (unix
+    /// ms): judged against until the record that keeps it is read.
+    pub started: Option<(Option<String>, i64)>,
 }

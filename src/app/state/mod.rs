@@ -208,6 +208,8 @@ pub struct State {
     /// Sources whose last poll failed: (source, error, since).
     pub source_errors: Vec<(String, String, Millis)>,
     pub smoke: Option<SmokeState>,
+    /// `[schema]`: the migration history, for the rollback line.
+    pub schema: SchemaWatch,
 }
 
 impl State {
@@ -342,7 +344,54 @@ impl State {
             breaches: Vec::new(),
             source_errors: Vec::new(),
             smoke: None,
+            schema: SchemaWatch::default(),
         }
+    }
+
+    /// Whether a rollback to the live env is still safe by the schema guard, with its
+    /// words; `None` when no `[schema]` is configured.
+    pub fn rollback_safety(&self) -> Option<crate::app::safety::Judged> {
+        let w = &self.schema;
+        let contract = w.contract.as_ref()?;
+        let target = self.live();
+        let stale = w
+            .read_at
+            .filter(|at| self.now.saturating_sub(*at) > w.stale_ms)
+            .map(|_| format!("over {} s", w.stale_ms / 1000));
+        let max = if *w.max_configured.get(target) {
+            Some(match w.max.get(target) {
+                Some(Ok(v)) => Ok(v.as_str()),
+                Some(Err(e)) => Err(e.as_str()),
+                None => Err("not read yet"),
+            })
+        } else {
+            None
+        };
+        let now = self.wall_ms(self.now);
+        let record = self
+            .traffic
+            .record
+            .as_ref()
+            .filter(|_| self.traffic.live_known && self.traffic.disputed.is_none())
+            .and_then(|r| crate::app::safety::Began::of(r, target, now));
+        let own = w
+            .started
+            .as_ref()
+            .filter(|_| self.cutover.share.is_some_and(|x| x > 0))
+            .map(|(b, at)| crate::app::safety::Began {
+                baseline: b.as_deref(),
+                at: *at,
+                window_open: true,
+            });
+        Some(crate::app::safety::judge(&crate::app::safety::Input {
+            read: w.read.as_ref(),
+            stale,
+            target,
+            target_version: self.signals.get(target).version.as_deref(),
+            max,
+            cutover: record.or(own),
+            contract,
+        }))
     }
 
     /// Time left before an auto-rollback, while one is counting down.
@@ -403,6 +452,14 @@ impl State {
     ) -> WriteOrder {
         let id = self.writes.next_id;
         self.writes.next_id += 1;
+        // The schema the live env serves on, recorded when this write begins a cutover.
+        let schema = match &self.schema.read {
+            Some(Ok(r)) if self.schema.contract.is_some() => Some(r.baseline()),
+            _ => None,
+        };
+        if !rollback && share > 0 && self.cutover.share == Some(0) && self.schema.contract.is_some() {
+            self.schema.started = Some((schema.clone(), self.wall_ms(self.now)));
+        }
         WriteOrder {
             id,
             share,
@@ -432,7 +489,7 @@ impl State {
             // for, else the share read back.
             expect: if rollback { None } else { self.cutover.base() },
             notes: Vec::new(),
-            schema: None,
+            schema,
         }
     }
 }

@@ -13,6 +13,7 @@ mod keys;
 mod lease;
 mod preflight;
 mod reads;
+mod schema;
 mod signals;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -116,6 +117,12 @@ pub enum Event {
         now: Millis,
         report: SmokeReport,
     },
+    /// The migration history and each env's `schema-max`, as read (`[schema]`).
+    Schema {
+        now: Millis,
+        read: Result<crate::core::schema::SchemaRead, String>,
+        max: EnvPair<crate::signals::schema::MaxRead>,
+    },
     /// A webhook could not be told.
     NotifyFailed {
         hook: String,
@@ -183,6 +190,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     s.refresh_guards();
     effects.extend(verdicts::breach_history(s));
     report_mismatch(s);
+    effects.extend(schema::say_safety(s));
     effects.extend(auto_rollback(s));
     effects.extend(window_due(s));
     warn_window_end(s);
@@ -263,6 +271,11 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
         Event::SmokeDone { now, report } => {
             advance(s, now);
             on_smoke_done(s, now, report)
+        }
+        Event::Schema { now, read, max } => {
+            advance(s, now);
+            schema::on_schema(s, read, max);
+            Vec::new()
         }
         Event::NotifyFailed { hook, error, now } => {
             advance(s, now);

@@ -150,6 +150,9 @@ pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
     if s.now.saturating_sub(since) < limit || s.writes.in_flight.iter().any(|w| w.rollback) {
         return Vec::new();
     }
+    if let Some(effects) = super::schema::hold_auto_rollback(s) {
+        return effects;
+    }
     s.window.auto.fired = true;
     let tripped: Vec<String> = s
         .guard_results()

@@ -1,0 +1,225 @@
+//! Rollback safety, as the cockpit and the command line both say it: the schema guard's
+//! verdict ([`crate::core::schema::judge`]) for the rollback target, with what it was
+//! judged against (the record's baseline, the target's `schema-max`), in words and JSON.
+
+use crate::core::schema::{Danger, Safety, SchemaRead, Target};
+use crate::core::{Env, Record};
+
+/// What one judgement needs, gathered by the caller.
+pub struct Input<'a> {
+    /// The last read of the history: `None` before any; `Err` why it failed.
+    pub read: Option<&'a Result<SchemaRead, String>>,
+    /// The read is too old to say anything (how old, in words).
+    pub stale: Option<String>,
+    pub target: Env,
+    /// The target's version, for words (`v1.4.2`).
+    pub target_version: Option<&'a str>,
+    /// The target's `schema-max`: not configured (`None`), or as read.
+    pub max: Option<Result<&'a str, &'a str>>,
+    /// The cutover under way, as the record (or this cockpit's own first step) says it.
+    pub cutover: Option<Began<'a>>,
+    pub contract: &'a regex::Regex,
+}
+
+/// A cutover under way: the schema baseline taken as it began, when, and whether its
+/// rollback window is still open.
+#[derive(Clone, Copy, Debug)]
+pub struct Began<'a> {
+    pub baseline: Option<&'a str>,
+    /// Unix ms.
+    pub at: i64,
+    pub window_open: bool,
+}
+
+impl<'a> Began<'a> {
+    /// The cutover a record naming `target` live describes (`None` for one naming the
+    /// other env, or one whose window ran out).
+    pub fn of(r: &'a Record, target: Env, now: i64) -> Option<Began<'a>> {
+        (r.live == target && !(r.window_over(now) && r.pos == 100)).then(|| Began {
+            baseline: r.schema.as_deref(),
+            at: r.at,
+            window_open: !r.window_over(now),
+        })
+    }
+}
+
+/// A verdict with its words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judged {
+    pub target: Env,
+    pub safety: Safety,
+    /// The version the target was last proven on: its `schema-max`, else the baseline the
+    /// cutover recorded (as its migration's label).
+    pub proven_on: Option<String>,
+    /// A contract migration while the window is open: "contract before the old env is
+    /// gone", the mistake expand/contract exists to avoid.
+    pub contract_early: bool,
+    pub baseline: Option<String>,
+    pub head: Option<String>,
+}
+
+pub fn judge(i: &Input<'_>) -> Judged {
+    let mut out = Judged {
+        target: i.target,
+        safety: Safety::Unknown {
+            why: "the database has not been read yet".into(),
+        },
+        proven_on: None,
+        contract_early: false,
+        baseline: i.cutover.and_then(|c| c.baseline).map(str::to_string),
+        head: None,
+    };
+    let read = match (i.read, &i.stale) {
+        (None, _) => return out,
+        (Some(Err(e)), _) => {
+            out.safety = Safety::Unknown {
+                why: format!("the database did not answer: {e}"),
+            };
+            return out;
+        }
+        (Some(Ok(_)), Some(age)) => {
+            out.safety = Safety::Unknown {
+                why: format!("the migration history was last read {age} ago"),
+            };
+            return out;
+        }
+        (Some(Ok(r)), None) => r,
+    };
+    out.head = read.head().map(crate::core::schema::Migration::label);
+    let max = match i.max {
+        Some(Err(e)) => {
+            out.safety = Safety::Unknown {
+                why: format!("{}'s schema-max could not be read: {e}", i.target),
+            };
+            return out;
+        }
+        Some(Ok(m)) => Some(m),
+        None => None,
+    };
+    out.safety = crate::core::schema::judge(
+        read,
+        &Target {
+            env: i.target,
+            schema_max: max,
+            baseline: i.cutover.and_then(|c| c.baseline),
+            since: i.cutover.map(|c| c.at),
+            cutover: i.cutover.is_some(),
+        },
+        i.contract,
+    );
+    out.proven_on = max.map(|m| label(m)).or_else(|| {
+        let b = i.cutover?.baseline?;
+        read.migrations
+            .iter()
+            .find(|m| m.rank.map(|r| r.to_string()).as_deref() == Some(b) || m.version == b)
+            .map(crate::core::schema::Migration::label)
+    });
+    out.contract_early = i.cutover.is_some_and(|c| c.window_open)
+        && matches!(&out.safety, Safety::Unsafe { findings } if findings.iter().any(|f| f.danger == Danger::Contract));
+    out
+}
+
+fn label(v: &str) -> String {
+    if v.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("V{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+impl Judged {
+    /// The rollback line's words (without its glyph): "ROLLBACK MAY BREAK BLUE: V43 'drop
+    /// column orders total' applied 14:02:10 (contract); blue v1.4.2 last proven on V42".
+    pub fn words(&self, target_version: Option<&str>, hhmm: &dyn Fn(i64) -> String) -> String {
+        let t = self.target;
+        match &self.safety {
+            Safety::Unsafe { findings } => {
+                let f = &findings[0];
+                let m = &f.migration;
+                let what = m.what().map_or_else(String::new, |w| format!(" {w}"));
+                let when = m
+                    .applied_at
+                    .map_or_else(String::new, |a| format!(" applied {}", hhmm(a)));
+                let why = match &f.danger {
+                    Danger::Contract => "contract".to_string(),
+                    Danger::Failed => "FAILED: the history is dirty".to_string(),
+                    Danger::PastMax(max) => format!("past {t}'s schema-max {}", label(max)),
+                };
+                let more = if findings.len() > 1 {
+                    format!(" (+{} more)", findings.len() - 1)
+                } else {
+                    String::new()
+                };
+                let proven = self.proven_on.as_ref().map_or_else(String::new, |p| {
+                    format!(
+                        "; {t}{} last proven on {p}",
+                        target_version.map_or_else(String::new, |v| format!(" {v}"))
+                    )
+                });
+                let early = if self.contract_early {
+                    " — a contract migration before the old env is gone"
+                } else {
+                    ""
+                };
+                format!(
+                    "ROLLBACK MAY BREAK {}: {}{what}{when} ({why}){more}{proven}{early}",
+                    t.label(),
+                    m.label()
+                )
+            }
+            Safety::Safe { head, new } => {
+                let head = head
+                    .as_ref()
+                    .map_or_else(|| "empty".to_string(), crate::core::schema::Migration::label);
+                if new.is_empty() {
+                    let since = if self.baseline.is_some() {
+                        " (unchanged since the cutover began)"
+                    } else {
+                        ""
+                    };
+                    let proven = self
+                        .proven_on
+                        .as_ref()
+                        .map_or_else(String::new, |p| format!(", proven on {p}"));
+                    format!("schema {head}{since}: {t} can still run on it{proven}")
+                } else {
+                    let labels: Vec<String> = new.iter().map(|m| m.label()).collect();
+                    format!(
+                        "schema {} (expand): {t} can still run",
+                        labels.join(", ")
+                    )
+                }
+            }
+            Safety::Unknown { why } => format!("schema UNKNOWN for a rollback to {t}: {why}"),
+        }
+    }
+
+    /// `rollback_safety` in `status --json`.
+    pub fn json(&self, target_version: Option<&str>, hhmm: &dyn Fn(i64) -> String) -> serde_json::Value {
+        let findings: Vec<serde_json::Value> = match &self.safety {
+            Safety::Unsafe { findings } => findings
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "version": f.migration.version,
+                        "description": f.migration.description,
+                        "script": f.migration.script,
+                        "applied_at": f.migration.applied_at.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                        "why": f.danger.name(),
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        serde_json::json!({
+            "state": self.safety.state(),
+            "target": self.target,
+            "words": self.words(target_version, hhmm),
+            "migrations": findings,
+            "proven_on": self.proven_on,
+            "baseline": self.baseline,
+            "head": self.head,
+            "contract_before_old_env_gone": self.contract_early,
+        })
+    }
+}
