@@ -168,9 +168,10 @@ impl Judged {
                 )
             }
             Safety::Safe { head, new } => {
-                let head = head
-                    .as_ref()
-                    .map_or_else(|| "empty".to_string(), crate::core::schema::Migration::label);
+                let head = head.as_ref().map_or_else(
+                    || "empty".to_string(),
+                    crate::core::schema::Migration::label,
+                );
                 if new.is_empty() {
                     let since = if self.baseline.is_some() {
                         " (unchanged since the cutover began)"
@@ -184,10 +185,7 @@ impl Judged {
                     format!("schema {head}{since}: {t} can still run on it{proven}")
                 } else {
                     let labels: Vec<String> = new.iter().map(|m| m.label()).collect();
-                    format!(
-                        "schema {} (expand): {t} can still run",
-                        labels.join(", ")
-                    )
+                    format!("schema {} (expand): {t} can still run", labels.join(", "))
                 }
             }
             Safety::Unknown { why } => format!("schema UNKNOWN for a rollback to {t}: {why}"),
@@ -195,7 +193,11 @@ impl Judged {
     }
 
     /// `rollback_safety` in `status --json`.
-    pub fn json(&self, target_version: Option<&str>, hhmm: &dyn Fn(i64) -> String) -> serde_json::Value {
+    pub fn json(
+        &self,
+        target_version: Option<&str>,
+        hhmm: &dyn Fn(i64) -> String,
+    ) -> serde_json::Value {
         let findings: Vec<serde_json::Value> = match &self.safety {
             Safety::Unsafe { findings } => findings
                 .iter()

@@ -49,6 +49,7 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
     for source in &sources {
         ok &= check_source(&config, source.as_ref()).await;
     }
+    ok &= check_schema(&config, backend.as_ref()).await;
     for hook in &config.hooks {
         ok &= say(check_hook(hook, config.poll_timeout).await);
     }
@@ -63,6 +64,80 @@ pub(super) async fn check(cli: &Cli) -> anyhow::Result<ExitCode> {
         ),
     });
     Ok(exit_code(ok))
+}
+
+/// `[schema]`: the history reads (one read-only query), each env's `schema-max` reads,
+/// and what a rollback to the live env would meet: `✕` when a migration makes it unsafe,
+/// `?` when that cannot be known.
+async fn check_schema(config: &Config, backend: &dyn Switch) -> bool {
+    let Some(feed) = super::wiring::schema_feed(config) else {
+        return true;
+    };
+    let place = feed.reader.settings().place();
+    let t0 = std::time::Instant::now();
+    let ((read, max), record, weights) = futures::join!(
+        feed.poll(),
+        tokio::time::timeout(config.poll_timeout, backend.record()),
+        tokio::time::timeout(config.poll_timeout, backend.read())
+    );
+    let ms = t0.elapsed().as_millis();
+    let mut ok = say(match &read {
+        Ok(r) => (
+            true,
+            format!(
+                "✓ schema: {place}: {} migration{} read, newest {} ({ms} ms, read-only session)",
+                r.migrations.len(),
+                if r.migrations.len() == 1 { "" } else { "s" },
+                r.head()
+                    .map_or_else(|| "none".to_string(), crate::core::schema::Migration::label)
+            ),
+        ),
+        Err(e) => (false, format!("✕ schema: {e}")),
+    });
+    for env in crate::core::Env::ALL {
+        match max.get(env) {
+            Some(Ok(v)) => {
+                say((true, format!("✓ schema-max {env}: {v}")));
+            }
+            Some(Err(e)) => ok &= say((false, format!("✕ schema-max {env}: {e}"))),
+            None => {}
+        }
+    }
+    let record = record.ok().and_then(Result::ok).flatten();
+    let weights = weights.ok().and_then(Result::ok);
+    let now = crate::app::lease::wall_ms();
+    let Some((target, _)) = crate::core::resolve_live(config.live, record.as_ref(), weights, now)
+    else {
+        say((
+            true,
+            "? rollback safety: who is live is not known".to_string(),
+        ));
+        return ok;
+    };
+    let m = max
+        .get(target)
+        .as_ref()
+        .map(|r| r.as_ref().map(String::as_str).map_err(String::as_str));
+    let j = crate::app::safety::judge(&crate::app::safety::Input {
+        read: Some(&read),
+        stale: None,
+        target,
+        target_version: config.envs.get(target).version.as_deref(),
+        max: m,
+        cutover: record
+            .as_ref()
+            .and_then(|r| crate::app::safety::Began::of(r, target, now)),
+        contract: &feed.reader.settings().contract.0,
+    });
+    let words = j.words(
+        config.envs.get(target).version.as_deref(),
+        &crate::app::words::hhmm,
+    );
+    ok & say(match j.safety.state() {
+        "safe" => (true, format!("✓ rollback safety: {words}")),
+        "unsafe" => (false, format!("✕ rollback safety: {words}")),
+        _ => (true, format!("? rollback safety: {words}")),
+    })
 }
 
 /// A webhook: its host answers a connection (nothing is posted: a check tells no one).

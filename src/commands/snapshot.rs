@@ -27,6 +27,11 @@ pub(super) struct Snapshot {
     pub short_look: bool,
     /// Every poll taken, in order: a resample adds to them.
     polls: Vec<Poll>,
+    /// `[schema]`: the migration history and each env's `schema-max`, as read.
+    pub schema: Option<(
+        Result<crate::core::schema::SchemaRead, String>,
+        EnvPair<crate::signals::schema::MaxRead>,
+    )>,
 }
 
 /// One read; live resolved as [`resolve_live`] says (config, record, all the traffic; never
@@ -51,7 +56,14 @@ pub(super) async fn snapshot(
             .map_err(|e| e.to_string())
     };
     let polls = poll_sources(sources, timeout, config.poll_interval, &clock);
-    let (weights, record, polls) = futures::join!(read, record, polls);
+    let feed = super::wiring::schema_feed(config);
+    let schema = async {
+        match &feed {
+            Some(f) => Some(f.poll().await),
+            None => None,
+        }
+    };
+    let (weights, record, polls, schema) = futures::join!(read, record, polls, schema);
     let live = resolve_live(
         config.live,
         record.as_ref().ok().and_then(Option::as_ref),
@@ -69,6 +81,58 @@ pub(super) async fn snapshot(
         clock,
         short_look,
         polls,
+        schema,
+    }
+}
+
+impl Snapshot {
+    /// The schema guard's verdict for a rollback to the live env: `None` without
+    /// `[schema]`; `Err` (why) when who is live is not known.
+    pub fn rollback_safety(
+        &self,
+        config: &Config,
+    ) -> Option<Result<crate::app::safety::Judged, String>> {
+        let g = config.schema.as_ref()?;
+        let (read, max) = self.schema.as_ref()?;
+        let Some((target, _)) = self.live else {
+            return Some(Err(
+                "who is live is not known: there is no rollback target to judge".into(),
+            ));
+        };
+        let now = lease::wall_ms();
+        let record = self.record.as_ref().ok().and_then(Option::as_ref);
+        let cutover = record.and_then(|r| crate::app::safety::Began::of(r, target, now));
+        let max = match max.get(target) {
+            Some(Ok(v)) => Some(Ok(v.as_str())),
+            Some(Err(e)) => Some(Err(e.as_str())),
+            None => None,
+        };
+        Some(Ok(crate::app::safety::judge(&crate::app::safety::Input {
+            read: Some(read),
+            stale: None,
+            target,
+            target_version: self.version_of(config, target),
+            max,
+            cutover,
+            contract: &g.contract.0,
+        })))
+    }
+
+    /// An env's version: as its signals report it, else as configured.
+    pub fn version_of<'a>(&'a self, config: &'a Config, env: Env) -> Option<&'a str> {
+        self.signals
+            .get(env)
+            .version
+            .as_deref()
+            .or(config.envs.get(env).version.as_deref())
+    }
+
+    /// The schema baseline a write that begins a cutover records.
+    pub fn schema_baseline(&self) -> Option<String> {
+        match &self.schema {
+            Some((Ok(r), _)) => Some(r.baseline()),
+            _ => None,
+        }
     }
 }
 

@@ -56,7 +56,9 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         tokio::time::timeout(config.poll_timeout, backend.lease())
     );
     let lease_read = lease_read.ok();
-    let ok = snap.weights.is_ok() && snap.poll_errors.is_empty();
+    // A database that did not answer is a feed that did not: said, and not a success.
+    let schema_ok = snap.schema.as_ref().is_none_or(|(r, _)| r.is_ok());
+    let ok = snap.weights.is_ok() && snap.poll_errors.is_empty() && schema_ok;
     let (driver, lease_error) = driver_of(
         lease_read,
         lease::wall_ms(),

@@ -57,13 +57,27 @@ pub(super) fn status_json(
             "rules": f.rules.iter().map(rule_json).collect::<Vec<_>>(),
         },
         "driver": f.driver.as_ref().map(driver_json),
+        "rollback_safety": rollback_safety_json(config, snap),
         "errors": {
             "lease": f.lease_error,
             "backend": snap.weights.as_ref().err(),
             "record": snap.record.as_ref().err(),
             "signals": snap.poll_errors,
+            "schema": snap.schema.as_ref().and_then(|(r, _)| r.as_ref().err()),
         },
     })
+}
+
+/// `rollback_safety`: the schema guard's verdict (`null` without `[schema]`).
+fn rollback_safety_json(config: &Config, snap: &Snapshot) -> Value {
+    match snap.rollback_safety(config) {
+        None => Value::Null,
+        Some(Ok(j)) => {
+            let version = snap.version_of(config, j.target);
+            j.json(version, &crate::app::words::hhmm)
+        }
+        Some(Err(why)) => json!({"state": "unknown", "target": null, "words": why}),
+    }
 }
 
 /// Where live came from, as one word.

@@ -56,6 +56,22 @@ pub(super) fn text(
         lines.push(format!("signals UNAVAILABLE: {e}"));
     }
     lines.extend(guard_line(f.guard_status, &f.rules));
+    match snap.rollback_safety(config) {
+        None => {}
+        Some(Ok(j)) => {
+            let version = snap.version_of(config, j.target);
+            let glyph = match j.safety.state() {
+                "unsafe" => "⚠",
+                "unknown" => "?",
+                _ => "✓",
+            };
+            lines.push(format!(
+                "rollback: {glyph} {}",
+                j.words(version, &crate::app::words::hhmm)
+            ));
+        }
+        Some(Err(why)) => lines.push(format!("rollback: ? schema UNKNOWN: {why}")),
+    }
     lines
 }
 

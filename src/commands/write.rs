@@ -227,6 +227,8 @@ async fn write_held(
     let mut candidate = snapshot_of(&snap.signals, cand, (snap.clock.now(), interval));
     candidate.stale |= doubted.doubts.stale;
     let mut order = forward_order(config, me, before, candidate, (live, share, action));
+    // The schema the live env serves on: recorded if this write begins a cutover.
+    order.schema = snap.schema_baseline();
     // A --yes over a breach, stale data or a candidate nothing judged is an override: the
     // journal's intent and result lines say what it overrode.
     order.reason = overrode.map(|over| {

@@ -207,7 +207,9 @@ impl Config {
         let hooks = notify::webhooks(&f.notify)?;
         let schema = f.schema.map(schema::schema_settings).transpose()?;
         if schema.is_none()
-            && let Some(e) = Env::ALL.into_iter().find(|e| envs.get(*e).schema_max.is_some())
+            && let Some(e) = Env::ALL
+                .into_iter()
+                .find(|e| envs.get(*e).schema_max.is_some())
         {
             return Err(format!(
                 "key `envs.{e}.schema-max`: given without a `[schema]` section: expected `[schema]` naming the database it is judged against"

@@ -57,7 +57,12 @@ pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
             ));
         }
         (None, Some(q)) => {
-            bounds::text("schema.query", &q.replace('\n', " "), 4000, "a read-only SQL query")?;
+            bounds::text(
+                "schema.query",
+                &q.replace('\n', " "),
+                4000,
+                "a read-only SQL query",
+            )?;
             SchemaTool::Query(q)
         }
         (Some(t), None) => match t {
@@ -87,7 +92,9 @@ pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
             // It goes into SQL: an identifier, optionally schema-qualified, nothing else.
             let ok = t.split('.').count() <= 2
                 && t.split('.').all(|p| {
-                    p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    p.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                         && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 })
                 && t.len() <= 127;

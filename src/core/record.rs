@@ -230,7 +230,8 @@ impl Record {
                 "schema" => {
                     let ok = !v.is_empty()
                         && v.len() <= 40
-                        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+                        && v.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
                     schema = Some(v.to_string()).filter(|_| ok);
                 }
                 _ => {} // a newer version's field: ignored, never fatal

@@ -53,7 +53,9 @@ impl Migration {
 
     /// Whether the tool said what this migration does.
     pub fn described(&self) -> bool {
-        self.description.as_deref().is_some_and(|d| !d.trim().is_empty())
+        self.description
+            .as_deref()
+            .is_some_and(|d| !d.trim().is_empty())
             || self.script.as_deref().is_some_and(|d| !d.trim().is_empty())
     }
 
@@ -265,11 +267,9 @@ pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
     let mut unordered = None;
     if let Some(max) = t.schema_max {
         match past_max(read, max) {
-            Ok(past) => findings.extend(past.into_iter().filter(|m| !m.failed).map(|m| {
-                Finding {
-                    migration: m.clone(),
-                    danger: Danger::PastMax(max.to_string()),
-                }
+            Ok(past) => findings.extend(past.into_iter().filter(|m| !m.failed).map(|m| Finding {
+                migration: m.clone(),
+                danger: Danger::PastMax(max.to_string()),
             })),
             Err(why) => unordered = Some(why),
         }
@@ -408,11 +408,14 @@ mod tests {
         let b = base.baseline();
         assert_eq!(b, "2");
         let mut read = base.clone();
-        read.migrations.push(m(3, "43", "add nullable column orders note"));
-        let s = judge(&read, &during(&b), &contract());
-        assert!(matches!(&s, Safety::Safe { new, .. } if new.len() == 1), "{s:?}");
         read.migrations
-            .push(m(4, "44", "drop column orders total"));
+            .push(m(3, "43", "add nullable column orders note"));
+        let s = judge(&read, &during(&b), &contract());
+        assert!(
+            matches!(&s, Safety::Safe { new, .. } if new.len() == 1),
+            "{s:?}"
+        );
+        read.migrations.push(m(4, "44", "drop column orders total"));
         match judge(&read, &during(&b), &contract()) {
             Safety::Unsafe { findings } => {
                 assert_eq!(findings.len(), 1);
@@ -437,7 +440,11 @@ mod tests {
         assert!(x.texts().iter().any(|t| contract().is_match(t)));
         x.description = Some("addColumn columnName=note; dropper table renamed_x".into());
         // `dropper` and `renamed` are not the words `drop` and `rename`.
-        assert!(!x.texts().iter().any(|t| contract().is_match(t)), "{:?}", x.texts());
+        assert!(
+            !x.texts().iter().any(|t| contract().is_match(t)),
+            "{:?}",
+            x.texts()
+        );
     }
 
     #[test]
@@ -503,7 +510,10 @@ mod tests {
             }],
             tool: "golang-migrate".into(),
         };
-        assert_eq!(judge(&one("42"), &during("42"), &contract()).state(), "safe");
+        assert_eq!(
+            judge(&one("42"), &during("42"), &contract()).state(),
+            "safe"
+        );
         let s = judge(&one("43"), &during("42"), &contract());
         assert!(
             matches!(&s, Safety::Unknown { why } if why.contains("V43") && why.contains("schema-max")),
@@ -553,7 +563,10 @@ mod tests {
 
     #[test]
     fn without_a_baseline_the_migrations_applied_since_the_cutover_began_are_new() {
-        let read = flyway(vec![m(1, "41", "create orders"), m(5, "42", "drop table x")]);
+        let read = flyway(vec![
+            m(1, "41", "create orders"),
+            m(5, "42", "drop table x"),
+        ]);
         let t = Target {
             baseline: None,
             since: Some(4_000),

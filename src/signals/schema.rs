@@ -102,10 +102,7 @@ impl SchemaTool {
                 ),
                 true,
             ),
-            SchemaTool::Query(q) => (
-                q.trim().trim_end_matches(';').trim().to_string(),
-                false,
-            ),
+            SchemaTool::Query(q) => (q.trim().trim_end_matches(';').trim().to_string(), false),
         };
         (
             format!("SELECT to_jsonb(q)::text FROM ({inner}) q LIMIT {ROWS_MAX}"),
@@ -235,9 +232,10 @@ impl SchemaReader {
         let mut migrations = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().take(ROWS_MAX).enumerate() {
             let text: String = row.try_get(0).map_err(|e| pg_error(&e))?;
-            migrations.push(migration(&text).map_err(|why| {
-                format!("{}: row {}: {why}", self.settings.place(), i + 1)
-            })?);
+            migrations.push(
+                migration(&text)
+                    .map_err(|why| format!("{}: row {}: {why}", self.settings.place(), i + 1))?,
+            );
         }
         if newest_first {
             migrations.reverse();
@@ -309,8 +307,7 @@ fn pg_error(e: &tokio_postgres::Error) -> String {
 
 /// One row's JSON as a migration.
 fn migration(text: &str) -> Result<Migration, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not a row: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a row: {e}"))?;
     let obj = v.as_object().ok_or("not a row")?;
     let s = |k: &str| -> Option<String> {
         match obj.get(k)? {
@@ -415,7 +412,10 @@ pub async fn schema_max_from(
         .await
         .map_err(|e| one_line(&crate::shared::root_cause(&e), 200))?;
     if !resp.status().is_success() {
-        return Err(format!("its health answered HTTP {}", resp.status().as_u16()));
+        return Err(format!(
+            "its health answered HTTP {}",
+            resp.status().as_u16()
+        ));
     }
     let body = crate::shared::read_capped(resp, 64 * 1024)
         .await
@@ -558,13 +558,22 @@ mod tests {
     #[test]
     fn rows_of_any_column_type_read_as_migrations() {
         let m = migration(r#"{"rank":3,"version":"43","description":"drop column orders total","script":"V43__drop.sql","applied_at":1700000000000,"failed":false}"#).unwrap();
-        assert_eq!((m.rank, m.version.as_str(), m.failed), (Some(3), "43", false));
+        assert_eq!(
+            (m.rank, m.version.as_str(), m.failed),
+            (Some(3), "43", false)
+        );
         // golang-migrate: bigint version, dirty flag.
         let m = migration(r#"{"rank":20240101,"version":"20240101","failed":true}"#).unwrap();
         assert!(m.failed && m.description.is_none());
         // A query's own columns: success, a timestamptz, a numeric version as a number.
-        let m = migration(r#"{"version":7,"success":false,"applied_at":"2026-11-27T05:30:00.5+00:00"}"#).unwrap();
-        assert_eq!((m.rank, m.failed, m.applied_at), (Some(7), true, Some(1_795_757_400_500)));
+        let m = migration(
+            r#"{"version":7,"success":false,"applied_at":"2026-11-27T05:30:00.5+00:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (m.rank, m.failed, m.applied_at),
+            (Some(7), true, Some(1_795_757_400_500))
+        );
         let e = migration(r#"{"id":1}"#).unwrap_err();
         assert!(e.contains("`version`"), "{e}");
     }

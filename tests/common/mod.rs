@@ -9,6 +9,7 @@ use std::sync::mpsc;
 pub mod cloudwatch;
 pub mod eb;
 pub mod moto;
+pub mod postgres;
 pub mod served;
 use std::time::Duration;
 

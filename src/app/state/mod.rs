@@ -457,7 +457,8 @@ impl State {
             Some(Ok(r)) if self.schema.contract.is_some() => Some(r.baseline()),
             _ => None,
         };
-        if !rollback && share > 0 && self.cutover.share == Some(0) && self.schema.contract.is_some() {
+        if !rollback && share > 0 && self.cutover.share == Some(0) && self.schema.contract.is_some()
+        {
             self.schema.started = Some((schema.clone(), self.wall_ms(self.now)));
         }
         WriteOrder {

@@ -7,7 +7,7 @@ use crate::app::journal::Phase;
 use crate::app::keymap::Action;
 use crate::app::state::{Level, Role, State};
 use crate::core::EnvPair;
-use crate::core::schema::{SchemaRead, Safety};
+use crate::core::schema::{Safety, SchemaRead};
 use crate::signals::schema::MaxRead;
 
 pub(super) fn on_schema(s: &mut State, read: Result<SchemaRead, String>, max: EnvPair<MaxRead>) {
@@ -27,7 +27,11 @@ pub(super) fn say_safety(s: &mut State) -> Vec<Effect> {
     let words = j.words(version.as_deref(), &|t| s.hhmm(t));
     let state = j.safety.state();
     let before = s.schema.said.as_ref().map(|(st, _)| *st);
-    if s.schema.said.as_ref().is_some_and(|(st, w)| *st == state && *w == words) {
+    if s.schema
+        .said
+        .as_ref()
+        .is_some_and(|(st, w)| *st == state && *w == words)
+    {
         return Vec::new();
     }
     // Before the first read nothing is said: "not read yet" is the screen's, not news.

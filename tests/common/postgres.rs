@@ -1,0 +1,219 @@
+//! A real PostgreSQL (Debian's `postgresql`) for the schema guard's tests: `initdb` and
+//! `pg_ctl` in a temp folder, as the `postgres` user when the tests run as root (initdb
+//! refuses root), on a loopback port picked at run time, with password (SCRAM) auth over
+//! TCP; stopped with its own `pg_ctl stop` and removed on drop. SQL is run with `psql`
+//! over the folder's Unix socket.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The password of the read-only role the tests give cutover.
+pub const RO_PASSWORD: &str = "Tr0ub4dor-schema-9x";
+
+pub struct Postgres {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bindir: PathBuf,
+    as_postgres: bool,
+}
+
+/// Where the server's programs are: on the PATH, else the package's own bin folder
+/// (`/usr/lib/postgresql/<major>/bin` on Debian), newest major first.
+fn bindir() -> Option<PathBuf> {
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(p) = on_path {
+        let p = std::fs::canonicalize(p).ok()?;
+        return p.parent().map(Path::to_path_buf);
+    }
+    let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    majors.sort();
+    majors.pop().map(|(_, b)| b)
+}
+
+impl Postgres {
+    /// A running server, or `None` (SKIPPED, said) when PostgreSQL is not installed, unless
+    /// `CUTOVER_PEERS=required`.
+    pub fn start() -> Option<Postgres> {
+        let Some(bindir) = bindir() else {
+            assert!(
+                std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"),
+                "PostgreSQL is required (CUTOVER_PEERS=required) but not installed"
+            );
+            eprintln!("SKIPPED: PostgreSQL (initdb) is not installed");
+            return None;
+        };
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        let dir = tempfile::tempdir().unwrap();
+        let pg = Postgres {
+            port: super::closed_port(),
+            dir,
+            bindir,
+            as_postgres,
+        };
+        let pwfile = pg.dir.path().join("pw");
+        std::fs::write(&pwfile, "admin-secret\n").unwrap();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(pg.dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown of the data folder to postgres");
+        }
+        let data = pg.data();
+        let out = pg
+            .tool("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg.pg_ctl_start();
+        pg.psql(&format!(
+            "CREATE ROLE cutover_ro LOGIN PASSWORD '{RO_PASSWORD}'"
+        ));
+        pg.psql("CREATE DATABASE app");
+        pg.psql_in("app", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO cutover_ro; ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO cutover_ro;");
+        Some(pg)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        let exe = self.bindir.join(name);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn pg_ctl_start(&self) {
+        let out = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1",
+                self.port,
+                self.dir.path().display()
+            ))
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .args(["-w", "-t", "60", "start"])
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the server (the database goes away under a running cockpit).
+    pub fn stop(&self) {
+        let _ = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "-t", "30", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// The URL cutover is given: the read-only role, its password, this server.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://cutover_ro:{RO_PASSWORD}@127.0.0.1:{}/app",
+            self.port
+        )
+    }
+
+    /// Runs `sql` as the superuser in database `postgres`.
+    pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs `sql` as the superuser in `db`; panics with psql's words when it fails.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
+        let out = Command::new(self.bindir.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(self.dir.path())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `sql` in the app database.
+    pub fn app(&self, sql: &str) -> String {
+        self.psql_in("app", sql)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Flyway's own history table, as Flyway creates it.
+pub const FLYWAY_TABLE: &str = "CREATE TABLE flyway_schema_history (installed_rank INT PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INT NOT NULL, success BOOLEAN NOT NULL);";
+
+/// One Flyway history row: `V{version}__{description with _}.sql`.
+pub fn flyway_row(rank: u32, version: &str, description: &str, success: bool) -> String {
+    format!(
+        "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES ({rank}, '{version}', '{description}', 'SQL', 'V{version}__{}.sql', 0, 'deploy', 12, {success});",
+        description.replace(' ', "_")
+    )
+}
