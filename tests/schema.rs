@@ -16,14 +16,13 @@ use std::path::{Path, PathBuf};
 fn config(sim: &SimServe, pg: &Postgres, dir: &Path, schema: &str, extra: &str) -> PathBuf {
     let url_file = dir.join("db-url");
     std::fs::write(&url_file, pg.url()).unwrap();
-    let cfg = sim.config(
+    sim.config(
         dir,
         &format!(
             "poll-interval = \"500ms\"\n{extra}\n[schema]\nurl-file = \"{}\"\ninterval = \"1s\"\ntimeout = \"3s\"\n{schema}\n",
             url_file.display()
         ),
-    );
-    cfg
+    )
 }
 
 fn safety(cfg: &Path) -> serde_json::Value {
@@ -326,4 +325,69 @@ fn a_database_that_stops_answering_is_unknown_never_safe_and_its_password_is_nev
             .any(|l| l.contains("\"rollback-safety\"") && l.contains("unknown: schema UNKNOWN")),
         "{journal}"
     );
+}
+
+/// A contract migration lands while green (failing under load) carries half the traffic:
+/// the cockpit's rollback line turns red and the driver journals why; when the
+/// auto-rollback's time comes it does not write — it asks — and `r` still rolls back.
+#[test]
+fn an_auto_rollback_onto_an_unsafe_schema_asks_a_human_instead_of_writing() {
+    if !require("tmux") {
+        return;
+    }
+    let Some(pg) = Postgres::start() else { return };
+    pg.app(FLYWAY_TABLE);
+    pg.app(&flyway_row(1, "42", "create orders", true));
+    let sim = SimServe::start("bad-release", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &sim,
+        &pg,
+        dir.path(),
+        "tool = \"flyway\"",
+        "[guardrails]\nauto-rollback = \"4s\"\n",
+    );
+    // The cutover begins from the CLI: the record keeps V42 (rank 1) as the baseline.
+    let o = cutover(&cfg, &["set", "50", "--yes"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(sim.record_text().unwrap().contains(" schema=1"));
+    // The release's migration runs its contract step too early.
+    pg.app(&flyway_row(2, "43", "drop column orders total", true));
+    let t = Tmux::new("schema-auto");
+    t.start(150, 34, &cockpit_cmd(&cfg));
+    t.wait(20, "the red rollback line", |s| {
+        s.contains("rollback ⚠ ROLLBACK MAY BREAK BLUE: V43 'drop column orders total' applied")
+    });
+    let s = t.wait(60, "the auto-rollback held", |s| {
+        s.contains("AUTO-ROLLBACK HELD: the schema makes a rollback unsafe")
+    });
+    assert!(s.contains("[50]"), "{s}");
+    // Nothing was written: the traffic stays where it was until a human decides.
+    assert_eq!(status(&cfg)["share"], 50);
+    let s = safety(&cfg);
+    assert_eq!(s["state"], "unsafe", "{s}");
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert!(
+        journal.lines().any(|l| l.contains("\"rollback-safety\"")
+            && l.contains("unsafe: ROLLBACK MAY BREAK BLUE: V43")),
+        "{journal}"
+    );
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.contains("\"auto-rollback-held\"")),
+        "{journal}"
+    );
+    assert!(
+        !journal
+            .lines()
+            .any(|l| l.contains("\"action\":\"auto-rollback\"")),
+        "no auto-rollback was written: {journal}"
+    );
+    // A human decides: `r` rolls back at once.
+    t.keys(&["r"]);
+    t.wait(20, "the rollback", |s| s.contains("[0]"));
+    assert_eq!(status(&cfg)["share"], 0);
+    t.keys(&["q"]);
+    t.wait(20, "exit", |s| s.contains("EXITED:"));
 }

@@ -753,6 +753,8 @@ mod tests {
                 "breach",
                 "breach-cleared",
                 "override",
+                "rollback-safety",
+                "auto-rollback-held",
             ]
         );
     }

@@ -107,7 +107,7 @@ pub fn judge(i: &Input<'_>) -> Judged {
         },
         i.contract,
     );
-    out.proven_on = max.map(|m| label(m)).or_else(|| {
+    out.proven_on = max.map(label).or_else(|| {
         let b = i.cutover?.baseline?;
         read.migrations
             .iter()
@@ -184,7 +184,10 @@ impl Judged {
                         .map_or_else(String::new, |p| format!(", proven on {p}"));
                     format!("schema {head}{since}: {t} can still run on it{proven}")
                 } else {
-                    let labels: Vec<String> = new.iter().map(|m| m.label()).collect();
+                    let labels: Vec<String> = new
+                        .iter()
+                        .map(crate::core::schema::Migration::label)
+                        .collect();
                     format!("schema {} (expand): {t} can still run", labels.join(", "))
                 }
             }

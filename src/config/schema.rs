@@ -21,29 +21,7 @@ pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
             ));
         }
     }
-    let url_from = match (&f.url_env, &f.url_file) {
-        (Some(v), None) => format!("${v}"),
-        (None, Some(p)) => p.display().to_string(),
-        (None, None) => {
-            return Err(
-                "key `schema.url-env` or `schema.url-file`: missing: expected the name of an environment variable, or a file, holding the database URL (never the URL itself: it holds a password)".into(),
-            );
-        }
-        (Some(_), Some(_)) => String::new(),
-    };
-    let url = super::http::secret("schema.url", &f.url_env, &f.url_file)?
-        .ok_or("key `schema.url-env`: missing")?;
-    let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-        format!(
-            "key `schema.url-{}`: {url_from} does not hold a PostgreSQL URL ({}): expected postgres://user:password@host:port/database[?sslmode=require]",
-            if f.url_env.is_some() { "env" } else { "file" },
-            crate::shared::one_line(&e.to_string(), 200)
-        )
-    })?;
-    if let Some(p) = pg.get_password() {
-        crate::shared::register_secret(&String::from_utf8_lossy(p));
-    }
-    crate::shared::register_url_secrets(&url, false);
+    let (url, url_from) = url(&f)?;
     let tool = match (f.tool.as_deref(), f.query) {
         (Some(_), Some(_)) => {
             return Err(
@@ -81,33 +59,7 @@ pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
             }
         },
     };
-    let table = match f.table {
-        Some(t) if matches!(tool, SchemaTool::Query(_)) => {
-            return Err(format!(
-                "key `schema.table`: value {}: `query` names its own tables",
-                bounds::echo(&t)
-            ));
-        }
-        Some(t) => {
-            // It goes into SQL: an identifier, optionally schema-qualified, nothing else.
-            let ok = t.split('.').count() <= 2
-                && t.split('.').all(|p| {
-                    p.chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                })
-                && t.len() <= 127;
-            if !ok {
-                return Err(format!(
-                    "key `schema.table`: value {}: expected a table name such as \"flyway_schema_history\" or \"app.flyway_schema_history\"",
-                    bounds::echo(&t)
-                ));
-            }
-            t
-        }
-        None => tool.default_table().to_string(),
-    };
+    let table = table(f.table, &tool)?;
     let pattern = f.contract.unwrap_or_else(|| DEFAULT_CONTRACT.to_string());
     let contract = regex::RegexBuilder::new(&pattern)
         .size_limit(1 << 20)
@@ -145,6 +97,65 @@ pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
         interval,
         timeout,
         ca_file: f.ca_file,
+    })
+}
+
+/// The database URL, from its variable or file; its password registered as a secret.
+fn url(f: &SchemaFile) -> Result<(String, String), String> {
+    let url_from = match (&f.url_env, &f.url_file) {
+        (Some(v), None) => format!("${v}"),
+        (None, Some(p)) => p.display().to_string(),
+        (None, None) => {
+            return Err(
+                "key `schema.url-env` or `schema.url-file`: missing: expected the name of an environment variable, or a file, holding the database URL (never the URL itself: it holds a password)".into(),
+            );
+        }
+        (Some(_), Some(_)) => String::new(),
+    };
+    let url = super::http::secret("schema.url", &f.url_env, &f.url_file)?
+        .ok_or("key `schema.url-env`: missing")?;
+    let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        format!(
+            "key `schema.url-{}`: {url_from} does not hold a PostgreSQL URL ({}): expected postgres://user:password@host:port/database[?sslmode=require]",
+            if f.url_env.is_some() { "env" } else { "file" },
+            crate::shared::one_line(&e.to_string(), 200)
+        )
+    })?;
+    if let Some(p) = pg.get_password() {
+        crate::shared::register_secret(&String::from_utf8_lossy(p));
+    }
+    crate::shared::register_url_secrets(&url, false);
+    Ok((url, url_from))
+}
+
+/// The history table: an identifier, optionally schema-qualified (it goes into SQL).
+fn table(table: Option<String>, tool: &SchemaTool) -> Result<String, String> {
+    Ok(match table {
+        Some(t) if matches!(tool, SchemaTool::Query(_)) => {
+            return Err(format!(
+                "key `schema.table`: value {}: `query` names its own tables",
+                bounds::echo(&t)
+            ));
+        }
+        Some(t) => {
+            // It goes into SQL: an identifier, optionally schema-qualified, nothing else.
+            let ok = t.split('.').count() <= 2
+                && t.split('.').all(|p| {
+                    p.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                && t.len() <= 127;
+            if !ok {
+                return Err(format!(
+                    "key `schema.table`: value {}: expected a table name such as \"flyway_schema_history\" or \"app.flyway_schema_history\"",
+                    bounds::echo(&t)
+                ));
+            }
+            t
+        }
+        None => tool.default_table().to_string(),
     })
 }
 

@@ -14,7 +14,7 @@ pub struct Postgres {
     pub port: u16,
     dir: tempfile::TempDir,
     bindir: PathBuf,
-    as_postgres: bool,
+    root: bool,
 }
 
 /// Where the server's programs are: on the PATH, else the package's own bin folder
@@ -55,7 +55,7 @@ impl Postgres {
             eprintln!("SKIPPED: PostgreSQL (initdb) is not installed");
             return None;
         };
-        let as_postgres = Command::new("id")
+        let root = Command::new("id")
             .arg("-u")
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
@@ -64,11 +64,11 @@ impl Postgres {
             port: super::closed_port(),
             dir,
             bindir,
-            as_postgres,
+            root,
         };
         let pwfile = pg.dir.path().join("pw");
         std::fs::write(&pwfile, "admin-secret\n").unwrap();
-        if as_postgres {
+        if root {
             let ok = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
                 .arg(pg.dir.path())
@@ -111,7 +111,7 @@ impl Postgres {
 
     fn tool(&self, name: &str) -> Command {
         let exe = self.bindir.join(name);
-        if self.as_postgres {
+        if self.root {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(exe);
             c

@@ -272,11 +272,7 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             advance(s, now);
             on_smoke_done(s, now, report)
         }
-        Event::Schema { now, read, max } => {
-            advance(s, now);
-            schema::on_schema(s, read, max);
-            Vec::new()
-        }
+        Event::Schema { now, read, max } => schema::on_schema(s, now, read, max),
         Event::NotifyFailed { hook, error, now } => {
             advance(s, now);
             s.log(Level::Warn, format!("webhook {hook} not told: {error}"));

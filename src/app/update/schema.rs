@@ -10,10 +10,17 @@ use crate::core::EnvPair;
 use crate::core::schema::{Safety, SchemaRead};
 use crate::signals::schema::MaxRead;
 
-pub(super) fn on_schema(s: &mut State, read: Result<SchemaRead, String>, max: EnvPair<MaxRead>) {
+pub(super) fn on_schema(
+    s: &mut State,
+    now: crate::core::Millis,
+    read: Result<SchemaRead, String>,
+    max: EnvPair<MaxRead>,
+) -> Vec<Effect> {
+    super::advance(s, now);
     s.schema.read = Some(read);
     s.schema.read_at = Some(s.now);
     s.schema.max = max;
+    Vec::new()
 }
 
 /// Says the rollback safety when it changed: an event line, a journal note (the driver
