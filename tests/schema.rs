@@ -391,3 +391,50 @@ fn an_auto_rollback_onto_an_unsafe_schema_asks_a_human_instead_of_writing() {
     t.keys(&["q"]);
     t.wait(20, "exit", |s| s.contains("EXITED:"));
 }
+
+/// `sslmode=require`: the connection is TLS (rustls), the server's certificate checked
+/// against the system's roots and `ca-file`; one no root vouches for is refused, and said.
+#[test]
+fn a_tls_database_is_read_only_with_a_certificate_it_can_check() {
+    let Some((pg, ca)) = Postgres::start_tls() else {
+        return;
+    };
+    pg.app(FLYWAY_TABLE);
+    pg.app(&flyway_row(1, "42", "create orders", true));
+    // Only TLS connections from now on: a plain one is refused by the server.
+    pg.hostssl_only();
+    let sim = SimServe::start("happy", &["--no-sleep"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("db-url");
+    let cfg = config(
+        &sim,
+        &pg,
+        dir.path(),
+        &format!("tool = \"flyway\"\nca-file = \"{}\"", ca.display()),
+        "",
+    );
+    std::fs::write(&url_file, format!("{}?sslmode=require", pg.url())).unwrap();
+    let o = cutover(&cfg, &["check"]);
+    let out = stdout(&o);
+    assert!(out.contains("✓ schema: postgres 127.0.0.1:"), "{out}{}", stderr(&o));
+    // The same URL without `sslmode=require` is refused: the ✓ above went over TLS.
+    std::fs::write(&url_file, pg.url()).unwrap();
+    let o = cutover(&cfg, &["check"]);
+    assert!(
+        stdout(&o).contains("✕ schema:") && stdout(&o).contains("no encryption"),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::write(&url_file, format!("{}?sslmode=require", pg.url())).unwrap();
+    // Without the CA, nothing vouches for the certificate: refused, and said.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace(&format!("ca-file = \"{}\"", ca.display()), "")).unwrap();
+    let o = cutover(&cfg, &["check"]);
+    let out = stdout(&o);
+    assert!(!o.status.success());
+    assert!(
+        out.contains("✕ schema:") && out.to_lowercase().contains("certificate"),
+        "{out}"
+    );
+    assert!(!out.contains(RO_PASSWORD), "{out}");
+}

@@ -7,9 +7,7 @@ use super::file::SchemaFile;
 pub use crate::signals::schema::{Contract, SchemaMax, SchemaSettings, SchemaTool};
 use std::time::Duration;
 
-/// The default contract pattern: a migration that drops, renames or changes a column's
-/// type breaks the version that still reads it.
-pub const DEFAULT_CONTRACT: &str = r"(?i)\b(drop|rename|alter column .* type)\b";
+use crate::signals::schema::DEFAULT_CONTRACT;
 
 pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
     match f.kind.as_deref() {

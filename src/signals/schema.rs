@@ -12,6 +12,10 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
+/// The default contract pattern: a migration that drops, renames or changes a column's
+/// type breaks the version that still reads it.
+pub const DEFAULT_CONTRACT: &str = r"(?i)\b(drop|rename|alter column .* type)\b";
+
 /// Which migration tool keeps the history, each read with its own read-only query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SchemaTool {
@@ -295,11 +299,15 @@ fn pg_error(e: &tokio_postgres::Error) -> String {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => {
             let root = crate::shared::root_cause(e);
-            if root == e.to_string() {
+            let mut t = if root.contains(&e.to_string()) {
                 root
             } else {
                 format!("{e} ({root})")
+            };
+            if t.contains("UnknownIssuer") {
+                t.push_str(": no trusted root signed the server's certificate (`schema.ca-file` names the CA that did)");
             }
+            t
         }
     };
     one_line(&text, 300)

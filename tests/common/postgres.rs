@@ -12,6 +12,8 @@ pub const RO_PASSWORD: &str = "Tr0ub4dor-schema-9x";
 
 pub struct Postgres {
     pub port: u16,
+    /// Extra server options (`-c ssl=on …`).
+    opts: String,
     dir: tempfile::TempDir,
     bindir: PathBuf,
     root: bool,
@@ -47,6 +49,34 @@ impl Postgres {
     /// A running server, or `None` (SKIPPED, said) when PostgreSQL is not installed, unless
     /// `CUTOVER_PEERS=required`.
     pub fn start() -> Option<Postgres> {
+        Postgres::start_with(|_| String::new())
+    }
+
+    /// A server that also speaks TLS, with a certificate for 127.0.0.1 signed by a test CA
+    /// (made with `openssl`); returns it and the CA's PEM file.
+    pub fn start_tls() -> Option<(Postgres, PathBuf)> {
+        let mut ca = None;
+        let pg = Postgres::start_with(|dir| {
+            let sh = |cmd: &str| {
+                let out = Command::new("sh").arg("-c").arg(cmd).current_dir(dir).output().unwrap();
+                assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+            };
+            let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+            sh(&format!("openssl req -x509 {ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=cutover-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"));
+            sh(&format!("openssl req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"));
+            std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+            sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext");
+            sh("chmod 600 server.key");
+            ca = Some(dir.join("ca.crt"));
+            format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                dir.display()
+            )
+        })?;
+        Some((pg, ca.unwrap()))
+    }
+
+    fn start_with(prepare: impl FnOnce(&Path) -> String) -> Option<Postgres> {
         let Some(bindir) = bindir() else {
             assert!(
                 std::env::var("CUTOVER_PEERS").as_deref() != Ok("required"),
@@ -60,7 +90,9 @@ impl Postgres {
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
         let dir = tempfile::tempdir().unwrap();
+        let opts = prepare(dir.path());
         let pg = Postgres {
+            opts,
             port: super::closed_port(),
             dir,
             bindir,
@@ -127,9 +159,10 @@ impl Postgres {
             .arg(self.data())
             .arg("-o")
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1",
+                "-p {} -k {} -c listen_addresses=127.0.0.1{}",
                 self.port,
-                self.dir.path().display()
+                self.dir.path().display(),
+                self.opts
             ))
             .arg("-l")
             .arg(self.dir.path().join("log"))
@@ -142,6 +175,16 @@ impl Postgres {
             "pg_ctl start: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// TCP connections only over TLS from now on (`hostssl` in `pg_hba.conf`, reloaded).
+    pub fn hostssl_only(&self) {
+        std::fs::write(
+            self.data().join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        self.psql("SELECT pg_reload_conf()");
     }
 
     /// Stops the server (the database goes away under a running cockpit).

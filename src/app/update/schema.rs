@@ -101,3 +101,117 @@ pub(super) fn hold_auto_rollback(s: &mut State) -> Option<Vec<Effect>> {
         },
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::journal::{Phase, WriteAction};
+    use crate::app::update::testkit::*;
+    use crate::app::update::{Effect, Event, update};
+    use crate::core::EnvPair;
+    use crate::core::schema::{Migration, SchemaRead};
+
+    fn history(drop: bool) -> SchemaRead {
+        let m = |rank: i64, d: &str| Migration {
+            rank: Some(rank),
+            version: (41 + rank).to_string(),
+            description: Some(d.into()),
+            script: None,
+            applied_at: Some(1_000 * rank),
+            failed: false,
+        };
+        let mut ms = vec![m(1, "create orders")];
+        if drop {
+            ms.push(m(2, "drop column orders total"));
+        }
+        SchemaRead {
+            migrations: ms,
+            tool: "flyway".into(),
+        }
+    }
+
+    fn guarded(share: u8) -> crate::app::State {
+        let mut s = state(share);
+        s.schema.contract =
+            Some(regex::Regex::new(crate::signals::schema::DEFAULT_CONTRACT).unwrap());
+        s.schema.stale_ms = 60_000;
+        s.schema.started = Some((Some("1".into()), 0));
+        s.settings.auto_rollback_ms = Some(10_000);
+        s
+    }
+
+    fn read(s: &mut crate::app::State, now: u64, r: Result<SchemaRead, String>) -> Vec<Effect> {
+        update(
+            s,
+            Event::Schema {
+                now,
+                read: r,
+                max: EnvPair::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn an_unsafe_schema_holds_the_auto_rollback_but_an_unknown_one_does_not() {
+        let mut s = guarded(50);
+        let e = read(&mut s, 500, Ok(history(true)));
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::JournalNote { phase: Phase::RollbackSafety, reason } if reason.starts_with("unsafe: ROLLBACK MAY BREAK BLUE: V43"))),
+            "{e:?}"
+        );
+        green_errors(&mut s, 1_000, 0.05);
+        let e = green_errors(&mut s, 11_000, 0.05);
+        assert!(
+            e.iter().all(|e| !matches!(e, Effect::Write(_))),
+            "no write: {e:?}"
+        );
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::JournalNote { phase: Phase::AutoRollbackHeld, .. })),
+            "{e:?}"
+        );
+        assert!(s.window.auto.held);
+        assert!(green_errors(&mut s, 12_000, 0.05).is_empty(), "said once");
+        // `r` is never held.
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), vec![(0, true)]);
+
+        // The database stops answering: unknown, never safe, and an auto-rollback fires
+        // (a store that does not answer never keeps traffic on a failing release).
+        let mut s = guarded(50);
+        let e = read(&mut s, 500, Err("cannot connect: connection refused".into()));
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::JournalNote { phase: Phase::RollbackSafety, reason } if reason.starts_with("unknown: schema UNKNOWN"))),
+            "{e:?}"
+        );
+        green_errors(&mut s, 1_000, 0.05);
+        let e = green_errors(&mut s, 11_000, 0.05);
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::Write(o) if o.action == WriteAction::AutoRollback)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_safe_schema_is_not_journaled_until_it_changes_and_a_stale_read_is_unknown() {
+        let mut s = guarded(50);
+        let e = read(&mut s, 500, Ok(history(false)));
+        assert!(
+            !e.iter().any(|e| matches!(e, Effect::JournalNote { .. })),
+            "the first safe is no news: {e:?}"
+        );
+        assert!(s.said("rollback safety: schema V42 (unchanged since the cutover began)"));
+        assert!(read(&mut s, 1_500, Ok(history(false))).is_empty(), "said once");
+        // No read for longer than the stale limit: unknown.
+        let j = {
+            s.now = 100_000;
+            s.rollback_safety().unwrap()
+        };
+        assert_eq!(j.safety.state(), "unknown");
+        // The write that begins a cutover carries the baseline.
+        let mut s = guarded(0);
+        s.schema.started = None;
+        read(&mut s, 500, Ok(history(true)));
+        let o = s.order(10, false, WriteAction::Step, "tui");
+        assert_eq!(o.schema.as_deref(), Some("2"));
+        assert_eq!(s.schema.started.as_ref().map(|(b, _)| b.clone()), Some(Some("2".into())));
+    }
+}
