@@ -267,7 +267,7 @@ fn a_database_that_stops_answering_is_unknown_never_safe_and_its_password_is_nev
     t.wait(20, "the step", |s| s.contains("[10]"));
     pg.stop();
     let s = t.wait(20, "the schema said unknown", |s| {
-        s.contains("rollback ? schema UNKNOWN for a rollback to blue: the database did not answer")
+        s.contains("? schema UNKNOWN for a rollback to blue: the database did not answer")
     });
     seen.push_str(&s);
     let o = cutover(&cfg, &["status", "--json"]);
@@ -356,7 +356,7 @@ fn an_auto_rollback_onto_an_unsafe_schema_asks_a_human_instead_of_writing() {
     let t = Tmux::new("schema-auto");
     t.start(150, 34, &cockpit_cmd(&cfg));
     t.wait(20, "the red rollback line", |s| {
-        s.contains("rollback ⚠ ROLLBACK MAY BREAK BLUE: V43 'drop column orders total' applied")
+        s.contains("⚠ ROLLBACK MAY BREAK BLUE: V43 'drop column orders total' applied")
     });
     let s = t.wait(60, "the auto-rollback held", |s| {
         s.contains("AUTO-ROLLBACK HELD: the schema makes a rollback unsafe")
@@ -416,7 +416,11 @@ fn a_tls_database_is_read_only_with_a_certificate_it_can_check() {
     std::fs::write(&url_file, format!("{}?sslmode=require", pg.url())).unwrap();
     let o = cutover(&cfg, &["check"]);
     let out = stdout(&o);
-    assert!(out.contains("✓ schema: postgres 127.0.0.1:"), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("✓ schema: postgres 127.0.0.1:"),
+        "{out}{}",
+        stderr(&o)
+    );
     // The same URL without `sslmode=require` is refused: the ✓ above went over TLS.
     std::fs::write(&url_file, pg.url()).unwrap();
     let o = cutover(&cfg, &["check"]);
@@ -428,7 +432,11 @@ fn a_tls_database_is_read_only_with_a_certificate_it_can_check() {
     std::fs::write(&url_file, format!("{}?sslmode=require", pg.url())).unwrap();
     // Without the CA, nothing vouches for the certificate: refused, and said.
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, text.replace(&format!("ca-file = \"{}\"", ca.display()), "")).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace(&format!("ca-file = \"{}\"", ca.display()), ""),
+    )
+    .unwrap();
     let o = cutover(&cfg, &["check"]);
     let out = stdout(&o);
     assert!(!o.status.success());

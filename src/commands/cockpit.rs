@@ -151,6 +151,10 @@ async fn run_cockpit(
     state.settings.provided = Provided::any(sources.iter().map(|s| s.provides()));
     state.settings.smoke_available =
         !config.smoke.is_empty() || sources.iter().any(|s| s.can_smoke());
+    state.standby.interval_ms = state
+        .settings
+        .smoke_available
+        .then_some(config.standby_check_interval.as_millis() as u64);
     let smoke = (!config.smoke.is_empty())
         .then(|| Arc::new(crate::signals::smoke::HttpSmoke::new(config.smoke.clone())));
     let setup = Setup {

@@ -26,6 +26,8 @@ pub(super) struct ConfigFile {
     pub(super) lease_ttl: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub(super) min_bake: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) standby_check_interval: Option<Duration>,
     pub(super) live: Option<String>,
     pub(super) journal: Option<PathBuf>,
     pub(super) theme: Option<String>,

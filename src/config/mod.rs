@@ -114,6 +114,9 @@ pub struct Config {
     pub min_bake: Option<Duration>,
     /// `[schema]`: the database whose migrations say whether a rollback is still safe.
     pub schema: Option<SchemaSettings>,
+    /// How often the smoke checks run against the rollback target while the candidate
+    /// serves (and at once after a schema change).
+    pub standby_check_interval: Duration,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -182,6 +185,7 @@ impl Config {
         }
         let lease_ttl = lease_ttl(f.lease_ttl)?;
         let min_bake = min_bake(f.min_bake)?;
+        let standby_check_interval = standby_interval(f.standby_check_interval)?;
         let backend = backend::backend_config(f.backend, poll_timeout)?;
         let timeout = poll_timeout;
         let envs = EnvPair::new(
@@ -205,25 +209,7 @@ impl Config {
         let guardrails = guardrails::guardrails(f.guardrails, metric_rules)?;
         let smoke = smoke::smoke_checks(f.smoke, &envs, timeout)?;
         let hooks = notify::webhooks(&f.notify)?;
-        let schema = f.schema.map(schema::schema_settings).transpose()?;
-        if schema.is_none()
-            && let Some(e) = Env::ALL
-                .into_iter()
-                .find(|e| envs.get(*e).schema_max.is_some())
-        {
-            return Err(format!(
-                "key `envs.{e}.schema-max`: given without a `[schema]` section: expected `[schema]` naming the database it is judged against"
-            ));
-        }
-        for e in Env::ALL {
-            if matches!(envs.get(e).schema_max, Some(SchemaMax::Pointer(_)))
-                && envs.get(e).health.is_empty()
-            {
-                return Err(format!(
-                    "key `envs.{e}.schema-max-pointer`: {e} has no `health` probe whose answer it could point into: expected `health` on envs.{e}, or `schema-max`"
-                ));
-            }
-        }
+        let schema = schema::section(f.schema, &envs)?;
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
             name,
@@ -249,6 +235,7 @@ impl Config {
             auto_rollback,
             min_bake,
             schema,
+            standby_check_interval,
         })
     }
 }
@@ -294,6 +281,17 @@ fn rollback_window(window: Option<Duration>) -> Result<Duration, String> {
 }
 
 /// `min-bake`: 1s to 24h, off when absent.
+/// `standby-check-interval`: 5s to 1h, by default a minute.
+fn standby_interval(v: Option<Duration>) -> Result<Duration, String> {
+    bounds::duration(
+        "standby-check-interval",
+        v,
+        Duration::from_secs(60),
+        (Duration::from_secs(5), Duration::from_secs(3600)),
+        "how often the smoke checks run against the rollback target while it waits",
+    )
+}
+
 fn min_bake(bake: Option<Duration>) -> Result<Option<Duration>, String> {
     match bake {
         Some(b) if b < Duration::from_secs(1) || b > Duration::from_secs(24 * 3600) => {

@@ -9,7 +9,36 @@ use std::time::Duration;
 
 use crate::signals::schema::DEFAULT_CONTRACT;
 
-pub(super) fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
+/// `[schema]` and each env's `schema-max`, checked together: a `schema-max` needs the
+/// section, and a pointer needs a health probe to point into.
+pub(super) fn section(
+    f: Option<SchemaFile>,
+    envs: &crate::core::EnvPair<super::EnvConfig>,
+) -> Result<Option<SchemaSettings>, String> {
+    use crate::core::Env;
+    let schema = f.map(schema_settings).transpose()?;
+    if schema.is_none()
+        && let Some(e) = Env::ALL
+            .into_iter()
+            .find(|e| envs.get(*e).schema_max.is_some())
+    {
+        return Err(format!(
+            "key `envs.{e}.schema-max`: given without a `[schema]` section: expected `[schema]` naming the database it is judged against"
+        ));
+    }
+    for e in Env::ALL {
+        if matches!(envs.get(e).schema_max, Some(SchemaMax::Pointer(_)))
+            && envs.get(e).health.is_empty()
+        {
+            return Err(format!(
+                "key `envs.{e}.schema-max-pointer`: {e} has no `health` probe whose answer it could point into: expected `health` on envs.{e}, or `schema-max`"
+            ));
+        }
+    }
+    Ok(schema)
+}
+
+fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
     match f.kind.as_deref() {
         None | Some("postgres") => {}
         Some(k) => {

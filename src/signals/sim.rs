@@ -207,7 +207,7 @@ impl SignalSource for SimSignals {
                         };
                     }
                 };
-                let (mut errors, mut worst) = (0, 0.0f64);
+                let (mut errors, mut worst, mut first) = (0, 0.0f64, None);
                 for _ in 0..SMOKE_REQUESTS {
                     let t = Instant::now();
                     let r = client
@@ -217,10 +217,22 @@ impl SignalSource for SimSignals {
                         .send()
                         .await;
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
-                    errors += u32::from(!r.is_ok_and(|r| r.status().is_success()));
+                    let why = match r {
+                        Ok(r) if r.status().is_success() => None,
+                        Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+                        Err(e) => {
+                            Some(crate::shared::one_line(&crate::shared::root_cause(&e), 120))
+                        }
+                    };
+                    errors += u32::from(why.is_some());
+                    first = first.or(why);
                     worst = worst.max(ms);
                 }
-                smoke_verdict(env, errors, worst, SMOKE_REQUESTS)
+                let mut report = smoke_verdict(env, errors, worst, SMOKE_REQUESTS);
+                if let Some(why) = first.filter(|_| !report.passed) {
+                    report.summary = format!("{why} from {base}: {}", report.summary);
+                }
+                report
             }
         }
     }

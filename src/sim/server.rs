@@ -56,6 +56,9 @@ struct Shared {
     sim: SimHandle,
     bound: Bound,
     sleep: bool,
+    /// Each env's server while it runs: `PUT /control/env/{env}` stops it (its port then
+    /// refuses connections, as a stopped app's would) and starts it again.
+    running: std::sync::Arc<std::sync::Mutex<EnvPair<Option<tokio::task::AbortHandle>>>>,
 }
 
 #[derive(Clone)]
@@ -85,31 +88,23 @@ pub async fn start(
         sim: handle.clone(),
         bound: bound.clone(),
         sleep: opts.sleep,
+        running: Default::default(),
     };
     let clock = handle.spawn_clock();
     let control_app = Router::new()
         .route("/control/weights", get(get_weights).put(put_weights))
         .route("/control/stats", get(get_stats))
         .route("/control/write-delay", get(get_delay).put(put_delay))
+        .route("/control/env/{env}", get(get_env).put(put_env))
         .route("/control/{slot}", get(get_slot).put(put_slot))
         .route("/metrics", get(control_metrics))
         .with_state(shared.clone());
-    let env_app = |env| {
-        Router::new()
-            .route("/", get(env_request))
-            .route("/health", get(env_health))
-            .route("/metrics", get(env_metrics))
-            .fallback(get(env_request))
-            .with_state(EnvShared {
-                shared: shared.clone(),
-                env,
-            })
-    };
-    let servers = vec![
-        tokio::spawn(serve(control, control_app)),
-        tokio::spawn(serve(blue, env_app(Env::Blue))),
-        tokio::spawn(serve(green, env_app(Env::Green))),
-    ];
+    let control_server = tokio::spawn(serve(control, control_app));
+    for (env, listener) in [(Env::Blue, blue), (Env::Green, green)] {
+        let task = tokio::spawn(serve(listener, env_app(&shared, env)));
+        *shared.running.lock().expect("not poisoned").get_mut(env) = Some(task.abort_handle());
+    }
+    let servers = vec![control_server];
     let load = opts
         .load_through
         .clone()
@@ -150,6 +145,88 @@ async fn load_through(url: String, rps: f64) {
             });
         }
     }
+}
+
+/// One env's HTTP server: its requests, health and metrics.
+fn env_app(shared: &Shared, env: Env) -> Router {
+    Router::new()
+        .route("/", get(env_request))
+        .route("/health", get(env_health))
+        .route("/metrics", get(env_metrics))
+        .fallback(get(env_request))
+        .layer(axum::middleware::from_fn_with_state(
+            (shared.clone(), env),
+            refuse_when_stopped,
+        ))
+        .with_state(EnvShared {
+            shared: shared.clone(),
+            env,
+        })
+}
+
+/// A connection kept alive from before an env was stopped gets no answer from it: closed.
+async fn refuse_when_stopped(
+    State((s, env)): State<(Shared, Env)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if s.running.lock().expect("not poisoned").get(env).is_none() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONNECTION, HeaderValue::from_static("close"))],
+            "stopped",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct EnvRunning {
+    running: bool,
+}
+
+async fn get_env(
+    State(s): State<Shared>,
+    axum::extract::Path(env): axum::extract::Path<String>,
+) -> Result<Json<EnvRunning>, BadRequest> {
+    let env: Env = env.parse().map_err(BadRequest)?;
+    let running = s.running.lock().expect("not poisoned").get(env).is_some();
+    Ok(Json(EnvRunning { running }))
+}
+
+/// Stops an env's server (its port refuses connections) or starts it again on its port.
+async fn put_env(
+    State(s): State<Shared>,
+    axum::extract::Path(env): axum::extract::Path<String>,
+    Json(want): Json<EnvRunning>,
+) -> Result<Json<EnvRunning>, BadRequest> {
+    let env: Env = env.parse().map_err(BadRequest)?;
+    let addr = *match env {
+        Env::Blue => &s.bound.blue,
+        Env::Green => &s.bound.green,
+    };
+    let was = s.running.lock().expect("not poisoned").get_mut(env).take();
+    if let Some(h) = was {
+        h.abort();
+    }
+    if want.running {
+        // The old listener closes as its task ends: try its port a few times.
+        let mut listener = None;
+        for _ in 0..50 {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let l = listener.ok_or_else(|| BadRequest(format!("cannot bind {addr} again")))?;
+        let task = tokio::spawn(serve(l, env_app(&s, env)));
+        *s.running.lock().expect("not poisoned").get_mut(env) = Some(task.abort_handle());
+    }
+    Ok(Json(want))
 }
 
 async fn serve(listener: TcpListener, app: Router) {

@@ -310,17 +310,7 @@ fn role_text(state: &State, env: Env, width: usize) -> String {
 
 /// How warm the rollback target is kept: " · warm 6/6", " · COLD 2/6", or nothing unknown.
 fn warmth(state: &State, env: Env) -> String {
-    let sig = state.signals.get(env);
-    let word = match sig.health(state.now, state.settings.poll_interval) {
-        Health::Up => "warm",
-        Health::Degraded => "DEGRADED",
-        Health::Down => "COLD",
-        Health::Unknown => return " · warmth unknown".into(),
-    };
-    match &sig.health {
-        Some((h, _)) if h.total > 0 => format!(" · {word} {}/{}", h.up, h.total),
-        _ => format!(" · {word}"),
-    }
+    format!(" · {}", state.warmth(env).0)
 }
 
 fn health_line(row: &Row, sig: &EnvSignals) -> Line<'static> {

@@ -29,26 +29,66 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 /// Lines the section needs: the banners, then bar, plan and window.
 pub fn height(state: &State) -> u16 {
-    3 + banners_of(state).len() as u16 + u16::from(state.schema.contract.is_some())
+    3 + banners_of(state).len() as u16 + u16::from(rollback_shown(state))
 }
 
-/// The rollback line: "if I press r now, will the old version work?" — the schema guard's
-/// verdict for the rollback target (`[schema]`), red when a migration makes it unsafe,
-/// amber when it cannot be known.
+/// The rollback line: "if I press r now, will the old version work?" — the standby's own
+/// smoke checks and warmth while it waits, then the schema guard's verdict (`[schema]`):
+/// red when a migration makes the rollback unsafe, amber when the standby fails its checks
+/// or the schema cannot be known.
 fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
-    let j = state.rollback_safety()?;
+    if !rollback_shown(state) {
+        return None;
+    }
     let target = state.live();
-    let version = state.signals.get(target).version.clone();
-    let words = j.words(version.as_deref(), &|t| state.hhmm(t));
-    let (glyph, style) = match j.safety {
-        crate::core::schema::Safety::Unsafe { .. } => ("⚠", theme.rollback),
-        crate::core::schema::Safety::Unknown { .. } => ("?", theme.warn),
-        crate::core::schema::Safety::Safe { .. } => ("✓", theme.ok),
-    };
-    Some(Line::from(vec![
-        Span::styled(" rollback ", theme.dim),
-        Span::styled(format!("{glyph} {words}"), style),
-    ]))
+    let mut spans = vec![Span::styled(" rollback ", theme.dim)];
+    if state.standby.interval_ms.is_some() && state.standby_waits() {
+        spans.push(Span::styled(format!("{target} standby "), theme.dim));
+        let last = state.standby.last.as_ref().filter(|l| l.env == target);
+        match (last, state.standby.running) {
+            (Some(l), _) if l.passed => spans.push(Span::styled(
+                format!("✓ smoke {} ago", age(state.now.saturating_sub(l.at))),
+                theme.ok,
+            )),
+            (Some(l), _) => spans.push(Span::styled(
+                format!(
+                    "✕ smoke FAILED {} ago: {}",
+                    age(state.now.saturating_sub(l.at)),
+                    l.summary
+                ),
+                theme.warn,
+            )),
+            (None, Some(_)) => spans.push(Span::styled("⟳ smoke running", theme.warn)),
+            (None, None) => spans.push(Span::styled("○ smoke not run yet", theme.dim)),
+        }
+        let (warm, cold) = state.warmth(target);
+        spans.push(Span::styled(" · ", theme.dim));
+        spans.push(Span::styled(
+            warm,
+            if cold { theme.warn } else { theme.text },
+        ));
+        if state.schema.contract.is_some() {
+            spans.push(Span::styled(" · ", theme.dim));
+        }
+    }
+    if let Some(j) = state.rollback_safety() {
+        let version = state.signals.get(target).version.clone();
+        let words = j.words(version.as_deref(), &|t| state.hhmm(t));
+        let (glyph, style) = match j.safety {
+            crate::core::schema::Safety::Unsafe { .. } => ("⚠", theme.rollback),
+            crate::core::schema::Safety::Unknown { .. } => ("?", theme.warn),
+            crate::core::schema::Safety::Safe { .. } => ("✓", theme.ok),
+        };
+        spans.push(Span::styled(format!("{glyph} {words}"), style));
+    }
+    Some(Line::from(spans))
+}
+
+/// Whether the rollback line has anything to say: a schema guard, or a standby waiting
+/// with smoke checks to run against it.
+fn rollback_shown(state: &State) -> bool {
+    state.schema.contract.is_some()
+        || (state.standby.interval_ms.is_some() && state.standby_waits())
 }
 
 /// What must stay on screen until it is resolved: a failed write (until a later write

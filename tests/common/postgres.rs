@@ -58,14 +58,29 @@ impl Postgres {
         let mut ca = None;
         let pg = Postgres::start_with(|dir| {
             let sh = |cmd: &str| {
-                let out = Command::new("sh").arg("-c").arg(cmd).current_dir(dir).output().unwrap();
-                assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+                let out = Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .current_dir(dir)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{cmd}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             };
             let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-            sh(&format!("openssl req -x509 {ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=cutover-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"));
-            sh(&format!("openssl req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"));
+            sh(&format!(
+                "openssl req -x509 {ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=cutover-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
+            ));
+            sh(&format!(
+                "openssl req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+            ));
             std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-            sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext");
+            sh(
+                "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext",
+            );
             sh("chmod 600 server.key");
             ca = Some(dir.join("ca.crt"));
             format!(

@@ -204,3 +204,26 @@ pub struct SchemaWatch {
     /// ms): judged against until the record that keeps it is read.
     pub started: Option<(Option<String>, i64)>,
 }
+
+/// The standby proven while it waits: the smoke checks run against the rollback target
+/// every `standby-check-interval` while the candidate serves, and at once after a schema
+/// change.
+#[derive(Clone, Debug, Default)]
+pub struct Standby {
+    /// `None`: no smoke checks to run.
+    pub interval_ms: Option<Millis>,
+    /// A run against the standby is under way, since.
+    pub running: Option<(Env, Millis)>,
+    /// The last run's outcome.
+    pub last: Option<StandbyRun>,
+    /// The newest migration when the last run started: a new one runs the checks again.
+    pub schema_head: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StandbyRun {
+    pub env: Env,
+    pub passed: bool,
+    pub summary: String,
+    pub at: Millis,
+}

@@ -210,6 +210,8 @@ pub struct State {
     pub smoke: Option<SmokeState>,
     /// `[schema]`: the migration history, for the rollback line.
     pub schema: SchemaWatch,
+    /// The rollback target's own smoke checks while it waits.
+    pub standby: Standby,
 }
 
 impl State {
@@ -345,7 +347,30 @@ impl State {
             source_errors: Vec::new(),
             smoke: None,
             schema: SchemaWatch::default(),
+            standby: Standby::default(),
         }
+    }
+
+    /// How warm `env` is kept: ("warm 6/6", false), ("COLD 2/6", true), or unknown.
+    pub fn warmth(&self, env: Env) -> (String, bool) {
+        use crate::core::Health;
+        let sig = self.signals.get(env);
+        let (word, cold) = match sig.health(self.now, self.settings.poll_interval) {
+            Health::Up => ("warm", false),
+            Health::Degraded => ("DEGRADED", true),
+            Health::Down => ("COLD", true),
+            Health::Unknown => return ("warmth unknown".into(), false),
+        };
+        match &sig.health {
+            Some((h, _)) if h.total > 0 => (format!("{word} {}/{}", h.up, h.total), cold),
+            _ => (word.to_string(), cold),
+        }
+    }
+
+    /// Whether the rollback target is a standby now: live is known and the candidate
+    /// serves.
+    pub fn standby_waits(&self) -> bool {
+        self.traffic.live_known && self.cutover.share.is_some_and(|x| x > 0)
     }
 
     /// Whether a rollback to the live env is still safe by the schema guard, with its

@@ -15,6 +15,7 @@ mod preflight;
 mod reads;
 mod schema;
 mod signals;
+mod standby;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod verdicts;
@@ -191,6 +192,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     effects.extend(verdicts::breach_history(s));
     report_mismatch(s);
     effects.extend(schema::say_safety(s));
+    effects.extend(standby::standby_due(s));
     effects.extend(auto_rollback(s));
     effects.extend(window_due(s));
     warn_window_end(s);

@@ -165,7 +165,13 @@ mod tests {
             "no write: {e:?}"
         );
         assert!(
-            e.iter().any(|e| matches!(e, Effect::JournalNote { phase: Phase::AutoRollbackHeld, .. })),
+            e.iter().any(|e| matches!(
+                e,
+                Effect::JournalNote {
+                    phase: Phase::AutoRollbackHeld,
+                    ..
+                }
+            )),
             "{e:?}"
         );
         assert!(s.window.auto.held);
@@ -177,7 +183,11 @@ mod tests {
         // The database stops answering: unknown, never safe, and an auto-rollback fires
         // (a store that does not answer never keeps traffic on a failing release).
         let mut s = guarded(50);
-        let e = read(&mut s, 500, Err("cannot connect: connection refused".into()));
+        let e = read(
+            &mut s,
+            500,
+            Err("cannot connect: connection refused".into()),
+        );
         assert!(
             e.iter().any(|e| matches!(e, Effect::JournalNote { phase: Phase::RollbackSafety, reason } if reason.starts_with("unknown: schema UNKNOWN"))),
             "{e:?}"
@@ -185,7 +195,8 @@ mod tests {
         green_errors(&mut s, 1_000, 0.05);
         let e = green_errors(&mut s, 11_000, 0.05);
         assert!(
-            e.iter().any(|e| matches!(e, Effect::Write(o) if o.action == WriteAction::AutoRollback)),
+            e.iter()
+                .any(|e| matches!(e, Effect::Write(o) if o.action == WriteAction::AutoRollback)),
             "{e:?}"
         );
     }
@@ -199,7 +210,10 @@ mod tests {
             "the first safe is no news: {e:?}"
         );
         assert!(s.said("rollback safety: schema V42 (unchanged since the cutover began)"));
-        assert!(read(&mut s, 1_500, Ok(history(false))).is_empty(), "said once");
+        assert!(
+            read(&mut s, 1_500, Ok(history(false))).is_empty(),
+            "said once"
+        );
         // No read for longer than the stale limit: unknown.
         let j = {
             s.now = 100_000;
@@ -212,6 +226,9 @@ mod tests {
         read(&mut s, 500, Ok(history(true)));
         let o = s.order(10, false, WriteAction::Step, "tui");
         assert_eq!(o.schema.as_deref(), Some("2"));
-        assert_eq!(s.schema.started.as_ref().map(|(b, _)| b.clone()), Some(Some("2".into())));
+        assert_eq!(
+            s.schema.started.as_ref().map(|(b, _)| b.clone()),
+            Some(Some("2".into()))
+        );
     }
 }

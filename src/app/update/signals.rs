@@ -46,6 +46,9 @@ pub(super) fn report_mismatch(s: &mut State) {
 /// A smoke run finished: said, kept for the pre-flight, and a first step waiting for it
 /// goes on.
 pub(super) fn on_smoke_done(s: &mut State, now: Millis, report: SmokeReport) -> Vec<Effect> {
+    if super::standby::on_standby_done(s, now, &report) {
+        return Vec::new();
+    }
     let level = if report.passed {
         Level::Good
     } else {
