@@ -18,6 +18,8 @@ pub struct Input<'a> {
     pub max: Option<Result<&'a str, &'a str>>,
     /// The cutover under way, as the record (or this cockpit's own first step) says it.
     pub cutover: Option<Began<'a>>,
+    /// The candidate serves: a cutover is under way even when nothing says when it began.
+    pub serving: bool,
     pub contract: &'a regex::Regex,
 }
 
@@ -56,6 +58,20 @@ pub struct Judged {
     pub contract_early: bool,
     pub baseline: Option<String>,
     pub head: Option<String>,
+}
+
+impl Judged {
+    /// Nothing to judge against: why, for `target`.
+    pub fn unknown(target: Env, why: String) -> Judged {
+        Judged {
+            target,
+            safety: Safety::Unknown { why },
+            proven_on: None,
+            contract_early: false,
+            baseline: None,
+            head: None,
+        }
+    }
 }
 
 pub fn judge(i: &Input<'_>) -> Judged {
@@ -103,7 +119,7 @@ pub fn judge(i: &Input<'_>) -> Judged {
             schema_max: max,
             baseline: i.cutover.and_then(|c| c.baseline),
             since: i.cutover.map(|c| c.at),
-            cutover: i.cutover.is_some(),
+            cutover: i.cutover.is_some() || i.serving,
         },
         i.contract,
     );

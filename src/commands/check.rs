@@ -127,6 +127,9 @@ async fn check_schema(config: &Config, backend: &dyn Switch) -> bool {
         cutover: record
             .as_ref()
             .and_then(|r| crate::app::safety::Began::of(r, target, now)),
+        serving: weights
+            .and_then(|w| w.share_of(target.other()))
+            .is_some_and(|x| x > 0),
         contract: &feed.reader.settings().contract.0,
     });
     let words = j.words(

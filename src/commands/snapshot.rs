@@ -114,6 +114,12 @@ impl Snapshot {
             target_version: self.version_of(config, target),
             max,
             cutover,
+            serving: self
+                .weights
+                .as_ref()
+                .ok()
+                .and_then(|w| w.share_of(target.other()))
+                .is_some_and(|x| x > 0),
             contract: &g.contract.0,
         })))
     }

@@ -320,6 +320,7 @@ pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
                     "the baseline the cutover recorded ({b}) is no longer in the {} history: cannot tell what was applied since",
                     read.tool
                 ),
+                None if t.since.is_none() => "no cutover record says when this cutover began (traffic was moved outside cutover?): what was applied since cannot be told".to_string(),
                 None => format!(
                     "the cutover record has no schema baseline and {} keeps no times: cannot tell what was applied since the cutover began",
                     read.tool

@@ -379,6 +379,12 @@ impl State {
         let w = &self.schema;
         let contract = w.contract.as_ref()?;
         let target = self.live();
+        if !self.traffic.live_known {
+            return Some(crate::app::safety::Judged::unknown(
+                target,
+                "who is live is not known: there is no rollback target to judge".into(),
+            ));
+        }
         let stale = w
             .read_at
             .filter(|at| self.now.saturating_sub(*at) > w.stale_ms)
@@ -415,6 +421,7 @@ impl State {
             target_version: self.signals.get(target).version.as_deref(),
             max,
             cutover: record.or(own),
+            serving: self.cutover.share.is_some_and(|x| x > 0),
             contract,
         }))
     }

@@ -231,4 +231,26 @@ mod tests {
             Some(Some("2".into()))
         );
     }
+
+    #[test]
+    fn nothing_is_called_safe_without_a_rollback_target_or_a_start_to_judge_from() {
+        // Live unknown: no target to judge.
+        let mut s = guarded(50);
+        s.traffic.live_known = false;
+        read(&mut s, 500, Ok(history(false)));
+        let j = s.rollback_safety().unwrap();
+        assert_eq!(j.safety.state(), "unknown");
+        // The candidate serves, but nothing says when the cutover began (no record, not
+        // this cockpit's step): what was applied since cannot be told.
+        let mut s = guarded(50);
+        s.schema.started = None;
+        read(&mut s, 500, Ok(history(false)));
+        let j = s.rollback_safety().unwrap();
+        assert_eq!(j.safety.state(), "unknown", "{j:?}");
+        // At 0 % nothing is under way: the schema as it is.
+        let mut s = guarded(0);
+        s.schema.started = None;
+        read(&mut s, 500, Ok(history(true)));
+        assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
+    }
 }
