@@ -58,6 +58,11 @@ pub struct Judged {
     pub contract_early: bool,
     pub baseline: Option<String>,
     pub head: Option<String>,
+    /// When the cutover judged against began (unix ms): an unsafe verdict is kept for it.
+    pub began_at: Option<i64>,
+    /// An unsafe verdict kept from an earlier read of this cutover, and what the history
+    /// says now (a row deleted, a database that does not answer).
+    pub remembered: Option<String>,
 }
 
 impl Judged {
@@ -70,6 +75,22 @@ impl Judged {
             contract_early: false,
             baseline: None,
             head: None,
+            began_at: None,
+            remembered: None,
+        }
+    }
+
+    /// This unsafe verdict, kept over a later `now` that is not unsafe: a migration
+    /// deleted from the history does not undo its change, and a database that stops
+    /// answering does not make a known danger unknown.
+    pub fn kept_over(&self, now: &Judged) -> Judged {
+        let why = match &now.safety {
+            Safety::Unknown { why } => format!("now unknown: {why}"),
+            _ => "the history no longer shows it; its change is not undone by that".to_string(),
+        };
+        Judged {
+            remembered: Some(why),
+            ..self.clone()
         }
     }
 }
@@ -84,6 +105,8 @@ pub fn judge(i: &Input<'_>) -> Judged {
         contract_early: false,
         baseline: i.cutover.and_then(|c| c.baseline).map(str::to_string),
         head: None,
+        began_at: i.cutover.map(|c| c.at),
+        remembered: None,
     };
     let read = match (i.read, &i.stale) {
         (None, _) => return out,
@@ -131,7 +154,7 @@ pub fn judge(i: &Input<'_>) -> Judged {
             .map(crate::core::schema::Migration::label)
     });
     out.contract_early = i.cutover.is_some_and(|c| c.window_open)
-        && matches!(&out.safety, Safety::Unsafe { findings } if findings.iter().any(|f| f.danger == Danger::Contract));
+        && matches!(&out.safety, Safety::Unsafe { findings } if findings.iter().any(|f| f.dangers.contains(&Danger::Contract)));
     out
 }
 
@@ -156,11 +179,16 @@ impl Judged {
                 let when = m
                     .applied_at
                     .map_or_else(String::new, |a| format!(" applied {}", hhmm(a)));
-                let why = match &f.danger {
-                    Danger::Contract => "contract".to_string(),
-                    Danger::Failed => "FAILED: the history is dirty".to_string(),
-                    Danger::PastMax(max) => format!("past {t}'s schema-max {}", label(max)),
-                };
+                let why: Vec<String> = f
+                    .dangers
+                    .iter()
+                    .map(|d| match d {
+                        Danger::Contract => "contract".to_string(),
+                        Danger::Failed => "FAILED: the history is dirty".to_string(),
+                        Danger::PastMax(max) => format!("past {t}'s schema-max {}", label(max)),
+                    })
+                    .collect();
+                let why = why.join(", ");
                 let more = if findings.len() > 1 {
                     format!(" (+{} more)", findings.len() - 1)
                 } else {
@@ -177,8 +205,12 @@ impl Judged {
                 } else {
                     ""
                 };
+                let kept = self
+                    .remembered
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(" (seen during this cutover; {r})"));
                 format!(
-                    "ROLLBACK MAY BREAK {}: {}{what}{when} ({why}){more}{proven}{early}",
+                    "ROLLBACK MAY BREAK {}: {}{what}{when} ({why}){more}{proven}{early}{kept}",
                     t.label(),
                     m.label()
                 )
@@ -202,9 +234,16 @@ impl Judged {
                 } else {
                     let labels: Vec<String> = new
                         .iter()
-                        .map(crate::core::schema::Migration::label)
+                        .map(|(m, covered)| {
+                            if *covered {
+                                let max = self.proven_on.as_deref().unwrap_or("?");
+                                format!("{} (within {t}'s schema-max {max})", m.label())
+                            } else {
+                                format!("{} (expand)", m.label())
+                            }
+                        })
                         .collect();
-                    format!("schema {} (expand): {t} can still run", labels.join(", "))
+                    format!("schema {}: {t} can still run", labels.join(", "))
                 }
             }
             Safety::Unknown { why } => format!("schema UNKNOWN for a rollback to {t}: {why}"),
@@ -226,7 +265,8 @@ impl Judged {
                         "description": f.migration.description,
                         "script": f.migration.script,
                         "applied_at": f.migration.applied_at.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                        "why": f.danger.name(),
+                        "why": f.danger().name(),
+                        "reasons": f.dangers.iter().map(Danger::name).collect::<Vec<_>>(),
                     })
                 })
                 .collect(),

@@ -568,6 +568,69 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_schema_section_is_said_with_its_key_and_never_echoes_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("url");
+        let good = "postgres://ro:S3cret-pw-42@127.0.0.1:5432/app";
+        std::fs::write(&url, good).unwrap();
+        let section = |extra: &str| {
+            format!(
+                "{MIN}[schema]\nurl-file = {:?}\n{extra}\n",
+                url.display().to_string()
+            )
+        };
+        let ok = Config::parse(&section("tool = \"flyway\""), "t").unwrap();
+        assert_eq!(ok.schema.unwrap().table, "flyway_schema_history");
+        let cases: Vec<(String, &[&str])> = vec![
+            (section("tool = \"sqitch\""), &["`schema.tool`", "sqitch", "flyway"]),
+            (section(""), &["`schema.tool`", "missing"]),
+            (
+                section("tool = \"flyway\"\ntable = \"x; DROP TABLE y\""),
+                &["`schema.table`", "expected a table name"],
+            ),
+            (
+                section("tool = \"flyway\"\ncontract = \"(\""),
+                &["`schema.contract`", "regular expression"],
+            ),
+            (
+                section("tool = \"flyway\"\nca-file = \"/nonexistent/ca.pem\""),
+                &["`schema.ca-file`", "/nonexistent/ca.pem", "PEM"],
+            ),
+            (
+                section("tool = \"flyway\"\ninterval = \"0s\""),
+                &["`schema.interval`", "\"0s\""],
+            ),
+            (
+                format!("{MIN}[schema]\ntool = \"flyway\"\n"),
+                &["`schema.url-env` or `schema.url-file`", "never the URL itself"],
+            ),
+            (
+                format!("{MIN}[envs.blue]\nschema-max = \"42\"\n"),
+                &["`envs.blue.schema-max`", "`[schema]`"],
+            ),
+            (
+                format!("{}[envs.blue]\nschema-max-pointer = \"/v\"\n", section("tool = \"flyway\"")),
+                &["`envs.blue.schema-max-pointer`", "health"],
+            ),
+        ];
+        for (text, wants) in cases {
+            let e = Config::parse(&text, "cutover.toml").unwrap_err().to_string();
+            for w in wants {
+                assert!(e.contains(w), "error {e:.300} should contain {w:?}");
+            }
+            assert!(!e.contains("S3cret"), "{e}");
+        }
+        // A password with a bare `@`: refused, and nothing of it shown.
+        std::fs::write(&url, "postgres://ro:pa@ssS3cret@127.0.0.1:5432/app").unwrap();
+        let e = Config::parse(&section("tool = \"flyway\""), "t").unwrap_err().to_string();
+        assert!(e.contains("%40") && !e.contains("ssS3cret"), "{e}");
+        // Not a PostgreSQL URL: said without echoing it.
+        std::fs::write(&url, "mysql://ro:S3cret-pw-42@h/app").unwrap();
+        let e = Config::parse(&section("tool = \"flyway\""), "t").unwrap_err().to_string();
+        assert!(e.contains("does not hold a PostgreSQL URL") && !e.contains("S3cret"), "{e}");
+    }
+
+    #[test]
     fn shipped_prometheus_config_parses() {
         let text = include_str!("../../demo/prometheus/cutover.toml");
         let c = Config::parse(text, "demo/prometheus/cutover.toml").unwrap();

@@ -114,6 +114,18 @@ fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
     )?;
     if let Some(p) = &f.ca_file {
         bounds::path("schema.ca-file", p)?;
+        let text = crate::shared::read_small_file(p, crate::shared::SMALL_FILE_MAX).map_err(|e| {
+            format!(
+                "key `schema.ca-file`: value {:?}: {e}; expected a readable PEM file of CA certificates",
+                p.display().to_string()
+            )
+        })?;
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!(
+                "key `schema.ca-file`: value {:?}: no PEM certificate in it; expected a PEM file of CA certificates",
+                p.display().to_string()
+            ));
+        }
     }
     Ok(SchemaSettings {
         url,
@@ -141,10 +153,23 @@ fn url(f: &SchemaFile) -> Result<(String, String), String> {
     };
     let url = super::http::secret("schema.url", &f.url_env, &f.url_file)?
         .ok_or("key `schema.url-env`: missing")?;
+    let key = if f.url_env.is_some() { "env" } else { "file" };
+    // A password with a bare `@` splits the URL where it should not: the rest of it would
+    // be read as the host, and shown. Said, never echoed.
+    if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if authority.matches('@').count() > 1 {
+            let (userinfo, _) = authority.rsplit_once('@').unwrap_or((authority, ""));
+            crate::shared::register_secret(userinfo);
+            return Err(format!(
+                "key `schema.url-{key}`: {url_from} holds a URL with more than one `@` before its host: percent-encode an `@` in the user or password as %40"
+            ));
+        }
+    }
     let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
         format!(
             "key `schema.url-{}`: {url_from} does not hold a PostgreSQL URL ({}): expected postgres://user:password@host:port/database[?sslmode=require]",
-            if f.url_env.is_some() { "env" } else { "file" },
+            key,
             crate::shared::one_line(&e.to_string(), 200)
         )
     })?;

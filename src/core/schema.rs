@@ -51,12 +51,13 @@ impl Migration {
         out
     }
 
-    /// Whether the tool said what this migration does.
+    /// Whether the tool said what this migration does: a description, or a script name
+    /// with words beyond its version (`V43__.sql` says nothing).
     pub fn described(&self) -> bool {
         self.description
             .as_deref()
             .is_some_and(|d| !d.trim().is_empty())
-            || self.script.as_deref().is_some_and(|d| !d.trim().is_empty())
+            || self.script.as_deref().is_some_and(|d| script_words(d).is_some())
     }
 
     /// The description as shown: `'drop column orders total'`, or the script name.
@@ -67,6 +68,15 @@ impl Migration {
             .or(self.script.as_deref().filter(|d| !d.trim().is_empty()))
             .map(|d| format!("'{}'", d.trim()))
     }
+}
+
+/// A script name's words: without its folder, extension and `V43__`-style version prefix.
+fn script_words(name: &str) -> Option<&str> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let base = base.split_once('.').map_or(base, |(b, _)| b);
+    let base = base.split_once("__").map_or(base, |(_, rest)| rest);
+    let base = base.trim_matches(|c: char| !c.is_alphanumeric());
+    base.chars().any(char::is_alphabetic).then_some(base)
 }
 
 fn spaced(t: &str) -> String {
@@ -118,9 +128,27 @@ impl SchemaRead {
         if baseline == "-" {
             return Some(self.migrations.iter().collect());
         }
+        // A tool that keeps only its head (golang-migrate, Alembic): a different head is
+        // new.
+        // A rank below the baseline's is a history that went back or was cut: unknown.
+        if self.migrations.len() == 1 {
+            let m = &self.migrations[0];
+            return match (m.rank, baseline.parse::<i64>()) {
+                (Some(r), Ok(b)) if r == b => Some(Vec::new()),
+                (Some(r), Ok(b)) if r > b => Some(vec![m]),
+                (Some(_), Ok(_)) => None,
+                _ if token(&m.version) == baseline => Some(Vec::new()),
+                _ => Some(vec![m]),
+            };
+        }
         if let Ok(b) = baseline.parse::<i64>()
             && self.migrations.iter().all(|m| m.rank.is_some())
         {
+            // The baseline's own row must still be there: a history rewritten or cut
+            // since (a row deleted, renumbered) cannot say what was applied after it.
+            if !self.migrations.iter().any(|m| m.rank == Some(b)) {
+                return None;
+            }
             return Some(
                 self.migrations
                     .iter()
@@ -132,12 +160,7 @@ impl SchemaRead {
             .migrations
             .iter()
             .rposition(|m| token(&m.version) == baseline);
-        match at {
-            Some(i) => Some(self.migrations[i + 1..].iter().collect()),
-            // A tool that keeps only its head (Alembic): a different head is new.
-            None if self.migrations.len() == 1 => Some(self.migrations.iter().collect()),
-            None => None,
-        }
+        at.map(|i| self.migrations[i + 1..].iter().collect())
     }
 }
 
@@ -192,6 +215,14 @@ pub enum Danger {
 }
 
 impl Danger {
+    fn rank(&self) -> u8 {
+        match self {
+            Danger::Failed => 0,
+            Danger::Contract => 1,
+            Danger::PastMax(_) => 2,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Danger::Contract => "contract",
@@ -201,21 +232,43 @@ impl Danger {
     }
 }
 
-/// One finding: a migration and what is wrong with it.
+/// One finding: a migration and what is wrong with it (the worst first: failed, contract,
+/// past `schema-max`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     pub migration: Migration,
-    pub danger: Danger,
+    pub dangers: Vec<Danger>,
+}
+
+impl Finding {
+    /// The worst of its dangers.
+    pub fn danger(&self) -> &Danger {
+        &self.dangers[0]
+    }
+}
+
+/// Adds `danger` to the finding for `m`, or a new finding.
+fn flag(findings: &mut Vec<Finding>, m: &Migration, danger: Danger) {
+    match findings.iter_mut().find(|f| f.migration == *m) {
+        Some(f) => {
+            f.dangers.push(danger);
+            f.dangers.sort_by_key(Danger::rank);
+        }
+        None => findings.push(Finding {
+            migration: m.clone(),
+            dangers: vec![danger],
+        }),
+    }
 }
 
 /// Whether the rollback target can still run on the schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Safety {
-    /// `new`: migrations applied since the baseline, each judged expand-only or covered by
-    /// the target's `schema-max`.
+    /// `new`: migrations applied since the baseline, each judged expand-only (`false`) or
+    /// covered by the target's `schema-max` (`true`: not judged by its description).
     Safe {
         head: Option<Migration>,
-        new: Vec<Migration>,
+        new: Vec<(Migration, bool)>,
     },
     Unsafe {
         findings: Vec<Finding>,
@@ -257,20 +310,20 @@ pub struct Target<'a> {
 pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
     let mut findings = Vec::new();
     for m in read.migrations.iter().filter(|m| m.failed) {
-        findings.push(Finding {
-            migration: m.clone(),
-            danger: Danger::Failed,
-        });
+        flag(&mut findings, m, Danger::Failed);
     }
     // Past the target's proven version: whenever it was applied (a migration run at
     // deploy time, before any traffic moved, breaks the old version all the same).
     let mut unordered = None;
+    let mut past = Vec::new();
     if let Some(max) = t.schema_max {
         match past_max(read, max) {
-            Ok(past) => findings.extend(past.into_iter().filter(|m| !m.failed).map(|m| Finding {
-                migration: m.clone(),
-                danger: Danger::PastMax(max.to_string()),
-            })),
+            Ok(p) => {
+                for m in p {
+                    flag(&mut findings, m, Danger::PastMax(max.to_string()));
+                    past.push(m.clone());
+                }
+            }
             Err(why) => unordered = Some(why),
         }
     }
@@ -290,7 +343,6 @@ pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
     } else {
         None
     };
-    let past: Vec<Migration> = findings.iter().map(|f| f.migration.clone()).collect();
     let covered =
         |m: &Migration| t.schema_max.is_some() && unordered.is_none() && !past.contains(m);
     let mut undescribed = Vec::new();
@@ -299,10 +351,7 @@ pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
             if !m.described() {
                 undescribed.push(m.label());
             } else if m.texts().iter().any(|t| contract.is_match(t)) {
-                findings.push(Finding {
-                    migration: (*m).clone(),
-                    danger: Danger::Contract,
-                });
+                flag(&mut findings, m, Danger::Contract);
             }
         }
     }
@@ -340,7 +389,7 @@ pub fn judge(read: &SchemaRead, t: &Target<'_>, contract: &Regex) -> Safety {
     }
     Safety::Safe {
         head: read.head().cloned(),
-        new: new.into_iter().cloned().collect(),
+        new: new.into_iter().map(|m| (m.clone(), covered(m))).collect(),
     }
 }
 
@@ -421,13 +470,56 @@ mod tests {
             Safety::Unsafe { findings } => {
                 assert_eq!(findings.len(), 1);
                 assert_eq!(findings[0].migration.version, "44");
-                assert_eq!(findings[0].danger, Danger::Contract);
+                assert_eq!(*findings[0].danger(), Danger::Contract);
             }
             s => panic!("{s:?}"),
         }
         // A contract migration before the baseline is the old env's schema already.
         let s = judge(&read, &during("4"), &contract());
         assert!(matches!(s, Safety::Safe { .. }), "{s:?}");
+    }
+
+    #[test]
+    fn a_rewritten_history_an_empty_description_and_a_double_danger_are_said_as_such() {
+        let base = flyway(vec![m(1, "41", "create orders"), m(2, "42", "add index")]);
+        // The baseline's row deleted (or renumbered): what came after cannot be told.
+        let read = flyway(vec![m(1, "41", "create orders")]);
+        assert_eq!(judge(&read, &during(&base.baseline()), &contract()).state(), "unknown");
+        let read = flyway(vec![m(1, "41", "create orders"), m(20, "42", "add index")]);
+        assert_eq!(judge(&read, &during("2"), &contract()).state(), "unknown");
+        // A migration with neither description nor a script name that says anything.
+        let mut x = m(3, "43", "");
+        x.script = Some("V43__.sql".into());
+        assert!(!x.described());
+        let mut read = base.clone();
+        read.migrations.push(x);
+        assert_eq!(judge(&read, &during("2"), &contract()).state(), "unknown");
+        // Past schema-max and a contract: one finding, both reasons.
+        let mut read = base.clone();
+        read.migrations.push(m(3, "43", "drop column orders total"));
+        let t = Target {
+            schema_max: Some("42"),
+            ..during("2")
+        };
+        match judge(&read, &t, &contract()) {
+            Safety::Unsafe { findings } => {
+                assert_eq!(findings.len(), 1, "{findings:?}");
+                assert_eq!(
+                    findings[0].dangers,
+                    vec![Danger::Contract, Danger::PastMax("42".into())]
+                );
+            }
+            s => panic!("{s:?}"),
+        }
+        // Within schema-max: safe, and said as covered rather than as expand.
+        let t = Target {
+            schema_max: Some("43"),
+            ..during("2")
+        };
+        match judge(&read, &t, &contract()) {
+            Safety::Safe { new, .. } => assert!(new[0].1, "covered"),
+            s => panic!("{s:?}"),
+        }
     }
 
     #[test]
@@ -454,7 +546,7 @@ mod tests {
         read.migrations[0].failed = true;
         let s = judge(&read, &during("2"), &contract());
         assert!(
-            matches!(&s, Safety::Unsafe { findings } if findings[0].danger == Danger::Failed),
+            matches!(&s, Safety::Unsafe { findings } if *findings[0].danger() == Danger::Failed),
             "{s:?}"
         );
         // No cutover at all: still said.
@@ -481,7 +573,7 @@ mod tests {
             Safety::Unsafe { findings } => {
                 assert_eq!(findings.len(), 1);
                 assert_eq!(findings[0].migration.version, "43");
-                assert_eq!(findings[0].danger, Danger::PastMax("42".into()));
+                assert_eq!(*findings[0].danger(), Danger::PastMax("42".into()));
             }
             s => panic!("{s:?}"),
         }

@@ -430,10 +430,22 @@ pub async fn schema_max_from(
         .map_err(|e| e.to_string())?;
     let v: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| "its health answer is not JSON".to_string())?;
-    match v.pointer(pointer) {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(one_line(s, 100)),
-        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(format!("its health answer has no version at {pointer}")),
+    let v = match v.pointer(pointer) {
+        Some(serde_json::Value::String(s)) => s.trim().to_string(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => return Err(format!("its health answer has no version at {pointer}")),
+    };
+    // As `schema-max` in the config: letters, digits and `._-`.
+    let ok = !v.is_empty()
+        && v.len() <= 100
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!(
+            "its health answer at {pointer} is not a version (\"{}\"): expected letters, digits and ._- such as \"42\" or \"1.4.2\"",
+            one_line(&v, 40).escape_debug()
+        ))
     }
 }
 

@@ -41,36 +41,38 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
         return None;
     }
     let target = state.live();
-    let mut spans = vec![Span::styled(" rollback ", theme.dim)];
+    let mut standby = Vec::new();
     if state.standby.interval_ms.is_some() && state.standby_waits() {
-        spans.push(Span::styled(format!("{target} standby "), theme.dim));
+        standby.push(Span::styled(format!("{target} standby "), theme.dim));
         let last = state.standby.last.as_ref().filter(|l| l.env == target);
         match (last, state.standby.running) {
-            (Some(l), _) if l.passed => spans.push(Span::styled(
+            (Some(l), _) if l.passed => standby.push(Span::styled(
                 format!("✓ smoke {} ago", age(state.now.saturating_sub(l.at))),
                 theme.ok,
             )),
-            (Some(l), _) => spans.push(Span::styled(
-                format!(
-                    "✕ smoke FAILED {} ago: {}",
-                    age(state.now.saturating_sub(l.at)),
-                    l.summary
-                ),
-                theme.warn,
-            )),
-            (None, Some(_)) => spans.push(Span::styled("⟳ smoke running", theme.warn)),
-            (None, None) => spans.push(Span::styled("○ smoke not run yet", theme.dim)),
+            (Some(l), _) => {
+                // The events pane has the whole summary.
+                let mut why: String = l.summary.chars().take(60).collect();
+                if l.summary.chars().count() > 60 {
+                    why.push('…');
+                }
+                standby.push(Span::styled(
+                    format!(
+                        "✕ smoke FAILED {} ago: {why}",
+                        age(state.now.saturating_sub(l.at))
+                    ),
+                    theme.warn,
+                ));
+            }
+            (None, Some(_)) => standby.push(Span::styled("⟳ smoke running", theme.warn)),
+            (None, None) => standby.push(Span::styled("○ smoke not run yet", theme.dim)),
         }
         let (warm, cold) = state.warmth(target);
-        spans.push(Span::styled(" · ", theme.dim));
-        spans.push(Span::styled(
-            warm,
-            if cold { theme.warn } else { theme.text },
-        ));
-        if state.schema.contract.is_some() {
-            spans.push(Span::styled(" · ", theme.dim));
-        }
+        standby.push(Span::styled(" · ", theme.dim));
+        standby.push(Span::styled(warm, if cold { theme.warn } else { theme.text }));
     }
+    let mut schema = Vec::new();
+    let mut danger = false;
     if let Some(j) = state.rollback_safety() {
         let version = state.signals.get(target).version.clone();
         let words = j.words(version.as_deref(), &|t| state.hhmm(t));
@@ -79,8 +81,22 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
             crate::core::schema::Safety::Unknown { .. } => ("?", theme.warn),
             crate::core::schema::Safety::Safe { .. } => ("✓", theme.ok),
         };
-        spans.push(Span::styled(format!("{glyph} {words}"), style));
+        danger = j.safety.state() == "unsafe";
+        schema.push(Span::styled(format!("{glyph} {words}"), style));
     }
+    // What matters most comes first, where a narrow terminal still shows it.
+    let (first, second) = if danger {
+        (schema, standby)
+    } else {
+        (standby, schema)
+    };
+    let mut spans = vec![Span::styled(" rollback ", theme.dim)];
+    let both = !first.is_empty() && !second.is_empty();
+    spans.extend(first);
+    if both {
+        spans.push(Span::styled(" · ", theme.dim));
+    }
+    spans.extend(second);
     Some(Line::from(spans))
 }
 

@@ -203,6 +203,9 @@ pub struct SchemaWatch {
     /// The baseline this cockpit sent with the write that began a cutover, and when (unix
     /// ms): judged against until the record that keeps it is read.
     pub started: Option<(Option<String>, i64)>,
+    /// The last unsafe verdict of the cutover under way (its target and start): kept over
+    /// later reads that are not unsafe.
+    pub unsafe_seen: Option<crate::app::safety::Judged>,
 }
 
 /// The standby proven while it waits: the smoke checks run against the rollback target

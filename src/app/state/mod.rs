@@ -374,8 +374,25 @@ impl State {
     }
 
     /// Whether a rollback to the live env is still safe by the schema guard, with its
-    /// words; `None` when no `[schema]` is configured.
+    /// words; `None` when no `[schema]` is configured. An unsafe verdict seen during the
+    /// cutover under way is kept over later reads that are not unsafe.
     pub fn rollback_safety(&self) -> Option<crate::app::safety::Judged> {
+        let now = self.rollback_safety_now()?;
+        match &self.schema.unsafe_seen {
+            Some(seen)
+                if now.safety.state() != "unsafe"
+                    && seen.target == now.target
+                    && seen.began_at.is_some()
+                    && seen.began_at == now.began_at =>
+            {
+                Some(seen.kept_over(&now))
+            }
+            _ => Some(now),
+        }
+    }
+
+    /// The schema guard's verdict from the last read alone.
+    pub fn rollback_safety_now(&self) -> Option<crate::app::safety::Judged> {
         let w = &self.schema;
         let contract = w.contract.as_ref()?;
         let target = self.live();

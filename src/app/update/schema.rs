@@ -19,7 +19,21 @@ pub(super) fn on_schema(
     super::advance(s, now);
     s.schema.read = Some(read);
     s.schema.read_at = Some(s.now);
-    s.schema.max = max;
+    // An env's schema-max read from its health answer is a fact of its build: a health
+    // that stops answering does not unsay it.
+    for e in crate::core::Env::ALL {
+        let new = max.get(e).clone();
+        let keep = matches!(new, Some(Err(_))) && matches!(s.schema.max.get(e), Some(Ok(_)));
+        if !keep {
+            *s.schema.max.get_mut(e) = new;
+        }
+    }
+    if let Some(j) = s.rollback_safety_now()
+        && j.safety.state() == "unsafe"
+        && j.began_at.is_some()
+    {
+        s.schema.unsafe_seen = Some(j);
+    }
     Vec::new()
 }
 
@@ -251,6 +265,28 @@ mod tests {
         let mut s = guarded(0);
         s.schema.started = None;
         read(&mut s, 500, Ok(history(true)));
+        assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
+    }
+
+    #[test]
+    fn an_unsafe_schema_stays_unsafe_when_the_database_stops_answering_or_the_row_is_deleted() {
+        let mut s = guarded(50);
+        read(&mut s, 500, Ok(history(true)));
+        green_errors(&mut s, 1_000, 0.05);
+        // The database stops answering: the danger seen is not made unknown.
+        read(&mut s, 2_000, Err("cannot connect".into()));
+        let j = s.rollback_safety().unwrap();
+        assert_eq!(j.safety.state(), "unsafe");
+        assert!(j.words(None, &|_| "t".into()).contains("now unknown: the database did not answer"));
+        let e = green_errors(&mut s, 11_000, 0.05);
+        assert!(e.iter().all(|e| !matches!(e, Effect::Write(_))), "still held: {e:?}");
+        // The contract row deleted from the history: its change is not undone.
+        read(&mut s, 12_000, Ok(history(false)));
+        let j = s.rollback_safety().unwrap();
+        assert_eq!(j.safety.state(), "unsafe");
+        assert!(j.words(None, &|_| "t".into()).contains("the history no longer shows it"));
+        // A new cutover (another start) is judged afresh.
+        s.schema.started = Some((Some("1".into()), 99));
         assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
     }
 }
