@@ -582,7 +582,10 @@ mod tests {
         let ok = Config::parse(&section("tool = \"flyway\""), "t").unwrap();
         assert_eq!(ok.schema.unwrap().table, "flyway_schema_history");
         let cases: Vec<(String, &[&str])> = vec![
-            (section("tool = \"sqitch\""), &["`schema.tool`", "sqitch", "flyway"]),
+            (
+                section("tool = \"sqitch\""),
+                &["`schema.tool`", "sqitch", "flyway"],
+            ),
             (section(""), &["`schema.tool`", "missing"]),
             (
                 section("tool = \"flyway\"\ntable = \"x; DROP TABLE y\""),
@@ -602,19 +605,27 @@ mod tests {
             ),
             (
                 format!("{MIN}[schema]\ntool = \"flyway\"\n"),
-                &["`schema.url-env` or `schema.url-file`", "never the URL itself"],
+                &[
+                    "`schema.url-env` or `schema.url-file`",
+                    "never the URL itself",
+                ],
             ),
             (
                 format!("{MIN}[envs.blue]\nschema-max = \"42\"\n"),
                 &["`envs.blue.schema-max`", "`[schema]`"],
             ),
             (
-                format!("{}[envs.blue]\nschema-max-pointer = \"/v\"\n", section("tool = \"flyway\"")),
+                format!(
+                    "{}[envs.blue]\nschema-max-pointer = \"/v\"\n",
+                    section("tool = \"flyway\"")
+                ),
                 &["`envs.blue.schema-max-pointer`", "health"],
             ),
         ];
         for (text, wants) in cases {
-            let e = Config::parse(&text, "cutover.toml").unwrap_err().to_string();
+            let e = Config::parse(&text, "cutover.toml")
+                .unwrap_err()
+                .to_string();
             for w in wants {
                 assert!(e.contains(w), "error {e:.300} should contain {w:?}");
             }
@@ -622,12 +633,19 @@ mod tests {
         }
         // A password with a bare `@`: refused, and nothing of it shown.
         std::fs::write(&url, "postgres://ro:pa@ssS3cret@127.0.0.1:5432/app").unwrap();
-        let e = Config::parse(&section("tool = \"flyway\""), "t").unwrap_err().to_string();
+        let e = Config::parse(&section("tool = \"flyway\""), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("%40") && !e.contains("ssS3cret"), "{e}");
         // Not a PostgreSQL URL: said without echoing it.
         std::fs::write(&url, "mysql://ro:S3cret-pw-42@h/app").unwrap();
-        let e = Config::parse(&section("tool = \"flyway\""), "t").unwrap_err().to_string();
-        assert!(e.contains("does not hold a PostgreSQL URL") && !e.contains("S3cret"), "{e}");
+        let e = Config::parse(&section("tool = \"flyway\""), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not hold a PostgreSQL URL") && !e.contains("S3cret"),
+            "{e}"
+        );
     }
 
     #[test]

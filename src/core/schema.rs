@@ -57,7 +57,10 @@ impl Migration {
         self.description
             .as_deref()
             .is_some_and(|d| !d.trim().is_empty())
-            || self.script.as_deref().is_some_and(|d| script_words(d).is_some())
+            || self
+                .script
+                .as_deref()
+                .is_some_and(|d| script_words(d).is_some())
     }
 
     /// The description as shown: `'drop column orders total'`, or the script name.
@@ -484,7 +487,10 @@ mod tests {
         let base = flyway(vec![m(1, "41", "create orders"), m(2, "42", "add index")]);
         // The baseline's row deleted (or renumbered): what came after cannot be told.
         let read = flyway(vec![m(1, "41", "create orders")]);
-        assert_eq!(judge(&read, &during(&base.baseline()), &contract()).state(), "unknown");
+        assert_eq!(
+            judge(&read, &during(&base.baseline()), &contract()).state(),
+            "unknown"
+        );
         let read = flyway(vec![m(1, "41", "create orders"), m(20, "42", "add index")]);
         assert_eq!(judge(&read, &during("2"), &contract()).state(), "unknown");
         // A migration with neither description nor a script name that says anything.

@@ -438,7 +438,8 @@ pub async fn schema_max_from(
     // As `schema-max` in the config: letters, digits and `._-`.
     let ok = !v.is_empty()
         && v.len() <= 100
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if ok {
         Ok(v)
     } else {

@@ -69,7 +69,10 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
         }
         let (warm, cold) = state.warmth(target);
         standby.push(Span::styled(" · ", theme.dim));
-        standby.push(Span::styled(warm, if cold { theme.warn } else { theme.text }));
+        standby.push(Span::styled(
+            warm,
+            if cold { theme.warn } else { theme.text },
+        ));
     }
     let mut schema = Vec::new();
     let mut danger = false;

@@ -277,14 +277,23 @@ mod tests {
         read(&mut s, 2_000, Err("cannot connect".into()));
         let j = s.rollback_safety().unwrap();
         assert_eq!(j.safety.state(), "unsafe");
-        assert!(j.words(None, &|_| "t".into()).contains("now unknown: the database did not answer"));
+        assert!(
+            j.words(None, &|_| "t".into())
+                .contains("now unknown: the database did not answer")
+        );
         let e = green_errors(&mut s, 11_000, 0.05);
-        assert!(e.iter().all(|e| !matches!(e, Effect::Write(_))), "still held: {e:?}");
+        assert!(
+            e.iter().all(|e| !matches!(e, Effect::Write(_))),
+            "still held: {e:?}"
+        );
         // The contract row deleted from the history: its change is not undone.
         read(&mut s, 12_000, Ok(history(false)));
         let j = s.rollback_safety().unwrap();
         assert_eq!(j.safety.state(), "unsafe");
-        assert!(j.words(None, &|_| "t".into()).contains("the history no longer shows it"));
+        assert!(
+            j.words(None, &|_| "t".into())
+                .contains("the history no longer shows it")
+        );
         // A new cutover (another start) is judged afresh.
         s.schema.started = Some((Some("1".into()), 99));
         assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
