@@ -57,13 +57,13 @@ pub(super) fn on_standby_done(s: &mut State, now: crate::core::Millis, r: &Smoke
         if r.passed {
             s.log(
                 Level::Good,
-                format!("standby {} ✓ its smoke checks pass: {}", r.env, r.summary),
+                format!("standby {}: its smoke checks pass: {}", r.env, r.summary),
             );
         } else {
             s.log(
                 Level::Warn,
                 format!(
-                    "standby {} ✕ its smoke checks FAIL: {} — a rollback now sends traffic to it",
+                    "standby {}: its smoke checks FAIL: {} — a rollback now sends traffic to it",
                     r.env, r.summary
                 ),
             );
@@ -110,7 +110,7 @@ mod tests {
             )
         };
         done(&mut s, 3_000, false);
-        assert!(s.said("standby blue ✕ its smoke checks FAIL: connection refused"));
+        assert!(s.said("standby blue: its smoke checks FAIL: connection refused"));
         assert!(
             s.smoke.is_none(),
             "the candidate's smoke state is not the standby's"
@@ -118,7 +118,7 @@ mod tests {
         assert!(tick(&mut s, 30_000).is_empty());
         assert_eq!(tick(&mut s, 63_000), vec![Effect::Smoke(Env::Blue)]);
         done(&mut s, 64_000, true);
-        assert!(s.said("standby blue ✓ its smoke checks pass"));
+        assert!(s.said("standby blue: its smoke checks pass"));
         // A new migration: at once.
         s.schema.read = Some(Ok(crate::core::schema::SchemaRead {
             migrations: vec![crate::core::schema::Migration {
