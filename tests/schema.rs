@@ -51,10 +51,10 @@ fn an_expand_migration_is_safe_and_a_contract_one_during_the_cutover_is_not() {
     let o = cutover(&cfg, &["step", "--yes"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let rec = sim.record_text().unwrap();
-    assert!(rec.contains(" schema=2"), "{rec}");
+    assert!(rec.contains(" schema=2_42"), "{rec}");
     let s = safety(&cfg);
     assert_eq!(s["state"], "safe", "{s}");
-    assert_eq!(s["baseline"], "2", "{s}");
+    assert_eq!(s["baseline"], "2_42", "{s}");
     // An expand migration: a nullable column. Blue can still run.
     pg.app(&flyway_row(
         3,
@@ -350,7 +350,7 @@ fn an_auto_rollback_onto_an_unsafe_schema_asks_a_human_instead_of_writing() {
     // The cutover begins from the CLI: the record keeps V42 (rank 1) as the baseline.
     let o = cutover(&cfg, &["set", "50", "--yes"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(sim.record_text().unwrap().contains(" schema=1"));
+    assert!(sim.record_text().unwrap().contains(" schema=1_42"));
     // The release's migration runs its contract step too early.
     pg.app(&flyway_row(2, "43", "drop column orders total", true));
     let t = Tmux::new("schema-auto");

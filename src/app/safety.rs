@@ -125,15 +125,12 @@ pub fn judge(i: &Input<'_>) -> Judged {
         (Some(Ok(r)), None) => r,
     };
     out.head = read.head().map(crate::core::schema::Migration::label);
-    let max = match i.max {
-        Some(Err(e)) => {
-            out.safety = Safety::Unknown {
-                why: format!("{}'s schema-max could not be read: {e}", i.target),
-            };
-            return out;
-        }
-        Some(Ok(m)) => Some(m),
-        None => None,
+    // A schema-max that cannot be read leaves what it would say unknown, but not what
+    // the rest of the history says: a contract since the baseline is unsafe regardless.
+    let (max, max_error) = match i.max {
+        Some(Err(e)) => (None, Some(e)),
+        Some(Ok(m)) => (Some(m), None),
+        None => (None, None),
     };
     out.safety = crate::core::schema::judge(
         read,
@@ -146,11 +143,16 @@ pub fn judge(i: &Input<'_>) -> Judged {
         },
         i.contract,
     );
+    if let Some(e) = max_error
+        && !matches!(out.safety, Safety::Unsafe { .. })
+    {
+        out.safety = Safety::Unknown {
+            why: format!("{}'s schema-max could not be read: {e}", i.target),
+        };
+    }
     out.proven_on = max.map(label).or_else(|| {
         let b = i.cutover?.baseline?;
-        read.migrations
-            .iter()
-            .find(|m| m.rank.map(|r| r.to_string()).as_deref() == Some(b) || m.version == b)
+        read.at_baseline(b)
             .map(crate::core::schema::Migration::label)
     });
     out.contract_early = i.cutover.is_some_and(|c| c.window_open)

@@ -76,7 +76,11 @@ impl Migration {
 /// A script name's words: without its folder, extension and `V43__`-style version prefix.
 fn script_words(name: &str) -> Option<&str> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let base = base.split_once('.').map_or(base, |(b, _)| b);
+    // The extension (`.sql`, `.xml`), not a dot of the version (`V1.5.0__x.sql`).
+    let base = match base.rsplit_once('.') {
+        Some((b, ext)) if !ext.is_empty() && ext.chars().all(|c| c.is_ascii_alphabetic()) => b,
+        _ => base,
+    };
     let base = base.split_once("__").map_or(base, |(_, rest)| rest);
     let base = base.trim_matches(|c: char| !c.is_alphanumeric());
     base.chars().any(char::is_alphabetic).then_some(base)
@@ -120,8 +124,31 @@ impl SchemaRead {
     pub fn baseline(&self) -> String {
         self.head().map_or_else(
             || "-".to_string(),
-            |m| m.rank.map_or_else(|| token(&m.version), |r| r.to_string()),
+            |m| {
+                m.rank.map_or_else(
+                    || token(&m.version),
+                    |r| token(&format!("{r}_{}", m.version)),
+                )
+            },
         )
+    }
+
+    /// The migration a baseline token names, while the history still has it.
+    pub fn at_baseline(&self, baseline: &str) -> Option<&Migration> {
+        match ranked(baseline) {
+            Some((b, v)) if self.migrations.iter().any(|m| m.rank.is_some()) => {
+                self.migrations.iter().find(|m| {
+                    m.rank == Some(b)
+                        && v.is_none_or(|v| {
+                            token(&format!("{b}_{}", m.version)) == format!("{b}_{v}")
+                        })
+                })
+            }
+            _ => self
+                .migrations
+                .iter()
+                .rfind(|m| token(&m.version) == baseline),
+        }
     }
 
     /// The migrations applied after `baseline` (a token from [`SchemaRead::baseline`]):
@@ -136,7 +163,7 @@ impl SchemaRead {
         // A rank below the baseline's is a history that went back or was cut: unknown.
         if self.migrations.len() == 1 {
             let m = &self.migrations[0];
-            return match (m.rank, baseline.parse::<i64>()) {
+            return match (m.rank, ranked(baseline).map(|(b, _)| b).ok_or(())) {
                 (Some(r), Ok(b)) if r == b => Some(Vec::new()),
                 (Some(r), Ok(b)) if r > b => Some(vec![m]),
                 (Some(_), Ok(_)) => None,
@@ -144,12 +171,18 @@ impl SchemaRead {
                 _ => Some(vec![m]),
             };
         }
-        if let Ok(b) = baseline.parse::<i64>()
+        if let Some((b, version)) = ranked(baseline)
             && self.migrations.iter().all(|m| m.rank.is_some())
         {
-            // The baseline's own row must still be there: a history rewritten or cut
-            // since (a row deleted, renumbered) cannot say what was applied after it.
-            if !self.migrations.iter().any(|m| m.rank == Some(b)) {
+            // The baseline's own row must still be there, the same migration: a history
+            // rewritten or cut since (a row deleted, renumbered, replaced) cannot say what
+            // was applied after it.
+            let same = |m: &&Migration| {
+                m.rank == Some(b)
+                    && version
+                        .is_none_or(|v| token(&format!("{b}_{}", m.version)) == format!("{b}_{v}"))
+            };
+            if !self.migrations.iter().any(|m| same(&m)) {
                 return None;
             }
             return Some(
@@ -164,6 +197,14 @@ impl SchemaRead {
             .iter()
             .rposition(|m| token(&m.version) == baseline);
         at.map(|i| self.migrations[i + 1..].iter().collect())
+    }
+}
+
+/// A ranked baseline: `12_1.5.0` (rank and version) or, as older records keep it, `12`.
+fn ranked(baseline: &str) -> Option<(i64, Option<&str>)> {
+    match baseline.split_once('_') {
+        Some((r, v)) => Some((r.parse().ok()?, Some(v))),
+        None => Some((baseline.parse().ok()?, None)),
     }
 }
 
@@ -459,7 +500,8 @@ mod tests {
     fn an_expand_migration_since_the_baseline_is_safe_and_a_contract_one_is_not() {
         let base = flyway(vec![m(1, "41", "create orders"), m(2, "42", "add index")]);
         let b = base.baseline();
-        assert_eq!(b, "2");
+        assert_eq!(b, "2_42");
+        assert_eq!(base.at_baseline(&b).map(|m| m.version.as_str()), Some("42"));
         let mut read = base.clone();
         read.migrations
             .push(m(3, "43", "add nullable column orders note"));
@@ -493,10 +535,25 @@ mod tests {
         );
         let read = flyway(vec![m(1, "41", "create orders"), m(20, "42", "add index")]);
         assert_eq!(judge(&read, &during("2"), &contract()).state(), "unknown");
+        // The baseline's rank taken by another migration since: not the baseline.
+        let read = flyway(vec![
+            m(1, "41", "create orders"),
+            m(2, "43", "drop column x"),
+        ]);
+        assert_eq!(
+            judge(&read, &during("2_42"), &contract()).state(),
+            "unknown"
+        );
+        assert_eq!(judge(&base, &during("2_42"), &contract()).state(), "safe");
         // A migration with neither description nor a script name that says anything.
         let mut x = m(3, "43", "");
         x.script = Some("V43__.sql".into());
         assert!(!x.described());
+        x.script = Some("V1.5.0__ .sql".into());
+        assert!(!x.described());
+        x.script = Some("V1.5.0__add_note.sql".into());
+        assert!(x.described());
+        x.script = Some("V43__.sql".into());
         let mut read = base.clone();
         read.migrations.push(x);
         assert_eq!(judge(&read, &during("2"), &contract()).state(), "unknown");

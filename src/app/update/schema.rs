@@ -239,10 +239,10 @@ mod tests {
         s.schema.started = None;
         read(&mut s, 500, Ok(history(true)));
         let o = s.order(10, false, WriteAction::Step, "tui");
-        assert_eq!(o.schema.as_deref(), Some("2"));
+        assert_eq!(o.schema.as_deref(), Some("2_43"));
         assert_eq!(
             s.schema.started.as_ref().map(|(b, _)| b.clone()),
-            Some(Some("2".into()))
+            Some(Some("2_43".into()))
         );
     }
 
@@ -297,5 +297,41 @@ mod tests {
         // A new cutover (another start) is judged afresh.
         s.schema.started = Some((Some("1".into()), 99));
         assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
+    }
+
+    #[test]
+    fn a_schema_max_that_cannot_be_read_does_not_hide_a_contract_migration() {
+        // A fresh cockpit (nothing kept from before): blue's health is down, so its
+        // schema-max cannot be read, and a contract migration came after the baseline.
+        let mut s = guarded(50);
+        s.schema.max_configured = EnvPair::new(true, false);
+        update(
+            &mut s,
+            Event::Schema {
+                now: 500,
+                read: Ok(history(true)),
+                max: EnvPair::new(Some(Err("its health did not answer".into())), None),
+            },
+        );
+        let j = s.rollback_safety().unwrap();
+        assert_eq!(j.safety.state(), "unsafe", "{j:?}");
+        green_errors(&mut s, 1_000, 0.05);
+        let e = green_errors(&mut s, 11_000, 0.05);
+        assert!(
+            e.iter().all(|e| !matches!(e, Effect::Write(_))),
+            "held: {e:?}"
+        );
+        // Without the contract migration the unread schema-max is unknown, not safe.
+        let mut s = guarded(50);
+        s.schema.max_configured = EnvPair::new(true, false);
+        update(
+            &mut s,
+            Event::Schema {
+                now: 500,
+                read: Ok(history(false)),
+                max: EnvPair::new(Some(Err("its health did not answer".into())), None),
+            },
+        );
+        assert_eq!(s.rollback_safety().unwrap().safety.state(), "unknown");
     }
 }
