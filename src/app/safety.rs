@@ -160,12 +160,41 @@ pub fn judge(i: &Input<'_>) -> Judged {
     out
 }
 
-fn label(v: &str) -> String {
-    if v.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("V{v}")
-    } else {
-        v.to_string()
-    }
+use crate::core::schema::version_label as label;
+
+/// One look, as `status` and `check` take it (no memory of earlier reads): the history and
+/// each env's `schema-max` as read, the record and the weights read beside them.
+pub struct Look<'a> {
+    pub read: &'a Result<SchemaRead, String>,
+    pub max: &'a crate::core::EnvPair<Option<Result<String, String>>>,
+    pub record: Option<&'a Record>,
+    pub weights: Option<crate::core::Weights>,
+    pub target: Env,
+    pub target_version: Option<&'a str>,
+    pub contract: &'a regex::Regex,
+    /// Unix ms now.
+    pub now: i64,
+}
+
+/// [`judge`] for one look.
+pub fn judge_look(l: &Look<'_>) -> Judged {
+    judge(&Input {
+        read: Some(l.read),
+        stale: None,
+        target: l.target,
+        target_version: l.target_version,
+        max: l
+            .max
+            .get(l.target)
+            .as_ref()
+            .map(|r| r.as_ref().map(String::as_str).map_err(String::as_str)),
+        cutover: l.record.and_then(|r| Began::of(r, l.target, l.now)),
+        serving: l
+            .weights
+            .and_then(|w| w.share_of(l.target.other()))
+            .is_some_and(|x| x > 0),
+        contract: l.contract,
+    })
 }
 
 impl Judged {

@@ -114,23 +114,15 @@ async fn check_schema(config: &Config, backend: &dyn Switch) -> bool {
         ));
         return ok;
     };
-    let m = max
-        .get(target)
-        .as_ref()
-        .map(|r| r.as_ref().map(String::as_str).map_err(String::as_str));
-    let j = crate::app::safety::judge(&crate::app::safety::Input {
-        read: Some(&read),
-        stale: None,
+    let j = crate::app::safety::judge_look(&crate::app::safety::Look {
+        read: &read,
+        max: &max,
+        record: record.as_ref(),
+        weights,
         target,
         target_version: config.envs.get(target).version.as_deref(),
-        max: m,
-        cutover: record
-            .as_ref()
-            .and_then(|r| crate::app::safety::Began::of(r, target, now)),
-        serving: weights
-            .and_then(|w| w.share_of(target.other()))
-            .is_some_and(|x| x > 0),
         contract: &feed.reader.settings().contract.0,
+        now,
     });
     let words = j.words(
         config.envs.get(target).version.as_deref(),

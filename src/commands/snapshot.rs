@@ -99,29 +99,18 @@ impl Snapshot {
                 "who is live is not known: there is no rollback target to judge".into(),
             ));
         };
-        let now = lease::wall_ms();
-        let record = self.record.as_ref().ok().and_then(Option::as_ref);
-        let cutover = record.and_then(|r| crate::app::safety::Began::of(r, target, now));
-        let max = match max.get(target) {
-            Some(Ok(v)) => Some(Ok(v.as_str())),
-            Some(Err(e)) => Some(Err(e.as_str())),
-            None => None,
-        };
-        Some(Ok(crate::app::safety::judge(&crate::app::safety::Input {
-            read: Some(read),
-            stale: None,
-            target,
-            target_version: self.version_of(config, target),
-            max,
-            cutover,
-            serving: self
-                .weights
-                .as_ref()
-                .ok()
-                .and_then(|w| w.share_of(target.other()))
-                .is_some_and(|x| x > 0),
-            contract: &g.contract.0,
-        })))
+        Some(Ok(crate::app::safety::judge_look(
+            &crate::app::safety::Look {
+                read,
+                max,
+                record: self.record.as_ref().ok().and_then(Option::as_ref),
+                weights: self.weights.as_ref().ok().copied(),
+                target,
+                target_version: self.version_of(config, target),
+                contract: &g.contract.0,
+                now: lease::wall_ms(),
+            },
+        )))
     }
 
     /// An env's version: as its signals report it, else as configured.

@@ -48,7 +48,7 @@ fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
             ));
         }
     }
-    let (url, url_from) = url(&f)?;
+    let url = url(&f)?;
     let tool = match (f.tool.as_deref(), f.query) {
         (Some(_), Some(_)) => {
             return Err(
@@ -129,7 +129,6 @@ fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
     }
     Ok(SchemaSettings {
         url,
-        url_from,
         tool,
         table,
         contract: Contract(contract),
@@ -140,7 +139,7 @@ fn schema_settings(f: SchemaFile) -> Result<SchemaSettings, String> {
 }
 
 /// The database URL, from its variable or file; its password registered as a secret.
-fn url(f: &SchemaFile) -> Result<(String, String), String> {
+fn url(f: &SchemaFile) -> Result<String, String> {
     let url_from = match (&f.url_env, &f.url_file) {
         (Some(v), None) => format!("${v}"),
         (None, Some(p)) => p.display().to_string(),
@@ -177,7 +176,7 @@ fn url(f: &SchemaFile) -> Result<(String, String), String> {
         crate::shared::register_secret(&String::from_utf8_lossy(p));
     }
     crate::shared::register_url_secrets(&url, false);
-    Ok((url, url_from))
+    Ok(url)
 }
 
 /// The history table: an identifier, optionally schema-qualified (it goes into SQL).

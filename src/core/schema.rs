@@ -32,11 +32,7 @@ pub struct Migration {
 impl Migration {
     /// `V43` for a numeric version, else the version as it is.
     pub fn label(&self) -> String {
-        if self.version.starts_with(|c: char| c.is_ascii_digit()) {
-            format!("V{}", self.version)
-        } else {
-            self.version.clone()
-        }
+        version_label(&self.version)
     }
 
     /// What the contract pattern is matched against: the description and the script name,
@@ -84,6 +80,15 @@ fn script_words(name: &str) -> Option<&str> {
     let base = base.split_once("__").map_or(base, |(_, rest)| rest);
     let base = base.trim_matches(|c: char| !c.is_alphanumeric());
     base.chars().any(char::is_alphabetic).then_some(base)
+}
+
+/// `V43` for a numeric version, else the version as it is.
+pub fn version_label(v: &str) -> String {
+    if v.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("V{v}")
+    } else {
+        v.to_string()
+    }
 }
 
 fn spaced(t: &str) -> String {

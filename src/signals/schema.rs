@@ -144,8 +144,6 @@ pub enum SchemaMax {
 pub struct SchemaSettings {
     /// The connection URL (`postgres://…`); a secret: never shown.
     pub url: String,
-    /// Where it came from, for messages (`$CUTOVER_DB_URL`, a file's path).
-    pub url_from: String,
     pub tool: SchemaTool,
     pub table: String,
     pub contract: Contract,

@@ -299,20 +299,26 @@ mod tests {
         assert_eq!(s.rollback_safety().unwrap().safety.state(), "safe");
     }
 
-    #[test]
-    fn a_schema_max_that_cannot_be_read_does_not_hide_a_contract_migration() {
-        // A fresh cockpit (nothing kept from before): blue's health is down, so its
-        // schema-max cannot be read, and a contract migration came after the baseline.
+    /// A cockpit whose blue `schema-max` (from its health) could not be read.
+    fn blue_max_unread(h: SchemaRead) -> crate::app::State {
         let mut s = guarded(50);
         s.schema.max_configured = EnvPair::new(true, false);
         update(
             &mut s,
             Event::Schema {
                 now: 500,
-                read: Ok(history(true)),
+                read: Ok(h),
                 max: EnvPair::new(Some(Err("its health did not answer".into())), None),
             },
         );
+        s
+    }
+
+    #[test]
+    fn a_schema_max_that_cannot_be_read_does_not_hide_a_contract_migration() {
+        // A fresh cockpit (nothing kept from before): blue's health is down, so its
+        // schema-max cannot be read, and a contract migration came after the baseline.
+        let mut s = blue_max_unread(history(true));
         let j = s.rollback_safety().unwrap();
         assert_eq!(j.safety.state(), "unsafe", "{j:?}");
         green_errors(&mut s, 1_000, 0.05);
@@ -322,16 +328,7 @@ mod tests {
             "held: {e:?}"
         );
         // Without the contract migration the unread schema-max is unknown, not safe.
-        let mut s = guarded(50);
-        s.schema.max_configured = EnvPair::new(true, false);
-        update(
-            &mut s,
-            Event::Schema {
-                now: 500,
-                read: Ok(history(false)),
-                max: EnvPair::new(Some(Err("its health did not answer".into())), None),
-            },
-        );
+        let s = blue_max_unread(history(false));
         assert_eq!(s.rollback_safety().unwrap().safety.state(), "unknown");
     }
 }
