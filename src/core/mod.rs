@@ -1,6 +1,7 @@
 //! The pure domain: envs, weights, the plan, the cutover state machine, guardrails and
 //! signal samples. No I/O, no clock reads: time comes in as [`Millis`].
 
+pub mod approval;
 pub mod cutover;
 pub mod guardrail;
 pub mod judged;

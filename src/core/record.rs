@@ -9,6 +9,12 @@
 //!  flight=4242-3:0:1700000000400 end=1700000900000`.
 
 use super::Env;
+use super::approval::{Answer, Ask, Need};
+
+/// The longest record: an AWS tag value holds 256 characters.
+pub const RECORD_MAX: usize = 256;
+/// Longest reason for a declined approval kept (spaces as `_`).
+const REASON_MAX: usize = 40;
 
 /// Longest `user@host` kept in a record; longer ones are cut (the tag limit is 256).
 const HOLDER_MAX: usize = 36;
@@ -55,6 +61,10 @@ pub struct Record {
     /// The schema the live env served on when the cutover began: the newest migration's
     /// rank or version (`core::schema::SchemaRead::baseline`), when a `[schema]` is watched.
     pub schema: Option<String>,
+    /// A request for approval by a second person (`[approval]`), and its answer: both
+    /// cleared by the next write, whatever it is.
+    pub ask: Option<Ask>,
+    pub answer: Option<Answer>,
 }
 
 fn safe(s: &str) -> String {
@@ -89,6 +99,52 @@ impl Record {
             flight: None,
             end: None,
             schema: None,
+            ask: None,
+            answer: None,
+        }
+    }
+
+    /// The record asking for approval of `need` to `share` by `who`, open until `until`
+    /// (unix ms); any earlier request and its answer are replaced.
+    pub fn with_ask(&self, need: Need, share: u8, who: &str, until: i64) -> Record {
+        Record {
+            ask: Some(Ask {
+                need,
+                share,
+                who: safe(who),
+                until,
+            }),
+            answer: None,
+            ..self.clone()
+        }
+    }
+
+    /// The record with its request answered by `who` at `at`.
+    pub fn with_answer(&self, approved: bool, who: &str, at: i64, reason: Option<&str>) -> Record {
+        Record {
+            answer: Some(Answer {
+                approved,
+                who: safe(who),
+                at,
+                reason: reason
+                    .map(|r| {
+                        clean(r.trim(), REASON_MAX)
+                            .replace('_', " ")
+                            .trim()
+                            .to_string()
+                    })
+                    .filter(|r| !r.is_empty()),
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The record with no request for approval.
+    pub fn without_ask(&self) -> Record {
+        Record {
+            ask: None,
+            answer: None,
+            ..self.clone()
         }
     }
 
@@ -111,6 +167,9 @@ impl Record {
                 at: now,
                 pid: id.split('-').next().and_then(|p| p.parse().ok()),
             }),
+            // A write consumes or voids any request for approval.
+            ask: None,
+            answer: None,
             ..self.clone()
         }
     }
@@ -167,7 +226,56 @@ impl Record {
         )
     }
 
+    /// The record as stored: at most [`RECORD_MAX`] characters. A record that would be
+    /// longer gives up, in this order, the decline's reason past 16 characters, the last
+    /// writer's pid, every name past 16 characters, the last write, the reason, and the
+    /// starter's name past 8: never the live env, the position, a flight, the window's
+    /// end, the schema baseline or the request.
     pub fn encode(&self) -> String {
+        let mut r = self.clone();
+        for step in 0.. {
+            let text = r.encode_all();
+            if text.len() <= RECORD_MAX {
+                return text;
+            }
+            let cut = |s: &mut String, n: usize| *s = s.chars().take(n).collect();
+            match step {
+                0 => {
+                    if let Some(reason) = r.answer.as_mut().and_then(|a| a.reason.as_mut()) {
+                        cut(reason, 16);
+                    }
+                }
+                1 => {
+                    if let Some(l) = r.last.as_mut() {
+                        l.pid = None;
+                    }
+                }
+                2 => {
+                    cut(&mut r.by, 16);
+                    if let Some(l) = r.last.as_mut() {
+                        cut(&mut l.who, 16);
+                    }
+                    if let Some(a) = r.ask.as_mut() {
+                        cut(&mut a.who, 16);
+                    }
+                    if let Some(a) = r.answer.as_mut() {
+                        cut(&mut a.who, 16);
+                    }
+                }
+                3 => r.last = None,
+                4 => {
+                    if let Some(a) = r.answer.as_mut() {
+                        a.reason = None;
+                    }
+                }
+                5 => cut(&mut r.by, 8),
+                _ => return text,
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn encode_all(&self) -> String {
         let mut s = format!(
             "v1 live={} by={} at={} pos={}",
             self.live, self.by, self.at, self.pos
@@ -187,6 +295,24 @@ impl Record {
         if let Some(b) = &self.schema {
             s.push_str(&format!(" schema={b}"));
         }
+        if let Some(a) = &self.ask {
+            s.push_str(&format!(
+                " ask={}:{}:{}:{}",
+                a.need, a.share, a.who, a.until
+            ));
+        }
+        if let Some(a) = &self.answer {
+            if a.approved {
+                s.push_str(&format!(" ok={}:{}", a.who, a.at));
+            } else {
+                s.push_str(&format!(
+                    " no={}:{}:{}",
+                    a.who,
+                    a.at,
+                    a.reason.as_deref().unwrap_or("").replace(' ', "_")
+                ));
+            }
+        }
         s
     }
 
@@ -198,7 +324,7 @@ impl Record {
         }
         let (mut live, mut by, mut at, mut pos) = (None, None, None, None);
         let (mut last, mut flight, mut end, mut lastpid) = (None, None, None, None);
-        let mut schema = None;
+        let (mut schema, mut ask, mut answer) = (None, None, None);
         for w in words {
             let (k, v) = w.split_once('=')?;
             match k {
@@ -234,6 +360,9 @@ impl Record {
                             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
                     schema = Some(v.to_string()).filter(|_| ok);
                 }
+                // A request or an answer that does not parse is none: never approved.
+                "ask" => ask = decode_ask(v),
+                "ok" | "no" => answer = decode_answer(k == "ok", v),
                 _ => {} // a newer version's field: ignored, never fatal
             }
         }
@@ -249,8 +378,43 @@ impl Record {
             flight,
             end,
             schema,
+            answer: answer.filter(|_| ask.is_some()),
+            ask,
         })
     }
+}
+
+fn decode_ask(v: &str) -> Option<Ask> {
+    let mut p = v.split(':');
+    let need = Need::from_name(p.next()?)?;
+    let share = p.next()?.parse::<u8>().ok().filter(|s| *s <= 100)?;
+    let who = p.next().filter(|w| !w.is_empty())?.to_string();
+    let until = p.next()?.parse().ok()?;
+    p.next().is_none().then_some(Ask {
+        need,
+        share,
+        who,
+        until,
+    })
+}
+
+fn decode_answer(approved: bool, v: &str) -> Option<Answer> {
+    let mut p = v.split(':');
+    let who = p.next().filter(|w| !w.is_empty())?.to_string();
+    let at = p.next()?.parse().ok()?;
+    let reason = if approved {
+        None
+    } else {
+        p.next()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.replace('_', " "))
+    };
+    p.next().is_none().then_some(Answer {
+        approved,
+        who,
+        at,
+        reason,
+    })
 }
 
 /// At most 80 characters of a stored text, for messages.
@@ -379,6 +543,84 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c))
         );
         assert_eq!(Record::decode(&long.encode()), Some(long));
+    }
+
+    #[test]
+    fn a_request_and_its_answer_round_trip_and_the_worst_record_still_fits_a_tag() {
+        let base = Record::new(Env::Blue, "alice@h", 1_000)
+            .with_flight("1-1", 50, "alice@h", "step", 2_000)
+            .landed();
+        let asked = base.with_ask(Need::Promote, 100, "alice@h", 9_000);
+        let text = asked.encode();
+        assert!(text.ends_with(" ask=promote:100:alice@h:9000"), "{text}");
+        assert_eq!(Record::decode(&text), Some(asked.clone()));
+        let no = asked.with_answer(false, "bob@h2", 3_000, Some("p99: 900 ms on green"));
+        assert!(
+            no.encode()
+                .ends_with(" no=bob@h2:3000:p99__900_ms_on_green"),
+            "{}",
+            no.encode()
+        );
+        let back = Record::decode(&no.encode()).unwrap();
+        assert_eq!(
+            back.answer.as_ref().unwrap().reason.as_deref(),
+            Some("p99  900 ms on green")
+        );
+        assert_eq!(Record::decode(&back.encode()), Some(back.clone()));
+        let ok = asked.with_answer(true, "bob@h2", 3_000, None);
+        assert!(ok.encode().ends_with(" ok=bob@h2:3000"));
+        assert_eq!(Record::decode(&ok.encode()), Some(ok.clone()));
+        // The next write, whatever it is, consumes the request.
+        let f = ok.with_flight("1-2", 100, "alice@h", "promote", 4_000);
+        assert_eq!((f.ask.as_ref(), f.answer.as_ref()), (None, None));
+        // An answer without a request, or one that does not parse, is none.
+        assert_eq!(
+            Record::decode("v1 live=blue by=a at=1 pos=0 ok=bob:5")
+                .unwrap()
+                .answer,
+            None
+        );
+        for bad in [
+            "ask=promote:100:a",
+            "ask=ship:100:a:5",
+            "ask=promote:101:a:5",
+            "ask=promote:100::5",
+            "ask=promote:100:a:5:6",
+        ] {
+            let r = Record::decode(&format!("v1 live=blue by=a at=1 pos=0 {bad} ok=b:2")).unwrap();
+            assert_eq!((r.ask, r.answer), (None, None), "{bad}");
+        }
+        // Every field at its longest, with 13-digit times: still one tag, and what it
+        // gave up is never the live env, the flight, the schema or the request.
+        let t = 1_799_999_999_999;
+        let long = Record {
+            end: Some(t),
+            schema: Some("9".repeat(40)),
+            ..Record::new(Env::Green, &"x".repeat(99), t).with_flight(
+                &format!("{}-{}", u32::MAX, "9".repeat(30)),
+                100,
+                &"y".repeat(99),
+                "z",
+                t,
+            )
+        }
+        .with_ask(Need::Override, 100, &format!("{}@host", "u".repeat(40)), t)
+        .with_answer(false, &"v".repeat(60), t, Some(&"w ".repeat(40)));
+        let text = long.encode();
+        assert!(text.len() <= RECORD_MAX, "{} {text}", text.len());
+        let back = Record::decode(&text).expect("parses");
+        assert_eq!(
+            (back.live, back.pos, back.end, back.schema.clone()),
+            (long.live, long.pos, long.end, long.schema.clone())
+        );
+        assert_eq!(back.flight, long.flight);
+        let ask = back.ask.clone().expect("the request is kept");
+        assert_eq!((ask.need, ask.share, ask.until), (Need::Override, 100, t));
+        assert!(crate::core::approval::same_person(
+            &ask.who,
+            &format!("{}@elsewhere", "u".repeat(40))
+        ));
+        assert!(back.answer.is_some());
     }
 
     #[test]
