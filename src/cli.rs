@@ -85,6 +85,18 @@ pub enum Command {
     },
     /// Check the config and that the backend and signal sources answer.
     Check,
+    /// Approve another person's request (`[approval]`): shows the status and the request,
+    /// then asks (at a terminal) before approving. The same person cannot approve itself.
+    Approve {
+        /// Approve without asking (no terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Decline another person's request for approval, saying why (kept to 40 characters).
+    Decline {
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The journal as an incident timeline, fit to paste into a post-mortem.
     Journal {
         /// Only what happened since: a duration (`2h`) or a time (`2026-11-23T14:00:00Z`).

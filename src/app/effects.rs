@@ -7,7 +7,7 @@ use crate::app::journal::{Phase, WriteAction};
 use crate::app::notify::Notice;
 use crate::app::runner::Setup;
 use crate::app::state::State;
-use crate::app::update::{Effect, Event, RecordOp};
+use crate::app::update::{ApprovalDone, Effect, Event, RecordOp};
 use tokio::sync::mpsc;
 
 /// Runs the effects of one update.
@@ -153,6 +153,7 @@ fn journal_event_of(
         expect: None,
         notes: Vec::new(),
         schema: None,
+        approval: None,
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;
@@ -169,6 +170,13 @@ fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
     let Some(sw) = setup.switch.clone() else {
         return;
     };
+    if matches!(
+        op,
+        RecordOp::Ask { .. } | RecordOp::Answer { .. } | RecordOp::Withdraw { .. }
+    ) {
+        approval_op(setup, sw, op, tx);
+        return;
+    }
     let (t, clock, timeout) = (tx.clone(), setup.clock, setup.poll_timeout);
     tokio::spawn(async move {
         let run = async {
@@ -184,6 +192,9 @@ fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
+                RecordOp::Ask { .. } | RecordOp::Answer { .. } | RecordOp::Withdraw { .. } => {
+                    Ok(())
+                }
             }
         };
         let result = match tokio::time::timeout(timeout, run).await {
@@ -195,6 +206,75 @@ fn record_op(setup: &Setup, op: RecordOp, tx: &mpsc::Sender<Event>) {
             .send(Event::RecordRead {
                 now: clock.now(),
                 result: Err(format!("not updated ({op:?}): {result}")),
+            })
+            .await;
+    });
+}
+
+/// A change of the record for a second person, in its own task; what became of it comes
+/// back as an event, whatever it was.
+fn approval_op(
+    setup: &Setup,
+    sw: std::sync::Arc<dyn crate::backends::Switch>,
+    op: RecordOp,
+    tx: &mpsc::Sender<Event>,
+) {
+    let (t, clock, timeout) = (tx.clone(), setup.clock, setup.poll_timeout);
+    let who = setup.who.user.clone();
+    tokio::spawn(async move {
+        let now = super::lease::wall_ms();
+        let bounded = |r: Result<Result<(), String>, tokio::time::error::Elapsed>| {
+            r.unwrap_or_else(|_| {
+                Err("the store did not answer in time: whether it was written is unknown".into())
+            })
+        };
+        let done = match op {
+            RecordOp::Ask {
+                live,
+                need,
+                share,
+                pos,
+                until,
+            } => {
+                let run =
+                    super::record::ask(sw.as_ref(), live, (need, share, pos), &who, (now, until));
+                let result =
+                    bounded(tokio::time::timeout(timeout, async { run.await.map(|_| ()) }).await);
+                ApprovalDone::Asked { until, result }
+            }
+            RecordOp::Answer {
+                seen,
+                approve,
+                reason,
+            } => {
+                let run = super::record::answer(
+                    sw.as_ref(),
+                    Some(&seen),
+                    &who,
+                    (approve, reason.as_deref()),
+                    now,
+                );
+                let result =
+                    bounded(tokio::time::timeout(timeout, async { run.await.map(|_| ()) }).await);
+                ApprovalDone::Answered {
+                    approve,
+                    ask: seen,
+                    result,
+                }
+            }
+            RecordOp::Withdraw { until } => {
+                let result = bounded(
+                    tokio::time::timeout(timeout, super::record::withdraw(sw.as_ref(), until))
+                        .await,
+                );
+                ApprovalDone::Withdrawn { result }
+            }
+            _ => return,
+        };
+        let _ = t
+            .send(Event::Approval {
+                now: clock.now(),
+                done,
             })
             .await;
     });

@@ -3,7 +3,7 @@
 
 use super::journal::{CandidateSnapshot, Entry, Journal, Phase, Who, WriteAction, timestamp};
 use super::lease::wall_ms;
-use super::record::{self, Intent};
+use super::record::{self, Approved, Intent};
 use crate::backends::{Backend, BackendError, Switch};
 use crate::core::{Env, Weights};
 use std::time::Instant;
@@ -47,6 +47,9 @@ pub struct WriteOrder {
     /// begins a cutover, so that every cockpit judges migrations against the schema the
     /// live env served on.
     pub schema: Option<String>,
+    /// This forward write needs another person's approval (`[approval]`), found in the
+    /// cutover record when the write begins (and consumed by it), or it is refused.
+    pub approval: Option<crate::core::approval::Need>,
 }
 
 /// How a write ended.
@@ -221,17 +224,21 @@ pub async fn apply_reporting(
         now,
         begun,
         schema: order.schema.as_deref(),
+        approval: order.approval,
     };
-    if let Some(why) = forward_refusal(backend, order, &intent(wall_ms())).await {
-        let reason = format!("not written: {why}");
-        e.ts = timestamp();
-        e.phase = Phase::Refused;
-        e.error = Some(reason.clone());
-        journal_append(journal, &e, &mut out);
-        out.result = WriteResult::Refused { reason };
-        return out;
-    }
-    journal_notes(journal, &e, order);
+    let approved = match forward_refusal(backend, order, &intent(wall_ms())).await {
+        Ok(a) => a,
+        Err(why) => {
+            let reason = format!("not written: {why}");
+            e.ts = timestamp();
+            e.phase = Phase::Refused;
+            e.error = Some(reason.clone());
+            journal_append(journal, &e, &mut out);
+            out.result = WriteResult::Refused { reason };
+            return out;
+        }
+    };
+    journal_notes(journal, &e, order, approved.as_ref());
     let t = Instant::now();
     let written = send(backend, order, target).await;
     let result = read_back(backend, written, order, t).await;
@@ -305,22 +312,22 @@ async fn forward_refusal(
     backend: &dyn Switch,
     order: &WriteOrder,
     intent: &Intent<'_>,
-) -> Option<String> {
+) -> Result<Option<Approved>, String> {
     if order.rollback {
-        return None;
+        return Ok(None);
     }
     if let Some(token) = &order.lease_token
         && let Some(why) = lease_lost(backend, token).await
     {
-        return Some(why);
+        return Err(why);
     }
     if let Some(why) = moved_since(backend, order).await {
-        return Some(why);
+        return Err(why);
     }
     record::begin(backend, intent)
         .await
-        .err()
-        .map(|e| e.to_string())
+        .map(|(_, approved)| approved)
+        .map_err(|e| e.to_string())
 }
 
 /// Why a forward write was ordered from traffic that is no longer there: someone rolled
@@ -364,8 +371,28 @@ async fn moved_since(backend: &dyn Switch, order: &WriteOrder) -> Option<String>
 
 /// What the operator confirmed a forward write over, journaled beside its intent just
 /// before the call: made durable by the result line's fsync (the call does not wait).
-fn journal_notes(journal: &Journal, intent: &Entry, order: &WriteOrder) {
-    for (phase, reason) in &order.notes {
+fn journal_notes(
+    journal: &Journal,
+    intent: &Entry,
+    order: &WriteOrder,
+    approved: Option<&Approved>,
+) {
+    let approval = approved.map(|a| {
+        (
+            Phase::Approved,
+            format!(
+                "{} {} → {} % ({} needs a second person) asked by {}, approved by {} at {}",
+                order.action,
+                order.live.other(),
+                order.share,
+                a.need,
+                a.asked_by,
+                a.approved_by,
+                crate::app::words::hhmm(a.at)
+            ),
+        )
+    });
+    for (phase, reason) in order.notes.iter().chain(approval.as_ref()) {
         let mut n = intent.clone();
         n.ts = timestamp();
         n.phase = phase.clone();

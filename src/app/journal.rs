@@ -144,13 +144,20 @@ pub enum Phase {
     /// An auto-rollback that did not write: the schema made the rollback unsafe, and a
     /// human decides.
     AutoRollbackHeld,
+    /// A second person (`[approval]`): a request asked, approved (journaled with the write
+    /// it let through), declined, expired unanswered, withdrawn by who asked.
+    ApprovalAsked,
+    Approved,
+    Declined,
+    ApprovalExpired,
+    ApprovalWithdrawn,
     /// A word this version does not know, kept as written.
     Other(String),
 }
 
 impl Phase {
     /// Every phase this version writes.
-    pub const KNOWN: [Phase; 21] = [
+    pub const KNOWN: [Phase; 26] = [
         Phase::Intent,
         Phase::Result,
         Phase::Failed,
@@ -172,6 +179,11 @@ impl Phase {
         Phase::Override,
         Phase::RollbackSafety,
         Phase::AutoRollbackHeld,
+        Phase::ApprovalAsked,
+        Phase::Approved,
+        Phase::Declined,
+        Phase::ApprovalExpired,
+        Phase::ApprovalWithdrawn,
     ];
 
     /// The word written to the journal.
@@ -198,6 +210,11 @@ impl Phase {
             Phase::Override => "override",
             Phase::RollbackSafety => "rollback-safety",
             Phase::AutoRollbackHeld => "auto-rollback-held",
+            Phase::ApprovalAsked => "approval-asked",
+            Phase::Approved => "approved",
+            Phase::Declined => "declined",
+            Phase::ApprovalExpired => "approval-expired",
+            Phase::ApprovalWithdrawn => "approval-withdrawn",
             Phase::Other(s) => s,
         }
     }

@@ -37,6 +37,8 @@ pub enum Layer {
 pub struct Press {
     pub main: Option<Action>,
     pub dialog: Option<Action>,
+    /// The key itself, for a line typed into a dialog (a decline's reason).
+    pub key: Option<Key>,
 }
 
 /// What a key asks for.
@@ -55,6 +57,8 @@ pub enum Action {
     ExtendWindow,
     /// Take the driver lease from whoever holds it (asks to confirm).
     TakeOver,
+    /// Look at another person's request for approval, and answer it.
+    Approve,
     Help,
     Log,
     Quit,
@@ -82,6 +86,7 @@ impl Action {
             Action::CancelAuto,
             Action::ExtendWindow,
             Action::TakeOver,
+            Action::Approve,
             Action::Help,
             Action::Log,
             Action::Quit,
@@ -116,6 +121,7 @@ impl Action {
             Action::CancelAuto => "cancel-auto-rollback".into(),
             Action::ExtendWindow => "extend-window".into(),
             Action::TakeOver => "take-over".into(),
+            Action::Approve => "approve".into(),
             Action::Help => "help".into(),
             Action::Log => "log".into(),
             Action::Quit => "quit".into(),
@@ -268,6 +274,7 @@ impl Default for Keymap {
             (Action::CancelAuto, vec![k("c")]),
             (Action::ExtendWindow, vec![k("e")]),
             (Action::TakeOver, vec![k("T")]),
+            (Action::Approve, vec![k("a")]),
             (Action::Help, vec![k("?")]),
             (Action::Log, vec![k("L")]),
             (Action::Quit, vec![k("q"), k("ctrl-c")]),
@@ -394,6 +401,7 @@ impl Keymap {
         Press {
             main: self.action(key, Layer::Main),
             dialog: self.action(key, Layer::Dialog),
+            key: Some(*key),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::journal::WriteAction;
 use crate::backends::{Backend, BackendError, Slot, Switch};
+use crate::core::approval::{self, Ask, Need};
 use crate::core::{Env, Record};
 
 /// The stored text and the record it holds.
@@ -38,6 +39,18 @@ pub struct Intent<'a> {
     pub begun: i64,
     /// The schema baseline to record when this write begins a cutover.
     pub schema: Option<&'a str>,
+    /// This forward write needs another person's approval (`[approval]`): the record must
+    /// hold this very request, approved by someone else in time. Consumed by the write.
+    pub approval: Option<Need>,
+}
+
+/// A request answered: who asked, who approved, when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Approved {
+    pub need: Need,
+    pub asked_by: String,
+    pub approved_by: String,
+    pub at: i64,
 }
 
 /// Why a forward write was refused by the record.
@@ -48,6 +61,8 @@ pub enum RecordError {
     OtherWay(Box<Record>),
     /// The record kept changing under us.
     Contended,
+    /// It needs another person's approval, and the record does not hold one.
+    NotApproved(String),
 }
 
 impl std::fmt::Display for RecordError {
@@ -64,6 +79,7 @@ impl std::fmt::Display for RecordError {
             RecordError::Contended => {
                 f.write_str("the cutover record kept changing: another cutover is writing")
             }
+            RecordError::NotApproved(why) => f.write_str(why),
         }
     }
 }
@@ -92,21 +108,139 @@ fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
 }
 
 /// Before a forward write: records it as in flight (creating the record when a cutover
-/// starts). Compare-and-swap, retried; any failure refuses the write.
-pub async fn begin(b: &dyn Switch, i: &Intent<'_>) -> Result<Record, RecordError> {
+/// starts), consuming the approval it needs. Compare-and-swap, retried; any failure
+/// refuses the write.
+pub async fn begin(
+    b: &dyn Switch,
+    i: &Intent<'_>,
+) -> Result<(Record, Option<Approved>), RecordError> {
     for _ in 0..4 {
         let (raw, cur) = stored(b)
             .await
             .map_err(|e| RecordError::Store(e.to_string()))?;
+        let approved = match i.approval {
+            None => None,
+            Some(need) => {
+                let r = cur.as_ref().filter(|r| r.live == i.live);
+                let (ask, ans) = approval::approved(
+                    r.and_then(|r| r.ask.as_ref()),
+                    r.and_then(|r| r.answer.as_ref()),
+                    (need, i.share, i.who),
+                    i.now,
+                )
+                .map_err(RecordError::NotApproved)?;
+                Some(Approved {
+                    need,
+                    asked_by: ask.who.clone(),
+                    approved_by: ans.who.clone(),
+                    at: ans.at,
+                })
+            }
+        };
         let new = next(cur.as_ref(), i)?;
         if b.swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
             .await
             .map_err(|e| RecordError::Store(e.to_string()))?
         {
-            return Ok(new);
+            return Ok((new, approved));
         }
     }
     Err(RecordError::Contended)
+}
+
+/// Asks for approval of `need` to `share` by `who`, open until `until` (unix ms), in the
+/// record naming `live` (one with the position `pos` is made when there is none). A
+/// record naming the other env, or a write in flight, refuses it.
+pub async fn ask(
+    b: &dyn Switch,
+    live: Env,
+    (need, share, pos): (Need, u8, u8),
+    who: &str,
+    (now, until): (i64, i64),
+) -> Result<Record, String> {
+    for _ in 0..4 {
+        let (raw, cur) = stored(b).await.map_err(|e| e.to_string())?;
+        let base = match cur {
+            Some(r) if r.live != live && !r.window_over(now) => {
+                return Err(RecordError::OtherWay(Box::new(r)).to_string());
+            }
+            Some(r) if r.live == live => r,
+            _ => Record {
+                pos,
+                ..Record::new(live, who, now)
+            },
+        };
+        if let Some(f) = &base.flight {
+            return Err(format!(
+                "a write to {} % is in flight: ask again once it reads back",
+                f.share
+            ));
+        }
+        let new = base.with_ask(need, share, who, until);
+        if b.swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(new);
+        }
+    }
+    Err("the cutover record kept changing".into())
+}
+
+/// Answers the request in the record: only someone other than who asked, in time, once;
+/// and only the very request `seen` (the one the answerer looked at, by who asked and
+/// until when), never one made since. The record as written.
+pub async fn answer(
+    b: &dyn Switch,
+    seen: Option<&Ask>,
+    who: &str,
+    (approve, reason): (bool, Option<&str>),
+    now: i64,
+) -> Result<Record, String> {
+    for _ in 0..4 {
+        let (raw, cur) = stored(b).await.map_err(|e| e.to_string())?;
+        let Some(r) = cur else {
+            return Err("there is no cutover record, so no request to answer".into());
+        };
+        approval::may_answer(r.ask.as_ref(), r.answer.as_ref(), who, now)?;
+        if let (Some(seen), Some(ask)) = (seen, r.ask.as_ref())
+            && (seen.who != ask.who || seen.until != ask.until || seen.need != ask.need)
+        {
+            return Err(format!(
+                "the request changed while you looked: it is now {} to {} % by {}; look again",
+                ask.need, ask.share, ask.who
+            ));
+        }
+        let new = r.with_answer(approve, who, now, reason);
+        if b.swap(Slot::Record, raw.as_deref(), Some(&new.encode()))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(new);
+        }
+    }
+    Err("the cutover record kept changing".into())
+}
+
+/// Takes back the request `until` (withdrawn, expired): only that one, if still there.
+pub async fn withdraw(b: &dyn Switch, until: i64) -> Result<(), String> {
+    for _ in 0..4 {
+        let (raw, cur) = stored(b).await.map_err(|e| e.to_string())?;
+        let Some(r) = cur.filter(|r| r.ask.as_ref().is_some_and(|a| a.until == until)) else {
+            return Ok(());
+        };
+        if b.swap(
+            Slot::Record,
+            raw.as_deref(),
+            Some(&r.without_ask().encode()),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        {
+            return Ok(());
+        }
+    }
+    Err("the cutover record kept changing".into())
 }
 
 /// After a write: nothing is in flight any more (its outcome is in the weights); a verified
@@ -238,13 +372,14 @@ mod tests {
             now,
             begun: now,
             schema: Some("42"),
+            approval: None,
         }
     }
 
     #[tokio::test]
     async fn a_cutover_is_recorded_and_the_other_way_is_refused_until_it_ends() {
         let b = sim();
-        let r = begin(&b, &intent(Env::Blue, "alice@h", 10, 1_000))
+        let (r, _) = begin(&b, &intent(Env::Blue, "alice@h", 10, 1_000))
             .await
             .unwrap();
         assert_eq!((r.live, r.pos, r.by.as_str()), (Env::Blue, 10, "alice@h"));
@@ -287,7 +422,7 @@ mod tests {
                 .await
                 .is_err()
         );
-        let r = begin(&b, &intent(Env::Green, "bob@h", 10, 9_000))
+        let (r, _) = begin(&b, &intent(Env::Green, "bob@h", 10, 9_000))
             .await
             .unwrap();
         assert_eq!((r.live, r.by.as_str()), (Env::Green, "bob@h"));

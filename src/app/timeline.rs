@@ -171,6 +171,17 @@ impl Merger {
                 "OVERRIDE".into(),
                 "a move confirmed over the guardrails".into(),
             ),
+            Phase::ApprovalAsked => {
+                base("approval asked".into(), "waiting for another person".into())
+            }
+            Phase::Approved => base(
+                "APPROVED".into(),
+                "a second person approved the move".into(),
+            ),
+            Phase::Declined => base(
+                "DECLINED".into(),
+                "a second person declined the move".into(),
+            ),
             other => base(other.as_str().replace('-', " "), String::new()),
         };
         self.out.push_back(item);

@@ -187,6 +187,32 @@ fn grouped(out: &mut Vec<String>, word: &str, item: &str) {
     }
 }
 
+/// "promote green 50 → 100 %", "override: step green 10 → 50 %".
+pub fn approval_what(
+    s: &crate::app::state::State,
+    need: crate::core::approval::Need,
+    action: &crate::app::journal::WriteAction,
+    from: Option<u8>,
+    share: u8,
+) -> String {
+    let from = from.map_or_else(|| "?".to_string(), |f| f.to_string());
+    let head = match need {
+        crate::core::approval::Need::Override => "override: ",
+        crate::core::approval::Need::Promote => "",
+    };
+    format!("{head}{action} {} {from} → {share} %", s.candidate())
+}
+
+/// What someone else's request asks, as this cockpit sees the traffic.
+pub fn approval_asked(s: &crate::app::state::State, a: &crate::core::approval::Ask) -> String {
+    let action = if a.share == 100 {
+        crate::app::journal::WriteAction::Promote
+    } else {
+        crate::app::journal::WriteAction::Set
+    };
+    approval_what(s, a.need, &action, s.cutover.share, a.share)
+}
+
 #[cfg(test)]
 mod tests {
 

@@ -8,6 +8,7 @@
 //!   `snapshot.rs` read;
 //! - `write.rs`: `set`, `step`, `back`; `rollback.rs`: `rollback`; `report.rs`: how a CLI
 //!   write ends (terminal line, exit code, webhooks);
+//! - `approve.rs`: `cutover approve` and `decline` (a second person, `[approval]`);
 //! - `check.rs`: `cutover check`; `journal.rs`: `cutover journal`; `sim.rs`: `sim serve`;
 //! - `wiring.rs`: the one place the config becomes a backend, signal sources, a journal, a
 //!   theme and a `Cutover`.
@@ -36,6 +37,7 @@ macro_rules! err {
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
 
+mod approve;
 mod check;
 mod cockpit;
 mod journal;
@@ -49,6 +51,7 @@ mod status_text;
 mod wiring;
 mod write;
 
+use approve::answer_cmd;
 use check::check;
 use cockpit::{cockpit, demo};
 use journal::timeline;
@@ -85,6 +88,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Back) => write_cmd(&cli, WriteCmd::Back, false).await,
         Some(Command::Rollback { to }) => write_cmd(&cli, WriteCmd::Rollback(to), false).await,
         Some(Command::Check) => check(&cli).await,
+        Some(Command::Approve { yes }) => answer_cmd(&cli, None, yes).await,
+        Some(Command::Decline { ref reason }) => {
+            answer_cmd(&cli, Some(reason.as_str()), false).await
+        }
         Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
     }
 }

@@ -263,6 +263,7 @@ fn rollback_order(
         expect: None,
         notes: Vec::new(),
         schema: None,
+        approval: None,
     }
 }
 

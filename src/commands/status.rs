@@ -46,6 +46,28 @@ fn who_host() -> String {
 }
 
 /// `cutover status [--json]`.
+/// `status` as text lines, with the look it was made from: what `approve` shows before
+/// it asks.
+pub(super) async fn status_lines(
+    config: &Config,
+    backend: &dyn crate::backends::Backend,
+    sources: &[std::sync::Arc<dyn crate::core::SignalSource>],
+) -> (Vec<String>, Snapshot) {
+    let (snap, lease_read) = futures::join!(
+        snapshot(config, backend, sources),
+        tokio::time::timeout(config.poll_timeout, backend.lease())
+    );
+    let (driver, lease_error) = driver_of(
+        lease_read.ok(),
+        lease::wall_ms(),
+        &who_host(),
+        lease::process_alive,
+    );
+    let provided = Provided::any(sources.iter().map(|s| s.provides()));
+    let facts = facts(config, &snap, provided, (driver, lease_error));
+    (text(config, backend, &snap, &facts), snap)
+}
+
 pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let (backend, sources) = connect(cli, &config).await?;

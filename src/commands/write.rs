@@ -240,6 +240,25 @@ async fn write_held(
             who.user, order.action
         )
     });
+    // A second person (`[approval]`): asked in the record, waited for; the engine checks
+    // it again where the write begins.
+    let overrides = order.reason.is_some();
+    if let Some(need) =
+        crate::core::approval::Rules::need(config.approval.as_ref(), share, overrides)
+    {
+        let pos = before.share_of(cand).unwrap_or(0);
+        if let Err(why) = super::approve::wait_for_approval(
+            config,
+            backend.as_ref(),
+            (me, who),
+            (live, need, share, pos),
+        )
+        .await
+        {
+            return Ok(NotWriting::failure(why).exit());
+        }
+        order.approval = Some(need);
+    }
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it; said on the terminal first.
     let code = report_write(&order, Some(before), &done.result);
@@ -545,6 +564,7 @@ fn forward_order(
         expect: before.share_of(live.other()),
         notes: Vec::new(),
         schema: None,
+        approval: None,
     }
 }
 

@@ -39,12 +39,22 @@ pub(super) struct ConfigFile {
     pub(super) prometheus: Option<PrometheusFile>,
     pub(super) cloudwatch: Option<CloudWatchFile>,
     pub(super) schema: Option<SchemaFile>,
+    pub(super) approval: Option<ApprovalFile>,
     #[serde(default)]
     pub(super) notify: Vec<NotifyFile>,
     #[serde(default)]
     pub(super) smoke: Vec<toml::Value>,
     #[serde(default)]
     pub(super) keys: BTreeMap<String, Vec<String>>,
+}
+
+/// `[approval]`: what needs a second person.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ApprovalFile {
+    pub(super) required_for: Option<Vec<String>>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) approval_ttl: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

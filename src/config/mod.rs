@@ -8,6 +8,7 @@
 //! and their health probes), `prometheus.rs`, `guardrails.rs`, `smoke.rs`, `notify.rs`, and
 //! `http.rs` for the secrets and headers they share.
 
+mod approval;
 mod backend;
 mod bounds;
 mod cloudwatch;
@@ -117,6 +118,8 @@ pub struct Config {
     /// How often the smoke checks run against the rollback target while the candidate
     /// serves (and at once after a schema change).
     pub standby_check_interval: Duration,
+    /// `[approval]`: what needs a second person (`None`: nothing does).
+    pub approval: Option<crate::core::approval::Rules>,
 }
 
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -210,6 +213,7 @@ impl Config {
         let smoke = smoke::smoke_checks(f.smoke, &envs, timeout)?;
         let hooks = notify::webhooks(&f.notify)?;
         let schema = schema::section(f.schema, &envs)?;
+        let approval = approval::section(f.approval)?;
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
             name,
@@ -236,6 +240,7 @@ impl Config {
             min_bake,
             schema,
             standby_check_interval,
+            approval,
         })
     }
 }

@@ -41,6 +41,30 @@ impl fmt::Display for Need {
     }
 }
 
+/// `[approval]`: what needs a second person, and how long a request stays open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rules {
+    pub required_for: Vec<Need>,
+    pub ttl_ms: u64,
+}
+
+impl Rules {
+    pub const DEFAULT_TTL_MS: u64 = 5 * 60_000;
+
+    /// Whether a forward move to `share` that overrides something (`overrides`) needs a
+    /// second person, and as what: an override before a promotion (it says more).
+    pub fn need(rules: Option<&Rules>, share: u8, overrides: bool) -> Option<Need> {
+        let r = rules?;
+        if overrides && r.required_for.contains(&Need::Override) {
+            Some(Need::Override)
+        } else if share == 100 && r.required_for.contains(&Need::Promote) {
+            Some(Need::Promote)
+        } else {
+            None
+        }
+    }
+}
+
 /// A request for approval, as the record keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ask {

@@ -44,7 +44,7 @@ pub fn tail(
 
 /// A breached or pending rule, with its value and limit, as the events say it
 /// ([`crate::app::words::rule_text`]), except p99 in seconds and a metric's bad direction.
-fn rule_text(r: &RuleResult, state: &State) -> String {
+pub fn rule_text(r: &RuleResult, state: &State) -> String {
     let v = r.value.unwrap_or(f64::NAN);
     match &r.kind {
         RuleKind::P99 => format!("p99 {} > {}", ms_text(v), ms_text(r.limit)),

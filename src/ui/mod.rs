@@ -70,6 +70,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     if state.view.confirm.is_some() {
         overlay::render_confirm(frame, area, state, theme);
     }
+    if state.approval.answering.is_some() {
+        overlay::render_answer(frame, area, state, theme);
+    }
 }
 
 /// A `├ title ───┤` line across the outer frame at row `y`.

@@ -229,6 +229,28 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             }
         }
     }
+    // A second person (`[approval]`): y asks them, it does not send.
+    let overrides = c.reasons.iter().any(|r| {
+        matches!(
+            r,
+            crate::core::ConfirmReason::Breach
+                | crate::core::ConfirmReason::Stale
+                | crate::core::ConfirmReason::Unjudged
+                | crate::core::ConfirmReason::Preflight
+        )
+    });
+    if c.action != crate::app::journal::WriteAction::Revert
+        && let Some(need) =
+            crate::core::approval::Rules::need(state.settings.approval.as_ref(), c.share, overrides)
+    {
+        rows.push((
+            format!(
+                " · needs another person's approval ({need}): y asks them; nothing moves until they approve"
+            ),
+            3,
+            theme.warn,
+        ));
+    }
     // Going back after the window closed is a new cutover: there is nothing to roll back.
     let keys = confirm_keys(
         &state.settings.keymap,
@@ -267,6 +289,97 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
     let rect = centered(area, 72, h);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(popup("confirm", theme)), rect);
+}
+
+/// Someone else's request for approval: who asks, what, and the candidate as this
+/// cockpit judges it now; `y` approves, `n` declines with a reason typed here.
+pub fn render_answer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    use crate::app::keymap::Action;
+    let Some(d) = &state.approval.answering else {
+        return;
+    };
+    let cand = state.candidate();
+    let what = crate::app::words::approval_asked(state, &d.ask);
+    let mut rows: Vec<(String, ratatui::style::Style)> = vec![
+        (
+            format!(
+                " {} asks you to approve: {what}",
+                crate::shared::printable(&d.ask.who)
+            ),
+            theme.title,
+        ),
+        (
+            format!(" open until {}", state.hhmm(d.ask.until)),
+            theme.dim,
+        ),
+        (String::new(), theme.text),
+    ];
+    // The candidate as judged here, now: what the approval is given on.
+    let judged = if let Some(f) = state.candidate_failing() {
+        (format!(" {cand} BREACHING: {f}"), theme.breach)
+    } else if state.candidate_stale() {
+        (format!(" {cand}'s data is STALE"), theme.warn)
+    } else if let Some(u) = state.unjudged() {
+        (format!(" {cand} NOT JUDGED: {u}"), theme.warn)
+    } else {
+        (format!(" {cand}: every guardrail OK"), theme.ok)
+    };
+    rows.push(judged);
+    for r in state.guard_results() {
+        let text = match r.check {
+            crate::core::RuleCheck::Ok => format!(
+                "✓ {}",
+                super::guards::rule_text(r, state).replacen(" > ", " · limit ", 1)
+            ),
+            crate::core::RuleCheck::Breach => format!("✕ {}", super::guards::rule_text(r, state)),
+            _ => format!(
+                "· {}",
+                crate::app::words::unsettled_rules(std::slice::from_ref(r), true).join(", ")
+            ),
+        };
+        rows.push((format!("   {text}"), theme.text));
+    }
+    rows.push((String::new(), theme.text));
+    match &d.reason {
+        None => rows.push((
+            format!(
+                " {} approves   {} declines (with a reason)   Esc closes   {} rolls back",
+                state.key(Action::Confirm),
+                state.key(Action::Cancel),
+                state.key(Action::Rollback)
+            ),
+            theme.key,
+        )),
+        Some(text) => {
+            rows.push((format!(" why decline? {text}▏"), theme.text));
+            rows.push((
+                " Enter sends   Esc goes back   (while typing, r types r: Esc first to roll back)"
+                    .to_string(),
+                theme.key,
+            ));
+        }
+    }
+    let width = usize::from(area.width.min(76).saturating_sub(2)).max(20);
+    let mut lines = Vec::new();
+    for (text, style) in rows {
+        if text.is_empty() {
+            lines.push(Line::from(""));
+            continue;
+        }
+        for piece in wrap_words(text.trim_start(), width.saturating_sub(2)) {
+            lines.push(Line::styled(format!(" {piece}"), style));
+        }
+    }
+    let room = usize::from(area.height.saturating_sub(2));
+    if lines.len() > room {
+        let keep = lines.split_off(lines.len().saturating_sub(3));
+        lines.truncate(room.saturating_sub(keep.len() + 1));
+        lines.push(Line::styled("   …", theme.dim));
+        lines.extend(keep);
+    }
+    let rect = centered(area, 76, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup("approval", theme)), rect);
 }
 
 pub fn render_log(frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -139,7 +139,54 @@ fn banners_of(state: &State) -> Vec<(bool, String)> {
     if let Some(b) = &state.writes.failed {
         v.push((b.rollback, format!(" ✕ {}", b.text)));
     }
+    v.extend(approval_banner(state));
     v
+}
+
+/// A second person (`[approval]`): our request waiting, or someone else's open to answer.
+fn approval_banner(state: &State) -> Option<(bool, String)> {
+    let wall = state.wall_ms(state.now);
+    let left = |until: i64| {
+        let ms = u64::try_from(until.saturating_sub(wall)).unwrap_or(0);
+        crate::app::words::clock(ms)
+    };
+    if let Some(w) = &state.approval.waiting {
+        let what = crate::app::words::approval_what(
+            state,
+            w.need,
+            &w.confirm.action,
+            w.confirm.from,
+            w.confirm.share,
+        );
+        let asked = if w.asked { "" } else { " (asking …)" };
+        return Some((
+            false,
+            format!(
+                " ⏳ WAITING FOR APPROVAL (another person){asked}: {what} · {} left · {} withdraws · {} rolls back",
+                left(w.until),
+                state.key(Action::Cancel),
+                state.key(Action::Rollback)
+            ),
+        ));
+    }
+    let r = state.traffic.record.as_ref()?;
+    let a = r.ask.as_ref()?;
+    if r.answer.is_some()
+        || wall > a.until
+        || crate::core::approval::same_person(&a.who, &state.settings.driver)
+    {
+        return None;
+    }
+    Some((
+        false,
+        format!(
+            " ✋ {} asks for approval: {} · {} left · {} looks and answers",
+            crate::shared::printable(&a.who),
+            crate::app::words::approval_asked(state, a),
+            left(a.until),
+            state.key(Action::Approve)
+        ),
+    ))
 }
 
 /// One line each, cut to the width with `…` (the events panel has the whole text).

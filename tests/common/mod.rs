@@ -441,6 +441,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         expect: None,
         notes: Vec::new(),
         schema: None,
+        approval: None,
     }
 }
 

@@ -162,6 +162,42 @@ pub struct PendingConfirm {
     pub live: Env,
 }
 
+/// A confirmed move waiting for another person's approval (`[approval]`): asked in the
+/// cutover record, sent once the record holds someone else's `ok`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waiting {
+    pub confirm: PendingConfirm,
+    /// What it overrode, journaled with the write.
+    pub notes: Vec<(crate::app::journal::Phase, String)>,
+    pub need: crate::core::approval::Need,
+    /// Unix ms: when the request expires; also what tells it from any other request.
+    pub until: i64,
+    /// Whether the record holds the request (its write answered).
+    pub asked: bool,
+    /// Reads since then that did not hold it: a read begun before it was stored says
+    /// nothing, so it is gone only on the second.
+    pub missing: u8,
+}
+
+/// Someone else's request, open to be answered in this cockpit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answering {
+    pub ask: crate::core::approval::Ask,
+    /// A decline's reason being typed (`None`: the question, y or n).
+    pub reason: Option<String>,
+}
+
+/// A second person (`[approval]`), as this cockpit sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApprovalView {
+    /// This cockpit's own request.
+    pub waiting: Option<Waiting>,
+    /// The dialog answering someone else's.
+    pub answering: Option<Answering>,
+    /// The last request of someone else said in the events (by its `until`).
+    pub announced: Option<i64>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overlay {
     None,

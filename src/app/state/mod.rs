@@ -51,6 +51,8 @@ pub struct Settings {
     pub settle_ms: Millis,
     /// Each step holds at least this long before the next forward move (`min-bake`).
     pub min_bake_ms: Option<Millis>,
+    /// `[approval]`: what needs a second person.
+    pub approval: Option<crate::core::approval::Rules>,
 }
 
 /// Who drives, as the lease task last saw it.
@@ -212,6 +214,8 @@ pub struct State {
     pub schema: SchemaWatch,
     /// The rollback target's own smoke checks while it waits.
     pub standby: Standby,
+    /// A second person for promotion (`[approval]`).
+    pub approval: ApprovalView,
 }
 
 impl State {
@@ -280,6 +284,7 @@ impl State {
                 keymap: Keymap::default(),
                 settle_ms: 0,
                 min_bake_ms: None,
+                approval: None,
             },
             lease: LeaseView {
                 role: Role::Driver,
@@ -348,6 +353,7 @@ impl State {
             smoke: None,
             schema: SchemaWatch::default(),
             standby: Standby::default(),
+            approval: ApprovalView::default(),
         }
     }
 
@@ -540,6 +546,7 @@ impl State {
             expect: if rollback { None } else { self.cutover.base() },
             notes: Vec::new(),
             schema,
+            approval: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A key's action. Dialogs come first (take-over, where all traffic goes, a pending
 //! confirm); rollback is never swallowed by any of them.
 
+use super::approval;
 use super::lease::not_driving;
 use super::reads::observe;
 use super::window::complete;
@@ -20,11 +21,22 @@ pub(super) fn on_key(s: &mut State, press: Press) -> Vec<Effect> {
     if let Some(effects) = answer_question(s, press) {
         return effects;
     }
+    if let Some(effects) = approval::answer_key(s, press) {
+        return effects;
+    }
     if let Some(effects) = gate(s, action) {
         return effects;
     }
     if let Some(effects) = answer_confirm(s, press) {
         return effects;
+    }
+    // Our request for approval waiting: n or Esc takes it back.
+    if s.view.confirm.is_none()
+        && s.view.overlay == Overlay::None
+        && s.approval.waiting.is_some()
+        && press.dialog == Some(Action::Cancel)
+    {
+        return approval::withdraw(s);
     }
     if s.view.overlay != Overlay::None {
         close_overlay(s, action);
@@ -126,7 +138,7 @@ pub(super) fn withdraw_if_moved(s: &mut State) {
 /// Traffic moved since the question was asked (someone rolled back, a change made
 /// elsewhere, the live env changed): the `y` answers a screen that is no longer true and
 /// would undo their move, so nothing is written. `None`: traffic is where it was.
-fn moved_while_asking(s: &State, c: &PendingConfirm) -> Option<String> {
+pub(super) fn moved_while_asking(s: &State, c: &PendingConfirm) -> Option<String> {
     let now = s.cutover.base();
     if s.live() == c.live && now == c.from {
         return None;
@@ -198,6 +210,10 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                     s.log(Level::Warn, reason.clone());
                     notes.push((Phase::Override, reason));
                 }
+                // A second person first (`[approval]`): nothing moves until they approve.
+                if let Some(need) = approval::need(s, &c, !notes.is_empty()) {
+                    return Some(approval::ask(s, c, notes, need));
+                }
                 let mut effects = issue(s, c.share, false, c.action);
                 for e in &mut effects {
                     if let Effect::Write(o) = e {
@@ -245,6 +261,7 @@ fn gate(s: &mut State, action: Option<Action>) -> Option<Vec<Effect>> {
         s.view.confirm = None;
         s.view.takeover_confirm = false;
         s.view.overlay = Overlay::None;
+        s.approval.answering = None;
         return Some(rollback(s, WriteAction::Rollback));
     }
     None
@@ -269,6 +286,10 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
         }
         // Handled above, before any dialog.
         Some(Action::TakeOver) => Vec::new(),
+        Some(Action::Approve) => {
+            approval::open(s);
+            Vec::new()
+        }
         Some(Action::Quit) => {
             s.view.quit = true;
             Vec::new()

@@ -9,6 +9,7 @@
 //! - `lease`: who drives;
 //! - `window`: the rollback window, its end, and the auto-rollback.
 
+mod approval;
 mod keys;
 mod lease;
 mod preflight;
@@ -124,6 +125,11 @@ pub enum Event {
         read: Result<crate::core::schema::SchemaRead, String>,
         max: EnvPair<crate::signals::schema::MaxRead>,
     },
+    /// A change of the record for a second person (`[approval]`) was made, or not.
+    Approval {
+        now: Millis,
+        done: ApprovalDone,
+    },
     /// A webhook could not be told.
     NotifyFailed {
         hook: String,
@@ -183,6 +189,40 @@ pub enum RecordOp {
     /// The record vanished mid-cutover (an HAProxy reload starts a fresh store): the driver
     /// puts back its last copy, only if the store is still empty.
     Restore(Record),
+    /// Ask for another person's approval (`[approval]`) in the record naming `live`.
+    Ask {
+        live: Env,
+        need: crate::core::approval::Need,
+        share: u8,
+        /// The candidate's share now, for a record made by this request.
+        pos: u8,
+        until: i64,
+    },
+    /// Answer the request `seen` (the one looked at): approve, or decline with a reason.
+    Answer {
+        seen: crate::core::approval::Ask,
+        approve: bool,
+        reason: Option<String>,
+    },
+    /// Take back our request `until` (withdrawn, expired).
+    Withdraw { until: i64 },
+}
+
+/// What became of an approval's record change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApprovalDone {
+    Asked {
+        until: i64,
+        result: Result<(), String>,
+    },
+    Answered {
+        approve: bool,
+        ask: crate::core::approval::Ask,
+        result: Result<(), String>,
+    },
+    Withdrawn {
+        result: Result<(), String>,
+    },
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
@@ -192,6 +232,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     effects.extend(verdicts::breach_history(s));
     report_mismatch(s);
     effects.extend(schema::say_safety(s));
+    effects.extend(approval::expire(s));
     effects.extend(standby::standby_due(s));
     effects.extend(auto_rollback(s));
     effects.extend(window_due(s));
@@ -260,7 +301,16 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
         }
         Event::RecordRead { now, result } => {
             advance(s, now);
-            on_record(s, result)
+            let read = result.is_ok();
+            let mut effects = on_record(s, result);
+            if read {
+                effects.extend(approval::on_record(s));
+            }
+            effects
+        }
+        Event::Approval { now, done } => {
+            advance(s, now);
+            approval::on_done(s, done)
         }
         Event::WriteProgress { id, text } => {
             writes::on_write_progress(s, id, text);

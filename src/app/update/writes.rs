@@ -24,6 +24,9 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         );
         return Vec::new();
     }
+    if cmd != Command::TogglePause && super::approval::refuse_while_waiting(s) {
+        return Vec::new();
+    }
     if waits_for_preflight(s, cmd) {
         return Vec::new();
     }
@@ -169,6 +172,11 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
         s.cutover.base()
     }
     .map_or_else(|| "?".to_string(), |b| b.to_string());
+    let mut voided = Vec::new();
+    if rollback {
+        // A request for approval waiting is void: the rollback's record update clears it.
+        voided = super::approval::void_on_rollback(s);
+    }
     let order = s.order(share, rollback, action.clone(), "tui");
     s.cutover.requested(share);
     if rollback {
@@ -193,7 +201,9 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
         format!("{action} {cand} {from} → {share} % …")
     };
     s.log(if rollback { Level::Warn } else { Level::Info }, text);
-    vec![Effect::Write(order)]
+    let mut effects = vec![Effect::Write(order)];
+    effects.extend(voided);
+    effects
 }
 
 /// How long after it was sent a write whose outcome was unknown is watched for landing.
