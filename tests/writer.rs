@@ -39,6 +39,8 @@ fn order(id: u64, share: u8, rollback: bool) -> WriteOrder {
         expect: None,
         notes: Vec::new(),
         schema: None,
+        approval: None,
+        rules: Vec::new(),
     }
 }
 

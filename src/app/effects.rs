@@ -154,6 +154,7 @@ fn journal_event_of(
         notes: Vec::new(),
         schema: None,
         approval: None,
+        rules: Vec::new(),
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;
@@ -235,9 +236,15 @@ fn approval_op(
                 share,
                 pos,
                 until,
+                rules,
             } => {
-                let run =
-                    super::record::ask(sw.as_ref(), live, (need, share, pos), &who, (now, until));
+                let run = super::record::ask(
+                    sw.as_ref(),
+                    live,
+                    (need, share, pos),
+                    (&who, &rules),
+                    (now, until),
+                );
                 let result =
                     bounded(tokio::time::timeout(timeout, async { run.await.map(|_| ()) }).await);
                 ApprovalDone::Asked { until, result }

@@ -50,6 +50,8 @@ pub struct WriteOrder {
     /// This forward write needs another person's approval (`[approval]`), found in the
     /// cutover record when the write begins (and consumed by it), or it is refused.
     pub approval: Option<crate::core::approval::Need>,
+    /// This writer's `[approval]` rules, recorded when this write begins a cutover.
+    pub rules: Vec<crate::core::approval::Need>,
 }
 
 /// How a write ended.
@@ -225,18 +227,12 @@ pub async fn apply_reporting(
         begun,
         schema: order.schema.as_deref(),
         approval: order.approval,
+        rules: &order.rules,
+        overrides: !order.rollback && (!order.notes.is_empty() || order.reason.is_some()),
     };
     let approved = match forward_refusal(backend, order, &intent(wall_ms())).await {
         Ok(a) => a,
-        Err(why) => {
-            let reason = format!("not written: {why}");
-            e.ts = timestamp();
-            e.phase = Phase::Refused;
-            e.error = Some(reason.clone());
-            journal_append(journal, &e, &mut out);
-            out.result = WriteResult::Refused { reason };
-            return out;
-        }
+        Err(why) => return refused(journal, e, out, &why),
     };
     journal_notes(journal, &e, order, approved.as_ref());
     let t = Instant::now();
@@ -286,6 +282,17 @@ pub async fn apply_reporting(
         out.journal_error.get_or_insert(e);
     }
     out.record_error = out.record_error.or(record_error);
+    out
+}
+
+/// A forward write refused before the call: journaled as such.
+fn refused(journal: &Journal, mut e: Entry, mut out: Applied, why: &str) -> Applied {
+    let reason = format!("not written: {why}");
+    e.ts = timestamp();
+    e.phase = Phase::Refused;
+    e.error = Some(reason.clone());
+    journal_append(journal, &e, &mut out);
+    out.result = WriteResult::Refused { reason };
     out
 }
 

@@ -772,6 +772,11 @@ mod tests {
                 "override",
                 "rollback-safety",
                 "auto-rollback-held",
+                "approval-asked",
+                "approved",
+                "declined",
+                "approval-expired",
+                "approval-withdrawn",
             ]
         );
     }

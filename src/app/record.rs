@@ -42,6 +42,12 @@ pub struct Intent<'a> {
     /// This forward write needs another person's approval (`[approval]`): the record must
     /// hold this very request, approved by someone else in time. Consumed by the write.
     pub approval: Option<Need>,
+    /// This writer's `[approval]` rules: recorded when this write begins a cutover, for
+    /// everyone in it. The record's own rules are followed whatever these say.
+    pub rules: &'a [Need],
+    /// This forward write overrides a failed pre-flight, a breach, stale data or a
+    /// candidate nothing judged.
+    pub overrides: bool,
 }
 
 /// A request answered: who asked, who approved, when.
@@ -89,6 +95,7 @@ fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
     let action = i.action.as_str();
     let fresh = || Record {
         schema: i.schema.map(str::to_string),
+        rules: i.rules.to_vec(),
         ..Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, action, i.now)
     };
     match cur {
@@ -118,10 +125,15 @@ pub async fn begin(
         let (raw, cur) = stored(b)
             .await
             .map_err(|e| RecordError::Store(e.to_string()))?;
-        let approved = match i.approval {
+        // What this cutover's record asks for, whatever the writer's config says.
+        let r = cur.as_ref().filter(|r| r.live == i.live);
+        let recorded = r.map_or(&[][..], |r| r.rules.as_slice());
+        let needed = i
+            .approval
+            .or_else(|| approval::need_of(recorded, i.share, i.overrides));
+        let approved = match needed {
             None => None,
             Some(need) => {
-                let r = cur.as_ref().filter(|r| r.live == i.live);
                 let (ask, ans) = approval::approved(
                     r.and_then(|r| r.ask.as_ref()),
                     r.and_then(|r| r.answer.as_ref()),
@@ -155,7 +167,7 @@ pub async fn ask(
     b: &dyn Switch,
     live: Env,
     (need, share, pos): (Need, u8, u8),
-    who: &str,
+    (who, rules): (&str, &[Need]),
     (now, until): (i64, i64),
 ) -> Result<Record, String> {
     for _ in 0..4 {
@@ -167,6 +179,7 @@ pub async fn ask(
             Some(r) if r.live == live => r,
             _ => Record {
                 pos,
+                rules: rules.to_vec(),
                 ..Record::new(live, who, now)
             },
         };
@@ -373,6 +386,8 @@ mod tests {
             begun: now,
             schema: Some("42"),
             approval: None,
+            rules: &[],
+            overrides: false,
         }
     }
 

@@ -213,6 +213,16 @@ pub fn approval_asked(s: &crate::app::state::State, a: &crate::core::approval::A
     approval_what(s, a.need, &action, s.cutover.share, a.share)
 }
 
+/// The rules the cutover record carries for this cutover (those of whoever began it).
+pub fn recorded_rules(s: &crate::app::state::State) -> Vec<crate::core::approval::Need> {
+    s.traffic
+        .record
+        .as_ref()
+        .filter(|r| r.live == s.live())
+        .map(|r| r.rules.clone())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
 

@@ -175,6 +175,7 @@ fn journal_note(
         notes: Vec::new(),
         schema: None,
         approval: None,
+        rules: Vec::new(),
     };
     let mut e = engine::entry(&order, backend, phase, who);
     e.target = None;
@@ -202,13 +203,24 @@ pub(super) async fn wait_for_approval(
     let now = wall_ms();
     let until = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
     let limit = config.poll_timeout;
+    let rules = config
+        .approval
+        .as_ref()
+        .map(|r| r.required_for.clone())
+        .unwrap_or_default();
     let bounded = |r: Result<Result<(), String>, tokio::time::error::Elapsed>| {
         r.unwrap_or_else(|_| Err("the store did not answer in time".into()))
     };
     let stored = tokio::time::timeout(limit, async {
-        record::ask(backend, live, (need, share, pos), &who.user, (now, until))
-            .await
-            .map(|_| ())
+        record::ask(
+            backend,
+            live,
+            (need, share, pos),
+            (&who.user, &rules),
+            (now, until),
+        )
+        .await
+        .map(|_| ())
     })
     .await;
     bounded(stored)
@@ -224,6 +236,19 @@ pub(super) async fn wait_for_approval(
         "cutover: waiting for approval (another person): {words}, until {}: they run `cutover approve` or press a in their cockpit; Ctrl-C withdraws",
         hhmm(until)
     );
+    await_answer(backend, me, (limit, until), &words).await
+}
+
+/// Reads the record every second until our request `until` is answered (`Ok`: approved),
+/// declined, replaced, expired or withdrawn with Ctrl-C; the driver lease renewed meanwhile.
+async fn await_answer(
+    backend: &dyn Switch,
+    me: &crate::app::lease::Me,
+    (limit, until): (std::time::Duration, i64),
+    words: &str,
+) -> Result<(), String> {
+    use crate::app::record;
+    let now = wall_ms();
     let withdraw = || async {
         let _ = tokio::time::timeout(limit, record::withdraw(backend, until)).await;
     };

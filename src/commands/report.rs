@@ -158,6 +158,8 @@ mod tests {
             expect: None,
             notes: Vec::new(),
             schema: None,
+            approval: None,
+            rules: Vec::new(),
         }
     }
 

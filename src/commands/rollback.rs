@@ -264,6 +264,7 @@ fn rollback_order(
         notes: Vec::new(),
         schema: None,
         approval: None,
+        rules: Vec::new(),
     }
 }
 

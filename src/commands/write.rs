@@ -240,24 +240,10 @@ async fn write_held(
             who.user, order.action
         )
     });
-    // A second person (`[approval]`): asked in the record, waited for; the engine checks
-    // it again where the write begins.
-    let overrides = order.reason.is_some();
-    if let Some(need) =
-        crate::core::approval::Rules::need(config.approval.as_ref(), share, overrides)
+    if let Err(refused) =
+        approval_first(config, backend.as_ref(), (me, who), &snap, &mut order).await
     {
-        let pos = before.share_of(cand).unwrap_or(0);
-        if let Err(why) = super::approve::wait_for_approval(
-            config,
-            backend.as_ref(),
-            (me, who),
-            (live, need, share, pos),
-        )
-        .await
-        {
-            return Ok(NotWriting::failure(why).exit());
-        }
-        order.approval = Some(need);
+        return Ok(refused.exit());
     }
     let done = engine::apply(backend.as_ref(), journal, who, &order).await;
     // Told after the write, never before it; said on the terminal first.
@@ -271,6 +257,37 @@ async fn write_held(
         err!("cutover: warning: the cutover record was not updated: {e}");
     }
     Ok(code)
+}
+
+/// A second person (`[approval]`, this config's or the record's): asked in the record and
+/// waited for; the engine checks it again where the write begins.
+async fn approval_first(
+    config: &Config,
+    backend: &dyn Switch,
+    (me, who): (&Me, &Who),
+    snap: &super::snapshot::Snapshot,
+    order: &mut WriteOrder,
+) -> Result<(), NotWriting> {
+    let live = order.live;
+    let recorded = match &snap.record {
+        Ok(Some(r)) if r.live == live => r.rules.clone(),
+        _ => Vec::new(),
+    };
+    let overrides = order.reason.is_some();
+    let Some(need) = crate::core::approval::Rules::need(
+        config.approval.as_ref(),
+        &recorded,
+        order.share,
+        overrides,
+    ) else {
+        return Ok(());
+    };
+    let pos = order.expect.unwrap_or(0);
+    super::approve::wait_for_approval(config, backend, (me, who), (live, need, order.share, pos))
+        .await
+        .map_err(NotWriting::failure)?;
+    order.approval = Some(need);
+    Ok(())
 }
 
 /// `min-bake` from the last move recorded at the backend, whoever made it, while the
@@ -565,6 +582,11 @@ fn forward_order(
         notes: Vec::new(),
         schema: None,
         approval: None,
+        rules: config
+            .approval
+            .as_ref()
+            .map(|r| r.required_for.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -52,16 +52,31 @@ impl Rules {
     pub const DEFAULT_TTL_MS: u64 = 5 * 60_000;
 
     /// Whether a forward move to `share` that overrides something (`overrides`) needs a
-    /// second person, and as what: an override before a promotion (it says more).
-    pub fn need(rules: Option<&Rules>, share: u8, overrides: bool) -> Option<Need> {
-        let r = rules?;
-        if overrides && r.required_for.contains(&Need::Override) {
-            Some(Need::Override)
-        } else if share == 100 && r.required_for.contains(&Need::Promote) {
-            Some(Need::Promote)
-        } else {
-            None
+    /// second person, and as what, under these rules or the ones the cutover record
+    /// carries (`recorded`: those of whoever began the cutover hold for everyone in it,
+    /// whatever their own config says).
+    pub fn need(
+        rules: Option<&Rules>,
+        recorded: &[Need],
+        share: u8,
+        overrides: bool,
+    ) -> Option<Need> {
+        let mut all: Vec<Need> = recorded.to_vec();
+        if let Some(r) = rules {
+            all.extend(&r.required_for);
         }
+        need_of(&all, share, overrides)
+    }
+}
+
+/// What a move needs under `required`: an override before a promotion (it says more).
+pub fn need_of(required: &[Need], share: u8, overrides: bool) -> Option<Need> {
+    if overrides && required.contains(&Need::Override) {
+        Some(Need::Override)
+    } else if share == 100 && required.contains(&Need::Promote) {
+        Some(Need::Promote)
+    } else {
+        None
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Record {
     /// cleared by the next write, whatever it is.
     pub ask: Option<Ask>,
     pub answer: Option<Answer>,
+    /// What needs a second person in this cutover (`[approval]` of whoever began it):
+    /// every writer follows it, whatever its own config says.
+    pub rules: Vec<Need>,
 }
 
 fn safe(s: &str) -> String {
@@ -101,6 +104,7 @@ impl Record {
             schema: None,
             ask: None,
             answer: None,
+            rules: Vec::new(),
         }
     }
 
@@ -135,6 +139,14 @@ impl Record {
                     })
                     .filter(|r| !r.is_empty()),
             }),
+            ..self.clone()
+        }
+    }
+
+    /// The record with `rules` for a second person.
+    pub fn with_rules(&self, rules: &[Need]) -> Record {
+        Record {
+            rules: rules.to_vec(),
             ..self.clone()
         }
     }
@@ -295,6 +307,11 @@ impl Record {
         if let Some(b) = &self.schema {
             s.push_str(&format!(" schema={b}"));
         }
+        // One letter each (`p` promote, `o` override): the tag is short.
+        if !self.rules.is_empty() {
+            let letters: String = self.rules.iter().map(|n| rule_letter(*n)).collect();
+            s.push_str(&format!(" need={letters}"));
+        }
         if let Some(a) = &self.ask {
             s.push_str(&format!(
                 " ask={}:{}:{}:{}",
@@ -325,6 +342,7 @@ impl Record {
         let (mut live, mut by, mut at, mut pos) = (None, None, None, None);
         let (mut last, mut flight, mut end, mut lastpid) = (None, None, None, None);
         let (mut schema, mut ask, mut answer) = (None, None, None);
+        let mut rules = Vec::new();
         for w in words {
             let (k, v) = w.split_once('=')?;
             match k {
@@ -362,6 +380,8 @@ impl Record {
                 }
                 // A request or an answer that does not parse is none: never approved.
                 "ask" => ask = decode_ask(v),
+                // A name this version does not know is no rule it can follow.
+                "need" => rules = v.chars().filter_map(rule_of_letter).collect(),
                 "ok" | "no" => answer = decode_answer(k == "ok", v),
                 _ => {} // a newer version's field: ignored, never fatal
             }
@@ -380,7 +400,23 @@ impl Record {
             schema,
             answer: answer.filter(|_| ask.is_some()),
             ask,
+            rules,
         })
+    }
+}
+
+fn rule_letter(n: Need) -> char {
+    match n {
+        Need::Promote => 'p',
+        Need::Override => 'o',
+    }
+}
+
+fn rule_of_letter(c: char) -> Option<Need> {
+    match c {
+        'p' => Some(Need::Promote),
+        'o' => Some(Need::Override),
+        _ => None,
     }
 }
 
@@ -605,6 +641,7 @@ mod tests {
             )
         }
         .with_ask(Need::Override, 100, &format!("{}@host", "u".repeat(40)), t)
+        .with_rules(&[Need::Promote, Need::Override])
         .with_answer(false, &"v".repeat(60), t, Some(&"w ".repeat(40)));
         let text = long.encode();
         assert!(text.len() <= RECORD_MAX, "{} {text}", text.len());
@@ -614,6 +651,7 @@ mod tests {
             (long.live, long.pos, long.end, long.schema.clone())
         );
         assert_eq!(back.flight, long.flight);
+        assert_eq!(back.rules, [Need::Promote, Need::Override]);
         let ask = back.ask.clone().expect("the request is kept");
         assert_eq!((ask.need, ask.share, ask.until), (Need::Override, 100, t));
         assert!(crate::core::approval::same_person(

@@ -167,6 +167,31 @@ pub fn render_takeover(frame: &mut Frame, area: Rect, state: &State, theme: &The
     );
 }
 
+/// A second person (`[approval]`): `y` asks them, it does not send.
+fn approval_row(state: &State, c: &crate::app::state::PendingConfirm) -> Option<String> {
+    let overrides = c.reasons.iter().any(|r| {
+        matches!(
+            r,
+            crate::core::ConfirmReason::Breach
+                | crate::core::ConfirmReason::Stale
+                | crate::core::ConfirmReason::Unjudged
+                | crate::core::ConfirmReason::Preflight
+        )
+    });
+    if c.action == crate::app::journal::WriteAction::Revert {
+        return None;
+    }
+    let need = crate::core::approval::Rules::need(
+        state.settings.approval.as_ref(),
+        &crate::app::words::recorded_rules(state),
+        c.share,
+        overrides,
+    )?;
+    Some(format!(
+        " · needs another person's approval ({need}): y asks them; nothing moves until they approve"
+    ))
+}
+
 pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(c) = &state.view.confirm else { return };
     let cand = state.candidate();
@@ -229,27 +254,8 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, state: &State, theme: &Them
             }
         }
     }
-    // A second person (`[approval]`): y asks them, it does not send.
-    let overrides = c.reasons.iter().any(|r| {
-        matches!(
-            r,
-            crate::core::ConfirmReason::Breach
-                | crate::core::ConfirmReason::Stale
-                | crate::core::ConfirmReason::Unjudged
-                | crate::core::ConfirmReason::Preflight
-        )
-    });
-    if c.action != crate::app::journal::WriteAction::Revert
-        && let Some(need) =
-            crate::core::approval::Rules::need(state.settings.approval.as_ref(), c.share, overrides)
-    {
-        rows.push((
-            format!(
-                " · needs another person's approval ({need}): y asks them; nothing moves until they approve"
-            ),
-            3,
-            theme.warn,
-        ));
+    if let Some(row) = approval_row(state, c) {
+        rows.push((row, 3, theme.warn));
     }
     // Going back after the window closed is a new cutover: there is nothing to roll back.
     let keys = confirm_keys(

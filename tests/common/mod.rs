@@ -442,6 +442,7 @@ pub fn order(id: u64, share: u8) -> cutover::app::engine::WriteOrder {
         notes: Vec::new(),
         schema: None,
         approval: None,
+        rules: Vec::new(),
     }
 }
 

@@ -547,6 +547,12 @@ impl State {
             notes: Vec::new(),
             schema,
             approval: None,
+            rules: self
+                .settings
+                .approval
+                .as_ref()
+                .map(|r| r.required_for.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -23,7 +23,12 @@ pub(super) fn need(s: &State, c: &PendingConfirm, overrides: bool) -> Option<Nee
     if c.action == WriteAction::Revert {
         return None;
     }
-    Rules::need(s.settings.approval.as_ref(), c.share, overrides)
+    Rules::need(
+        s.settings.approval.as_ref(),
+        &crate::app::words::recorded_rules(s),
+        c.share,
+        overrides,
+    )
 }
 
 /// The driver confirmed a move that needs a second person: ask for it in the record and
@@ -61,12 +66,19 @@ pub(super) fn ask(
         asked: false,
         missing: 0,
     });
+    let rules = s
+        .settings
+        .approval
+        .as_ref()
+        .map(|r| r.required_for.clone())
+        .unwrap_or_default();
     vec![Effect::Record(RecordOp::Ask {
         live,
         need,
         share,
         pos,
         until,
+        rules,
     })]
 }
 
@@ -246,10 +258,20 @@ pub(super) fn on_record(s: &mut State) -> Vec<Effect> {
         match (&ask, &answer) {
             (Some(a), Some(ans)) if a.until == w.until => {
                 s.approval.waiting = None;
-                effects.extend(if ans.approved {
-                    approved(s, w, ans)
-                } else {
-                    declined(s, &w, ans)
+                let wall = s.wall_ms(s.now);
+                let check = approval::approved(
+                    Some(a),
+                    Some(ans),
+                    (w.need, w.confirm.share, &s.settings.driver),
+                    wall,
+                );
+                effects.extend(match check {
+                    Ok(_) => approved(s, w, ans),
+                    Err(_) if !ans.approved => declined(s, &w, ans),
+                    Err(why) => {
+                        s.log(Level::Error, format!("{why}; nothing sent"));
+                        Vec::new()
+                    }
                 });
             }
             (Some(a), None) if a.until == w.until => {
@@ -477,4 +499,245 @@ fn send(s: &mut State, approve: bool, reason: Option<String>) -> Vec<Effect> {
         approve,
         reason,
     })]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::update::testkit::*;
+    use crate::app::update::{ApprovalDone, update};
+    use crate::core::Record;
+
+    const TTL: u64 = 300_000;
+
+    /// Alice drives at `share` % under `[approval]` for promote and override.
+    fn driving(share: u8) -> State {
+        let mut s = state(share);
+        s.settings.driver = "alice@h1".into();
+        s.settings.approval = Some(Rules {
+            required_for: vec![Need::Promote, Need::Override],
+            ttl_ms: TTL,
+        });
+        s
+    }
+
+    fn record_read(s: &mut State, r: Record) -> Vec<Effect> {
+        let now = s.now + 10;
+        update(
+            s,
+            Event::RecordRead {
+                now,
+                result: Ok(Some(r)),
+            },
+        )
+    }
+
+    /// Promote confirmed: the request, stored; the record that holds it.
+    fn asked(s: &mut State) -> Record {
+        assert!(key(s, KeyCode::Right).is_empty(), "asks to confirm first");
+        let e = key(s, KeyCode::Char('y'));
+        let [
+            Effect::Record(RecordOp::Ask {
+                need, share, until, ..
+            }),
+        ] = e.as_slice()
+        else {
+            panic!("asks, writes nothing: {e:?}")
+        };
+        assert_eq!((*need, *share), (Need::Promote, 100));
+        let until = *until;
+        let e = update(
+            s,
+            Event::Approval {
+                now: s.now + 5,
+                done: ApprovalDone::Asked {
+                    until,
+                    result: Ok(()),
+                },
+            },
+        );
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::JournalNote {
+                    phase: Phase::ApprovalAsked,
+                    ..
+                }]
+            ),
+            "{e:?}"
+        );
+        let r =
+            Record::new(Env::Blue, "alice@h1", 0).with_ask(Need::Promote, 100, "alice@h1", until);
+        assert!(record_read(s, r.clone()).is_empty(), "still waiting");
+        assert!(s.approval.waiting.is_some());
+        r
+    }
+
+    #[test]
+    fn a_promotion_waits_and_goes_out_on_another_persons_ok() {
+        let mut s = driving(50);
+        let r = asked(&mut s);
+        // Nothing else moves forward meanwhile.
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(
+            s.last_event().starts_with("still waiting for approval"),
+            "{}",
+            s.last_event()
+        );
+        let e = record_read(&mut s, r.with_answer(true, "bob@h2", 1, None));
+        let [Effect::Write(o)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (o.share, o.rollback, o.approval),
+            (100, false, Some(Need::Promote))
+        );
+        assert!(s.approval.waiting.is_none());
+        assert!(s.said("bob@h2 approved promote green 50 → 100 %: sending"));
+    }
+
+    #[test]
+    fn the_same_person_on_another_host_a_decline_and_expiry_send_nothing() {
+        let mut s = driving(50);
+        let r = asked(&mut s);
+        assert!(record_read(&mut s, r.with_answer(true, "alice@laptop", 1, None)).is_empty());
+        assert!(s.said("the same person who asked"), "{:?}", s.last_event());
+        assert!(s.approval.waiting.is_none());
+
+        let mut s = driving(50);
+        let r = asked(&mut s);
+        let e = record_read(
+            &mut s,
+            r.with_answer(false, "bob@h2", 1, Some("p99 creeping up")),
+        );
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::JournalNote {
+                    phase: Phase::Declined,
+                    ..
+                }]
+            ),
+            "{e:?}"
+        );
+        assert!(s.said("bob@h2 DECLINED promote green 50 → 100 %: p99 creeping up; nothing sent"));
+
+        let mut s = driving(50);
+        asked(&mut s);
+        let later = s.now + TTL + 1_000;
+        let e = update(&mut s, Event::Tick { now: later });
+        assert!(
+            matches!(
+                e.as_slice(),
+                [
+                    Effect::Record(RecordOp::Withdraw { .. }),
+                    Effect::JournalNote {
+                        phase: Phase::ApprovalExpired,
+                        ..
+                    }
+                ]
+            ),
+            "{e:?}"
+        );
+        assert!(s.approval.waiting.is_none());
+        assert!(s.last_event().contains("expired unanswered"));
+    }
+
+    #[test]
+    fn rollback_never_waits_and_voids_the_request() {
+        let mut s = driving(50);
+        asked(&mut s);
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), [(0, true)]);
+        assert!(e.iter().any(|e| matches!(
+            e,
+            Effect::JournalNote {
+                phase: Phase::ApprovalWithdrawn,
+                ..
+            }
+        )));
+        assert!(s.approval.waiting.is_none());
+        // Withdrawn by hand: n.
+        let mut s = driving(50);
+        asked(&mut s);
+        let e = key(&mut s, KeyCode::Char('n'));
+        assert!(
+            matches!(
+                e.as_slice(),
+                [
+                    Effect::Record(RecordOp::Withdraw { .. }),
+                    Effect::JournalNote {
+                        phase: Phase::ApprovalWithdrawn,
+                        ..
+                    }
+                ]
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_approval_of_a_calm_promotion_does_not_carry_a_breach_that_came_since() {
+        let mut s = driving(50);
+        let r = asked(&mut s);
+        let t = s.now;
+        green_errors(&mut s, t + 1_000, 0.2);
+        green_errors(&mut s, t + 40_000, 0.2);
+        assert!(s.breach(), "green breaches now");
+        assert!(record_read(&mut s, r.with_answer(true, "bob@h2", 1, None)).is_empty());
+        assert!(s.said("but since it was asked"), "{}", s.last_event());
+    }
+
+    #[test]
+    fn an_observer_sees_the_request_and_answers_it_with_a_typed_reason() {
+        let mut s = state(50);
+        s.settings.driver = "bob@h2".into();
+        s.lease.role = Role::Observer;
+        let r = Record::new(Env::Blue, "alice@h1", 0).with_ask(
+            Need::Promote,
+            100,
+            "alice@h1",
+            s.wall_ms(s.now) + TTL as i64,
+        );
+        record_read(&mut s, r.clone());
+        assert!(
+            s.said("alice@h1 asks for approval: promote green 50 → 100 %"),
+            "{}",
+            s.last_event()
+        );
+        key(&mut s, KeyCode::Char('a'));
+        assert!(s.approval.answering.is_some());
+        key(&mut s, KeyCode::Char('n'));
+        for c in "no, p99".chars() {
+            key(&mut s, KeyCode::Char(c));
+        }
+        key(&mut s, KeyCode::Backspace);
+        let e = key(&mut s, KeyCode::Enter);
+        let [
+            Effect::Record(RecordOp::Answer {
+                approve,
+                reason,
+                seen,
+            }),
+        ] = e.as_slice()
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (*approve, reason.as_deref(), seen.who.as_str()),
+            (false, Some("no, p9"), "alice@h1")
+        );
+        // Alice herself, in another cockpit, cannot.
+        let mut s = state(50);
+        s.settings.driver = "alice@h9".into();
+        s.lease.role = Role::Observer;
+        record_read(&mut s, r);
+        key(&mut s, KeyCode::Char('a'));
+        assert!(s.approval.answering.is_none());
+        assert!(
+            s.last_event().contains("approval needs another person"),
+            "{}",
+            s.last_event()
+        );
+    }
 }

@@ -143,8 +143,10 @@ pub enum Event {
     },
 }
 
-/// What the runner must do.
+/// What the runner must do. A write order is the large one: effects live for one event,
+/// and a box would cost every write an allocation for nothing.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     Write(WriteOrder),
     Smoke(crate::core::Env),
@@ -188,7 +190,7 @@ pub enum RecordOp {
     WindowEnd { live: Env, end: Option<i64> },
     /// The record vanished mid-cutover (an HAProxy reload starts a fresh store): the driver
     /// puts back its last copy, only if the store is still empty.
-    Restore(Record),
+    Restore(Box<Record>),
     /// Ask for another person's approval (`[approval]`) in the record naming `live`.
     Ask {
         live: Env,
@@ -197,6 +199,8 @@ pub enum RecordOp {
         /// The candidate's share now, for a record made by this request.
         pos: u8,
         until: i64,
+        /// This cockpit's `[approval]` rules, for a record made by this request.
+        rules: Vec<crate::core::approval::Need>,
     },
     /// Answer the request `seen` (the one looked at): approve, or decline with a reason.
     Answer {
@@ -301,12 +305,7 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
         }
         Event::RecordRead { now, result } => {
             advance(s, now);
-            let read = result.is_ok();
-            let mut effects = on_record(s, result);
-            if read {
-                effects.extend(approval::on_record(s));
-            }
-            effects
+            record_read(s, result)
         }
         Event::Approval { now, done } => {
             advance(s, now);
@@ -340,16 +339,29 @@ fn reduce(s: &mut State, ev: Event) -> Vec<Effect> {
             advance(s, now);
             on_lease(s, role, holder, took_over, error)
         }
-        Event::Shutdown { now, reason } => {
-            advance(s, now);
-            s.log(
-                Level::Warn,
-                format!("{reason}: quitting, traffic left as the backend has it"),
-            );
-            s.view.quit = true;
-            Vec::new()
-        }
+        Event::Shutdown { now, reason } => shutdown(s, now, &reason),
     }
+}
+
+/// SIGTERM, SIGHUP: quit, traffic left as it is.
+fn shutdown(s: &mut State, now: Millis, reason: &str) -> Vec<Effect> {
+    advance(s, now);
+    s.log(
+        Level::Warn,
+        format!("{reason}: quitting, traffic left as the backend has it"),
+    );
+    s.view.quit = true;
+    Vec::new()
+}
+
+/// The record as read: who is live and what changed, then a second person's request.
+fn record_read(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Effect> {
+    let read = result.is_ok();
+    let mut effects = on_record(s, result);
+    if read {
+        effects.extend(approval::on_record(s));
+    }
+    effects
 }
 
 pub(super) fn advance(s: &mut State, now: Millis) {

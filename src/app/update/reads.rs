@@ -64,7 +64,7 @@ fn read_record(s: &mut State, result: Result<Option<Record>, String>) -> Vec<Eff
                 old.live, old.by
             ),
         );
-        return vec![Effect::Record(RecordOp::Restore(old))];
+        return vec![Effect::Record(RecordOp::Restore(Box::new(old)))];
     }
     if s.traffic.record != rec {
         s.traffic.record_read_at = s.now;
@@ -1294,7 +1294,7 @@ mod tests {
                 result: Ok(None),
             },
         );
-        assert_eq!(e, vec![Effect::Record(RecordOp::Restore(rec))]);
+        assert_eq!(e, vec![Effect::Record(RecordOp::Restore(Box::new(rec)))]);
         assert_eq!(s.live(), Env::Blue);
         // An observer does not write it.
         let mut s = state(50);
