@@ -54,7 +54,9 @@ pub fn spawn_writer(
                 order = rx.recv() => {
                     let Some(order) = order else { break };
                     match &mut running {
-                        Some(r) if order.rollback && !r.order.rollback && !r.task.is_finished() => {
+                        // A cold rollback's step (a rollback to a share above 0) is
+                        // pre-empted by the rollback to 0 that cuts the ramp short.
+                        Some(r) if order.rollback && (!r.order.rollback || (r.order.share > 0 && order.share == 0)) && !r.task.is_finished() => {
                             // A rollback goes out at once: a step still waiting for its
                             // answer is cancelled (said in the journal after the rollback
                             // left), one already read back only finishes its bookkeeping.

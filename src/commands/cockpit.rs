@@ -106,6 +106,7 @@ fn initial_state(config: &Config, backend: &dyn Backend, who: &Who) -> State {
     s.settings.settle_ms = super::wiring::signal_window(config).as_millis() as u64;
     s.settings.min_bake_ms = config.min_bake.map(|d| d.as_millis() as u64);
     s.settings.approval = config.approval.clone();
+    s.settings.cold_ramp = config.cold_rollback.clone();
     if let Some(g) = &config.schema {
         s.schema.contract = Some(g.contract.0.clone());
         s.schema.stale_ms = (3 * g.interval + g.timeout).as_millis() as u64;

@@ -28,6 +28,10 @@ pub(super) struct ConfigFile {
     pub(super) min_bake: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub(super) standby_check_interval: Option<Duration>,
+    pub(super) cold_rollback: Option<String>,
+    pub(super) cold_rollback_steps: Option<Vec<i64>>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) cold_rollback_wait: Option<Duration>,
     pub(super) live: Option<String>,
     pub(super) journal: Option<PathBuf>,
     pub(super) theme: Option<String>,

@@ -118,6 +118,9 @@ pub struct Config {
     /// How often the smoke checks run against the rollback target while the candidate
     /// serves (and at once after a schema change).
     pub standby_check_interval: Duration,
+    /// `cold-rollback = "ramp"`: a cold rollback target gets the traffic back in steps
+    /// (`None`: every rollback is one instant call).
+    pub cold_rollback: Option<crate::core::cutover::ColdRamp>,
     /// `[approval]`: what needs a second person (`None`: nothing does).
     pub approval: Option<crate::core::approval::Rules>,
 }
@@ -214,6 +217,11 @@ impl Config {
         let hooks = notify::webhooks(&f.notify)?;
         let schema = schema::section(f.schema, &envs)?;
         let approval = approval::section(f.approval)?;
+        let cold_rollback = cold_rollback(
+            f.cold_rollback.as_deref(),
+            f.cold_rollback_steps.as_deref(),
+            f.cold_rollback_wait,
+        )?;
         let keymap = Keymap::with_overrides(&f.keys)?;
         Ok(Config {
             name,
@@ -240,6 +248,7 @@ impl Config {
             min_bake,
             schema,
             standby_check_interval,
+            cold_rollback,
             approval,
         })
     }
@@ -295,6 +304,62 @@ fn standby_interval(v: Option<Duration>) -> Result<Duration, String> {
         (Duration::from_secs(5), Duration::from_secs(3600)),
         "how often the smoke checks run against the rollback target while it waits",
     )
+}
+
+/// `cold-rollback` ("instant", the default, or "ramp"), `cold-rollback-steps` (the
+/// candidate's shares on the way back, falling, ending at 0; `[50, 0]` by default) and
+/// `cold-rollback-wait` (between steps, 1s to 5m, 10s by default).
+fn cold_rollback(
+    kind: Option<&str>,
+    steps: Option<&[i64]>,
+    wait: Option<Duration>,
+) -> Result<Option<crate::core::cutover::ColdRamp>, String> {
+    match kind {
+        None | Some("instant") => {
+            let stray = if steps.is_some() {
+                Some("cold-rollback-steps")
+            } else if wait.is_some() {
+                Some("cold-rollback-wait")
+            } else {
+                None
+            };
+            if let Some(key) = stray {
+                return Err(format!(
+                    "key `{key}`: given, but `cold-rollback` is not \"ramp\": expected `cold-rollback = \"ramp\"` beside it, or leave it out"
+                ));
+            }
+            return Ok(None);
+        }
+        Some("ramp") => {}
+        Some(other) => {
+            return Err(format!(
+                "key `cold-rollback`: value {}: expected \"instant\" (one call, the default) or \"ramp\" (a cold rollback target gets the traffic back in steps)",
+                bounds::echo(other)
+            ));
+        }
+    }
+    let steps: Vec<i64> = steps.map_or_else(|| vec![50, 0], <[i64]>::to_vec);
+    let expected = "expected 1 to 5 shares of the candidate, falling, each 0 to 99, the last 0 (such as [50, 0])";
+    let ok = (1..=5).contains(&steps.len())
+        && steps.iter().all(|s| (0..=99).contains(s))
+        && steps.windows(2).all(|w| w[0] > w[1])
+        && steps.last() == Some(&0);
+    if !ok {
+        return Err(format!(
+            "key `cold-rollback-steps`: value {steps:?}: {expected}"
+        ));
+    }
+    let wait = bounds::duration(
+        "cold-rollback-wait",
+        wait,
+        Duration::from_secs(10),
+        (Duration::from_secs(1), Duration::from_secs(300)),
+        "how long each step of a cold rollback holds before the next",
+    )?;
+    Ok(Some(crate::core::cutover::ColdRamp {
+        steps: steps.iter().map(|s| *s as u8).collect(),
+        wait_ms: wait.as_millis() as u64,
+    }))
 }
 
 fn min_bake(bake: Option<Duration>) -> Result<Option<Duration>, String> {

@@ -3,6 +3,24 @@
 
 use super::{Env, Millis, Plan};
 
+/// `cold-rollback = "ramp"`: a rollback target known not warm is given the traffic back
+/// through these shares of the candidate (`cold-rollback-steps`, ending at 0), each
+/// verified, `wait_ms` between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColdRamp {
+    pub steps: Vec<u8>,
+    pub wait_ms: u64,
+}
+
+impl ColdRamp {
+    /// The steps a rollback takes from the candidate at `share` %: those below it, when
+    /// more than the last (0) is left; `None`: one instant call.
+    pub fn from(&self, share: u8) -> Option<Vec<u8>> {
+        let steps: Vec<u8> = self.steps.iter().copied().filter(|s| *s < share).collect();
+        (steps.len() > 1).then_some(steps)
+    }
+}
+
 /// What the operator asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {

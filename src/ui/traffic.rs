@@ -94,6 +94,17 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
         (standby, schema)
     };
     let mut spans = vec![Span::styled(" rollback ", theme.dim)];
+    // What `r` will do: one call, or a ramp onto a cold target.
+    if let Some(how) = how(state) {
+        let ramp = how.contains("ramp") || how.contains("RAMP");
+        spans.push(Span::styled(
+            how,
+            if ramp { theme.warn } else { theme.text },
+        ));
+        if !first.is_empty() || !second.is_empty() {
+            spans.push(Span::styled(" · ", theme.dim));
+        }
+    }
     let both = !first.is_empty() && !second.is_empty();
     spans.extend(first);
     if both {
@@ -108,6 +119,16 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
 fn rollback_shown(state: &State) -> bool {
     state.schema.contract.is_some()
         || (state.standby.interval_ms.is_some() && state.standby_waits())
+        || how(state).is_some()
+}
+
+/// What `r` does now ("r: instant", "r: ramp 50 → 0, blue is cold: …"), while there is
+/// something to roll back.
+fn how(state: &State) -> Option<String> {
+    if !state.standby_waits() && state.writes.ramp.is_none() {
+        return None;
+    }
+    crate::app::update::rollback_how(state)
 }
 
 /// What must stay on screen until it is resolved: a failed write (until a later write

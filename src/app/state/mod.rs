@@ -53,6 +53,8 @@ pub struct Settings {
     pub min_bake_ms: Option<Millis>,
     /// `[approval]`: what needs a second person.
     pub approval: Option<crate::core::approval::Rules>,
+    /// `cold-rollback = "ramp"`: a cold rollback target gets the traffic back in steps.
+    pub cold_ramp: Option<crate::core::cutover::ColdRamp>,
 }
 
 /// Who drives, as the lease task last saw it.
@@ -156,6 +158,16 @@ pub struct Writes {
     /// write that landed late, and is rolled back again.
     pub rollback_guard_until: Option<Millis>,
     pub next_id: u64,
+    /// A cold rollback target getting the traffic back in steps: the shares left, and
+    /// when the next goes (`None`: the step before has not read back yet).
+    pub ramp: Option<Ramp>,
+}
+
+/// A rollback in steps (`cold-rollback = "ramp"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ramp {
+    pub rest: Vec<u8>,
+    pub next_at: Option<Millis>,
 }
 
 /// The rollback window beyond its clock (kept by `Cutover`): held, completed, warned, the auto-rollback.
@@ -285,6 +297,7 @@ impl State {
                 settle_ms: 0,
                 min_bake_ms: None,
                 approval: None,
+                cold_ramp: None,
             },
             lease: LeaseView {
                 role: Role::Driver,
@@ -325,6 +338,7 @@ impl State {
                 last_write_done: 0,
                 rollback_guard_until: None,
                 next_id: 1,
+                ramp: None,
             },
             window: WindowState {
                 held: None,

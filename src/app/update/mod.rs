@@ -13,6 +13,7 @@ mod approval;
 mod keys;
 mod lease;
 mod preflight;
+mod ramp;
 mod reads;
 mod schema;
 mod signals;
@@ -24,6 +25,7 @@ mod window;
 mod writes;
 
 pub use lease::not_driving;
+pub use ramp::words as rollback_how;
 
 use super::engine::{WriteOrder, WriteResult};
 use super::journal::Phase;
@@ -237,6 +239,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Effect> {
     report_mismatch(s);
     effects.extend(schema::say_safety(s));
     effects.extend(approval::expire(s));
+    effects.extend(ramp::due(s));
     effects.extend(standby::standby_due(s));
     effects.extend(auto_rollback(s));
     effects.extend(window_due(s));

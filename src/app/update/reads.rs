@@ -421,7 +421,13 @@ fn explain_change(s: &mut State, w: Weights) -> Vec<Effect> {
     {
         return late_landing(s, pos, w);
     }
-    if s.writes.rollback_guard_until.is_some() && new_share != Some(0) {
+    // Our own write in flight to that share (a cold rollback's step) is no late one.
+    let ours = s
+        .writes
+        .in_flight
+        .iter()
+        .any(|w| Some(w.share) == new_share);
+    if s.writes.rollback_guard_until.is_some() && new_share != Some(0) && !ours {
         s.log(
             Level::Warn,
             format!("a pre-empted write landed after the rollback ({w}): rolling back again"),

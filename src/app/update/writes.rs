@@ -138,6 +138,10 @@ pub(super) fn rollback(s: &mut State, action: WriteAction) -> Vec<Effect> {
         });
         return Vec::new();
     }
+    // A cold target with a ramp configured: in steps (`r` again: all at once).
+    if let Some(effects) = super::ramp::rollback(s, &action) {
+        return effects;
+    }
     issue(s, 0, true, action)
 }
 
@@ -196,7 +200,7 @@ pub(super) fn issue(s: &mut State, share: u8, rollback: bool, action: WriteActio
     });
     let cand = s.candidate();
     let text = if rollback {
-        format!("ROLLBACK {cand} {from} → 0 % …")
+        format!("ROLLBACK {cand} {from} → {share} % …")
     } else {
         format!("{action} {cand} {from} → {share} % …")
     };
@@ -317,14 +321,21 @@ pub(super) fn on_write_done(
     }
     let cand = s.candidate();
     let text = s.last_event().to_string();
-    vec![Effect::Notify {
+    let mut next = Vec::new();
+    if w.rollback && w.share > 0 {
+        let verified = matches!(result, WriteResult::Verified { .. });
+        next = super::ramp::on_step_done(s, w.share, verified);
+    }
+    let mut effects = next;
+    effects.push(Effect::Notify {
         event: if w.action == WriteAction::AutoRollback {
             "auto-rollback".into()
         } else {
             "write".into()
         },
         text: format!("{cand}: {text}"),
-    }]
+    });
+    effects
 }
 
 /// Says what a finished write did, and keeps a failure on screen as a banner: what, the
