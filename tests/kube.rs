@@ -1071,3 +1071,86 @@ fn a_kubeconfig_yaml_error_does_not_quote_the_key() {
         }
     }
 }
+
+/// A cold standby is not flooded: blue's Deployment has 2 of 6 replicas ready, and with
+/// `cold-rollback = "ramp"` the screen says before the key what `r` will do; `r` gives
+/// blue half the traffic, reads it back, waits, then the rest. `r` again during a ramp
+/// sends everything back at once.
+#[test]
+fn a_cold_blue_deployment_gets_the_traffic_back_in_steps_and_r_again_goes_at_once() {
+    if !require("tmux") {
+        return;
+    }
+    let api = cluster("httproute.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(config_file(&api, dir.path(), "gateway.toml")).unwrap();
+    let cfg = dir.path().join("cold.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "live = \"blue\"\ncold-rollback = \"ramp\"\ncold-rollback-steps = [50, 0]\ncold-rollback-wait = \"3s\"\n{text}"
+        ),
+    )
+    .unwrap();
+    api.edit(
+        "apps/v1",
+        "Deployment",
+        NS,
+        "checkout-blue",
+        json!({"spec": {"replicas": 6}, "status": {"readyReplicas": 2, "updatedReplicas": 6, "replicas": 6}}),
+    );
+    let all_green = |api: &KubeApi| {
+        let mut r = api.get(ROUTE, "HTTPRoute", NS, "checkout");
+        r["spec"]["rules"][1]["backendRefs"][0]["weight"] = json!(0);
+        r["spec"]["rules"][1]["backendRefs"][1]["weight"] = json!(100);
+        api.put(r);
+    };
+    all_green(&api);
+    let t = Tmux::new("kube-cold");
+    t.start(130, 34, &cockpit_cmd(&cfg));
+    let s = t.wait(20, "what r will do, before it is pressed", |s| {
+        s.contains("[100]") && s.contains("r: ramp 50 → 0, blue is cold: DEGRADED 2/6")
+    });
+    assert!(s.contains("rollback"), "{s}");
+    t.keys(&["r"]);
+    wait_until(10, "half the traffic back on blue first", || {
+        stored(&api, "gateway.toml") == (50, 50)
+    });
+    let s = t.wait(10, "the ramp said", |s| s.contains("ROLLBACK RAMP"));
+    assert!(s.contains("→ 50 % applied"), "{s}");
+    // The wait between the steps: still 50/50 a second later.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(stored(&api, "gateway.toml"), (50, 50));
+    wait_until(15, "the rest, after the wait", || {
+        stored(&api, "gateway.toml") == (100, 0)
+    });
+    t.wait(10, "the last step read back", |s| {
+        s.contains("→ 0 % applied")
+    });
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let targets: Vec<u64> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["phase"] == "result" && v["action"] == "rollback")
+        .filter_map(|v| v["share_target"].as_u64())
+        .collect();
+    assert_eq!(targets, [50, 0], "{journal}");
+
+    // Again, and r again at once: no second step of 50, all back now.
+    all_green(&api);
+    t.wait(20, "green at 100 again", |s| {
+        s.contains("[100]") && s.contains("r: ramp 50 → 0")
+    });
+    t.keys(&["r"]);
+    t.wait(10, "the ramp under way", |s| s.contains("ROLLBACK RAMP"));
+    t.keys(&["r"]);
+    wait_until(10, "all back on blue", || {
+        stored(&api, "gateway.toml") == (100, 0)
+    });
+    let s = t.wait(10, "cut short, said", |s| {
+        s.contains("the ramp is cut short")
+    });
+    assert!(s.contains("[0]"), "{s}");
+    t.keys(&["q"]);
+    t.wait(10, "exit", |s| s.contains("EXITED:0"));
+}
