@@ -10,7 +10,8 @@ use common::bin;
 use cutover::config::Config;
 use std::time::{Duration, Instant};
 
-const CONFIGS: [&str; 8] = [
+const CONFIGS: [&str; 9] = [
+    include_str!("../demo/approval/cutover.toml"),
     include_str!("../demo/haproxy/cutover.toml"),
     include_str!("../demo/nginx/cutover.toml"),
     include_str!("../demo/prometheus/cutover.toml"),

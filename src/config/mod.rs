@@ -638,6 +638,73 @@ mod tests {
     }
 
     #[test]
+    fn approval_and_the_cold_ramp_are_read_with_their_defaults_and_refused_by_key() {
+        use crate::core::approval::Need;
+        let c = Config::parse(
+            &format!("cold-rollback = \"ramp\"\n{MIN}[approval]\nrequired-for = [\"promote\"]\n"),
+            "t",
+        )
+        .unwrap();
+        let a = c.approval.unwrap();
+        assert_eq!((a.required_for, a.ttl_ms), (vec![Need::Promote], 300_000));
+        let r = c.cold_rollback.unwrap();
+        assert_eq!((r.steps, r.wait_ms), (vec![50, 0], 10_000));
+        assert!(Config::parse(MIN, "t").unwrap().cold_rollback.is_none());
+        let cases: Vec<(String, &[&str])> = vec![
+            (
+                format!("{MIN}[approval]\nrequired-for = [\"deploy\"]\n"),
+                &[
+                    "`approval.required-for`",
+                    "deploy",
+                    "\"promote\", \"override\"",
+                ],
+            ),
+            (
+                format!("{MIN}[approval]\nrequired-for = []\n"),
+                &["`approval.required-for`", "[]"],
+            ),
+            (
+                format!("{MIN}[approval]\napproval-ttl = \"5m\"\n"),
+                &["`approval.required-for`", "missing"],
+            ),
+            (
+                format!("{MIN}[approval]\nrequired-for = [\"promote\"]\napproval-ttl = \"1s\"\n"),
+                &["`approval.approval-ttl`", "1s", "30s"],
+            ),
+            (
+                format!("cold-rollback = \"slow\"\n{MIN}"),
+                &["`cold-rollback`", "slow", "\"ramp\""],
+            ),
+            (
+                format!("cold-rollback = \"ramp\"\ncold-rollback-steps = [0, 50]\n{MIN}"),
+                &["`cold-rollback-steps`", "[0, 50]", "falling"],
+            ),
+            (
+                format!("cold-rollback = \"ramp\"\ncold-rollback-steps = [50, 10]\n{MIN}"),
+                &["`cold-rollback-steps`", "the last 0"],
+            ),
+            (
+                format!("cold-rollback = \"ramp\"\ncold-rollback-steps = [100, 0]\n{MIN}"),
+                &["`cold-rollback-steps`", "0 to 99"],
+            ),
+            (
+                format!("cold-rollback-steps = [50, 0]\n{MIN}"),
+                &["`cold-rollback-steps`", "not \"ramp\""],
+            ),
+            (
+                format!("cold-rollback = \"ramp\"\ncold-rollback-wait = \"1h\"\n{MIN}"),
+                &["`cold-rollback-wait`", "5m"],
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(&text, "t").unwrap_err().to_string();
+            for w in want {
+                assert!(e.contains(w), "{e} lacks {w}");
+            }
+        }
+    }
+
+    #[test]
     fn a_bad_schema_section_is_said_with_its_key_and_never_echoes_the_url() {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("url");

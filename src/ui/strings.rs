@@ -55,10 +55,7 @@ pub fn describe(a: Action) -> String {
         Action::Smoke => "run smoke checks against the candidate".into(),
         Action::ExtendWindow => "extend the running rollback window".into(),
         Action::TakeOver => "take the driver lease from whoever drives (asks to confirm)".into(),
-        Action::Approve => {
-            "look at another person's request for approval: y approves, n declines with a reason"
-                .into()
-        }
+        Action::Approve => "answer another person's request for approval".into(),
         Action::CancelAuto => "cancel the auto-rollback countdown (until the breach recurs)".into(),
         Action::Help => "this help".into(),
         Action::Log => "the diagnostic log: backend calls, polls, writes, timings".into(),

@@ -147,7 +147,11 @@ pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let since = *s.window.auto.since.get_or_insert(s.now);
-    if s.now.saturating_sub(since) < limit || s.writes.in_flight.iter().any(|w| w.rollback) {
+    // A rollback in flight, or a cold rollback's ramp under way, is already taking it back.
+    if s.now.saturating_sub(since) < limit
+        || s.writes.in_flight.iter().any(|w| w.rollback)
+        || s.writes.ramp.is_some()
+    {
         return Vec::new();
     }
     if let Some(effects) = super::schema::hold_auto_rollback(s) {
@@ -171,7 +175,9 @@ pub(super) fn auto_rollback(s: &mut State) -> Vec<Effect> {
         tripped.join(", ")
     );
     s.log(Level::Error, format!("AUTO-ROLLBACK: {reason}"));
-    let mut effects = issue(s, 0, true, WriteAction::AutoRollback);
+    // A cold target ramps (`cold-rollback = "ramp"`), as a key's rollback does.
+    let mut effects = super::ramp::rollback(s, &WriteAction::AutoRollback)
+        .unwrap_or_else(|| issue(s, 0, true, WriteAction::AutoRollback));
     effects.push(Effect::Notify {
         event: "auto-rollback".into(),
         text: format!("AUTO-ROLLBACK of {}: {reason}", s.candidate()),
