@@ -150,6 +150,21 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
         sim.record_text()
             .is_some_and(|r| r.contains(" ask=promote:100:alice@"))
     });
+    // status says who waits for what, in text and JSON.
+    let o = as_user("carol", &ca, &["status"]);
+    assert!(
+        stdout(&o).contains("approval: promote green → 100 % asked by alice@")
+            && stdout(&o).contains("WAITING for another person"),
+        "{}",
+        stdout(&o)
+    );
+    let v = status(&ca);
+    assert_eq!(v["record"]["approval"]["need"], "promote");
+    assert_eq!(v["record"]["approval"]["answer"], serde_json::Value::Null);
+    assert_eq!(
+        v["record"]["approval_required_for"],
+        serde_json::json!(["promote"])
+    );
     // Alice on another terminal (or host) is still alice.
     let o = as_user("alice", &ca, &["approve", "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

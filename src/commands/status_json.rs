@@ -106,6 +106,15 @@ fn record_json(r: &Record) -> Value {
             "at": time(l.at),
         })),
         "window_end": r.end.and_then(time),
+        // A second person (`[approval]`): what needs one, the request, its answer.
+        "approval_required_for": r.rules.iter().map(|n| n.name()).collect::<Vec<_>>(),
+        "approval": r.ask.as_ref().map(|a| json!({
+            "need": a.need.name(), "share": a.share, "asked_by": a.who,
+            "until": time(a.until),
+            "answer": r.answer.as_ref().map(|x| json!({
+                "approved": x.approved, "by": x.who, "at": time(x.at), "reason": x.reason,
+            })),
+        })),
     })
 }
 
@@ -238,6 +247,23 @@ mod tests {
     }
 
     #[test]
+    fn a_request_for_approval_and_its_answer_are_in_the_record_s_json() {
+        use crate::core::approval::Need;
+        let r = Record::new(Env::Blue, "alice@h", 0)
+            .with_rules(&[Need::Promote])
+            .with_ask(Need::Promote, 100, "alice@h", 300_000)
+            .with_answer(false, "bob@h2", 2_000, Some("p99 creeping"));
+        let v = record_json(&r);
+        assert_eq!(v["approval_required_for"], json!(["promote"]));
+        assert_eq!(
+            v["approval"],
+            json!({"need": "promote", "share": 100, "asked_by": "alice@h",
+                   "until": "1970-01-01T00:05:00+00:00",
+                   "answer": {"approved": false, "by": "bob@h2", "at": "1970-01-01T00:00:02+00:00", "reason": "p99 creeping"}})
+        );
+    }
+
+    #[test]
     fn live_from_is_one_word() {
         assert_eq!(live_from_word(LiveFrom::Config), "config");
         assert_eq!(live_from_word(LiveFrom::Record), "record");
@@ -264,6 +290,8 @@ mod tests {
                 "in_flight": {"write": "42-1", "share": 50, "since": "1970-01-01T00:00:01+00:00"},
                 "last_write": {"by": "bob@h", "action": "step", "at": "1970-01-01T00:00:01+00:00"},
                 "window_end": "1970-01-01T00:01:00+00:00",
+                "approval_required_for": [],
+                "approval": null,
             })
         );
         let bare = record_json(&Record::new(Env::Blue, "a@h", 0));

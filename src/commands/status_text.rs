@@ -136,6 +136,34 @@ fn record_lines(record: &Result<Option<Record>, String>, now: i64) -> Vec<String
             (now - f.since).max(0) / 1000
         ));
     }
+    if let Some(a) = &r.ask {
+        let what = format!("{} {} → {} %", a.need, r.candidate(), a.share);
+        lines.push(match &r.answer {
+            Some(x) if x.approved => format!(
+                "  approval: {what} asked by {}, APPROVED by {} at {}",
+                a.who,
+                x.who,
+                hhmm(x.at)
+            ),
+            Some(x) => format!(
+                "  approval: {what} asked by {}, DECLINED by {} at {}: {}",
+                a.who,
+                x.who,
+                hhmm(x.at),
+                x.reason.as_deref().unwrap_or("no reason given")
+            ),
+            None if now > a.until => format!(
+                "  approval: {what} asked by {}, expired unanswered at {}",
+                a.who,
+                hhmm(a.until)
+            ),
+            None => format!(
+                "  approval: {what} asked by {}, WAITING for another person until {} (`cutover approve` or a in a cockpit)",
+                a.who,
+                hhmm(a.until)
+            ),
+        });
+    }
     lines
 }
 

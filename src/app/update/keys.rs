@@ -292,7 +292,8 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Quit) => {
             s.view.quit = true;
-            Vec::new()
+            // Our request for approval goes with us: no one approves a move no one sends.
+            approval::withdraw(s)
         }
         Some(Action::Help) => {
             s.view.overlay = Overlay::Help;

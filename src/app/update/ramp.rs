@@ -139,9 +139,21 @@ pub(super) fn due(s: &mut State) -> Vec<Effect> {
     if r.next_at.is_none_or(|t| s.now < t) || !s.writes.in_flight.is_empty() {
         return Vec::new();
     }
-    let mut rest = r.rest.clone();
+    // Never back up: a step at or above where traffic is now (someone rolled back all the
+    // way meanwhile, from another terminal) is skipped.
+    let now_at = s.cutover.share.unwrap_or(0);
+    let mut rest: Vec<u8> = r.rest.iter().copied().filter(|x| *x < now_at).collect();
     if rest.is_empty() {
         s.writes.ramp = None;
+        if now_at == 0 {
+            s.log(
+                Level::Info,
+                format!(
+                    "the cold rollback is over: {} holds all the traffic",
+                    s.live()
+                ),
+            );
+        }
         return Vec::new();
     }
     let share = rest.remove(0);
@@ -232,6 +244,30 @@ mod tests {
         assert!(words(&s).is_some_and(|w| w.starts_with("ROLLBACK RAMP under way: next 0")));
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), [(0, true)]);
+        assert!(s.writes.ramp.is_none());
+
+        // Someone rolled back all the way from another terminal during the wait: the next
+        // step (75 → 50 → 0 here) never sends traffic back to the candidate.
+        let mut s = cold(2);
+        s.settings.cold_ramp = Some(ColdRamp {
+            steps: vec![75, 50, 0],
+            wait_ms: 2_000,
+        });
+        let e = key(&mut s, KeyCode::Char('r'));
+        assert_eq!(shares(&e), [(75, true)]);
+        done(&mut s, &e, 75);
+        let t = s.now;
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: t + 100,
+                now: t + 200,
+                result: Ok(Weights::new(100, 0)),
+            },
+        );
+        assert_eq!(s.cutover.share, Some(0));
+        let e = update(&mut s, Event::Tick { now: t + 3_000 });
+        assert!(shares(&e).is_empty(), "{e:?}");
         assert!(s.writes.ramp.is_none());
     }
 
