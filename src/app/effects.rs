@@ -3,7 +3,7 @@
 //! line for what is not a write (the window's end, a change made elsewhere, a note).
 
 use crate::app::engine;
-use crate::app::journal::{Phase, WriteAction};
+use crate::app::journal::Phase;
 use crate::app::notify::Notice;
 use crate::app::runner::Setup;
 use crate::app::state::State;
@@ -130,31 +130,17 @@ fn journal_event_of(
     } else {
         state.candidate_snapshot()
     };
+    let source = if phase == Phase::External {
+        "backend"
+    } else {
+        "tui"
+    };
     let order = engine::WriteOrder {
         id,
-        share: 0,
-        live,
-        rollback: false,
-        // No write: the line's action repeats its phase.
-        action: WriteAction::Note(phase.clone()),
-        source: if phase == Phase::External {
-            "backend"
-        } else {
-            "tui"
-        }
-        .into(),
         before,
         candidate: snapshot,
         reason,
-        driver: None,
-        window_ms: 0,
-        lease_token: None,
-        target_chosen: false,
-        expect: None,
-        notes: Vec::new(),
-        schema: None,
-        approval: None,
-        rules: Vec::new(),
+        ..engine::WriteOrder::note(live, &phase, source)
     };
     let mut e = engine::entry(&order, setup.backend.as_ref(), phase, &setup.who);
     e.target = None;

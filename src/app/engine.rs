@@ -128,6 +128,33 @@ pub struct Applied {
     pub record_error: Option<String>,
 }
 
+impl WriteOrder {
+    /// Not a write: a journal note's order (its action repeats its phase), for the line's
+    /// fields; the caller sets what it knows (before, the candidate, the reason).
+    pub fn note(live: Env, phase: &Phase, source: &str) -> WriteOrder {
+        WriteOrder {
+            id: 0,
+            share: 0,
+            live,
+            rollback: false,
+            action: WriteAction::Note(phase.clone()),
+            source: source.into(),
+            before: None,
+            candidate: CandidateSnapshot::default(),
+            reason: None,
+            driver: None,
+            window_ms: 0,
+            lease_token: None,
+            target_chosen: false,
+            expect: None,
+            notes: Vec::new(),
+            schema: None,
+            approval: None,
+            rules: Vec::new(),
+        }
+    }
+}
+
 /// A journal entry for `order` in `phase`.
 pub fn entry(order: &WriteOrder, backend: &dyn Backend, phase: Phase, who: &Who) -> Entry {
     let scale = backend.capabilities().scale;

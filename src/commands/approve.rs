@@ -6,7 +6,7 @@ use super::EXIT_USAGE;
 use super::status::status_lines;
 use super::wiring::{connect, journal_for, load_config};
 use crate::app::engine::{self, WriteOrder};
-use crate::app::journal::{CandidateSnapshot, Phase, Who, WriteAction};
+use crate::app::journal::{Phase, Who};
 use crate::app::lease::wall_ms;
 use crate::app::words::hhmm;
 use crate::backends::Switch;
@@ -158,24 +158,8 @@ fn journal_note(
         }
     };
     let order = WriteOrder {
-        id: 0,
-        share: 0,
-        live,
-        rollback: false,
-        action: WriteAction::Note(phase.clone()),
-        source: "cli".into(),
-        before: None,
-        candidate: CandidateSnapshot::default(),
         reason: Some(note.to_string()),
-        driver: None,
-        window_ms: 0,
-        lease_token: None,
-        target_chosen: false,
-        expect: None,
-        notes: Vec::new(),
-        schema: None,
-        approval: None,
-        rules: Vec::new(),
+        ..WriteOrder::note(live, &phase, "cli")
     };
     let mut e = engine::entry(&order, backend, phase, who);
     e.target = None;

@@ -31,6 +31,17 @@ pub(super) fn need(s: &State, c: &PendingConfirm, overrides: bool) -> Option<Nee
     )
 }
 
+/// What our waiting request asks, in words.
+fn waiting_words(s: &State, w: &Waiting) -> String {
+    what(
+        s,
+        w.need,
+        &w.confirm.action,
+        w.confirm.from,
+        w.confirm.share,
+    )
+}
+
 /// The driver confirmed a move that needs a second person: ask for it in the record and
 /// wait. Nothing is written to the traffic until someone else approves.
 pub(super) fn ask(
@@ -87,13 +98,7 @@ pub(super) fn refuse_while_waiting(s: &mut State) -> bool {
     let Some(w) = &s.approval.waiting else {
         return false;
     };
-    let text = what(
-        s,
-        w.need,
-        &w.confirm.action,
-        w.confirm.from,
-        w.confirm.share,
-    );
+    let text = waiting_words(s, w);
     s.log(
         Level::Warn,
         format!(
@@ -109,13 +114,7 @@ pub(super) fn withdraw(s: &mut State) -> Vec<Effect> {
     let Some(w) = s.approval.waiting.take() else {
         return Vec::new();
     };
-    let text = what(
-        s,
-        w.need,
-        &w.confirm.action,
-        w.confirm.from,
-        w.confirm.share,
-    );
+    let text = waiting_words(s, &w);
     let reason = format!(
         "{} withdrew the request for approval: {text}",
         s.settings.driver
@@ -135,13 +134,7 @@ pub(super) fn void_on_rollback(s: &mut State) -> Vec<Effect> {
     let Some(w) = s.approval.waiting.take() else {
         return Vec::new();
     };
-    let text = what(
-        s,
-        w.need,
-        &w.confirm.action,
-        w.confirm.from,
-        w.confirm.share,
-    );
+    let text = waiting_words(s, &w);
     let reason = format!("the request for approval of {text} is void: rolled back");
     s.log(Level::Warn, reason.clone());
     vec![Effect::JournalNote {
@@ -156,13 +149,7 @@ pub(super) fn expire(s: &mut State) -> Vec<Effect> {
     let Some(w) = s.approval.waiting.take_if(|w| wall > w.until) else {
         return Vec::new();
     };
-    let text = what(
-        s,
-        w.need,
-        &w.confirm.action,
-        w.confirm.from,
-        w.confirm.share,
-    );
+    let text = waiting_words(s, &w);
     let reason = format!(
         "the request for approval of {text} expired unanswered at {}",
         s.hhmm(w.until)
@@ -286,13 +273,7 @@ pub(super) fn on_record(s: &mut State) -> Vec<Effect> {
                 }
                 if w.missing >= 1 {
                     s.approval.waiting = None;
-                    let text = what(
-                        s,
-                        w.need,
-                        &w.confirm.action,
-                        w.confirm.from,
-                        w.confirm.share,
-                    );
+                    let text = waiting_words(s, &w);
                     s.log(
                         Level::Warn,
                         format!(
@@ -386,13 +367,7 @@ fn approved(s: &mut State, w: Waiting, ans: &Answer) -> Vec<Effect> {
 }
 
 fn declined(s: &mut State, w: &Waiting, ans: &Answer) -> Vec<Effect> {
-    let text = what(
-        s,
-        w.need,
-        &w.confirm.action,
-        w.confirm.from,
-        w.confirm.share,
-    );
+    let text = waiting_words(s, w);
     let reason = format!(
         "{} DECLINED {text}: {}",
         crate::shared::printable(&ans.who),
