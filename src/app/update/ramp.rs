@@ -43,7 +43,21 @@ pub fn words(s: &State) -> Option<String> {
                 s.live()
             ))
         }
-        None if s.settings.cold_ramp.is_some() => Some(format!("{key}: instant")),
+        None if s.settings.cold_ramp.is_some() => {
+            let (warmth, cold) = s.warmth(s.live());
+            Some(if cold {
+                format!(
+                    "{key}: instant ({} is cold: {warmth}, but {} at {} % is not above the ramp's first step)",
+                    s.live(),
+                    s.candidate(),
+                    s.cutover
+                        .share
+                        .map_or_else(|| "?".to_string(), |p| p.to_string())
+                )
+            } else {
+                format!("{key}: instant")
+            })
+        }
         None => {
             let (warmth, cold) = s.warmth(s.live());
             cold.then(|| {
