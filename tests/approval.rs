@@ -246,6 +246,60 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
     );
     assert_eq!(status_of(&ca)["weights"]["green"], 50);
 
+    // A request whose asker is gone (SIGTERM, a dropped SSH) is taken back with them.
+    let o = as_user("alice", &ca, &["rollback"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = as_user("carol", &cc, &["set", "50", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        sim.record_text().unwrap().contains(" need=p"),
+        "a new cutover keeps the rules, whatever carol's config says: {:?}",
+        sim.record_text()
+    );
+    let carol = Command::new(bin())
+        .env("USER", "carol")
+        .arg("--config")
+        .arg(&cc)
+        .args(["set", "100", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(20, "carol's second request", || {
+        sim.record_text()
+            .is_some_and(|r| r.contains(" ask=promote:100:carol@"))
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &carol.id().to_string()])
+        .status();
+    let out = carol.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("withdrawn (SIGTERM)"), "{err}");
+    assert!(
+        !sim.record_text().unwrap().contains(" ask="),
+        "{:?}",
+        sim.record_text()
+    );
+    // Nor is a request approved whose asker does not drive.
+    let rec = sim.record_text().unwrap();
+    let until = cutover_wall_ms() + 60_000;
+    let orphan = format!("{rec} ask=promote:100:zed@h:{until}");
+    assert!(sim.swap_record(Some(&rec), Some(&orphan)));
+    let o = as_user("bob", &ca, &["approve", "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("zed@h asked, but does not drive now"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        sim.record_text().as_deref(),
+        Some(orphan.as_str()),
+        "nothing written"
+    );
+
     // An expired request cannot be approved.
     let rec = sim.record_text().unwrap();
     let base: String = rec.split(" ask=").next().unwrap().to_string();

@@ -252,6 +252,7 @@ fn approval_op(
                 ApprovalDone::Answered {
                     approve,
                     ask: seen,
+                    reason,
                     result,
                 }
             }

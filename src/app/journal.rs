@@ -22,6 +22,7 @@ impl Who {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .ok()
+            .map(|u| u.trim().to_string())
             .filter(|u| !u.is_empty())
             .or_else(user_from_passwd)
             .unwrap_or_else(|| "unknown".into());

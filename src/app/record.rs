@@ -93,9 +93,18 @@ impl std::fmt::Display for RecordError {
 /// The record with `i` in flight, from what is stored (`None`: nothing).
 fn next(cur: Option<&Record>, i: &Intent) -> Result<Record, RecordError> {
     let action = i.action.as_str();
+    // The rules for a second person carry over from the record this one replaces (a
+    // rollback back to 0 keeps them): one person's config without `[approval]` does not
+    // shed them by starting again.
+    let mut rules: Vec<Need> = cur.map(|r| r.rules.clone()).unwrap_or_default();
+    for n in i.rules {
+        if !rules.contains(n) {
+            rules.push(*n);
+        }
+    }
     let fresh = || Record {
         schema: i.schema.map(str::to_string),
-        rules: i.rules.to_vec(),
+        rules: rules.clone(),
         ..Record::new(i.live, i.who, i.now).with_flight(i.id, i.share, i.who, action, i.now)
     };
     match cur {

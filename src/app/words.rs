@@ -223,6 +223,17 @@ pub fn recorded_rules(s: &crate::app::state::State) -> Vec<crate::core::approval
         .unwrap_or_default()
 }
 
+/// Whether whoever asked for `a` still drives, as the lease was last read: approving a
+/// request whose asker is gone (or was taken over) would send nothing. A lease store that
+/// does not answer says nothing either way: `true`.
+pub fn asker_drives(s: &crate::app::state::State, a: &crate::core::approval::Ask) -> bool {
+    match (&s.lease.holder, &s.lease.lease_error) {
+        (Some(l), _) => crate::core::approval::same_person(&l.holder, &a.who),
+        (None, Some(_)) => true,
+        (None, None) => s.lease.role == crate::app::state::Role::Driver,
+    }
+}
+
 #[cfg(test)]
 mod tests {
 

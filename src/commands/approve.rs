@@ -63,6 +63,11 @@ pub(super) async fn answer_cmd(
     let (Some(ask), Some(rec)) = (ask, record) else {
         return Ok(ExitCode::FAILURE);
     };
+    if approve && !asker_drives(backend.as_ref(), config.poll_timeout, &ask).await {
+        return Ok(ExitCode::FAILURE);
+    }
+    let reason = reason.map(crate::shared::flat);
+    let reason = reason.as_deref();
     let words = asked(&ask, rec.live);
     if approve {
         for line in &lines {
@@ -102,15 +107,8 @@ pub(super) async fn answer_cmd(
     } else {
         ("declined", Phase::Declined)
     };
-    let note = match reason {
-        Some(r) => format!(
-            "{} {word} {words}, asked by {}: {}",
-            who.user,
-            ask.who,
-            r.trim()
-        ),
-        None => format!("{} {word} {words}, asked by {}", who.user, ask.who),
-    };
+    let why = reason.map_or_else(String::new, |r| format!(": {}", r.trim()));
+    let note = format!("{} {word} {words}, asked by {}{why}", who.user, ask.who);
     journal_note(
         cli,
         &config,
@@ -127,6 +125,26 @@ pub(super) async fn answer_cmd(
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether whoever asked still drives (said when not): else an approval would send
+/// nothing. A lease store that does not answer says nothing either way.
+async fn asker_drives(backend: &dyn Switch, limit: std::time::Duration, ask: &Ask) -> bool {
+    let Ok(Ok(lease)) = tokio::time::timeout(limit, backend.lease()).await else {
+        return true;
+    };
+    let drives = lease
+        .as_ref()
+        .filter(|l| l.expires > wall_ms())
+        .is_some_and(|l| crate::core::approval::same_person(&l.holder, &ask.who));
+    if !drives {
+        err!(
+            "cutover: {} asked, but does not drive now (their cockpit or shell is gone, or someone took over): approving it would send nothing; it lapses at {}",
+            ask.who,
+            hhmm(ask.until)
+        );
+    }
+    drives
 }
 
 /// `y` at the terminal; a shell with no terminal needs `--yes`.
@@ -237,6 +255,10 @@ async fn await_answer(
         let _ = tokio::time::timeout(limit, record::withdraw(backend, until)).await;
     };
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    // SIGTERM and SIGHUP (a dropped SSH) take the request back too.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let renew_every = i64::try_from(me.ttl / 3).unwrap_or(i64::MAX).max(1_000);
     let (mut renewed, mut misses, mut said_error) = (now, 0u8, false);
@@ -245,6 +267,14 @@ async fn await_answer(
             _ = &mut ctrl_c => {
                 withdraw().await;
                 return Err(format!("withdrawn (Ctrl-C): {words} not sent"));
+            }
+            Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {
+                withdraw().await;
+                return Err(format!("withdrawn (SIGTERM): {words} not sent"));
+            }
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                withdraw().await;
+                return Err(format!("withdrawn (SIGHUP): {words} not sent"));
             }
             _ = tick.tick() => {}
         }

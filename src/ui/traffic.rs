@@ -195,6 +195,7 @@ fn approval_banner(state: &State) -> Option<(bool, String)> {
     if r.answer.is_some()
         || wall > a.until
         || crate::core::approval::same_person(&a.who, &state.settings.driver)
+        || !crate::app::words::asker_drives(state, a)
     {
         return None;
     }

@@ -12,7 +12,7 @@ use crate::app::keymap::{Action, KeyCode, Press};
 use crate::app::state::{Answering, Level, PendingConfirm, Role, State, Waiting};
 use crate::app::words::{approval_asked as asked_words, approval_what as what};
 use crate::core::ConfirmReason;
-use crate::core::approval::{self, Answer, Need, Rules};
+use crate::core::approval::{self, Answer, Ask, Need, Rules};
 
 /// The longest decline reason typed (the record keeps 40 characters).
 const REASON_MAX: usize = 40;
@@ -201,6 +201,7 @@ pub(super) fn on_done(s: &mut State, done: ApprovalDone) -> Vec<Effect> {
         ApprovalDone::Answered {
             approve,
             ask,
+            reason: why,
             result,
         } => {
             let text = asked_words(s, &ask);
@@ -211,8 +212,12 @@ pub(super) fn on_done(s: &mut State, done: ApprovalDone) -> Vec<Effect> {
                     } else {
                         ("declined", Phase::Declined)
                     };
-                    let reason =
-                        format!("{} {word} {text}, asked by {}", s.settings.driver, ask.who);
+                    let why =
+                        why.map_or_else(String::new, |r| format!(": {}", crate::shared::flat(&r)));
+                    let reason = format!(
+                        "{} {word} {text}, asked by {}{why}",
+                        s.settings.driver, ask.who
+                    );
                     s.log(Level::Info, reason.clone());
                     vec![Effect::JournalNote { phase, reason }]
                 }
@@ -257,7 +262,10 @@ pub(super) fn on_record(s: &mut State) -> Vec<Effect> {
                     Err(_) if !ans.approved => declined(s, &w, ans),
                     Err(why) => {
                         s.log(Level::Error, format!("{why}; nothing sent"));
-                        Vec::new()
+                        vec![Effect::JournalNote {
+                            phase: Phase::ApprovalWithdrawn,
+                            reason: format!("not an approval: {why}; nothing sent"),
+                        }]
                     }
                 });
             }
@@ -284,11 +292,13 @@ pub(super) fn on_record(s: &mut State) -> Vec<Effect> {
             }
         }
     }
+    effects.extend(follow_others(s, ask.as_ref(), answer.as_ref()));
     let wall = s.wall_ms(s.now);
     if let Some(a) = &ask
         && answer.is_none()
         && wall <= a.until
         && !approval::same_person(&a.who, &s.settings.driver)
+        && crate::app::words::asker_drives(s, a)
         && s.approval.announced != Some(a.until)
     {
         s.approval.announced = Some(a.until);
@@ -321,12 +331,52 @@ pub(super) fn on_record(s: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// Someone else's request said before: its answer, or that it went, said once.
+fn follow_others(s: &mut State, ask: Option<&Ask>, answer: Option<&Answer>) -> Vec<Effect> {
+    let Some(until) = s.approval.announced else {
+        return Vec::new();
+    };
+    match (ask.filter(|a| a.until == until), answer) {
+        (Some(_), None) => {}
+        (Some(a), Some(x)) => {
+            s.approval.announced = None;
+            let what = asked_words(s, a);
+            let line = if x.approved {
+                format!("{} approved {}'s {what}", x.who, a.who)
+            } else {
+                format!(
+                    "{} declined {}'s {what}: {}",
+                    x.who,
+                    a.who,
+                    x.reason.as_deref().unwrap_or("no reason given")
+                )
+            };
+            s.log(Level::Info, crate::shared::printable(&line).into_owned());
+        }
+        (None, _) => {
+            s.approval.announced = None;
+            s.log(
+                Level::Info,
+                "the request for approval was withdrawn, expired, replaced or consumed by a write",
+            );
+        }
+    }
+    Vec::new()
+}
+
 /// Someone else approved our request: sent now, unless traffic moved or the candidate
 /// turned doubtful since it was asked (then they approved another move than this one).
 fn approved(s: &mut State, w: Waiting, ans: &Answer) -> Vec<Effect> {
     let c = w.confirm;
     let text = what(s, w.need, &c.action, c.from, c.share);
     let who = crate::shared::printable(&ans.who).into_owned();
+    if s.lease.role != Role::Driver {
+        s.log(
+            Level::Warn,
+            format!("{who} approved {text}, but this cockpit no longer drives: nothing sent"),
+        );
+        return Vec::new();
+    }
     if let Some(why) = moved_while_asking(s, &c) {
         s.log(Level::Warn, format!("{who} approved {text}, but {why}"));
         return Vec::new();
@@ -356,6 +406,9 @@ fn approved(s: &mut State, w: Waiting, ans: &Answer) -> Vec<Effect> {
         return Vec::new();
     }
     s.log(Level::Info, format!("{who} approved {text}: sending"));
+    for (_, reason) in &w.notes {
+        s.log(Level::Warn, format!("{reason} (approved by {who})"));
+    }
     let mut effects = issue(s, c.share, false, c.action);
     for e in &mut effects {
         if let Effect::Write(o) = e {
@@ -390,6 +443,20 @@ pub(super) fn open(s: &mut State) {
     );
     if let Err(why) = approval::may_answer(ask.as_ref(), answer, &s.settings.driver, wall) {
         s.log(Level::Info, why);
+        return;
+    }
+    if let Some(a) = ask
+        .as_ref()
+        .filter(|a| !crate::app::words::asker_drives(s, a))
+    {
+        s.log(
+            Level::Info,
+            format!(
+                "{} asked, but does not drive now (their cockpit or shell is gone, or someone took over): approving it would send nothing; it lapses at {}",
+                crate::shared::printable(&a.who),
+                s.hhmm(a.until)
+            ),
+        );
         return;
     }
     if s.lease.role == Role::ReadOnly {
@@ -575,7 +642,17 @@ mod tests {
     fn the_same_person_on_another_host_a_decline_and_expiry_send_nothing() {
         let mut s = driving(50);
         let r = asked(&mut s);
-        assert!(record_read(&mut s, r.with_answer(true, "alice@laptop", 1, None)).is_empty());
+        let e = record_read(&mut s, r.with_answer(true, "alice@laptop", 1, None));
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::JournalNote {
+                    phase: Phase::ApprovalWithdrawn,
+                    ..
+                }]
+            ),
+            "no write, and the attempt journaled: {e:?}"
+        );
         assert!(s.said("the same person who asked"), "{:?}", s.last_event());
         assert!(s.approval.waiting.is_none());
 
@@ -616,6 +693,37 @@ mod tests {
         );
         assert!(s.approval.waiting.is_none());
         assert!(s.last_event().contains("expired unanswered"));
+    }
+
+    #[test]
+    fn a_take_over_takes_the_request_with_it_and_an_ok_then_sends_nothing() {
+        let mut s = driving(50);
+        let r = asked(&mut s);
+        let bob = crate::core::Lease {
+            holder: "bob@h2".into(),
+            token: "b".into(),
+            since: 0,
+            expires: i64::MAX,
+            pid: None,
+        };
+        let now = s.now + 10;
+        let e = update(
+            &mut s,
+            Event::Lease {
+                now,
+                role: Role::Observer,
+                holder: Some(bob),
+                took_over: None,
+                error: None,
+            },
+        );
+        assert!(
+            e.iter()
+                .any(|e| matches!(e, Effect::Record(RecordOp::Withdraw { .. }))),
+            "{e:?}"
+        );
+        assert!(s.approval.waiting.is_none());
+        assert!(record_read(&mut s, r.with_answer(true, "carol@h3", 1, None)).is_empty());
     }
 
     #[test]
@@ -668,6 +776,13 @@ mod tests {
         let mut s = state(50);
         s.settings.driver = "bob@h2".into();
         s.lease.role = Role::Observer;
+        s.lease.holder = Some(crate::core::Lease {
+            holder: "alice@h1".into(),
+            token: "t".into(),
+            since: 0,
+            expires: i64::MAX,
+            pid: None,
+        });
         let r = Record::new(Env::Blue, "alice@h1", 0).with_ask(
             Need::Promote,
             100,

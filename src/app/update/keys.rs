@@ -203,16 +203,18 @@ fn answer_confirm(s: &mut State, press: Press) -> Option<Vec<Effect>> {
                         c.share,
                         s.preflight_failures_text()
                     );
-                    s.log(Level::Warn, reason.clone());
                     notes.push((Phase::PreflightOverride, reason));
                 }
                 if let Some(reason) = override_reason(s, &c) {
-                    s.log(Level::Warn, reason.clone());
                     notes.push((Phase::Override, reason));
                 }
-                // A second person first (`[approval]`): nothing moves until they approve.
+                // A second person first (`[approval]`): nothing moves until they approve,
+                // and the override is said when it goes out.
                 if let Some(need) = approval::need(s, &c, !notes.is_empty()) {
                     return Some(approval::ask(s, c, notes, need));
+                }
+                for (_, reason) in &notes {
+                    s.log(Level::Warn, reason.clone());
                 }
                 let mut effects = issue(s, c.share, false, c.action);
                 for e in &mut effects {

@@ -31,6 +31,7 @@ pub(super) fn on_lease(
         if s.lease.role == Role::Driver {
             s.lease.role = Role::Observer;
             s.view.confirm = None;
+            effects.extend(super::approval::withdraw(s));
         }
         return effects;
     }
@@ -67,8 +68,9 @@ pub(super) fn on_lease(
                 Level::Warn,
                 format!("{who} took over the driver lease: this cutover now observes"),
             );
-            // Nothing of ours is still to be written.
+            // Nothing of ours is still to be written, nor asked for.
             s.view.confirm = None;
+            effects.extend(super::approval::withdraw(s));
         }
         _ => {}
     }

@@ -224,6 +224,7 @@ pub enum ApprovalDone {
     Answered {
         approve: bool,
         ask: crate::core::approval::Ask,
+        reason: Option<String>,
         result: Result<(), String>,
     },
     Withdrawn {
@@ -354,7 +355,8 @@ fn shutdown(s: &mut State, now: Millis, reason: &str) -> Vec<Effect> {
         format!("{reason}: quitting, traffic left as the backend has it"),
     );
     s.view.quit = true;
-    Vec::new()
+    // Our request for approval goes with us.
+    approval::withdraw(s)
 }
 
 /// The record as read: who is live and what changed, then a second person's request.

@@ -28,8 +28,12 @@ pub fn words(s: &State) -> Option<String> {
     let key = s.key(Action::Rollback);
     if let Some(r) = &s.writes.ramp {
         let rest: Vec<String> = r.rest.iter().map(u8::to_string).collect();
+        let when = r.next_at.map_or_else(
+            || " once this step reads back".to_string(),
+            |t| format!(" in {} s", t.saturating_sub(s.now).div_ceil(1000)),
+        );
         return Some(format!(
-            "ROLLBACK RAMP under way: next {} — {key} again: all to {} now",
+            "ROLLBACK RAMP under way: next {} %{when} — {key} again: all to {} now",
             rest.join(" → "),
             s.live()
         ));
@@ -150,6 +154,18 @@ pub(super) fn due(s: &mut State) -> Vec<Effect> {
     let Some(r) = &s.writes.ramp else {
         return Vec::new();
     };
+    // All back already (someone else's rollback): nothing is left to ramp.
+    if s.cutover.share == Some(0) && s.writes.in_flight.is_empty() {
+        s.writes.ramp = None;
+        s.log(
+            Level::Info,
+            format!(
+                "the cold rollback is over: {} holds all the traffic",
+                s.live()
+            ),
+        );
+        return Vec::new();
+    }
     if r.next_at.is_none_or(|t| s.now < t) || !s.writes.in_flight.is_empty() {
         return Vec::new();
     }
@@ -240,6 +256,14 @@ mod tests {
         // Nothing more until it reads back, then the wait.
         assert!(update(&mut s, Event::Tick { now: 5_000 }).is_empty());
         done(&mut s, &e, 50);
+        // Nothing moves forward during a ramp (a step up would be thrown down at once).
+        assert!(key(&mut s, KeyCode::Char('9')).is_empty());
+        assert!(key(&mut s, KeyCode::Right).is_empty());
+        assert!(
+            s.last_event().starts_with("a cold rollback is under way"),
+            "{}",
+            s.last_event()
+        );
         let t = s.now;
         assert!(
             update(&mut s, Event::Tick { now: t + 1_000 }).is_empty(),
@@ -255,7 +279,9 @@ mod tests {
         let mut s = cold(2);
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), [(50, true)]);
-        assert!(words(&s).is_some_and(|w| w.starts_with("ROLLBACK RAMP under way: next 0")));
+        assert!(words(&s).is_some_and(|w| {
+            w.starts_with("ROLLBACK RAMP under way: next 0 % once this step reads back")
+        }));
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), [(0, true)]);
         assert!(s.writes.ramp.is_none());

@@ -27,6 +27,17 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
     if cmd != Command::TogglePause && super::approval::refuse_while_waiting(s) {
         return Vec::new();
     }
+    if cmd != Command::TogglePause && s.writes.ramp.is_some() {
+        s.log(
+            Level::Warn,
+            format!(
+                "a cold rollback is under way: nothing moves forward until it ends; {} again sends all to {} now",
+                s.key(Action::Rollback),
+                s.live()
+            ),
+        );
+        return Vec::new();
+    }
     if waits_for_preflight(s, cmd) {
         return Vec::new();
     }
