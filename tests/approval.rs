@@ -277,6 +277,10 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("withdrawn (SIGTERM)"), "{err}");
+    // Carol's own journal says she asked and took it back (and the decline before).
+    assert_eq!(journal_lines(dc.path(), "approval-asked").len(), 2);
+    assert_eq!(journal_lines(dc.path(), "declined").len(), 1);
+    assert_eq!(journal_lines(dc.path(), "approval-withdrawn").len(), 1);
     assert!(
         !sim.record_text().unwrap().contains(" ask="),
         "{:?}",

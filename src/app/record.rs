@@ -69,6 +69,9 @@ pub enum RecordError {
     Contended,
     /// It needs another person's approval, and the record does not hold one.
     NotApproved(String),
+    /// A rollback left the candidate above 0 (a cold rollback's ramp under way, or one that
+    /// did not finish): nothing moves forward until it is done.
+    RollingBack(String),
 }
 
 impl std::fmt::Display for RecordError {
@@ -85,7 +88,7 @@ impl std::fmt::Display for RecordError {
             RecordError::Contended => {
                 f.write_str("the cutover record kept changing: another cutover is writing")
             }
-            RecordError::NotApproved(why) => f.write_str(why),
+            RecordError::NotApproved(why) | RecordError::RollingBack(why) => f.write_str(why),
         }
     }
 }
@@ -136,6 +139,20 @@ pub async fn begin(
             .map_err(|e| RecordError::Store(e.to_string()))?;
         // What this cutover's record asks for, whatever the writer's config says.
         let r = cur.as_ref().filter(|r| r.live == i.live);
+        if let Some(r) = r
+            && let Some(l) = r.last.as_ref()
+            && r.pos > 0
+            && r.flight.is_none()
+            && WriteAction::from(l.action.as_str()).is_rollback()
+        {
+            return Err(RecordError::RollingBack(format!(
+                "{}'s rollback left {} at {} % (a cold rollback under way, or one that did not finish): nothing moves forward until it is done; a rollback sends all to {}",
+                l.who,
+                r.candidate(),
+                r.pos,
+                r.live
+            )));
+        }
         let recorded = r.map_or(&[][..], |r| r.rules.as_slice());
         let needed = i
             .approval
@@ -450,6 +467,45 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((r.live, r.by.as_str()), (Env::Green, "bob@h"));
+    }
+
+    #[tokio::test]
+    async fn nothing_moves_forward_while_a_rollback_left_the_candidate_above_zero() {
+        let b = sim();
+        begin(&b, &intent(Env::Blue, "alice@h", 100, 1_000))
+            .await
+            .unwrap();
+        finish(
+            &b,
+            &intent(Env::Blue, "alice@h", 100, 1_100),
+            false,
+            Some(100),
+            None,
+        )
+        .await
+        .unwrap();
+        // Bob's cold rollback read back its first step, 50 %.
+        let mut rb = intent(Env::Blue, "bob@h", 50, 2_000);
+        rb.action = &WriteAction::Rollback;
+        finish(&b, &rb, true, Some(50), None).await.unwrap();
+        let e = begin(&b, &intent(Env::Blue, "alice@h", 90, 2_500))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RecordError::RollingBack(_)), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("bob@h's rollback left green at 50 %"),
+            "{e}"
+        );
+        // Once it is done (0 %), a new cutover may begin.
+        let mut done = intent(Env::Blue, "bob@h", 0, 3_000);
+        done.action = &WriteAction::Rollback;
+        finish(&b, &done, true, Some(0), None).await.unwrap();
+        assert!(
+            begin(&b, &intent(Env::Blue, "alice@h", 10, 4_000))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use super::EXIT_USAGE;
 use super::status::status_lines;
 use super::wiring::{connect, journal_for, load_config};
 use crate::app::engine::{self, WriteOrder};
-use crate::app::journal::{Phase, Who};
+use crate::app::journal::{Journal, Phase, Who};
 use crate::app::lease::wall_ms;
 use crate::app::words::hhmm;
 use crate::backends::Switch;
@@ -130,12 +130,21 @@ pub(super) async fn answer_cmd(
 /// Whether whoever asked still drives (said when not): else an approval would send
 /// nothing. A lease store that does not answer says nothing either way.
 async fn asker_drives(backend: &dyn Switch, limit: std::time::Duration, ask: &Ask) -> bool {
-    let Ok(Ok(lease)) = tokio::time::timeout(limit, backend.lease()).await else {
+    let Ok(read) = tokio::time::timeout(limit, backend.lease()).await else {
         return true;
     };
-    let drives = lease
+    if read.is_err() {
+        return true;
+    }
+    // As `status` sees it: a lease whose process is gone on this host is nobody's.
+    let (driver, _) = super::status::driver_of(
+        Some(read),
+        wall_ms(),
+        &super::status::who_host(),
+        crate::app::lease::process_alive,
+    );
+    let drives = driver
         .as_ref()
-        .filter(|l| l.expires > wall_ms())
         .is_some_and(|l| crate::core::approval::same_person(&l.holder, &ask.who));
     if !drives {
         err!(
@@ -175,6 +184,17 @@ fn journal_note(
             return;
         }
     };
+    append_note(&journal, backend, who, (live, phase, note));
+}
+
+/// A note in `journal`, as the cockpit writes one; a journal that cannot be written is
+/// said, and what it records stands.
+fn append_note(
+    journal: &Journal,
+    backend: &dyn Switch,
+    who: &Who,
+    (live, phase, note): (crate::core::Env, Phase, &str),
+) {
     let order = WriteOrder {
         reason: Some(note.to_string()),
         ..WriteOrder::note(live, &phase, "cli")
@@ -193,7 +213,7 @@ fn journal_note(
 /// nothing is sent).
 pub(super) async fn wait_for_approval(
     config: &crate::config::Config,
-    backend: &dyn Switch,
+    (backend, journal): (&dyn Switch, &Journal),
     (me, who): (&crate::app::lease::Me, &Who),
     (live, need, share, pos): (crate::core::Env, crate::core::approval::Need, u8, u8),
 ) -> Result<(), String> {
@@ -238,7 +258,24 @@ pub(super) async fn wait_for_approval(
         "cutover: waiting for approval (another person): {words}, until {}: they run `cutover approve` or press a in their cockpit; Ctrl-C withdraws",
         hhmm(until)
     );
-    await_answer(backend, me, (limit, until), &words).await
+    let note = |phase: Phase, text: String| {
+        append_note(journal, backend, who, (live, phase, &text));
+    };
+    note(
+        Phase::ApprovalAsked,
+        format!(
+            "{} asked another person to approve {words} (until {})",
+            who.user,
+            hhmm(until)
+        ),
+    );
+    // The same lines as the cockpit's: asked, then declined, expired or withdrawn (the
+    // approval itself is journaled with the write).
+    let result = await_answer(backend, me, (limit, until), &words).await;
+    if let Err((phase, why)) = &result {
+        note(phase.clone(), format!("{why} (asked by {})", who.user));
+    }
+    result.map_err(|(_, why)| why)
 }
 
 /// Reads the record every second until our request `until` is answered (`Ok`: approved),
@@ -248,7 +285,8 @@ async fn await_answer(
     me: &crate::app::lease::Me,
     (limit, until): (std::time::Duration, i64),
     words: &str,
-) -> Result<(), String> {
+) -> Result<(), (Phase, String)> {
+    let withdrawn = |why: String| (Phase::ApprovalWithdrawn, why);
     use crate::app::record;
     let now = wall_ms();
     let withdraw = || async {
@@ -266,24 +304,27 @@ async fn await_answer(
         tokio::select! {
             _ = &mut ctrl_c => {
                 withdraw().await;
-                return Err(format!("withdrawn (Ctrl-C): {words} not sent"));
+                return Err(withdrawn(format!("withdrawn (Ctrl-C): {words} not sent")));
             }
             Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {
                 withdraw().await;
-                return Err(format!("withdrawn (SIGTERM): {words} not sent"));
+                return Err(withdrawn(format!("withdrawn (SIGTERM): {words} not sent")));
             }
             Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
                 withdraw().await;
-                return Err(format!("withdrawn (SIGHUP): {words} not sent"));
+                return Err(withdrawn(format!("withdrawn (SIGHUP): {words} not sent")));
             }
             _ = tick.tick() => {}
         }
         let now = wall_ms();
         if now > until {
             withdraw().await;
-            return Err(format!(
-                "the request for approval of {words} expired unanswered at {}: nothing sent",
-                hhmm(until)
+            return Err((
+                Phase::ApprovalExpired,
+                format!(
+                    "the request for approval of {words} expired unanswered at {}: nothing sent",
+                    hhmm(until)
+                ),
             ));
         }
         if now - renewed >= renew_every {
@@ -311,19 +352,22 @@ async fn await_answer(
                 return Ok(());
             }
             (Some(_), Some(a)) => {
-                return Err(format!(
-                    "{} DECLINED {words}: {}; nothing sent",
-                    a.who,
-                    a.reason.as_deref().unwrap_or("no reason given")
+                return Err((
+                    Phase::Declined,
+                    format!(
+                        "{} DECLINED {words}: {}; nothing sent",
+                        a.who,
+                        a.reason.as_deref().unwrap_or("no reason given")
+                    ),
                 ));
             }
             (Some(_), None) => misses = 0,
             (None, _) => {
                 misses += 1;
                 if misses >= 2 {
-                    return Err(format!(
+                    return Err(withdrawn(format!(
                         "the request for approval of {words} is gone from the cutover record (another write or request replaced it): nothing sent"
-                    ));
+                    )));
                 }
             }
         }

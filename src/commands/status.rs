@@ -38,7 +38,7 @@ pub(super) struct Facts {
 }
 
 /// This machine's host name, as leases name it.
-fn who_host() -> String {
+pub(super) fn who_host() -> String {
     Who::current()
         .user
         .rsplit_once('@')
@@ -186,7 +186,7 @@ fn vs_live(cand: &EnvSignals, live: &EnvSignals) -> Option<Difference> {
 /// Who drives, from the lease as read (`None`: it did not answer): nobody when it lapsed or
 /// its process on this host is gone; an error when it could not be read or runs longer
 /// than any cutover writes.
-fn driver_of(
+pub(super) fn driver_of(
     read: Option<Result<Option<Lease>, BackendError>>,
     now: i64,
     my_host: &str,

@@ -240,30 +240,47 @@ async fn write_held(
             who.user, order.action
         )
     });
-    if let Err(refused) =
-        approval_first(config, backend.as_ref(), (me, who), &snap, &mut order).await
+    if let Err(refused) = approval_first(
+        config,
+        (backend.as_ref(), journal),
+        (me, who),
+        &snap,
+        &mut order,
+    )
+    .await
     {
         return Ok(refused.exit());
     }
-    let done = engine::apply(backend.as_ref(), journal, who, &order).await;
+    Ok(apply_and_say(config, (journal, backend.as_ref()), who, &order, before).await)
+}
+
+/// The write, then what became of it: on the terminal first, then the webhooks.
+async fn apply_and_say(
+    config: &Config,
+    (journal, backend): (&Journal, &dyn Switch),
+    who: &Who,
+    order: &WriteOrder,
+    before: Weights,
+) -> ExitCode {
+    let done = engine::apply(backend, journal, who, order).await;
     // Told after the write, never before it; said on the terminal first.
-    let code = report_write(&order, Some(before), &done.result);
-    say_tail(backend.as_ref(), &done.result);
-    notify_cli(config, who, &order, &done.result).await;
+    let code = report_write(order, Some(before), &done.result);
+    say_tail(backend, &done.result);
+    notify_cli(config, who, order, &done.result).await;
     if let Some(e) = &done.journal_error {
         err!("cutover: warning: the result was not journaled: {e}");
     }
     if let Some(e) = &done.record_error {
         err!("cutover: warning: the cutover record was not updated: {e}");
     }
-    Ok(code)
+    code
 }
 
 /// A second person (`[approval]`, this config's or the record's): asked in the record and
 /// waited for; the engine checks it again where the write begins.
 async fn approval_first(
     config: &Config,
-    backend: &dyn Switch,
+    (backend, journal): (&dyn Switch, &Journal),
     (me, who): (&Me, &Who),
     snap: &super::snapshot::Snapshot,
     order: &mut WriteOrder,
@@ -283,9 +300,14 @@ async fn approval_first(
         return Ok(());
     };
     let pos = order.expect.unwrap_or(0);
-    super::approve::wait_for_approval(config, backend, (me, who), (live, need, order.share, pos))
-        .await
-        .map_err(NotWriting::failure)?;
+    super::approve::wait_for_approval(
+        config,
+        (backend, journal),
+        (me, who),
+        (live, need, order.share, pos),
+    )
+    .await
+    .map_err(NotWriting::failure)?;
     order.approval = Some(need);
     Ok(())
 }

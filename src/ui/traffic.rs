@@ -97,6 +97,11 @@ fn rollback_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
     // What `r` will do: one call, or a ramp onto a cold target.
     if let Some(how) = how(state) {
         let ramp = how.contains("ramp") || how.contains("RAMP");
+        let how = if how.starts_with("RAMP") {
+            format!("COLD {how}")
+        } else {
+            how
+        };
         spans.push(Span::styled(
             how,
             if ramp { theme.warn } else { theme.text },

@@ -279,6 +279,15 @@ fn close_overlay(s: &mut State, action: Option<Action>) {
     }
 }
 
+/// Quit: our request for approval goes with us (no one approves a move no one sends), and
+/// a cold rollback left half done is said.
+fn quit(s: &mut State) -> Vec<Effect> {
+    s.view.quit = true;
+    let mut effects = approval::withdraw(s);
+    effects.extend(super::ramp::abandon(s));
+    effects
+}
+
 /// An action on the cockpit, no dialog open.
 fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
     match action {
@@ -292,11 +301,7 @@ fn act(s: &mut State, action: Option<Action>) -> Vec<Effect> {
             approval::open(s);
             Vec::new()
         }
-        Some(Action::Quit) => {
-            s.view.quit = true;
-            // Our request for approval goes with us: no one approves a move no one sends.
-            approval::withdraw(s)
-        }
+        Some(Action::Quit) => quit(s),
         Some(Action::Help) => {
             s.view.overlay = Overlay::Help;
             Vec::new()

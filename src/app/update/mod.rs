@@ -355,8 +355,10 @@ fn shutdown(s: &mut State, now: Millis, reason: &str) -> Vec<Effect> {
         format!("{reason}: quitting, traffic left as the backend has it"),
     );
     s.view.quit = true;
-    // Our request for approval goes with us.
-    approval::withdraw(s)
+    // Our request for approval goes with us; a ramp left half done is said.
+    let mut effects = approval::withdraw(s);
+    effects.extend(ramp::abandon(s));
+    effects
 }
 
 /// The record as read: who is live and what changed, then a second person's request.

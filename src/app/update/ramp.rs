@@ -33,7 +33,7 @@ pub fn words(s: &State) -> Option<String> {
             |t| format!(" in {} s", t.saturating_sub(s.now).div_ceil(1000)),
         );
         return Some(format!(
-            "ROLLBACK RAMP under way: next {} %{when} — {key} again: all to {} now",
+            "RAMP under way: next {} %{when} — {key} again: all to {} now",
             rest.join(" → "),
             s.live()
         ));
@@ -127,6 +127,28 @@ fn step(s: &mut State, share: u8, action: &WriteAction, reason: String) -> Vec<E
     effects
 }
 
+/// Quitting (or told to) during a ramp: the rest is not sent, and that is said and
+/// journaled, with how to finish it.
+pub(super) fn abandon(s: &mut State) -> Vec<Effect> {
+    let Some(r) = s.writes.ramp.take() else {
+        return Vec::new();
+    };
+    let rest: Vec<String> = r.rest.iter().map(|p| format!("{p} %")).collect();
+    let reason = format!(
+        "quit during a cold rollback: {} left at {} %, the rest ({}) not sent; a rollback from any cockpit or `cutover rollback` finishes it",
+        s.candidate(),
+        s.cutover
+            .share
+            .map_or_else(|| "?".to_string(), |p| p.to_string()),
+        rest.join(" → ")
+    );
+    s.log(Level::Error, reason.clone());
+    vec![Effect::JournalNote {
+        phase: crate::app::journal::Phase::QuitInFlight,
+        reason,
+    }]
+}
+
 /// A write done: a ramp step verified schedules the next one; one that did not land
 /// (failed, unknown) gives up the ramp for all traffic back at once.
 pub(super) fn on_step_done(s: &mut State, share: u8, verified: bool) -> Vec<Effect> {
@@ -171,8 +193,15 @@ pub(super) fn due(s: &mut State) -> Vec<Effect> {
     }
     // Never back up: a step at or above where traffic is now (someone rolled back all the
     // way meanwhile, from another terminal) is skipped.
+    // The steps below where traffic reads now, from the configured ones: a move forward
+    // made meanwhile elsewhere is taken back down a step at a time, never all at once.
     let now_at = s.cutover.share.unwrap_or(0);
-    let mut rest: Vec<u8> = r.rest.iter().copied().filter(|x| *x < now_at).collect();
+    let steps = s
+        .settings
+        .cold_ramp
+        .as_ref()
+        .map_or_else(|| r.rest.clone(), |c| c.steps.clone());
+    let mut rest: Vec<u8> = steps.into_iter().filter(|x| *x < now_at).collect();
     if rest.is_empty() {
         s.writes.ramp = None;
         if now_at == 0 {
@@ -280,7 +309,7 @@ mod tests {
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), [(50, true)]);
         assert!(words(&s).is_some_and(|w| {
-            w.starts_with("ROLLBACK RAMP under way: next 0 % once this step reads back")
+            w.starts_with("RAMP under way: next 0 % once this step reads back")
         }));
         let e = key(&mut s, KeyCode::Char('r'));
         assert_eq!(shares(&e), [(0, true)]);
@@ -309,6 +338,23 @@ mod tests {
         let e = update(&mut s, Event::Tick { now: t + 3_000 });
         assert!(shares(&e).is_empty(), "{e:?}");
         assert!(s.writes.ramp.is_none());
+
+        // Someone moved traffic forward meanwhile (from another cockpit): taken back down a
+        // step at a time, never all at once.
+        let mut s = cold(2);
+        let e = key(&mut s, KeyCode::Char('r'));
+        done(&mut s, &e, 50);
+        let t = s.now;
+        update(
+            &mut s,
+            Event::BackendRead {
+                started: t + 100,
+                now: t + 200,
+                result: Ok(Weights::new(10, 90)),
+            },
+        );
+        let e = update(&mut s, Event::Tick { now: t + 3_000 });
+        assert_eq!(shares(&e), [(50, true)], "{e:?}");
     }
 
     #[test]
