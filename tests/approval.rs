@@ -26,6 +26,20 @@ fn as_user(user: &str, cfg: &Path, args: &[&str]) -> Output {
         .expect("cutover runs")
 }
 
+/// `cutover set 100 --yes` as `user`, left running: it asks and waits.
+fn promote_in_background(user: &str, cfg: &Path) -> std::process::Child {
+    Command::new(bin())
+        .env("USER", user)
+        .arg("--config")
+        .arg(cfg)
+        .args(["set", "100", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn journal_lines(dir: &Path, phase: &str) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("journal.jsonl"))
         .unwrap_or_default()
@@ -136,16 +150,7 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
         sim.record_text()
     );
     // Alice promotes from a shell: it asks and waits.
-    let mut child = Command::new(bin())
-        .env("USER", "alice")
-        .arg("--config")
-        .arg(&ca)
-        .args(["set", "100", "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = promote_in_background("alice", &ca);
     wait_until(20, "the request in the record", || {
         sim.record_text()
             .is_some_and(|r| r.contains(" ask=promote:100:alice@"))
@@ -216,16 +221,7 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
     assert!(o.status.success(), "{}", stderr(&o));
     let o = as_user("alice", &ca, &["set", "50", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut carol = Command::new(bin())
-        .env("USER", "carol")
-        .arg("--config")
-        .arg(&cc)
-        .args(["set", "100", "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut carol = promote_in_background("carol", &cc);
     wait_until(20, "carol's request in the record", || {
         sim.record_text()
             .is_some_and(|r| r.contains(" ask=promote:100:carol@"))
@@ -256,16 +252,7 @@ fn only_another_person_approves_in_time_and_the_record_s_rules_hold_for_everyone
         "a new cutover keeps the rules, whatever carol's config says: {:?}",
         sim.record_text()
     );
-    let carol = Command::new(bin())
-        .env("USER", "carol")
-        .arg("--config")
-        .arg(&cc)
-        .args(["set", "100", "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let carol = promote_in_background("carol", &cc);
     wait_until(20, "carol's second request", || {
         sim.record_text()
             .is_some_and(|r| r.contains(" ask=promote:100:carol@"))
