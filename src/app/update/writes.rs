@@ -24,7 +24,11 @@ pub(super) fn command(s: &mut State, cmd: Command, name: WriteAction) -> Vec<Eff
         );
         return Vec::new();
     }
-    if cmd != Command::TogglePause && super::approval::refuse_while_waiting(s) {
+    // A step back while a request waits is no forward move (the request, asked from where
+    // traffic was, then sends nothing: traffic moved).
+    if !matches!(cmd, Command::TogglePause | Command::StepBack)
+        && super::approval::refuse_while_waiting(s)
+    {
         return Vec::new();
     }
     if cmd != Command::TogglePause && s.writes.ramp.is_some() {
