@@ -191,9 +191,7 @@ pub(super) fn due(s: &mut State) -> Vec<Effect> {
     if r.next_at.is_none_or(|t| s.now < t) || !s.writes.in_flight.is_empty() {
         return Vec::new();
     }
-    // Never back up: a step at or above where traffic is now (someone rolled back all the
-    // way meanwhile, from another terminal) is skipped.
-    // The steps below where traffic reads now, from the configured ones: a move forward
+    // The configured steps below where traffic reads now: never back up, and a move forward
     // made meanwhile elsewhere is taken back down a step at a time, never all at once.
     let now_at = s.cutover.share.unwrap_or(0);
     let steps = s
@@ -203,16 +201,8 @@ pub(super) fn due(s: &mut State) -> Vec<Effect> {
         .map_or_else(|| r.rest.clone(), |c| c.steps.clone());
     let mut rest: Vec<u8> = steps.into_iter().filter(|x| *x < now_at).collect();
     if rest.is_empty() {
+        // At 0 % this was said above; an unknown share says nothing.
         s.writes.ramp = None;
-        if now_at == 0 {
-            s.log(
-                Level::Info,
-                format!(
-                    "the cold rollback is over: {} holds all the traffic",
-                    s.live()
-                ),
-            );
-        }
         return Vec::new();
     }
     let share = rest.remove(0);
