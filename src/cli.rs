@@ -1,5 +1,6 @@
 //! The command line (clap types only).
 
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,7 +81,7 @@ pub enum Command {
     /// backend, else the env holding all the traffic; with a split and no record, pass --to.
     Rollback {
         /// Send all traffic to this env (blue or green), whatever the record says.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["blue", "green"]).try_map(|s| s.parse::<crate::core::Env>()))]
         to: Option<crate::core::Env>,
     },
     /// Check the config and that the backend and signal sources answer.
@@ -105,6 +106,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: TimelineFormat,
     },
+    /// Block until the cutover reaches a state, printing one line per change; for
+    /// pipelines. Reads the backend and the cutover record (not the local journal). Exit
+    /// 0: it holds; 1: timed out; 2: bad usage or config; 3: rolled back while waiting for
+    /// anything else.
+    Wait {
+        /// promoted, rolled-back, share=N (the candidate's share), healthy (the candidate's
+        /// guardrails all ok) or window-done (the rollback window ran out).
+        #[arg(long = "for", value_name = "CONDITION", value_parser = crate::core::wait::Condition::parse)]
+        until: crate::core::wait::Condition,
+        /// Give up after this long (exit 1).
+        #[arg(long, value_parser = wait_timeout_arg, default_value = "10m")]
+        timeout: Duration,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script: `cutover completions bash > …` (see the README for
+    /// where each shell looks).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `cutover man > ~/.local/share/man/man1/cutover.1`.
+    Man,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -162,6 +187,15 @@ fn bounded_arg(s: &str, min: Duration, max: Duration) -> Result<Duration, String
 /// `--rollback-window`: 1 s to 24 h, as the config's `rollback-window`.
 fn window_arg(s: &str) -> Result<Duration, String> {
     bounded_arg(s, Duration::from_secs(1), Duration::from_secs(24 * 3600))
+}
+
+/// `--timeout` of `wait`: 1 s to 7 days.
+fn wait_timeout_arg(s: &str) -> Result<Duration, String> {
+    bounded_arg(
+        s,
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 24 * 3600),
+    )
 }
 
 /// `--write-delay`: how long the simulator takes to land a write, up to 10 minutes (the

@@ -10,6 +10,7 @@
 //!   write ends (terminal line, exit code, webhooks);
 //! - `approve.rs`: `cutover approve` and `decline` (a second person, `[approval]`);
 //! - `check.rs`: `cutover check`; `journal.rs`: `cutover journal`; `sim.rs`: `sim serve`;
+//! - `wait.rs`: `cutover wait` (a pipeline's watch); `docs.rs`: `completions` and `man`;
 //! - `wiring.rs`: the one place the config becomes a backend, signal sources, a journal, a
 //!   theme and a `Cutover`.
 //!
@@ -40,6 +41,7 @@ use std::process::ExitCode;
 mod approve;
 mod check;
 mod cockpit;
+mod docs;
 mod journal;
 mod report;
 mod rollback;
@@ -48,8 +50,12 @@ mod snapshot;
 mod status;
 mod status_json;
 mod status_text;
+mod wait;
 mod wiring;
 mod write;
+
+pub use docs::man_page;
+pub use wait::EXIT_ROLLED_BACK;
 
 use approve::answer_cmd;
 use check::check;
@@ -93,5 +99,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             answer_cmd(&cli, Some(reason.as_str()), false).await
         }
         Some(Command::Journal { ref since, format }) => timeline(&cli, since.as_deref(), format),
+        Some(Command::Wait {
+            until,
+            timeout,
+            json,
+        }) => wait::wait_cmd(&cli, until, timeout, json).await,
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Man) => docs::man(),
     }
 }

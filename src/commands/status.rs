@@ -103,6 +103,16 @@ pub(super) async fn status(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     Ok(exit_code(ok))
 }
 
+/// The facts `wait` judges by: as `status` has them, without who drives.
+pub(super) fn facts_of(
+    config: &Config,
+    snap: &Snapshot,
+    sources: &[std::sync::Arc<dyn crate::core::SignalSource>],
+) -> Facts {
+    let provided = Provided::any(sources.iter().map(|s| s.provides()));
+    facts(config, snap, provided, (None, None))
+}
+
 /// The candidate, its share, the guardrails (one look cannot tell how long a breach has
 /// lasted: `for` is not applied here) and the error-rate test against live.
 fn facts(

@@ -13,6 +13,7 @@ pub mod signal;
 pub mod stats;
 pub mod value;
 pub mod verdict;
+pub mod wait;
 
 pub use cutover::{Command, ConfirmReason, Cutover, Decision, Doubts, Hold, Refusal};
 pub use guardrail::{

@@ -1,0 +1,319 @@
+//! `cutover wait`: what a pipeline waits for, and whether one look at the backend and the
+//! cutover record says it holds. Pure: the caller reads, this judges.
+
+use super::{Env, Record, Weights};
+
+/// What `wait --for` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The candidate holds all the traffic, read back (or held it and the window has
+    /// since completed).
+    Promoted,
+    /// The last write of the cutover was a rollback and its live env holds everything.
+    RolledBack,
+    /// The candidate's share reads back as this.
+    Share(u8),
+    /// Every guardrail of the candidate says ok (not stale, not waiting, not unknown).
+    Healthy,
+    /// The rollback window ran out with the candidate at 100 %: the release is done.
+    WindowDone,
+}
+
+impl Condition {
+    /// `promoted`, `rolled-back`, `share=N`, `healthy`, `window-done`.
+    pub fn parse(s: &str) -> Result<Condition, String> {
+        let expected = "expected promoted, rolled-back, share=N (0-100), healthy or window-done";
+        match s.trim() {
+            "promoted" => Ok(Condition::Promoted),
+            "rolled-back" => Ok(Condition::RolledBack),
+            "healthy" => Ok(Condition::Healthy),
+            "window-done" => Ok(Condition::WindowDone),
+            other => match other.strip_prefix("share=") {
+                Some(n) => match n.trim().trim_end_matches('%').trim().parse::<u8>() {
+                    Ok(v) if v <= 100 => Ok(Condition::Share(v)),
+                    _ => Err(format!("share must be 0-100, got {n:?}")),
+                },
+                None => Err(expected.to_string()),
+            },
+        }
+    }
+
+    /// As written on the command line.
+    pub fn words(self) -> String {
+        match self {
+            Condition::Promoted => "promoted".into(),
+            Condition::RolledBack => "rolled-back".into(),
+            Condition::Share(n) => format!("share={n}"),
+            Condition::Healthy => "healthy".into(),
+            Condition::WindowDone => "window-done".into(),
+        }
+    }
+}
+
+/// One look, as `wait` reads it.
+#[derive(Clone, Debug)]
+pub struct Look {
+    /// The weights read back; `None` when the backend did not answer.
+    pub weights: Option<Weights>,
+    /// The cutover record: `Err` when it could not be read.
+    pub record: Result<Option<Record>, String>,
+    /// Who is live ([`super::resolve_live`]); `None` when nothing says.
+    pub live: Option<Env>,
+    /// The guardrails' verdict of the candidate (`ok`, `breach`, `stale`, …).
+    pub guard: Option<&'static str>,
+    /// Whether the record's last write is a rollback (the caller knows the words).
+    pub last_is_rollback: bool,
+    /// Wall clock, unix ms.
+    pub now: i64,
+}
+
+impl Look {
+    /// The candidate: the record's when there is one (it stays the same across the
+    /// window's end), else the env that is not live.
+    pub fn candidate(&self) -> Option<Env> {
+        match &self.record {
+            Ok(Some(r)) => Some(r.candidate()),
+            _ => self.live.map(Env::other),
+        }
+    }
+
+    /// The candidate's share as read back.
+    pub fn share(&self) -> Option<u8> {
+        let w = self.weights?;
+        w.share_of(self.candidate()?)
+    }
+
+    /// The record, when it was read and there is one.
+    pub fn record(&self) -> Option<&Record> {
+        self.record.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    /// A rollback is the last word: the record says so and its live env holds everything.
+    pub fn rolled_back(&self) -> bool {
+        self.last_is_rollback
+            && self
+                .record()
+                .is_some_and(|r| self.weights.and_then(|w| w.all_on()) == Some(r.live))
+    }
+
+    /// When the rollback that is the last word was made (unix ms).
+    pub fn rollback_at(&self) -> Option<i64> {
+        if !self.rolled_back() {
+            return None;
+        }
+        self.record()?.last.as_ref().map(|l| l.at)
+    }
+}
+
+/// What `wait` concludes from a look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The condition holds: exit 0.
+    Holds,
+    /// Rolled back while waiting for something else: exit 3.
+    RolledBack,
+    /// Not yet.
+    Waiting,
+}
+
+/// Follows looks over time: what one look cannot tell (a promotion seen before the window
+/// completed and the record was cleared) it remembers.
+#[derive(Clone, Debug)]
+pub struct Follow {
+    condition: Condition,
+    /// When the wait began (unix ms): a rollback made since ends it.
+    started: i64,
+    /// The env seen at 100 % as the record's candidate.
+    promoted: Option<Env>,
+}
+
+impl Follow {
+    pub fn new(condition: Condition, started: i64) -> Follow {
+        Follow {
+            condition,
+            started,
+            promoted: None,
+        }
+    }
+
+    /// Whether `look` ends the wait.
+    pub fn judge(&mut self, look: &Look) -> Verdict {
+        let all = look.weights.and_then(|w| w.all_on());
+        if look.share() == Some(100) {
+            self.promoted = look.candidate();
+        }
+        // A promotion seen, then the record cleared (the window completed) with that env
+        // still holding everything.
+        let completed_since =
+            self.promoted.is_some() && all == self.promoted && matches!(look.record, Ok(None));
+        let window_over =
+            look.record().is_some_and(|r| r.window_over(look.now)) && look.share() == Some(100);
+        let holds = match self.condition {
+            Condition::Promoted => look.share() == Some(100) || completed_since,
+            Condition::RolledBack => look.rolled_back(),
+            Condition::Share(n) => look.share() == Some(n),
+            Condition::Healthy => look.guard == Some("ok"),
+            Condition::WindowDone => window_over || completed_since,
+        };
+        if holds {
+            Verdict::Holds
+        } else if look.rollback_at().is_some_and(|at| at >= self.started) {
+            Verdict::RolledBack
+        } else {
+            Verdict::Waiting
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::LastWrite;
+
+    #[allow(clippy::unnecessary_wraps)] // a look's weights are optional
+    fn w(blue: u32, green: u32) -> Option<Weights> {
+        Some(Weights { blue, green })
+    }
+
+    fn rec(pos: u8, end: Option<i64>, last: Option<(&str, i64)>) -> Record {
+        Record {
+            pos,
+            end,
+            last: last.map(|(a, at)| LastWrite {
+                who: "bob@h".into(),
+                action: a.into(),
+                at,
+                pid: None,
+            }),
+            ..Record::new(Env::Blue, "alice@h", 1_000)
+        }
+    }
+
+    fn look(weights: Option<Weights>, record: Option<Record>, now: i64) -> Look {
+        let last_is_rollback = record
+            .as_ref()
+            .and_then(|r| r.last.as_ref())
+            .is_some_and(|l| l.action.contains("rollback"));
+        let live = crate::core::resolve_live(None, record.as_ref(), weights, now).map(|(e, _)| e);
+        Look {
+            weights,
+            record: Ok(record),
+            live,
+            guard: Some("ok"),
+            last_is_rollback,
+            now,
+        }
+    }
+
+    #[test]
+    fn conditions_parse_and_say_what_is_expected() {
+        assert_eq!(Condition::parse("share=50"), Ok(Condition::Share(50)));
+        assert_eq!(Condition::parse("share=10%"), Ok(Condition::Share(10)));
+        assert_eq!(Condition::parse("window-done"), Ok(Condition::WindowDone));
+        assert!(Condition::parse("share=101").unwrap_err().contains("0-100"));
+        assert!(Condition::parse("share=").is_err());
+        assert!(Condition::parse("done").unwrap_err().contains("promoted"));
+        for c in [
+            "promoted",
+            "rolled-back",
+            "share=7",
+            "healthy",
+            "window-done",
+        ] {
+            assert_eq!(Condition::parse(c).unwrap().words(), c);
+        }
+    }
+
+    #[test]
+    fn a_promotion_holds_across_the_window_and_its_completion() {
+        let mut f = Follow::new(Condition::Promoted, 5_000);
+        assert_eq!(
+            f.judge(&look(w(50, 50), Some(rec(50, None, None)), 6_000)),
+            Verdict::Waiting
+        );
+        let mut done = Follow::new(Condition::WindowDone, 5_000);
+        let promoted = look(w(0, 100), Some(rec(100, Some(9_000), None)), 7_000);
+        assert_eq!(f.judge(&promoted), Verdict::Holds);
+        assert_eq!(
+            done.judge(&promoted),
+            Verdict::Waiting,
+            "the window is still open"
+        );
+        // The window ran out: the record says so even before anyone clears it.
+        let over = look(w(0, 100), Some(rec(100, Some(9_000), None)), 9_000);
+        assert_eq!(done.judge(&over), Verdict::Holds);
+        // Cleared by the cockpit that completed it: remembered.
+        let mut done2 = Follow::new(Condition::WindowDone, 5_000);
+        assert_eq!(done2.judge(&promoted), Verdict::Waiting);
+        assert_eq!(done2.judge(&look(w(0, 100), None, 9_500)), Verdict::Holds);
+        // Never seen promoted: all traffic on one env with no record proves nothing.
+        let mut blind = Follow::new(Condition::WindowDone, 5_000);
+        assert_eq!(blind.judge(&look(w(0, 100), None, 9_500)), Verdict::Waiting);
+    }
+
+    #[test]
+    fn a_rollback_since_the_wait_began_ends_it_unless_waited_for() {
+        let back = look(
+            w(100, 0),
+            Some(rec(0, None, Some(("rollback", 6_000)))),
+            7_000,
+        );
+        assert_eq!(
+            Follow::new(Condition::Promoted, 5_000).judge(&back),
+            Verdict::RolledBack
+        );
+        assert_eq!(
+            Follow::new(Condition::WindowDone, 5_000).judge(&back),
+            Verdict::RolledBack
+        );
+        assert_eq!(
+            Follow::new(Condition::RolledBack, 5_000).judge(&back),
+            Verdict::Holds
+        );
+        // share=0 holds first: a rollback gives what was asked.
+        assert_eq!(
+            Follow::new(Condition::Share(0), 5_000).judge(&back),
+            Verdict::Holds
+        );
+        // A rollback older than the wait: the next cutover is awaited, not failed.
+        assert_eq!(
+            Follow::new(Condition::Promoted, 6_500).judge(&back),
+            Verdict::Waiting
+        );
+        // A rollback in flight (not yet read back) is not yet a rollback.
+        let flying = look(
+            w(50, 50),
+            Some(rec(50, None, Some(("rollback", 6_000)))),
+            7_000,
+        );
+        assert_eq!(
+            Follow::new(Condition::Promoted, 5_000).judge(&flying),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            Follow::new(Condition::RolledBack, 5_000).judge(&flying),
+            Verdict::Waiting
+        );
+    }
+
+    #[test]
+    fn an_unread_backend_holds_nothing() {
+        let mut f = Follow::new(Condition::Share(0), 0);
+        let mut l = look(None, Some(rec(0, None, None)), 1);
+        assert_eq!(f.judge(&l), Verdict::Waiting, "unknown is not 0");
+        l.record = Err("timed out".into());
+        l.weights = w(100, 0);
+        l.live = None;
+        assert_eq!(
+            f.judge(&l),
+            Verdict::Waiting,
+            "no record, no live: no candidate"
+        );
+        let mut h = Follow::new(Condition::Healthy, 0);
+        let mut g = look(w(90, 10), Some(rec(10, None, None)), 1);
+        g.guard = Some("stale");
+        assert_eq!(h.judge(&g), Verdict::Waiting, "stale is not healthy");
+        g.guard = Some("ok");
+        assert_eq!(h.judge(&g), Verdict::Holds);
+    }
+}
