@@ -122,6 +122,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a commented cutover.toml for a backend, then check it. With --discover, find
+    /// what to drive with your own credentials and read-only calls, list it, and let you pick.
+    Init(InitArgs),
     /// Print a shell completion script: `cutover completions bash > …` (see the README for
     /// where each shell looks).
     Completions {
@@ -130,6 +133,88 @@ pub enum Command {
     },
     /// Print the manual page (roff): `cutover man > ~/.local/share/man/man1/cutover.1`.
     Man,
+}
+
+/// `cutover init`: the backend, discovery and where it starts.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The backend kind (`kube` finds any of the kube kinds with --discover).
+    #[arg(long, value_enum, default_value = "sim")]
+    pub backend: InitKind,
+    /// Find candidates with read-only calls and pick one (else a template to edit).
+    #[arg(long)]
+    pub discover: bool,
+    /// Take the Nth candidate found, without asking.
+    #[arg(long, value_name = "N", requires = "discover")]
+    pub pick: Option<usize>,
+    /// Overwrite an existing config (the old one is kept as FILE.bak).
+    #[arg(long)]
+    pub force: bool,
+    /// The cutover's name (default: what was discovered, else "checkout-api").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// HAProxy: the runtime API, host:port or a unix socket path.
+    #[arg(long, value_name = "HOST:PORT|PATH")]
+    pub socket: Option<String>,
+    /// nginx: the file holding the upstream blocks.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_file: Option<PathBuf>,
+    /// Route53: the hosted zone to look in.
+    #[arg(long, value_name = "ID")]
+    pub hosted_zone_id: Option<String>,
+    /// AWS: the region (else the SDK's chain).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS: a named profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS: an emulator or a VPC endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Kubernetes: the kubeconfig (else $KUBECONFIG, ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes: the context (else the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Kubernetes: the namespace (else the context's).
+    #[arg(long)]
+    pub namespace: Option<String>,
+}
+
+/// The backends `init` writes a config for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitKind {
+    Sim,
+    Haproxy,
+    Nginx,
+    Alb,
+    Route53,
+    ElasticBeanstalk,
+    /// Any kube kind (with --discover).
+    Kube,
+    KubeService,
+    KubeGateway,
+    KubeIstio,
+    KubeIngressNginx,
+}
+
+impl InitKind {
+    /// The config's `kind`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            InitKind::Sim => "sim",
+            InitKind::Haproxy => "haproxy",
+            InitKind::Nginx => "nginx",
+            InitKind::Alb => "alb",
+            InitKind::Route53 => "route53",
+            InitKind::ElasticBeanstalk => "elastic-beanstalk",
+            InitKind::Kube | InitKind::KubeGateway => "kube-gateway",
+            InitKind::KubeService => "kube-service",
+            InitKind::KubeIstio => "kube-istio",
+            InitKind::KubeIngressNginx => "kube-ingress-nginx",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

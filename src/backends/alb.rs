@@ -590,6 +590,211 @@ impl SignalSource for AlbHealth {
     }
 }
 
+/// Where `init --discover` looks for an ALB: region, profile, endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Where {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The one forward action of `actions` whose `ForwardConfig` holds exactly two target
+/// groups: `((arn, weight), (arn, weight))`.
+fn forward_pair(
+    actions: &[aws_sdk_elasticloadbalancingv2::types::Action],
+) -> Option<((String, u64), (String, u64))> {
+    let forwards: Vec<_> = actions
+        .iter()
+        .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .collect();
+    let [a] = forwards.as_slice() else {
+        return None;
+    };
+    let groups = a.forward_config()?.target_groups();
+    let [x, y] = groups else {
+        return None;
+    };
+    let one = |t: &aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple| {
+        Some((
+            t.target_group_arn()?.to_string(),
+            t.weight().unwrap_or(1).max(0) as u64,
+        ))
+    };
+    Some((one(x)?, one(y)?))
+}
+
+/// `targetgroup/NAME/ID` → NAME.
+fn group_name(arn: &str) -> &str {
+    arn.split("targetgroup/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or(arn)
+}
+
+/// An SDK error of a discovery call, in one line.
+fn said<E: std::error::Error + 'static>(
+    api: &str,
+    region: &str,
+    e: &SdkError<E, HttpResponse>,
+) -> String {
+    format!("{api} ({region}): {}", super::aws::sdk_words(e))
+}
+
+/// Every load balancer the credentials can describe (at most 50 pages).
+async fn load_balancers(
+    client: &Client,
+    region: &str,
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::LoadBalancer>, String> {
+    let mut lbs = Vec::new();
+    let mut marker = None;
+    for _ in 0..50 {
+        let page = client
+            .describe_load_balancers()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| said("DescribeLoadBalancers", region, &e))?;
+        lbs.extend(page.load_balancers().iter().cloned());
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(lbs)
+}
+
+/// A found pair: what it is, the key and ARN that name it, the two groups.
+type Candidate = (
+    String,
+    (&'static str, String),
+    ((String, u64), (String, u64)),
+);
+
+/// The rules of a listener (not its default) whose forward action holds two groups.
+async fn rule_candidates(
+    client: &Client,
+    region: &str,
+    listener: &str,
+    at: &str,
+) -> Result<Vec<Candidate>, String> {
+    let rules = client
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .map_err(|e| said("DescribeRules", region, &e))?;
+    let mut out = Vec::new();
+    for r in rules.rules() {
+        if r.is_default() == Some(true) {
+            continue;
+        }
+        let (Some(arn), Some(p)) = (r.rule_arn(), forward_pair(r.actions())) else {
+            continue;
+        };
+        let when: Vec<String> = r
+            .conditions()
+            .iter()
+            .map(|c| format!("{} {}", c.field().unwrap_or("?"), c.values().join(",")))
+            .collect();
+        out.push((
+            format!(
+                "{at} rule {} ({})",
+                r.priority().unwrap_or("?"),
+                when.join("; ")
+            ),
+            ("rule-arn", arn.to_string()),
+            p,
+        ));
+    }
+    Ok(out)
+}
+
+/// `init --discover`: every listener and listener rule, on every load balancer the
+/// credentials can describe, whose forward action holds exactly two target groups.
+/// Read-only: `DescribeLoadBalancers`, `DescribeListeners`, `DescribeRules`.
+pub async fn discover(w: &Where, timeout: Duration) -> Result<Vec<super::discover::Found>, String> {
+    use super::discover::{Found, blue_green, quoted, shares};
+    let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+        (
+            w.region.as_deref(),
+            w.profile.as_deref(),
+            w.endpoint_url.as_deref(),
+        ),
+        None,
+        timeout,
+        (STEP_ATTEMPTS, STEP_ATTEMPTS),
+    ))
+    .await;
+    let client = Client::new(&sdk);
+    let lbs = load_balancers(&client, &region).await?;
+    let mut found = Vec::new();
+    let extra = |keys: &mut Vec<(&'static str, String)>| {
+        keys.push(("region", quoted(&region)));
+        if let Some(p) = &w.profile {
+            keys.push(("profile", quoted(p)));
+        }
+        if let Some(u) = &w.endpoint_url {
+            keys.push(("endpoint-url", quoted(u)));
+        }
+    };
+    let pair = |(a, b): ((String, u64), (String, u64))| {
+        let ((_, (barn, bw)), (_, (garn, gw))) = blue_green(
+            (group_name(&a.0), (a.0.clone(), a.1)),
+            (group_name(&b.0), (b.0.clone(), b.1)),
+        );
+        (barn, bw, garn, gw)
+    };
+    for lb in &lbs {
+        let Some(lb_arn) = lb.load_balancer_arn() else {
+            continue;
+        };
+        let lb_name = lb.load_balancer_name().unwrap_or("?");
+        let listeners = client
+            .describe_listeners()
+            .load_balancer_arn(lb_arn)
+            .send()
+            .await
+            .map_err(|e| said("DescribeListeners", &region, &e))?;
+        for l in listeners.listeners() {
+            let Some(l_arn) = l.listener_arn() else {
+                continue;
+            };
+            let port = l.port().map_or_else(|| "?".into(), |p| p.to_string());
+            let mut candidates: Vec<Candidate> = Vec::new();
+            if let Some(p) = forward_pair(l.default_actions()) {
+                candidates.push((
+                    format!("{lb_name} :{port} default action"),
+                    ("listener-arn", l_arn.to_string()),
+                    p,
+                ));
+            }
+            candidates.extend(
+                rule_candidates(&client, &region, l_arn, &format!("{lb_name} :{port}")).await?,
+            );
+            for (what, (key, arn), p) in candidates {
+                let (barn, bw, garn, gw) = pair(p);
+                let (bs, gs) = shares(bw, gw);
+                let mut keys = vec![
+                    (key, quoted(&arn)),
+                    ("blue-target-group", quoted(&barn)),
+                    ("green-target-group", quoted(&garn)),
+                ];
+                extra(&mut keys);
+                found.push(Found {
+                    what: format!(
+                        "{what}: {} ({bs}) / {} ({gs})",
+                        group_name(&barn),
+                        group_name(&garn)
+                    ),
+                    name: lb_name.to_string(),
+                    keys,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -564,6 +564,66 @@ impl SignalSource for HaproxyStats {
     }
 }
 
+/// `init --discover`: every HAProxy backend with exactly two servers, from `show stat` on
+/// the runtime API at `socket` (read-only).
+pub async fn discover(
+    socket: &str,
+    timeout: Duration,
+) -> Result<Vec<super::discover::Found>, String> {
+    use super::discover::{Found, blue_green, quoted, shares};
+    let b = HaproxyBackend::new(HaproxySettings {
+        socket: Socket::parse(socket),
+        backend: String::new(),
+        servers: EnvPair::new(String::new(), String::new()),
+        scale: 256,
+        timeout,
+    });
+    let text = b.command("show stat").await.map_err(|e| e.to_string())?;
+    let rows = parse_stat_csv(&text);
+    if rows.is_empty() {
+        return Err(format!(
+            "HAProxy runtime API {socket} answered `show stat` with no table: {}",
+            crate::core::record::shorten(text.trim())
+        ));
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut servers: std::collections::HashMap<String, Vec<(String, u64)>> = Default::default();
+    for r in &rows {
+        let (Some(px), Some(sv)) = (r.get("pxname"), r.get("svname")) else {
+            continue;
+        };
+        if sv == "FRONTEND" || sv == "BACKEND" {
+            continue;
+        }
+        let w = r.get("weight").and_then(|w| w.parse().ok()).unwrap_or(0);
+        if !servers.contains_key(px) {
+            order.push(px.clone());
+        }
+        servers.entry(px.clone()).or_default().push((sv.clone(), w));
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|px| {
+            let s = servers.get(&px)?;
+            let [a, b] = s.as_slice() else {
+                return None;
+            };
+            let ((blue, bw), (green, gw)) = blue_green((&a.0, a.1), (&b.0, b.1));
+            let (bs, gs) = shares(bw, gw);
+            Some(Found {
+                what: format!("backend {px}: {blue} ({bs}) / {green} ({gs})"),
+                name: px.clone(),
+                keys: vec![
+                    ("socket", quoted(socket)),
+                    ("backend", quoted(&px)),
+                    ("blue-server", quoted(&blue)),
+                    ("green-server", quoted(&green)),
+                ],
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

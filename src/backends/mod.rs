@@ -5,6 +5,7 @@ pub mod alb;
 pub mod aws;
 pub mod aws_http;
 pub mod cloudwatch;
+pub mod discover;
 pub mod eb;
 pub mod file_store;
 pub mod haproxy;

@@ -649,6 +649,57 @@ impl Switch for NginxBackend {
     }
 }
 
+/// `init --discover`: every `upstream` block of the file at `path` with exactly two
+/// servers that cutover could drive (no `include`, no `hash`, no third server).
+pub fn discover(path: &std::path::Path) -> Result<Vec<super::discover::Found>, String> {
+    use super::discover::{Found, blue_green, quoted, shares};
+    let text = crate::shared::read_small_file(path, 4 * 1024 * 1024)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let clean = blank_comments(&text);
+    let mut names: Vec<String> = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = clean[pos..].find("upstream") {
+        let at = pos + i;
+        pos = at + "upstream".len();
+        let before_ok = at == 0
+            || matches!(
+                clean.as_bytes()[at - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b';' | b'}' | b'{'
+            );
+        let name: String = clean[pos..]
+            .trim_start()
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '{')
+            .collect();
+        if before_ok && !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .filter_map(|up| {
+            let stmts = find_servers(&text, &up).ok()?;
+            let [a, b] = stmts.as_slice() else {
+                return None;
+            };
+            let ((blue, bw), (green, gw)) =
+                blue_green((&a.addr, a.weight()), (&b.addr, b.weight()));
+            check_shape(&text, &stmts, &EnvPair::new(blue.clone(), green.clone())).ok()?;
+            let (bs, gs) = shares(u64::from(bw), u64::from(gw));
+            Some(Found {
+                what: format!("upstream {up}: {blue} ({bs}) / {green} ({gs})"),
+                name: up.clone(),
+                keys: vec![
+                    ("config", quoted(&path.display().to_string())),
+                    ("upstream", quoted(&up)),
+                    ("blue-server", quoted(&blue)),
+                    ("green-server", quoted(&green)),
+                ],
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -623,6 +623,111 @@ impl Route53Backend {
     }
 }
 
+/// `init --discover`: every pair of weighted records (two set identifiers of one name and
+/// type, not cutover's own TXT records) in the hosted zone. Read-only:
+/// `ListResourceRecordSets`, at most 50 pages.
+pub async fn discover(
+    zone: &str,
+    w: &super::alb::Where,
+    timeout: Duration,
+) -> Result<Vec<super::discover::Found>, String> {
+    use super::discover::{Found, blue_green, quoted, shares};
+    let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
+        (
+            w.region.as_deref().or(Some("us-east-1")),
+            w.profile.as_deref(),
+            w.endpoint_url.as_deref(),
+        ),
+        None,
+        timeout,
+        (STEP_ATTEMPTS, STEP_ATTEMPTS),
+    ))
+    .await;
+    let client = Client::new(&sdk);
+    let mut sets: Vec<ResourceRecordSet> = Vec::new();
+    let mut next: Option<(String, Option<RrType>, Option<String>)> = None;
+    for _ in 0..50 {
+        let mut call = client.list_resource_record_sets().hosted_zone_id(zone);
+        if let Some((name, ty, id)) = next.take() {
+            call = call
+                .start_record_name(name)
+                .set_start_record_type(ty)
+                .set_start_record_identifier(id);
+        }
+        let page = call.send().await.map_err(|e| {
+            format!(
+                "ListResourceRecordSets {zone} ({region}): {}",
+                super::aws::sdk_words(&e)
+            )
+        })?;
+        sets.extend(page.resource_record_sets().iter().cloned());
+        if !page.is_truncated() {
+            break;
+        }
+        next = page.next_record_name().map(|n| {
+            (
+                n.to_string(),
+                page.next_record_type().cloned(),
+                page.next_record_identifier().map(str::to_string),
+            )
+        });
+        if next.is_none() {
+            break;
+        }
+    }
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut groups: std::collections::HashMap<(String, String), Vec<(String, u64)>> =
+        Default::default();
+    for r in &sets {
+        let (Some(id), Some(weight)) = (r.set_identifier(), r.weight()) else {
+            continue;
+        };
+        if r.name().starts_with("_cutover-") {
+            continue;
+        }
+        let key = (r.name().to_string(), r.r#type().as_str().to_string());
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups
+            .entry(key)
+            .or_default()
+            .push((id.to_string(), weight.max(0) as u64));
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|(name, ty)| {
+            let g = groups.get(&(name.clone(), ty.clone()))?;
+            let [a, b] = g.as_slice() else {
+                return None;
+            };
+            let ((blue, bw), (green, gw)) = blue_green((&a.0, a.1), (&b.0, b.1));
+            let (bs, gs) = shares(bw, gw);
+            let mut keys = vec![
+                ("hosted-zone-id", quoted(zone)),
+                ("record-name", quoted(name.trim_end_matches('.'))),
+                ("record-type", quoted(&ty)),
+                ("blue-set-identifier", quoted(&blue)),
+                ("green-set-identifier", quoted(&green)),
+            ];
+            if let Some(p) = &w.profile {
+                keys.push(("profile", quoted(p)));
+            }
+            if let Some(u) = &w.endpoint_url {
+                keys.push(("endpoint-url", quoted(u)));
+            }
+            Some(Found {
+                what: format!(
+                    "{} {ty}: {blue} ({bs}) / {green} ({gs})",
+                    name.trim_end_matches('.')
+                ),
+                name: name.trim_end_matches('.').to_string(),
+                keys,
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

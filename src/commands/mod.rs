@@ -11,6 +11,7 @@
 //! - `approve.rs`: `cutover approve` and `decline` (a second person, `[approval]`);
 //! - `check.rs`: `cutover check`; `journal.rs`: `cutover journal`; `sim.rs`: `sim serve`;
 //! - `wait.rs`: `cutover wait` (a pipeline's watch); `docs.rs`: `completions` and `man`;
+//! - `init.rs`: `cutover init` (a commented config, discovered or a template, then checked);
 //! - `wiring.rs`: the one place the config becomes a backend, signal sources, a journal, a
 //!   theme and a `Cutover`.
 //!
@@ -42,6 +43,7 @@ mod approve;
 mod check;
 mod cockpit;
 mod docs;
+mod init;
 mod journal;
 mod report;
 mod rollback;
@@ -104,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout,
             json,
         }) => wait::wait_cmd(&cli, until, timeout, json).await,
+        Some(Command::Init(ref args)) => init::init(&cli, args).await,
         Some(Command::Completions { shell }) => docs::completions(shell),
         Some(Command::Man) => docs::man(),
     }

@@ -7,6 +7,7 @@
 //! [`kind::Router`], and Deployment readiness in `health.rs`.
 
 mod capped;
+mod discover;
 pub mod gateway;
 pub mod health;
 pub mod ingress_nginx;
@@ -15,6 +16,7 @@ pub mod kind;
 mod rbac;
 pub mod service;
 
+pub use discover::{KubeWhere, discover};
 pub use health::{KubeHealth, readiness};
 pub use istio::IstioDest;
 pub use kind::{KubeKind, Resource, Router};
