@@ -46,7 +46,7 @@ The config, unless \fB\-\-config\fR names another. \fBcutover init\fR writes one
 The journal of every decision (\fI~/.local/state/cutover\fR without XDG_STATE_HOME), unless the config's \fBjournal\fR or \fB\-\-journal\fR names another.
 .TP
 \fIFILE.cutover\-lease\fR, \fIFILE.cutover\-record\fR
-The driver lease and the cutover record beside a file\-based backend (HAProxy, nginx, the simulator); other backends keep them at the backend (tags, annotations).
+The driver lease and the cutover record beside the nginx config; HAProxy's in a file per instance in the temp folder; the other backends keep them at the backend (the simulator's control API, tags, annotations, TXT records).
 .SH ENVIRONMENT
 .TP
 \fBNO_COLOR\fR
