@@ -8,14 +8,18 @@
 #   npm install -g svg-term-cli           (or it is fetched with npx)
 #   bash demo/record.sh                   → demo/cutover.svg and demo/cutover.cast
 #
-# CUTOVER_BIN names the binary to record (default: target/release/cutover, built if missing).
+# CUTOVER_BIN names the binary to record (default: target/release/cutover, built if missing);
+# RECORD_OUT a folder to write to instead of demo/ (the tests use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cols=100
 rows=30
-out_svg=demo/cutover.svg
-out_cast=demo/cutover.cast
+out_dir=${RECORD_OUT:-demo}
+mkdir -p "$out_dir"
+out_dir=$(cd "$out_dir" && pwd)
+out_svg=$out_dir/cutover.svg
+out_cast=$out_dir/cutover.cast
 bin=${CUTOVER_BIN:-target/release/cutover}
 
 for tool in tmux asciinema; do

@@ -340,3 +340,54 @@ fn wait_exits_3_on_a_rollback_1_on_timeout_and_never_counts_an_unread_backend() 
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("window-done"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_recorded_demo_is_made_from_the_real_screen() {
+    if !(require("tmux") && require("asciinema") && require("svg-term")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/record.sh"))
+        .env("CUTOVER_BIN", bin())
+        .env("RECORD_OUT", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "record.sh: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let cast = std::fs::read_to_string(dir.path().join("cutover.cast")).unwrap();
+    let mut frames = cast.lines();
+    let header: serde_json::Value = serde_json::from_str(frames.next().unwrap()).unwrap();
+    assert_eq!(
+        (header["width"].as_u64(), header["height"].as_u64()),
+        (Some(100), Some(30))
+    );
+    let printed: String = frames
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v[2].as_str().map(str::to_string))
+        .collect();
+    // The story as the cockpit told it: both steps verified, the breach, the rollback.
+    for said in [
+        "verified (blue 90 / green 10)",
+        "verified (blue 50 / green 50)",
+        "BREACH",
+        "ROLLBACK",
+        "(blue 100 / green 0)",
+    ] {
+        assert!(printed.contains(said), "{said:?} never on screen");
+    }
+    assert!(
+        !printed.contains(&*dir.path().to_string_lossy()),
+        "no path of this machine"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("cutover.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("ROLLBACK"),
+        "an SVG of that screen"
+    );
+}
