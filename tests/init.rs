@@ -285,6 +285,38 @@ upstream sticky {\n    ip_hash;\n    server 127.0.0.1:8081;\n    server 127.0.0.
         String::from_utf8_lossy(&t.stderr)
     );
 
+    // `check` runs the default `nginx -t`: on this test's nginx.conf, not the machine's.
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v nginx"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let shims = d.join("bin");
+    std::fs::create_dir(&shims).unwrap();
+    std::fs::write(
+        shims.join("nginx"),
+        format!(
+            "#!/bin/sh\nexec {} \"$@\" -p {} -c {} -e {}\n",
+            real.trim(),
+            d.display(),
+            d.join("nginx.conf").display(),
+            d.join("error.log").display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(shims.join("nginx"))
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let o = Command::new(bin())
         .current_dir(d)
         .args([
@@ -296,6 +328,7 @@ upstream sticky {\n    ip_hash;\n    server 127.0.0.1:8081;\n    server 127.0.0.
             "upstream.conf",
         ])
         .env("XDG_STATE_HOME", d)
+        .env("PATH", &path)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -321,6 +354,43 @@ upstream sticky {\n    ip_hash;\n    server 127.0.0.1:8081;\n    server 127.0.0.
     let s = status(&d.join("cutover.toml"));
     assert_eq!(s["weights"]["green"], 0, "{s}");
     assert_eq!(s["weights"]["blue"], 100, "{s}");
+    assert_eq!(o.status.code(), Some(0), "the check passed: {out}");
+
+    // Two to choose from, at a terminal: asked, a wrong answer asked again, then written.
+    std::fs::write(
+        d.join("upstream.conf"),
+        format!("{upstreams}upstream api {{\n    server 127.0.0.1:9091;\n    server 127.0.0.1:9092;\n}}\n"),
+    )
+    .unwrap();
+    if !require("tmux") {
+        return;
+    }
+    let t = Tmux::new("init-pick");
+    t.start(
+        120,
+        30,
+        &format!(
+            "cd {} && PATH={path} XDG_STATE_HOME={} {} init --backend nginx --discover --upstream-file upstream.conf --force; echo EXITED:$?; sleep 600",
+            d.display(),
+            d.display(),
+            bin().display()
+        ),
+    );
+    t.wait(20, "the question", |s| {
+        s.contains("which one? [1-2, q to quit]")
+    });
+    assert!(
+        t.screen()
+            .contains("2) upstream api: 127.0.0.1:9091 (50 %) / 127.0.0.1:9092 (50 %)")
+    );
+    t.keys(&["7", "Enter"]);
+    t.wait(10, "asked again", |s| {
+        s.contains("expected a number from 1 to 2")
+    });
+    t.keys(&["2", "Enter"]);
+    let screen = t.wait(30, "the exit", |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    assert!(written(d).contains("upstream = \"api\""), "{}", written(d));
 }
 
 #[test]
