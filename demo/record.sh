@@ -44,12 +44,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A clean stage: a neutral user and host name on the screen, the journal in the scratch
-# folder (named relatively, so no path of this machine is in the picture).
+# A clean stage: a neutral user and host name on the screen (the host name in a UTS
+# namespace of its own where `unshare` may make one), the journal in the scratch folder
+# (named relatively, so no path of this machine is in the picture).
 cd "$work"
-tmux -S "$sock" -f /dev/null new-session -d -x "$cols" -y "$rows" \
-  "env USER=oncall TERM=xterm-256color asciinema rec --quiet --overwrite --cols $cols --rows $rows \
-   -c '$bin demo --scenario bad-release --journal demo.journal.jsonl' demo.cast"
+cat > stage.sh <<STAGE
+hostname bastion 2>/dev/null
+exec env USER=oncall TERM=xterm-256color asciinema rec --quiet --overwrite --cols $cols --rows $rows \\
+  -c "'$bin' demo --scenario bad-release --journal demo.journal.jsonl" demo.cast
+STAGE
+stage="sh stage.sh"
+if unshare --map-root-user --uts true 2>/dev/null; then
+  stage="unshare --map-root-user --uts sh stage.sh"
+else
+  echo "record.sh: no UTS namespace here: the screen shows this machine's host name" >&2
+fi
+tmux -S "$sock" -f /dev/null new-session -d -x "$cols" -y "$rows" "$stage"
 
 screen() { tmux -S "$sock" capture-pane -p; }
 key() { tmux -S "$sock" send-keys "$@"; }

@@ -18,7 +18,7 @@ pub struct Cli {
     #[arg(long, short, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Theme: default, mono, deuteranopia, or a theme file. NO_COLOR is honoured.
-    #[arg(long, global = true, value_name = "NAME|FILE")]
+    #[arg(long, global = true, value_name = "NAME|FILE", hide_possible_values = true, value_parser = Hinted::new(any, &["default", "mono", "deuteranopia"]))]
     pub theme: Option<String>,
     /// The journal file (default: the config's `journal`, else under $XDG_STATE_HOME/cutover).
     #[arg(long, global = true, value_name = "FILE")]
@@ -35,8 +35,9 @@ pub enum Command {
     /// The cockpit on the bundled simulator: nothing to install, nothing to configure.
     Demo {
         /// bad-release, happy, slow-start, or a scenario .toml file.
-        #[arg(long, default_value = "bad-release")]
+        #[arg(long, default_value = "bad-release", hide_possible_values = true, value_parser = Hinted::new(any, &["bad-release", "happy", "slow-start"]))]
         scenario: String,
+        /// The simulator's random seed (default: the scenario's), for a run to repeat.
         #[arg(long)]
         seed: Option<u64>,
         /// How long live is kept warm after promotion.
@@ -113,7 +114,7 @@ pub enum Command {
     Wait {
         /// promoted, rolled-back, share=N (the candidate's share), healthy (the candidate's
         /// guardrails all ok) or window-done (the rollback window ran out).
-        #[arg(long = "for", value_name = "CONDITION", value_parser = crate::core::wait::Condition::parse)]
+        #[arg(long = "for", value_name = "CONDITION", hide_possible_values = true, value_parser = Hinted::new(crate::core::wait::Condition::parse, &["promoted", "rolled-back", "share=", "healthy", "window-done"]))]
         until: crate::core::wait::Condition,
         /// Give up after this long (exit 1).
         #[arg(long, value_parser = wait_timeout_arg, default_value = "10m")]
@@ -230,8 +231,9 @@ pub enum SimCommand {
     /// server. Prints the bound addresses as one JSON line.
     Serve {
         /// bad-release, happy, slow-start, or a scenario .toml file.
-        #[arg(long, default_value = "bad-release")]
+        #[arg(long, default_value = "bad-release", hide_possible_values = true, value_parser = Hinted::new(any, &["bad-release", "happy", "slow-start"]))]
         scenario: String,
+        /// The simulator's random seed (default: the scenario's), for a run to repeat.
         #[arg(long)]
         seed: Option<u64>,
         #[arg(long, default_value = "127.0.0.1:7070")]
@@ -256,9 +258,56 @@ pub enum SimCommand {
     },
 }
 
+/// A value parser that takes what its function accepts and offers `hints` to the shells'
+/// completion and to `--help` (a file name, or `share=N`, is taken too).
+#[derive(Clone)]
+pub struct Hinted<T> {
+    parse: fn(&str) -> Result<T, String>,
+    hints: &'static [&'static str],
+}
+
+impl<T> Hinted<T> {
+    pub fn new(parse: fn(&str) -> Result<T, String>, hints: &'static [&'static str]) -> Self {
+        Hinted { parse, hints }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Hinted<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let parse = self.parse;
+        clap::builder::StringValueParser::new()
+            .try_map(move |s| parse(&s))
+            .parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.hints
+                .iter()
+                .map(|h| clap::builder::PossibleValue::new(*h)),
+        ))
+    }
+}
+
+/// Any text.
+#[allow(clippy::unnecessary_wraps)] // the shape of a value parser
+fn any(s: &str) -> Result<String, String> {
+    Ok(s.to_string())
+}
+
 /// A duration argument within `min..=max`, said with the range when not.
 fn bounded_arg(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}: expected a duration like 30s, 10m or 2h"))?;
     if d < min || d > max {
         return Err(format!(
             "expected a duration from {} to {}",

@@ -67,6 +67,14 @@ fn bash_completion_parses_and_completes_commands_flags_and_values() {
     }
     assert_eq!(complete(&script, &["cutover", "wait", "--f"]), ["--for"]);
     assert_eq!(
+        complete(&script, &["cutover", "wait", "--for", "win"]),
+        ["window-done"]
+    );
+    assert_eq!(
+        complete(&script, &["cutover", "demo", "--scenario", "sl"]),
+        ["slow-start"]
+    );
+    assert_eq!(
         complete(&script, &["cutover", "completions", "fi"]),
         ["fish"]
     );
@@ -281,6 +289,26 @@ fn wait_follows_a_cutover_to_promotion_and_the_window_to_its_end() {
         "the window was seen running first: {lines:#?}"
     );
     assert_eq!(done.exit(10), Some(0));
+
+    // That cutover is over now (its window ran out, green is live): a new wait is for the
+    // next one, not satisfied by the last.
+    let next = Waiting::start(&cfg, &["--for", "promoted", "--timeout", "2s"]);
+    let lines = next.until(20, "timed out");
+    assert!(lines[0].contains("green live, blue at 0 %"), "{lines:#?}");
+    assert_eq!(next.exit(10), Some(1));
+
+    // Cancelled (a CI job stopped): said on the last line, exit 130.
+    let cancelled = Waiting::start(&cfg, &["--for", "share=50", "--json", "--timeout", "60s"]);
+    cancelled.line(20, "the first look");
+    let killed = Command::new("kill")
+        .args(["-TERM", &cancelled.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let last: serde_json::Value =
+        serde_json::from_str(&cancelled.line(10, "the last line")).unwrap();
+    assert_eq!(last["result"], "interrupted", "{last}");
+    assert_eq!(cancelled.exit(10), Some(130));
 }
 
 #[test]

@@ -663,8 +663,9 @@ async fn load_balancers(
     Ok(lbs)
 }
 
-/// A found pair: what it is, the key and ARN that name it, the two groups.
+/// A found pair: what it is, a name for it, the key and ARN that name it, the two groups.
 type Candidate = (
+    String,
     String,
     (&'static str, String),
     ((String, u64), (String, u64)),
@@ -675,7 +676,7 @@ async fn rule_candidates(
     client: &Client,
     region: &str,
     listener: &str,
-    at: &str,
+    (at, name): (&str, &str),
 ) -> Result<Vec<Candidate>, String> {
     let rules = client
         .describe_rules()
@@ -696,12 +697,10 @@ async fn rule_candidates(
             .iter()
             .map(|c| format!("{} {}", c.field().unwrap_or("?"), c.values().join(",")))
             .collect();
+        let prio = r.priority().unwrap_or("?");
         out.push((
-            format!(
-                "{at} rule {} ({})",
-                r.priority().unwrap_or("?"),
-                when.join("; ")
-            ),
+            format!("{at} rule {prio} ({})", when.join("; ")),
+            format!("{name}-rule-{prio}"),
             ("rule-arn", arn.to_string()),
             p,
         ));
@@ -764,14 +763,21 @@ pub async fn discover(w: &Where, timeout: Duration) -> Result<Vec<super::discove
             if let Some(p) = forward_pair(l.default_actions()) {
                 candidates.push((
                     format!("{lb_name} :{port} default action"),
+                    format!("{lb_name}-{port}"),
                     ("listener-arn", l_arn.to_string()),
                     p,
                 ));
             }
             candidates.extend(
-                rule_candidates(&client, &region, l_arn, &format!("{lb_name} :{port}")).await?,
+                rule_candidates(
+                    &client,
+                    &region,
+                    l_arn,
+                    (&format!("{lb_name} :{port}"), &format!("{lb_name}-{port}")),
+                )
+                .await?,
             );
-            for (what, (key, arn), p) in candidates {
+            for (what, name, (key, arn), p) in candidates {
                 let (barn, bw, garn, gw) = pair(p);
                 let (bs, gs) = shares(bw, gw);
                 let mut keys = vec![
@@ -786,7 +792,7 @@ pub async fn discover(w: &Where, timeout: Duration) -> Result<Vec<super::discove
                         group_name(&barn),
                         group_name(&garn)
                     ),
-                    name: lb_name.to_string(),
+                    name,
                     keys,
                 });
             }

@@ -565,11 +565,12 @@ impl SignalSource for HaproxyStats {
 }
 
 /// `init --discover`: every HAProxy backend with exactly two servers, from `show stat` on
-/// the runtime API at `socket` (read-only).
+/// the runtime API at `socket` (read-only), each server with its weight's share and its
+/// status when it is not UP; and the backends that are not one, with how many servers.
 pub async fn discover(
     socket: &str,
     timeout: Duration,
-) -> Result<Vec<super::discover::Found>, String> {
+) -> Result<(Vec<super::discover::Found>, Vec<String>), String> {
     use super::discover::{Found, blue_green, quoted, shares};
     let b = HaproxyBackend::new(HaproxySettings {
         socket: Socket::parse(socket),
@@ -586,8 +587,10 @@ pub async fn discover(
             crate::core::record::shorten(text.trim())
         ));
     }
+    // (name, weight, status) of each server, per backend, in HAProxy's order.
+    type Server = (String, u64, String);
     let mut order: Vec<String> = Vec::new();
-    let mut servers: std::collections::HashMap<String, Vec<(String, u64)>> = Default::default();
+    let mut servers: std::collections::HashMap<String, Vec<Server>> = Default::default();
     for r in &rows {
         let (Some(px), Some(sv)) = (r.get("pxname"), r.get("svname")) else {
             continue;
@@ -596,32 +599,53 @@ pub async fn discover(
             continue;
         }
         let w = r.get("weight").and_then(|w| w.parse().ok()).unwrap_or(0);
+        let st = r.get("status").cloned().unwrap_or_default();
         if !servers.contains_key(px) {
             order.push(px.clone());
         }
-        servers.entry(px.clone()).or_default().push((sv.clone(), w));
+        servers
+            .entry(px.clone())
+            .or_default()
+            .push((sv.clone(), w, st));
     }
-    Ok(order
-        .into_iter()
-        .filter_map(|px| {
-            let s = servers.get(&px)?;
-            let [a, b] = s.as_slice() else {
-                return None;
-            };
-            let ((blue, bw), (green, gw)) = blue_green((&a.0, a.1), (&b.0, b.1));
-            let (bs, gs) = shares(bw, gw);
-            Some(Found {
-                what: format!("backend {px}: {blue} ({bs}) / {green} ({gs})"),
-                name: px.clone(),
-                keys: vec![
-                    ("socket", quoted(socket)),
-                    ("backend", quoted(&px)),
-                    ("blue-server", quoted(&blue)),
-                    ("green-server", quoted(&green)),
-                ],
-            })
-        })
-        .collect())
+    let mut found = Vec::new();
+    let mut notes = Vec::new();
+    for px in order {
+        let s = &servers[&px];
+        let [a, b] = s.as_slice() else {
+            notes.push(format!(
+                "backend {px}: {} server{} (cutover moves traffic between two)",
+                s.len(),
+                if s.len() == 1 { "" } else { "s" }
+            ));
+            continue;
+        };
+        let ((blue, (bw, bst)), (green, (gw, gst))) =
+            blue_green((&a.0, (a.1, a.2.clone())), (&b.0, (b.1, b.2.clone())));
+        let (bs, gs) = shares(bw, gw);
+        let state = |st: &str| {
+            if st.is_empty() || st.starts_with("UP") || st == "no check" {
+                String::new()
+            } else {
+                format!(", {st}")
+            }
+        };
+        found.push(Found {
+            what: format!(
+                "backend {px}: {blue} ({bs}{}) / {green} ({gs}{})",
+                state(&bst),
+                state(&gst)
+            ),
+            name: px.clone(),
+            keys: vec![
+                ("socket", quoted(socket)),
+                ("backend", quoted(&px)),
+                ("blue-server", quoted(&blue)),
+                ("green-server", quoted(&green)),
+            ],
+        });
+    }
+    Ok((found, notes))
 }
 
 #[cfg(test)]

@@ -650,8 +650,11 @@ impl Switch for NginxBackend {
 }
 
 /// `init --discover`: every `upstream` block of the file at `path` with exactly two
-/// servers that cutover could drive (no `include`, no `hash`, no third server).
-pub fn discover(path: &std::path::Path) -> Result<Vec<super::discover::Found>, String> {
+/// servers that cutover could drive, and why each other block is not one (a name the
+/// config does not take, an `include`, a `hash`, not two servers, a `backup` flag, …).
+pub fn discover(
+    path: &std::path::Path,
+) -> Result<(Vec<super::discover::Found>, Vec<String>), String> {
     use super::discover::{Found, blue_green, quoted, shares};
     let text = crate::shared::read_small_file(path, 4 * 1024 * 1024)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -666,38 +669,61 @@ pub fn discover(path: &std::path::Path) -> Result<Vec<super::discover::Found>, S
                 clean.as_bytes()[at - 1],
                 b' ' | b'\t' | b'\n' | b'\r' | b';' | b'}' | b'{'
             );
+        let after_ok = clean[pos..].starts_with([' ', '\t', '\n', '\r']);
         let name: String = clean[pos..]
             .trim_start()
             .chars()
             .take_while(|c| !c.is_whitespace() && *c != '{')
             .collect();
-        if before_ok && !name.is_empty() && !names.contains(&name) {
+        if before_ok && after_ok && !name.is_empty() && !names.contains(&name) {
             names.push(name);
         }
     }
-    Ok(names
-        .into_iter()
-        .filter_map(|up| {
-            let stmts = find_servers(&text, &up).ok()?;
-            let [a, b] = stmts.as_slice() else {
-                return None;
-            };
-            let ((blue, bw), (green, gw)) =
-                blue_green((&a.addr, a.weight()), (&b.addr, b.weight()));
-            check_shape(&text, &stmts, &EnvPair::new(blue.clone(), green.clone())).ok()?;
-            let (bs, gs) = shares(u64::from(bw), u64::from(gw));
-            Some(Found {
-                what: format!("upstream {up}: {blue} ({bs}) / {green} ({gs})"),
-                name: up.clone(),
-                keys: vec![
-                    ("config", quoted(&path.display().to_string())),
-                    ("upstream", quoted(&up)),
-                    ("blue-server", quoted(&blue)),
-                    ("green-server", quoted(&green)),
-                ],
-            })
-        })
-        .collect())
+    let mut found = Vec::new();
+    let mut notes = Vec::new();
+    for up in names {
+        let valid = up.len() <= 256
+            && up
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !valid {
+            notes.push(format!(
+                "`upstream {up}`: not a name the config takes (letters, digits and - _ . :)"
+            ));
+            continue;
+        }
+        let stmts = match find_servers(&text, &up) {
+            Ok(s) => s,
+            Err(e) => {
+                notes.push(e);
+                continue;
+            }
+        };
+        let [a, b] = stmts.as_slice() else {
+            notes.push(format!(
+                "`upstream {up}` has {} servers: cutover moves traffic between two",
+                stmts.len()
+            ));
+            continue;
+        };
+        let ((blue, bw), (green, gw)) = blue_green((&a.addr, a.weight()), (&b.addr, b.weight()));
+        if let Err(e) = check_shape(&text, &stmts, &EnvPair::new(blue.clone(), green.clone())) {
+            notes.push(e);
+            continue;
+        }
+        let (bs, gs) = shares(u64::from(bw), u64::from(gw));
+        found.push(Found {
+            what: format!("upstream {up}: {blue} ({bs}) / {green} ({gs})"),
+            name: up.clone(),
+            keys: vec![
+                ("config", quoted(&path.display().to_string())),
+                ("upstream", quoted(&up)),
+                ("blue-server", quoted(&blue)),
+                ("green-server", quoted(&green)),
+            ],
+        });
+    }
+    Ok((found, notes))
 }
 
 #[cfg(test)]

@@ -20,12 +20,8 @@ pub(super) async fn init(cli: &Cli, a: &InitArgs) -> anyhow::Result<ExitCode> {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("cutover.toml"));
-    if path.exists() && !a.force {
-        err!(
-            "cutover: {} exists: nothing written (pass --force to replace it; the old one is kept as {}.bak)",
-            path.display(),
-            path.display()
-        );
+    if let Err(why) = writable(&path, a.force) {
+        err!("cutover: {why}; nothing written");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     if let Err(why) = usage(a) {
@@ -35,8 +31,14 @@ pub(super) async fn init(cli: &Cli, a: &InitArgs) -> anyhow::Result<ExitCode> {
     let found = if a.discover {
         match discover(a).await {
             Ok((found, notes)) => {
+                // Kubernetes: resources not listed; elsewhere: what was seen and is not a pair.
+                let why = if a.backend.kind().starts_with("kube") {
+                    "not looked at"
+                } else {
+                    "skipped"
+                };
                 for n in &notes {
-                    err!("  (not looked at: {n})");
+                    err!("  ({why}: {n})");
                 }
                 match choose(a, found)? {
                     Ok(f) => Some(f),
@@ -52,11 +54,23 @@ pub(super) async fn init(cli: &Cli, a: &InitArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let text = template(a, found.as_ref());
-    if let Err(e) = write_atomically(&path, &text, a.force) {
-        err!("cutover: cannot write {}: {e}", path.display());
-        return Ok(ExitCode::FAILURE);
+    // What would not load is not written: a `--name` or a found name the config refuses.
+    if let Err(e) = crate::config::Config::parse(&text, &path.display().to_string()) {
+        err!("cutover: nothing written: {e}");
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
-    out!("wrote {}", path.display());
+    match write_atomically(&path, &text, a.force) {
+        Ok(Some(bak)) => out!(
+            "wrote {} (the old one is kept as {})",
+            path.display(),
+            bak.display()
+        ),
+        Ok(None) => out!("wrote {}", path.display()),
+        Err(e) => {
+            err!("cutover: cannot write {}: {e}", path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     if found.is_none() && a.backend != InitKind::Sim {
         out!("fill in the values marked EDIT, then run `cutover check`; checking it as it is:");
     } else {
@@ -69,11 +83,17 @@ pub(super) async fn init(cli: &Cli, a: &InitArgs) -> anyhow::Result<ExitCode> {
         read_only: true,
         command: None,
     };
+    // As `check` exits: 2 for a config that does not load as written (a kube template with
+    // no kubeconfig to be found), 1 for something that does not answer.
     let code = match super::check::check(&checked).await {
         Ok(code) => code,
         Err(e) => {
             err!("cutover: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<crate::config::ConfigError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     };
     if code == ExitCode::SUCCESS {
@@ -94,8 +114,73 @@ pub(super) async fn init(cli: &Cli, a: &InitArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// Whether `path` may be written: not a folder, its folder there, and nothing at it
+/// (a file, a link, even one pointing nowhere) unless `force`.
+fn writable(path: &Path, force: bool) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(format!(
+                "{} is a folder: name the file to write (e.g. {}/cutover.toml)",
+                path.display(),
+                path.display()
+            ));
+        }
+        Ok(_) if !force => {
+            return Err(format!(
+                "{} exists (pass --force to replace it; the old one is then kept as {})",
+                path.display(),
+                backup_name(path).display()
+            ));
+        }
+        _ => {}
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(format!("the folder {} does not exist", folder.display()));
+    }
+    Ok(())
+}
+
 /// Flags that do not fit together, said with what to pass instead.
 fn usage(a: &InitArgs) -> Result<(), String> {
+    let kind = a.backend.kind();
+    let aws = matches!(
+        a.backend,
+        InitKind::Alb | InitKind::Route53 | InitKind::ElasticBeanstalk
+    );
+    let kube = kind.starts_with("kube");
+    for (flag, given, fits) in [
+        (
+            "--socket",
+            a.socket.is_some(),
+            a.backend == InitKind::Haproxy,
+        ),
+        (
+            "--upstream-file",
+            a.upstream_file.is_some(),
+            a.backend == InitKind::Nginx,
+        ),
+        (
+            "--hosted-zone-id",
+            a.hosted_zone_id.is_some(),
+            a.backend == InitKind::Route53,
+        ),
+        ("--region", a.region.is_some(), aws),
+        ("--profile", a.profile.is_some(), aws),
+        ("--endpoint-url", a.endpoint_url.is_some(), aws),
+        ("--kubeconfig", a.kubeconfig.is_some(), kube),
+        ("--context", a.context.is_some(), kube),
+        ("--namespace", a.namespace.is_some(), kube),
+    ] {
+        if given && !fits {
+            return Err(format!(
+                "{flag} is not a key of --backend {kind}: did you mean another --backend?"
+            ));
+        }
+    }
     if !a.discover {
         if a.backend == InitKind::Kube {
             return Err("--backend kube finds the kind with --discover; without it, name one: kube-service, kube-gateway, kube-istio or kube-ingress-nginx".into());
@@ -141,12 +226,12 @@ async fn discover(a: &InitArgs) -> Result<(Vec<Found>, Vec<String>), String> {
     match a.backend {
         InitKind::Haproxy => {
             let socket = a.socket.as_deref().unwrap_or_default();
-            haproxy::discover(socket, DISCOVER_TIMEOUT).await.map(only)
+            haproxy::discover(socket, DISCOVER_TIMEOUT).await
         }
         InitKind::Nginx => {
             let file = a.upstream_file.clone().unwrap_or_default();
             let file = std::path::absolute(&file).unwrap_or(file);
-            nginx::discover(&file).map(only)
+            nginx::discover(&file)
         }
         InitKind::Alb => alb::discover(&aws, DISCOVER_TIMEOUT).await.map(only),
         InitKind::Route53 => {
@@ -291,6 +376,13 @@ fn placeholders(a: &InitArgs) -> Vec<(&'static str, String, &'static str)> {
         a.backend,
         InitKind::Alb | InitKind::Route53 | InitKind::ElasticBeanstalk
     );
+    if aws && a.region.is_none() {
+        keys.push((
+            "# region",
+            quoted("eu-west-1"),
+            "else the SDK's chain (AWS_REGION, the profile)",
+        ));
+    }
     if aws {
         for (k, v) in [
             ("region", &a.region),
@@ -492,9 +584,28 @@ fn pad(s: &str, to: usize) -> String {
     " ".repeat(to.saturating_sub(s.chars().count()).max(1))
 }
 
-/// The file written whole or not at all: a temp file beside it, then a rename. With
-/// `force`, the old one is kept as `FILE.bak`.
-fn write_atomically(path: &Path, text: &str, force: bool) -> std::io::Result<()> {
+/// `FILE.bak`, or the first of `FILE.bak.2`, `FILE.bak.3`, … that is free: an older
+/// backup is never replaced.
+fn backup_name(path: &Path) -> PathBuf {
+    let with = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let first = with(".bak");
+    if std::fs::symlink_metadata(&first).is_err() {
+        return first;
+    }
+    (2..1000)
+        .map(|n| with(&format!(".bak.{n}")))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .unwrap_or(first)
+}
+
+/// The file written whole or not at all: a temp file beside it, then a rename over it.
+/// With `force`, what was there is kept first under [`backup_name`]: a file copied, a
+/// symbolic link moved (the link itself, not what it points to); returns where.
+fn write_atomically(path: &Path, text: &str, force: bool) -> std::io::Result<Option<PathBuf>> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -509,17 +620,26 @@ fn write_atomically(path: &Path, text: &str, force: bool) -> std::io::Result<()>
         let mut f = std::fs::File::create_new(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        if force && path.exists() {
-            let mut bak = path.as_os_str().to_owned();
-            bak.push(".bak");
-            std::fs::copy(path, PathBuf::from(bak))?;
-        } else if path.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "it appeared meanwhile",
-            ));
-        }
-        std::fs::rename(&tmp, path)
+        let kept = match std::fs::symlink_metadata(path) {
+            Err(_) => None,
+            Ok(_) if !force => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "it appeared meanwhile",
+                ));
+            }
+            Ok(m) => {
+                let bak = backup_name(path);
+                if m.file_type().is_symlink() {
+                    std::fs::rename(path, &bak)?;
+                } else {
+                    std::fs::copy(path, &bak)?;
+                }
+                Some(bak)
+            }
+        };
+        std::fs::rename(&tmp, path)?;
+        Ok(kept)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

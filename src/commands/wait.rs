@@ -27,6 +27,40 @@ pub(super) async fn wait_cmd(
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let (backend, sources) = connect(cli, &config).await?;
+    // Ctrl-C or SIGTERM (a CI job cancelled): the last line says so, exit 130.
+    let interrupted = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    };
+    tokio::select! {
+        r = follow(&config, backend.as_ref(), &sources, (until, timeout, json)) => r,
+        () = interrupted => {
+            finish(json, until, "interrupted", &format!("✕ interrupted while waiting for {}", until.words()));
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+    }
+}
+
+/// Exit code of a wait ended by Ctrl-C or SIGTERM (as the shell says for SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Looks every poll interval until the condition holds, a rollback ends it, or the time
+/// is up.
+async fn follow(
+    config: &Config,
+    backend: &dyn crate::backends::Backend,
+    sources: &[std::sync::Arc<dyn crate::core::SignalSource>],
+    (until, timeout, json): (Condition, Duration, bool),
+) -> anyhow::Result<ExitCode> {
     let deadline = Instant::now() + timeout;
     let mut follow = Follow::new(until, lease::wall_ms());
     let mut shown = String::new();
@@ -34,9 +68,9 @@ pub(super) async fn wait_cmd(
     loop {
         // One look is bounded by the sources' own timeouts; the deadline bounds it too.
         let left = deadline.saturating_duration_since(Instant::now());
-        let snap = tokio::time::timeout(left, snapshot(&config, backend.as_ref(), &sources)).await;
+        let snap = tokio::time::timeout(left, snapshot(config, backend, sources)).await;
         if let Ok(snap) = snap {
-            let look = look_of(&config, &snap, &sources);
+            let look = look_of(config, &snap, sources);
             let verdict = follow.judge(&look);
             let line = describe(&look, &snap);
             if line != shown {
@@ -100,11 +134,19 @@ fn look_of(
         .and_then(Option::as_ref)
         .and_then(|r| r.last.as_ref())
         .is_some_and(|l| WriteAction::from(l.action.as_str()).is_rollback());
+    // A record that could not be read may name the other env as live: without it (and
+    // without `live` in the config), all the traffic on one env says nothing of who is the
+    // candidate.
+    let live = if record.is_err() && config.live.is_none() {
+        None
+    } else {
+        snap.live.map(|(e, _)| e)
+    };
     Look {
         weights: snap.weights.as_ref().ok().copied(),
         record,
-        live: snap.live.map(|(e, _)| e),
-        guard: facts.guard_status,
+        live,
+        guard: live.and(facts.guard_status),
         last_is_rollback,
         now: lease::wall_ms(),
     }

@@ -68,13 +68,23 @@ pub struct Look {
 }
 
 impl Look {
-    /// The candidate: the record's when there is one (it stays the same across the
-    /// window's end), else the env that is not live.
+    /// The candidate: the record's while its cutover is under way (it stays the same
+    /// across the window's end), else the env that is not live. None while who is live is
+    /// unknown (a record that does not agree with the traffic, a split with no record).
     pub fn candidate(&self) -> Option<Env> {
-        match &self.record {
-            Ok(Some(r)) => Some(r.candidate()),
-            _ => self.live.map(Env::other),
+        let live = self.live?;
+        match self.record() {
+            Some(r) if !self.finished() => Some(r.candidate()),
+            _ => Some(live.other()),
         }
+    }
+
+    /// The record's cutover is over: its window ran out with its candidate holding
+    /// everything (the candidate is the new live, as `status` says).
+    pub fn finished(&self) -> bool {
+        self.record().is_some_and(|r| {
+            r.window_over(self.now) && self.weights.and_then(|w| w.all_on()) == Some(r.candidate())
+        })
     }
 
     /// The candidate's share as read back.
@@ -116,15 +126,17 @@ pub enum Verdict {
     Waiting,
 }
 
-/// Follows looks over time: what one look cannot tell (a promotion seen before the window
-/// completed and the record was cleared) it remembers.
+/// Follows looks over time: what one look cannot tell it remembers — the cutover it saw
+/// promoted, so that its window running out (or the record cleared at the end) reads as
+/// done, while a cutover already over when the wait began does not count: the wait is then
+/// for the next one.
 #[derive(Clone, Debug)]
 pub struct Follow {
     condition: Condition,
     /// When the wait began (unix ms): a rollback made since ends it.
     started: i64,
-    /// The env seen at 100 % as the record's candidate.
-    promoted: Option<Env>,
+    /// The cutover (its live env and start) seen with its candidate at 100 %.
+    promoted: Option<(Env, i64)>,
 }
 
 impl Follow {
@@ -139,21 +151,30 @@ impl Follow {
     /// Whether `look` ends the wait.
     pub fn judge(&mut self, look: &Look) -> Verdict {
         let all = look.weights.and_then(|w| w.all_on());
-        if look.share() == Some(100) {
-            self.promoted = look.candidate();
+        let running = look.record().filter(|_| !look.finished());
+        if let Some(r) = running
+            && look.live.is_some()
+            && look.share() == Some(100)
+        {
+            self.promoted = Some((r.live, r.at));
         }
-        // A promotion seen, then the record cleared (the window completed) with that env
-        // still holding everything.
-        let completed_since =
-            self.promoted.is_some() && all == self.promoted && matches!(look.record, Ok(None));
-        let window_over =
-            look.record().is_some_and(|r| r.window_over(look.now)) && look.share() == Some(100);
+        // The cutover seen promoted is over: its window ran out, or the record was cleared
+        // at its end, with its candidate still holding everything.
+        let done = match &look.record {
+            Ok(Some(r)) => look.finished() && self.promoted == Some((r.live, r.at)),
+            Ok(None) => self
+                .promoted
+                .is_some_and(|(live, _)| all == Some(live.other())),
+            Err(_) => false,
+        };
         let holds = match self.condition {
-            Condition::Promoted => look.share() == Some(100) || completed_since,
+            Condition::Promoted => {
+                (running.is_some() && look.live.is_some() && look.share() == Some(100)) || done
+            }
             Condition::RolledBack => look.rolled_back(),
             Condition::Share(n) => look.share() == Some(n),
-            Condition::Healthy => look.guard == Some("ok"),
-            Condition::WindowDone => window_over || completed_since,
+            Condition::Healthy => look.live.is_some() && look.guard == Some("ok"),
+            Condition::WindowDone => done,
         };
         if holds {
             Verdict::Holds
@@ -249,6 +270,41 @@ mod tests {
         // Never seen promoted: all traffic on one env with no record proves nothing.
         let mut blind = Follow::new(Condition::WindowDone, 5_000);
         assert_eq!(blind.judge(&look(w(0, 100), None, 9_500)), Verdict::Waiting);
+        // A cutover already over when the wait began is not this wait's: green is live now
+        // and the next cutover's candidate, blue, is at 0 %.
+        for c in [
+            Condition::Promoted,
+            Condition::WindowDone,
+            Condition::Share(100),
+        ] {
+            assert_eq!(
+                Follow::new(c, 9_500).judge(&over),
+                Verdict::Waiting,
+                "{c:?}"
+            );
+        }
+        assert_eq!(over.live, Some(Env::Green));
+        assert_eq!((over.candidate(), over.share()), (Some(Env::Blue), Some(0)));
+        assert_eq!(
+            Follow::new(Condition::Share(0), 9_500).judge(&over),
+            Verdict::Holds
+        );
+    }
+
+    #[test]
+    fn a_record_that_does_not_agree_with_the_traffic_names_no_candidate() {
+        // The record says green is at 100 %; the backend reads 90/10: nothing is known.
+        let l = look(w(90, 10), Some(rec(100, None, None)), 7_000);
+        assert_eq!(l.live, None);
+        assert_eq!((l.candidate(), l.share()), (None, None));
+        for c in [
+            Condition::Share(10),
+            Condition::Share(100),
+            Condition::Promoted,
+            Condition::Healthy,
+        ] {
+            assert_eq!(Follow::new(c, 0).judge(&l), Verdict::Waiting, "{c:?}");
+        }
     }
 
     #[test]
