@@ -86,8 +86,48 @@ pub fn man_page() -> anyhow::Result<Vec<u8>> {
     for sub in cmd.get_subcommands() {
         command_section(&mut out, sub, &["cutover"])?;
     }
+    out.extend_from_slice(keys_section().as_bytes());
     out.extend_from_slice(TAIL.as_bytes());
     Ok(out)
+}
+
+/// Text safe in roff: backslashes and dashes escaped, no line taken for a request.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with(['.', '\'']) {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+/// The cockpit's keys as the default keymap binds them (what `?` shows), the nine share
+/// keys on one line.
+fn keys_section() -> String {
+    use crate::app::keymap::{Action, Keymap};
+    let keymap = Keymap::default();
+    let mut s = String::from(
+        ".SH \"COCKPIT KEYS\"\nWith no command, \\fBcutover\\fR opens the cockpit on the config. Its keys by default (a config's \\fB[keys]\\fR table rebinds them; \\fB?\\fR shows them as bound):\n",
+    );
+    let mut jumps_said = false;
+    for (action, keys) in keymap.bindings() {
+        let (k, what) = if let Action::Jump(_) = action {
+            if jumps_said {
+                continue;
+            }
+            jumps_said = true;
+            ("1 … 9".to_string(), crate::ui::strings::describe_jumps())
+        } else {
+            let k: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            let what = match action {
+                Action::Help => "these keys, as bound".to_string(),
+                a => crate::ui::strings::describe(*a),
+            };
+            (k.join(" "), what)
+        };
+        s.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(&k), roff(&what)));
+    }
+    s
 }
 
 /// One subcommand's part of the page: its name, what it does, its synopsis and its flags,
