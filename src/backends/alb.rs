@@ -590,13 +590,7 @@ impl SignalSource for AlbHealth {
     }
 }
 
-/// Where `init --discover` looks for an ALB: region, profile, endpoint.
-#[derive(Clone, Debug, Default)]
-pub struct Where {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-}
+pub use super::aws::Where;
 
 /// The one forward action of `actions` whose `ForwardConfig` holds exactly two target
 /// groups: `((arn, weight), (arn, weight))`.
@@ -713,17 +707,7 @@ async fn rule_candidates(
 /// Read-only: `DescribeLoadBalancers`, `DescribeListeners`, `DescribeRules`.
 pub async fn discover(w: &Where, timeout: Duration) -> Result<Vec<super::discover::Found>, String> {
     use super::discover::{Found, blue_green, quoted, shares};
-    let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
-        (
-            w.region.as_deref(),
-            w.profile.as_deref(),
-            w.endpoint_url.as_deref(),
-        ),
-        None,
-        timeout,
-        (STEP_ATTEMPTS, STEP_ATTEMPTS),
-    ))
-    .await;
+    let (sdk, region) = w.sdk_config(None, timeout).await;
     let client = Client::new(&sdk);
     let lbs = load_balancers(&client, &region).await?;
     let mut found = Vec::new();

@@ -108,6 +108,36 @@ pub async fn sdk_config(a: &Access<'_>) -> (SdkConfig, String) {
     (sdk, region)
 }
 
+/// Where `init --discover` looks: region, profile, endpoint, as the user gave them.
+#[derive(Clone, Debug, Default)]
+pub struct Where {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl Where {
+    /// The SDK's configuration for read-only discovery calls (three tries each), in
+    /// `default_region` when none was given.
+    pub async fn sdk_config(
+        &self,
+        default_region: Option<&str>,
+        timeout: Duration,
+    ) -> (SdkConfig, String) {
+        sdk_config(&Access::of(
+            (
+                self.region.as_deref().or(default_region),
+                self.profile.as_deref(),
+                self.endpoint_url.as_deref(),
+            ),
+            None,
+            timeout,
+            (3, 3),
+        ))
+        .await
+    }
+}
+
 /// What no credentials in the SDK's chain is said as: what was tried, what to do.
 const NO_CREDENTIALS: &str = "no AWS credentials found (environment, profile, SSO, web identity, container or instance role): set AWS_PROFILE or `profile` in [backend], or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 

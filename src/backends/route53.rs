@@ -628,21 +628,12 @@ impl Route53Backend {
 /// `ListResourceRecordSets`, at most 50 pages.
 pub async fn discover(
     zone: &str,
-    w: &super::alb::Where,
+    w: &super::aws::Where,
     timeout: Duration,
 ) -> Result<Vec<super::discover::Found>, String> {
     use super::discover::{Found, blue_green, quoted, shares};
-    let (sdk, region) = super::aws::sdk_config(&super::aws::Access::of(
-        (
-            w.region.as_deref().or(Some("us-east-1")),
-            w.profile.as_deref(),
-            w.endpoint_url.as_deref(),
-        ),
-        None,
-        timeout,
-        (STEP_ATTEMPTS, STEP_ATTEMPTS),
-    ))
-    .await;
+    // Route53 is global: the SDK signs for us-east-1 unless told.
+    let (sdk, region) = w.sdk_config(Some("us-east-1"), timeout).await;
     let client = Client::new(&sdk);
     let mut sets: Vec<ResourceRecordSet> = Vec::new();
     let mut next: Option<(String, Option<RrType>, Option<String>)> = None;
