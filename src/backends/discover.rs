@@ -51,6 +51,21 @@ mod tests {
         assert_eq!(blue_green(("green", 1), ("b", 2)).0, ("b".into(), 2));
         assert_eq!(shares(1, 3), ("25 %".into(), "75 %".into()));
         assert_eq!(shares(0, 0).0, "?");
-        assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn a_found_name_is_one_toml_string_whatever_it_holds() {
+        for name in [
+            "a\"b",
+            "x\"\n[backend]\nkind = \"haproxy",
+            "'''",
+            "\\",
+            "é ✓",
+        ] {
+            let doc = format!("k = {}\n", quoted(name));
+            let v: toml::Table = toml::from_str(&doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
+            assert_eq!(v.len(), 1, "{doc}");
+            assert_eq!(v["k"].as_str(), Some(name), "{doc}");
+        }
     }
 }
