@@ -110,7 +110,7 @@ pub enum Command {
     /// Block until the cutover reaches a state, printing one line per change; for
     /// pipelines. Reads the backend and the cutover record (not the local journal). Exit
     /// 0: it holds; 1: timed out; 2: bad usage or config; 3: rolled back while waiting for
-    /// anything else.
+    /// anything else; 130: interrupted (Ctrl-C, SIGTERM).
     Wait {
         /// promoted, rolled-back, share=N (the candidate's share), healthy (the candidate's
         /// guardrails all ok) or window-done (the rollback window ran out).

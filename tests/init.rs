@@ -115,7 +115,7 @@ fn every_template_loads_and_nothing_is_overwritten_without_force() {
         (vec!["--name", ""], "key `name`"),
         (
             vec!["--backend", "nginx", "--socket", "127.0.0.1:1"],
-            "--socket is not a key of --backend nginx",
+            "--socket is not a flag for --backend nginx",
         ),
     ] {
         let o = init(fresh.path(), &args);
@@ -204,7 +204,9 @@ frontend fe\n  bind 127.0.0.1:{front}\n  default_backend app\n\
 backend app\n  server green 127.0.0.1:{p1} weight 0\n  server blue 127.0.0.1:{p2} weight 100\n\
 backend three\n  server a 127.0.0.1:{p1}\n  server b 127.0.0.1:{p2}\n  server c 127.0.0.1:{p2}\n\
 backend one\n  server a 127.0.0.1:{p1}\n\
-backend web\n  server old 127.0.0.1:{p1} weight 30\n  server new 127.0.0.1:{p2} weight 10\n",
+backend web\n  server old 127.0.0.1:{p1} weight 30\n  server new 127.0.0.1:{p2} weight 10\n\
+backend hashed\n  balance source\n  server a 127.0.0.1:{p1}\n  server b 127.0.0.1:{p2}\n\
+backend maint\n  server blue 127.0.0.1:{p1} weight 50\n  server green 127.0.0.1:{p2} weight 50 disabled\n",
         p1 = closed_port(),
         p2 = closed_port()
     );
@@ -230,7 +232,15 @@ backend web\n  server old 127.0.0.1:{p1} weight 30\n  server new 127.0.0.1:{p2} 
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
-    assert!(out.contains("found 2:"), "{out}");
+    assert!(out.contains("found 3:"), "{out}");
+    assert!(
+        out.contains("3) backend maint: blue (100 %) / green (0 %, MAINT)"),
+        "a server in maintenance takes nothing, whatever its weight: {out}"
+    );
+    assert!(
+        out.contains("(skipped: backend hashed: `balance source`"),
+        "{out}"
+    );
     assert!(
         out.contains("1) backend app: blue (100 %) / green (0 %)"),
         "blue by name: {out}"
@@ -286,12 +296,12 @@ backend web\n  server old 127.0.0.1:{p1} weight 30\n  server new 127.0.0.1:{p2} 
             "--socket",
             &socket,
             "--pick",
-            "3",
+            "4",
             "--force",
         ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("expected 1 to 2"), "{}", text(&o));
+    assert!(text(&o).contains("expected 1 to 3"), "{}", text(&o));
 
     let dead = format!("127.0.0.1:{}", closed_port());
     let o = init(

@@ -564,6 +564,55 @@ impl SignalSource for HaproxyStats {
     }
 }
 
+/// (name, weight, status) of a server as discovery reads it.
+type Server = (String, u64, String);
+
+/// The servers of each backend of `show stat` rows, in HAProxy's order, with their weights
+/// as they take traffic now (0 for a server not UP), and each backend's `balance`.
+#[allow(clippy::type_complexity)] // three plain collections, named where they are used
+fn servers_of(
+    rows: &[std::collections::HashMap<String, String>],
+) -> (
+    Vec<String>,
+    std::collections::HashMap<String, Vec<Server>>,
+    std::collections::HashMap<String, String>,
+) {
+    let mut order: Vec<String> = Vec::new();
+    let mut servers: std::collections::HashMap<String, Vec<Server>> = Default::default();
+    let mut algos: std::collections::HashMap<String, String> = Default::default();
+    for r in rows {
+        let (Some(px), Some(sv)) = (r.get("pxname"), r.get("svname")) else {
+            continue;
+        };
+        if sv == "BACKEND" {
+            if let Some(a) = r.get("algo").filter(|a| !a.is_empty()) {
+                algos.insert(px.clone(), a.clone());
+            }
+            continue;
+        }
+        if sv == "FRONTEND" {
+            continue;
+        }
+        let st = r.get("status").cloned().unwrap_or_default();
+        // A server in maintenance, down or draining takes no new requests, whatever its
+        // weight: its share now is 0.
+        let serving = st.is_empty() || st.starts_with("UP") || st == "no check";
+        let w = if serving {
+            r.get("weight").and_then(|w| w.parse().ok()).unwrap_or(0)
+        } else {
+            0
+        };
+        if !servers.contains_key(px) {
+            order.push(px.clone());
+        }
+        servers
+            .entry(px.clone())
+            .or_default()
+            .push((sv.clone(), w, st));
+    }
+    (order, servers, algos)
+}
+
 /// `init --discover`: every HAProxy backend with exactly two servers, from `show stat` on
 /// the runtime API at `socket` (read-only), each server with its weight's share and its
 /// status when it is not UP; and the backends that are not one, with how many servers.
@@ -587,31 +636,31 @@ pub async fn discover(
             crate::core::record::shorten(text.trim())
         ));
     }
-    // (name, weight, status) of each server, per backend, in HAProxy's order.
-    type Server = (String, u64, String);
-    let mut order: Vec<String> = Vec::new();
-    let mut servers: std::collections::HashMap<String, Vec<Server>> = Default::default();
-    for r in &rows {
-        let (Some(px), Some(sv)) = (r.get("pxname"), r.get("svname")) else {
-            continue;
-        };
-        if sv == "FRONTEND" || sv == "BACKEND" {
-            continue;
-        }
-        let w = r.get("weight").and_then(|w| w.parse().ok()).unwrap_or(0);
-        let st = r.get("status").cloned().unwrap_or_default();
-        if !servers.contains_key(px) {
-            order.push(px.clone());
-        }
-        servers
-            .entry(px.clone())
-            .or_default()
-            .push((sv.clone(), w, st));
-    }
+    let (order, servers, algos) = servers_of(&rows);
     let mut found = Vec::new();
     let mut notes = Vec::new();
     for px in order {
         let s = &servers[&px];
+        // Hashing a client, URI or header to a server: each client sticks to one, so the
+        // share of requests is not the weights (as nginx's `hash` and `ip_hash`).
+        if let Some(a) = algos.get(&px).filter(|a| {
+            [
+                "source",
+                "uri",
+                "url_param",
+                "hdr",
+                "rdp-cookie",
+                "first",
+                "hash",
+            ]
+            .iter()
+            .any(|h| a.starts_with(h))
+        }) {
+            notes.push(format!(
+                "backend {px}: `balance {a}` sends each client (or the first servers) the same way, so the share of requests is not the weights; use roundrobin, static-rr, leastconn or random for cutover to set the shares"
+            ));
+            continue;
+        }
         let [a, b] = s.as_slice() else {
             notes.push(format!(
                 "backend {px}: {} server{} (cutover moves traffic between two)",

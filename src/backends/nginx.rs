@@ -701,8 +701,9 @@ pub fn discover(
         };
         let [a, b] = stmts.as_slice() else {
             notes.push(format!(
-                "`upstream {up}` has {} servers: cutover moves traffic between two",
-                stmts.len()
+                "`upstream {up}` has {} server{}: cutover moves traffic between two",
+                stmts.len(),
+                if stmts.len() == 1 { "" } else { "s" }
             ));
             continue;
         };

@@ -37,6 +37,9 @@ Bad usage or config: the message names the key, the value and what was expected.
 .TP
 \fB3\fR
 \fBwait\fR only: the cutover was rolled back while waiting for anything else.
+.TP
+\fB130\fR
+\fBwait\fR only: interrupted by Ctrl\-C or SIGTERM (said on its last line).
 .SH FILES
 .TP
 \fI./cutover.toml\fR

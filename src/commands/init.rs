@@ -120,9 +120,9 @@ fn writable(path: &Path, force: bool) -> Result<(), String> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
             return Err(format!(
-                "{} is a folder: name the file to write (e.g. {}/cutover.toml)",
+                "{} is a folder: name the file to write (e.g. {})",
                 path.display(),
-                path.display()
+                path.join("cutover.toml").display()
             ));
         }
         Ok(_) if !force => {
@@ -177,7 +177,7 @@ fn usage(a: &InitArgs) -> Result<(), String> {
     ] {
         if given && !fits {
             return Err(format!(
-                "{flag} is not a key of --backend {kind}: did you mean another --backend?"
+                "{flag} is not a flag for --backend {kind}: did you mean another --backend?"
             ));
         }
     }

@@ -62,7 +62,7 @@ async fn follow(
     (until, timeout, json): (Condition, Duration, bool),
 ) -> anyhow::Result<ExitCode> {
     let deadline = Instant::now() + timeout;
-    let mut follow = Follow::new(until, lease::wall_ms());
+    let mut follow = Follow::new(until);
     let mut shown = String::new();
     let mut last_look: Option<Look> = None;
     loop {
@@ -74,7 +74,13 @@ async fn follow(
             let verdict = follow.judge(&look);
             let line = describe(&look, &snap);
             if line != shown {
-                emit(json, until, &look, &line, verdict);
+                emit(
+                    json,
+                    until,
+                    (&look, snap.weights.as_ref().err().map(String::as_str)),
+                    &line,
+                    verdict,
+                );
                 shown = line;
             }
             match verdict {
@@ -157,20 +163,14 @@ fn look_of(
 fn describe(look: &Look, snap: &Snapshot) -> String {
     let mut parts = Vec::new();
     match &snap.weights {
-        Err(e) => parts.push(format!(
-            "backend UNREADABLE: {}",
-            crate::core::record::shorten(e)
-        )),
+        Err(e) => parts.push(format!("backend UNREADABLE: {}", words(e))),
         Ok(w) => match (look.live, look.candidate(), look.share()) {
             (Some(l), Some(c), Some(s)) => parts.push(format!("{l} live, {c} at {s} %")),
             _ => parts.push(format!("who is live is UNKNOWN (weights {w})")),
         },
     }
     match &look.record {
-        Err(e) => parts.push(format!(
-            "record UNREADABLE: {}",
-            crate::core::record::shorten(e)
-        )),
+        Err(e) => parts.push(format!("record UNREADABLE: {}", words(e))),
         Ok(None) => parts.push("no cutover record".into()),
         Ok(Some(r)) => {
             if let Some(l) = &r.last {
@@ -193,6 +193,17 @@ fn describe(look: &Look, snap: &Snapshot) -> String {
     parts.join(" · ")
 }
 
+/// An error in at most 200 characters, cut at a word (the JSON line keeps it whole).
+fn words(e: &str) -> String {
+    const MAX: usize = 200;
+    if e.chars().count() <= MAX {
+        return e.to_string();
+    }
+    let cut: String = e.chars().take(MAX).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{}…", &cut[..at])
+}
+
 /// A unix-ms time as the local clock reads it.
 fn clock(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(
@@ -210,8 +221,14 @@ fn now_text() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
 }
 
-/// One line per change: text, or one JSON object.
-fn emit(json: bool, until: Condition, look: &Look, line: &str, verdict: Verdict) {
+/// One line per change: text, or one JSON object (`backend_error` whole).
+fn emit(
+    json: bool,
+    until: Condition,
+    (look, backend_error): (&Look, Option<&str>),
+    line: &str,
+    verdict: Verdict,
+) {
     if json {
         let last = look
             .record()
@@ -228,6 +245,7 @@ fn emit(json: bool, until: Condition, look: &Look, line: &str, verdict: Verdict)
             "window_end_ms": look.record().and_then(|r| r.end),
             "last": last,
             "record_error": look.record.as_ref().err(),
+            "backend_error": backend_error,
             "holds": verdict == Verdict::Holds,
             "text": line,
         });

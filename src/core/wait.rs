@@ -1,6 +1,7 @@
 //! `cutover wait`: what a pipeline waits for, and whether one look at the backend and the
 //! cutover record says it holds. Pure: the caller reads, this judges.
 
+use super::record::LastWrite;
 use super::{Env, Record, Weights};
 
 /// What `wait --for` waits for.
@@ -105,14 +106,6 @@ impl Look {
                 .record()
                 .is_some_and(|r| self.weights.and_then(|w| w.all_on()) == Some(r.live))
     }
-
-    /// When the rollback that is the last word was made (unix ms).
-    pub fn rollback_at(&self) -> Option<i64> {
-        if !self.rolled_back() {
-            return None;
-        }
-        self.record()?.last.as_ref().map(|l| l.at)
-    }
 }
 
 /// What `wait` concludes from a look.
@@ -127,23 +120,29 @@ pub enum Verdict {
 }
 
 /// Follows looks over time: what one look cannot tell it remembers — the cutover it saw
-/// promoted, so that its window running out (or the record cleared at the end) reads as
-/// done, while a cutover already over when the wait began does not count: the wait is then
-/// for the next one.
+/// promoted and the end of its window, so that the window running out (or the record
+/// cleared once that end has passed) reads as done, while a cutover already over when the
+/// wait began does not count: the wait is then for the next one; and the last write it
+/// first read, so that a rollback is "since the wait began" by what was seen to change,
+/// never by comparing two hosts' clocks.
 #[derive(Clone, Debug)]
 pub struct Follow {
     condition: Condition,
-    /// When the wait began (unix ms): a rollback made since ends it.
-    started: i64,
-    /// The cutover (its live env and start) seen with its candidate at 100 %.
-    promoted: Option<(Env, i64)>,
+    /// Whether a look has read the record yet, and its last write then (`None`: no
+    /// record, or none written yet).
+    baseline: bool,
+    first_last: Option<LastWrite>,
+    /// The cutover (its live env and start) seen with its candidate at 100 %, and the end
+    /// of its window as last seen.
+    promoted: Option<(Env, i64, Option<i64>)>,
 }
 
 impl Follow {
-    pub fn new(condition: Condition, started: i64) -> Follow {
+    pub fn new(condition: Condition) -> Follow {
         Follow {
             condition,
-            started,
+            baseline: false,
+            first_last: None,
             promoted: None,
         }
     }
@@ -151,20 +150,27 @@ impl Follow {
     /// Whether `look` ends the wait.
     pub fn judge(&mut self, look: &Look) -> Verdict {
         let all = look.weights.and_then(|w| w.all_on());
+        let last = look.record().and_then(|r| r.last.clone());
+        if !self.baseline && look.record.is_ok() {
+            self.baseline = true;
+            self.first_last.clone_from(&last);
+        }
         let running = look.record().filter(|_| !look.finished());
         if let Some(r) = running
             && look.live.is_some()
             && look.share() == Some(100)
         {
-            self.promoted = Some((r.live, r.at));
+            self.promoted = Some((r.live, r.at, r.end));
         }
         // The cutover seen promoted is over: its window ran out, or the record was cleared
-        // at its end, with its candidate still holding everything.
+        // once the end seen had passed, with its candidate still holding everything.
         let done = match &look.record {
-            Ok(Some(r)) => look.finished() && self.promoted == Some((r.live, r.at)),
-            Ok(None) => self
-                .promoted
-                .is_some_and(|(live, _)| all == Some(live.other())),
+            Ok(Some(r)) => {
+                look.finished() && self.promoted.is_some_and(|p| (p.0, p.1) == (r.live, r.at))
+            }
+            Ok(None) => self.promoted.is_some_and(|(live, _, end)| {
+                all == Some(live.other()) && end.is_some_and(|e| look.now >= e)
+            }),
             Err(_) => false,
         };
         let holds = match self.condition {
@@ -176,10 +182,14 @@ impl Follow {
             Condition::Healthy => look.live.is_some() && look.guard == Some("ok"),
             Condition::WindowDone => done,
         };
-        if holds {
-            Verdict::Holds
-        } else if look.rollback_at().is_some_and(|at| at >= self.started) {
+        let rolled_back_since = look.rolled_back() && self.baseline && self.first_last != last;
+        // A rollback ends a wait for anything it does not itself give (a rolled-back
+        // cutover, a share it sets): a candidate judged ok after it is not the release.
+        let given = matches!(self.condition, Condition::RolledBack | Condition::Share(_));
+        if rolled_back_since && !(given && holds) {
             Verdict::RolledBack
+        } else if holds {
+            Verdict::Holds
         } else {
             Verdict::Waiting
         }
@@ -247,12 +257,12 @@ mod tests {
 
     #[test]
     fn a_promotion_holds_across_the_window_and_its_completion() {
-        let mut f = Follow::new(Condition::Promoted, 5_000);
+        let mut f = Follow::new(Condition::Promoted);
         assert_eq!(
             f.judge(&look(w(50, 50), Some(rec(50, None, None)), 6_000)),
             Verdict::Waiting
         );
-        let mut done = Follow::new(Condition::WindowDone, 5_000);
+        let mut done = Follow::new(Condition::WindowDone);
         let promoted = look(w(0, 100), Some(rec(100, Some(9_000), None)), 7_000);
         assert_eq!(f.judge(&promoted), Verdict::Holds);
         assert_eq!(
@@ -263,12 +273,14 @@ mod tests {
         // The window ran out: the record says so even before anyone clears it.
         let over = look(w(0, 100), Some(rec(100, Some(9_000), None)), 9_000);
         assert_eq!(done.judge(&over), Verdict::Holds);
-        // Cleared by the cockpit that completed it: remembered.
-        let mut done2 = Follow::new(Condition::WindowDone, 5_000);
+        // Cleared by the cockpit that completed it: remembered. Cleared before the end it
+        // saw (by hand, by a faulty writer): not done until that end has passed.
+        let mut done2 = Follow::new(Condition::WindowDone);
         assert_eq!(done2.judge(&promoted), Verdict::Waiting);
+        assert_eq!(done2.judge(&look(w(0, 100), None, 8_000)), Verdict::Waiting);
         assert_eq!(done2.judge(&look(w(0, 100), None, 9_500)), Verdict::Holds);
         // Never seen promoted: all traffic on one env with no record proves nothing.
-        let mut blind = Follow::new(Condition::WindowDone, 5_000);
+        let mut blind = Follow::new(Condition::WindowDone);
         assert_eq!(blind.judge(&look(w(0, 100), None, 9_500)), Verdict::Waiting);
         // A cutover already over when the wait began is not this wait's: green is live now
         // and the next cutover's candidate, blue, is at 0 %.
@@ -277,16 +289,12 @@ mod tests {
             Condition::WindowDone,
             Condition::Share(100),
         ] {
-            assert_eq!(
-                Follow::new(c, 9_500).judge(&over),
-                Verdict::Waiting,
-                "{c:?}"
-            );
+            assert_eq!(Follow::new(c).judge(&over), Verdict::Waiting, "{c:?}");
         }
         assert_eq!(over.live, Some(Env::Green));
         assert_eq!((over.candidate(), over.share()), (Some(Env::Blue), Some(0)));
         assert_eq!(
-            Follow::new(Condition::Share(0), 9_500).judge(&over),
+            Follow::new(Condition::Share(0)).judge(&over),
             Verdict::Holds
         );
     }
@@ -303,38 +311,51 @@ mod tests {
             Condition::Promoted,
             Condition::Healthy,
         ] {
-            assert_eq!(Follow::new(c, 0).judge(&l), Verdict::Waiting, "{c:?}");
+            assert_eq!(Follow::new(c).judge(&l), Verdict::Waiting, "{c:?}");
         }
     }
 
     #[test]
-    fn a_rollback_since_the_wait_began_ends_it_unless_waited_for() {
-        let back = look(
+    fn a_rollback_seen_to_happen_ends_the_wait_whatever_the_clocks_say() {
+        let mut before = look(w(90, 10), Some(rec(10, None, Some(("step", 5_000)))), 5_500);
+        before.guard = Some("breach");
+        // Stamped long before the wait began by a writer whose clock is behind: what counts
+        // is that this wait saw the last write change to it.
+        let back = look(w(100, 0), Some(rec(0, None, Some(("rollback", 1)))), 7_000);
+        for (c, then) in [
+            (Condition::Promoted, Verdict::RolledBack),
+            (Condition::WindowDone, Verdict::RolledBack),
+            (Condition::Healthy, Verdict::RolledBack),
+            (Condition::RolledBack, Verdict::Holds),
+            // share=0 holds first: a rollback gives what was asked.
+            (Condition::Share(0), Verdict::Holds),
+        ] {
+            let mut f = Follow::new(c);
+            if c != Condition::Share(0) {
+                assert_eq!(f.judge(&before), Verdict::Waiting, "{c:?}");
+            }
+            assert_eq!(f.judge(&back), then, "{c:?}");
+        }
+        // A rollback already the last word at the first look (even one stamped in this
+        // host's future): the next cutover is awaited, not failed.
+        let future = look(
             w(100, 0),
-            Some(rec(0, None, Some(("rollback", 6_000)))),
+            Some(rec(0, None, Some(("rollback", 99_999_999)))),
             7_000,
         );
+        for l in [&back, &future] {
+            assert_eq!(Follow::new(Condition::Promoted).judge(l), Verdict::Waiting);
+        }
+        // A first look that could not read the record sets nothing: the first that does.
+        let mut f = Follow::new(Condition::Promoted);
+        let mut unread = before.clone();
+        unread.record = Err("timed out".into());
+        unread.live = None;
+        assert_eq!(f.judge(&unread), Verdict::Waiting);
         assert_eq!(
-            Follow::new(Condition::Promoted, 5_000).judge(&back),
-            Verdict::RolledBack
-        );
-        assert_eq!(
-            Follow::new(Condition::WindowDone, 5_000).judge(&back),
-            Verdict::RolledBack
-        );
-        assert_eq!(
-            Follow::new(Condition::RolledBack, 5_000).judge(&back),
-            Verdict::Holds
-        );
-        // share=0 holds first: a rollback gives what was asked.
-        assert_eq!(
-            Follow::new(Condition::Share(0), 5_000).judge(&back),
-            Verdict::Holds
-        );
-        // A rollback older than the wait: the next cutover is awaited, not failed.
-        assert_eq!(
-            Follow::new(Condition::Promoted, 6_500).judge(&back),
-            Verdict::Waiting
+            f.judge(&back),
+            Verdict::Waiting,
+            "the first read is the baseline"
         );
         // A rollback in flight (not yet read back) is not yet a rollback.
         let flying = look(
@@ -342,19 +363,18 @@ mod tests {
             Some(rec(50, None, Some(("rollback", 6_000)))),
             7_000,
         );
+        let mut f = Follow::new(Condition::Promoted);
+        assert_eq!(f.judge(&before), Verdict::Waiting);
+        assert_eq!(f.judge(&flying), Verdict::Waiting);
         assert_eq!(
-            Follow::new(Condition::Promoted, 5_000).judge(&flying),
-            Verdict::Waiting
-        );
-        assert_eq!(
-            Follow::new(Condition::RolledBack, 5_000).judge(&flying),
+            Follow::new(Condition::RolledBack).judge(&flying),
             Verdict::Waiting
         );
     }
 
     #[test]
     fn an_unread_backend_holds_nothing() {
-        let mut f = Follow::new(Condition::Share(0), 0);
+        let mut f = Follow::new(Condition::Share(0));
         let mut l = look(None, Some(rec(0, None, None)), 1);
         assert_eq!(f.judge(&l), Verdict::Waiting, "unknown is not 0");
         l.record = Err("timed out".into());
@@ -365,7 +385,7 @@ mod tests {
             Verdict::Waiting,
             "no record, no live: no candidate"
         );
-        let mut h = Follow::new(Condition::Healthy, 0);
+        let mut h = Follow::new(Condition::Healthy);
         let mut g = look(w(90, 10), Some(rec(10, None, None)), 1);
         g.guard = Some("stale");
         assert_eq!(h.judge(&g), Verdict::Waiting, "stale is not healthy");
