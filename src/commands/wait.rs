@@ -1,7 +1,8 @@
 //! `cutover wait --for CONDITION`: a pipeline's watch. Reads the backend, the cutover record
 //! and the signal sources every poll interval (never the local journal: it works from a CI
 //! runner that never drove), prints one line per change, and exits 0 when the condition
-//! holds, 1 on timeout, 3 when the cutover was rolled back while waiting for anything else.
+//! holds, 1 on timeout, 3 when the cutover was rolled back while waiting for anything else,
+//! 130 when interrupted.
 
 use super::snapshot::{Snapshot, snapshot};
 use super::status::facts_of;
