@@ -348,9 +348,13 @@ fn source_line(name: &str, poll: &EnvPair<EnvPoll>, ms: u128) -> (bool, String) 
         said = format!("{said}; could not read {}", unread.join("; "));
     }
     if all_empty {
-        said = format!(
-            "{said}; every query answered empty for both envs (no traffic yet, or a label or metric name that matches nothing: try a query in Prometheus)"
-        );
+        // Only a query language has labels and metric names to get wrong.
+        let why = if name.starts_with("prometheus") {
+            "no traffic yet, or a label or metric name that matches nothing: try a query in Prometheus"
+        } else {
+            "no traffic yet"
+        };
+        said = format!("{said}; every reading was empty for both envs ({why})");
     }
     (ok, format!("{mark} signals {name}: {said} ({ms} ms)"))
 }
@@ -371,7 +375,18 @@ mod tests {
         assert!(ok, "{line}");
         assert!(
             line.starts_with("? signals prometheus:")
-                && line.contains("every query answered empty for both envs"),
+                && line.contains("every reading was empty for both envs")
+                && line.contains("try a query in Prometheus"),
+            "{line}"
+        );
+        // HAProxy's stats, the simulator's: no query to get wrong.
+        let (_, line) = source_line(
+            "haproxy stats 127.0.0.1:9999",
+            &EnvPair::new(empty(), empty()),
+            3,
+        );
+        assert!(
+            line.contains("(no traffic yet)") && !line.contains("Prometheus"),
             "{line}"
         );
         let mut blue = empty();

@@ -193,7 +193,20 @@ fn cell(series: &Series, fmt: &dyn Fn(f64) -> String, (now, interval): (Millis, 
             format!("{} (STALE {})", fmt(*v), age(sample.age(now)))
         }
         Reading::Value(v) => fmt(*v),
-        Reading::NoData(why) => why.split(':').next().unwrap_or("no data").to_string(),
+        // "no traffic", "no requests in the window"; a count ("50 requests: too few to
+        // judge") is said as no data, never as a figure of this signal.
+        Reading::NoData(why) => {
+            let head = why.split(':').next().unwrap_or("no data").trim();
+            if head.starts_with("no ") || head.is_empty() {
+                if head.is_empty() {
+                    "no data".into()
+                } else {
+                    head.to_string()
+                }
+            } else {
+                format!("no data ({head})")
+            }
+        }
         Reading::Invalid(why) => format!("invalid: {why}"),
         Reading::Error(_) => "ERROR".to_string(),
     }
@@ -327,6 +340,12 @@ mod tests {
         assert_eq!(cell(&s, &pct, when), "1.23 %");
         s.push(Reading::NoData("no traffic: rate() is empty".into()), 2);
         assert_eq!(cell(&s, &pct, when), "no traffic");
+        s.push(Reading::NoData("50 requests: too few to judge".into()), 2);
+        assert_eq!(
+            cell(&s, &pct, when),
+            "no data (50 requests)",
+            "not a count of errors"
+        );
         s.push(Reading::Error("boom".into()), 3);
         assert_eq!(cell(&s, &pct, when), "ERROR");
         s.push(Reading::Invalid("negative (-500 %)".into()), 3);
