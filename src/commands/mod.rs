@@ -56,9 +56,6 @@ mod wait;
 mod wiring;
 mod write;
 
-pub use docs::man_page;
-pub use wait::EXIT_ROLLED_BACK;
-
 use approve::answer_cmd;
 use check::check;
 use cockpit::{cockpit, demo};

@@ -225,6 +225,18 @@ mod tests {
     use crate::core::cutover::ColdRamp;
 
     /// Green at 100 %, blue (the rollback target) at `ready` of 6 replicas.
+    /// The backend read back `w` just after `t`.
+    fn read(s: &mut State, t: Millis, w: Weights) {
+        update(
+            s,
+            Event::BackendRead {
+                started: t + 100,
+                now: t + 200,
+                result: Ok(w),
+            },
+        );
+    }
+
     fn cold(ready: u32) -> State {
         let mut s = state(100);
         s.settings.cold_ramp = Some(ColdRamp {
@@ -316,14 +328,7 @@ mod tests {
         assert_eq!(shares(&e), [(75, true)]);
         done(&mut s, &e, 75);
         let t = s.now;
-        update(
-            &mut s,
-            Event::BackendRead {
-                started: t + 100,
-                now: t + 200,
-                result: Ok(Weights::new(100, 0)),
-            },
-        );
+        read(&mut s, t, Weights::new(100, 0));
         assert_eq!(s.cutover.share, Some(0));
         let e = update(&mut s, Event::Tick { now: t + 3_000 });
         assert!(shares(&e).is_empty(), "{e:?}");
@@ -335,14 +340,7 @@ mod tests {
         let e = key(&mut s, KeyCode::Char('r'));
         done(&mut s, &e, 50);
         let t = s.now;
-        update(
-            &mut s,
-            Event::BackendRead {
-                started: t + 100,
-                now: t + 200,
-                result: Ok(Weights::new(10, 90)),
-            },
-        );
+        read(&mut s, t, Weights::new(10, 90));
         let e = update(&mut s, Event::Tick { now: t + 3_000 });
         assert_eq!(shares(&e), [(50, true)], "{e:?}");
     }
